@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies are kept lean on purpose: every package here is rebuilt from
+// scratch by CI on two cores. MD5, 128-bit hash keys and the 188-bit sequence
+// numbers are small enough to own; locks come from the standard library's
+// Synchronization module.
+let package = Package(
+    name: "ktop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ktop", targets: ["ktop"]),
+        .library(name: "StreamEngine", targets: ["StreamEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .target(
+            name: "StreamEngine",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")]
+        ),
+        .target(name: "Metrics", dependencies: ["StreamEngine"]),
+        .target(name: "LoadGen", dependencies: ["StreamEngine"]),
+        .target(
+            name: "KinesisAPI",
+            dependencies: [
+                "StreamEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "ktop",
+            dependencies: [
+                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
+        .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
+        .testTarget(
+            name: "KinesisAPITests",
+            dependencies: [
+                "KinesisAPI", "StreamEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

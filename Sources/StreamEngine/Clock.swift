@@ -1,0 +1,183 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A point in time as nanoseconds since the Unix epoch.
+///
+/// Kinesis exposes time in milliseconds (ApproximateArrivalTimestamp) and
+/// seconds (sequence numbers); token buckets need finer steps than either, so
+/// the engine keeps nanoseconds and converts at the edges.
+public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var nanosecondsSinceEpoch: Int64
+
+    public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
+    public init(millisecondsSinceEpoch ms: Int64) { self.nanosecondsSinceEpoch = ms &* 1_000_000 }
+    public init(secondsSinceEpoch s: Double) { self.nanosecondsSinceEpoch = Int64((s * 1e9).rounded()) }
+
+    public var millisecondsSinceEpoch: Int64 { nanosecondsSinceEpoch / 1_000_000 }
+    public var secondsSinceEpoch: Int64 { nanosecondsSinceEpoch / 1_000_000_000 }
+    public var secondsSinceEpochDouble: Double { Double(nanosecondsSinceEpoch) / 1e9 }
+
+    public static func < (a: Instant, b: Instant) -> Bool { a.nanosecondsSinceEpoch < b.nanosecondsSinceEpoch }
+    public static func + (a: Instant, d: Duration) -> Instant {
+        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &+ d.nanoseconds)
+    }
+    public static func - (a: Instant, d: Duration) -> Instant {
+        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &- d.nanoseconds)
+    }
+    public static func - (a: Instant, b: Instant) -> Duration {
+        .nanoseconds(a.nanosecondsSinceEpoch &- b.nanosecondsSinceEpoch)
+    }
+
+    /// ISO 8601 in UTC with whole seconds, e.g. `2026-11-24T12:00:01Z`.
+    public var iso8601: String {
+        let c = CivilTime(secondsSinceEpoch: secondsSinceEpoch)
+        return "\(c.year)-\(pad(c.month))-\(pad(c.day))T\(pad(c.hour)):\(pad(c.minute)):\(pad(c.second))Z"
+    }
+
+    /// Java's `Date.toString()` in UTC, as Kinesis quotes it in iterator errors:
+    /// `Thu Jan 22 01:22:02 UTC 2015`.
+    public var javaDateString: String {
+        let c = CivilTime(secondsSinceEpoch: secondsSinceEpoch)
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let dayIndex = Int(((secondsSinceEpoch.floorDiv(86_400)) % 7 + 7) % 7)
+        return "\(days[dayIndex]) \(months[c.month - 1]) \(pad(c.day)) \(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)) UTC \(c.year)"
+    }
+
+    public var description: String { iso8601 }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating: durations in the engine are far below 292 years.
+    public var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s &* 1_000_000_000 &+ atto / 1_000_000_000
+    }
+    public var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}
+
+extension Int64 {
+    func floorDiv(_ d: Int64) -> Int64 {
+        let q = self / d
+        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+    }
+}
+
+private func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+/// Calendar fields of a UTC instant (Howard Hinnant's days-from-civil algorithm),
+/// so formatting time needs no Foundation calendar on the hot paths.
+struct CivilTime {
+    var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+
+    init(secondsSinceEpoch t: Int64) {
+        let days = t.floorDiv(86_400)
+        let secs = Int(t - days * 86_400)
+        hour = secs / 3600; minute = (secs % 3600) / 60; second = secs % 60
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = Int(doy - (153 * mp + 2) / 5 + 1)
+        month = Int(mp < 10 ? mp + 3 : mp - 9)
+        year = Int(yoe + era * 400) + (month <= 2 ? 1 : 0)
+    }
+}
+
+/// The one source of time for everything that depends on it: token buckets,
+/// iterator expiry, retention, status transitions, arrival timestamps.
+///
+/// Kinesis itself runs on wall time; ktop injects the clock so tests can step
+/// time by hand and a teacher can fast-forward a demo.
+public protocol Clock: Sendable {
+    /// The current instant. Must never go backwards for one clock instance.
+    func now() -> Instant
+    /// How many simulated seconds pass per real second (1 for the wall clock).
+    var speed: Double { get }
+}
+
+/// Real time. Monotonic by construction: a wall-clock step backwards (NTP) is
+/// held at the last reading so sequence numbers and buckets never see time reverse.
+public final class WallClock: Clock {
+    private let last = Atomic<Int64>(0)
+    public init() {}
+    public var speed: Double { 1 }
+
+    public func now() -> Instant {
+        let reading = WallClock.readSystemTime()
+        var current = last.load(ordering: .relaxed)
+        while true {
+            let next = max(current, reading)
+            let (exchanged, original) = last.compareExchange(expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return Instant(nanosecondsSinceEpoch: next) }
+            current = original
+        }
+    }
+
+    static func readSystemTime() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+/// A clock that moves only when told to: the test variant of `WallClock`
+/// (compare NIO's `EmbeddedEventLoop.advanceTime`).
+public final class ManualClock: Clock {
+    private let current: Mutex<Instant>
+    public init(start: Instant = Instant(secondsSinceEpoch: 1_764_000_000)) { current = Mutex(start) }
+    public var speed: Double { 1 }
+    public func now() -> Instant { current.withLock { $0 } }
+    public func advance(by d: Duration) {
+        precondition(d >= .zero, "ManualClock cannot go backwards")
+        current.withLock { $0 = $0 + d }
+    }
+    public func advance(to t: Instant) { current.withLock { $0 = max($0, t) } }
+}
+
+/// Wall time running `speed` times faster from the moment it was created or last
+/// re-based, for teaching ("fast-forward an hour of traffic in a minute").
+/// Changing speed re-bases, so simulated time never jumps or reverses.
+public final class AcceleratedClock: Clock {
+    private struct Base { var real: Int64; var simulated: Int64; var speed: Double }
+    private let base: Mutex<Base>
+    private let monotonic = Atomic<Int64>(0)
+
+    public init(speed: Double, start: Instant? = nil) {
+        let real = WallClock.readSystemTime()
+        base = Mutex(Base(real: real, simulated: start?.nanosecondsSinceEpoch ?? real, speed: max(speed, 0)))
+    }
+
+    public var speed: Double { base.withLock { $0.speed } }
+
+    public func setSpeed(_ s: Double) {
+        base.withLock { b in
+            let real = WallClock.readSystemTime()
+            b.simulated = Self.simulated(b, real)
+            b.real = real
+            b.speed = max(s, 0)
+        }
+    }
+
+    public func now() -> Instant {
+        let t = base.withLock { Self.simulated($0, WallClock.readSystemTime()) }
+        var current = monotonic.load(ordering: .relaxed)
+        while true {
+            let next = max(current, t)
+            let (ok, orig) = monotonic.compareExchange(expected: current, desired: next, ordering: .relaxed)
+            if ok { return Instant(nanosecondsSinceEpoch: next) }
+            current = orig
+        }
+    }
+
+    private static func simulated(_ b: Base, _ real: Int64) -> Int64 {
+        b.simulated + Int64(Double(real - b.real) * b.speed)
+    }
+}
