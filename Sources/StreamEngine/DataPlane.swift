@@ -31,6 +31,10 @@ extension KinesisService {
         let entry = PutRecordsRequestEntry(data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
         var result: Result<Accepted, KinesisError>?
         let encryption = try put([entry], into: s, now: now) { _, r in result = r }
+        let size = input.data!.count + input.partitionKey!.utf8.count
+        s.counters.withLock { c in
+            if case .success = result! { c.putRecordSuccess += 1; c.putRecordBytes += Int64(size) } else { c.putRecordThrottled += 1 }
+        }
         switch result! {
         case .success(let a):
             return PutRecordOutput(shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
@@ -64,6 +68,18 @@ extension KinesisService {
             case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: a.sequence.description, shardId: a.shard.shardId)
             case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
             }
+        }
+        var storedBytes: Int64 = 0
+        for (i, r) in records.enumerated() where out[i].errorCode == nil {
+            storedBytes += Int64(r.data!.count + r.partitionKey!.utf8.count)
+        }
+        s.counters.withLock { c in
+            c.putRecordsCalls += 1
+            if failed < records.count { c.putRecordsSuccess += 1 }
+            c.putRecordsBytes += storedBytes
+            c.putRecordsTotalRecords += Int64(records.count)
+            c.putRecordsSuccessfulRecords += Int64(records.count - failed)
+            c.putRecordsThrottledRecords += Int64(failed)
         }
         return PutRecordsOutput(failedRecordCount: failed, records: out, encryptionType: encryption)
     }
@@ -126,6 +142,9 @@ extension KinesisService {
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
                         log.keys.record(hash: hashes[i], key: r.partitionKey!, size: size, second: arrival / 1000)
+                        log.hashKeys.record(hash: hashes[i], size: size)
+                        log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
+                        log.counters.billedKiB += Int64((size + 1023) / 1024)
                         added += size
                         outcomes.append(.success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
                     }

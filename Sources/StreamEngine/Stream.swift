@@ -90,6 +90,9 @@ final class StreamState: Sendable {
     let nextDue = Atomic<Int64>(Int64.max)
     /// Per (consumer, shard) subscription slots.
     let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
+    /// Per-call counters that no shard can hold (PutRecord vs PutRecords);
+    /// updated once per call, after the shard locks are released.
+    let counters = Mutex(StreamCounters())
 
     init(name: String, account: String, region: String, createdAt: Instant, incarnation: UInt64, meta: StreamMeta) {
         self.name = name
@@ -122,6 +125,31 @@ struct SubscriptionSlot: Sendable {
     var consumerCreatedAt: Instant
     var pipe: TokenBucket
     var counters = ConsumerShardCounters()
+}
+
+/// Cumulative per-call counters of a stream, for CloudWatch's stream-level
+/// PutRecord.* and PutRecords.* metrics (KINESIS.md §6), which count calls
+/// and split bytes by operation — facts no single shard sees.
+public struct StreamCounters: Sendable, Equatable {
+    /// PutRecord calls that stored their record — PutRecord.Success.
+    public var putRecordSuccess: Int64 = 0
+    /// PutRecord calls refused by the write quota.
+    public var putRecordThrottled: Int64 = 0
+    /// Bytes (data + partition key) stored by PutRecord — PutRecord.Bytes.
+    public var putRecordBytes: Int64 = 0
+    /// PutRecords calls (that passed validation).
+    public var putRecordsCalls: Int64 = 0
+    /// PutRecords calls with at least one stored record — PutRecords.Success.
+    public var putRecordsSuccess: Int64 = 0
+    /// Bytes stored by PutRecords — PutRecords.Bytes.
+    public var putRecordsBytes: Int64 = 0
+    /// PutRecords.TotalRecords / SuccessfulRecords / FailedRecords (internal
+    /// failures: the engine has none) / ThrottledRecords.
+    public var putRecordsTotalRecords: Int64 = 0
+    public var putRecordsSuccessfulRecords: Int64 = 0
+    public var putRecordsFailedRecords: Int64 = 0
+    public var putRecordsThrottledRecords: Int64 = 0
+    public init() {}
 }
 
 /// Cumulative counters of one enhanced fan-out consumer on one shard.
