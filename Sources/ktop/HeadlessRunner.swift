@@ -32,7 +32,9 @@ struct HeadlessRunner {
             clock = AcceleratedClock(speed: f)
         }
         let engine = KinesisEngine(clock: clock, configuration: configuration)
-        let runner = LoadRunner(scenario: scenario, client: engine.service(), seed: seed)
+        let latencies = LatencyRecorder()
+        let runner = LoadRunner(scenario: scenario, client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name),
+                                seed: seed)
         runner.setUp()
         if let error = runner.setupError {
             FileHandle.standardError.write(Data("ktop: cannot create stream \(scenario.stream.name): \(error)\n".utf8))
@@ -56,7 +58,7 @@ struct HeadlessRunner {
             guard now >= nextSnapshot else { continue }
             nextSnapshot = nextSnapshot + .seconds(1)
             engine.tick()
-            store.ingest(engine.sample(), consumers: consumerReports(runner), producers: producerReports(runner))
+            store.ingest(engine.sample(), consumers: consumerReports(runner), producers: producerReports(runner), latencies: latencies.drain())
             if let snap = store.snapshot(limits: configuration.limits) {
                 switch format {
                 case .json:
