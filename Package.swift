@@ -46,7 +46,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics", "StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
         .testTarget(
             name: "KinesisAPITests",
