@@ -245,7 +245,7 @@ public struct MetricsStore: Sendable {
                 var series = shards[k] ?? ShardSeries(shardId: shard.shardId, secondsCapacity: configuration.secondsCapacity,
                                                       minutesCapacity: configuration.minutesCapacity)
                 // A shard created since the previous sample started from zero.
-                if series.previous == nil, let previousTime, shard.createdAt > previousTime { series.previous = ShardCounters() }
+                if series.previous == nil, let previousTime, shard.createdAt >= previousTime { series.previous = ShardCounters() }
                 let before = series.previous
                 series.ingest(shard, at: sample.time, elapsedSeconds: elapsed, limits: limits)
                 shards[k] = series

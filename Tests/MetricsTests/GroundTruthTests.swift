@@ -21,7 +21,7 @@ import Testing
             let h = HashKey.of(partitionKey: key)
             return ranges.first { $0.range.contains(h) }!.id
         }
-        let arn = rig.stream("truth").arn
+        let arn = try #require(rig.engine.sample().streams.first { $0.name == "truth" }).arn
         _ = try rig.kinesis.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "fan"))
         rig.tick()
         let consumerARN = try rig.kinesis.describeStreamConsumer(StreamConsumerInput(streamARN: arn, consumerName: "fan"))
@@ -180,7 +180,11 @@ import Testing
         rig.tick()
         let stream = rig.stream("split")
         #expect(accepted.count == 2)
-        for (id, n) in accepted { #expect(rig.store.latest(stream, id)?.incomingRecords == n) }
+        // Counts, not rates: this interval is 1.001 s long.
+        for (id, n) in accepted {
+            #expect(rig.store.shardSeries(stream, id)?.metrics.lastSecond?[.incomingRecords] == n)
+            #expect(rig.store.shardSeries(stream, id)?.metrics.lastSecond?.intervalMillis == 1_001)
+        }
         #expect(rig.store.streamSeries(stream)?.metrics.lastSecond?[.incomingRecords] == 200)
     }
 }
