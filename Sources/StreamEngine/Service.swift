@@ -114,6 +114,8 @@ public final class KinesisService: Sendable {
         // locks are never taken inside it (resharding holds a stream lock and
         // then reads the registry).
         let live = streamsSnapshot().filter { !isGone($0, now) && $0.name != name }
+        // A stream whose CREATING delay has passed is ACTIVE even if nothing has looked at it since.
+        for s in live { settle(s, now) }
         let creating = live.filter { s in s.meta.read { $0.status == .creating } }.count
         if creating >= limits.maxStreamsCreating { throw .tooManyCreating(account, limits.maxStreamsCreating) }
         if mode == .provisioned {
