@@ -109,6 +109,10 @@ extension KinesisError {
     }
     static let internalFailureMessage = "Internal service failure."
 
+    static func tooManyTags(_ stream: String, _ account: String, _ limit: Int) -> KinesisError {
+        .init(.invalidArgument, "Failed to add tags to stream \(stream) under account \(account) because a given stream cannot have more than \(limit) tags associated with it.")
+    }
+
     // MARK: records
 
     static func invalidExplicitHashKey(_ v: String) -> KinesisError {

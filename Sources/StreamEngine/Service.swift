@@ -105,7 +105,10 @@ public final class KinesisService: Sendable {
         let mode = input.streamModeDetails?.streamMode ?? .provisioned
         if mode == .onDemand, input.shardCount != nil { throw .shardCountForOnDemand() }
         if mode == .provisioned, input.shardCount == nil { throw .shardCountRequired() }
-        if let tags = input.tags { try checkTags(tags, stream: name, verb: "add tags to") }
+        if let tags = input.tags {
+            try checkTags(tags, stream: name, verb: "add tags to")
+            if tags.count > limits.maxTagsPerStream { throw .tooManyTags(name, account, limits.maxTagsPerStream) }
+        }
         let now = clock.now()
         try rate("CreateStream", now: now)
         let shardCount = mode == .onDemand ? limits.onDemandInitialShards : input.shardCount!
