@@ -189,3 +189,8 @@ func expectCoversHashSpace(_ shards: [Shard], _ context: String = "", sourceLoca
 }
 
 func bytes(_ n: Int, _ fill: UInt8 = 0x61) -> Data { Data(repeating: fill, count: n) }
+
+extension Duration {
+    static func hours(_ h: Int64) -> Duration { .seconds(h * 3_600) }
+    static func minutes(_ m: Int64) -> Duration { .seconds(m * 60) }
+}
