@@ -16,11 +16,11 @@ extension KinesisService {
 
     public func putRecord(_ input: PutRecordInput) throws(KinesisError) -> PutRecordOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+        v.string(input.sequenceNumberForOrdering, "sequenceNumberForOrdering", pattern: Validator.sequenceNumberPattern)
         v.string(input.partitionKey, "partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
         v.string(input.explicitHashKey, "explicitHashKey", pattern: Validator.hashKeyPattern)
-        v.string(input.sequenceNumberForOrdering, "sequenceNumberForOrdering", pattern: Validator.sequenceNumberPattern)
+        v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()
@@ -203,10 +203,10 @@ extension KinesisService {
     /// spending the GetShardIterator quota.
     func getShardIterator(_ input: GetShardIteratorInput, charge: Bool) throws(KinesisError) -> GetShardIteratorOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.shardId, "shardId", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.enumValue(input.shardIteratorType, "shardIteratorType", required: true)
         v.string(input.startingSequenceNumber, "startingSequenceNumber", pattern: Validator.sequenceNumberPattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let type = input.shardIteratorType!
@@ -272,8 +272,8 @@ extension KinesisService {
 
     public func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput {
         var v = Validator()
-        v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
         v.int(input.limit, "limit", range: 1...limits.getRecordsMaxRecords)
+        v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()

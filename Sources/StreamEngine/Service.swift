@@ -94,8 +94,8 @@ public final class KinesisService: Sendable {
 
     public func createStream(_ input: CreateStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.shardCount, "shardCount", range: 1...Int.max)
+        v.string(input.streamName, "streamName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.enumValue(input.streamModeDetails?.streamMode, "streamModeDetails.streamMode", required: input.streamModeDetails != nil)
         v.tagMap(input.tags, "tags", count: 1...200)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
@@ -182,9 +182,9 @@ public final class KinesisService: Sendable {
 
     public func describeStream(_ input: DescribeStreamInput) throws(KinesisError) -> DescribeStreamOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.limit, "limit", range: 1...10_000)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()
