@@ -222,12 +222,20 @@ extension KinesisService {
             if input.timestamp == nil { throw .missingTimestamp() }
         }
         let now = clock.now()
-        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         let requested = input.shardId!
+        // Kinesis looks the shard up, so a missing stream reads as a missing shard.
+        func missing(_ stream: String) -> KinesisError {
+            guard let index = ShardID.index(requested) else { return .shardIdUnknown(requested, stream, account) }
+            return .shardNotFound(ShardID.string(index), stream, account)
+        }
+        let s: StreamState
+        do { s = try resolve(name: input.streamName, arn: input.streamARN, now: now) } catch where error.type == .resourceNotFound {
+            throw missing(input.streamName ?? input.streamARN.flatMap { ARN.stream($0)?.stream } ?? "")
+        }
         let position = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> (Int, Int64) in
             guard m.status != .creating, let index = ShardID.index(requested), let shard = m.shard(index),
                   listedShards(m, now: now, retentionHours: m.retentionHours).contains(where: { $0 === shard })
-            else { throw .shardNotFound(ShardID.index(requested).map(ShardID.string) ?? requested, s.name, account) }
+            else { throw missing(s.name) }
             var sequence: SequenceNumber?
             if let text = input.startingSequenceNumber {
                 guard let seq = SequenceNumber(text) else {
