@@ -125,6 +125,7 @@ extension KinesisService {
                         log.retainedBytes += size
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
+                        log.keys.record(hash: hashes[i], key: r.partitionKey!, size: size, second: arrival / 1000)
                         added += size
                         outcomes.append(.success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
                     }

@@ -42,6 +42,8 @@ public struct ShardSample: Sendable {
     public var counters: ShardCounters
     public var retainedRecords: Int
     public var retainedBytes: Int
+    /// Heaviest partition keys of the last complete second (nil without traffic then).
+    public var topKeys: SpaceSaving?
     /// Share of the hash key space, 0…1.
     public var hashSpaceShare: Double {
         (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
@@ -76,7 +78,8 @@ extension KinesisEngine {
                                         adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
                                         startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
                                         createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
-                                        retainedRecords: log.records.count, retainedBytes: log.retainedBytes)
+                                        retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
+                                        topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch))
                         }
                     }
                     let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in

@@ -65,6 +65,7 @@ struct ShardLog: Sendable {
     var retainedBytes = 0
     var lastArrivalMillis: Int64 = 0
     var counters = ShardCounters()
+    var keys = KeyWindow()
 
     var writeBytes: TokenBucket
     var writeRecords: TokenBucket
