@@ -305,5 +305,7 @@ public final class KinesisService: Sendable {
 extension Instant {
     /// Foundation's `Date`, for the wire shapes.
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1000) }
-    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e9).rounded())) }
+    /// A `Date` holds epoch time as a Double, good to about a microsecond today: round there,
+    /// or a millisecond timestamp such as 1764000000.001 reads back as …000.999999744.
+    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000) }
 }
