@@ -170,9 +170,18 @@ extension KinesisService {
         var evicted = (records: 0, bytes: 0)
         var shardIds: [String] = []
         s.meta.read { m in
-            for shard in m.shards where evicted.bytes < excess {
-                let e = shard.log.withLock { $0.evict(bytes: excess - evicted.bytes) }
-                if e.records > 0 { shardIds.append(shard.shardId) }
+            // Oldest first across the stream's shards: take from the shard with the
+            // oldest head, up to the next-oldest head, until enough is freed.
+            while evicted.bytes < excess {
+                var heads: [(shard: ShardState, head: Int64)] = []
+                for shard in m.shards {
+                    if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }) { heads.append((shard, head)) }
+                }
+                guard let oldest = heads.min(by: { $0.head < $1.head }) else { break }
+                let next = heads.filter { $0.shard !== oldest.shard }.map(\.head).min() ?? .max
+                let e = oldest.shard.log.withLock { $0.evict(bytes: excess - evicted.bytes, notAfter: next) }
+                if e.records == 0 { break }
+                if !shardIds.contains(oldest.shard.shardId) { shardIds.append(oldest.shard.shardId) }
                 evicted.records += e.records
                 evicted.bytes += e.bytes
             }
