@@ -156,6 +156,8 @@ public final class KinesisService: Sendable {
             reg[name] = stream
             event(stream, .streamCreating, now, "CreateStream \(name): \(shardCount) shard\(shardCount == 1 ? "" : "s"), \(mode.rawValue)")
         }
+        // A deleted stream replaced before a tick removed it: its records leave the budget now.
+        if let existing { release(existing) }
         return EmptyOutput()
     }
 

@@ -88,6 +88,8 @@ final class StreamState: Sendable {
     /// Nanoseconds of the pending change's due time, or Int64.max: a lock-free
     /// check on the hot paths for "is there something to apply first?".
     let nextDue = Atomic<Int64>(Int64.max)
+    /// Set once the deleted stream's retained bytes have been returned to the budget.
+    let released = Atomic<Bool>(false)
     /// Per (consumer, shard) subscription slots.
     let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
 
