@@ -239,6 +239,20 @@ import Testing
         #expect(shard1 == Array(old.suffix(4)))
     }
 
+    @Test func aDeletedStreamsBytesLeaveTheBudgetEvenIfItsNameIsReused() throws {
+        let h = Harness()
+        try h.stream()
+        _ = try h.put(data: bytes(98)) // 100 bytes with the key
+        _ = try h.k.deleteStream(DeleteStreamInput(streamName: "s"))
+        h.advance(.seconds(1))
+        // Re-created before any tick removed the old one.
+        try h.stream()
+        _ = try h.put(data: bytes(8))
+        h.engine.tick()
+        #expect(h.engine.retainedPayloadBytes == 10)
+        #expect(h.engine.sample().retainedBytes == 10)
+    }
+
     @Test func nothingCrashesUnderATinyBudget() throws {
         let h = Harness(limits: .off) { $0.retainedBytesBudget = 1 }
         try h.stream(shards: 3)
