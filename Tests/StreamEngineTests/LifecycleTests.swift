@@ -155,6 +155,42 @@ import Testing
         #expect(try h.status() == .active)
     }
 
+    @Test func streamModeSwitchesTwicePerRollingDayKeepingShards() throws {
+        let h = Harness()
+        let arn = try h.stream(shards: 3)
+        func switchTo(_ mode: StreamMode) throws(KinesisError) {
+            _ = try h.k.updateStreamMode(UpdateStreamModeInput(streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: mode)))
+            h.advance(.seconds(1))
+        }
+        expectError(.invalidArgument) { () throws(KinesisError) in try switchTo(.provisioned) }
+        try switchTo(.onDemand)
+        #expect(try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.openShardCount == 3)
+        expectError(.validation) { () throws(KinesisError) in
+            try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 4))
+        }
+        try switchTo(.provisioned)
+        expectError(.limitExceeded) { () throws(KinesisError) in try switchTo(.onDemand) }
+        h.advance(.hours(24))
+        try switchTo(.onDemand)
+        #expect(try h.listAllShards(filter: ShardFilter(type: .atLatest)).count == 3)
+    }
+
+    @Test func listStreamsPages() throws {
+        let h = Harness()
+        for name in ["d", "b", "a", "e", "c"] { try h.stream(name); h.advance(.milliseconds(200)) }
+        let first = try h.k.listStreams(ListStreamsInput(limit: 2))
+        #expect(first.streamNames == ["a", "b"])
+        #expect(first.hasMoreStreams)
+        #expect(first.streamSummaries.map(\.streamARN) == ["arn:aws:kinesis:us-east-1:123456789012:stream/a",
+                                                             "arn:aws:kinesis:us-east-1:123456789012:stream/b"])
+        let token = try #require(first.nextToken)
+        let second = try h.k.listStreams(ListStreamsInput(limit: 2, nextToken: token))
+        #expect(second.streamNames == ["c", "d"])
+        let third = try h.k.listStreams(ListStreamsInput(exclusiveStartStreamName: "d"))
+        #expect(third.streamNames == ["e"])
+        #expect(!third.hasMoreStreams && third.nextToken == nil)
+    }
+
     // MARK: accounts and regions
 
     @Test func accountsAndRegionsAreSeparate() throws {
