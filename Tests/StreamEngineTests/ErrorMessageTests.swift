@@ -13,6 +13,25 @@ import Testing
 
     static let pre = "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified "
 
+    @Test(arguments: KinesisErrorType.allCases)
+    func everyErrorIsA400ExceptInternalFailure(type: KinesisErrorType) {
+        #expect(type.httpStatus == (type == .internalFailure ? 500 : 400))
+    }
+
+    @Test func subscribeToAMissingShardOrWhileCreating() throws {
+        let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
+        let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer.consumerARN
+        expectError(.resourceNotFound, "Shard shardId-000000000009 in stream s under account 123456789012 does not exist") { () throws(KinesisError) in
+            try h.k.subscribeToShard(SubscribeToShardInput(consumerARN: c, shardId: "shardId-000000000009",
+                                                           startingPosition: StartingPosition(type: .latest)))
+        }
+        let slow = Harness(delays: StatusDelays())
+        _ = try slow.k.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
+        expectError(.resourceInUse, "Stream s under account 123456789012 not ACTIVE, instead in state CREATING") { () throws(KinesisError) in
+            try slow.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c"))
+        }
+    }
+
     // MARK: PutRecord(s)
 
     @Test func explicitHashKeyOutOfRange() throws {
