@@ -53,10 +53,14 @@ extension KinesisService {
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let records = input.records!
-        let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
-        if total > limits.putRecordsMaxBytes { throw .putRecordsTooLarge(size: total, limit: limits.putRecordsMaxBytes) }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        // 5 MiB per request, or 10 MiB on a stream that accepts large records
+        // (MaxRecordSizeInKiB above 1024; KINESIS.md §3).
+        let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
+        let cap = s.meta.read { $0.maxRecordSizeKiB } > limits.defaultMaxRecordSizeKiB
+            ? limits.maxRecordSizeKiBRange.upperBound * 1024 : limits.putRecordsMaxBytes
+        if total > cap { throw .putRecordsTooLarge(size: total, limit: cap) }
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
         var failed = 0
         let encryption = try put(records, into: s, now: now) { i, r in
@@ -194,13 +198,30 @@ extension KinesisService {
     }
 
     /// Drops records past the stream's retention period from every shard.
+    /// Drops records past the stream's retention period from every shard and
+    /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {
-        var freed = 0
+        var freed = 0, records: Int64 = 0
+        var shardIds: [String] = []
+        var hours = 0
         s.meta.read { m in
+            hours = m.retentionHours
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
-            for shard in m.shards { freed += shard.log.withLock { $0.expire(before: cutoff) } }
+            for shard in m.shards {
+                let (bytes, n) = shard.log.withLock { log -> (Int, Int64) in
+                    let before = log.counters.expiredRecords
+                    return (log.expire(before: cutoff), log.counters.expiredRecords - before)
+                }
+                if n > 0 { shardIds.append(shard.shardId) }
+                freed += bytes
+                records += n
+            }
         }
         if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
+        if records > 0 {
+            event(s, .recordsExpired, now, shards: shardIds,
+                  "Retention (\(hours) h): \(records) records (\(freed) bytes) of \(s.name) expired")
+        }
     }
 
     // MARK: - Iterators
