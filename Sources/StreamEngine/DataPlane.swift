@@ -83,7 +83,6 @@ extension KinesisService {
         let encryption = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> EncryptionType in
             guard m.status == .active || m.status == .updating else { throw .streamNotFound(s.name, account) }
             let maxSize = m.maxRecordSizeKiB * 1024
-            var targets = [Int](repeating: 0, count: records.count)
             var hashes = [UInt128](repeating: 0, count: records.count)
             for (i, r) in records.enumerated() {
                 let size = r.data!.count + r.partitionKey!.utf8.count
@@ -97,17 +96,16 @@ extension KinesisService {
                     hashes[i] = HashKey.of(partitionKey: r.partitionKey!)
                 }
             }
-            // Group by open-shard slot, keeping request order within each shard.
-            var slotOf: [ObjectIdentifier: Int] = [:]
+            // Group by open shard, keeping request order within each shard.
+            var groupOfShard = [Int](repeating: -1, count: m.open.count)
             var groups: [(ShardState, [Int])] = []
             for i in records.indices {
-                let shard = m.route(hashes[i])
-                let id = ObjectIdentifier(shard)
-                if let g = slotOf[id] { groups[g].1.append(i) } else {
-                    slotOf[id] = groups.count
-                    groups.append((shard, [i]))
+                let slot = m.routeIndex(hashes[i])
+                if groupOfShard[slot] < 0 {
+                    groupOfShard[slot] = groups.count
+                    groups.append((m.open[slot], []))
                 }
-                targets[i] = slotOf[id]!
+                groups[groupOfShard[slot]].1.append(i)
             }
             let encrypted = m.encryption == .kms
             for (shard, indices) in groups {
