@@ -59,8 +59,14 @@ public enum Advisor {
                 // 25 % headroom, within UpdateShardCount's ×2 / ÷2 bounds.
                 let target = min(max(Int((need * 1.25).rounded(.up)), (open.count + 1) / 2, 1), open.count * 2)
                 if target > open.count {
+                    // Price both ways so the reason says which is cheaper at this load.
+                    let cost = store.cost(stream)
+                    let perShard = store.configuration.prices.shardHour
+                        + (stream.retentionHours > 24 ? store.configuration.prices.extendedRetentionShardHour : 0)
+                    let provisioned = cost.provisionedHourly + Double(target - open.count) * perShard
+                    let money = { (x: Double) in "$" + String((x * 1000).rounded() / 1000) }
                     out.append(Advice(action: .scale, targetShardCount: target, reason:
-                        "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: \(target) shards give 25% headroom (UpdateShardCount, or switch to ON_DEMAND)."))
+                        "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: \(target) shards give 25% headroom (UpdateShardCount, ≈\(money(provisioned))/h), or switch to ON_DEMAND (≈\(money(cost.onDemandHourly))/h at this load; prices \(cost.pricesConfirmed ? "confirmed" : "unconfirmed"))."))
                 }
             }
         }

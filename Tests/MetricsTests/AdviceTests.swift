@@ -121,5 +121,6 @@ import Testing
         hot.tick()
         let scale = try #require(Advisor.advise(stream: hot.stream("busy"), store: hot.store, limits: .aws).first { $0.action == .scale })
         #expect(scale.targetShardCount == 2)
+        #expect(scale.reason.contains("ON_DEMAND") && scale.reason.contains("unconfirmed"))
     }
 }
