@@ -26,7 +26,17 @@ public struct SpaceSaving: Sendable, Equatable {
     }
 
     public let slots: Int
-    public private(set) var entries: [Entry] = []
+    // Struct-of-arrays, so the per-record scan reads 16 hashes and 16 weights
+    // (6 cache lines) rather than 16 whole entries with their keys (16 lines).
+    private var hashes: [UInt128] = []
+    private var keys: [String] = []
+    private var recordCounts: [Int64] = []
+    private var byteCounts: [Int64] = []
+    private var errors: [Int64] = []
+    /// The tracked keys, in slot order.
+    public var entries: [Entry] {
+        hashes.indices.map { Entry(partitionKey: keys[$0], hashKey: hashes[$0], records: recordCounts[$0], bytes: byteCounts[$0], error: errors[$0]) }
+    }
     /// Records seen in the window.
     public private(set) var total: Int64 = 0
     /// Bytes (data + partition key) seen in the window.
@@ -41,7 +51,8 @@ public struct SpaceSaving: Sendable, Equatable {
     public init(slots: Int, weight: Weight) {
         self.slots = slots
         self.weight = weight
-        entries.reserveCapacity(slots)
+        hashes.reserveCapacity(slots); keys.reserveCapacity(slots)
+        recordCounts.reserveCapacity(slots); byteCounts.reserveCapacity(slots); errors.reserveCapacity(slots)
     }
 
     /// The guaranteed bound on any entry's overestimate, in the sketch's
@@ -55,30 +66,39 @@ public struct SpaceSaving: Sendable, Equatable {
     mutating func record(hash: UInt128, key: String, size: Int) {
         total += 1
         totalBytes += Int64(size)
-        for i in entries.indices where entries[i].hashKey == hash {
-            entries[i].records += 1
-            entries[i].bytes += Int64(size)
+        let size = Int64(size)
+        // Find the key; else fill a free slot; else evict the lightest.
+        if let i = hashes.firstIndex(of: hash) {
+            recordCounts[i] += 1
+            byteCounts[i] += size
             return
         }
-        if entries.count < slots {
-            entries.append(Entry(partitionKey: key, hashKey: hash, records: 1, bytes: Int64(size), error: 0))
+        if hashes.count < slots {
+            hashes.append(hash); keys.append(key); recordCounts.append(1); byteCounts.append(size); errors.append(0)
             return
         }
-        var min = 0
+        let (min, minWeight) = weight == .records ? Self.lightest(recordCounts) : Self.lightest(byteCounts)
+        hashes[min] = hash
+        keys[min] = key
+        errors[min] = minWeight
         switch weight {
-        case .records:
-            for i in entries.indices where entries[i].records < entries[min].records { min = i }
-            let floor = entries[min].records
-            entries[min] = Entry(partitionKey: key, hashKey: hash, records: floor + 1, bytes: Int64(size), error: floor)
-        case .bytes:
-            for i in entries.indices where entries[i].bytes < entries[min].bytes { min = i }
-            let floor = entries[min].bytes
-            entries[min] = Entry(partitionKey: key, hashKey: hash, records: 1, bytes: floor + Int64(size), error: floor)
+        case .records: recordCounts[min] = minWeight + 1; byteCounts[min] = size
+        case .bytes: recordCounts[min] = 1; byteCounts[min] = minWeight + size
         }
     }
 
+    /// The first slot of least weight (the array is borrowed, not retained,
+    /// so the caller's later writes do not copy it).
+    private static func lightest(_ weights: [Int64]) -> (Int, Int64) {
+        var min = 0
+        var minWeight = Int64.max
+        for i in weights.indices where weights[i] < minWeight { minWeight = weights[i]; min = i }
+        return (min, minWeight)
+    }
+
     mutating func reset() {
-        entries.removeAll(keepingCapacity: true)
+        hashes.removeAll(keepingCapacity: true); keys.removeAll(keepingCapacity: true)
+        recordCounts.removeAll(keepingCapacity: true); byteCounts.removeAll(keepingCapacity: true); errors.removeAll(keepingCapacity: true)
         total = 0
         totalBytes = 0
     }
@@ -86,7 +106,11 @@ public struct SpaceSaving: Sendable, Equatable {
     /// A copy with its own storage (see `HashKeyHistogram.detached`).
     func detached() -> SpaceSaving {
         var copy = self
-        copy.entries = entries.withUnsafeBufferPointer { Array($0) }
+        copy.hashes = hashes.withUnsafeBufferPointer { Array($0) }
+        copy.keys = keys.withUnsafeBufferPointer { Array($0) }
+        copy.recordCounts = recordCounts.withUnsafeBufferPointer { Array($0) }
+        copy.byteCounts = byteCounts.withUnsafeBufferPointer { Array($0) }
+        copy.errors = errors.withUnsafeBufferPointer { Array($0) }
         return copy
     }
 
