@@ -60,7 +60,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (≈ 222 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (248,032 B ≈ 242 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -126,9 +126,11 @@ public struct MetricsStore: Sendable {
     /// interval; 7 × (Double sum + UInt32 min + UInt32 max) a minute plus
     /// start and count), the 5 UInt32 extras a second, and the fixed state
     /// (hash-bucket loads, last sample with its two 16-key sketches and
-    /// histogram, previous counters). At 900 s / 1440 min: 40,800 B + 183,360 B
-    /// + 18,000 B + fixed ≈ 250 KB; 10,000 shards ≈ 2.5 GB once every ring is
-    /// full (rings grow as points arrive; lower the capacities for huge streams).
+    /// histogram, previous counters). At 900 s / 1440 min: 36,000 B of
+    /// seconds + 175,680 B of minutes + 18,000 B of extras + 18,352 B fixed
+    /// = 248,032 B (≈ 242 KiB) per shard; 10,000 shards ≈ 2.5 GB once every
+    /// ring is full (rings grow as points arrive, so a young store holds far
+    /// less; lower the capacities for very wide streams).
     public static func bytesPerShard(secondsCapacity: Int = 900, minutesCapacity: Int = 1_440) -> Int {
         MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: secondsCapacity, minutesCapacity: minutesCapacity)
             + secondsCapacity * ShardSeries.extrasWidth * MemoryLayout<UInt32>.stride
