@@ -33,16 +33,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics", "LoadGen"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
-                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI",
+                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine", "LoadGen"]),
         .testTarget(
             name: "KinesisAPITests",
             dependencies: [
