@@ -45,7 +45,8 @@ let package = Package(
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine", "LoadGen"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine", "LoadGen"],
+                    exclude: ["__Snapshots__"]),
         .testTarget(
             name: "KinesisAPITests",
             dependencies: [

@@ -45,7 +45,7 @@ public struct Layout: Hashable, Sendable {
         let (upper, lower) = rest.splitTop(top)
         let chartWidth = upper.width / 2
         (chart, heat) = upper.splitLeft(chartWidth)
-        let consumerWidth = lower.width * 2 / 5
+        let consumerWidth = max(lower.width * 2 / 5, min(46, lower.width / 2))
         (consumers, events) = lower.splitLeft(consumerWidth)
     }
 

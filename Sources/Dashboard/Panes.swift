@@ -84,7 +84,7 @@ enum ChartPane {
         let seconds = plot.width * perColumn
         let history = Array(shard.incomingHistory.suffix(seconds))
         let heats = Array(shard.heatHistory.suffix(seconds))
-        grid.titleRow(r, "IncomingBytes/s \(shard.shardId)", right: "\(braille ? "⠤" : g.unicode ? "─" : "-") \(Format.bytes(model.data.shardWriteBytes))/s limit  \(String(g.throttleMarker)) throttled", ctx)
+        grid.titleRow(r, "IncomingBytes/s \(r.width < 80 ? Format.shortShardId(shard.shardId) : shard.shardId)", right: "\(braille ? "⠤" : g.unicode ? "─" : "-") \(Format.bytes(model.data.shardWriteBytes))/s limit  \(String(g.throttleMarker)) throttled", ctx)
         let cap = model.data.shardWriteBytes
         let top = max(cap * 1.25, (history.max() ?? 0) * 1.1)
         let levelsPerRow = braille ? 4 : 8
@@ -167,8 +167,10 @@ enum HeatMapPane {
         grid.put("(write utilisation: warm 25%+, hot 75%+)", x: lx, y: ly, style: ctx.style(.dim), maxWidth: max(0, inner.maxX - lx))
         let rows = model.visibleShards
         let body = inner.height - 2
-        let start = min(model.view.scroll, max(0, rows.count - body))
         let selected = model.selectedShard?.shardId
+        // Aligned with the table's scroll, but always showing the selected shard.
+        var start = min(model.view.scroll, max(0, rows.count - body))
+        if let i = rows.firstIndex(where: { $0.shardId == selected }), i >= start + body { start = i - body + 1 }
         for (i, row) in rows.dropFirst(start).prefix(body).enumerated() {
             let y = inner.y + 1 + i
             grid.put(Format.cell(Format.shortShardId(row.shardId), 5), x: inner.x, y: y,
@@ -190,16 +192,19 @@ enum FanOutPane {
         grid.titleRow(r, "Consumers & producers", ctx)
         var y = r.y + 1
         let polling = d.consumers.filter { $0.kind == .polling }
-        let note = "polling: \(polling.count) share \(Format.bytes(d.shardReadBytes))/s + 5 calls/s per shard; EFO: own \(Format.bytes(d.shardReadBytes))/s each"
+        let rate = Format.bytes(d.shardReadBytes)
+        let note = r.width >= 72 ? "\(polling.count) polling share \(rate)/s + 5 calls/s per shard; each EFO has its own \(rate)/s"
+            : "poll: shared \(rate)/s, EFO: own"
         grid.put(note, x: r.x + 1, y: y, style: ctx.style(.dim), maxWidth: r.width - 2)
         y += 1
-        let nameWidth = 10
+        let nameWidth = r.width >= 60 ? 12 : 8
         for c in d.consumers where y < r.maxY {
             let throttled = c.throttledPerSecond > 0
             var x = r.x + 1
             x += grid.put(Format.cell(c.name, nameWidth), x: x, y: y, style: ctx.style(throttled ? .error : .value)) + 1
             x += grid.put(Format.cell(c.kind == .efo ? "EFO" : "poll", 4), x: x, y: y, style: ctx.style(c.kind == .efo ? .efo : .polling)) + 1
-            let tail = " \(Format.cell(Format.bytes(c.bytesPerSecond) + "/s", 8, right: true)) thr \(Format.cell(Format.count(c.throttledPerSecond), 3)) lag \(Format.millis(Double(c.millisBehindLatest)))"
+            let thr = throttled ? " thr \(Format.count(c.throttledPerSecond))" : ""
+            let tail = " \(Format.cell(Format.bytes(c.bytesPerSecond) + "/s", 8, right: true))\(thr) lag \(Format.millis(Double(c.millisBehindLatest)))"
             let barWidth = max(0, r.maxX - 1 - x - tail.count)
             grid.bar(x: x, y: y, width: barWidth, fraction: c.budgetBytesPerSecond > 0 ? c.bytesPerSecond / c.budgetBytesPerSecond : 0,
                      style: ctx.style(c.kind == .efo ? .efo : .polling), empty: ctx.style(.dim), ctx.glyphs)
@@ -254,7 +259,13 @@ enum FooterPane {
             let ps = ctx.style(.prompt)
             grid.fill(r, " ", ps)
             var x = r.x
-            x += grid.put(p.label + " ", x: x, y: r.y, style: ps, maxWidth: r.width)
+            // The answer always fits; a long label gives way.
+            let room = r.width - p.text.unicodeScalars.count - 2
+            var label = p.label
+            if label.unicodeScalars.count > room {
+                label = room > 1 ? String(String.UnicodeScalarView(label.unicodeScalars.prefix(room - 1))) + ctx.glyphs.ellipsis : ""
+            }
+            x += grid.put(label + " ", x: x, y: r.y, style: ps, maxWidth: r.width)
             x += grid.put(p.text, x: x, y: r.y, style: Style(fg: ps.fg, bg: ps.bg, attributes: ps.attributes.union(.bold)), maxWidth: r.maxX - x)
             grid.set(x, r.y, ctx.glyphs.unicode ? "█" : "_", ps)
             let hint = "Enter ok  Esc cancel"

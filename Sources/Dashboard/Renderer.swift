@@ -89,8 +89,12 @@ enum HeaderPane {
         let hs = ctx.style(.header)
         grid.fill(Rect(x: r.x, y: r.y, width: r.width, height: 1), " ", hs)
         let clock = d.clockKind == "manual" ? "clock manual (max, not real time)" : "clock \(Format.speed(d.clockSpeed))\(d.clockSpeed == 1 ? "" : " (accelerated)")"
-        let line1 = " ktop | \(d.scenario) | stream \(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed | consumers \(d.consumers.count) | \(clock) | \(d.time)"
-        grid.put(line1, x: r.x, y: r.y, style: hs, maxWidth: r.width)
+        let scenario = d.scenario == d.streamName || d.scenario.isEmpty ? "" : "[\(d.scenario)] "
+        let line1 = " ktop \(scenario)\(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed | \(d.consumers.count) consumer\(d.consumers.count == 1 ? "" : "s")"
+        let right = r.width >= 100 ? "\(clock)  \(d.time) " : "\(d.clockKind == "manual" ? "manual" : Format.speed(d.clockSpeed)) \(d.time) "
+        let rightWidth = right.unicodeScalars.count
+        grid.put(line1, x: r.x, y: r.y, style: Style(fg: hs.fg, bg: hs.bg, attributes: hs.attributes.union(.bold)), maxWidth: max(0, r.width - rightWidth - 1))
+        grid.put(right, x: max(r.x, r.maxX - rightWidth), y: r.y, style: hs)
         guard r.height > 1 else { return }
         var x = r.x
         let y = r.y + 1
@@ -102,8 +106,8 @@ enum HeaderPane {
         let parts: [(String, Role)] = [
             ("in ", .label), ("\(Format.bytes(d.totalIncomingBytes))/s of \(Format.bytes(d.writeCapacityBytes))/s\(inShare)", .value),
             (", ", .label), ("\(Format.count(d.totalIncomingRecords)) of \(Format.count(d.writeCapacityRecords)) rec/s", .value),
-            ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
             ("  throttles ", .label), ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value),
+            ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
             ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond)) rec/s", .value),
             ("  keys ", .label), (v.keyStrategy.rawValue, .value),
             ("  refresh ", .label), (v.refreshInterval < 1 ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value),
