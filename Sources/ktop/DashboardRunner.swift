@@ -100,6 +100,8 @@ struct DashboardRunner {
                 dirty = false
             }
         }
-        return 0
+        // Killed by a signal: the conventional 128 + signal number, after restoring the terminal.
+        let signal = TerminalGuard.interrupted.load(ordering: .sequentiallyConsistent)
+        return signal != 0 ? 128 + signal : 0
     }
 }
