@@ -108,8 +108,8 @@ enum HeaderPane {
             (", ", .label), ("\(Format.count(d.totalIncomingRecords)) of \(Format.count(d.writeCapacityRecords)) rec/s", .value),
             ("  throttles ", .label), ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value),
             ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
-            ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond)) rec/s", .value),
-            ("  keys ", .label), (v.keyStrategy.rawValue, .value),
+            ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond))/s", .value),
+            ("  keys ", .label), (v.keyStrategy == .scenario ? "default" : v.keyStrategy.rawValue, .value),
             ("  refresh ", .label), (v.refreshInterval < 1 ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value),
         ]
         for (text, role) in parts where x < r.maxX {
