@@ -26,6 +26,8 @@ public enum HashKey {
     /// step = floor(2^128 / N); shard i starts at i·step; the last shard ends at 2^128 − 1.
     public static func uniformRanges(count n: Int) -> [ClosedRange<UInt128>] {
         precondition(n >= 1)
+        // One shard owns the whole space; its step, 2^128, does not fit in UInt128.
+        if n == 1 { return [0...UInt128.max] }
         // floor(2^128 / n) computed without 2^128: (max / n) is floor((2^128-1)/n),
         // which is one less exactly when n divides 2^128 (a power of two).
         let nn = UInt128(n)

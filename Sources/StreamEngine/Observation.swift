@@ -121,6 +121,8 @@ extension KinesisService {
 
     /// Returns a removed stream's retained bytes to the memory budget.
     func release(_ s: StreamState) {
+        // Exactly once: tick and a CreateStream reusing the name may both get here.
+        guard s.released.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let bytes = s.meta.read { m in m.shards.reduce(0) { acc, sh in acc + sh.log.withLock { $0.retainedBytes } } }
         engine.retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
     }

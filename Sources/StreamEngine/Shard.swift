@@ -115,10 +115,11 @@ struct ShardLog: Sendable {
         return freed
     }
 
-    /// Drops the oldest records until at least `bytes` are freed (memory budget).
-    mutating func evict(bytes target: Int) -> (records: Int, bytes: Int) {
+    /// Drops the oldest records until at least `bytes` are freed (memory budget),
+    /// stopping early at the first record that arrived after `notAfter`.
+    mutating func evict(bytes target: Int, notAfter: Int64 = .max) -> (records: Int, bytes: Int) {
         var freed = 0, n = 0
-        while freed < target, let first = records.first {
+        while freed < target, let first = records.first, first.arrivalMillis <= notAfter {
             records.removeFirst()
             firstPosition += 1
             freed += first.size

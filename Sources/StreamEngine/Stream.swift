@@ -55,13 +55,16 @@ struct StreamMeta: Sendable {
     var lastScalingTime: Instant?
 
     /// The open shard whose range contains `hash`. O(log n).
-    func route(_ hash: UInt128) -> ShardState {
+    func route(_ hash: UInt128) -> ShardState { open[routeIndex(hash)] }
+
+    /// Position in `open` of the shard whose range contains `hash`. O(log n).
+    func routeIndex(_ hash: UInt128) -> Int {
         var lo = 0, hi = open.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if open[mid].range.lowerBound <= hash { lo = mid } else { hi = mid - 1 }
         }
-        return open[lo]
+        return lo
     }
 
     func shard(_ index: Int) -> ShardState? { index >= 0 && index < shards.count ? shards[index] : nil }
@@ -88,6 +91,8 @@ final class StreamState: Sendable {
     /// Nanoseconds of the pending change's due time, or Int64.max: a lock-free
     /// check on the hot paths for "is there something to apply first?".
     let nextDue = Atomic<Int64>(Int64.max)
+    /// Set once the deleted stream's retained bytes have been returned to the budget.
+    let released = Atomic<Bool>(false)
     /// Per (consumer, shard) subscription slots.
     let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
 

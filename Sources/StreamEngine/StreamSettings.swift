@@ -39,9 +39,7 @@ extension KinesisService {
         try checkTags(tags, stream: s.name, verb: "add tags to")
         try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
             let merged = m.tags.merging(tags) { $1 }
-            if merged.count > limits.maxTagsPerStream {
-                throw KinesisError(.invalidArgument, "Failed to add tags to stream \(s.name) under account \(account) because a given stream cannot have more than \(limits.maxTagsPerStream) tags associated with it.")
-            }
+            if merged.count > limits.maxTagsPerStream { throw .tooManyTags(s.name, account, limits.maxTagsPerStream) }
             m.tags = merged
         }
     }
