@@ -161,3 +161,30 @@ def test_without_a_terminal_ktop_points_to_headless():
     assert out.returncode != 0
     message = (out.stderr + out.stdout).strip()
     assert "--headless" in message and len(message.splitlines()) == 1
+
+
+def test_actions_reach_the_engine_and_kinesis_errors_show(terminal):
+    start_ktop(terminal)
+    # UpdateShardCount beyond 2x the open shards: Kinesis's own error in the events pane.
+    terminal.keys("u")
+    terminal.wait_for("the UpdateShardCount prompt", lambda s: "UpdateShardCount of demo" in s, 10)
+    terminal.keys("BSpace")
+    terminal.type("100")
+    terminal.keys("Enter")
+    terminal.wait_for("InvalidArgumentException in the events pane",
+                      lambda s: "InvalidArgumentException" in s and "UpdateShardCount" in s, 15)
+    # A polling consumer added with c joins the consumers pane.
+    terminal.keys("c")
+    terminal.wait_for("the consumers menu", lambda s: "Add a polling consumer" in s, 10)
+    terminal.keys("1")
+    terminal.wait_for("poller-1 in the consumers pane", lambda s: re.search(r"poller-1\s+poll", s) is not None, 15)
+    # K changes the producers' key strategy; f speeds up the clock (and the header says so).
+    terminal.keys("K")
+    terminal.wait_for("the uniform key strategy", lambda s: "keys uniform" in s and "uniform(10000)" in s, 15)
+    terminal.keys("f")
+    terminal.wait_for("clock x2 in the header", lambda s: "clock x2" in s and "CLOCK x2" in s, 15)
+    # Space pauses the view; the banner says so.
+    terminal.keys("Space")
+    terminal.wait_for("the PAUSED banner", lambda s: "PAUSED" in s, 10)
+    terminal.keys("F10")
+    terminal.wait_for("the shell again after F10", lambda s: "KTOP_EXIT=0" in s, 15)
