@@ -34,7 +34,7 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
-        .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics", "LoadGen"]),
+        .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine", "LoadGen"],
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine"],
                     exclude: ["__Snapshots__"]),
         .testTarget(
             name: "KinesisAPITests",

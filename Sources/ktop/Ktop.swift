@@ -12,9 +12,10 @@ struct Ktop: ParsableCommand {
         commandName: "ktop",
         abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
         discussion: """
-            With no subcommand, ktop runs a scenario (the lively 4-shard 'demo' by default) on its
-            embedded engine and shows it live in the terminal: per-shard IncomingBytes, throttling,
-            heat, top keys, consumers and advice; keys split, merge and reshape the load (F1 lists them).
+            With no subcommand, ktop runs a scenario (the lively 4-shard 'demo' by
+            default) on its embedded engine and shows it live in the terminal:
+            per-shard IncomingBytes, throttling, heat, top keys, consumers and
+            advice; keys split, merge and reshape the load (F1 lists them).
             With --headless it prints one snapshot a second instead.
 
             Examples:

@@ -82,6 +82,15 @@ struct SnapshotTests {
         assertSnapshot(grid.text, named: "too-small-60x20")
     }
 
+    @Test("any size renders without trapping, down to nothing", arguments: [(0, 0), (1, 1), (10, 3), (79, 24), (80, 23), (300, 100)])
+    func anySize(_ size: (Int, Int)) {
+        var model = Fixtures.model(width: size.0, height: size.1)
+        model.view.overlay = .menu(Menu(title: "t", items: [Menu.Item("x", .quit)]))
+        let grid = Renderer.render(model)
+        #expect(grid.width == size.0 && grid.height == size.1)
+        #expect(model.layout.tooSmall == (size.0 < 80 || size.1 < 24))
+    }
+
     @Test("help pages: every key, and Kafka terms")
     func help() {
         var model = Fixtures.model(width: 80, height: 24)
