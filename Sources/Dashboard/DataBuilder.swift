@@ -92,7 +92,10 @@ extension DashboardModel {
         }
         data = new
         if view.selectedShardId == nil || !visibleShards.contains(where: { $0.shardId == view.selectedShardId }) {
-            view.selectedShardId = visibleShards.first?.shardId
+            // A shard that was split or merged away hands the selection to its first child.
+            let old = view.selectedShardId
+            let child = visibleShards.first { old != nil && ($0.parentShardId == old || $0.adjacentParentShardId == old) }
+            view.selectedShardId = (child ?? visibleShards.first)?.shardId
         }
         ensureSelectionVisible()
     }

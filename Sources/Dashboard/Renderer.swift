@@ -103,15 +103,18 @@ enum HeaderPane {
         if d.limitsOff { banner("LIMITS OFF: no throughput quotas") }
         if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") { banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))") }
         let inShare = d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""
-        let parts: [(String, Role)] = [
+        var parts: [(String, Role)] = [
             ("in ", .label), ("\(Format.bytes(d.totalIncomingBytes))/s of \(Format.bytes(d.writeCapacityBytes))/s\(inShare)", .value),
-            (", ", .label), ("\(Format.count(d.totalIncomingRecords)) of \(Format.count(d.writeCapacityRecords)) rec/s", .value),
+            (", ", .label), ("\(Format.count(d.totalIncomingRecords))/\(Format.count(d.writeCapacityRecords)) rec/s", .value),
             ("  throttles ", .label), ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value),
             ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
             ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond))/s", .value),
             ("  keys ", .label), (v.keyStrategy == .scenario ? "default" : v.keyStrategy.rawValue, .value),
-            ("  refresh ", .label), (v.refreshInterval < 1 ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value),
         ]
+        if v.refreshInterval != 1 {
+            parts.append(("  refresh ", .label))
+            parts.append((v.refreshInterval < 1 ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value))
+        }
         for (text, role) in parts where x < r.maxX {
             x += grid.put(text, x: x, y: y, style: ctx.style(role), maxWidth: r.maxX - x)
         }

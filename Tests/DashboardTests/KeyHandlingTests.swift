@@ -234,6 +234,19 @@ struct KeyHandlingTests {
         #expect(m.events.last?.text.contains("CLOSED") == true)
     }
 
+    @Test("when the selected shard is split, the selection moves to its first child")
+    func selectionFollowsSplit() {
+        var m = base
+        var d = m.data
+        d.shards[1].open = false
+        var lower = Fixtures.shard(1, of: 4, incoming: 1)
+        lower.shardId = "shardId-000000000004"; lower.parentShardId = "shardId-000000000001"
+        lower.endingHashKey = lower.startingHashKey + (lower.endingHashKey - lower.startingHashKey) / 2
+        d.shards.append(lower)
+        m.update(data: d)
+        #expect(m.view.selectedShardId == "shardId-000000000004")
+    }
+
     @Test("new advice is logged once when data arrives")
     func adviceLogged() {
         var m = DashboardModel()
