@@ -75,7 +75,7 @@ extension DashboardModel {
             let target = data.advice.first { $0.action == "scale" }?.targetShardCount ?? data.openShards
             let low = (data.openShards + 1) / 2, high = data.openShards * 2
             view.overlay = .prompt(Prompt(purpose: .updateShardCount,
-                                          label: "UpdateShardCount of \(data.streamName) to (\(low)…\(high), UNIFORM_SCALING):",
+                                          label: "UpdateShardCount of \(data.streamName) to (\(low)-\(high), UNIFORM_SCALING):",
                                           text: String(max(target, 1))))
         case .char("+"), .char("="):
             view.rateFactor *= Self.rateStep

@@ -110,6 +110,24 @@ def terminal():
         term.close()
 
 
+def child_pids(parent: int) -> list[int]:
+    """Processes whose parent is `parent`, read from /proc (no procps needed)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == parent:
+            children.append(int(entry))
+    return children
+
+
 def shard_rows(screen: str) -> list[str]:
     return [line for line in screen.splitlines() if SHARD_ROW.match(line)]
 
@@ -147,10 +165,10 @@ def test_split_from_the_dashboard_then_quit(terminal):
 def test_sigterm_restores_the_terminal(terminal):
     start_ktop(terminal)
     pane_pid = terminal.run("display-message", "-p", "-t", terminal.target, "#{pane_pid}").strip()
-    children = subprocess.run(["pgrep", "-P", pane_pid], capture_output=True, text=True).stdout.split()
+    children = child_pids(int(pane_pid))
     assert children, "ktop is not running under the shell"
     for pid in children:
-        os.kill(int(pid), 15)
+        os.kill(pid, 15)
     screen = terminal.wait_for("the shell again after SIGTERM", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
     assert "KTOP_EXIT=143" in screen
     assert "HASH%" not in screen
