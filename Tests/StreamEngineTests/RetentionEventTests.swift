@@ -36,3 +36,30 @@ import Testing
         }
     }
 }
+
+@Suite struct AccountSettingsTests {
+    /// Commitments last 24 h; disabling earlier schedules the end (model docs of
+    /// MinimumThroughputBillingCommitmentInput).
+    @Test func earlyDisableRunsUntilTheEarliestAllowedEnd() throws {
+        let h = Harness()
+        func update(_ s: MinimumThroughputBillingCommitmentStatus) throws(KinesisError) -> MinimumThroughputBillingCommitmentOutput? {
+            try h.k.updateAccountSettings(UpdateAccountSettingsInput(minimumThroughputBillingCommitment: .init(status: s)))
+                .minimumThroughputBillingCommitment
+        }
+        #expect(try h.k.describeAccountSettings().minimumThroughputBillingCommitment?.status == .disabled)
+        #expect(try update(.enabled)?.status == .enabled)
+        h.advance(.seconds(3600))
+        #expect(try update(.disabled)?.status == .enabledUntilEarliestAllowedEnd)
+        h.advance(.seconds(23 * 3600))
+        let after = try h.k.describeAccountSettings().minimumThroughputBillingCommitment
+        #expect(after?.status == .disabled)
+        #expect(after?.endedAt != nil)
+        do {
+            _ = try update(.enabledUntilEarliestAllowedEnd)
+            Issue.record("output-only status accepted as input")
+        } catch {
+            #expect(error.type == .validation)
+            #expect(error.message.hasSuffix("Member must satisfy enum value set: [ENABLED, DISABLED]"))
+        }
+    }
+}
