@@ -74,6 +74,20 @@ struct SnapshotTests {
         }
     }
 
+    @Test("banners: PAUSED, LIMITS OFF and an accelerated clock")
+    func banners() {
+        var model = Fixtures.model(width: 120, height: 40)
+        model.data.limitsOff = true
+        model.data.clockKind = "accelerated"
+        model.data.clockSpeed = 10
+        model.view.paused = true
+        let header = Renderer.render(model).text(of: model.layout.header)
+        #expect(header.contains("PAUSED"))
+        #expect(header.contains("LIMITS OFF"))
+        #expect(header.contains("CLOCK x10"))
+        #expect(header.contains("clock x10 (accelerated)"))
+    }
+
     @Test("terminal too small")
     func tooSmall() {
         let grid = Renderer.render(Fixtures.model(width: 60, height: 20))

@@ -206,3 +206,11 @@ def test_actions_reach_the_engine_and_kinesis_errors_show(terminal):
     terminal.wait_for("the PAUSED banner", lambda s: "PAUSED" in s, 10)
     terminal.keys("F10")
     terminal.wait_for("the shell again after F10", lambda s: "KTOP_EXIT=0" in s, 15)
+
+
+def test_ctrl_c_restores_the_terminal(terminal):
+    start_ktop(terminal)
+    terminal.keys("C-c")
+    screen = terminal.wait_for("the shell again after Ctrl-C", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
+    assert "KTOP_EXIT=130" in screen
+    assert "HASH%" not in screen
