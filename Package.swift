@@ -38,10 +38,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
-                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI",
+                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +53,8 @@ let package = Package(
             dependencies: ["Metrics", "StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine"],
+                    exclude: ["__Snapshots__"]),
         .testTarget(
             name: "KinesisAPITests",
             dependencies: [
