@@ -11,6 +11,10 @@ let package = Package(
     products: [
         .executable(name: "ktop", targets: ["ktop"]),
         .library(name: "StreamEngine", targets: ["StreamEngine"]),
+        // For the benchmark harness (Benchmarks/): the dashboard frame benchmark
+        // renders a real metrics store's view of a 1,000-shard stream.
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Dashboard", targets: ["Dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -10,7 +10,11 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "ktop-bench",
-            dependencies: [.product(name: "StreamEngine", package: "ktop")]
+            dependencies: [
+                .product(name: "StreamEngine", package: "ktop"),
+                .product(name: "Metrics", package: "ktop"),
+                .product(name: "Dashboard", package: "ktop"),
+            ]
         ),
     ]
 )

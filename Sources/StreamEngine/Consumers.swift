@@ -249,11 +249,12 @@ public final class ShardSubscription: Sendable {
                     var position = max(st.position, log.firstPosition)
                     let end = log.nextPosition
                     var out: [Record] = []
+                    var text = SequenceNumberText()
                     var bytes: Int64 = 0
                     while allowance > 0, position < end, out.count < limits.getRecordsMaxRecords {
                         let r = log.records[Int(position - log.firstPosition)]
                         if !out.isEmpty && bytes + Int64(r.size) > allowance { break }
-                        out.append(Record(sequenceNumber: shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis).description,
+                        out.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
                                           approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
                                           data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
                         bytes += Int64(r.size)

@@ -47,7 +47,13 @@ extension KinesisService {
         var v = Validator()
         v.list(input.records, "records", required: true, count: 1...limits.putRecordsMaxRecords,
                memberDescription: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310")
+        let maxData = limits.maxRecordSizeKiBRange.upperBound * 1024
+        let keyLength = 1...limits.partitionKeyMaxLength
         for (i, r) in (input.records ?? []).enumerated() where v.errors.count < 10 {
+            // A well-formed entry adds no error: skip building its member paths
+            // (three string allocations per record, a fifth of the put path).
+            if let d = r.data, d.count <= maxData, let k = r.partitionKey, r.explicitHashKey == nil,
+               keyLength.contains(k.utf16.count) { continue }
             let p = "records.\(i + 1).member"
             v.blob(r.data, p + ".data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
             v.string(r.partitionKey, p + ".partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
@@ -67,9 +73,10 @@ extension KinesisService {
         if total > cap { throw .putRecordsTooLarge(size: total, limit: cap) }
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
         var failed = 0
+        var text = SequenceNumberText()
         let encryption = try put(records, into: s, now: now) { i, r in
             switch r {
-            case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: a.sequence.description, shardId: a.shard.shardId)
+            case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)
             case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
             }
         }
@@ -112,47 +119,74 @@ extension KinesisService {
                     hashes[i] = HashKey.of(partitionKey: r.partitionKey!)
                 }
             }
-            // Group by open shard, keeping request order within each shard.
-            var groupOfShard = [Int](repeating: -1, count: m.open.count)
-            var groups: [(ShardState, [Int])] = []
+            // Group by open shard, keeping request order within each shard: a
+            // counting sort into one index array (no array per shard, which cost
+            // an allocation per touched shard: most of a call on 1,000 shards).
+            let shardCount = m.open.count
+            var groupOfShard = [Int32](repeating: -1, count: shardCount)
+            var groupOfRecord = [Int32](repeating: 0, count: records.count)
+            var groupShards: [Int] = []
+            var groupEnds: [Int] = []
             for i in records.indices {
                 let slot = m.routeIndex(hashes[i])
-                if groupOfShard[slot] < 0 {
-                    groupOfShard[slot] = groups.count
-                    groups.append((m.open[slot], []))
+                var g = groupOfShard[slot]
+                if g < 0 {
+                    g = Int32(groupShards.count)
+                    groupOfShard[slot] = g
+                    groupShards.append(slot)
+                    groupEnds.append(0)
                 }
-                groups[groupOfShard[slot]].1.append(i)
+                groupOfRecord[i] = g
+                groupEnds[Int(g)] += 1
+            }
+            var total = 0
+            for g in groupEnds.indices { total += groupEnds[g]; groupEnds[g] = total }
+            var order = [Int](repeating: 0, count: records.count)
+            var fill = [Int](repeating: 0, count: groupEnds.count)
+            for g in groupEnds.indices { fill[g] = g == 0 ? 0 : groupEnds[g - 1] }
+            for i in records.indices {
+                let g = Int(groupOfRecord[i])
+                order[fill[g]] = i
+                fill[g] += 1
             }
             let encrypted = m.encryption == .kms
-            for (shard, indices) in groups {
-                let outcomes = shard.log.withLock { log -> [Result<Accepted, KinesisError>] in
-                    var outcomes: [Result<Accepted, KinesisError>] = []
-                    outcomes.reserveCapacity(indices.count)
-                    for i in indices {
+            // Positions of accepted records (-1: throttled), filled under the shard lock.
+            var positions = [Int64](repeating: -1, count: records.count)
+            for g in groupShards.indices {
+                let shard = m.open[groupShards[g]]
+                let range = (g == 0 ? 0 : groupEnds[g - 1])..<groupEnds[g]
+                let arrival = shard.log.withLock { log -> Int64 in
+                    // Arrival times never decrease within a shard; `now` is fixed for the call.
+                    let arrival = max(now.millisecondsSinceEpoch, log.lastArrivalMillis)
+                    for k in range {
+                        let i = order[k]
                         let r = records[i]
-                        let size = r.data!.count + r.partitionKey!.utf8.count
-                        if enforce, !admit(&log, size: size, now: now) {
-                            outcomes.append(.failure(.shardRate(shard.shardId, s.name, account)))
-                            continue
-                        }
-                        let arrival = max(now.millisecondsSinceEpoch, log.lastArrivalMillis)
+                        let data = r.data!, key = r.partitionKey!
+                        let size = data.count + key.utf8.count
+                        if enforce, !admit(&log, size: size, now: now) { continue }
                         log.lastArrivalMillis = arrival
-                        let position = log.nextPosition
-                        log.records.append(StoredRecord(arrivalMillis: arrival, data: r.data!, partitionKey: r.partitionKey!,
+                        positions[k] = log.nextPosition
+                        log.records.append(StoredRecord(arrivalMillis: arrival, data: data, partitionKey: key,
                                                         encrypted: encrypted, size: size))
                         log.retainedBytes += size
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
-                        log.keys.record(hash: hashes[i], key: r.partitionKey!, size: size, second: arrival / 1000)
+                        log.keys.record(hash: hashes[i], key: key, size: size, second: arrival / 1000)
                         log.hashKeys.record(hash: hashes[i], size: size)
                         log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
                         log.counters.billedKiB += Int64((size + 1023) / 1024)
                         added += size
-                        outcomes.append(.success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
                     }
-                    return outcomes
+                    return arrival
                 }
-                for (k, i) in indices.enumerated() { result(i, outcomes[k]) }
+                for k in range {
+                    let position = positions[k]
+                    if position < 0 {
+                        result(order[k], .failure(.shardRate(shard.shardId, s.name, account)))
+                    } else {
+                        result(order[k], .success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
+                    }
+                }
             }
             return m.encryption
         }
@@ -364,12 +398,14 @@ extension KinesisService {
                 var position = max(token.position, log.firstPosition)
                 let end = log.nextPosition
                 var out: [Record] = []
+                out.reserveCapacity(max(0, min(limit, Int(end - position))))
+                var text = SequenceNumberText()
                 var bytes = 0
                 var lastArrival: Int64?
                 while position < end, out.count < limit {
                     let r = log.records[Int(position - log.firstPosition)]
                     if !out.isEmpty && bytes + r.size > maxBytes { break }
-                    out.append(Record(sequenceNumber: shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis).description,
+                    out.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
                                       approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
                                       data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
                     bytes += r.size

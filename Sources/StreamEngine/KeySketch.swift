@@ -67,17 +67,29 @@ public struct SpaceSaving: Sendable, Equatable {
         total += 1
         totalBytes += Int64(size)
         let size = Int64(size)
-        // Find the key; else fill a free slot; else evict the lightest.
-        if let i = hashes.firstIndex(of: hash) {
-            recordCounts[i] += 1
-            byteCounts[i] += size
+        // Find the key; else fill a free slot; else evict the lightest. One scan
+        // over the hashes and the weights finds both the key and the lightest slot.
+        let full = hashes.count >= slots
+        let (found, min, minWeight) = hashes.withUnsafeBufferPointer { h in
+            (weight == .records ? recordCounts : byteCounts).withUnsafeBufferPointer { w -> (Int, Int, Int64) in
+                var min = 0
+                var minWeight = Int64.max
+                for i in 0..<h.count {
+                    if h[i] == hash { return (i, 0, 0) }
+                    if w[i] < minWeight { minWeight = w[i]; min = i }
+                }
+                return (-1, min, minWeight)
+            }
+        }
+        if found >= 0 {
+            recordCounts[found] += 1
+            byteCounts[found] += size
             return
         }
-        if hashes.count < slots {
+        if !full {
             hashes.append(hash); keys.append(key); recordCounts.append(1); byteCounts.append(size); errors.append(0)
             return
         }
-        let (min, minWeight) = weight == .records ? Self.lightest(recordCounts) : Self.lightest(byteCounts)
         hashes[min] = hash
         keys[min] = key
         errors[min] = minWeight
@@ -85,15 +97,6 @@ public struct SpaceSaving: Sendable, Equatable {
         case .records: recordCounts[min] = minWeight + 1; byteCounts[min] = size
         case .bytes: recordCounts[min] = 1; byteCounts[min] = minWeight + size
         }
-    }
-
-    /// The first slot of least weight (the array is borrowed, not retained,
-    /// so the caller's later writes do not copy it).
-    private static func lightest(_ weights: [Int64]) -> (Int, Int64) {
-        var min = 0
-        var minWeight = Int64.max
-        for i in weights.indices where weights[i] < minWeight { minWeight = weights[i]; min = i }
-        return (min, minWeight)
     }
 
     mutating func reset() {

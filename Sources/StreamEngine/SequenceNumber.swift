@@ -45,35 +45,10 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         return x.hi != y.hi ? x.hi < y.hi : x.lo < y.lo
     }
 
-    /// The 56-digit decimal string Kinesis puts on the wire. Written digit by
-    /// digit into the string's own buffer: this runs once per record returned.
+    /// The 56-digit decimal string Kinesis puts on the wire.
     public var description: String {
-        let (hi, lo) = limbs
-        var w0 = hi, w1 = UInt64(truncatingIfNeeded: lo >> 64), w2 = UInt64(truncatingIfNeeded: lo)
-        // 188 bits < 10^57: at most 57 digits, produced 19 at a time from the right.
-        return String(unsafeUninitializedCapacity: 57) { buf in
-            var end = 57
-            let base: UInt64 = 10_000_000_000_000_000_000
-            while w0 != 0 || w1 != 0 || w2 != 0 {
-                let (q0, r0) = base.dividingFullWidth((high: 0, low: w0))
-                let (q1, r1) = base.dividingFullWidth((high: r0, low: w1))
-                let (q2, r2) = base.dividingFullWidth((high: r1, low: w2))
-                w0 = q0; w1 = q1; w2 = q2
-                var chunk = r2
-                let last = w0 == 0 && w1 == 0 && w2 == 0
-                var digits = 0
-                while digits < 19 && (!last || chunk != 0) {
-                    end -= 1
-                    buf[end] = UInt8(48 + chunk % 10)
-                    chunk /= 10
-                    digits += 1
-                }
-            }
-            if end == 57 { end -= 1; buf[end] = 48 }
-            let n = 57 - end
-            if end > 0 { for i in 0..<n { buf[i] = buf[end + i] } }
-            return n
-        }
+        var text = SequenceNumberText()
+        return text.string(self)
     }
 
     /// Parses a decimal sequence number; nil unless it is a well-formed v2
@@ -106,6 +81,82 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
 
     /// `shardId-%012d` of the shard this number was issued by.
     public var shardId: String { ShardID.string(Int(shardIndex)) }
+}
+
+/// Writes runs of sequence numbers as decimal strings, the way the put and
+/// get paths meet them: consecutive records of one shard in the same second
+/// differ only by `seqIndex + 1`, which is exactly `+ 2^80` of the 188-bit
+/// value, so the next number's digits are the last one's plus a 25-digit
+/// constant — a short decimal add instead of nine 128-by-64-bit divisions.
+/// Any other number is converted in full. The output is the same as
+/// `SequenceNumber.description` for every input.
+struct SequenceNumberText {
+    private var last: SequenceNumber?
+    /// 57 ASCII digits, most significant first, zero padded (188 bits < 10^57).
+    private var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    mutating func string(_ s: SequenceNumber) -> String {
+        if let l = last, s.seqIndex == l.seqIndex &+ 1, l.recordSeconds == s.recordSeconds, l.shardIndex == s.shardIndex,
+           l.shardCreateSeconds == s.shardCreateSeconds, l.byte1 == s.byte1 {
+            addPow80()
+        } else {
+            fill(s)
+        }
+        last = s
+        return withUnsafeBytes(of: &digits) { raw in
+            var first = 0
+            while first < 56 && raw[first] == 48 { first += 1 }
+            let n = 57 - first
+            return String(unsafeUninitializedCapacity: n) { out in
+                _ = out.initialize(from: UnsafeRawBufferPointer(rebasing: raw[first..<57]))
+                return n
+            }
+        }
+    }
+
+    private mutating func addPow80() {
+        // 2^80 = 1208925819614629174706176, least significant digit first.
+        let add: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
+            = (6, 7, 1, 6, 0, 7, 4, 7, 1, 9, 2, 6, 4, 1, 6, 9, 1, 8, 5, 2, 9, 8, 0, 2, 1)
+        withUnsafeBytes(of: add) { a in
+            withUnsafeMutableBytes(of: &digits) { d in
+                // ASCII digits: x runs from "0" (48) to 48 + 9 + 9 + 1; above "9" (57) it carries.
+                var carry: UInt8 = 0
+                for k in 0..<25 {
+                    let x = d[56 - k] &+ a[k] &+ carry
+                    carry = x > 57 ? 1 : 0
+                    d[56 - k] = x &- carry &* 10
+                }
+                var j = 31
+                while carry == 1 && j >= 0 {
+                    if d[j] == 57 { d[j] = 48; j -= 1 } else { d[j] &+= 1; carry = 0 }
+                }
+            }
+        }
+    }
+
+    private mutating func fill(_ s: SequenceNumber) {
+        let (hi, lo) = s.limbs
+        var w0 = hi, w1 = UInt64(truncatingIfNeeded: lo >> 64), w2 = UInt64(truncatingIfNeeded: lo)
+        let base: UInt64 = 10_000_000_000_000_000_000
+        withUnsafeMutableBytes(of: &digits) { d in
+            // Three chunks of 19 digits, from the right.
+            var end = 57
+            for _ in 0..<3 {
+                let (q0, r0) = base.dividingFullWidth((high: 0, low: w0))
+                let (q1, r1) = base.dividingFullWidth((high: r0, low: w1))
+                let (q2, r2) = base.dividingFullWidth((high: r1, low: w2))
+                w0 = q0; w1 = q1; w2 = q2
+                var chunk = r2
+                for _ in 0..<19 {
+                    end -= 1
+                    d[end] = UInt8(truncatingIfNeeded: 48 &+ chunk % 10)
+                    chunk /= 10
+                }
+            }
+        }
+    }
 }
 
 /// Shard ids as Kinesis writes and reads them (KINESIS.md §2.2).

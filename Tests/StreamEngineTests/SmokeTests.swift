@@ -52,4 +52,39 @@ import Testing
         #expect(SequenceNumber(lo.description) == lo && SequenceNumber(hi.description) == hi)
         #expect(lo < hi && lo.description < hi.description)
     }
+
+    /// The put and get paths format runs of numbers incrementally (+2^80 per
+    /// record); every string must equal a from-scratch conversion, including
+    /// carries across the 48-bit split of seqIndex and changes of second or shard.
+    @Test func incrementalFormattingMatchesFullConversion() {
+        var text = SequenceNumberText()
+        var rng = SystemRandomNumberGenerator()
+        let starts: [UInt64] = [0, 1, 9, 0xFFFF_FFFF_FFFF - 2, 0x00FF_FFFF_FFFF_FFFF - 2, UInt64(Int64.max) - 6, 999_999_999_999_999_990]
+        for start in starts + (0..<20).map({ _ in UInt64.random(in: 0...UInt64(Int64.max) - 10, using: &rng) }) {
+            let create = UInt64.random(in: 0...0xF_FFFF_FFFF, using: &rng)
+            let shard = UInt32.random(in: 0...UInt32(Int32.max), using: &rng)
+            var seconds = UInt64.random(in: 0...0xF_FFFF_FFFE, using: &rng)
+            for i in 0..<6 {
+                if i == 4 { seconds += 1 }
+                let s = SequenceNumber(shardCreateSeconds: create, shardIndex: shard, seqIndex: start + UInt64(i), recordSeconds: seconds)
+                #expect(text.string(s) == Self.reference(s))
+            }
+        }
+    }
+
+    /// Decimal by long division of the 188-bit value, one digit at a time.
+    static func reference(_ s: SequenceNumber) -> String {
+        let (hi, lo) = s.limbs
+        var words: [UInt64] = [hi, UInt64(truncatingIfNeeded: lo >> 64), UInt64(truncatingIfNeeded: lo)]
+        var digits: [Character] = []
+        while words.contains(where: { $0 != 0 }) {
+            var r: UInt64 = 0
+            for i in words.indices {
+                let (q, rr) = UInt64(10).dividingFullWidth((high: r, low: words[i]))
+                words[i] = q; r = rr
+            }
+            digits.append(Character(String(r)))
+        }
+        return digits.isEmpty ? "0" : String(digits.reversed())
+    }
 }

@@ -1,0 +1,157 @@
+import Foundation
+
+// HTTP benchmarks: `ktop serve --limits off` against moto_server, both driven
+// by the same client, wrk (Debian's package; LuaJIT scripts below build the
+// Kinesis JSON 1.1 requests), one wrk thread with 8 connections on a 2-core
+// machine. Each server gets the same stream (4 shards) and the same requests.
+
+private let wrkCommon = #"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
+wrk.headers["X-Amz-Date"] = "20261127T000000Z"
+wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000"
+local data = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ==" -- 100 bytes
+local counter = 0
+local bad = 0
+response = function(status, headers, body)
+  if status ~= 200 or string.find(body, '"FailedRecordCount":[1-9]') then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("KTOPBENCH requests=%d bad=%d errors=%d seconds=%f\n", summary.requests, bad,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    summary.duration / 1e6))
+end
+"""#
+
+/// PutRecords: 500 records of 100 B, fresh partition keys in every call.
+private let putRecordsScript = wrkCommon + #"""
+wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
+request = function()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, 500 do
+    parts[i] = '{"Data":"' .. data .. '","PartitionKey":"k-' .. counter .. '-' .. i .. '"}'
+  end
+  return wrk.format(nil, nil, nil, '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}')
+end
+"""#
+
+/// PutRecord: one 100 B record per call.
+private let putRecordScript = wrkCommon + #"""
+wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, '{"StreamName":"bench","Data":"' .. data .. '","PartitionKey":"k-' .. counter .. '"}')
+end
+"""#
+
+struct WrkResult { var perSecond: Double; var bad: Int }
+
+private func kinesis(_ port: Int, _ target: String, _ body: String) -> String {
+    sh("curl -s -m 5 -X POST http://127.0.0.1:\(port)/ -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: Kinesis_20131202.\(target)' -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00' -d '\(body)'").out
+}
+
+/// Waits for a server to answer, creates the stream and waits until it is ACTIVE.
+private func prepare(port: Int) -> Bool {
+    for _ in 0..<300 {
+        if sh("curl -s -m 1 -o /dev/null http://127.0.0.1:\(port)/").status == 0 { break }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    _ = kinesis(port, "CreateStream", #"{"StreamName":"bench","ShardCount":4}"#)
+    for _ in 0..<100 {
+        if kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus":"ACTIVE""#) ||
+            kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus": "ACTIVE""#) { return true }
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+    return false
+}
+
+private func wrk(port: Int, script: String, seconds: Int, dir: URL) -> WrkResult? {
+    let file = dir.appendingPathComponent("bench-\(abs(script.hashValue)).lua")
+    try? script.write(to: file, atomically: true, encoding: .utf8)
+    let out = sh("wrk -t1 -c8 -d\(seconds)s --timeout 10s -s '\(file.path)' http://127.0.0.1:\(port)/").out
+    guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("KTOPBENCH") }) else { return nil }
+    var fields: [String: Double] = [:]
+    for kv in line.split(separator: " ").dropFirst() {
+        let p = kv.split(separator: "=")
+        if p.count == 2 { fields[String(p[0])] = Double(p[1]) }
+    }
+    guard let n = fields["requests"], let s = fields["seconds"], s > 0 else { return nil }
+    return WrkResult(perSecond: n / s, bad: Int((fields["bad"] ?? 0) + (fields["errors"] ?? 0)))
+}
+
+/// A server process we started (and only that one is stopped).
+private final class Server {
+    let process = Process()
+    init?(_ command: String) {
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec " + command]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+    }
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+func httpBenchmarks(ktop: String?, seconds: Int, rounds: Int) -> [Row] {
+    let putRecordsName = "HTTP PutRecords (500 × 100 B per call), `ktop serve --limits off`"
+    let putRecordName = "HTTP PutRecord calls/s, `ktop serve --limits off`"
+    func skipAll(_ why: String) -> [Row] {
+        [Row.skipped(putRecordsName, baseline: "moto_server", target: "≥ 50×", why: why),
+         Row.skipped(putRecordName, baseline: "moto_server", target: "≥ 20×", why: why)]
+    }
+    if sh("command -v wrk").status != 0 && !ensureInstalled(apt: "wrk") { return skipAll("wrk is missing and could not be installed") }
+    if sh("python3 -c 'import moto.server, flask'").status != 0 {
+        log("installing moto[server] (pip)…")
+        sh("python3 -m pip install 'moto[server]' >&2 || python3 -m pip install --break-system-packages 'moto[server]' >&2", quiet: false)
+        if sh("python3 -c 'import moto.server, flask'").status != 0 { return skipAll("moto[server] is missing and could not be installed") }
+    }
+    guard let ktop else { return skipAll("the ktop binary did not build") }
+    let servesHTTP = sh("'\(ktop)' serve --help").status == 0
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ktop-bench-\(getpid())")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let (ktopPort, motoPort) = (45_671, 45_672)
+
+    // One server of each kind for the whole run; rounds alternate between them.
+    guard let moto = Server("python3 -m moto.server -p \(motoPort)") else { return skipAll("moto_server did not start") }
+    defer { moto.stop() }
+    guard prepare(port: motoPort) else { return skipAll("moto_server did not create the stream") }
+    var server: Server?
+    if servesHTTP {
+        server = Server("'\(ktop)' serve --host 127.0.0.1 --port \(ktopPort) --limits off")
+        if server == nil || !prepare(port: ktopPort) { server?.stop(); server = nil }
+    }
+    defer { server?.stop() }
+
+    var rows: [Row] = []
+    for (name, script, perCall, target, goal) in [(putRecordsName, putRecordsScript, 500.0, "≥ 50×", 50.0),
+                                                  (putRecordName, putRecordScript, 1.0, "≥ 20×", 20.0)] {
+        var k: [Double] = [], m: [Double] = []
+        var bad = 0
+        for _ in 0..<rounds {
+            if server != nil, let r = wrk(port: ktopPort, script: script, seconds: seconds, dir: dir) { k.append(r.perSecond * perCall); bad += r.bad }
+            if let r = wrk(port: motoPort, script: script, seconds: seconds, dir: dir) { m.append(r.perSecond * perCall); bad += r.bad }
+        }
+        let unit = perCall > 1 ? "records/s" : "calls/s"
+        let baseline = m.isEmpty ? "moto_server: no result" : "\(fmt(median(m))) \(unit) (moto_server \(motoVersion()), same client and stream)"
+        guard !k.isEmpty, !m.isEmpty else {
+            rows.append(Row.skipped(name, baseline: baseline, target: target,
+                                    why: servesHTTP ? "ktop serve did not answer" : "`ktop serve` is not on main yet (the API server has not landed); the client, stream and moto baseline run"))
+            continue
+        }
+        let r = median(k) / median(m)
+        rows.append(Row(name: name, ktop: "\(fmt(median(k))) \(unit)", baseline: baseline, ratio: ratio(r), target: target,
+                        met: r >= goal && bad == 0,
+                        note: "Client: wrk -t1 -c8 (LuaJIT builds each request with fresh partition keys), \(seconds) s per round." + (bad > 0 ? " \(bad) responses were not 200 or had failed records." : "")))
+    }
+    return rows
+}
+
+private func motoVersion() -> String {
+    sh("python3 -c 'import moto; print(moto.__version__)'").out.trimmingCharacters(in: .whitespacesAndNewlines)
+}
