@@ -1,0 +1,341 @@
+import Foundation
+
+// PutRecord, PutRecords, GetShardIterator and GetRecords: the hot paths.
+// Each takes the stream's read lock and the lock of the shard it touches,
+// never a lock shared by all streams or shards.
+
+/// One record accepted by the put path, before it is formatted for the wire.
+struct Accepted {
+    var shard: ShardState
+    var sequence: SequenceNumber
+}
+
+extension KinesisService {
+
+    // MARK: - Put
+
+    public func putRecord(_ input: PutRecordInput) throws(KinesisError) -> PutRecordOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+        v.string(input.partitionKey, "partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
+        v.string(input.explicitHashKey, "explicitHashKey", pattern: Validator.hashKeyPattern)
+        v.string(input.sequenceNumberForOrdering, "sequenceNumberForOrdering", pattern: Validator.sequenceNumberPattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        if let ordering = input.sequenceNumberForOrdering, SequenceNumber(ordering) == nil {
+            throw .invalidSequenceNumberForOrdering(ordering, s.name, account)
+        }
+        let entry = PutRecordsRequestEntry(data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
+        var result: Result<Accepted, KinesisError>?
+        let encryption = try put([entry], into: s, now: now) { _, r in result = r }
+        switch result! {
+        case .success(let a):
+            return PutRecordOutput(shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
+        case .failure(let e):
+            throw e
+        }
+    }
+
+    public func putRecords(_ input: PutRecordsInput) throws(KinesisError) -> PutRecordsOutput {
+        var v = Validator()
+        v.list(input.records, "records", required: true, count: 1...limits.putRecordsMaxRecords,
+               memberDescription: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310")
+        for (i, r) in (input.records ?? []).enumerated() where v.errors.count < 10 {
+            let p = "records.\(i + 1).member"
+            v.blob(r.data, p + ".data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+            v.string(r.partitionKey, p + ".partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
+            v.string(r.explicitHashKey, p + ".explicitHashKey", pattern: Validator.hashKeyPattern)
+        }
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let records = input.records!
+        let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
+        if total > limits.putRecordsMaxBytes { throw .putRecordsTooLarge(size: total, limit: limits.putRecordsMaxBytes) }
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
+        var failed = 0
+        let encryption = try put(records, into: s, now: now) { i, r in
+            switch r {
+            case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: a.sequence.description, shardId: a.shard.shardId)
+            case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
+            }
+        }
+        return PutRecordsOutput(failedRecordCount: failed, records: out, encryptionType: encryption)
+    }
+
+    /// Routes, charges and appends a batch. Request-level errors (stream not
+    /// writable, a bad hash key, an oversized record) throw before anything is
+    /// written; per-record throttling is reported through `result`.
+    /// Records are grouped by shard so each shard's lock is taken once per batch.
+    func put(_ records: [PutRecordsRequestEntry], into s: StreamState, now: Instant,
+             result: (Int, Result<Accepted, KinesisError>) -> Void) throws(KinesisError) -> EncryptionType {
+        let enforce = limits.enforcesThroughput
+        var added = 0
+        let encryption = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> EncryptionType in
+            guard m.status == .active || m.status == .updating else { throw .streamNotFound(s.name, account) }
+            let maxSize = m.maxRecordSizeKiB * 1024
+            var targets = [Int](repeating: 0, count: records.count)
+            var hashes = [UInt128](repeating: 0, count: records.count)
+            for (i, r) in records.enumerated() {
+                let size = r.data!.count + r.partitionKey!.utf8.count
+                if size > maxSize {
+                    throw .recordTooLarge(index: records.count > 1 ? i : nil, size: size, limit: maxSize)
+                }
+                if let ehk = r.explicitHashKey {
+                    guard let h = HashKey.parse(ehk) else { throw .invalidExplicitHashKey(ehk) }
+                    hashes[i] = h
+                } else {
+                    hashes[i] = HashKey.of(partitionKey: r.partitionKey!)
+                }
+            }
+            // Group by open-shard slot, keeping request order within each shard.
+            var slotOf: [ObjectIdentifier: Int] = [:]
+            var groups: [(ShardState, [Int])] = []
+            for i in records.indices {
+                let shard = m.route(hashes[i])
+                let id = ObjectIdentifier(shard)
+                if let g = slotOf[id] { groups[g].1.append(i) } else {
+                    slotOf[id] = groups.count
+                    groups.append((shard, [i]))
+                }
+                targets[i] = slotOf[id]!
+            }
+            let encrypted = m.encryption == .kms
+            for (shard, indices) in groups {
+                let outcomes = shard.log.withLock { log -> [Result<Accepted, KinesisError>] in
+                    var outcomes: [Result<Accepted, KinesisError>] = []
+                    outcomes.reserveCapacity(indices.count)
+                    for i in indices {
+                        let r = records[i]
+                        let size = r.data!.count + r.partitionKey!.utf8.count
+                        if enforce, !admit(&log, size: size, now: now) {
+                            outcomes.append(.failure(.shardRate(shard.shardId, s.name, account)))
+                            continue
+                        }
+                        let arrival = max(now.millisecondsSinceEpoch, log.lastArrivalMillis)
+                        log.lastArrivalMillis = arrival
+                        let position = log.nextPosition
+                        log.records.append(StoredRecord(arrivalMillis: arrival, data: r.data!, partitionKey: r.partitionKey!,
+                                                        encrypted: encrypted, size: size))
+                        log.retainedBytes += size
+                        log.counters.incomingBytes += Int64(size)
+                        log.counters.incomingRecords += 1
+                        added += size
+                        outcomes.append(.success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
+                    }
+                    return outcomes
+                }
+                for (k, i) in indices.enumerated() { result(i, outcomes[k]) }
+            }
+            return m.encryption
+        }
+        if added > 0 { memoryBackstop(after: added, in: s, now: now) }
+        return encryption
+    }
+
+    /// Charges one record against the shard's write quotas: 1 MiB/s and 1,000
+    /// records/s. A record larger than the bytes bucket (MaxRecordSizeInKiB
+    /// above 1024) is let through only from a full bucket and leaves it in
+    /// debt: the "replenishing burst allowance" of KINESIS.md §3.
+    func admit(_ log: inout ShardLog, size: Int, now: Instant) -> Bool {
+        let cost = Int64(size)
+        let recordsOK = log.writeRecords.available(now) >= 1
+        let available = log.writeBytes.available(now)
+        let bytesOK = cost <= log.writeBytes.capacity ? available >= cost : available >= log.writeBytes.capacity
+        guard recordsOK && bytesOK else {
+            log.counters.writeThrottledRecords += 1
+            log.counters.writeThrottledBytes += cost
+            if !bytesOK { log.counters.writeThrottledByBytes += 1 }
+            if !recordsOK { log.counters.writeThrottledByRecords += 1 }
+            return false
+        }
+        _ = log.writeRecords.tryTake(1, now)
+        log.writeBytes.spend(cost, now)
+        return true
+    }
+
+    /// Keeps memory bounded even between ticks: past 1.125× the budget, the
+    /// writing stream's oldest records are trimmed at once (and reported).
+    func memoryBackstop(after added: Int, in s: StreamState, now: Instant) {
+        let total = engine.retainedBytes.wrappingAdd(added, ordering: .relaxed).newValue
+        let budget = engine.configuration.retainedBytesBudget
+        guard total > budget + budget / 8 else { return }
+        let excess = total - budget
+        var evicted = (records: 0, bytes: 0)
+        var shardIds: [String] = []
+        s.meta.read { m in
+            for shard in m.shards where evicted.bytes < excess {
+                let e = shard.log.withLock { $0.evict(bytes: excess - evicted.bytes) }
+                if e.records > 0 { shardIds.append(shard.shardId) }
+                evicted.records += e.records
+                evicted.bytes += e.bytes
+            }
+        }
+        engine.retainedBytes.wrappingSubtract(evicted.bytes, ordering: .relaxed)
+        if evicted.records > 0 {
+            event(s, .recordsEvicted, now, shards: shardIds,
+                  "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) of \(s.name) early")
+        }
+    }
+
+    /// Drops records past the stream's retention period from every shard.
+    func expire(_ s: StreamState, _ now: Instant) {
+        var freed = 0
+        s.meta.read { m in
+            let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
+            for shard in m.shards { freed += shard.log.withLock { $0.expire(before: cutoff) } }
+        }
+        if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
+    }
+
+    // MARK: - Iterators
+
+    public func getShardIterator(_ input: GetShardIteratorInput) throws(KinesisError) -> GetShardIteratorOutput {
+        try getShardIterator(input, charge: true)
+    }
+
+    /// `charge: false` is SubscribeToShard reusing the position rules without
+    /// spending the GetShardIterator quota.
+    func getShardIterator(_ input: GetShardIteratorInput, charge: Bool) throws(KinesisError) -> GetShardIteratorOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.shardId, "shardId", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.enumValue(input.shardIteratorType, "shardIteratorType", required: true)
+        v.string(input.startingSequenceNumber, "startingSequenceNumber", pattern: Validator.sequenceNumberPattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let type = input.shardIteratorType!
+        let hasSequence = input.startingSequenceNumber != nil
+        switch type {
+        case .atSequenceNumber, .afterSequenceNumber:
+            if !hasSequence { throw .iteratorTypeMismatch(type, hasSequence: false) }
+        case .trimHorizon, .latest:
+            if hasSequence { throw .iteratorTypeMismatch(type, hasSequence: true) }
+            if input.timestamp != nil { throw .timestampWithWrongType(type) }
+        default:
+            if hasSequence { throw .iteratorTypeMismatch(type, hasSequence: true) }
+            if input.timestamp == nil { throw .missingTimestamp() }
+        }
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        let requested = input.shardId!
+        let position = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> (Int, Int64) in
+            guard m.status != .creating, let index = ShardID.index(requested), let shard = m.shard(index),
+                  listedShards(m, now: now, retentionHours: m.retentionHours).contains(where: { $0 === shard })
+            else { throw .shardNotFound(ShardID.index(requested).map(ShardID.string) ?? requested, s.name, account) }
+            var sequence: SequenceNumber?
+            if let text = input.startingSequenceNumber {
+                guard let seq = SequenceNumber(text) else {
+                    throw KinesisError(.invalidArgument, "StartingSequenceNumber \(text) used in GetShardIterator on shard \(shard.shardId) in stream \(s.name) under account \(account) is invalid.")
+                }
+                if Int(seq.shardIndex) != shard.index { throw .sequenceFromOtherShard(encoded: seq.shardId, used: shard.shardId) }
+                if seq.shardCreateSeconds != shard.createSeconds { throw .sequenceFromOtherStream(text, shard: shard.shardId, s.name, account) }
+                sequence = seq
+            }
+            let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
+            return try shard.log.withLock { (log: inout ShardLog) throws(KinesisError) -> (Int, Int64) in
+                if charge { log.counters.getShardIteratorCalls += 1 }
+                if charge, limits.enforcesThroughput, !log.iteratorCalls.tryTake(1, now) {
+                    log.counters.getShardIteratorThrottled += 1
+                    throw .getShardIteratorRate(shard.shardId, s.name, account)
+                }
+                let freed = log.expire(before: cutoff)
+                if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
+                let end = log.nextPosition
+                switch type {
+                case .trimHorizon: return (index, log.firstPosition)
+                case .latest: return (index, end)
+                case .atSequenceNumber:
+                    let seq = sequence!
+                    return (index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(max(seq.seqIndex, 1) - 1), end))
+                case .afterSequenceNumber:
+                    let seq = sequence!
+                    return (index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(seq.seqIndex), end))
+                default:
+                    let t = Instant(input.timestamp!).millisecondsSinceEpoch
+                    if t > now.millisecondsSinceEpoch { throw .futureTimestamp(t, now.millisecondsSinceEpoch) }
+                    return (index, log.position(atOrAfter: t))
+                }
+            }
+        }
+        let token = ShardIteratorToken(issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
+                                       shardIndex: position.0, position: position.1, account: account, region: region, stream: s.name)
+        return GetShardIteratorOutput(shardIterator: token.encode(key: engine.tokenKey))
+    }
+
+    // MARK: - GetRecords
+
+    public func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput {
+        var v = Validator()
+        v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
+        v.int(input.limit, "limit", range: 1...limits.getRecordsMaxRecords)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        guard let token = ShardIteratorToken.decode(input.shardIterator!, key: engine.tokenKey),
+              token.account == account, token.region == region else { throw .invalidShardIterator() }
+        if now.millisecondsSinceEpoch - token.issuedAtMillis > limits.shardIteratorLifetimeMilliseconds {
+            throw .iteratorExpired(created: Instant(millisecondsSinceEpoch: token.issuedAtMillis), now: now)
+        }
+        if let arn = input.streamARN, ARN.stream(arn)?.stream != token.stream {
+            throw KinesisError(.invalidArgument, "StreamARN \(arn) does not match the stream of the shard iterator.")
+        }
+        guard let s = registry.read({ $0[token.stream] }), s.incarnation == token.incarnation, !isGone(s, now) else {
+            throw .shardNotFound(ShardID.string(token.shardIndex), token.stream, account)
+        }
+        settle(s, now)
+        let limit = input.limit ?? limits.getRecordsMaxRecords
+        let maxBytes = limits.getRecordsMaxBytes
+        let enforce = limits.enforcesThroughput
+        return try s.meta.read { (m: StreamMeta) throws(KinesisError) -> GetRecordsOutput in
+            guard let shard = m.shard(token.shardIndex) else { throw .shardNotFound(ShardID.string(token.shardIndex), s.name, account) }
+            let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
+            let read = try shard.log.withLock { (log: inout ShardLog) throws(KinesisError) -> (records: [Record], next: Int64, atEnd: Bool, behind: Int64) in
+                if enforce {
+                    guard log.readBytes.isSolvent(now), log.readCalls.tryTake(1, now) else {
+                        log.counters.readThrottledCalls += 1
+                        throw .shardRate(shard.shardId, s.name, account)
+                    }
+                }
+                let freed = log.expire(before: cutoff)
+                if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
+                log.counters.getRecordsCalls += 1
+                var position = max(token.position, log.firstPosition)
+                let end = log.nextPosition
+                var out: [Record] = []
+                var bytes = 0
+                var lastArrival: Int64?
+                while position < end, out.count < limit {
+                    let r = log.records[Int(position - log.firstPosition)]
+                    if !out.isEmpty && bytes + r.size > maxBytes { break }
+                    out.append(Record(sequenceNumber: shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis).description,
+                                      approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
+                                      data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
+                    bytes += r.size
+                    lastArrival = r.arrivalMillis
+                    position += 1
+                }
+                if enforce && bytes > 0 { log.readBytes.spend(Int64(bytes), now) }
+                log.counters.outgoingBytes += Int64(bytes)
+                log.counters.outgoingRecords += Int64(out.count)
+                if let lastArrival { log.counters.iteratorAgeMilliseconds = max(0, now.millisecondsSinceEpoch - lastArrival) }
+                else if position >= end { log.counters.iteratorAgeMilliseconds = 0 }
+                let behind = log.record(at: position).map { max(0, now.millisecondsSinceEpoch - $0.arrivalMillis) } ?? 0
+                return (out, position, log.closedAt != nil && position >= end, behind)
+            }
+            if read.atEnd {
+                return GetRecordsOutput(records: read.records, nextShardIterator: nil, millisBehindLatest: 0,
+                                        childShards: childShards(of: shard.index, m))
+            }
+            let next = ShardIteratorToken(issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
+                                          shardIndex: shard.index, position: read.next, account: account, region: region, stream: s.name)
+            return GetRecordsOutput(records: read.records, nextShardIterator: next.encode(key: engine.tokenKey),
+                                    millisBehindLatest: Int(read.behind), childShards: nil)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+
+/// The whole simulated Kinesis: every account and region, one clock, one
+/// limits table, one event log and one memory budget.
+///
+/// The engine has no I/O and no threads of its own. Callers (the HTTP server,
+/// the load generator, the dashboard) call `KinesisService` operations from
+/// any thread; something calls `tick()` about once a second to apply the
+/// time-driven rules (retention, status transitions, on-demand scaling,
+/// the memory budget). Every operation also applies due transitions lazily,
+/// so correctness never depends on the tick's timing.
+public final class KinesisEngine: Sendable {
+    public let clock: any Clock
+    public let configuration: EngineConfiguration
+    public let events = EventLog()
+    private let services = Mutex<[String: KinesisService]>([:])
+    /// Payload bytes (data + partition keys) retained across all streams.
+    let retainedBytes = Atomic<Int>(0)
+    let incarnations = Atomic<UInt64>(1)
+    /// Key for the integrity check of shard iterators and pagination tokens,
+    /// so a forged or corrupted token is rejected as Kinesis rejects it.
+    let tokenKey: [UInt8]
+
+    public init(clock: any Clock = WallClock(), configuration: EngineConfiguration = EngineConfiguration()) {
+        self.clock = clock
+        self.configuration = configuration
+        var rng = SystemRandomNumberGenerator()
+        self.tokenKey = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    }
+
+    public var limits: KinesisLimits { configuration.limits }
+
+    /// The Kinesis endpoint of one account in one region. Streams in different
+    /// accounts or regions are separate, as in AWS.
+    public func service(account: String? = nil, region: String? = nil) -> KinesisService {
+        let account = account ?? configuration.defaultAccount
+        let region = region ?? configuration.defaultRegion
+        return services.withLock { s in
+            let key = account + "/" + region
+            if let existing = s[key] { return existing }
+            let created = KinesisService(engine: self, account: account, region: region)
+            s[key] = created
+            return created
+        }
+    }
+
+    /// Every service that has been used, in a stable order.
+    public var allServices: [KinesisService] {
+        services.withLock { Array($0.values) }.sorted { ($0.account, $0.region) < ($1.account, $1.region) }
+    }
+
+    /// Bytes of record payload currently retained, against `configuration.retainedBytesBudget`.
+    public var retainedPayloadBytes: Int { retainedBytes.load(ordering: .relaxed) }
+
+    func nextIncarnation() -> UInt64 { incarnations.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    /// Applies everything that is due at the clock's current time: status
+    /// transitions, retention, on-demand scaling and the memory budget. Cheap
+    /// when nothing is due; call it about once a second.
+    public func tick() {
+        let now = clock.now()
+        for service in allServices { service.tick(now) }
+        enforceMemoryBudget(now)
+    }
+
+    /// Trims the globally oldest records until retained payload fits the budget.
+    /// Runs off the put path; the put path only has a hard backstop (see PutRecords).
+    func enforceMemoryBudget(_ now: Instant) {
+        let budget = configuration.retainedBytesBudget
+        guard retainedBytes.load(ordering: .relaxed) > budget else { return }
+        var evicted: [String: (stream: StreamState, records: Int, bytes: Int)] = [:]
+        while retainedBytes.load(ordering: .relaxed) > budget {
+            // Oldest head across all shards: O(shards) per round, and each
+            // round frees at least a tenth of the excess.
+            var oldest: (StreamState, ShardState, Int64)?
+            for service in allServices {
+                for stream in service.streamsSnapshot() {
+                    stream.meta.read { m in
+                        for shard in m.shards {
+                            if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }),
+                               oldest == nil || head < oldest!.2 {
+                                oldest = (stream, shard, head)
+                            }
+                        }
+                    }
+                }
+            }
+            guard let (stream, shard, _) = oldest else { break }
+            let excess = retainedBytes.load(ordering: .relaxed) - budget
+            let (n, bytes) = shard.log.withLock { $0.evict(bytes: max(excess / 10, min(excess, 1 << 20))) }
+            retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
+            let key = stream.arn + "#" + shard.shardId
+            let prior = evicted[key] ?? (stream, 0, 0)
+            evicted[key] = (stream, prior.records + n, prior.bytes + bytes)
+            if n == 0 { break }
+        }
+        for (key, e) in evicted.sorted(by: { $0.key < $1.key }) {
+            let shardId = String(key.split(separator: "#").last ?? "")
+            events.append(time: now, account: e.stream.account, region: e.stream.region, stream: e.stream.name,
+                          kind: .recordsEvicted, shards: [shardId],
+                          message: "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(shardId) early")
+        }
+    }
+}

@@ -1,0 +1,185 @@
+/// What Metrics and the dashboard read each tick: the topology and the
+/// cumulative counters of every shard and consumer, copied under each lock
+/// briefly so the data plane is never held up by a reader.
+public struct EngineSample: Sendable {
+    public var time: Instant
+    public var limitsProfile: String
+    public var enforcesThroughput: Bool
+    public var clockSpeed: Double
+    public var retainedBytes: Int
+    public var retainedBytesBudget: Int
+    public var streams: [StreamSample]
+}
+
+/// One stream at sample time.
+public struct StreamSample: Sendable {
+    public var account: String
+    public var region: String
+    public var name: String
+    public var arn: String
+    public var status: StreamStatus
+    public var mode: StreamMode
+    public var retentionHours: Int
+    public var encryption: EncryptionType
+    public var createdAt: Instant
+    /// Every shard not yet expired, by shard index.
+    public var shards: [ShardSample]
+    public var consumers: [ConsumerSample]
+    public var openShardCount: Int { shards.filter(\.isOpen).count }
+}
+
+/// One shard at sample time.
+public struct ShardSample: Sendable {
+    public var shardId: String
+    public var index: Int
+    public var parentShardId: String?
+    public var adjacentParentShardId: String?
+    public var startingHashKey: UInt128
+    public var endingHashKey: UInt128
+    public var createdAt: Instant
+    public var closedAt: Instant?
+    public var isOpen: Bool { closedAt == nil }
+    public var counters: ShardCounters
+    public var retainedRecords: Int
+    public var retainedBytes: Int
+    /// Share of the hash key space, 0…1.
+    public var hashSpaceShare: Double {
+        (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
+    }
+}
+
+/// One registered consumer at sample time, with its per-shard pipes.
+public struct ConsumerSample: Sendable {
+    public var name: String
+    public var arn: String
+    public var status: ConsumerStatus
+    public var createdAt: Instant
+    /// Counters keyed by shard id, for shards it has subscribed to.
+    public var shards: [String: ConsumerShardCounters]
+}
+
+extension KinesisEngine {
+    /// A consistent-enough copy of every stream's state and counters.
+    /// O(shards + consumers); takes each lock only for the copy.
+    public func sample() -> EngineSample {
+        let now = clock.now()
+        var streams: [StreamSample] = []
+        for service in allServices {
+            for s in service.streamsSnapshot().sorted(by: { $0.name < $1.name }) where !service.isGone(s, now) {
+                service.settle(s, now)
+                let slots = s.subscriptions.withLock { $0 }
+                streams.append(s.meta.read { m in
+                    let shards = service.listedShards(m, now: now, retentionHours: m.retentionHours).map { shard in
+                        shard.log.withLock { log in
+                            ShardSample(shardId: shard.shardId, index: shard.index,
+                                        parentShardId: shard.parentIndex.map(ShardID.string),
+                                        adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
+                                        startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
+                                        createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
+                                        retainedRecords: log.records.count, retainedBytes: log.retainedBytes)
+                        }
+                    }
+                    let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in
+                        guard let status = service.effectiveStatus(c, now) else { return nil }
+                        var perShard: [String: ConsumerShardCounters] = [:]
+                        for (key, slot) in slots where key.consumerName == c.name && slot.consumerCreatedAt == c.createdAt {
+                            perShard[ShardID.string(key.shardIndex)] = slot.counters
+                        }
+                        return ConsumerSample(name: c.name, arn: c.arn, status: status, createdAt: c.createdAt, shards: perShard)
+                    }.sorted { $0.name < $1.name }
+                    return StreamSample(account: service.account, region: service.region, name: s.name, arn: s.arn,
+                                        status: m.status, mode: m.mode, retentionHours: m.retentionHours,
+                                        encryption: m.encryption, createdAt: s.createdAt, shards: shards, consumers: consumers)
+                })
+            }
+        }
+        return EngineSample(time: now, limitsProfile: limits.profile, enforcesThroughput: limits.enforcesThroughput,
+                            clockSpeed: clock.speed, retainedBytes: retainedPayloadBytes,
+                            retainedBytesBudget: configuration.retainedBytesBudget, streams: streams)
+    }
+}
+
+extension KinesisService {
+    /// Applies everything due at `now` in this account and region.
+    func tick(_ now: Instant) {
+        var gone: [StreamState] = []
+        for s in streamsSnapshot() {
+            settle(s, now)
+            if isGone(s, now) { gone.append(s); continue }
+            expire(s, now)
+            settleConsumers(s, now)
+            scaleOnDemand(s, now)
+        }
+        if !gone.isEmpty {
+            registry.write { reg in for s in gone where reg[s.name] === s { reg[s.name] = nil } }
+            for s in gone { release(s) }
+        }
+    }
+
+    /// Returns a removed stream's retained bytes to the memory budget.
+    func release(_ s: StreamState) {
+        let bytes = s.meta.read { m in m.shards.reduce(0) { acc, sh in acc + sh.log.withLock { $0.retainedBytes } } }
+        engine.retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
+    }
+
+    func settleConsumers(_ s: StreamState, _ now: Instant) {
+        var changes: [(String, EngineEvent.Kind)] = []
+        s.meta.write { m in
+            for (name, c) in m.consumers {
+                guard let due = c.statusDue, now >= due else { continue }
+                if c.status == .creating {
+                    m.consumers[name]?.status = .active
+                    m.consumers[name]?.statusDue = nil
+                    changes.append((name, .consumerActive))
+                } else if c.status == .deleting {
+                    m.consumers[name] = nil
+                    changes.append((name, .consumerDeleted))
+                }
+            }
+        }
+        for (name, kind) in changes {
+            events.append(time: now, account: account, region: region, stream: s.name, kind: kind,
+                          message: kind == .consumerActive ? "Consumer \(name) is ACTIVE" : "Consumer \(name) deregistered")
+        }
+    }
+
+    /// On-demand streams split a shard that stays above the policy's
+    /// threshold for `sustainSeconds` (AWS: "above 500 KB/s, within 15
+    /// minutes"; ktop makes the wait configurable so a demo shows it).
+    func scaleOnDemand(_ s: StreamState, _ now: Instant) {
+        let policy = engine.configuration.onDemand
+        var scaled: (String, Double)?
+        s.meta.write { m in
+            guard m.mode == .onDemand, m.status == .active else { m.lastScalingTime = nil; return }
+            let previous = m.lastScalingTime
+            let elapsed = previous.map { Double((now - $0).nanoseconds) / 1e9 } ?? 0
+            if previous != nil && elapsed < 1 { return }
+            m.lastScalingTime = now
+            var hottest: (ShardState, Double)?
+            for shard in m.open {
+                let bytes = shard.log.withLock { $0.counters.incomingBytes }
+                defer { m.lastScalingSample[shard.index] = bytes }
+                guard previous != nil, let before = m.lastScalingSample[shard.index] else { continue }
+                let rate = Double(bytes - before) / elapsed
+                if rate > Double(policy.splitThresholdBytesPerSecond) {
+                    m.hotSeconds[shard.index, default: 0] += Int(elapsed.rounded())
+                } else {
+                    m.hotSeconds[shard.index] = 0
+                }
+                if m.hotSeconds[shard.index, default: 0] >= policy.sustainSeconds, rate > (hottest?.1 ?? 0) {
+                    hottest = (shard, rate)
+                }
+            }
+            guard let (shard, rate) = hottest, shard.range.upperBound - shard.range.lowerBound > 2 else { return }
+            let mid = shard.range.lowerBound + (shard.range.upperBound - shard.range.lowerBound) / 2 + 1
+            m.hotSeconds[shard.index] = nil
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: mid)), in: &m)
+            scaled = (shard.shardId, rate)
+        }
+        if let (id, rate) = scaled {
+            event(s, .onDemandScaled, now, shards: [id],
+                  "On-demand scaling: \(id) sustained \(Int(rate / 1024)) KiB/s > \(policy.splitThresholdBytesPerSecond / 1024) KiB/s for \(policy.sustainSeconds) s; splitting it")
+        }
+    }
+}

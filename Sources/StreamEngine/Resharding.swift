@@ -1,0 +1,306 @@
+import Foundation
+
+// SplitShard, MergeShards, UpdateShardCount and ListShards, and the code that
+// applies a pending change when it falls due.
+extension KinesisService {
+
+    public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.newStartingHashKey, "newStartingHashKey", required: true, pattern: Validator.hashKeyPattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("SplitShard", now: now)
+        let key = input.newStartingHashKey!
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("SplitShard", s.name) }
+            try requireActive(s, m)
+            let shard = try openShard(input.shardToSplit!, in: s, m)
+            guard let k = HashKey.parse(key), k > shard.range.lowerBound + 1, k < shard.range.upperBound else {
+                throw .invalidSplitKey(key, shard: shard.shardId, s.name, account,
+                                       start: String(shard.range.lowerBound), end: String(shard.range.upperBound))
+            }
+            try checkShardLimit(adding: 1, in: s, ownOpen: m.open.count, now: now)
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: k)), in: &m)
+        }
+        event(s, .streamUpdating, now, shards: [ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)],
+              "SplitShard \(ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)) at \(key)")
+        return EmptyOutput()
+    }
+
+    public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.shardToMerge, "shardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.adjacentShardToMerge, "adjacentShardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("MergeShards", now: now)
+        let (a, b) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
+            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("MergeShards", s.name) }
+            try requireActive(s, m)
+            let a = try openShard(input.shardToMerge!, in: s, m)
+            let b = try openShard(input.adjacentShardToMerge!, in: s, m)
+            // ShardToMerge must hold the lower range (kinesalite's AWS-run test).
+            guard a.range.upperBound != UInt128.max, a.range.upperBound + 1 == b.range.lowerBound else {
+                throw .notAdjacent(a.shardId, b.shardId, s.name, account)
+            }
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .merge(shard: a.index, adjacent: b.index)), in: &m)
+            return (a.shardId, b.shardId)
+        }
+        event(s, .streamUpdating, now, shards: [a, b], "MergeShards \(a) + \(b)")
+        return EmptyOutput()
+    }
+
+    public func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.int(input.targetShardCount, "targetShardCount", required: true, range: 1...Int.max)
+        v.enumValue(input.scalingType, "scalingType", required: true)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let target = input.targetShardCount!
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("UpdateShardCount", now: now)
+        let current = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> Int in
+            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
+            try requireActive(s, m)
+            let current = m.open.count
+            if target > current * 2 {
+                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
+            }
+            if target * 2 < current {
+                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
+            }
+            if target > limits.maxShardsPerStream && current <= limits.maxShardsPerStream {
+                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up a stream beyond \(limits.maxShardsPerStream) shards. Current open shard count: \(current) Target shard count: \(target)")
+            }
+            guard m.updateShardCountHistory.canRecord(now) else {
+                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) has exceeded the limit of \(limits.updateShardCountPerDay) UpdateShardCount operations in a rolling 24-hour period.")
+            }
+            if target > current { try checkShardLimit(adding: target - current, in: s, ownOpen: current, now: now) }
+            m.updateShardCountHistory.record(now)
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .updateShardCount(target: target)), in: &m)
+            return current
+        }
+        event(s, .streamUpdating, now, "UpdateShardCount \(s.name): \(current) → \(target)")
+        return UpdateShardCountOutput(streamName: s.name, currentShardCount: current, targetShardCount: target, streamARN: s.arn)
+    }
+
+    private func openShard(_ id: String, in s: StreamState, _ m: StreamMeta) throws(KinesisError) -> ShardState {
+        guard let index = ShardID.index(id), let shard = m.shard(index) else {
+            throw .shardNotFound(ShardID.index(id).map(ShardID.string) ?? id, s.name, account)
+        }
+        if shard.log.withLock({ $0.closedAt }) != nil { throw .shardClosed(shard.shardId, s.name, account) }
+        return shard
+    }
+
+    /// The account-wide shard quota. The caller holds `stream`'s write lock,
+    /// so that stream's own open shards are passed in rather than read.
+    private func checkShardLimit(adding n: Int, in stream: StreamState, ownOpen: Int, now: Instant) throws(KinesisError) {
+        var current = ownOpen
+        for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
+            current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
+        }
+        if current + n > limits.shardLimitPerAccount {
+            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: n)
+        }
+    }
+
+    // MARK: - ListShards
+
+    public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.int(input.maxResults, "maxResults", range: 1...10_000)
+        v.enumValue(input.shardFilter?.type, "shardFilter.type", required: input.shardFilter != nil)
+        v.string(input.shardFilter?.shardId, "shardFilter.shardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        var filter = input.shardFilter
+        var after = input.exclusiveStartShardId.flatMap(ShardID.index) ?? -1
+        let s: StreamState
+        if let tokenText = input.nextToken {
+            if input.streamName != nil || input.exclusiveStartShardId != nil || input.streamCreationTimestamp != nil {
+                throw .nextTokenWithStreamName()
+            }
+            guard let t = PageToken.decode(tokenText, key: engine.tokenKey), t.kind == "ListShards", let name = t.stream else {
+                throw .invalidNextToken()
+            }
+            if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds { throw .expiredNextToken() }
+            s = try resolve(name: name, arn: nil, now: now)
+            guard s.incarnation == t.incarnation else { throw .invalidNextToken() }
+            after = Int(t.after) ?? -1
+            filter = t.filterType.map {
+                ShardFilter(type: ShardFilterType(rawValue: $0), shardId: t.filterShardId,
+                            timestamp: t.filterTimestampMillis.map { Instant(millisecondsSinceEpoch: $0).date })
+            }
+        } else {
+            if input.streamName == nil && input.streamARN == nil { throw .nextTokenOrStreamName() }
+            s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        }
+        try rate("ListShards", stream: s.name, now: now)
+        if let f = filter {
+            if f.type == .afterShardId, f.shardId == nil {
+                throw KinesisError(.invalidArgument, "ShardId must be specified for ShardFilterType AFTER_SHARD_ID.")
+            }
+            if f.type == .atTimestamp || f.type == .fromTimestamp, f.timestamp == nil {
+                throw KinesisError(.invalidArgument, "Timestamp must be specified for ShardFilterType \(f.type!.rawValue).")
+            }
+            if f.type == .afterShardId, let id = f.shardId { after = max(after, ShardID.index(id) ?? -1) }
+        }
+        let limit = min(input.maxResults ?? 1000, 1000)
+        return s.meta.read { m in
+            let retentionCutoff = now - .seconds(Int64(m.retentionHours) * 3600)
+            let candidates = (m.status == .creating ? [] : listedShards(m, now: now, retentionHours: m.retentionHours))
+                .filter { $0.index > after }
+                .filter { shard in
+                    let closed = shard.log.withLock { $0.closedAt }
+                    switch filter?.type {
+                    case .atLatest?: return closed == nil
+                    case .atTrimHorizon?:
+                        // Open at the trim horizon: created before it and not closed before it.
+                        return shard.createdAt <= retentionCutoff ? (closed == nil || closed! >= retentionCutoff)
+                            : (shard.parentIndex == nil && shard.adjacentParentIndex == nil)
+                    case .atTimestamp?:
+                        let t = Instant(filter!.timestamp!)
+                        return shard.createdAt <= t && (closed == nil || closed! >= t)
+                            || (shard.createdAt > t && shard.parentIndex == nil && shard.adjacentParentIndex == nil)
+                    case .fromTimestamp?:
+                        let t = max(Instant(filter!.timestamp!), retentionCutoff)
+                        return closed == nil || closed! >= t
+                    default: return true
+                    }
+                }
+            let page = Array(candidates.prefix(limit))
+            var token: String?
+            if candidates.count > limit, let last = page.last {
+                token = PageToken(kind: "ListShards", issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
+                                  incarnation: s.incarnation, after: String(last.index), filterType: filter?.type?.rawValue,
+                                  filterShardId: filter?.shardId,
+                                  filterTimestampMillis: filter?.timestamp.map { Instant($0).millisecondsSinceEpoch })
+                    .encode(key: engine.tokenKey)
+            }
+            return ListShardsOutput(shards: page.map { shape($0) }, nextToken: token)
+        }
+    }
+
+    // MARK: - Applying a due change
+
+    /// Applies `change` at its due time. Called with the stream's write lock held.
+    func apply(_ change: PendingChange, to s: StreamState, _ m: inout StreamMeta) {
+        let at = change.due
+        s.schedule(nil, in: &m)
+        switch change.action {
+        case .activate:
+            m.status = .active
+            event(s, .streamActive, at, "\(s.name) is ACTIVE")
+        case .split(let index, let key):
+            let (lo, hi) = split(index, at: key, in: &m, time: at)
+            m.status = .active
+            event(s, .shardSplit, at, shards: [ShardID.string(index), lo.shardId, hi.shardId],
+                  "Split \(ShardID.string(index)) into \(lo.shardId) and \(hi.shardId)")
+        case .merge(let a, let b):
+            let child = merge(a, b, in: &m, time: at)
+            m.status = .active
+            event(s, .shardsMerged, at, shards: [ShardID.string(a), ShardID.string(b), child.shardId],
+                  "Merged \(ShardID.string(a)) and \(ShardID.string(b)) into \(child.shardId)")
+        case .updateShardCount(let target):
+            let before = m.open.count
+            let firstNew = m.shards.count
+            scale(to: target, in: &m, time: at)
+            m.status = .active
+            event(s, .shardCountUpdated, at, shards: m.shards[firstNew...].filter { sh in m.open.contains { $0 === sh } }.map(\.shardId),
+                  "UpdateShardCount \(s.name): \(before) → \(m.open.count) open shards (\(m.shards.count - firstNew) shards created)")
+        case .mode(let mode):
+            m.mode = mode
+            m.status = .active
+            event(s, .streamModeChanged, at, "\(s.name) is now \(mode.rawValue)")
+        case .encryption(let type, let keyId):
+            m.encryption = type
+            m.keyId = keyId
+            m.status = .active
+            event(s, .encryptionChanged, at, "Encryption of \(s.name) is \(type.rawValue)")
+        case .delete:
+            m.status = .deleting
+            s.schedule(change, in: &m) // stays: the registry removes the stream
+            event(s, .streamDeleted, at, "\(s.name) deleted")
+        }
+    }
+
+    private func newShard(_ range: ClosedRange<UInt128>, parent: Int?, adjacent: Int?, in m: inout StreamMeta, time: Instant) -> ShardState {
+        let shard = ShardState(index: m.shards.count, range: range, parent: parent, adjacentParent: adjacent,
+                               createdAt: time, limits: limits)
+        m.shards.append(shard)
+        return shard
+    }
+
+    private func close(_ index: Int, in m: inout StreamMeta, time: Instant) {
+        m.shards[index].log.withLock { $0.closedAt = time }
+        m.open.removeAll { $0.index == index }
+    }
+
+    private func reopenSorted(_ m: inout StreamMeta) {
+        m.open.sort { $0.range.lowerBound < $1.range.lowerBound }
+    }
+
+    @discardableResult
+    func split(_ index: Int, at key: UInt128, in m: inout StreamMeta, time: Instant) -> (ShardState, ShardState) {
+        let parent = m.shards[index]
+        close(index, in: &m, time: time)
+        let lo = newShard(parent.range.lowerBound...(key - 1), parent: index, adjacent: nil, in: &m, time: time)
+        let hi = newShard(key...parent.range.upperBound, parent: index, adjacent: nil, in: &m, time: time)
+        m.open.append(lo)
+        m.open.append(hi)
+        reopenSorted(&m)
+        return (lo, hi)
+    }
+
+    @discardableResult
+    func merge(_ a: Int, _ b: Int, in m: inout StreamMeta, time: Instant) -> ShardState {
+        let ra = m.shards[a].range, rb = m.shards[b].range
+        close(a, in: &m, time: time)
+        close(b, in: &m, time: time)
+        let child = newShard(min(ra.lowerBound, rb.lowerBound)...max(ra.upperBound, rb.upperBound), parent: a, adjacent: b, in: &m, time: time)
+        m.open.append(child)
+        reopenSorted(&m)
+        return child
+    }
+
+    /// UNIFORM_SCALING as a sequence of real splits and merges, so every new
+    /// shard has at most two parents and lineage stays readable. Shards that
+    /// already match a target range are left alone; the intermediate shards a
+    /// multi-step plan creates are closed at once, as Kinesis documents
+    /// ("may create short-lived intermediate shards").
+    func scale(to target: Int, in m: inout StreamMeta, time: Instant) {
+        let ranges = HashKey.uniformRanges(count: target)
+        let boundaries = ranges.dropFirst().map(\.lowerBound)
+        // 1. Split every open shard at each target boundary strictly inside it.
+        for shard in m.open {
+            var current = shard
+            for b in boundaries where b > current.range.lowerBound && b <= current.range.upperBound {
+                current = split(current.index, at: b, in: &m, time: time).1
+            }
+        }
+        // 2. Merge the pieces inside each target range, left to right.
+        for r in ranges {
+            var pieces = m.open.filter { r.contains($0.range.lowerBound) }
+            while pieces.count > 1 {
+                let child = merge(pieces[0].index, pieces[1].index, in: &m, time: time)
+                pieces = [child] + pieces.dropFirst(2)
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import DequeModule
+import Foundation
+import Synchronization
+
+/// One retained data record. Its sequence number is implied by its position
+/// in the shard (`seqIndex = position + 1`), so nothing per record is stored
+/// beyond the caller's payload and key.
+struct StoredRecord: Sendable {
+    var arrivalMillis: Int64
+    var data: Data
+    var partitionKey: String
+    var encrypted: Bool
+    /// What the record counts against quotas and budgets: data + partition key bytes.
+    var size: Int
+}
+
+/// Cumulative per-shard counters since the shard was created. Metrics samples
+/// them every tick and differences consecutive samples, so the put and get
+/// paths only ever add.
+public struct ShardCounters: Sendable, Equatable {
+    /// Accepted bytes (data + partition key) — CloudWatch IncomingBytes.
+    public var incomingBytes: Int64 = 0
+    /// Accepted records — CloudWatch IncomingRecords.
+    public var incomingRecords: Int64 = 0
+    /// Records rejected by the write quota — CloudWatch WriteProvisionedThroughputExceeded.
+    public var writeThrottledRecords: Int64 = 0
+    /// Bytes rejected by the write quota.
+    public var writeThrottledBytes: Int64 = 0
+    /// Which write limit rejected records: bytes/s or records/s.
+    public var writeThrottledByBytes: Int64 = 0
+    public var writeThrottledByRecords: Int64 = 0
+    /// Bytes and records served by GetRecords. CloudWatch's shard-level
+    /// OutgoingBytes/OutgoingRecords are these plus the fan-out figures below.
+    public var outgoingBytes: Int64 = 0
+    public var outgoingRecords: Int64 = 0
+    /// Bytes and records pushed to enhanced fan-out consumers (all of them).
+    public var fanOutBytes: Int64 = 0
+    public var fanOutRecords: Int64 = 0
+    public var getRecordsCalls: Int64 = 0
+    /// GetRecords calls rejected — CloudWatch ReadProvisionedThroughputExceeded.
+    public var readThrottledCalls: Int64 = 0
+    public var getShardIteratorCalls: Int64 = 0
+    public var getShardIteratorThrottled: Int64 = 0
+    /// Age of the last record returned by GetRecords, at the time it was returned
+    /// (0 when a call found the reader at the tip) — CloudWatch IteratorAgeMilliseconds.
+    public var iteratorAgeMilliseconds: Int64 = 0
+    /// Records dropped because they outlived the retention period.
+    public var expiredRecords: Int64 = 0
+    public var expiredBytes: Int64 = 0
+    /// Records dropped early because the engine's memory budget was reached.
+    public var evictedRecords: Int64 = 0
+    public var evictedBytes: Int64 = 0
+    public init() {}
+}
+
+/// The mutable part of a shard: its log of retained records, its quotas and
+/// counters. Guarded by the shard's own lock so writers to different shards
+/// never contend.
+struct ShardLog: Sendable {
+    var records = Deque<StoredRecord>()
+    /// Position (0-based, since shard creation) of `records.first`.
+    var firstPosition: Int64 = 0
+    var nextPosition: Int64 { firstPosition + Int64(records.count) }
+    var closedAt: Instant?
+    var retainedBytes = 0
+    var lastArrivalMillis: Int64 = 0
+    var counters = ShardCounters()
+
+    var writeBytes: TokenBucket
+    var writeRecords: TokenBucket
+    var readBytes: TokenBucket
+    var readCalls: TokenBucket
+    var iteratorCalls: TokenBucket
+
+    init(limits: KinesisLimits, now: Instant) {
+        writeBytes = TokenBucket(capacity: Int64(limits.shardWriteBytesPerSecond), ratePerSecond: Int64(limits.shardWriteBytesPerSecond), now: now)
+        writeRecords = TokenBucket(capacity: Int64(limits.shardWriteRecordsPerSecond), ratePerSecond: Int64(limits.shardWriteRecordsPerSecond), now: now)
+        // Reads bank no credit: a call may be served into debt and later calls
+        // fail until it is repaid, so 10 MiB in one call blocks the shard for
+        // 5 s and 2 MiB for 1 s, as the GetRecords documentation describes.
+        readBytes = TokenBucket(capacity: 0, ratePerSecond: Int64(limits.shardReadBytesPerSecond), now: now, startFull: false)
+        readCalls = TokenBucket(capacity: Int64(limits.shardReadCallsPerSecond), ratePerSecond: Int64(limits.shardReadCallsPerSecond), now: now)
+        iteratorCalls = TokenBucket(capacity: Int64(limits.getShardIteratorPerShardPerSecond), ratePerSecond: Int64(limits.getShardIteratorPerShardPerSecond), now: now)
+    }
+
+    /// Index of the first retained record that arrived at or after `millis`
+    /// (arrival times never decrease within a shard). O(log n).
+    func position(atOrAfter millis: Int64) -> Int64 {
+        var lo = 0, hi = records.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if records[mid].arrivalMillis < millis { lo = mid + 1 } else { hi = mid }
+        }
+        return firstPosition + Int64(lo)
+    }
+
+    func record(at position: Int64) -> StoredRecord? {
+        let i = position - firstPosition
+        guard i >= 0, i < records.count else { return nil }
+        return records[Int(i)]
+    }
+
+    /// Drops records that arrived before `cutoffMillis`. Returns bytes freed.
+    mutating func expire(before cutoffMillis: Int64) -> Int {
+        var freed = 0
+        while let first = records.first, first.arrivalMillis < cutoffMillis {
+            records.removeFirst()
+            firstPosition += 1
+            freed += first.size
+            counters.expiredRecords += 1
+            counters.expiredBytes += Int64(first.size)
+        }
+        retainedBytes -= freed
+        return freed
+    }
+
+    /// Drops the oldest records until at least `bytes` are freed (memory budget).
+    mutating func evict(bytes target: Int) -> (records: Int, bytes: Int) {
+        var freed = 0, n = 0
+        while freed < target, let first = records.first {
+            records.removeFirst()
+            firstPosition += 1
+            freed += first.size
+            n += 1
+        }
+        retainedBytes -= freed
+        counters.evictedRecords += Int64(n)
+        counters.evictedBytes += Int64(freed)
+        return (n, freed)
+    }
+}
+
+/// A shard: an immutable identity (id, hash key range, lineage) and a locked log.
+///
+/// Models the Kinesis rules that a shard covers a fixed contiguous range of
+/// the hash key space for life, is OPEN until a split or merge closes it, and
+/// stays readable while CLOSED until its records pass the retention period.
+final class ShardState: Sendable {
+    let index: Int
+    let shardId: String
+    let range: ClosedRange<UInt128>
+    let parentIndex: Int?
+    let adjacentParentIndex: Int?
+    let createdAt: Instant
+    let log: Mutex<ShardLog>
+
+    init(index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant, limits: KinesisLimits) {
+        self.index = index
+        self.shardId = ShardID.string(index)
+        self.range = range
+        self.parentIndex = parent
+        self.adjacentParentIndex = adjacentParent
+        self.createdAt = createdAt
+        self.log = Mutex(ShardLog(limits: limits, now: createdAt))
+    }
+
+    var createSeconds: UInt64 { UInt64(max(0, createdAt.secondsSinceEpoch)) }
+
+    func sequenceNumber(position: Int64, arrivalMillis: Int64) -> SequenceNumber {
+        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: UInt64(position + 1),
+                       recordSeconds: UInt64(max(0, arrivalMillis / 1000)))
+    }
+
+    var startingSequenceNumber: SequenceNumber {
+        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: 0, recordSeconds: createSeconds)
+    }
+
+    func endingSequenceNumber(closedAt: Instant) -> SequenceNumber {
+        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: SequenceNumber.endIndex,
+                       recordSeconds: UInt64(max(0, closedAt.secondsSinceEpoch)))
+    }
+
+    var hashKeyRange: HashKeyRange {
+        HashKeyRange(startingHashKey: String(range.lowerBound), endingHashKey: String(range.upperBound))
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// A change that Kinesis applies asynchronously: the stream shows CREATING,
+/// UPDATING or DELETING until `due`, then the change takes effect.
+struct PendingChange: Sendable {
+    enum Action: Sendable {
+        case activate
+        case split(shard: Int, at: UInt128)
+        case merge(shard: Int, adjacent: Int)
+        case updateShardCount(target: Int)
+        case mode(StreamMode)
+        case encryption(EncryptionType, keyId: String?)
+        case delete
+    }
+    var due: Instant
+    var action: Action
+}
+
+/// A registered enhanced fan-out consumer.
+struct ConsumerState: Sendable {
+    var name: String
+    var arn: String
+    var createdAt: Instant
+    var status: ConsumerStatus
+    /// When CREATING becomes ACTIVE or DELETING ends.
+    var statusDue: Instant?
+    var tags: [String: String] = [:]
+}
+
+/// Everything about a stream except its records, guarded by the stream's
+/// reader–writer lock.
+struct StreamMeta: Sendable {
+    var status: StreamStatus
+    /// Every shard ever created, indexed by shard index (`shardId-%012d`).
+    var shards: [ShardState]
+    /// Open shards sorted by starting hash key: the routing table.
+    var open: [ShardState]
+    var mode: StreamMode
+    var retentionHours: Int
+    var tags: [String: String] = [:]
+    var encryption: EncryptionType = .none
+    var keyId: String?
+    var shardLevelMetrics: [MetricsName] = []
+    var maxRecordSizeKiB: Int
+    var warmThroughputMiBps: Int?
+    var consumers: [String: ConsumerState] = [:]
+    var pending: PendingChange?
+    var updateShardCountHistory: RollingWindowCounter
+    var modeSwitchHistory: RollingWindowCounter
+    var encryptionHistory: RollingWindowCounter
+    /// On-demand scaling: seconds each open shard has stayed above the threshold.
+    var hotSeconds: [Int: Int] = [:]
+    var lastScalingSample: [Int: Int64] = [:]
+    var lastScalingTime: Instant?
+
+    /// The open shard whose range contains `hash`. O(log n).
+    func route(_ hash: UInt128) -> ShardState {
+        var lo = 0, hi = open.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if open[mid].range.lowerBound <= hash { lo = mid } else { hi = mid - 1 }
+        }
+        return open[lo]
+    }
+
+    func shard(_ index: Int) -> ShardState? { index >= 0 && index < shards.count ? shards[index] : nil }
+
+    func children(of index: Int) -> [ShardState] {
+        shards.filter { $0.parentIndex == index || $0.adjacentParentIndex == index }
+    }
+}
+
+/// One Kinesis data stream: identity, metadata and shards.
+///
+/// Lock order is always stream, then shard; the put path holds the stream's
+/// read lock while appending so a reshard (write lock) sees no half-routed batch.
+final class StreamState: Sendable {
+    let name: String
+    let arn: String
+    let account: String
+    let region: String
+    let createdAt: Instant
+    /// Distinguishes a re-created stream of the same name (iterators and tokens
+    /// of the old one must not work on the new one).
+    let incarnation: UInt64
+    let meta: ReadWriteLock<StreamMeta>
+    /// Nanoseconds of the pending change's due time, or Int64.max: a lock-free
+    /// check on the hot paths for "is there something to apply first?".
+    let nextDue = Atomic<Int64>(Int64.max)
+    /// Per (consumer, shard) subscription slots.
+    let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
+
+    init(name: String, account: String, region: String, createdAt: Instant, incarnation: UInt64, meta: StreamMeta) {
+        self.name = name
+        self.account = account
+        self.region = region
+        self.arn = "arn:aws:kinesis:\(region):\(account):stream/\(name)"
+        self.createdAt = createdAt
+        self.incarnation = incarnation
+        self.meta = ReadWriteLock(meta)
+        if let due = meta.pending?.due { nextDue.store(due.nanosecondsSinceEpoch, ordering: .relaxed) }
+    }
+
+    func schedule(_ change: PendingChange?, in meta: inout StreamMeta) {
+        meta.pending = change
+        nextDue.store(change?.due.nanosecondsSinceEpoch ?? Int64.max, ordering: .relaxed)
+    }
+}
+
+struct SubscriptionKey: Hashable, Sendable {
+    var consumerName: String
+    var shardIndex: Int
+}
+
+/// The live subscription of one consumer on one shard, and that pair's
+/// dedicated 2 MiB/s pipe (kept across re-subscriptions, as the pipe belongs
+/// to the consumer–shard pair).
+struct SubscriptionSlot: Sendable {
+    var generation: UInt64
+    var startedAt: Instant
+    var consumerCreatedAt: Instant
+    var pipe: TokenBucket
+    var counters = ConsumerShardCounters()
+}
+
+/// Cumulative counters of one enhanced fan-out consumer on one shard.
+public struct ConsumerShardCounters: Sendable, Equatable {
+    public var bytes: Int64 = 0
+    public var records: Int64 = 0
+    public var events: Int64 = 0
+    public var subscriptions: Int64 = 0
+    /// SubscribeToShard calls rejected (in use or rate) — SubscribeToShard.RateExceeded.
+    public var rejectedSubscriptions: Int64 = 0
+    public var millisBehindLatest: Int64 = 0
+    public init() {}
+}

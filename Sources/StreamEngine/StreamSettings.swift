@@ -1,0 +1,382 @@
+import Foundation
+
+// Stream settings that change no data: tags, retention, enhanced monitoring,
+// encryption, capacity mode, record size, warm throughput, resource
+// policies and account settings.
+extension KinesisService {
+
+    // MARK: - Tags
+
+    /// Kinesis allows Unicode letters, digits, white space and `_ . / = + - @`
+    /// in tags (kinesalite's AWS-derived rule; `%` is refused separately).
+    func checkTags(_ tags: [String: String], stream: String, verb: String) throws(KinesisError) {
+        let all = Array(tags.keys) + Array(tags.values)
+        func allowed(_ c: Character) -> Bool {
+            c.isLetter || c.isNumber || c == " " || "_./=+-@%".contains(c)
+        }
+        if all.contains(where: { !$0.allSatisfy(allowed) }) {
+            throw KinesisError(.invalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
+        }
+        if all.contains(where: { $0.contains("%") }) {
+            throw KinesisError(.invalidArgument, "Failed to \(verb) stream \(stream) under account \(account) because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.")
+        }
+    }
+
+    public func addTagsToStream(_ input: AddTagsToStreamInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.tagMap(input.tags, "tags", required: true, count: 1...200)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("AddTagsToStream", now: now)
+        try addTags(input.tags!, to: s)
+        return EmptyOutput()
+    }
+
+    func addTags(_ tags: [String: String], to s: StreamState) throws(KinesisError) {
+        try checkTags(tags, stream: s.name, verb: "add tags to")
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            let merged = m.tags.merging(tags) { $1 }
+            if merged.count > limits.maxTagsPerStream {
+                throw KinesisError(.invalidArgument, "Failed to add tags to stream \(s.name) under account \(account) because a given stream cannot have more than \(limits.maxTagsPerStream) tags associated with it.")
+            }
+            m.tags = merged
+        }
+    }
+
+    public func removeTagsFromStream(_ input: RemoveTagsFromStreamInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("RemoveTagsFromStream", now: now)
+        s.meta.write { m in for k in input.tagKeys! { m.tags[k] = nil } }
+        return EmptyOutput()
+    }
+
+    public func listTagsForStream(_ input: ListTagsForStreamInput) throws(KinesisError) -> ListTagsForStreamOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.exclusiveStartTagKey, "exclusiveStartTagKey", length: 1...128)
+        v.int(input.limit, "limit", range: 1...50)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("ListTagsForStream", now: now)
+        let limit = input.limit ?? 50
+        let tags = s.meta.read { m in m.tags.sorted { $0.key < $1.key } }
+            .filter { input.exclusiveStartTagKey == nil || $0.key > input.exclusiveStartTagKey! }
+        return ListTagsForStreamOutput(tags: tags.prefix(limit).map { Tag(key: $0.key, value: $0.value) },
+                                       hasMoreTags: tags.count > limit)
+    }
+
+    /// TagResource, UntagResource and ListTagsForResource address a stream or a consumer by ARN.
+    enum Resource { case stream(StreamState); case consumer(StreamState, String) }
+
+    func resource(_ arn: String?, now: Instant) throws(KinesisError) -> Resource {
+        guard let arn else { throw KinesisError(.validation, "1 validation error detected: Value null at 'resourceARN' failed to satisfy constraint: Member must not be null") }
+        if let c = ARN.consumer(arn) {
+            let s = try resolve(name: nil, arn: "arn:aws:kinesis:\(c.region):\(c.account):stream/\(c.stream)", now: now)
+            guard s.meta.read({ m in m.consumers[c.consumer].map { $0.arn == arn && effectiveStatus($0, now) != nil } ?? false }) else {
+                throw .consumerNotFound(arn, account)
+            }
+            return .consumer(s, c.consumer)
+        }
+        guard ARN.stream(arn) != nil else { throw .invalidARN(arn) }
+        return .stream(try resolve(name: nil, arn: arn, now: now))
+    }
+
+    public func tagResource(_ input: TagResourceInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.tagMap(input.tags, "tags", required: true, count: 1...200)
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        try v.check()
+        let now = clock.now()
+        switch try resource(input.resourceARN, now: now) {
+        case .stream(let s): try addTags(input.tags!, to: s)
+        case .consumer(let s, let name):
+            try checkTags(input.tags!, stream: s.name, verb: "add tags to")
+            s.meta.write { m in m.consumers[name]?.tags.merge(input.tags!) { $1 } }
+        }
+        return EmptyOutput()
+    }
+
+    public func untagResource(_ input: UntagResourceInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        try v.check()
+        let now = clock.now()
+        switch try resource(input.resourceARN, now: now) {
+        case .stream(let s): s.meta.write { m in for k in input.tagKeys! { m.tags[k] = nil } }
+        case .consumer(let s, let name): s.meta.write { m in for k in input.tagKeys! { m.consumers[name]?.tags[k] = nil } }
+        }
+        return EmptyOutput()
+    }
+
+    public func listTagsForResource(_ input: ResourceARNInput) throws(KinesisError) -> ListTagsForResourceOutput {
+        var v = Validator()
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        try v.check()
+        let now = clock.now()
+        let tags: [String: String]
+        switch try resource(input.resourceARN, now: now) {
+        case .stream(let s): tags = s.meta.read { $0.tags }
+        case .consumer(let s, let name): tags = s.meta.read { $0.consumers[name]?.tags ?? [:] }
+        }
+        return ListTagsForResourceOutput(tags: tags.sorted { $0.key < $1.key }.map { Tag(key: $0.key, value: $0.value) })
+    }
+
+    // MARK: - Retention
+
+    public func increaseStreamRetentionPeriod(_ input: StreamRetentionInput) throws(KinesisError) -> EmptyOutput {
+        try changeRetention(input, increase: true)
+    }
+
+    public func decreaseStreamRetentionPeriod(_ input: StreamRetentionInput) throws(KinesisError) -> EmptyOutput {
+        try changeRetention(input, increase: false)
+    }
+
+    private func changeRetention(_ input: StreamRetentionInput, increase: Bool) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.int(input.retentionPeriodHours, "retentionPeriodHours", required: true)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let hours = input.retentionPeriodHours!
+        if hours < limits.retentionHoursRange.lowerBound { throw .retentionTooShort(hours) }
+        if hours > limits.retentionHoursRange.upperBound { throw .retentionTooLong(hours) }
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate(increase ? "IncreaseStreamRetentionPeriod" : "DecreaseStreamRetentionPeriod", now: now)
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            try requireActive(s, m)
+            if increase, hours < m.retentionHours { throw .retentionNotIncrease(hours, s.name, current: m.retentionHours) }
+            if !increase, hours > m.retentionHours { throw .retentionNotDecrease(hours, s.name, current: m.retentionHours) }
+            m.retentionHours = hours
+        }
+        // A decrease makes older records inaccessible at once.
+        if !increase { expire(s, now) }
+        event(s, .retentionChanged, now, "Retention of \(s.name) set to \(hours) h")
+        return EmptyOutput()
+    }
+
+    // MARK: - Enhanced monitoring
+
+    public func enableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+        try changeMonitoring(input, enable: true)
+    }
+
+    public func disableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+        try changeMonitoring(input, enable: false)
+    }
+
+    private func changeMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws(KinesisError) -> EnhancedMonitoringOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.list(input.shardLevelMetrics, "shardLevelMetrics", required: true, count: 1...7, memberDescription: "metric")
+        for (i, metric) in (input.shardLevelMetrics ?? []).enumerated() { v.enumValue(metric, "shardLevelMetrics.\(i + 1).member") }
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate(enable ? "EnableEnhancedMonitoring" : "DisableEnhancedMonitoring", now: now)
+        let all = MetricsName.allCases.filter { $0 != .all }
+        let requested = input.shardLevelMetrics!.contains(.all) ? all : input.shardLevelMetrics!
+        let (before, after) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            try requireActive(s, m)
+            let before = m.shardLevelMetrics
+            var set = Set(before)
+            if enable { set.formUnion(requested) } else { set.subtract(requested) }
+            m.shardLevelMetrics = all.filter { set.contains($0) }
+            return (before, m.shardLevelMetrics)
+        }
+        return EnhancedMonitoringOutput(streamName: s.name, currentShardLevelMetrics: before,
+                                        desiredShardLevelMetrics: after, streamARN: s.arn)
+    }
+
+    // MARK: - Encryption
+
+    public func startStreamEncryption(_ input: StreamEncryptionInput) throws(KinesisError) -> EmptyOutput {
+        try changeEncryption(input, start: true)
+    }
+
+    public func stopStreamEncryption(_ input: StreamEncryptionInput) throws(KinesisError) -> EmptyOutput {
+        try changeEncryption(input, start: false)
+    }
+
+    private func changeEncryption(_ input: StreamEncryptionInput, start: Bool) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.enumValue(input.encryptionType, "encryptionType", required: true)
+        v.string(input.keyId, "keyId", required: true, length: 1...2048)
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        try v.check()
+        if input.encryptionType != .kms {
+            throw KinesisError(.invalidArgument, "Encryption type \(input.encryptionType!.rawValue) is not supported. Only KMS is allowed.")
+        }
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            try requireActive(s, m)
+            guard m.encryptionHistory.canRecord(now) else {
+                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) has exceeded the limit of \(limits.encryptionChangesPerDay) encryption changes in a rolling 24-hour period.")
+            }
+            m.encryptionHistory.record(now)
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update,
+                                     action: .encryption(start ? .kms : .none, keyId: start ? input.keyId : nil)), in: &m)
+        }
+        event(s, .streamUpdating, now, "\(start ? "StartStreamEncryption" : "StopStreamEncryption") on \(s.name)")
+        return EmptyOutput()
+    }
+
+    // MARK: - Capacity mode, record size, warm throughput
+
+    public func updateStreamMode(_ input: UpdateStreamModeInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamARN, "streamARN", required: true, length: 1...2048, pattern: Validator.streamARNPattern)
+        v.required(input.streamModeDetails, "streamModeDetails")
+        if let d = input.streamModeDetails { v.enumValue(d.streamMode, "streamModeDetails.streamMode", required: true) }
+        v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
+        try v.check()
+        let target = input.streamModeDetails!.streamMode!
+        let now = clock.now()
+        let s = try resolve(name: nil, arn: input.streamARN, now: now)
+        if target == .onDemand {
+            let onDemand = streamsSnapshot().filter { !isGone($0, now) && $0.meta.read { $0.mode == .onDemand } }.count
+            if onDemand >= limits.onDemandStreamsPerAccount { throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount) }
+        }
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            try requireActive(s, m)
+            if m.mode == target {
+                throw KinesisError(.invalidArgument, "Stream \(s.name) under account \(account) is already in \(target.rawValue) mode.")
+            }
+            guard m.modeSwitchHistory.canRecord(now) else {
+                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) can switch capacity mode at most \(limits.streamModeSwitchesPerDay) times in a rolling 24-hour period.")
+            }
+            m.modeSwitchHistory.record(now)
+            if let w = input.warmThroughputMiBps { m.warmThroughputMiBps = w }
+            m.status = .updating
+            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .mode(target)), in: &m)
+        }
+        event(s, .streamUpdating, now, "UpdateStreamMode \(s.name) → \(target.rawValue)")
+        return EmptyOutput()
+    }
+
+    public func updateMaxRecordSize(_ input: UpdateMaxRecordSizeInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.int(input.maxRecordSizeInKiB, "maxRecordSizeInKiB", required: true, range: limits.maxRecordSizeKiBRange)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: nil, arn: input.streamARN, now: now)
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            try requireActive(s, m)
+            m.maxRecordSizeKiB = input.maxRecordSizeInKiB!
+        }
+        return EmptyOutput()
+    }
+
+    public func updateStreamWarmThroughput(_ input: UpdateStreamWarmThroughputInput) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
+        var v = Validator()
+        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.int(input.warmThroughputMiBps, "warmThroughputMiBps", required: true, range: 0...10_240)
+        try v.check()
+        let now = clock.now()
+        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        try rate("UpdateStreamWarmThroughput", now: now)
+        guard accountSettings.withLock({ $0?.status }) == .enabled else {
+            throw KinesisError(.validation, "Warm throughput can only be configured when the account has MinimumThroughputBillingCommitment ENABLED.")
+        }
+        let target = input.warmThroughputMiBps!
+        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+            guard m.mode == .onDemand else { throw .onDemandOnlyProvisioned("UpdateStreamWarmThroughput (on-demand only)", s.name) }
+            try requireActive(s, m)
+            m.warmThroughputMiBps = target
+        }
+        return UpdateStreamWarmThroughputOutput(streamARN: s.arn, streamName: s.name,
+                                                warmThroughput: WarmThroughputObject(targetMiBps: target, currentMiBps: target))
+    }
+
+    // MARK: - Resource policies
+
+    public func putResourcePolicy(_ input: PutResourcePolicyInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(input.policy, "policy", required: true)
+        try v.check()
+        let now = clock.now()
+        _ = try resource(input.resourceARN, now: now)
+        guard let data = input.policy!.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw KinesisError(.invalidArgument, "Policy is not a valid JSON document.")
+        }
+        policies.withLock { $0[input.resourceARN!] = input.policy! }
+        return EmptyOutput()
+    }
+
+    public func getResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> GetResourcePolicyOutput {
+        var v = Validator()
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        try v.check()
+        _ = try resource(input.resourceARN, now: clock.now())
+        // AWS answers `{}` for a resource without a policy.
+        return GetResourcePolicyOutput(policy: policies.withLock { $0[input.resourceARN!] } ?? "{}")
+    }
+
+    public func deleteResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> EmptyOutput {
+        var v = Validator()
+        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        try v.check()
+        _ = try resource(input.resourceARN, now: clock.now())
+        let removed = policies.withLock { $0.removeValue(forKey: input.resourceARN!) }
+        if removed == nil {
+            throw KinesisError(.resourceNotFound, "No resource policy found for resource \(input.resourceARN!).")
+        }
+        return EmptyOutput()
+    }
+
+    // MARK: - Account settings
+
+    public func describeAccountSettings() throws(KinesisError) -> DescribeAccountSettingsOutput {
+        try rate("DescribeAccountSettings", now: clock.now())
+        return DescribeAccountSettingsOutput(minimumThroughputBillingCommitment:
+            accountSettings.withLock { $0 } ?? MinimumThroughputBillingCommitmentOutput(status: .disabled))
+    }
+
+    public func updateAccountSettings(_ input: UpdateAccountSettingsInput) throws(KinesisError) -> UpdateAccountSettingsOutput {
+        var v = Validator()
+        v.required(input.minimumThroughputBillingCommitment, "minimumThroughputBillingCommitment")
+        if let c = input.minimumThroughputBillingCommitment { v.enumValue(c.status, "minimumThroughputBillingCommitment.status", required: true) }
+        try v.check()
+        let now = clock.now()
+        try rate("UpdateAccountSettings", now: now)
+        let status = input.minimumThroughputBillingCommitment!.status!
+        let result = try accountSettings.withLock { (current: inout MinimumThroughputBillingCommitmentOutput?) throws(KinesisError) -> MinimumThroughputBillingCommitmentOutput in
+            switch status {
+            case .enabled:
+                // The commitment lasts at least 24 hours from when it starts.
+                let start = now.date
+                current = MinimumThroughputBillingCommitmentOutput(status: .enabled, startedAt: start, endedAt: nil,
+                                                                   earliestAllowedEndAt: (now + .seconds(86_400)).date)
+            case .disabled:
+                if let c = current, c.status == .enabled, let earliest = c.earliestAllowedEndAt, now.date < earliest {
+                    throw KinesisError(.invalidArgument, "MinimumThroughputBillingCommitment cannot be disabled before its earliest allowed end time.")
+                }
+                current = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current?.startedAt, endedAt: now.date, earliestAllowedEndAt: nil)
+            default:
+                current?.status = status
+                if current == nil { current = MinimumThroughputBillingCommitmentOutput(status: status) }
+            }
+            return current!
+        }
+        return UpdateAccountSettingsOutput(minimumThroughputBillingCommitment: result)
+    }
+}
