@@ -45,29 +45,35 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         return x.hi != y.hi ? x.hi < y.hi : x.lo < y.lo
     }
 
-    /// The 56-digit decimal string Kinesis puts on the wire.
+    /// The 56-digit decimal string Kinesis puts on the wire. Written digit by
+    /// digit into the string's own buffer: this runs once per record returned.
     public var description: String {
         let (hi, lo) = limbs
-        // Three 64-bit limbs, most significant first; peel off 19 digits at a time.
-        var words: [UInt64] = [hi, UInt64(truncatingIfNeeded: lo >> 64), UInt64(truncatingIfNeeded: lo)]
-        var chunks: [UInt64] = []
-        let base: UInt64 = 10_000_000_000_000_000_000
-        while words.contains(where: { $0 != 0 }) {
-            var rem: UInt64 = 0
-            for i in words.indices {
-                let (q, r) = base.dividingFullWidth((high: rem, low: words[i]))
-                words[i] = q
-                rem = r
+        var w0 = hi, w1 = UInt64(truncatingIfNeeded: lo >> 64), w2 = UInt64(truncatingIfNeeded: lo)
+        // 188 bits < 10^57: at most 57 digits, produced 19 at a time from the right.
+        return String(unsafeUninitializedCapacity: 57) { buf in
+            var end = 57
+            let base: UInt64 = 10_000_000_000_000_000_000
+            while w0 != 0 || w1 != 0 || w2 != 0 {
+                let (q0, r0) = base.dividingFullWidth((high: 0, low: w0))
+                let (q1, r1) = base.dividingFullWidth((high: r0, low: w1))
+                let (q2, r2) = base.dividingFullWidth((high: r1, low: w2))
+                w0 = q0; w1 = q1; w2 = q2
+                var chunk = r2
+                let last = w0 == 0 && w1 == 0 && w2 == 0
+                var digits = 0
+                while digits < 19 && (!last || chunk != 0) {
+                    end -= 1
+                    buf[end] = UInt8(48 + chunk % 10)
+                    chunk /= 10
+                    digits += 1
+                }
             }
-            chunks.append(rem)
+            if end == 57 { end -= 1; buf[end] = 48 }
+            let n = 57 - end
+            if end > 0 { for i in 0..<n { buf[i] = buf[end + i] } }
+            return n
         }
-        guard let last = chunks.popLast() else { return "0" }
-        var s = String(last)
-        for c in chunks.reversed() {
-            let part = String(c)
-            s += String(repeating: "0", count: 19 - part.count) + part
-        }
-        return s
     }
 
     /// Parses a decimal sequence number; nil unless it is a well-formed v2
@@ -94,6 +100,8 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         seqIndex = (UInt64(truncatingIfNeeded: lo >> 80) & 0xFFFF_FFFF_FFFF) | ((hi & 0xFFFF) << 48)
         shardCreateSeconds = (hi >> 20) & 0xF_FFFF_FFFF
         guard UInt32((hi >> 16) & 0xF) == shardIndex & 0xF else { return nil }
+        // The counter and the shard index are non-negative Java numbers: their top bits are 0.
+        guard seqIndex >> 63 == 0, shardIndex >> 31 == 0 else { return nil }
     }
 
     /// `shardId-%012d` of the shard this number was issued by.

@@ -1,0 +1,137 @@
+import Foundation
+import LoadGen
+import Metrics
+import StreamEngine
+
+/// Runs a scenario with no terminal UI and writes one snapshot per simulated
+/// second to stdout: JSON Lines for scripts, or a compact text line per stream.
+struct HeadlessRunner {
+    enum Format { case json, text }
+    let scenario: Scenario
+    let seed: UInt64
+    let speed: Speed
+    let duration: Double?
+    let format: Format
+    let configuration: EngineConfiguration
+
+    func run() {
+        let wall = WallClock().now()
+        let start = Instant(nanosecondsSinceEpoch: wall.secondsSinceEpoch * 1_000_000_000)
+        let manual: ManualClock?
+        let clock: any StreamEngine.Clock
+        switch speed {
+        case .max:
+            let m = ManualClock(start: start)
+            manual = m
+            clock = m
+        case .factor(let f) where f == 1:
+            manual = nil
+            clock = WallClock()
+        case .factor(let f):
+            manual = nil
+            clock = AcceleratedClock(speed: f)
+        }
+        let engine = KinesisEngine(clock: clock, configuration: configuration)
+        let latencies = LatencyRecorder()
+        let runner = LoadRunner(scenario: scenario, client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name),
+                                seed: seed)
+        runner.setUp()
+        if let error = runner.setupError {
+            FileHandle.standardError.write(Data("ktop: cannot create stream \(scenario.stream.name): \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+        var store = MetricsStore(limits: configuration.limits)
+        let begin = clock.now()
+        var nextSnapshot = begin + .seconds(1)
+        let end = duration.map { begin + .nanoseconds(Int64($0 * 1e9)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        if format == .text {
+            let header = ["ktop: scenario \(scenario.name), seed \(seed), limits \(configuration.limits.profile)\(speedNote)"]
+                + scenario.narration.map { "  " + $0 }
+            FileHandle.standardOutput.write(Data(header.map { $0 + "\n" }.joined().utf8))
+        }
+        while true {
+            if let manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
+            let now = clock.now()
+            runner.step(now: now)
+            guard now >= nextSnapshot else { continue }
+            nextSnapshot = nextSnapshot + .seconds(1)
+            engine.tick()
+            store.ingest(engine.sample(), consumers: consumerReports(runner), producers: producerReports(runner), latencies: latencies.drain())
+            if let snap = store.snapshot(limits: configuration.limits) {
+                switch format {
+                case .json:
+                    if let data = try? encoder.encode(HeadlessLine(seed: seed, clock: clockName, snapshot: snap)) {
+                        FileHandle.standardOutput.write(data + Data("\n".utf8))
+                    }
+                case .text:
+                    FileHandle.standardOutput.write(Data(textLines(snap).map { $0 + "\n" }.joined().utf8))
+                }
+            }
+            if let end, now >= end { break }
+        }
+    }
+
+    var clockName: String {
+        switch speed {
+        case .max: "manual"
+        case .factor(let f) where f == 1: "wall"
+        case .factor: "accelerated"
+        }
+    }
+
+    var speedNote: String {
+        switch speed {
+        case .max: ", clock: manual, stepped as fast as possible (not real time)"
+        case .factor(let f) where f == 1: ""
+        case .factor(let f): ", clock ×\(f) (accelerated)"
+        }
+    }
+
+    func consumerReports(_ runner: LoadRunner) -> [ConsumerReport] {
+        runner.pollingConsumers.map {
+            ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
+                           throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
+        }
+    }
+
+    func producerReports(_ runner: LoadRunner) -> [ProducerReport] {
+        runner.producers.map {
+            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.recordsPerSecond,
+                           keys: $0.config.keys.description, acked: $0.stats.acked, throttled: $0.stats.throttled, dropped: $0.stats.dropped)
+        }
+    }
+
+    func textLines(_ s: Snapshot) -> [String] {
+        s.streams.map { st in
+            let inBytes = st.shards.map(\.incomingBytes).reduce(0, +)
+            let inRecords = st.shards.map(\.incomingRecords).reduce(0, +)
+            let throttled = st.shards.map(\.writeProvisionedThroughputExceeded).reduce(0, +)
+            let heat = st.shards.filter(\.open).map { "\($0.shardId.suffix(3)):\($0.heat)" }.joined(separator: " ")
+            let advice = st.advice.first.map { " | advice: \($0.action) \($0.shardId ?? "")" } ?? ""
+            return "\(s.time) \(st.name) \(st.status) \(st.openShards) open | in \(String(format: "%.1f", inBytes / 1024)) KiB/s \(Int(inRecords)) rec/s | throttled \(Int(throttled))/s | \(heat)\(advice)"
+        }
+    }
+}
+
+/// The snapshot plus the run's own facts (seed), as one JSON line.
+struct HeadlessLine: Encodable {
+    let seed: UInt64
+    /// "wall", "accelerated" or "manual" (stepped as fast as possible: not real time).
+    let clock: String
+    let snapshot: Snapshot
+
+    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, retainedBytes, streams }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(snapshot.time, forKey: .time)
+        try c.encode(snapshot.clockSpeed, forKey: .clockSpeed)
+        try c.encode(clock, forKey: .clock)
+        try c.encode(snapshot.limits, forKey: .limits)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(snapshot.retainedBytes, forKey: .retainedBytes)
+        try c.encode(snapshot.streams, forKey: .streams)
+    }
+}

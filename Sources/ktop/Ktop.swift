@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import LoadGen
+import Metrics
+import StreamEngine
+
+/// `ktop`: htop for Kinesis. With no subcommand it runs a scenario on the
+/// embedded engine and shows it on the ncurses dashboard (or, with `--headless`, as snapshots).
+@main
+struct Ktop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ktop",
+        abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
+        discussion: """
+            With no subcommand, ktop runs a scenario (the lively 4-shard 'demo' by
+            default) on its embedded engine and shows it live in the terminal:
+            per-shard IncomingBytes, throttling, heat, top keys, consumers and
+            advice; keys split, merge and reshape the load (F1 lists them).
+            With --headless it prints one snapshot a second instead.
+
+            Examples:
+              ktop                                   the dashboard on the demo scenario
+              ktop --headless --duration 10          ten snapshots on stdout, then exit
+              ktop --speed max --duration 60 --seed 7 a repeatable minute, as fast as the CPU allows
+              ktop scenarios                         the built-in scenarios
+            """,
+        subcommands: [Run.self, Scenarios.self],
+        defaultSubcommand: Run.self)
+}
+
+/// Options shared by every mode that runs the embedded engine.
+struct EngineOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Quota profile: 'aws' enforces every Kinesis quota; 'off' lifts throughput quotas (benchmarks, bulk loads).", valueName: "aws|off"))
+    var limits: String = "aws"
+
+    func kinesisLimits() throws -> KinesisLimits {
+        guard let l = KinesisLimits.named(limits) else {
+            throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
+        }
+        return l
+    }
+}
+
+/// How fast simulated time runs.
+enum Speed: ExpressibleByArgument, Equatable {
+    /// Real time multiplied by a factor (1 = real time).
+    case factor(Double)
+    /// A manual clock stepped as fast as possible: fully deterministic with --seed.
+    case max
+
+    init?(argument: String) {
+        if argument == "max" { self = .max; return }
+        guard let v = Double(argument), v > 0, v <= 10_000 else { return nil }
+        self = .factor(v)
+    }
+
+    static var defaultValueDescription: String { "1" }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario on the embedded engine (the default command).")
+
+    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios').", valueName: "name"))
+    var scenario: String = Scenario.demo.name
+
+    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max.")
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Simulated seconds per real second, or 'max' to step a manual clock as fast as possible (the output says so).", valueName: "x|max"))
+    var speed: Speed = .factor(1)
+
+    @Flag(help: "No terminal UI: one snapshot a second on stdout.")
+    var headless = false
+
+    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: run until interrupted).", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Snapshot format: 'json' (JSON Lines) or 'text'.", valueName: "json|text"))
+    var format: String = "json"
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        guard Scenario.named(scenario) != nil else {
+            throw ValidationError("Unknown scenario '\(scenario)'. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
+        }
+        guard ["json", "text"].contains(format) else {
+            throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
+        }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
+        _ = try engineOptions.kinesisLimits()
+    }
+
+    func run() throws {
+        let seed = self.seed ?? UInt64.random(in: 1...999_999)
+        var config = EngineConfiguration()
+        config.limits = try engineOptions.kinesisLimits()
+        guard headless else {
+            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
+            let status = DashboardRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed, configuration: config).run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+        let runner = HeadlessRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed,
+                                    duration: duration, format: format == "text" ? .text : .json, configuration: config)
+        runner.run()
+    }
+}
+
+struct Scenarios: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the built-in scenarios.")
+    func run() {
+        let width = Scenario.builtIns.map(\.name.count).max() ?? 0
+        for s in Scenario.builtIns {
+            print(s.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + s.summary)
+        }
+    }
+}
