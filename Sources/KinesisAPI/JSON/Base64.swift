@@ -13,25 +13,31 @@ enum Base64 {
     }()
 
     static func encode(_ data: Data, into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + (data.count + 2) / 3 * 4)
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            alphabet.withUnsafeBufferPointer { a in
-                var i = 0
-                let n = raw.count
-                while i + 3 <= n {
-                    let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2])
-                    out.append(a[Int(v >> 18 & 63)]); out.append(a[Int(v >> 12 & 63)])
-                    out.append(a[Int(v >> 6 & 63)]); out.append(a[Int(v & 63)])
-                    i += 3
-                }
-                if n - i == 1 {
-                    let v = UInt32(raw[i]) << 16
-                    out.append(a[Int(v >> 18 & 63)]); out.append(a[Int(v >> 12 & 63)])
-                    out.append(UInt8(ascii: "=")); out.append(UInt8(ascii: "="))
-                } else if n - i == 2 {
-                    let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8
-                    out.append(a[Int(v >> 18 & 63)]); out.append(a[Int(v >> 12 & 63)])
-                    out.append(a[Int(v >> 6 & 63)]); out.append(UInt8(ascii: "="))
+        let start = out.count
+        let length = (data.count + 2) / 3 * 4
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                alphabet.withUnsafeBufferPointer { a in
+                    var o = start
+                    var i = 0
+                    let n = raw.count
+                    while i + 3 <= n {
+                        let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2])
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = a[Int(v & 63)]
+                        i += 3
+                        o += 4
+                    }
+                    if n - i == 1 {
+                        let v = UInt32(raw[i]) << 16
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = UInt8(ascii: "="); buffer[o + 3] = UInt8(ascii: "=")
+                    } else if n - i == 2 {
+                        let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = UInt8(ascii: "=")
+                    }
                 }
             }
         }
@@ -65,6 +71,11 @@ enum Base64 {
     }
 
     static func decode(_ text: UnsafeRawBufferPointer) -> Result<Data, Failure> {
+        // One pass over the table pointer: a static's lazy-init check per byte would dominate.
+        reverse.withUnsafeBufferPointer { r in decode(text, table: r) }
+    }
+
+    private static func decode(_ text: UnsafeRawBufferPointer, table r: UnsafeBufferPointer<UInt8>) -> Result<Data, Failure> {
         let n = text.count
         guard n % 4 == 0 else { return .failure(.length(n)) }
         // Checked in Coral's order: bad characters, then a '=' followed by data.
@@ -74,37 +85,35 @@ enum Base64 {
             if c == UInt8(ascii: "=") {
                 if i + 1 < n && text[i + 1] != UInt8(ascii: "=") { return .failure(.character("=")) }
                 padding += 1
-            } else if reverse[Int(c)] == 0xFF {
+            } else if r[Int(c)] == 0xFF {
                 return .failure(.character(Character(Unicode.Scalar(c))))
             }
         }
         guard padding <= 2 else { return .failure(.lastCharacter) }
         var out = Data(count: n / 4 * 3 - padding)
         let ok = out.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) -> Bool in
-            reverse.withUnsafeBufferPointer { r in
-                var o = 0
-                var i = 0
-                while i < n {
-                    let a = UInt32(r[Int(text[i])]), b = UInt32(r[Int(text[i + 1])])
-                    let cPad = text[i + 2] == UInt8(ascii: "="), dPad = text[i + 3] == UInt8(ascii: "=")
-                    let c = cPad ? 0 : UInt32(r[Int(text[i + 2])]), d = dPad ? 0 : UInt32(r[Int(text[i + 3])])
-                    let v = a << 18 | b << 12 | c << 6 | d
-                    dst[o] = UInt8(truncatingIfNeeded: v >> 16); o += 1
-                    if cPad {
-                        // Bits below the last full byte must be zero, or the text is not canonical.
-                        if v & 0xFFFF != 0 { return false }
+            var o = 0
+            var i = 0
+            while i < n {
+                let a = UInt32(r[Int(text[i])]), b = UInt32(r[Int(text[i + 1])])
+                let cPad = text[i + 2] == UInt8(ascii: "="), dPad = text[i + 3] == UInt8(ascii: "=")
+                let c = cPad ? 0 : UInt32(r[Int(text[i + 2])]), d = dPad ? 0 : UInt32(r[Int(text[i + 3])])
+                let v = a << 18 | b << 12 | c << 6 | d
+                dst[o] = UInt8(truncatingIfNeeded: v >> 16); o += 1
+                if cPad {
+                    // Bits below the last full byte must be zero, or the text is not canonical.
+                    if v & 0xFFFF != 0 { return false }
+                } else {
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 8); o += 1
+                    if dPad {
+                        if v & 0xFF != 0 { return false }
                     } else {
-                        dst[o] = UInt8(truncatingIfNeeded: v >> 8); o += 1
-                        if dPad {
-                            if v & 0xFF != 0 { return false }
-                        } else {
-                            dst[o] = UInt8(truncatingIfNeeded: v); o += 1
-                        }
+                        dst[o] = UInt8(truncatingIfNeeded: v); o += 1
                     }
-                    i += 4
                 }
-                return true
+                i += 4
             }
+            return true
         }
         return ok ? .success(out) : .failure(.lastCharacter)
     }

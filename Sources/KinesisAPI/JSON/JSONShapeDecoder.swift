@@ -275,18 +275,22 @@ struct IndexKey: CodingKey {
 
 extension String {
     /// `streamARN` → `StreamARN`: a Swift property name to its AWS member name.
-    var upperFirst: String {
-        guard let first = utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z") else { return self }
-        var bytes = Array(utf8)
-        bytes[0] = first - 32
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    var upperFirst: String { replacingFirstByte(from: UInt8(ascii: "a")...UInt8(ascii: "z"), adding: -32) }
 
     /// `StreamARN` → `streamARN`: an AWS member name to its Swift property name.
-    var lowerFirst: String {
-        guard let first = utf8.first, first >= UInt8(ascii: "A"), first <= UInt8(ascii: "Z") else { return self }
-        var bytes = Array(utf8)
-        bytes[0] = first + 32
-        return String(decoding: bytes, as: UTF8.self)
+    var lowerFirst: String { replacingFirstByte(from: UInt8(ascii: "A")...UInt8(ascii: "Z"), adding: 32) }
+
+    /// Runs once per member of every record, so it avoids the heap: names of up
+    /// to 15 bytes become small (inline) strings.
+    private func replacingFirstByte(from range: ClosedRange<UInt8>, adding delta: Int8) -> String {
+        guard let first = utf8.first, range.contains(first) else { return self }
+        var copy = self
+        return copy.withUTF8 { source in
+            String(unsafeUninitializedCapacity: source.count) { target in
+                _ = target.initialize(from: source)
+                target[0] = UInt8(truncatingIfNeeded: Int(first) + Int(delta))
+                return source.count
+            }
+        }
     }
 }

@@ -160,11 +160,14 @@ struct JSONParser {
             index += 1
         }
         guard let stop = current else { throw error("unterminated string") }
-        var utf8 = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        let run = UnsafeBufferPointer(start: bytes.baseAddress.map { ($0 + start).assumingMemoryBound(to: UInt8.self) },
+                                      count: index - start)
         if stop == UInt8(ascii: "\"") {
             index += 1
-            return try makeString(utf8)
+            guard let s = String(validating: run, as: UTF8.self) else { throw error("invalid UTF-8") }
+            return s
         }
+        var utf8 = [UInt8](run)
         while true {
             guard let b = current else { throw error("unterminated string") }
             index += 1
