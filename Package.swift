@@ -12,9 +12,11 @@ let package = Package(
         .executable(name: "ktop", targets: ["ktop"]),
         .library(name: "StreamEngine", targets: ["StreamEngine"]),
         // For the benchmark harness (Benchmarks/): the dashboard frame benchmark
-        // renders a real metrics store's view of a 1,000-shard stream.
+        // renders a real metrics store's view of a 1,000-shard stream, and the
+        // HTTP benchmarks run the Kinesis server until `ktop serve` lands.
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
+        .library(name: "KinesisAPI", targets: ["KinesisAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

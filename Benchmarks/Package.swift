@@ -14,6 +14,7 @@ let package = Package(
                 .product(name: "StreamEngine", package: "ktop"),
                 .product(name: "Metrics", package: "ktop"),
                 .product(name: "Dashboard", package: "ktop"),
+                .product(name: "KinesisAPI", package: "ktop"),
             ]
         ),
     ]

@@ -7,7 +7,7 @@ import Foundation
 //   swift run -c release --package-path Benchmarks ktop-bench           full run, rewrites BENCHMARKS.md
 //   swift run -c release --package-path Benchmarks ktop-bench --long    RSS window of 10 minutes instead of 2
 //   swift run -c release --package-path Benchmarks ktop-bench --smoke   a few seconds, in-process rows only, writes nothing
-//   ... ktop-bench --only put4|put1000|get|frame                           one in-process benchmark (for profiling)
+//   ... ktop-bench --only put4|put1000|get|frame|http|process              one benchmark (for profiling and checks)
 
 let args = CommandLine.arguments
 let smoke = args.contains("--smoke")
@@ -15,7 +15,17 @@ let long = args.contains("--long")
 let rounds = smoke ? 1 : 5
 let scale = smoke ? 20 : 1
 
+if let i = args.firstIndex(of: "--serve-kinesis"), i + 1 < args.count, let port = Int(args[i + 1]) {
+    serveKinesis(port: port)
+}
+
 if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
+    if args[i + 1] == "http" || args[i + 1] == "process" {
+        let bin = buildKtop()
+        let rs = args[i + 1] == "http" ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1) : processBenchmarks(ktop: bin!, long: long)
+        for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
+        exit(0)
+    }
     let row: Row
     switch args[i + 1] {
     case "put4": row = putBenchmark(shards: 4, rounds: rounds, scale: scale)
@@ -80,6 +90,7 @@ rounds alternate and the medians are reported (engine rows: \(rounds) rounds; HT
 - date: \(Date().ISO8601Format())
 - machine: \(machine())
 - build: release (`-c release`), \(sh("swift --version 2>&1 | head -1").out.trimmingCharacters(in: .whitespacesAndNewlines))
+
 
 """
 
