@@ -50,6 +50,18 @@ func sh(_ command: String, quiet: Bool = true) -> (status: Int32, out: String) {
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// Runs a command with system(3), its output going to a file that is read
+/// back: for commands that leave a daemon behind (a tmux server), which would
+/// hold a pipe open.
+@discardableResult
+func run(_ command: String) -> (status: Int32, out: String) {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ktop-bench-out-\(getpid())").path
+    let status = system("(\(command)) > '\(file)' 2>/dev/null < /dev/null")
+    let out = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    unlink(file)
+    return (status, out)
+}
+
 func log(_ s: String) {
     FileHandle.standardError.write(Data("ktop-bench: \(s)\n".utf8))
 }
