@@ -7,7 +7,7 @@ import StreamEngine
 /// `ktop`: htop for Kinesis. With no subcommand it runs a scenario on the
 /// embedded engine and shows it on the ncurses dashboard (or, with `--headless`, as snapshots).
 @main
-struct Ktop: ParsableCommand {
+struct Ktop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktop",
         abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
@@ -24,7 +24,7 @@ struct Ktop: ParsableCommand {
               ktop --speed max --duration 60 --seed 7 a repeatable minute, as fast as the CPU allows
               ktop scenarios                         the built-in scenarios
             """,
-        subcommands: [Run.self, Scenarios.self],
+        subcommands: [Run.self, Serve.self, Scenarios.self],
         defaultSubcommand: Run.self)
 }
 

@@ -42,6 +42,8 @@ struct KinesisRequestProcessor: Sendable {
     var defaultRegion: String
     /// Wall time for signature skew checks; never the engine's (possibly simulated) clock.
     var now: @Sendable () -> Date = { Date() }
+    /// Prometheus text for `GET /metrics`, when the process keeps metrics.
+    var metricsText: (@Sendable () -> String)?
 
     static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
@@ -66,6 +68,12 @@ struct KinesisRequestProcessor: Sendable {
             Self.xmlError(type, message, status: status, headers: headers)
         }
 
+        // ktop's own scrape endpoint; everything else is Kinesis.
+        if request.method == .GET, let metricsText, request.uri.split(separator: "?").first == "/metrics" {
+            var h = headers
+            h.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            return KinesisResponse(status: .ok, headers: h, body: .bytes(Array(metricsText().utf8)))
+        }
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
         guard request.method == .POST else {
             return xml("AccessDeniedException", "Unable to determine service/operation name to be authorized")

@@ -49,6 +49,8 @@ public final class KinesisServer: Sendable {
         public var subscriptionPollAfterRecords: Duration
         /// Pause between SubscribeToShard events while the shard is idle.
         public var subscriptionPollWhenIdle: Duration
+        /// Prometheus text exposition served on `GET /metrics`; nil: no such route.
+        public var metricsText: (@Sendable () -> String)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
@@ -100,9 +102,11 @@ public final class KinesisServer: Sendable {
     init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
          eventLoopGroup: (any EventLoopGroup)?) {
         self.configuration = configuration
-        self.processor = KinesisRequestProcessor(
+        var processor = KinesisRequestProcessor(
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
+        processor.metricsText = configuration.metricsText
+        self.processor = processor
         if let eventLoopGroup {
             group = eventLoopGroup
             ownsGroup = false
