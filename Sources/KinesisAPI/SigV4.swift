@@ -18,6 +18,34 @@ public struct AWSCredentials: Sendable, Hashable {
     }
 }
 
+extension AWSCredentials {
+    /// Reads a credentials list for ``KinesisServer/Configuration/verifySigV4``:
+    /// one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` per line (a third `:SESSION_TOKEN`
+    /// field is allowed and ignored by the verifier); blank lines and lines
+    /// starting with `#` are skipped.
+    public static func list(parsing text: String) throws(CredentialsFormatError) -> [AWSCredentials] {
+        var out: [AWSCredentials] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 2, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw CredentialsFormatError(line: number + 1)
+            }
+            out.append(AWSCredentials(accessKeyId: fields[0], secretAccessKey: fields[1],
+                                      sessionToken: fields.count > 2 ? fields[2] : nil))
+        }
+        return out
+    }
+}
+
+/// A credentials list line that is not `ACCESS_KEY_ID:SECRET_ACCESS_KEY`.
+public struct CredentialsFormatError: Error, Sendable, CustomStringConvertible {
+    /// 1-based.
+    public var line: Int
+    public var description: String { "line \(line): expected ACCESS_KEY_ID:SECRET_ACCESS_KEY" }
+}
+
 /// The credential scope of a SigV4 signature:
 /// `<AccessKeyId>/<yyyymmdd>/<region>/<service>/aws4_request`.
 ///

@@ -76,23 +76,17 @@ struct Serve: AsyncParsableCommand {
         try await server.shutdown()
     }
 
-    /// Reads `ACCESS_KEY_ID:SECRET_ACCESS_KEY` lines; blank lines and `#` comments are skipped.
+    /// Reads the accepted credentials (`ACCESS_KEY_ID:SECRET_ACCESS_KEY` per line).
     static func loadCredentials(_ path: String) throws -> [AWSCredentials] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ValidationError("Cannot read --credentials file '\(path)'.")
         }
-        var out: [AWSCredentials] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw ValidationError("Line \(n + 1) of '\(path)' is not ACCESS_KEY_ID:SECRET_ACCESS_KEY.")
-            }
-            out.append(AWSCredentials(accessKeyId: parts[0], secretAccessKey: parts[1]))
+        let list: [AWSCredentials]
+        do { list = try AWSCredentials.list(parsing: text) } catch {
+            throw ValidationError("'\(path)' \(error.description).")
         }
-        guard !out.isEmpty else { throw ValidationError("'\(path)' holds no credentials (one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line).") }
-        return out
+        guard !list.isEmpty else { throw ValidationError("'\(path)' holds no credentials (one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line).") }
+        return list
     }
 }
 

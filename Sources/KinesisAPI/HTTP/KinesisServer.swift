@@ -116,7 +116,10 @@ public final class KinesisServer: Sendable {
         }
     }
 
-    /// Binds and starts accepting connections; returns the bound port.
+    /// Binds and starts accepting connections; returns the bound port. A
+    /// server starts once. If binding fails (port in use), the error is thrown
+    /// and `start()` may be tried again; call ``shutdown()`` to release the
+    /// event loops either way.
     public func start() async throws -> Int {
         try lifecycle.withLock { state throws(ServerError) in
             switch state {
