@@ -12,60 +12,128 @@ public struct ConsumerStats: Sendable, Equatable {
     public var lastError: String?
 }
 
+/// Where a consumer starts reading a shard it has no position in.
+public enum StartPosition: Sendable, Equatable {
+    case latest
+    case trimHorizon
+    /// AT_TIMESTAMP: the first record that arrived at or after this instant.
+    case atTimestamp(Instant)
+}
+
 /// A GetRecords loop over every shard of a stream, as a plain SDK consumer
-/// writes it: one iterator per shard, a pause between calls, backoff when
-/// throttled, children followed when a shard ends.
+/// writes it: one iterator per shard, a pause between calls, exponential
+/// backoff with jitter when throttled, and children followed when a shard
+/// ends — a merged child only once both parents are drained (KINESIS.md §7.2).
+///
+/// Every polling consumer of a stream shares each shard's 2 MiB/s and
+/// 5 GetRecords calls/s: add enough of them and they starve each other.
 public final class PollingConsumer: @unchecked Sendable {
-    private struct Reader { var iterator: String?; var nextPoll: Instant; var done = false; var behind: Int64 = 0 }
+    private struct Reader {
+        var iterator: String?
+        var nextPoll: Instant
+        var done = false
+        var behind: Int64 = 0
+        var parents: [String] = []
+        var start: StartPosition
+        var lastSequence: String?
+        var throttleStreak = 0
+    }
     public let name: String
     public let stream: String
     /// Time between GetRecords calls on one shard (AWS suggests ≥ 200 ms; the KCL defaults to 1 s).
     public let pollInterval: Duration
+    /// Longest backoff after repeated throttling.
+    public let maxBackoff: Duration
+    /// GetRecords `Limit` (1…10,000).
+    public let limit: Int?
     public private(set) var stats = ConsumerStats()
     private var readers: [String: Reader] = [:]
     private var started = false
     private let client: any KinesisClient
     private let startAt: ShardIteratorType
+    private let start: StartPosition
+    private var rng: SeededRandom
 
     public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = .milliseconds(200),
                 startAt: ShardIteratorType = .latest) {
         self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval; self.startAt = startAt
+        self.start = startAt == .trimHorizon ? .trimHorizon : .latest
+        self.maxBackoff = .seconds(5); self.limit = nil
+        self.rng = SeededRandom(seed: SeededRandom.seed(from: name))
+    }
+
+    /// A polling consumer with an explicit start position (e.g. AT_TIMESTAMP to replay retained data) and seed for its jitter.
+    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = .milliseconds(200),
+                start: StartPosition, limit: Int? = nil, maxBackoff: Duration = .seconds(5), seed: UInt64) {
+        self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval
+        self.start = start; self.limit = limit; self.maxBackoff = maxBackoff
+        switch start {
+        case .latest: startAt = .latest
+        case .trimHorizon: startAt = .trimHorizon
+        case .atTimestamp: startAt = .atTimestamp
+        }
+        self.rng = SeededRandom(seed: seed)
+    }
+
+    private func iteratorInput(_ shardId: String, _ r: Reader) -> GetShardIteratorInput {
+        if let seq = r.lastSequence {
+            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber, startingSequenceNumber: seq)
+        }
+        switch r.start {
+        case .latest: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .latest)
+        case .trimHorizon: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .trimHorizon)
+        case .atTimestamp(let t): return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .atTimestamp, timestamp: t.date)
+        }
     }
 
     public func step(now: Instant) {
         if !started {
-            guard let shards = try? client.listShards(ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))) else { return }
-            for s in shards.shards { readers[s.shardId] = Reader(iterator: nil, nextPoll: now) }
+            let filter: ShardFilter
+            switch start {
+            case .latest: filter = ShardFilter(type: .atLatest)
+            case .trimHorizon: filter = ShardFilter(type: .atTrimHorizon)
+            case .atTimestamp(let t): filter = ShardFilter(type: .atTimestamp, timestamp: t.date)
+            }
+            guard let shards = try? client.listShards(ListShardsInput(streamName: stream, shardFilter: filter)) else { return }
+            for s in shards.shards { readers[s.shardId] = Reader(iterator: nil, nextPoll: now, start: start) }
             started = true
         }
         for id in readers.keys.sorted() {
             guard var r = readers[id], !r.done, r.nextPoll <= now else { continue }
+            // A merged child waits until every parent it has a reader for is drained.
+            if r.parents.contains(where: { readers[$0].map { !$0.done } ?? false }) { continue }
             defer { readers[id] = r }
             do {
-                if r.iterator == nil {
-                    r.iterator = try client.getShardIterator(GetShardIteratorInput(
-                        streamName: stream, shardId: id, shardIteratorType: startAt)).shardIterator
-                }
-                let out = try client.getRecords(GetRecordsInput(shardIterator: r.iterator))
+                if r.iterator == nil { r.iterator = try client.getShardIterator(iteratorInput(id, r)).shardIterator }
+                let out = try client.getRecords(GetRecordsInput(shardIterator: r.iterator, limit: limit))
                 stats.calls += 1
                 stats.records += Int64(out.records.count)
                 stats.bytes += out.records.reduce(0) { $0 + Int64($1.data.count + $1.partitionKey.utf8.count) }
+                if let last = out.records.last { r.lastSequence = last.sequenceNumber }
                 r.behind = Int64(out.millisBehindLatest ?? 0)
                 r.iterator = out.nextShardIterator
+                r.throttleStreak = 0
                 r.nextPoll = now + pollInterval
                 if out.nextShardIterator == nil {
                     r.done = true
+                    r.behind = 0
                     for child in out.childShards ?? [] where readers[child.shardId] == nil {
                         // A child starts from its beginning so nothing written after the reshard is missed.
-                        readers[child.shardId] = Reader(iterator: try? client.getShardIterator(GetShardIteratorInput(
-                            streamName: stream, shardId: child.shardId, shardIteratorType: .trimHorizon)).shardIterator, nextPoll: now)
+                        readers[child.shardId] = Reader(iterator: nil, nextPoll: now, parents: child.parentShards, start: .trimHorizon)
                     }
                 }
             } catch {
                 stats.lastError = error.description
-                if error.type == .provisionedThroughputExceeded { stats.throttled += 1 }
-                if error.type == .expiredIterator { r.iterator = nil }
-                r.nextPoll = now + pollInterval * 2
+                if error.type == .provisionedThroughputExceeded {
+                    stats.throttled += 1
+                    // Exponential backoff with full jitter, as the AWS SDKs retry throttling.
+                    r.throttleStreak += 1
+                    let cap = min(Double(maxBackoff.nanoseconds), Double(pollInterval.nanoseconds) * pow(2, Double(min(r.throttleStreak, 20))))
+                    r.nextPoll = now + .nanoseconds(Int64(Double(pollInterval.nanoseconds) + rng.unit() * (cap - Double(pollInterval.nanoseconds))))
+                } else {
+                    if error.type == .expiredIterator { r.iterator = nil }
+                    r.nextPoll = now + pollInterval * 2
+                }
             }
         }
         stats.millisBehindLatest = readers.values.filter { !$0.done }.map(\.behind).max() ?? 0
