@@ -46,28 +46,51 @@ struct HeadlessRunner {
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         if format == .text {
             let header = ["ktop: scenario \(scenario.name), seed \(seed), limits \(configuration.limits.profile)\(speedNote)"]
-                + scenario.narration.map { "  " + $0 }
+                + scenario.engine.notes.map { "  note: " + $0 }
             FileHandle.standardOutput.write(Data(header.map { $0 + "\n" }.joined().utf8))
         }
+        var recorder = ScenarioRecorder()
+        var narration: [NarrationLine] = []
         while true {
             if let manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
             let now = clock.now()
             runner.step(now: now)
+            // Narration is shown as its phase begins (text) or carried by the next snapshot (JSON).
+            let said = runner.takeNarration()
+            if format == .text, !said.isEmpty {
+                FileHandle.standardOutput.write(Data(said.map { "  [+\($0.at.components.seconds)s \($0.phase)] \($0.text)\n" }.joined().utf8))
+            }
+            narration += said
             guard now >= nextSnapshot else { continue }
             nextSnapshot = nextSnapshot + .seconds(1)
             engine.tick()
-            store.ingest(engine.sample(), consumers: consumerReports(runner), producers: producerReports(runner))
+            let sample = engine.sample()
+            if let start = runner.startTime {
+                let second = Int((now - start).components.seconds)
+                if second != recorder.lastSecond { recorder.record(second: second, sample: sample, runner: runner) }
+            }
+            store.ingest(sample, consumers: consumerReports(runner), producers: producerReports(runner))
             if let snap = store.snapshot(limits: configuration.limits) {
                 switch format {
                 case .json:
-                    if let data = try? encoder.encode(HeadlessLine(seed: seed, clock: clockName, snapshot: snap)) {
+                    let line = HeadlessLine(seed: seed, clock: clockName, scenario: scenario.name, phase: runner.currentPhase,
+                                            narration: narration.map(\.text), snapshot: snap)
+                    if let data = try? encoder.encode(line) {
                         FileHandle.standardOutput.write(data + Data("\n".utf8))
                     }
+                    narration = []
                 case .text:
                     FileHandle.standardOutput.write(Data(textLines(snap).map { $0 + "\n" }.joined().utf8))
                 }
             }
             if let end, now >= end { break }
+        }
+        if format == .text, !scenario.expectations.isEmpty {
+            // What the scenario claims, checked on this run (exact with --speed max; wall-clock runs may wobble).
+            var lines = ["Expectations (\(clockName) clock, \(recorder.lastSecond.map { "\($0 + 1)" } ?? "0") s recorded):"]
+            lines += recorder.evaluate(scenario.expectations).map { "  " + $0.description }
+            lines += runner.actionErrors.map { "  action failed: " + $0 }
+            FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
         }
     }
 
@@ -89,6 +112,10 @@ struct HeadlessRunner {
 
     func consumerReports(_ runner: LoadRunner) -> [ConsumerReport] {
         runner.pollingConsumers.map {
+            ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
+                           throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
+        } + runner.kclApplications.map {
+            // KCL workers poll GetRecords: they share the shards' read quota like any polling consumer.
             ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
                            throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
         }
@@ -118,9 +145,13 @@ struct HeadlessLine: Encodable {
     let seed: UInt64
     /// "wall", "accelerated" or "manual" (stepped as fast as possible: not real time).
     let clock: String
+    /// The scenario, its current phase and the narration lines shown since the previous line.
+    let scenario: String
+    let phase: String?
+    let narration: [String]
     let snapshot: Snapshot
 
-    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, retainedBytes, streams }
+    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, scenario, phase, narration, retainedBytes, streams }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -129,6 +160,9 @@ struct HeadlessLine: Encodable {
         try c.encode(clock, forKey: .clock)
         try c.encode(snapshot.limits, forKey: .limits)
         try c.encode(seed, forKey: .seed)
+        try c.encode(scenario, forKey: .scenario)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(narration, forKey: .narration)
         try c.encode(snapshot.retainedBytes, forKey: .retainedBytes)
         try c.encode(snapshot.streams, forKey: .streams)
     }
