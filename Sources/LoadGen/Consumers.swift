@@ -113,7 +113,9 @@ public final class PollingConsumer: @unchecked Sendable {
                 r.behind = Int64(out.millisBehindLatest ?? 0)
                 r.iterator = out.nextShardIterator
                 r.throttleStreak = 0
-                r.nextPoll = now + pollInterval
+                // A real loop sleeps pollInterval after a call that itself took some time:
+                // up to 10 % more, drawn from the seeded generator so runs still repeat.
+                r.nextPoll = now + .nanoseconds(Int64(Double(pollInterval.nanoseconds) * (1 + 0.1 * rng.unit())))
                 if out.nextShardIterator == nil {
                     r.done = true
                     r.behind = 0
@@ -142,9 +144,19 @@ public final class PollingConsumer: @unchecked Sendable {
 
 /// An enhanced fan-out consumer: registered with the stream, one
 /// SubscribeToShard per shard, re-subscribing every 5 minutes from the
-/// continuation sequence number and following children at shard end.
+/// continuation sequence number and following children at shard end (a
+/// merged child once both parents have ended). Each consumer has its own
+/// 2 MiB/s per shard, whatever other consumers do.
 public final class FanOutConsumer: @unchecked Sendable {
-    private struct Sub { var subscription: (any FanOutSubscription)?; var continuation: String?; var retryAt: Instant; var done = false; var behind: Int64 = 0 }
+    private struct Sub {
+        var subscription: (any FanOutSubscription)?
+        var continuation: String?
+        var retryAt: Instant
+        var done = false
+        var behind: Int64 = 0
+        var parents: [String] = []
+        var fromStart = false
+    }
     public let name: String
     public let stream: String
     public private(set) var stats = ConsumerStats()
@@ -165,12 +177,13 @@ public final class FanOutConsumer: @unchecked Sendable {
         }
         for id in subs.keys.sorted() {
             guard var s = subs[id], !s.done else { continue }
+            if s.parents.contains(where: { subs[$0].map { !$0.done } ?? false }) { continue }
             defer { subs[id] = s }
             do {
                 if s.subscription == nil {
                     guard s.retryAt <= now else { continue }
                     let start = s.continuation.map { StartingPosition(type: .afterSequenceNumber, sequenceNumber: $0) }
-                        ?? StartingPosition(type: .latest)
+                        ?? StartingPosition(type: s.fromStart ? .trimHorizon : .latest)
                     s.subscription = try client.subscribe(SubscribeToShardInput(consumerARN: arn, shardId: id, startingPosition: start))
                 }
                 guard let event = try s.subscription!.nextEvent() else {
@@ -186,10 +199,8 @@ public final class FanOutConsumer: @unchecked Sendable {
                 } else {
                     s.done = true
                     for child in event.childShards ?? [] where subs[child.shardId] == nil {
-                        subs[child.shardId] = Sub(continuation: nil, retryAt: now)
-                        // Children start at their beginning (TRIM_HORIZON) to miss nothing.
-                        subs[child.shardId]?.subscription = try? client.subscribe(SubscribeToShardInput(
-                            consumerARN: arn, shardId: child.shardId, startingPosition: StartingPosition(type: .trimHorizon)))
+                        // Children start at their beginning (TRIM_HORIZON) to miss nothing, once every parent has ended.
+                        subs[child.shardId] = Sub(continuation: nil, retryAt: now, parents: child.parentShards, fromStart: true)
                     }
                 }
             } catch {

@@ -149,3 +149,50 @@ import Testing
         #expect(app.stats.discardedByDeaggregation == 0 || sim.runner.producer("kpl")!.stats.wrongShard > 0)
     }
 }
+
+/// Plain consumers across resharding: nothing missed, children after parents.
+@Suite struct ConsumerTests {
+    @Test func pollingAndFanOutConsumersFollowSplitsAndMerges() {
+        let scenario = Scenario(
+            name: "reshard", summary: "", stream: .init(name: "r", shardCount: 2),
+            producers: [ProducerConfig(name: "p", stream: "r", recordsPerSecond: 300, keys: .uniform(count: 1_000))],
+            pollingConsumers: ["poll"], fanOutConsumers: ["efo"],
+            phases: [
+                Phase(name: "split", at: .seconds(5), actions: [.splitShard(shardId: "shardId-000000000000", at: .midpoint)]),
+                Phase(name: "merge", at: .seconds(10), actions: [.mergeShards(shardId: "shardId-000000000003", adjacentShardId: "shardId-000000000001")]),
+            ])
+        let sim = ScenarioSimulation(scenario: scenario, seed: 3)
+        // Both consumers start at LATEST; the EFO one only once registered (ACTIVE after 0.5 s), so it
+        // counts from the first record after that.
+        sim.run(until: 3)
+        let startIncoming = sim.engine.sample().streams[0].shards.map(\.counters.incomingRecords).reduce(0, +)
+        let startEFO = sim.runner.fanOutConsumers[0].stats.records
+        sim.run(until: 20)
+        sim.runner.producer("p")!.setRate(0)
+        sim.run(until: 25)
+        let total = sim.engine.sample().streams[0].shards.map(\.counters.incomingRecords).reduce(0, +)
+        #expect(sim.runner.actionErrors.isEmpty)
+        #expect(sim.engine.sample().streams[0].openShardCount == 2)
+        #expect(sim.runner.pollingConsumers[0].stats.records == total)
+        // The EFO consumer was caught up at second 3, so from then on it must see every record written.
+        #expect(sim.runner.fanOutConsumers[0].stats.records - startEFO >= total - startIncoming)
+        #expect(sim.runner.fanOutConsumers[0].stats.records <= total)
+        #expect(sim.runner.pollingConsumers[0].stats.millisBehindLatest == 0)
+    }
+
+    @Test func pollingBacksOffExponentiallyWhenThrottled() throws {
+        // Ten consumers at 200 ms on one shard ask for 50 calls/s against a quota of 5.
+        let scenario = Scenario(name: "crowd", summary: "", stream: .init(name: "c", shardCount: 1),
+                                producers: [ProducerConfig(name: "p", stream: "c", recordsPerSecond: 100, keys: .uniform(count: 10))],
+                                pollingConsumers: (1...10).map { "c\($0)" })
+        let sim = ScenarioSimulation(scenario: scenario, seed: 1)
+        sim.run(until: 30)
+        let calls = sim.runner.pollingConsumers.map(\.stats.calls).reduce(0, +)
+        let throttled = sim.runner.pollingConsumers.map(\.stats.throttled).reduce(0, +)
+        // Successful calls cannot beat the quota; backoff keeps refused calls to a few per success.
+        #expect(calls <= 5 * 31)
+        #expect(calls >= 4 * 25)
+        #expect(throttled < calls * 3, "\(throttled) refused for \(calls) served")
+        #expect(sim.runner.pollingConsumers.allSatisfy { $0.stats.records > 0 }, "\(sim.runner.pollingConsumers.map { ($0.stats.calls, $0.stats.throttled, $0.stats.records) })")
+    }
+}
