@@ -110,6 +110,7 @@ public final class Producer: @unchecked Sendable {
     private var owed = 0.0
     private var last: Instant?
     private var buffer = Deque<Pending>()
+    private var bufferBytes = 0
     private var retries = Deque<Pending>()
     private var aggregates: [Int: OpenAggregate] = [:]
     private var shardMap: [(range: ClosedRange<UInt128>, id: String)] = []
@@ -158,10 +159,11 @@ public final class Producer: @unchecked Sendable {
         while let r = retries.first, r.due <= now { batch.append(retries.removeFirst()) }
         // Fresh records wait for a full batch unless their linger time is up.
         let lingerUp = buffer.first.map { now - $0.enqueued >= config.linger } ?? false
-        let full = buffer.count >= config.batchSize || buffer.reduce(0, { $0 + $1.size }) >= config.maxBatchBytes
+        let full = buffer.count >= config.batchSize || bufferBytes >= config.maxBatchBytes
         if lingerUp || full || config.linger == .zero {
             batch.append(contentsOf: buffer)
             buffer.removeAll()
+            bufferBytes = 0
         }
         sendAll(batch, now: now)
     }
@@ -185,10 +187,15 @@ public final class Producer: @unchecked Sendable {
             if let agg = config.aggregation {
                 add(user, aggregation: agg, now: now)
             } else {
-                buffer.append(Pending(key: user.partitionKey, explicitHashKey: user.explicitHashKey, data: user.data,
+                enqueue(Pending(key: user.partitionKey, explicitHashKey: user.explicitHashKey, data: user.data,
                                       users: 1, attempt: 0, due: now, enqueued: now))
             }
         }
+    }
+
+    private func enqueue(_ p: Pending) {
+        buffer.append(p)
+        bufferBytes += p.size
     }
 
     // MARK: Aggregation
@@ -234,12 +241,12 @@ public final class Producer: @unchecked Sendable {
         guard let first = open.records.first else { return }
         if open.records.count == 1 {
             // The KPL sends a lone record as-is, not as an aggregate of one.
-            buffer.append(Pending(key: first.partitionKey, explicitHashKey: first.explicitHashKey, data: first.data,
+            enqueue(Pending(key: first.partitionKey, explicitHashKey: first.explicitHashKey, data: first.data,
                                   users: 1, attempt: 0, due: now, enqueued: open.opened))
             return
         }
         // The aggregate is routed by its first user record's hash key, so it lands on that record's shard.
-        buffer.append(Pending(key: first.partitionKey, explicitHashKey: String(first.effectiveHashKey),
+        enqueue(Pending(key: first.partitionKey, explicitHashKey: String(first.effectiveHashKey),
                               data: KPLAggregation.encode(open.records), users: open.records.count,
                               attempt: 0, due: now, enqueued: open.opened, aggregated: open.records, predictedShard: open.shard))
     }

@@ -74,7 +74,7 @@ struct HeadlessRunner {
                 switch format {
                 case .json:
                     let line = HeadlessLine(seed: seed, clock: clockName, scenario: scenario.name, phase: runner.currentPhase,
-                                            narration: narration.map(\.text), snapshot: snap)
+                                            narration: narration.map(\.text), notes: scenario.engine.notes, snapshot: snap)
                     if let data = try? encoder.encode(line) {
                         FileHandle.standardOutput.write(data + Data("\n".utf8))
                     }
@@ -123,7 +123,7 @@ struct HeadlessRunner {
 
     func producerReports(_ runner: LoadRunner) -> [ProducerReport] {
         runner.producers.map {
-            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.recordsPerSecond,
+            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.effectiveRecordsPerSecond,
                            keys: $0.config.keys.description, acked: $0.stats.acked, throttled: $0.stats.throttled, dropped: $0.stats.dropped)
         }
     }
@@ -149,9 +149,11 @@ struct HeadlessLine: Encodable {
     let scenario: String
     let phase: String?
     let narration: [String]
+    /// Where the scenario departs from Kinesis's own numbers (e.g. a shortened on-demand wait).
+    let notes: [String]
     let snapshot: Snapshot
 
-    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, scenario, phase, narration, retainedBytes, streams }
+    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, scenario, phase, narration, notes, retainedBytes, streams }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -163,6 +165,7 @@ struct HeadlessLine: Encodable {
         try c.encode(scenario, forKey: .scenario)
         try c.encode(phase, forKey: .phase)
         try c.encode(narration, forKey: .narration)
+        try c.encode(notes, forKey: .notes)
         try c.encode(snapshot.retainedBytes, forKey: .retainedBytes)
         try c.encode(snapshot.streams, forKey: .streams)
     }

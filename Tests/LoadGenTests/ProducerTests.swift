@@ -196,3 +196,17 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
         #expect(a.map(\.data) != b.map(\.data))
     }
 }
+
+extension DeterminismTests {
+    @Test func kclStoryRepeatsForTheSameSeed() {
+        func run(_ seed: UInt64) -> (KCLStats, [ProducerStats], [Lease]) {
+            let sim = ScenarioSimulation(scenario: .reshardingWithKCL, seed: seed)
+            sim.run(until: 50)
+            let app = sim.runner.kclApplications[0]
+            return (app.stats, sim.runner.producers.map(\.stats), app.table.sortedLeases)
+        }
+        let a = run(9), b = run(9), c = run(10)
+        #expect(a.0 == b.0 && a.1 == b.1 && a.2 == b.2)
+        #expect(a.1 != c.1)
+    }
+}
