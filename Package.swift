@@ -16,13 +16,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Latency percentiles (PutRecord.Latency …) in Metrics.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
             name: "StreamEngine",
             dependencies: [.product(name: "DequeModule", package: "swift-collections")]
         ),
-        .target(name: "Metrics", dependencies: ["StreamEngine"]),
+        .target(
+            name: "Metrics",
+            dependencies: ["StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .target(name: "LoadGen", dependencies: ["StreamEngine"]),
         .target(
             name: "KinesisAPI",
@@ -33,16 +38,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
-                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI",
+                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "StreamEngine"]),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics", "StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine"],
+                    exclude: ["__Snapshots__"]),
         .testTarget(
             name: "KinesisAPITests",
             dependencies: [

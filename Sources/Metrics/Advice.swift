@@ -34,9 +34,12 @@ public enum Advisor {
                 out.append(Advice(action: .salt, shardId: shard.shardId, reason:
                     "Key '\(top.partitionKey)' carries \(share)% of \(shard.shardId)'s records: a split cannot separate one key. Salt it (\(top.partitionKey)#0…#N) or use a finer key."))
             } else if stream.mode == .provisioned {
-                let k = splitPoint(shard)
+                let weight: SpaceSaving.Weight = s.bindingLimit == "records" ? .records : .bytes
+                let series = store.shardSeries(stream, shard.shardId)
+                let k = splitPoint(shard, series: series, weight: weight)
+                let fromHistogram = (series?.recentRecordsByBucket.reduce(0, +) ?? 0) > 0
                 out.append(Advice(action: .split, shardId: shard.shardId, hashKey: k, reason:
-                    "\(shard.shardId) is \(s.heat.rawValue) at \(Int((s.utilization * 100).rounded()))% of its \(s.bindingLimit) limit; split at \(k) to halve its observed load."))
+                    "\(shard.shardId) is \(s.heat.rawValue) at \(Int((s.utilization * 100).rounded()))% of its \(s.bindingLimit) limit; split at \(k) to halve its observed \(weight.rawValue) (\(fromHistogram ? "from its hash key histogram" : "from its top keys")), not at the midpoint."))
             }
         }
         if stream.mode == .provisioned {
@@ -56,8 +59,14 @@ public enum Advisor {
                 // 25 % headroom, within UpdateShardCount's ×2 / ÷2 bounds.
                 let target = min(max(Int((need * 1.25).rounded(.up)), (open.count + 1) / 2, 1), open.count * 2)
                 if target > open.count {
+                    // Price both ways so the reason says which is cheaper at this load.
+                    let cost = store.cost(stream)
+                    let perShard = store.configuration.prices.shardHour
+                        + (stream.retentionHours > 24 ? store.configuration.prices.extendedRetentionShardHour : 0)
+                    let provisioned = cost.provisionedHourly + Double(target - open.count) * perShard
+                    let money = { (x: Double) in "$" + String((x * 1000).rounded() / 1000) }
                     out.append(Advice(action: .scale, targetShardCount: target, reason:
-                        "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: \(target) shards give 25% headroom (UpdateShardCount, or switch to ON_DEMAND)."))
+                        "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: \(target) shards give 25% headroom (UpdateShardCount, ≈\(money(provisioned))/h), or switch to ON_DEMAND (≈\(money(cost.onDemandHourly))/h at this load; prices \(cost.pricesConfirmed ? "confirmed" : "unconfirmed"))."))
                 }
             }
         }
@@ -66,7 +75,8 @@ public enum Advisor {
 
     /// The hash key that splits the shard's observed load in half: tracked
     /// heavy keys at their hash, the remaining records spread evenly over the
-    /// range. Falls back to the midpoint without traffic.
+    /// range. Falls back to the midpoint without traffic. Uses only the
+    /// shard's top-key sketch; `splitPoint(_:series:weight:)` is better.
     public static func splitPoint(_ shard: ShardSample) -> UInt128 {
         let lo = shard.startingHashKey, hi = shard.endingHashKey
         let width = Double(hi - lo) + 1
@@ -85,5 +95,61 @@ public enum Advisor {
             if load(below: mid) < half { a = mid + 1 } else { b = mid }
         }
         return a
+    }
+
+    /// The hash key that halves the shard's recent load, from the histogram
+    /// of observed hash keys inside the shard (`ShardSeries.recent…ByBucket`,
+    /// a decayed window of about `ShardSeries.loadHalfLifeSeconds`).
+    ///
+    /// Buckets before the halfway bucket count whole; inside it, keys the
+    /// Space-Saving sketch tracks are placed at their exact hash with their
+    /// share of that bucket (by their guaranteed lower bound), and the rest of
+    /// the bucket is spread evenly. So a skewed shard is split where its load
+    /// halves, not at the midpoint, and to within one bucket's untracked load.
+    /// Falls back to `splitPoint(_:)` before the histogram has data.
+    public static func splitPoint(_ shard: ShardSample, series: ShardSeries?, weight: SpaceSaving.Weight = .records) -> UInt128 {
+        guard let series, let geometry = shard.hashKeyHistogram else { return splitPoint(shard) }
+        let load = weight == .records ? series.recentRecordsByBucket : series.recentBytesByBucket
+        let lastSecond = weight == .records ? series.lastSecondRecordsByBucket : series.lastSecondBytesByBucket
+        guard load.count == geometry.bucketCount, load.reduce(0, +) > 0 else { return splitPoint(shard) }
+        let sketch = weight == .records ? shard.topKeys : shard.topKeysByBytes
+        var heavy: [(hash: UInt128, share: Double)] = []
+        for e in sketch?.entries ?? [] where e.hashKey >= geometry.lowerBound && e.hashKey <= geometry.upperBound {
+            let b = geometry.bucket(of: e.hashKey)
+            let weightOfKey = Double(weight == .records ? e.records - e.error : e.bytes - e.error)
+            if lastSecond[b] > 0, weightOfKey > 0 { heavy.append((e.hashKey, min(1, weightOfKey / lastSecond[b]))) }
+        }
+        return splitPoint(histogram: geometry, load: load, heavyKeys: heavy)
+    }
+
+    /// The split key for bucket loads `load` over `histogram`'s geometry,
+    /// with `heavyKeys` as point masses holding `share` of their bucket.
+    public static func splitPoint(histogram h: HashKeyHistogram, load: [Double], heavyKeys: [(hash: UInt128, share: Double)]) -> UInt128 {
+        let lo = h.lowerBound, hi = h.upperBound
+        let midpoint = lo + (hi - lo) / 2 + 1
+        let total = load.reduce(0, +)
+        guard total > 0, hi - lo > 3 else { return midpoint }
+        let half = total / 2
+        var before = 0.0, j = 0
+        while j < load.count - 1 && before + load[j] < half { before += load[j]; j += 1 }
+        let bucket = h.range(ofBucket: j)
+        var keys = heavyKeys.filter { bucket.contains($0.hash) }.map { (hash: $0.hash, load: $0.share * load[j]) }
+        let keyed = keys.reduce(0) { $0 + $1.load }
+        if keyed > load[j] { keys = keys.map { ($0.hash, $0.load * load[j] / keyed) } }
+        let residual = max(0, load[j] - keys.reduce(0) { $0 + $1.load })
+        let span = Double(bucket.upperBound - bucket.lowerBound) + 1
+        // Load strictly below k (k in bucket.lowerBound ... bucket.upperBound + 1).
+        func below(_ k: UInt128) -> Double {
+            before + residual * Double(k - bucket.lowerBound) / span + keys.filter { $0.hash < k }.reduce(0) { $0 + $1.load }
+        }
+        var a = bucket.lowerBound, b = bucket.upperBound == UInt128.max ? bucket.upperBound : bucket.upperBound + 1
+        while a < b {
+            let mid = a + (b - a) / 2
+            if below(mid) < half { a = mid + 1 } else { b = mid }
+        }
+        // The first key reaching half may overshoot by a tracked key's load: take the closer side.
+        var k = a
+        if k > bucket.lowerBound, abs(below(k - 1) - half) < abs(below(k) - half) { k -= 1 }
+        return min(max(k, lo + 2), hi - 1) // valid split keys: start+1 < k < end
     }
 }

@@ -16,11 +16,11 @@ extension KinesisService {
 
     public func putRecord(_ input: PutRecordInput) throws(KinesisError) -> PutRecordOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+        v.string(input.sequenceNumberForOrdering, "sequenceNumberForOrdering", pattern: Validator.sequenceNumberPattern)
         v.string(input.partitionKey, "partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
         v.string(input.explicitHashKey, "explicitHashKey", pattern: Validator.hashKeyPattern)
-        v.string(input.sequenceNumberForOrdering, "sequenceNumberForOrdering", pattern: Validator.sequenceNumberPattern)
+        v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()
@@ -31,6 +31,10 @@ extension KinesisService {
         let entry = PutRecordsRequestEntry(data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
         var result: Result<Accepted, KinesisError>?
         let encryption = try put([entry], into: s, now: now) { _, r in result = r }
+        let size = input.data!.count + input.partitionKey!.utf8.count
+        s.counters.withLock { c in
+            if case .success = result! { c.putRecordSuccess += 1; c.putRecordBytes += Int64(size) } else { c.putRecordThrottled += 1 }
+        }
         switch result! {
         case .success(let a):
             return PutRecordOutput(shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
@@ -53,10 +57,14 @@ extension KinesisService {
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let records = input.records!
-        let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
-        if total > limits.putRecordsMaxBytes { throw .putRecordsTooLarge(size: total, limit: limits.putRecordsMaxBytes) }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
+        // 5 MiB per request, or 10 MiB on a stream that accepts large records
+        // (MaxRecordSizeInKiB above 1024; KINESIS.md §3).
+        let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
+        let cap = s.meta.read { $0.maxRecordSizeKiB } > limits.defaultMaxRecordSizeKiB
+            ? limits.maxRecordSizeKiBRange.upperBound * 1024 : limits.putRecordsMaxBytes
+        if total > cap { throw .putRecordsTooLarge(size: total, limit: cap) }
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
         var failed = 0
         let encryption = try put(records, into: s, now: now) { i, r in
@@ -64,6 +72,18 @@ extension KinesisService {
             case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: a.sequence.description, shardId: a.shard.shardId)
             case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
             }
+        }
+        var storedBytes: Int64 = 0
+        for (i, r) in records.enumerated() where out[i].errorCode == nil {
+            storedBytes += Int64(r.data!.count + r.partitionKey!.utf8.count)
+        }
+        s.counters.withLock { c in
+            c.putRecordsCalls += 1
+            if failed < records.count { c.putRecordsSuccess += 1 }
+            c.putRecordsBytes += storedBytes
+            c.putRecordsTotalRecords += Int64(records.count)
+            c.putRecordsSuccessfulRecords += Int64(records.count - failed)
+            c.putRecordsThrottledRecords += Int64(failed)
         }
         return PutRecordsOutput(failedRecordCount: failed, records: out, encryptionType: encryption)
     }
@@ -79,7 +99,6 @@ extension KinesisService {
         let encryption = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> EncryptionType in
             guard m.status == .active || m.status == .updating else { throw .streamNotFound(s.name, account) }
             let maxSize = m.maxRecordSizeKiB * 1024
-            var targets = [Int](repeating: 0, count: records.count)
             var hashes = [UInt128](repeating: 0, count: records.count)
             for (i, r) in records.enumerated() {
                 let size = r.data!.count + r.partitionKey!.utf8.count
@@ -93,17 +112,16 @@ extension KinesisService {
                     hashes[i] = HashKey.of(partitionKey: r.partitionKey!)
                 }
             }
-            // Group by open-shard slot, keeping request order within each shard.
-            var slotOf: [ObjectIdentifier: Int] = [:]
+            // Group by open shard, keeping request order within each shard.
+            var groupOfShard = [Int](repeating: -1, count: m.open.count)
             var groups: [(ShardState, [Int])] = []
             for i in records.indices {
-                let shard = m.route(hashes[i])
-                let id = ObjectIdentifier(shard)
-                if let g = slotOf[id] { groups[g].1.append(i) } else {
-                    slotOf[id] = groups.count
-                    groups.append((shard, [i]))
+                let slot = m.routeIndex(hashes[i])
+                if groupOfShard[slot] < 0 {
+                    groupOfShard[slot] = groups.count
+                    groups.append((m.open[slot], []))
                 }
-                targets[i] = slotOf[id]!
+                groups[groupOfShard[slot]].1.append(i)
             }
             let encrypted = m.encryption == .kms
             for (shard, indices) in groups {
@@ -126,6 +144,9 @@ extension KinesisService {
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
                         log.keys.record(hash: hashes[i], key: r.partitionKey!, size: size, second: arrival / 1000)
+                        log.hashKeys.record(hash: hashes[i], size: size)
+                        log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
+                        log.counters.billedKiB += Int64((size + 1023) / 1024)
                         added += size
                         outcomes.append(.success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
                     }
@@ -170,9 +191,18 @@ extension KinesisService {
         var evicted = (records: 0, bytes: 0)
         var shardIds: [String] = []
         s.meta.read { m in
-            for shard in m.shards where evicted.bytes < excess {
-                let e = shard.log.withLock { $0.evict(bytes: excess - evicted.bytes) }
-                if e.records > 0 { shardIds.append(shard.shardId) }
+            // Oldest first across the stream's shards: take from the shard with the
+            // oldest head, up to the next-oldest head, until enough is freed.
+            while evicted.bytes < excess {
+                var heads: [(shard: ShardState, head: Int64)] = []
+                for shard in m.shards {
+                    if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }) { heads.append((shard, head)) }
+                }
+                guard let oldest = heads.min(by: { $0.head < $1.head }) else { break }
+                let next = heads.filter { $0.shard !== oldest.shard }.map(\.head).min() ?? .max
+                let e = oldest.shard.log.withLock { $0.evict(bytes: excess - evicted.bytes, notAfter: next) }
+                if e.records == 0 { break }
+                if !shardIds.contains(oldest.shard.shardId) { shardIds.append(oldest.shard.shardId) }
                 evicted.records += e.records
                 evicted.bytes += e.bytes
             }
@@ -185,13 +215,30 @@ extension KinesisService {
     }
 
     /// Drops records past the stream's retention period from every shard.
+    /// Drops records past the stream's retention period from every shard and
+    /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {
-        var freed = 0
+        var freed = 0, records: Int64 = 0
+        var shardIds: [String] = []
+        var hours = 0
         s.meta.read { m in
+            hours = m.retentionHours
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
-            for shard in m.shards { freed += shard.log.withLock { $0.expire(before: cutoff) } }
+            for shard in m.shards {
+                let (bytes, n) = shard.log.withLock { log -> (Int, Int64) in
+                    let before = log.counters.expiredRecords
+                    return (log.expire(before: cutoff), log.counters.expiredRecords - before)
+                }
+                if n > 0 { shardIds.append(shard.shardId) }
+                freed += bytes
+                records += n
+            }
         }
         if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
+        if records > 0 {
+            event(s, .recordsExpired, now, shards: shardIds,
+                  "Retention (\(hours) h): \(records) records (\(freed) bytes) of \(s.name) expired")
+        }
     }
 
     // MARK: - Iterators
@@ -204,10 +251,10 @@ extension KinesisService {
     /// spending the GetShardIterator quota.
     func getShardIterator(_ input: GetShardIteratorInput, charge: Bool) throws(KinesisError) -> GetShardIteratorOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.shardId, "shardId", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.enumValue(input.shardIteratorType, "shardIteratorType", required: true)
         v.string(input.startingSequenceNumber, "startingSequenceNumber", pattern: Validator.sequenceNumberPattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let type = input.shardIteratorType!
@@ -223,12 +270,20 @@ extension KinesisService {
             if input.timestamp == nil { throw .missingTimestamp() }
         }
         let now = clock.now()
-        let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         let requested = input.shardId!
+        // Kinesis looks the shard up, so a missing stream reads as a missing shard.
+        func missing(_ stream: String) -> KinesisError {
+            guard let index = ShardID.index(requested) else { return .shardIdUnknown(requested, stream, account) }
+            return .shardNotFound(ShardID.string(index), stream, account)
+        }
+        let s: StreamState
+        do { s = try resolve(name: input.streamName, arn: input.streamARN, now: now) } catch where error.type == .resourceNotFound {
+            throw missing(input.streamName ?? input.streamARN.flatMap { ARN.stream($0)?.stream } ?? "")
+        }
         let position = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> (Int, Int64) in
             guard m.status != .creating, let index = ShardID.index(requested), let shard = m.shard(index),
                   listedShards(m, now: now, retentionHours: m.retentionHours).contains(where: { $0 === shard })
-            else { throw .shardNotFound(ShardID.index(requested).map(ShardID.string) ?? requested, s.name, account) }
+            else { throw missing(s.name) }
             var sequence: SequenceNumber?
             if let text = input.startingSequenceNumber {
                 guard let seq = SequenceNumber(text) else {
@@ -273,8 +328,8 @@ extension KinesisService {
 
     public func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput {
         var v = Validator()
-        v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
         v.int(input.limit, "limit", range: 1...limits.getRecordsMaxRecords)
+        v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()

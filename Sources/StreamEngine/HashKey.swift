@@ -42,17 +42,9 @@ public enum HashKey {
 }
 
 /// MD5 (RFC 1321), only for partition-key routing: Kinesis's choice, not a
-/// security primitive. Hand-written so the put path needs no crypto package and
-/// no heap allocation.
+/// security primitive. Hand-written and fully unrolled so the put path needs no
+/// crypto package and no heap allocation.
 public enum MD5 {
-    private static let s: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                      5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-                                      4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                      6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
-    private static let k: [UInt32] = (0..<64).map { i in
-        UInt32(truncatingIfNeeded: Int64((abs(sin(Double(i + 1))) * 4_294_967_296.0).rounded(.down)))
-    }
-
     /// The 16-byte digest.
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         let (a, b, c, d) = state(bytes)
@@ -74,50 +66,103 @@ public enum MD5 {
             | UInt128(c.byteSwapped) << 32 | UInt128(d.byteSwapped)
     }
 
+    @inline(__always)
+    private static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
+
     private static func state(_ msg: UnsafeRawBufferPointer) -> (UInt32, UInt32, UInt32, UInt32) {
-        var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xefcd_ab89, c0: UInt32 = 0x98ba_dcfe, d0: UInt32 = 0x1032_5476
+        var h = (UInt32(0x6745_2301), UInt32(0xefcd_ab89), UInt32(0x98ba_dcfe), UInt32(0x1032_5476))
         let count = msg.count
-        let fullBlocks = count / 64
-        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { m in
-            func block(_ m: UnsafeMutableBufferPointer<UInt32>) {
-                var a = a0, b = b0, c = c0, d = d0
-                for i in 0..<64 {
-                    var f: UInt32
-                    let g: Int
-                    switch i {
-                    case 0..<16: f = (b & c) | (~b & d); g = i
-                    case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) & 15
-                    case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) & 15
-                    default: f = c ^ (b | ~d); g = (7 * i) & 15
-                    }
-                    f = f &+ a &+ k[i] &+ m[g]
-                    a = d; d = c; c = b
-                    b = b &+ ((f << s[i]) | (f >> (32 - s[i])))
-                }
-                a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
-            }
-            func load(_ bytes: UnsafeRawBufferPointer, into m: UnsafeMutableBufferPointer<UInt32>) {
-                for i in 0..<16 { m[i] = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
-            }
-            for blk in 0..<fullBlocks {
-                load(UnsafeRawBufferPointer(rebasing: msg[(blk * 64)..<(blk * 64 + 64)]), into: m)
-                block(m)
-            }
-            // Tail: remaining bytes, 0x80, zero pad, 64-bit little-endian bit length.
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
-                tail.initialize(repeating: 0)
-                let rem = count - fullBlocks * 64
-                for i in 0..<rem { tail[i] = msg[fullBlocks * 64 + i] }
-                tail[rem] = 0x80
-                let tailLen = rem + 1 + 8 <= 64 ? 64 : 128
-                let bits = UInt64(count) &* 8
-                for i in 0..<8 { tail[tailLen - 8 + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i))) }
-                let raw = UnsafeRawBufferPointer(tail)
-                load(UnsafeRawBufferPointer(rebasing: raw[0..<64]), into: m); block(m)
-                if tailLen == 128 { load(UnsafeRawBufferPointer(rebasing: raw[64..<128]), into: m); block(m) }
-            }
-            return (a0, b0, c0, d0)
+        let full = count / 64
+        for blk in 0..<full {
+            compress(&h, UnsafeRawBufferPointer(rebasing: msg[(blk * 64)..<(blk * 64 + 64)]))
         }
+        // Tail: remaining bytes, 0x80, zero pad, 64-bit little-endian bit length.
+        var tail: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &tail) { t in
+            let rem = count - full * 64
+            if rem > 0 { t.baseAddress!.copyMemory(from: msg.baseAddress! + full * 64, byteCount: rem) }
+            t[rem] = 0x80
+            let tailLength = rem + 9 <= 64 ? 64 : 128
+            t.storeBytes(of: (UInt64(count) &* 8).littleEndian, toByteOffset: tailLength - 8, as: UInt64.self)
+            compress(&h, UnsafeRawBufferPointer(rebasing: t[0..<64]))
+            if tailLength == 128 { compress(&h, UnsafeRawBufferPointer(rebasing: t[64..<128])) }
+        }
+        return h
+    }
+
+    @inline(__always)
+    private static func compress(_ h: inout (UInt32, UInt32, UInt32, UInt32), _ block: UnsafeRawBufferPointer) {
+        func w(_ i: Int) -> UInt32 { UInt32(littleEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
+        let m0 = w(0), m1 = w(1), m2 = w(2), m3 = w(3), m4 = w(4), m5 = w(5), m6 = w(6), m7 = w(7)
+        let m8 = w(8), m9 = w(9), m10 = w(10), m11 = w(11), m12 = w(12), m13 = w(13), m14 = w(14), m15 = w(15)
+        var a = h.0, b = h.1, c = h.2, d = h.3
+        a = b &+ rotl(a &+ ((b & c) | (~b & d)) &+ 0xd76aa478 &+ m0, 7)
+        d = a &+ rotl(d &+ ((a & b) | (~a & c)) &+ 0xe8c7b756 &+ m1, 12)
+        c = d &+ rotl(c &+ ((d & a) | (~d & b)) &+ 0x242070db &+ m2, 17)
+        b = c &+ rotl(b &+ ((c & d) | (~c & a)) &+ 0xc1bdceee &+ m3, 22)
+        a = b &+ rotl(a &+ ((b & c) | (~b & d)) &+ 0xf57c0faf &+ m4, 7)
+        d = a &+ rotl(d &+ ((a & b) | (~a & c)) &+ 0x4787c62a &+ m5, 12)
+        c = d &+ rotl(c &+ ((d & a) | (~d & b)) &+ 0xa8304613 &+ m6, 17)
+        b = c &+ rotl(b &+ ((c & d) | (~c & a)) &+ 0xfd469501 &+ m7, 22)
+        a = b &+ rotl(a &+ ((b & c) | (~b & d)) &+ 0x698098d8 &+ m8, 7)
+        d = a &+ rotl(d &+ ((a & b) | (~a & c)) &+ 0x8b44f7af &+ m9, 12)
+        c = d &+ rotl(c &+ ((d & a) | (~d & b)) &+ 0xffff5bb1 &+ m10, 17)
+        b = c &+ rotl(b &+ ((c & d) | (~c & a)) &+ 0x895cd7be &+ m11, 22)
+        a = b &+ rotl(a &+ ((b & c) | (~b & d)) &+ 0x6b901122 &+ m12, 7)
+        d = a &+ rotl(d &+ ((a & b) | (~a & c)) &+ 0xfd987193 &+ m13, 12)
+        c = d &+ rotl(c &+ ((d & a) | (~d & b)) &+ 0xa679438e &+ m14, 17)
+        b = c &+ rotl(b &+ ((c & d) | (~c & a)) &+ 0x49b40821 &+ m15, 22)
+        a = b &+ rotl(a &+ ((d & b) | (~d & c)) &+ 0xf61e2562 &+ m1, 5)
+        d = a &+ rotl(d &+ ((c & a) | (~c & b)) &+ 0xc040b340 &+ m6, 9)
+        c = d &+ rotl(c &+ ((b & d) | (~b & a)) &+ 0x265e5a51 &+ m11, 14)
+        b = c &+ rotl(b &+ ((a & c) | (~a & d)) &+ 0xe9b6c7aa &+ m0, 20)
+        a = b &+ rotl(a &+ ((d & b) | (~d & c)) &+ 0xd62f105d &+ m5, 5)
+        d = a &+ rotl(d &+ ((c & a) | (~c & b)) &+ 0x02441453 &+ m10, 9)
+        c = d &+ rotl(c &+ ((b & d) | (~b & a)) &+ 0xd8a1e681 &+ m15, 14)
+        b = c &+ rotl(b &+ ((a & c) | (~a & d)) &+ 0xe7d3fbc8 &+ m4, 20)
+        a = b &+ rotl(a &+ ((d & b) | (~d & c)) &+ 0x21e1cde6 &+ m9, 5)
+        d = a &+ rotl(d &+ ((c & a) | (~c & b)) &+ 0xc33707d6 &+ m14, 9)
+        c = d &+ rotl(c &+ ((b & d) | (~b & a)) &+ 0xf4d50d87 &+ m3, 14)
+        b = c &+ rotl(b &+ ((a & c) | (~a & d)) &+ 0x455a14ed &+ m8, 20)
+        a = b &+ rotl(a &+ ((d & b) | (~d & c)) &+ 0xa9e3e905 &+ m13, 5)
+        d = a &+ rotl(d &+ ((c & a) | (~c & b)) &+ 0xfcefa3f8 &+ m2, 9)
+        c = d &+ rotl(c &+ ((b & d) | (~b & a)) &+ 0x676f02d9 &+ m7, 14)
+        b = c &+ rotl(b &+ ((a & c) | (~a & d)) &+ 0x8d2a4c8a &+ m12, 20)
+        a = b &+ rotl(a &+ (b ^ c ^ d) &+ 0xfffa3942 &+ m5, 4)
+        d = a &+ rotl(d &+ (a ^ b ^ c) &+ 0x8771f681 &+ m8, 11)
+        c = d &+ rotl(c &+ (d ^ a ^ b) &+ 0x6d9d6122 &+ m11, 16)
+        b = c &+ rotl(b &+ (c ^ d ^ a) &+ 0xfde5380c &+ m14, 23)
+        a = b &+ rotl(a &+ (b ^ c ^ d) &+ 0xa4beea44 &+ m1, 4)
+        d = a &+ rotl(d &+ (a ^ b ^ c) &+ 0x4bdecfa9 &+ m4, 11)
+        c = d &+ rotl(c &+ (d ^ a ^ b) &+ 0xf6bb4b60 &+ m7, 16)
+        b = c &+ rotl(b &+ (c ^ d ^ a) &+ 0xbebfbc70 &+ m10, 23)
+        a = b &+ rotl(a &+ (b ^ c ^ d) &+ 0x289b7ec6 &+ m13, 4)
+        d = a &+ rotl(d &+ (a ^ b ^ c) &+ 0xeaa127fa &+ m0, 11)
+        c = d &+ rotl(c &+ (d ^ a ^ b) &+ 0xd4ef3085 &+ m3, 16)
+        b = c &+ rotl(b &+ (c ^ d ^ a) &+ 0x04881d05 &+ m6, 23)
+        a = b &+ rotl(a &+ (b ^ c ^ d) &+ 0xd9d4d039 &+ m9, 4)
+        d = a &+ rotl(d &+ (a ^ b ^ c) &+ 0xe6db99e5 &+ m12, 11)
+        c = d &+ rotl(c &+ (d ^ a ^ b) &+ 0x1fa27cf8 &+ m15, 16)
+        b = c &+ rotl(b &+ (c ^ d ^ a) &+ 0xc4ac5665 &+ m2, 23)
+        a = b &+ rotl(a &+ (c ^ (b | ~d)) &+ 0xf4292244 &+ m0, 6)
+        d = a &+ rotl(d &+ (b ^ (a | ~c)) &+ 0x432aff97 &+ m7, 10)
+        c = d &+ rotl(c &+ (a ^ (d | ~b)) &+ 0xab9423a7 &+ m14, 15)
+        b = c &+ rotl(b &+ (d ^ (c | ~a)) &+ 0xfc93a039 &+ m5, 21)
+        a = b &+ rotl(a &+ (c ^ (b | ~d)) &+ 0x655b59c3 &+ m12, 6)
+        d = a &+ rotl(d &+ (b ^ (a | ~c)) &+ 0x8f0ccc92 &+ m3, 10)
+        c = d &+ rotl(c &+ (a ^ (d | ~b)) &+ 0xffeff47d &+ m10, 15)
+        b = c &+ rotl(b &+ (d ^ (c | ~a)) &+ 0x85845dd1 &+ m1, 21)
+        a = b &+ rotl(a &+ (c ^ (b | ~d)) &+ 0x6fa87e4f &+ m8, 6)
+        d = a &+ rotl(d &+ (b ^ (a | ~c)) &+ 0xfe2ce6e0 &+ m15, 10)
+        c = d &+ rotl(c &+ (a ^ (d | ~b)) &+ 0xa3014314 &+ m6, 15)
+        b = c &+ rotl(b &+ (d ^ (c | ~a)) &+ 0x4e0811a1 &+ m13, 21)
+        a = b &+ rotl(a &+ (c ^ (b | ~d)) &+ 0xf7537e82 &+ m4, 6)
+        d = a &+ rotl(d &+ (b ^ (a | ~c)) &+ 0xbd3af235 &+ m11, 10)
+        c = d &+ rotl(c &+ (a ^ (d | ~b)) &+ 0x2ad7d2bb &+ m2, 15)
+        b = c &+ rotl(b &+ (d ^ (c | ~a)) &+ 0xeb86d391 &+ m9, 21)
+        h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d)
     }
 }
 

@@ -5,8 +5,18 @@
 /// guaranteed to be present, and each reported count overestimates the true
 /// count by at most the slot's `error` (≤ n/k). Update is O(k) over a few
 /// 128-bit compares with no allocation, cheap enough for the put path.
+///
+/// A sketch weighs keys either by records (the default) or by bytes
+/// (`Weight.bytes`, the weighted Space-Saving variant: each record adds its
+/// size). In bytes mode the eviction victim is the entry with the fewest
+/// bytes, `error` is in bytes and bounded by `totalBytes / slots`, and
+/// `records` counts records since the key entered its slot (a lower bound).
 public struct SpaceSaving: Sendable, Equatable {
-    /// One tracked key. `records - error` is a lower bound on its true count.
+    /// What the sketch counts a key's weight in.
+    public enum Weight: String, Sendable, Equatable { case records, bytes }
+
+    /// One tracked key. `records - error` (records mode) or `bytes - error`
+    /// (bytes mode) is a lower bound on its true weight.
     public struct Entry: Sendable, Equatable {
         public var partitionKey: String
         public var hashKey: UInt128
@@ -16,36 +26,97 @@ public struct SpaceSaving: Sendable, Equatable {
     }
 
     public let slots: Int
-    public private(set) var entries: [Entry] = []
+    // Struct-of-arrays, so the per-record scan reads 16 hashes and 16 weights
+    // (6 cache lines) rather than 16 whole entries with their keys (16 lines).
+    private var hashes: [UInt128] = []
+    private var keys: [String] = []
+    private var recordCounts: [Int64] = []
+    private var byteCounts: [Int64] = []
+    private var errors: [Int64] = []
+    /// The tracked keys, in slot order.
+    public var entries: [Entry] {
+        hashes.indices.map { Entry(partitionKey: keys[$0], hashKey: hashes[$0], records: recordCounts[$0], bytes: byteCounts[$0], error: errors[$0]) }
+    }
     /// Records seen in the window.
     public private(set) var total: Int64 = 0
+    /// Bytes (data + partition key) seen in the window.
+    public private(set) var totalBytes: Int64 = 0
+    /// What `error` and the eviction order are measured in.
+    public let weight: Weight
 
     public init(slots: Int = 16) {
+        self.init(slots: slots, weight: .records)
+    }
+
+    public init(slots: Int, weight: Weight) {
         self.slots = slots
-        entries.reserveCapacity(slots)
+        self.weight = weight
+        hashes.reserveCapacity(slots); keys.reserveCapacity(slots)
+        recordCounts.reserveCapacity(slots); byteCounts.reserveCapacity(slots); errors.reserveCapacity(slots)
+    }
+
+    /// The guaranteed bound on any entry's overestimate, in the sketch's
+    /// weight: n/k records or bytes/k bytes. Keys heavier than this are
+    /// certainly tracked.
+    public var errorBound: Int64 {
+        guard slots > 0 else { return 0 }
+        return (weight == .records ? total : totalBytes) / Int64(slots)
     }
 
     mutating func record(hash: UInt128, key: String, size: Int) {
         total += 1
-        for i in entries.indices where entries[i].hashKey == hash {
-            entries[i].records += 1
-            entries[i].bytes += Int64(size)
+        totalBytes += Int64(size)
+        let size = Int64(size)
+        // Find the key; else fill a free slot; else evict the lightest.
+        if let i = hashes.firstIndex(of: hash) {
+            recordCounts[i] += 1
+            byteCounts[i] += size
             return
         }
-        if entries.count < slots {
-            entries.append(Entry(partitionKey: key, hashKey: hash, records: 1, bytes: Int64(size), error: 0))
+        if hashes.count < slots {
+            hashes.append(hash); keys.append(key); recordCounts.append(1); byteCounts.append(size); errors.append(0)
             return
         }
+        let (min, minWeight) = weight == .records ? Self.lightest(recordCounts) : Self.lightest(byteCounts)
+        hashes[min] = hash
+        keys[min] = key
+        errors[min] = minWeight
+        switch weight {
+        case .records: recordCounts[min] = minWeight + 1; byteCounts[min] = size
+        case .bytes: recordCounts[min] = 1; byteCounts[min] = minWeight + size
+        }
+    }
+
+    /// The first slot of least weight (the array is borrowed, not retained,
+    /// so the caller's later writes do not copy it).
+    private static func lightest(_ weights: [Int64]) -> (Int, Int64) {
         var min = 0
-        for i in entries.indices where entries[i].records < entries[min].records { min = i }
-        let floor = entries[min].records
-        entries[min] = Entry(partitionKey: key, hashKey: hash, records: floor + 1, bytes: Int64(size), error: floor)
+        var minWeight = Int64.max
+        for i in weights.indices where weights[i] < minWeight { minWeight = weights[i]; min = i }
+        return (min, minWeight)
     }
 
     mutating func reset() {
-        entries.removeAll(keepingCapacity: true)
+        hashes.removeAll(keepingCapacity: true); keys.removeAll(keepingCapacity: true)
+        recordCounts.removeAll(keepingCapacity: true); byteCounts.removeAll(keepingCapacity: true); errors.removeAll(keepingCapacity: true)
         total = 0
+        totalBytes = 0
     }
+
+    /// A copy with its own storage (see `HashKeyHistogram.detached`).
+    func detached() -> SpaceSaving {
+        var copy = self
+        copy.hashes = hashes.withUnsafeBufferPointer { Array($0) }
+        copy.keys = keys.withUnsafeBufferPointer { Array($0) }
+        copy.recordCounts = recordCounts.withUnsafeBufferPointer { Array($0) }
+        copy.byteCounts = byteCounts.withUnsafeBufferPointer { Array($0) }
+        copy.errors = errors.withUnsafeBufferPointer { Array($0) }
+        return copy
+    }
+
+    /// Entries by estimated bytes, heaviest first (meaningful as a ranking
+    /// with its error bound only for a bytes-weighted sketch).
+    public var topByBytes: [Entry] { entries.sorted { $0.bytes > $1.bytes } }
 
     /// Entries by estimated records, heaviest first.
     public var top: [Entry] { entries.sorted { $0.records > $1.records } }
@@ -57,21 +128,37 @@ struct KeyWindow: Sendable {
     var second: Int64 = .min
     var current = SpaceSaving()
     var previous = SpaceSaving()
+    /// The same seconds weighed by bytes (added for Metrics' hot keys by bytes).
+    var currentBytes = SpaceSaving(slots: 16, weight: .bytes)
+    var previousBytes = SpaceSaving(slots: 16, weight: .bytes)
     var previousSecond: Int64 = .min
 
     mutating func record(hash: UInt128, key: String, size: Int, second now: Int64) {
         if now != second {
-            if now == second + 1 { swap(&current, &previous); previousSecond = second } else { previous.reset(); previousSecond = now - 1 }
+            if now == second + 1 {
+                swap(&current, &previous); swap(&currentBytes, &previousBytes); previousSecond = second
+            } else {
+                previous.reset(); previousBytes.reset(); previousSecond = now - 1
+            }
             current.reset()
+            currentBytes.reset()
             second = now
         }
         current.record(hash: hash, key: key, size: size)
+        currentBytes.record(hash: hash, key: key, size: size)
+    }
+
+    /// The bytes-weighted sketch of the last complete second before `now`.
+    func lastCompleteByBytes(at now: Int64) -> SpaceSaving? {
+        if second == now - 1 { return currentBytes.detached() }
+        if second == now && previousSecond == now - 1 { return previousBytes.detached() }
+        return nil
     }
 
     /// The sketch of the last complete second before `now`, if there was traffic in it.
     func lastComplete(at now: Int64) -> SpaceSaving? {
-        if second == now - 1 { return current }
-        if second == now && previousSecond == now - 1 { return previous }
+        if second == now - 1 { return current.detached() }
+        if second == now && previousSecond == now - 1 { return previous.detached() }
         return nil
     }
 }

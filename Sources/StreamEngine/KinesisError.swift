@@ -63,6 +63,10 @@ extension KinesisError {
     static func shardNotFound(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
         .init(.resourceNotFound, "Shard \(shard) in stream \(stream) under account \(account) does not exist")
     }
+    /// A shard id with no digits to read after its last `-` (or too large an index).
+    static func shardIdUnknown(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
+        .init(.resourceNotFound, "Could not find shard \(shard) in stream \(stream) under account \(account).")
+    }
     static func streamNameOrARN() -> KinesisError {
         .init(.invalidArgument, "Either StreamName or StreamARN must be provided.")
     }
@@ -108,6 +112,10 @@ extension KinesisError {
         .init(.provisionedThroughputExceeded, "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
     }
     static let internalFailureMessage = "Internal service failure."
+
+    static func tooManyTags(_ stream: String, _ account: String, _ limit: Int) -> KinesisError {
+        .init(.invalidArgument, "Failed to add tags to stream \(stream) under account \(account) because a given stream cannot have more than \(limit) tags associated with it.")
+    }
 
     // MARK: records
 

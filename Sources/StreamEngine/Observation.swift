@@ -25,6 +25,8 @@ public struct StreamSample: Sendable {
     /// Every shard not yet expired, by shard index.
     public var shards: [ShardSample]
     public var consumers: [ConsumerSample]
+    /// Per-call counters (PutRecord vs PutRecords), cumulative.
+    public var counters = StreamCounters()
     public var openShardCount: Int { shards.filter(\.isOpen).count }
 }
 
@@ -44,6 +46,10 @@ public struct ShardSample: Sendable {
     public var retainedBytes: Int
     /// Heaviest partition keys of the last complete second (nil without traffic then).
     public var topKeys: SpaceSaving?
+    /// The same second's heaviest keys weighed by bytes (a bytes-weighted sketch).
+    public var topKeysByBytes: SpaceSaving? = nil
+    /// Cumulative records and bytes per hash key bucket of the shard's range.
+    public var hashKeyHistogram: HashKeyHistogram? = nil
     /// Share of the hash key space, 0…1.
     public var hashSpaceShare: Double {
         (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
@@ -79,7 +85,9 @@ extension KinesisEngine {
                                         startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
                                         createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
                                         retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
-                                        topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch))
+                                        topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
+                                        topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
+                                        hashKeyHistogram: log.hashKeys.detached())
                         }
                     }
                     let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in
@@ -92,7 +100,8 @@ extension KinesisEngine {
                     }.sorted { $0.name < $1.name }
                     return StreamSample(account: service.account, region: service.region, name: s.name, arn: s.arn,
                                         status: m.status, mode: m.mode, retentionHours: m.retentionHours,
-                                        encryption: m.encryption, createdAt: s.createdAt, shards: shards, consumers: consumers)
+                                        encryption: m.encryption, createdAt: s.createdAt, shards: shards, consumers: consumers,
+                                        counters: s.counters.withLock { $0 })
                 })
             }
         }
@@ -121,6 +130,8 @@ extension KinesisService {
 
     /// Returns a removed stream's retained bytes to the memory budget.
     func release(_ s: StreamState) {
+        // Exactly once: tick and a CreateStream reusing the name may both get here.
+        guard s.released.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let bytes = s.meta.read { m in m.shards.reduce(0) { acc, sh in acc + sh.log.withLock { $0.retainedBytes } } }
         engine.retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
     }

@@ -6,9 +6,9 @@ extension KinesisService {
 
     public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
+        v.string(input.newStartingHashKey, "newStartingHashKey", required: true, pattern: Validator.hashKeyPattern)
         v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.newStartingHashKey, "newStartingHashKey", required: true, pattern: Validator.hashKeyPattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()
@@ -34,9 +34,9 @@ extension KinesisService {
 
     public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.shardToMerge, "shardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.adjacentShardToMerge, "adjacentShardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()

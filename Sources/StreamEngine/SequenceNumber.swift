@@ -100,6 +100,8 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         seqIndex = (UInt64(truncatingIfNeeded: lo >> 80) & 0xFFFF_FFFF_FFFF) | ((hi & 0xFFFF) << 48)
         shardCreateSeconds = (hi >> 20) & 0xF_FFFF_FFFF
         guard UInt32((hi >> 16) & 0xF) == shardIndex & 0xF else { return nil }
+        // The counter and the shard index are non-negative Java numbers: their top bits are 0.
+        guard seqIndex >> 63 == 0, shardIndex >> 31 == 0 else { return nil }
     }
 
     /// `shardId-%012d` of the shard this number was issued by.

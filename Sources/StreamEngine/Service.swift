@@ -94,8 +94,8 @@ public final class KinesisService: Sendable {
 
     public func createStream(_ input: CreateStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.shardCount, "shardCount", range: 1...Int.max)
+        v.string(input.streamName, "streamName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.enumValue(input.streamModeDetails?.streamMode, "streamModeDetails.streamMode", required: input.streamModeDetails != nil)
         v.tagMap(input.tags, "tags", count: 1...200)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
@@ -105,7 +105,10 @@ public final class KinesisService: Sendable {
         let mode = input.streamModeDetails?.streamMode ?? .provisioned
         if mode == .onDemand, input.shardCount != nil { throw .shardCountForOnDemand() }
         if mode == .provisioned, input.shardCount == nil { throw .shardCountRequired() }
-        if let tags = input.tags { try checkTags(tags, stream: name, verb: "add tags to") }
+        if let tags = input.tags {
+            try checkTags(tags, stream: name, verb: "add tags to")
+            if tags.count > limits.maxTagsPerStream { throw .tooManyTags(name, account, limits.maxTagsPerStream) }
+        }
         let now = clock.now()
         try rate("CreateStream", now: now)
         let shardCount = mode == .onDemand ? limits.onDemandInitialShards : input.shardCount!
@@ -114,6 +117,8 @@ public final class KinesisService: Sendable {
         // locks are never taken inside it (resharding holds a stream lock and
         // then reads the registry).
         let live = streamsSnapshot().filter { !isGone($0, now) && $0.name != name }
+        // A stream whose CREATING delay has passed is ACTIVE even if nothing has looked at it since.
+        for s in live { settle(s, now) }
         let creating = live.filter { s in s.meta.read { $0.status == .creating } }.count
         if creating >= limits.maxStreamsCreating { throw .tooManyCreating(account, limits.maxStreamsCreating) }
         if mode == .provisioned {
@@ -151,6 +156,8 @@ public final class KinesisService: Sendable {
             reg[name] = stream
             event(stream, .streamCreating, now, "CreateStream \(name): \(shardCount) shard\(shardCount == 1 ? "" : "s"), \(mode.rawValue)")
         }
+        // A deleted stream replaced before a tick removed it: its records leave the budget now.
+        if let existing { release(existing) }
         return EmptyOutput()
     }
 
@@ -177,9 +184,9 @@ public final class KinesisService: Sendable {
 
     public func describeStream(_ input: DescribeStreamInput) throws(KinesisError) -> DescribeStreamOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.limit, "limit", range: 1...10_000)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
         try v.check()
         let now = clock.now()
@@ -300,5 +307,7 @@ public final class KinesisService: Sendable {
 extension Instant {
     /// Foundation's `Date`, for the wire shapes.
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1000) }
-    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e9).rounded())) }
+    /// A `Date` holds epoch time as a Double, good to about a microsecond today: round there,
+    /// or a millisecond timestamp such as 1764000000.001 reads back as …000.999999744.
+    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000) }
 }

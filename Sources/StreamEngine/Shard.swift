@@ -50,7 +50,16 @@ public struct ShardCounters: Sendable, Equatable {
     /// Records dropped early because the engine's memory budget was reached.
     public var evictedRecords: Int64 = 0
     public var evictedBytes: Int64 = 0
+    /// Billing units of the accepted records (added for Metrics' cost model):
+    /// PUT payload units, each record counted in 25 KiB chunks (provisioned
+    /// pricing, KINESIS.md §8), and KiB with each record rounded up to a whole
+    /// KiB (on-demand data-in). Both count data + partition key, as quotas do.
+    public var putPayloadUnits: Int64 = 0
+    public var billedKiB: Int64 = 0
     public init() {}
+
+    /// Bytes of one PUT payload unit (25 KiB).
+    public static let putPayloadUnitBytes = 25 * 1024
 }
 
 /// The mutable part of a shard: its log of retained records, its quotas and
@@ -66,6 +75,8 @@ struct ShardLog: Sendable {
     var lastArrivalMillis: Int64 = 0
     var counters = ShardCounters()
     var keys = KeyWindow()
+    /// Where accepted records land in the shard's hash key range (for split advice).
+    var hashKeys: HashKeyHistogram
 
     var writeBytes: TokenBucket
     var writeRecords: TokenBucket
@@ -73,7 +84,8 @@ struct ShardLog: Sendable {
     var readCalls: TokenBucket
     var iteratorCalls: TokenBucket
 
-    init(limits: KinesisLimits, now: Instant) {
+    init(limits: KinesisLimits, now: Instant, range: ClosedRange<UInt128> = 0...UInt128.max) {
+        hashKeys = HashKeyHistogram(range: range)
         writeBytes = TokenBucket(capacity: Int64(limits.shardWriteBytesPerSecond), ratePerSecond: Int64(limits.shardWriteBytesPerSecond), now: now)
         writeRecords = TokenBucket(capacity: Int64(limits.shardWriteRecordsPerSecond), ratePerSecond: Int64(limits.shardWriteRecordsPerSecond), now: now)
         // Reads bank no credit: a call may be served into debt and later calls
@@ -115,10 +127,11 @@ struct ShardLog: Sendable {
         return freed
     }
 
-    /// Drops the oldest records until at least `bytes` are freed (memory budget).
-    mutating func evict(bytes target: Int) -> (records: Int, bytes: Int) {
+    /// Drops the oldest records until at least `bytes` are freed (memory budget),
+    /// stopping early at the first record that arrived after `notAfter`.
+    mutating func evict(bytes target: Int, notAfter: Int64 = .max) -> (records: Int, bytes: Int) {
         var freed = 0, n = 0
-        while freed < target, let first = records.first {
+        while freed < target, let first = records.first, first.arrivalMillis <= notAfter {
             records.removeFirst()
             firstPosition += 1
             freed += first.size
@@ -152,7 +165,7 @@ final class ShardState: Sendable {
         self.parentIndex = parent
         self.adjacentParentIndex = adjacentParent
         self.createdAt = createdAt
-        self.log = Mutex(ShardLog(limits: limits, now: createdAt))
+        self.log = Mutex(ShardLog(limits: limits, now: createdAt, range: range))
     }
 
     var createSeconds: UInt64 { UInt64(max(0, createdAt.secondsSinceEpoch)) }

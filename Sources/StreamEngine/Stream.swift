@@ -55,13 +55,16 @@ struct StreamMeta: Sendable {
     var lastScalingTime: Instant?
 
     /// The open shard whose range contains `hash`. O(log n).
-    func route(_ hash: UInt128) -> ShardState {
+    func route(_ hash: UInt128) -> ShardState { open[routeIndex(hash)] }
+
+    /// Position in `open` of the shard whose range contains `hash`. O(log n).
+    func routeIndex(_ hash: UInt128) -> Int {
         var lo = 0, hi = open.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if open[mid].range.lowerBound <= hash { lo = mid } else { hi = mid - 1 }
         }
-        return open[lo]
+        return lo
     }
 
     func shard(_ index: Int) -> ShardState? { index >= 0 && index < shards.count ? shards[index] : nil }
@@ -88,8 +91,13 @@ final class StreamState: Sendable {
     /// Nanoseconds of the pending change's due time, or Int64.max: a lock-free
     /// check on the hot paths for "is there something to apply first?".
     let nextDue = Atomic<Int64>(Int64.max)
+    /// Set once the deleted stream's retained bytes have been returned to the budget.
+    let released = Atomic<Bool>(false)
     /// Per (consumer, shard) subscription slots.
     let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
+    /// Per-call counters that no shard can hold (PutRecord vs PutRecords);
+    /// updated once per call, after the shard locks are released.
+    let counters = Mutex(StreamCounters())
 
     init(name: String, account: String, region: String, createdAt: Instant, incarnation: UInt64, meta: StreamMeta) {
         self.name = name
@@ -122,6 +130,31 @@ struct SubscriptionSlot: Sendable {
     var consumerCreatedAt: Instant
     var pipe: TokenBucket
     var counters = ConsumerShardCounters()
+}
+
+/// Cumulative per-call counters of a stream, for CloudWatch's stream-level
+/// PutRecord.* and PutRecords.* metrics (KINESIS.md §6), which count calls
+/// and split bytes by operation — facts no single shard sees.
+public struct StreamCounters: Sendable, Equatable {
+    /// PutRecord calls that stored their record — PutRecord.Success.
+    public var putRecordSuccess: Int64 = 0
+    /// PutRecord calls refused by the write quota.
+    public var putRecordThrottled: Int64 = 0
+    /// Bytes (data + partition key) stored by PutRecord — PutRecord.Bytes.
+    public var putRecordBytes: Int64 = 0
+    /// PutRecords calls (that passed validation).
+    public var putRecordsCalls: Int64 = 0
+    /// PutRecords calls with at least one stored record — PutRecords.Success.
+    public var putRecordsSuccess: Int64 = 0
+    /// Bytes stored by PutRecords — PutRecords.Bytes.
+    public var putRecordsBytes: Int64 = 0
+    /// PutRecords.TotalRecords / SuccessfulRecords / FailedRecords (internal
+    /// failures: the engine has none) / ThrottledRecords.
+    public var putRecordsTotalRecords: Int64 = 0
+    public var putRecordsSuccessfulRecords: Int64 = 0
+    public var putRecordsFailedRecords: Int64 = 0
+    public var putRecordsThrottledRecords: Int64 = 0
+    public init() {}
 }
 
 /// Cumulative counters of one enhanced fan-out consumer on one shard.

@@ -39,9 +39,7 @@ extension KinesisService {
         try checkTags(tags, stream: s.name, verb: "add tags to")
         try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
             let merged = m.tags.merging(tags) { $1 }
-            if merged.count > limits.maxTagsPerStream {
-                throw KinesisError(.invalidArgument, "Failed to add tags to stream \(s.name) under account \(account) because a given stream cannot have more than \(limits.maxTagsPerStream) tags associated with it.")
-            }
+            if merged.count > limits.maxTagsPerStream { throw .tooManyTags(s.name, account, limits.maxTagsPerStream) }
             m.tags = merged
         }
     }
@@ -346,34 +344,54 @@ extension KinesisService {
     // MARK: - Account settings
 
     public func describeAccountSettings() throws(KinesisError) -> DescribeAccountSettingsOutput {
-        try rate("DescribeAccountSettings", now: clock.now())
-        return DescribeAccountSettingsOutput(minimumThroughputBillingCommitment:
-            accountSettings.withLock { $0 } ?? MinimumThroughputBillingCommitmentOutput(status: .disabled))
+        let now = clock.now()
+        try rate("DescribeAccountSettings", now: now)
+        return DescribeAccountSettingsOutput(minimumThroughputBillingCommitment: accountSettings.withLock { current in
+            Self.settleCommitment(&current, now)
+            return current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)
+        })
+    }
+
+    /// A commitment asked to end early runs until its earliest allowed end, then ends.
+    private static func settleCommitment(_ c: inout MinimumThroughputBillingCommitmentOutput?, _ now: Instant) {
+        guard let current = c, current.status == .enabledUntilEarliestAllowedEnd,
+              let end = current.earliestAllowedEndAt, now.date >= end else { return }
+        c = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current.startedAt, endedAt: end, earliestAllowedEndAt: nil)
     }
 
     public func updateAccountSettings(_ input: UpdateAccountSettingsInput) throws(KinesisError) -> UpdateAccountSettingsOutput {
         var v = Validator()
         v.required(input.minimumThroughputBillingCommitment, "minimumThroughputBillingCommitment")
-        if let c = input.minimumThroughputBillingCommitment { v.enumValue(c.status, "minimumThroughputBillingCommitment.status", required: true) }
+        if let status = input.minimumThroughputBillingCommitment?.status, ![.enabled, .disabled].contains(status) {
+            // The input enum is narrower than the output one.
+            v.fail(status.rawValue, "minimumThroughputBillingCommitment.status", "Member must satisfy enum value set: [ENABLED, DISABLED]")
+        } else if input.minimumThroughputBillingCommitment != nil {
+            v.required(input.minimumThroughputBillingCommitment?.status, "minimumThroughputBillingCommitment.status")
+        }
         try v.check()
         let now = clock.now()
         try rate("UpdateAccountSettings", now: now)
         let status = input.minimumThroughputBillingCommitment!.status!
-        let result = try accountSettings.withLock { (current: inout MinimumThroughputBillingCommitmentOutput?) throws(KinesisError) -> MinimumThroughputBillingCommitmentOutput in
-            switch status {
-            case .enabled:
-                // The commitment lasts at least 24 hours from when it starts.
-                let start = now.date
-                current = MinimumThroughputBillingCommitmentOutput(status: .enabled, startedAt: start, endedAt: nil,
+        let result = accountSettings.withLock { (current: inout MinimumThroughputBillingCommitmentOutput?) -> MinimumThroughputBillingCommitmentOutput in
+            Self.settleCommitment(&current, now)
+            switch (status, current?.status) {
+            case (.enabled, .enabled?):
+                break
+            case (.enabled, .enabledUntilEarliestAllowedEnd?):
+                current?.status = .enabled
+            case (.enabled, _):
+                // A commitment lasts at least 24 hours from when it starts.
+                current = MinimumThroughputBillingCommitmentOutput(status: .enabled, startedAt: now.date, endedAt: nil,
                                                                    earliestAllowedEndAt: (now + .seconds(86_400)).date)
-            case .disabled:
-                if let c = current, c.status == .enabled, let earliest = c.earliestAllowedEndAt, now.date < earliest {
-                    throw KinesisError(.invalidArgument, "MinimumThroughputBillingCommitment cannot be disabled before its earliest allowed end time.")
+            case (_, .enabled?), (_, .enabledUntilEarliestAllowedEnd?):
+                // Disabling before the earliest allowed end schedules the end for then.
+                if let earliest = current?.earliestAllowedEndAt, now.date < earliest {
+                    current?.status = .enabledUntilEarliestAllowedEnd
+                } else {
+                    current = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current?.startedAt, endedAt: now.date, earliestAllowedEndAt: nil)
                 }
-                current = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current?.startedAt, endedAt: now.date, earliestAllowedEndAt: nil)
             default:
-                current?.status = status
-                if current == nil { current = MinimumThroughputBillingCommitmentOutput(status: status) }
+                current = current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)
             }
             return current!
         }

@@ -32,7 +32,9 @@ struct HeadlessRunner {
             clock = AcceleratedClock(speed: f)
         }
         let engine = KinesisEngine(clock: clock, configuration: configuration)
-        let runner = LoadRunner(scenario: scenario, client: engine.service(), seed: seed)
+        let latencies = LatencyRecorder()
+        let runner = LoadRunner(scenario: scenario, client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name),
+                                seed: seed)
         runner.setUp()
         if let error = runner.setupError {
             FileHandle.standardError.write(Data("ktop: cannot create stream \(scenario.stream.name): \(error)\n".utf8))
@@ -69,7 +71,7 @@ struct HeadlessRunner {
                 let second = Int((now - start).components.seconds)
                 if second != recorder.lastSecond { recorder.record(second: second, sample: sample, runner: runner) }
             }
-            store.ingest(sample, consumers: consumerReports(runner), producers: producerReports(runner))
+            store.ingest(sample, consumers: consumerReports(runner), producers: producerReports(runner), latencies: latencies.drain())
             if let snap = store.snapshot(limits: configuration.limits) {
                 switch format {
                 case .json:

@@ -5,20 +5,22 @@ import Metrics
 import StreamEngine
 
 /// `ktop`: htop for Kinesis. With no subcommand it runs a scenario on the
-/// embedded engine and shows it (headless snapshots until the dashboard lands).
+/// embedded engine and shows it on the ncurses dashboard (or, with `--headless`, as snapshots).
 @main
 struct Ktop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktop",
         abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
         discussion: """
-            With no subcommand, ktop runs a scenario (the lively 4-shard 'demo' by default) on its
-            embedded engine and prints one snapshot a second: per-shard IncomingBytes, throttling,
-            heat, top keys, consumers and advice.
+            With no subcommand, ktop runs a scenario (the lively 4-shard 'demo' by
+            default) on its embedded engine and shows it live in the terminal:
+            per-shard IncomingBytes, throttling, heat, top keys, consumers and
+            advice; keys split, merge and reshape the load (F1 lists them).
+            With --headless it prints one snapshot a second instead.
 
             Examples:
-              ktop                                   the demo scenario, snapshots on stdout
-              ktop --headless --duration 10          ten snapshots, then exit
+              ktop                                   the dashboard on the demo scenario
+              ktop --headless --duration 10          ten snapshots on stdout, then exit
               ktop --speed max --duration 60 --seed 7 a repeatable minute, as fast as the CPU allows
               ktop scenarios                         the built-in scenarios
               ktop --scenario hot-key --headless --format text --speed max
@@ -107,12 +109,16 @@ struct Run: ParsableCommand {
         var config = EngineConfiguration()
         config.limits = try engineOptions.kinesisLimits()
         scenario.engine.apply(to: &config)
+        guard headless else {
+            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
+            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config).run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
         let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
                                     duration: length, format: format == "text" ? .text : .json, configuration: config)
-        // The dashboard (issue 6) will take the terminal here; until then every
-        // mode prints snapshots.
         runner.run()
     }
 }

@@ -45,7 +45,9 @@ import Testing
 
     @Test func extremesFormatAsFiftySixDigits() {
         let lo = SequenceNumber(shardCreateSeconds: 0, shardIndex: 0, seqIndex: 0, recordSeconds: 0)
-        let hi = SequenceNumber(shardCreateSeconds: 0xF_FFFF_FFFF, shardIndex: .max, seqIndex: .max, recordSeconds: 0xF_FFFF_FFFF)
+        // The largest valid fields: shard indices stop at 2^31 − 1 and the counter's top
+        // bit is 0 (AWS refuses numbers with either top bit set; see ErrorMessageTests).
+        let hi = SequenceNumber(shardCreateSeconds: 0xF_FFFF_FFFF, shardIndex: UInt32(Int32.max), seqIndex: .max, recordSeconds: 0xF_FFFF_FFFF)
         #expect(lo.description.count == 56 && hi.description.count == 56)
         #expect(SequenceNumber(lo.description) == lo && SequenceNumber(hi.description) == hi)
         #expect(lo < hi && lo.description < hi.description)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import pytest
 from botocore.exceptions import ClientError
@@ -17,6 +18,13 @@ from botocore.exceptions import ClientError
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kwire  # noqa: E402
+
+try:  # keep hypothesis' cache out of the work tree
+    import hypothesis.configuration
+
+    hypothesis.configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="ktop-wire-hypothesis-"))
+except ImportError:
+    pass
 
 
 def external_endpoint() -> str | None:
@@ -29,11 +37,13 @@ def ktop_server():
     if external_endpoint():
         yield None
         return
+    failure = None
     try:
         server = kwire.ServerProcess(["--limits", "aws"])
-    except RuntimeError as e:  # startup failure: show why, including ktop's stderr
-        print(str(e), file=sys.stderr)
-        pytest.fail(f"could not start ktop: {e}", pytrace=False)
+    except RuntimeError as e:  # startup failure: the message carries ktop's stderr
+        failure = str(e)
+    if failure is not None:
+        pytest.fail(f"could not start ktop: {failure}", pytrace=False)
     try:
         yield server
     finally:

@@ -156,7 +156,7 @@ def expect_error(call, code, message=None, status=400, message_startswith=None):
 
 def make_client(endpoint: str, retries: dict | None = None, **config):
     cfg = botocore.config.Config(
-        retries=retries if retries is not None else {"total_max_attempts": 8, "mode": "legacy"},
+        retries=retries if retries is not None else {"total_max_attempts": 5, "mode": "legacy"},
         **config,
     )
     return boto3.session.Session().client(

@@ -30,7 +30,8 @@ OPS = [
     "ListStreamConsumers", "ListStreams", "ListTagsForResource", "ListTagsForStream", "MergeShards", "PutRecord",
     "PutRecords", "PutResourcePolicy", "RegisterStreamConsumer", "RemoveTagsFromStream", "SplitShard",
     "StartStreamEncryption", "StopStreamEncryption", "TagResource", "UntagResource",
-    "UpdateMaxRecordSize", "UpdateShardCount", "UpdateStreamMode", "UpdateStreamWarmThroughput",
+    "UpdateAccountSettings", "UpdateMaxRecordSize", "UpdateShardCount", "UpdateStreamMode",
+    "UpdateStreamWarmThroughput",
 ]  # SubscribeToShard is left out: its success answer is an open event stream
 
 FUZZ_PREFIX = "fuzz-" + uuid.uuid4().hex[:8]
@@ -77,6 +78,7 @@ def base_bodies():
         "StopStreamEncryption": {"StreamName": n, "EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
         "TagResource": {"ResourceARN": a, "Tags": {"k": "v"}},
         "UntagResource": {"ResourceARN": a, "TagKeys": ["k"]},
+        "UpdateAccountSettings": {"MinimumThroughputBillingCommitment": {"Status": "ENABLED"}},
         "UpdateMaxRecordSize": {"StreamARN": a, "MaxRecordSizeInKiB": 2048},
         "UpdateShardCount": {"StreamName": n, "TargetShardCount": 2, "ScalingType": "UNIFORM_SCALING"},
         "UpdateStreamMode": {"StreamARN": a, "StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
@@ -172,7 +174,7 @@ def fuzz_cleanup(kinesis):
     yield
     for page in kinesis.get_paginator("list_streams").paginate():
         for n in page["StreamNames"]:
-            if n.startswith(FUZZ_PREFIX):
+            if isinstance(n, str) and n.startswith(FUZZ_PREFIX):
                 try:
                     kinesis.delete_stream(StreamName=n, EnforceConsumerDeletion=True)
                 except ClientError:

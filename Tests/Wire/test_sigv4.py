@@ -8,12 +8,11 @@ import json
 import os
 
 import pytest
-from botocore.exceptions import ClientError
 
 import kwire
 from kwire import expect_error
 
-pytestmark = pytest.mark.skipif(
+needs_own_server = pytest.mark.skipif(
     bool(os.environ.get("KTOP_ENDPOINT")),
     reason="KTOP_ENDPOINT is set: SigV4 tests need their own `ktop serve --verify-sigv4` process",
 )
@@ -49,10 +48,13 @@ def test_signer_matches_kinesis_md_example():
 def sigv4_server(tmp_path_factory):
     creds = tmp_path_factory.mktemp("sigv4") / "credentials"
     creds.write_text(f"{kwire.ACCESS_KEY}:{kwire.SECRET_KEY}\n")
+    failure = None
     try:
         server = kwire.ServerProcess(["--limits", "aws", "--verify-sigv4", "--credentials", str(creds)])
     except RuntimeError as e:
-        pytest.fail(f"could not start ktop --verify-sigv4: {e}", pytrace=False)
+        failure = str(e)
+    if failure is not None:
+        pytest.fail(f"could not start ktop --verify-sigv4: {failure}", pytrace=False)
     yield server
     server.stop()
 
@@ -76,6 +78,7 @@ def client_with(endpoint, access_key, secret):
     )
 
 
+@needs_own_server
 def test_correctly_signed_calls_pass(signed):
     name = kwire.unique_name("sig")
     signed.create_stream(StreamName=name, ShardCount=1)
@@ -85,11 +88,13 @@ def test_correctly_signed_calls_pass(signed):
     assert name in signed.list_streams()["StreamNames"]
 
 
+@needs_own_server
 def test_wrong_secret_is_rejected(sigv4_server):
     bad = client_with(sigv4_server.endpoint, kwire.ACCESS_KEY, "not-the-secret")
     expect_error(lambda: bad.list_streams(), {"InvalidSignatureException", "UnrecognizedClientException"}, status=400)
 
 
+@needs_own_server
 def test_unknown_access_key_is_unrecognized(sigv4_server):
     bad = client_with(sigv4_server.endpoint, "AKIDUNKNOWN000000000", kwire.SECRET_KEY)
     expect_error(
@@ -100,6 +105,7 @@ def test_unknown_access_key_is_unrecognized(sigv4_server):
     )
 
 
+@needs_own_server
 def test_tampered_body_is_rejected(sigv4_server):
     client = client_with(sigv4_server.endpoint, kwire.ACCESS_KEY, kwire.SECRET_KEY)
 
@@ -117,6 +123,7 @@ def test_tampered_body_is_rejected(sigv4_server):
     )
 
 
+@needs_own_server
 def test_tampered_signed_header_is_rejected(sigv4_server):
     client = client_with(sigv4_server.endpoint, kwire.ACCESS_KEY, kwire.SECRET_KEY)
 
@@ -135,6 +142,7 @@ def post(server, target, body, when=None, secret=kwire.SECRET_KEY, drop=()):
     return kwire.raw_post(server.endpoint, target, body, headers=headers, sign=False)
 
 
+@needs_own_server
 def test_manually_signed_request_passes(sigv4_server):
     status, headers, body = post(sigv4_server, "Kinesis_20131202.ListStreams", b"{}")
     assert status == 200, body
@@ -142,6 +150,7 @@ def test_manually_signed_request_passes(sigv4_server):
     assert headers.get("x-amzn-requestid")
 
 
+@needs_own_server
 def test_stale_date_is_signature_expired(sigv4_server):
     when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
@@ -154,6 +163,7 @@ def test_stale_date_is_signature_expired(sigv4_server):
     assert msg.endswith(" - 5 min.)"), msg
 
 
+@needs_own_server
 def test_future_date_is_not_yet_current(sigv4_server):
     when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
@@ -166,12 +176,14 @@ def test_future_date_is_not_yet_current(sigv4_server):
     assert msg.endswith(" + 5 min.)"), msg
 
 
+@needs_own_server
 def test_slightly_skewed_clock_is_accepted(sigv4_server):
     when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)
     status, _headers, body = post(sigv4_server, "Kinesis_20131202.ListStreams", b"{}", when=when)
     assert status == 200, body
 
 
+@needs_own_server
 def test_stale_date_through_boto3(sigv4_server, monkeypatch):
     """The same check through botocore's own signer, with its clock moved back."""
     import botocore.auth
@@ -184,6 +196,7 @@ def test_stale_date_through_boto3(sigv4_server, monkeypatch):
     )
 
 
+@needs_own_server
 def test_missing_authentication(sigv4_server):
     status, _headers, body = kwire.raw_post(sigv4_server.endpoint, "Kinesis_20131202.ListStreams", b"{}", sign=False)
     assert status == 400, body
@@ -192,5 +205,6 @@ def test_missing_authentication(sigv4_server):
     assert (err.get("message") or err.get("Message")) == "Missing Authentication Token"
 
 
+@needs_own_server
 def test_server_still_serves_after_rejections(signed):
     assert "StreamNames" in signed.list_streams()

@@ -8,16 +8,11 @@ import datetime as dt
 import json
 import time
 
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
 import kwire
 from kwire import ACCOUNT, ALL_METRICS, expect_error, stream_arn
-
-
-def now_utc():
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,283 @@
+/// One shard as the dashboard shows it: its place in the hash key space, its
+/// CloudWatch shard-level metrics of the last second and a short history.
+public struct ShardRow: Hashable, Sendable {
+    public var shardId: String
+    public var open: Bool
+    public var parentShardId: String?
+    public var adjacentParentShardId: String?
+    public var startingHashKey: UInt128
+    public var endingHashKey: UInt128
+    /// IncomingBytes per second (data + partition keys), last second.
+    public var incomingBytes: Double = 0
+    public var incomingRecords: Double = 0
+    /// max(bytes / 1 MiB/s, records / 1,000/s) of the write quota.
+    public var utilization: Double = 0
+    /// The write limit that binds: "bytes" or "records".
+    public var bindingLimit: String = "bytes"
+    public var heat: Heat4 = .cold
+    /// WriteProvisionedThroughputExceeded (throttled records) per second.
+    public var writeThrottled: Double = 0
+    /// ReadProvisionedThroughputExceeded (throttled GetRecords calls) per second.
+    public var readThrottled: Double = 0
+    public var outgoingBytes: Double = 0
+    public var iteratorAgeMilliseconds: Double = 0
+    /// Heaviest partition keys of the last second, heaviest first.
+    public var topKeys: [TopKey] = []
+    /// IncomingBytes per second, oldest first (one point per second).
+    public var incomingHistory: [Double] = []
+    /// Heat per second, aligned with `incomingHistory`.
+    public var heatHistory: [Heat4] = []
+    /// The hash key Metrics advises splitting this shard at, if it advises a split.
+    public var advisedSplitKey: UInt128?
+
+    public init(shardId: String, open: Bool = true, startingHashKey: UInt128, endingHashKey: UInt128) {
+        self.shardId = shardId; self.open = open; self.startingHashKey = startingHashKey; self.endingHashKey = endingHashKey
+    }
+
+    /// Share of the 128-bit hash key space, 0…1.
+    public var hashSpaceShare: Double {
+        (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
+    }
+
+    /// The key a split of this shard gets by default: the advised key, else the midpoint.
+    public var defaultSplitKey: UInt128 {
+        advisedSplitKey ?? (startingHashKey + (endingHashKey - startingHashKey) / 2 + 1)
+    }
+}
+
+/// A heavy partition key and where it hashes.
+public struct TopKey: Hashable, Sendable {
+    public var key: String
+    public var hashKey: UInt128
+    public var records: Int64
+    /// Share of the shard's records in the last second, 0…1.
+    public var share: Double
+    public init(key: String, hashKey: UInt128, records: Int64, share: Double) {
+        self.key = key; self.hashKey = hashKey; self.records = records; self.share = share
+    }
+}
+
+/// A consumer reading the stream: polling (GetRecords, sharing each shard's
+/// 2 MiB/s and 5 calls/s) or enhanced fan-out (its own 2 MiB/s per shard).
+public struct ConsumerRow: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case polling, efo }
+    public var name: String
+    public var kind: Kind
+    public var bytesPerSecond: Double
+    public var budgetBytesPerSecond: Double
+    public var throttledPerSecond: Double
+    public var millisBehindLatest: Int64
+    public init(name: String, kind: Kind, bytesPerSecond: Double, budgetBytesPerSecond: Double,
+                throttledPerSecond: Double, millisBehindLatest: Int64) {
+        self.name = name; self.kind = kind; self.bytesPerSecond = bytesPerSecond; self.budgetBytesPerSecond = budgetBytesPerSecond
+        self.throttledPerSecond = throttledPerSecond; self.millisBehindLatest = millisBehindLatest
+    }
+}
+
+/// A simulated producer of the scenario.
+public struct ProducerRow: Hashable, Sendable {
+    public var name: String
+    public var keys: String
+    public var targetRecordsPerSecond: Double
+    public var ackedPerSecond: Double
+    public var throttledPerSecond: Double
+    public var dropped: Int64
+    public init(name: String, keys: String, targetRecordsPerSecond: Double, ackedPerSecond: Double, throttledPerSecond: Double, dropped: Int64) {
+        self.name = name; self.keys = keys; self.targetRecordsPerSecond = targetRecordsPerSecond
+        self.ackedPerSecond = ackedPerSecond; self.throttledPerSecond = throttledPerSecond; self.dropped = dropped
+    }
+}
+
+/// One piece of advice from Metrics, ready to show.
+public struct AdviceRow: Hashable, Sendable {
+    public var action: String
+    public var shardId: String?
+    public var reason: String
+    /// For "scale": the advised UpdateShardCount target.
+    public var targetShardCount: Int?
+    public init(action: String, shardId: String?, reason: String, targetShardCount: Int? = nil) {
+        self.action = action; self.shardId = shardId; self.reason = reason; self.targetShardCount = targetShardCount
+    }
+}
+
+/// Everything the dashboard shows about the engine at one refresh: a pure
+/// value built from Metrics (see `DashboardData.build`), so panes can be
+/// rendered and tested without an engine or a terminal.
+public struct DashboardData: Hashable, Sendable {
+    public var time: String = "--:--:--"
+    public var scenario: String = ""
+    public var streamName: String = ""
+    public var mode: String = "PROVISIONED"
+    public var status: String = "CREATING"
+    public var openShards: Int = 0
+    public var closedShards: Int = 0
+    public var clockSpeed: Double = 1
+    /// "wall", "accelerated" or "manual".
+    public var clockKind: String = "wall"
+    public var limitsOff: Bool = false
+    public var shards: [ShardRow] = []
+    public var consumers: [ConsumerRow] = []
+    public var producers: [ProducerRow] = []
+    public var advice: [AdviceRow] = []
+    /// Built-in scenarios the `n` key offers.
+    public var scenarios: [String] = []
+    /// Per-shard write quota (1 MiB/s, 1,000 records/s) and read quota (2 MiB/s) of the limits in force.
+    public var shardWriteBytes: Double = 1_048_576
+    public var shardWriteRecords: Double = 1_000
+    public var shardReadBytes: Double = 2_097_152
+    public init() {}
+
+    public var openRows: [ShardRow] { shards.filter(\.open) }
+    public var totalIncomingBytes: Double { shards.reduce(0) { $0 + $1.incomingBytes } }
+    public var totalIncomingRecords: Double { shards.reduce(0) { $0 + $1.incomingRecords } }
+    public var totalOutgoingBytes: Double { shards.reduce(0) { $0 + $1.outgoingBytes } }
+    public var throttlesPerSecond: Double { shards.reduce(0) { $0 + $1.writeThrottled + $1.readThrottled } }
+    public var writeCapacityBytes: Double { Double(openShards) * shardWriteBytes }
+    public var writeCapacityRecords: Double { Double(openShards) * shardWriteRecords }
+    /// Read capacity: each shard's shared 2 MiB/s for polling readers plus 2 MiB/s per EFO consumer.
+    public var readCapacityBytes: Double {
+        Double(openShards) * shardReadBytes * Double(1 + consumers.filter { $0.kind == .efo }.count)
+    }
+    public var targetRecordsPerSecond: Double { producers.reduce(0) { $0 + $1.targetRecordsPerSecond } }
+}
+
+/// A line of the events pane.
+public struct EventLine: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case engine, advice, narration, error, action }
+    public var time: String
+    public var kind: Kind
+    public var text: String
+    public init(time: String, kind: Kind, text: String) { self.time = time; self.kind = kind; self.text = text }
+}
+
+/// Columns the shard table sorts by.
+public enum SortKey: String, CaseIterable, Hashable, Sendable {
+    case hashKey = "hash key", incoming = "IncomingBytes", utilization = "utilisation", throttled = "throttles", iteratorAge = "iterator age"
+}
+
+/// The key strategies `K` cycles through (LoadGen's key distributions).
+public enum KeyStrategy: String, CaseIterable, Hashable, Sendable {
+    case scenario = "scenario's own", uniform, zipf, hotKey = "hot key", salted
+
+    public var next: KeyStrategy {
+        switch self {
+        case .scenario, .salted: .uniform
+        case .uniform: .zipf
+        case .zipf: .hotKey
+        case .hotKey: .salted
+        }
+    }
+}
+
+/// A question the dashboard is asking in the prompt line.
+public struct Prompt: Hashable, Sendable {
+    public enum Purpose: Hashable, Sendable {
+        case split(shardId: String)
+        case updateShardCount
+        case filter
+    }
+    public var purpose: Purpose
+    public var label: String
+    public var text: String
+    public init(purpose: Purpose, label: String, text: String) { self.purpose = purpose; self.label = label; self.text = text }
+}
+
+/// A pick-one list (merge neighbour, consumers, scenarios).
+public struct Menu: Hashable, Sendable {
+    public struct Item: Hashable, Sendable {
+        public var label: String
+        public var command: DashboardCommand
+        public init(_ label: String, _ command: DashboardCommand) { self.label = label; self.command = command }
+    }
+    public var title: String
+    public var items: [Item]
+    public var selected: Int = 0
+    public init(title: String, items: [Item]) { self.title = title; self.items = items }
+}
+
+/// What the dashboard is showing on top of the panes.
+public enum Overlay: Hashable, Sendable {
+    case none
+    case help(page: Int)
+    case prompt(Prompt)
+    case menu(Menu)
+}
+
+/// How the dashboard is set up by the user: everything that is not engine data.
+public struct ViewState: Hashable, Sendable {
+    public var width: Int = 80
+    public var height: Int = 24
+    public var capabilities: TerminalCapabilities = .full
+    public var selectedShardId: String?
+    public var sortKey: SortKey = .hashKey
+    public var sortDescending = false
+    public var filter = ""
+    /// Index of the first table row shown.
+    public var scroll = 0
+    public var showClosed = false
+    public var paused = false
+    /// Seconds between refreshes of the shown data (default 1 s).
+    public var refreshInterval: Double = 1
+    public var overlay: Overlay = .none
+    public var keyStrategy: KeyStrategy = .scenario
+    /// Braille (false) or block (true) chart when Unicode is available.
+    public var blockChart = false
+    /// Multiplier applied to the scenario's producer rates by `+`/`-`.
+    public var rateFactor: Double = 1
+    public init() {}
+}
+
+/// The whole view model: engine data, view state and the events log. The
+/// renderer draws it; `DashboardModel.handle(_:)` maps keys to a new model
+/// and commands. A value type: copying is cheap and tests build it by hand.
+public struct DashboardModel: Hashable, Sendable {
+    public var data: DashboardData
+    public var view: ViewState
+    /// Newest last, bounded by `maxEvents`.
+    public private(set) var events: [EventLine] = []
+    public static let maxEvents = 500
+    public init(data: DashboardData = DashboardData(), view: ViewState = ViewState()) { self.data = data; self.view = view }
+
+    public mutating func log(_ line: EventLine) {
+        events.append(line)
+        if events.count > Self.maxEvents { events.removeFirst(events.count - Self.maxEvents) }
+    }
+
+    /// Shards the table lists, filtered and sorted as the view asks.
+    public var visibleShards: [ShardRow] {
+        var rows = data.shards.filter { view.showClosed || $0.open }
+        let f = view.filter.lowercased()
+        if !f.isEmpty {
+            rows = rows.filter { r in
+                r.shardId.lowercased().contains(f) || r.heat.rawValue == f
+                    || r.topKeys.contains { $0.key.lowercased().contains(f) }
+            }
+        }
+        func metric(_ r: ShardRow) -> Double {
+            switch view.sortKey {
+            case .hashKey: 0
+            case .incoming: r.incomingBytes
+            case .utilization: r.utilization
+            case .throttled: r.writeThrottled + r.readThrottled
+            case .iteratorAge: r.iteratorAgeMilliseconds
+            }
+        }
+        rows.sort { a, b in
+            if view.sortKey == .hashKey {
+                if a.open != b.open { return a.open }
+                let less = (a.startingHashKey, a.shardId) < (b.startingHashKey, b.shardId)
+                return view.sortDescending ? !less : less
+            }
+            let ma = metric(a), mb = metric(b)
+            if ma != mb { return view.sortDescending ? ma > mb : ma < mb }
+            return a.startingHashKey < b.startingHashKey
+        }
+        return rows
+    }
+
+    /// The selected shard, or the first visible one.
+    public var selectedShard: ShardRow? {
+        let rows = visibleShards
+        return rows.first { $0.shardId == view.selectedShardId } ?? rows.first
+    }
+}

@@ -1,0 +1,255 @@
+/// How a series stores one value of a per-second point.
+///
+/// Shard series use `UInt32` (4 bytes: exact counts up to 4 Gi per second,
+/// saturating beyond; ages up to 49 days) to keep 10,000 shards affordable;
+/// stream and consumer series, of which there are few, use `Double`.
+public protocol SeriesScalar: Sendable, Equatable {
+    init(seriesValue: Double)
+    var seriesValue: Double { get }
+}
+
+extension Double: SeriesScalar {
+    public init(seriesValue: Double) { self = seriesValue }
+    public var seriesValue: Double { self }
+}
+
+extension UInt32: SeriesScalar {
+    public init(seriesValue v: Double) {
+        self = v.isNaN || v <= 0 ? 0 : v >= 4_294_967_295 ? .max : UInt32(v.rounded())
+    }
+    public var seriesValue: Double { Double(self) }
+}
+
+/// A ring of fixed-width rows in one flat buffer: appending past capacity
+/// overwrites the oldest row. Storage grows to `capacity × width` and never
+/// beyond, so its worst case is known in advance.
+///
+/// Complexity: `append` O(width); `row` O(1) (a slice of the buffer).
+public struct RowRing<Scalar: Sendable>: Sendable {
+    public let width: Int
+    public let capacity: Int
+    private var storage: [Scalar] = []
+    private var head = 0
+    public private(set) var count = 0
+
+    public init(width: Int, capacity: Int) {
+        precondition(width > 0 && capacity > 0)
+        self.width = width
+        self.capacity = capacity
+    }
+
+    public mutating func append<C: Collection>(_ row: C) where C.Element == Scalar {
+        precondition(row.count == width)
+        if count < capacity {
+            storage.append(contentsOf: row)
+            count += 1
+            return
+        }
+        var i = head * width
+        for v in row { storage[i] = v; i += 1 }
+        head = (head + 1) % capacity
+    }
+
+    /// Row `i`, oldest first.
+    public func row(_ i: Int) -> ArraySlice<Scalar> {
+        precondition(i >= 0 && i < count)
+        let r = count < capacity ? i : (head + i) % capacity
+        return storage[r * width ..< (r + 1) * width]
+    }
+
+    /// Elements held (for memory accounting).
+    public var storedElements: Int { storage.count }
+}
+
+/// CloudWatch's statistics of one metric over one rolled-up period
+/// (KINESIS.md §6: Sum, Average, Minimum, Maximum, SampleCount). ktop's data
+/// points are its own 1-second samples, so `sampleCount` counts seconds, not
+/// API calls; for counts `minimum`/`maximum` are per-second figures.
+public struct Statistics: Sendable, Equatable {
+    public var sum: Double
+    public var minimum: Double
+    public var maximum: Double
+    public var sampleCount: Int
+    public var average: Double { sampleCount > 0 ? sum / Double(sampleCount) : 0 }
+    public init(sum: Double, minimum: Double, maximum: Double, sampleCount: Int) {
+        self.sum = sum; self.minimum = minimum; self.maximum = maximum; self.sampleCount = sampleCount
+    }
+}
+
+/// One rolled-up minute of a series: the statistics of every rolled-up
+/// metric, in column order.
+public struct MinutePoint<M: MetricName>: Sendable, Equatable {
+    /// Start of the minute, milliseconds since the epoch.
+    public var startMillis: Int64
+    public var statistics: [Statistics]
+    public subscript(_ m: M) -> Statistics { statistics[m.column] }
+}
+
+/// One second of a series, values in column order: counts for `.count`
+/// metrics (over `intervalMillis`), levels for `.gauge` metrics.
+public struct SecondPoint<M: MetricName>: Sendable, Equatable {
+    /// End of the interval, milliseconds since the epoch.
+    public var timeMillis: Int64
+    public var intervalMillis: Int64
+    public var values: [Double]
+    /// What happened in the interval (counts) or the level (gauges).
+    public subscript(_ m: M) -> Double { values[m.column] }
+    /// Per second over the interval for counts; the level for gauges.
+    public func rate(_ m: M) -> Double {
+        m.kind == .gauge || intervalMillis <= 0 ? values[m.column] : values[m.column] * 1000 / Double(intervalMillis)
+    }
+}
+
+/// Per-second points of one metric set in a ring (default 15 minutes), rolled
+/// up to 1-minute points in a second ring (default 24 hours).
+///
+/// Memory is fixed by the two capacities: seconds × (8 + 4 + width × size of
+/// Scalar) plus minutes × (8 + 2 + width × (8 + 2 × size of Scalar)), plus
+/// the open minute's accumulators. `MetricsStore.bytesPerShard` states the
+/// figure for shards.
+public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
+    public static var width: Int { M.allCases.count }
+    private var times: RowRing<Int64>
+    private var intervals: RowRing<UInt32>
+    private var values: RowRing<Scalar>
+    private var minuteStarts: RowRing<Int64>
+    private var minuteCounts: RowRing<UInt16>
+    private var minuteSums: RowRing<Double>
+    private var minuteMinMax: RowRing<Scalar>
+    // The minute being filled.
+    private var openMinute: Int64 = .min
+    private var openCount = 0
+    private var openSums: [Double]
+    private var openMins: [Double]
+    private var openMaxs: [Double]
+
+    public init(secondsCapacity: Int = 900, minutesCapacity: Int = 1440) {
+        let w = Self.width
+        times = RowRing(width: 1, capacity: secondsCapacity)
+        intervals = RowRing(width: 1, capacity: secondsCapacity)
+        values = RowRing(width: w, capacity: secondsCapacity)
+        minuteStarts = RowRing(width: 1, capacity: minutesCapacity)
+        minuteCounts = RowRing(width: 1, capacity: minutesCapacity)
+        minuteSums = RowRing(width: w, capacity: minutesCapacity)
+        minuteMinMax = RowRing(width: 2 * w, capacity: minutesCapacity)
+        openSums = []
+        openMins = []
+        openMaxs = []
+    }
+
+    public var secondsCapacity: Int { times.capacity }
+    public var minutesCapacity: Int { minuteStarts.capacity }
+    public var secondCount: Int { times.count }
+    /// Completed minutes (the open minute is not counted until it closes).
+    public var minuteCount: Int { minuteStarts.count }
+
+    /// Appends the point for the interval ending at `timeMillis`. Values are
+    /// in column order: counts for `.count` metrics, levels for gauges.
+    public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: [Double]) {
+        precondition(row.count == Self.width)
+        let stored = row.map { Scalar(seriesValue: $0) }
+        times.append(CollectionOfOne(timeMillis))
+        intervals.append(CollectionOfOne(UInt32(clamping: max(0, intervalMillis))))
+        values.append(stored)
+        // Roll up by the minute the interval ends in (the second it is labelled with).
+        let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
+        if minute != openMinute { closeMinute(); openMinute = minute }
+        let rate = intervalMillis > 0 ? 1000 / Double(intervalMillis) : 1
+        for (i, m) in M.allCases.enumerated() {
+            let v = stored[i].seriesValue
+            let perSecond = m.kind == .count ? v * rate : v
+            if openCount == 0 {
+                if openSums.isEmpty {
+                    openSums = Array(repeating: 0, count: Self.width)
+                    openMins = openSums; openMaxs = openSums
+                }
+                openSums[i] = v; openMins[i] = perSecond; openMaxs[i] = perSecond
+            } else {
+                openSums[i] += v
+                openMins[i] = min(openMins[i], perSecond)
+                openMaxs[i] = max(openMaxs[i], perSecond)
+            }
+        }
+        openCount += 1
+    }
+
+    private mutating func closeMinute() {
+        guard openCount > 0 else { return }
+        minuteStarts.append(CollectionOfOne(openMinute))
+        minuteCounts.append(CollectionOfOne(UInt16(clamping: openCount)))
+        minuteSums.append(openSums)
+        var mm: [Scalar] = []
+        mm.reserveCapacity(2 * Self.width)
+        for i in 0..<Self.width { mm.append(Scalar(seriesValue: openMins[i])); mm.append(Scalar(seriesValue: openMaxs[i])) }
+        minuteMinMax.append(mm)
+        openCount = 0
+    }
+
+    /// Second `i`, oldest first.
+    public func second(_ i: Int) -> SecondPoint<M> {
+        SecondPoint(timeMillis: times.row(i).first!, intervalMillis: Int64(intervals.row(i).first!),
+                    values: values.row(i).map(\.seriesValue))
+    }
+
+    public var lastSecond: SecondPoint<M>? { secondCount > 0 ? second(secondCount - 1) : nil }
+
+    /// The newest `n` seconds, oldest first.
+    public func seconds(last n: Int) -> [SecondPoint<M>] {
+        let k = Swift.min(n, secondCount)
+        return (secondCount - k ..< secondCount).map(second)
+    }
+
+    /// Minute `i`, oldest first. For gauges `sum` is the sum of the levels,
+    /// so `average` is the minute's mean level.
+    public func minute(_ i: Int) -> MinutePoint<M> {
+        let n = Int(minuteCounts.row(i).first!)
+        let sums = minuteSums.row(i), mm = minuteMinMax.row(i)
+        var stats: [Statistics] = []
+        stats.reserveCapacity(Self.width)
+        for c in 0..<Self.width {
+            stats.append(Statistics(sum: sums[sums.startIndex + c], minimum: mm[mm.startIndex + 2 * c].seriesValue,
+                                    maximum: mm[mm.startIndex + 2 * c + 1].seriesValue, sampleCount: n))
+        }
+        return MinutePoint(startMillis: minuteStarts.row(i).first!, statistics: stats)
+    }
+
+    /// The minute being filled, if it has any seconds.
+    public var openMinutePoint: MinutePoint<M>? {
+        guard openCount > 0 else { return nil }
+        return MinutePoint(startMillis: openMinute, statistics: (0..<Self.width).map {
+            Statistics(sum: openSums[$0], minimum: openMins[$0], maximum: openMaxs[$0], sampleCount: openCount)
+        })
+    }
+
+    public var minutes: [MinutePoint<M>] { (0..<minuteCount).map(minute) }
+
+    /// Statistics of the newest `n` seconds of one metric (per-second rates
+    /// for counts, levels for gauges).
+    public func statistics(_ m: M, lastSeconds n: Int) -> Statistics? {
+        let pts = seconds(last: n)
+        guard !pts.isEmpty else { return nil }
+        let r = pts.map { $0.rate(m) }
+        return Statistics(sum: r.reduce(0, +), minimum: r.min()!, maximum: r.max()!, sampleCount: r.count)
+    }
+
+    /// Worst-case bytes of ring storage for given capacities (excluding array headers).
+    public static func ringBytes(secondsCapacity: Int, minutesCapacity: Int) -> Int {
+        let s = MemoryLayout<Scalar>.stride
+        return secondsCapacity * (8 + 4 + width * s) + minutesCapacity * (8 + 2 + width * (8 + 2 * s))
+    }
+
+    /// Elements currently stored (for tests of the bound).
+    public var storedBytes: Int {
+        let s = MemoryLayout<Scalar>.stride
+        return times.storedElements * 8 + intervals.storedElements * 4 + values.storedElements * s
+            + minuteStarts.storedElements * 8 + minuteCounts.storedElements * 2 + minuteSums.storedElements * 8
+            + minuteMinMax.storedElements * s
+    }
+}
+
+extension Int64 {
+    func floorDivided(by d: Int64) -> Int64 {
+        let q = self / d
+        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+    }
+}

@@ -1,0 +1,216 @@
+"""End-to-end test of the ktop dashboard in a real terminal (tmux).
+
+ktop runs in a detached tmux session at 120x40 inside a plain shell. The test
+reads the screen with `tmux capture-pane`, presses keys with `tmux send-keys`
+and waits with bounded polling (never a fixed sleep) for what the screen must
+show: the demo's 4 shards, a split of the selected shard (5 open shards and
+the split in the events pane), and the shell again after `q`.
+
+Needs tmux; CI (.ci/run) installs it. The ktop binary is $KTOP_BIN, or built
+with `swift build --product ktop` in the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARD_ROW = re.compile(r"^shardId-\d{12}\s", re.MULTILINE)
+_BINARY: list[str] = []
+
+
+def ktop_binary() -> str:
+    if os.environ.get("KTOP_BIN"):
+        return os.environ["KTOP_BIN"]
+    if _BINARY:
+        return _BINARY[0]
+    swift = shutil.which("swift")
+    if swift is None:
+        pytest.fail("swift is not on PATH and KTOP_BIN is not set", pytrace=False)
+    build = subprocess.run([swift, "build", "--product", "ktop"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600)
+    if build.returncode != 0:
+        pytest.fail(f"swift build --product ktop failed:\n{build.stdout[-4000:]}\n{build.stderr[-4000:]}", pytrace=False)
+    bin_path = subprocess.run([swift, "build", "--show-bin-path"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=600).stdout.strip()
+    binary = os.path.join(bin_path, "ktop")
+    assert os.path.exists(binary), f"built ktop not found at {binary}"
+    _BINARY.append(binary)
+    return binary
+
+
+def tmux_executable() -> str | None:
+    exe = shutil.which("tmux")
+    if exe is None and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "tmux"], capture_output=True, timeout=600,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        exe = shutil.which("tmux")
+    return exe
+
+
+class Terminal:
+    """A detached tmux session on its own server socket, running a shell."""
+
+    def __init__(self, tmux: str, width: int = 120, height: int = 40):
+        self.tmux = tmux
+        self.socket = f"ktop-e2e-{uuid.uuid4().hex[:8]}"
+        self.target = "ktop"
+        self.run("new-session", "-d", "-s", self.target, "-x", str(width), "-y", str(height),
+                 "env PS1='e2e$ ' bash --norc --noprofile")
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run([self.tmux, "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, f"tmux {' '.join(args)} failed: {out.stderr}"
+        return out.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.target)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.target, *keys)
+
+    def type(self, text: str) -> None:
+        self.run("send-keys", "-t", self.target, "-l", text)
+
+    def pane_command(self) -> str:
+        return self.run("display-message", "-p", "-t", self.target, "#{pane_current_command}").strip()
+
+    def wait_for(self, what: str, predicate, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def terminal():
+    tmux = tmux_executable()
+    if tmux is None:
+        pytest.skip("tmux is not installed and could not be installed (apt-get install -y tmux); the dashboard needs a terminal")
+    binary = ktop_binary()
+    term = Terminal(tmux)
+    term.binary = binary
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+def child_pids(parent: int) -> list[int]:
+    """Processes whose parent is `parent`, read from /proc (no procps needed)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == parent:
+            children.append(int(entry))
+    return children
+
+
+def shard_rows(screen: str) -> list[str]:
+    return [line for line in screen.splitlines() if SHARD_ROW.match(line)]
+
+
+def start_ktop(term: Terminal) -> str:
+    term.wait_for("the shell prompt", lambda s: "e2e$" in s, 10)
+    term.type(f"{term.binary}; echo KTOP_EXIT=$?")
+    term.keys("Enter")
+    return term.wait_for("the dashboard with 4 shard rows",
+                         lambda s: len(shard_rows(s)) == 4 and "4 open" in s and "IncomingBytes" in s, 60)
+
+
+def test_split_from_the_dashboard_then_quit(terminal):
+    screen = start_ktop(terminal)
+    assert "demo" in screen and "ACTIVE" in screen
+    # The first shard is selected; s opens the split prompt with the key pre-filled, Enter splits.
+    terminal.keys("s")
+    prompt = terminal.wait_for("the split prompt", lambda s: re.search(r"Split\S* shardId-000000000000.*\d{30,}", s) is not None, 10)
+    assert "Esc" in prompt or "cancel" in prompt or "\u2588" in prompt
+    terminal.keys("Enter")
+    screen = terminal.wait_for(
+        "5 open shards and the split in the events pane",
+        lambda s: "5 open" in s and len(shard_rows(s)) == 5 and "SplitShard shardId-000000000000" in s
+        and re.search(r"Split shardId-000000000000 into", s) is not None,
+        30,
+    )
+    assert "shardId-000000000004" in screen and "shardId-000000000005" in screen
+    # q quits and gives the terminal back to the shell.
+    terminal.keys("q")
+    screen = terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)
+    assert "HASH%" not in screen, "the dashboard is still on screen after exit"
+    terminal.wait_for("ktop's process to end", lambda s: terminal.pane_command() == "bash", 10)
+
+
+def test_sigterm_restores_the_terminal(terminal):
+    start_ktop(terminal)
+    pane_pid = terminal.run("display-message", "-p", "-t", terminal.target, "#{pane_pid}").strip()
+    children = child_pids(int(pane_pid))
+    assert children, "ktop is not running under the shell"
+    for pid in children:
+        os.kill(pid, 15)
+    screen = terminal.wait_for("the shell again after SIGTERM", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
+    assert "KTOP_EXIT=143" in screen
+    assert "HASH%" not in screen
+
+
+def test_without_a_terminal_ktop_points_to_headless():
+    out = subprocess.run([ktop_binary()], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    message = (out.stderr + out.stdout).strip()
+    assert "--headless" in message and len(message.splitlines()) == 1
+
+
+def test_actions_reach_the_engine_and_kinesis_errors_show(terminal):
+    start_ktop(terminal)
+    # UpdateShardCount beyond 2x the open shards: Kinesis's own error in the events pane.
+    terminal.keys("u")
+    terminal.wait_for("the UpdateShardCount prompt", lambda s: "UpdateShardCount of demo" in s, 10)
+    terminal.keys("BSpace")
+    terminal.type("100")
+    terminal.keys("Enter")
+    terminal.wait_for("InvalidArgumentException in the events pane",
+                      lambda s: "InvalidArgumentException" in s and "UpdateShardCount" in s, 15)
+    # A polling consumer added with c joins the consumers pane.
+    terminal.keys("c")
+    terminal.wait_for("the consumers menu", lambda s: "Add a polling consumer" in s, 10)
+    terminal.keys("1")
+    terminal.wait_for("poller-1 in the consumers pane", lambda s: re.search(r"poller-1\s+poll", s) is not None, 15)
+    # K changes the producers' key strategy; f speeds up the clock (and the header says so).
+    terminal.keys("K")
+    terminal.wait_for("the uniform key strategy", lambda s: "keys uniform" in s and "uniform(10000)" in s, 15)
+    terminal.keys("f")
+    terminal.wait_for("clock x2 in the header", lambda s: "clock x2" in s and "CLOCK x2" in s, 15)
+    # Space pauses the view; the banner says so.
+    terminal.keys("Space")
+    terminal.wait_for("the PAUSED banner", lambda s: "PAUSED" in s, 10)
+    terminal.keys("F10")
+    terminal.wait_for("the shell again after F10", lambda s: "KTOP_EXIT=0" in s, 15)
+
+
+def test_ctrl_c_restores_the_terminal(terminal):
+    start_ktop(terminal)
+    terminal.keys("C-c")
+    screen = terminal.wait_for("the shell again after Ctrl-C", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
+    assert "KTOP_EXIT=130" in screen
+    assert "HASH%" not in screen
