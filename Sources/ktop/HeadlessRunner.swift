@@ -56,6 +56,12 @@ struct HeadlessRunner {
         while true {
             if let manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
             let now = clock.now()
+            // Expectation frames: the state at each whole second of the run, taken before
+            // that instant's step so a phase due then is not yet in it (as in ScenarioSimulation).
+            if let start = runner.startTime, !scenario.expectations.isEmpty {
+                let second = Int((now - start).components.seconds)
+                if second > (recorder.lastSecond ?? -1) { recorder.record(second: second, sample: engine.sample(), runner: runner) }
+            }
             runner.step(now: now)
             // Narration is shown as its phase begins (text) or carried by the next snapshot (JSON).
             let said = runner.takeNarration()
@@ -66,12 +72,7 @@ struct HeadlessRunner {
             guard now >= nextSnapshot else { continue }
             nextSnapshot = nextSnapshot + .seconds(1)
             engine.tick()
-            let sample = engine.sample()
-            if let start = runner.startTime {
-                let second = Int((now - start).components.seconds)
-                if second != recorder.lastSecond { recorder.record(second: second, sample: sample, runner: runner) }
-            }
-            store.ingest(sample, consumers: consumerReports(runner), producers: producerReports(runner), latencies: latencies.drain())
+            store.ingest(engine.sample(), consumers: consumerReports(runner), producers: producerReports(runner), latencies: latencies.drain())
             if let snap = store.snapshot(limits: configuration.limits) {
                 switch format {
                 case .json:

@@ -108,13 +108,14 @@ struct Run: ParsableCommand {
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         var config = EngineConfiguration()
         config.limits = try engineOptions.kinesisLimits()
-        scenario.engine.apply(to: &config)
         guard headless else {
-            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
+            // The live dashboard (it applies each scenario's engine settings itself); without a
+            // terminal it says to use --headless and exits nonzero.
             let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
+        scenario.engine.apply(to: &config)
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
         let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,

@@ -93,7 +93,10 @@ final class Simulation: @unchecked Sendable {
             let a = AcceleratedClock(speed: f)
             manual = nil; accelerated = a; clock = a
         }
-        let engine = KinesisEngine(clock: clock, configuration: configuration)
+        // A scenario may state engine settings (e.g. a shortened on-demand wait); the log says so.
+        var config = configuration
+        scenario.engine.apply(to: &config)
+        let engine = KinesisEngine(clock: clock, configuration: config)
         let service = engine.service()
         // The dashboard runs the scenario's consumers itself so that `c` can add and remove them.
         var load = scenario
@@ -114,6 +117,7 @@ final class Simulation: @unchecked Sendable {
         let now = time(clock.now())
         outbox.send(.log(time: now, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
         for line in scenario.narration { outbox.send(.log(time: now, kind: .narration, text: line)) }
+        for note in scenario.engine.notes { outbox.send(.log(time: now, kind: .narration, text: "Note: " + note)) }
         return world
     }
 
