@@ -8,6 +8,9 @@ public struct ConsumerStats: Sendable, Equatable {
     public var calls: Int64 = 0
     /// Reads refused by the shard's read quota (polling) or subscriptions refused (EFO).
     public var throttled: Int64 = 0
+    /// How far behind the tip the consumer is: MillisBehindLatest of its last successful read,
+    /// plus the time since then while its reads are being throttled (a starved consumer's
+    /// last response goes stale; it is at least this far behind).
     public var millisBehindLatest: Int64 = 0
     public var lastError: String?
 }
@@ -37,6 +40,12 @@ public final class PollingConsumer: @unchecked Sendable {
         var start: StartPosition
         var lastSequence: String?
         var throttleStreak = 0
+        var lastSuccess: Instant?
+        /// Lag now: the last response's MillisBehindLatest, growing while throttled.
+        func lag(_ now: Instant) -> Int64 {
+            guard throttleStreak > 0, let t = lastSuccess else { return behind }
+            return behind + (now - t).milliseconds
+        }
     }
     public let name: String
     public let stream: String
@@ -113,6 +122,7 @@ public final class PollingConsumer: @unchecked Sendable {
                 r.behind = Int64(out.millisBehindLatest ?? 0)
                 r.iterator = out.nextShardIterator
                 r.throttleStreak = 0
+                r.lastSuccess = now
                 // A real loop sleeps pollInterval after a call that itself took some time:
                 // up to 10 % more, drawn from the seeded generator so runs still repeat.
                 r.nextPoll = now + .nanoseconds(Int64(Double(pollInterval.nanoseconds) * (1 + 0.1 * rng.unit())))
@@ -138,7 +148,7 @@ public final class PollingConsumer: @unchecked Sendable {
                 }
             }
         }
-        stats.millisBehindLatest = readers.values.filter { !$0.done }.map(\.behind).max() ?? 0
+        stats.millisBehindLatest = readers.values.filter { !$0.done }.map { $0.lag(now) }.max() ?? 0
     }
 }
 

@@ -254,6 +254,11 @@ public final class KCLWorker: @unchecked Sendable {
         var lastCheckpoint: Instant
         var behind: Int64 = 0
         var throttleStreak = 0
+        var lastSuccess: Instant?
+        func lag(_ now: Instant) -> Int64 {
+            guard throttleStreak > 0, let t = lastSuccess else { return behind }
+            return behind + (now - t).milliseconds
+        }
     }
     public let id: String
     unowned let app: KCLApplication
@@ -287,7 +292,7 @@ public final class KCLWorker: @unchecked Sendable {
             }
             poll(key, lease: lease, &c, now: now)
         }
-        millisBehindLatest = consumers.values.map(\.behind).max() ?? 0
+        millisBehindLatest = consumers.values.map { $0.lag(now) }.max() ?? 0
     }
 
     private func renewAndTake(_ now: Instant) {
@@ -365,6 +370,7 @@ public final class KCLWorker: @unchecked Sendable {
             let out = try client.getRecords(GetRecordsInput(shardIterator: c.iterator, limit: cfg.maxRecords))
             app.count { $0.getRecordsCalls += 1 }
             c.throttleStreak = 0
+            c.lastSuccess = now
             let range = HashKey.parse(lease.startingHashKey).flatMap { lo in HashKey.parse(lease.endingHashKey).map { lo...$0 } }
             for r in out.records {
                 let (users, discarded) = KPLAggregation.deaggregate(r, shardRange: range)
