@@ -12,12 +12,16 @@ struct KPLCommand: ParsableCommand {
         commandName: "kpl",
         abstract: "Encode or decode KPL aggregated records (JSON on stdin/stdout).",
         discussion: """
-            encode reads   {"records": [{"partitionKey": "k", "explicitHashKey": "123" (optional), "data": "<base64>"}, ...]}
-                   writes  {"partitionKey": "<first key>", "explicitHashKey": "<first record's hash key>", "data": "<base64 aggregate>"}
-                           — the Kinesis record a KPL would put, routed by its first user record.
-            decode reads   {"data": "<base64>", "partitionKey": "k" (optional, for a record that is not an aggregate)}
-                   writes  {"aggregated": true|false, "records": [{"partitionKey", "explicitHashKey", "data", "subSequenceNumber"}]}
-                           — a record that is not a valid aggregate (magic, length, MD5, protobuf) passes through, as in the KCL.
+            encode reads  {"records": [{"partitionKey": "k", "data": "<base64>",
+                                        "explicitHashKey": "123" (optional)}, ...]}
+                   writes {"partitionKey": "<first key>", "data": "<base64 aggregate>",
+                           "explicitHashKey": "<first record's hash key>"}
+                   (the Kinesis record a KPL would put, routed by its first user record)
+            decode reads  {"data": "<base64>", "partitionKey": "k" (optional)}
+                   writes {"aggregated": true|false, "records": [{"partitionKey",
+                           "explicitHashKey", "data", "subSequenceNumber"}, ...]}
+                   (data that is not a valid aggregate — magic, length, MD5,
+                   protobuf — passes through as one record, as in the KCL)
             """,
         subcommands: [Encode.self, Decode.self])
 
@@ -35,7 +39,7 @@ struct KPLCommand: ParsableCommand {
 
         func run() throws {
             let input = try readJSON(Input.self)
-            guard let first = input.records.first else { throw ValidationError("encode needs at least one record in \"records\".") }
+            guard let first = input.records.first else { throw KPLInputError("encode needs at least one record in \"records\".") }
             let users = input.records.map { UserRecord(partitionKey: $0.partitionKey, explicitHashKey: $0.explicitHashKey, data: $0.data) }
             let out = Output(partitionKey: first.partitionKey, explicitHashKey: String(users[0].effectiveHashKey), data: KPLAggregation.encode(users))
             try writeJSON(out)
@@ -62,10 +66,16 @@ struct KPLCommand: ParsableCommand {
     }
 }
 
+/// Bad input on stdin: one line on stderr, exit status 1, no usage banner.
+struct KPLInputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
 private func readJSON<T: Decodable>(_ type: T.Type) throws -> T {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     do { return try JSONDecoder().decode(T.self, from: data) } catch {
-        throw ValidationError("Cannot read the JSON on stdin: \(error). See 'ktop kpl --help' for the shape.")
+        throw KPLInputError("cannot read the JSON on stdin (\(error)); see 'ktop kpl --help' for its shape")
     }
 }
 

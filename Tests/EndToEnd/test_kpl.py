@@ -99,3 +99,10 @@ def test_aggregate_written_by_aws_kinesis_agg_is_read_by_ktop(ktop_bin):
 def test_a_plain_record_passes_through_decode(ktop_bin):
     out = ktop_kpl(ktop_bin, "decode", {"data": base64.b64encode(b"just bytes").decode(), "partitionKey": "k"})
     assert out == {"aggregated": False, "records": [{"partitionKey": "k", "data": base64.b64encode(b"just bytes").decode(), "subSequenceNumber": 0}]}
+
+
+def test_bad_input_is_one_clear_line(ktop_bin):
+    p = subprocess.run([ktop_bin, "kpl", "decode"], input="{bad", capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "cannot read the JSON on stdin" in p.stderr
+    assert "Usage" not in p.stderr
