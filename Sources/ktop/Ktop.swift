@@ -7,7 +7,7 @@ import StreamEngine
 /// `ktop`: htop for Kinesis. With no subcommand it runs a scenario on the
 /// embedded engine and shows it on the ncurses dashboard (or, with `--headless`, as snapshots).
 @main
-struct Ktop: ParsableCommand {
+struct Ktop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktop",
         abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
@@ -28,7 +28,7 @@ struct Ktop: ParsableCommand {
               ktop --scenario story.json --headless  a scenario file (see 'ktop scenarios --show NAME')
               ktop kpl encode < records.json         KPL aggregation as JSON on stdin/stdout
             """,
-        subcommands: [Run.self, Scenarios.self, KPLCommand.self],
+        subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
 }
 

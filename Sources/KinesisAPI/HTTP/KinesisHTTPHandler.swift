@@ -1,0 +1,226 @@
+import struct Foundation.UUID
+import NIOCore
+import NIOHTTP1
+import StreamEngine
+
+/// Sent down every connection's pipeline when the server shuts down: finish
+/// what is in flight, then close.
+struct KinesisServerQuiesce: Sendable {}
+
+/// Timing of the SubscribeToShard event pump.
+struct SubscriptionPolling: Sendable {
+    /// Next poll after an event that carried records (the consumer may be behind).
+    var afterRecords: TimeAmount = .milliseconds(200)
+    /// Next poll after an empty event. Kinesis's idle cadence is undocumented;
+    /// kinesis-mock uses 1 s and Java's 10 s read timeout needs well under 10 s.
+    var whenIdle: TimeAmount = .seconds(1)
+}
+
+/// One HTTP/1.1 connection of the Kinesis server: aggregates each request up to
+/// a size limit, hands it to the ``KinesisRequestProcessor``, writes the reply,
+/// and for SubscribeToShard pumps event-stream frames until the subscription
+/// ends or the client goes away.
+///
+/// Sits behind NIO's `configureHTTPServerPipeline`, whose pipelining handler
+/// holds back a client's next request until this one's response has ended.
+final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        /// Over the size limit: the rest of the body is read and dropped, then 413.
+        case discarding(HTTPRequestHead)
+        case streaming(any EventSubscription, keepAlive: Bool)
+        case closed
+    }
+
+    private let processor: KinesisRequestProcessor
+    private let maxBodyBytes: Int
+    private let polling: SubscriptionPolling
+    private var state = State.idle
+    private var quiescing = false
+    private var pollTask: Scheduled<Void>?
+
+    init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling) {
+        self.processor = processor
+        self.maxBodyBytes = maxBodyBytes
+        self.polling = polling
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            let declared = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+            if declared > maxBodyBytes {
+                state = .discarding(head)
+            } else {
+                state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared, 1 << 20)))
+            }
+        case (.body(var part), .receiving(let head, var body)):
+            if body.readableBytes + part.readableBytes > maxBodyBytes {
+                state = .discarding(head)
+            } else {
+                state = .closed  // drop our reference so the append below does not copy the buffer
+                body.writeBuffer(&part)
+                state = .receiving(head, body)
+            }
+        case (.body, .discarding):
+            break
+        case (.end, .receiving(let head, let body)):
+            state = .idle
+            let request = KinesisRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
+            respond(context: context, head: head, response: processor.process(request))
+        case (.end, .discarding(let head)):
+            state = .idle
+            respondTooLarge(context: context, head: head)
+        default:
+            // A part out of order (e.g. a pipelined request while streaming cannot
+            // happen behind NIO's pipelining handler): the connection is unusable.
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is KinesisServerQuiesce else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        switch state {
+        case .idle: context.close(promise: nil)
+        case .streaming: finishStream(context: context)
+        case .receiving, .discarding, .closed: break  // closes once the response is written
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pollTask?.cancel()
+        pollTask = nil
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Parse errors were answered with 400 by NIO's protocol error handler; anything else ends the connection.
+        context.close(promise: nil)
+    }
+
+    // MARK: replies
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, response: KinesisResponse) {
+        let keepAlive = head.isKeepAlive && !quiescing
+        var headers = response.headers
+        switch response.body {
+        case .bytes(let bytes):
+            headers.add(name: "Content-Length", value: String(bytes.count))
+            setConnectionHeader(&headers, keepAlive: keepAlive, version: head.version)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                          promise: nil)
+            if !bytes.isEmpty {
+                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            }
+            endResponse(context: context, keepAlive: keepAlive)
+        case .eventStream(let subscription):
+            // HTTP/1.0 has no chunked encoding: the stream is then delimited by closing.
+            let streamKeepAlive = keepAlive && head.version.hasChunkedEncoding
+            setConnectionHeader(&headers, keepAlive: streamKeepAlive, version: head.version)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                          promise: nil)
+            state = .streaming(subscription, keepAlive: streamKeepAlive)
+            writeFrame(context: context, KinesisEventStream.initialResponse())
+            context.flush()
+            poll(context: context)
+        }
+    }
+
+    private func respondTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        // Kinesalite (after AWS) answers an oversized request with a bare 413. The
+        // connection is closed: the client may still be sending.
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
+        headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
+        headers.add(name: "Content-Length", value: "0")
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),
+                      promise: nil)
+        endResponse(context: context, keepAlive: false)
+    }
+
+    private func setConnectionHeader(_ headers: inout HTTPHeaders, keepAlive: Bool, version: HTTPVersion) {
+        if !keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if !version.hasChunkedEncoding {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+    }
+
+    private func endResponse(context: ChannelHandlerContext, keepAlive: Bool) {
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive || quiescing {
+            let channel = context.channel
+            written.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    // MARK: SubscribeToShard
+
+    private func poll(context: ChannelHandlerContext) {
+        pollTask = nil
+        guard case .streaming(let subscription, _) = state else { return }
+        guard context.channel.isWritable else {
+            // A slow reader: leave the records in the shard instead of in our buffers.
+            schedulePoll(context: context, in: polling.whenIdle)
+            return
+        }
+        do {
+            guard let event = try subscription.nextEvent() else {
+                finishStream(context: context)
+                return
+            }
+            writeFrame(context: context, try KinesisEventStream.event(event))
+            context.flush()
+            schedulePoll(context: context, in: event.records.isEmpty ? polling.whenIdle : polling.afterRecords)
+        } catch {
+            writeFrame(context: context, KinesisEventStream.exception(error))
+            finishStream(context: context)
+        }
+    }
+
+    private func schedulePoll(context: ChannelHandlerContext, in delay: TimeAmount) {
+        pollTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            poll(context: context)
+        }
+    }
+
+    private func writeFrame(context: ChannelHandlerContext, _ message: EventStreamMessage) {
+        let bytes: [UInt8]
+        do {
+            bytes = try EventStreamEncoder.encode(message)
+        } catch {
+            // Only a frame over botocore's 24 MiB limit can fail; report it in-stream.
+            let failure = KinesisEventStream.exception(KinesisError(.internalFailure, "Internal service failure."))
+            bytes = (try? EventStreamEncoder.encode(failure)) ?? []
+        }
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+    }
+
+    private func finishStream(context: ChannelHandlerContext) {
+        guard case .streaming(_, let keepAlive) = state else { return }
+        pollTask?.cancel()
+        pollTask = nil
+        state = .idle
+        endResponse(context: context, keepAlive: keepAlive)
+    }
+}
+
+extension HTTPVersion {
+    /// HTTP/1.1 and later: chunked bodies and keep-alive by default.
+    fileprivate var hasChunkedEncoding: Bool { major > 1 || (major == 1 && minor >= 1) }
+}
+
+/// Request ids as AWS prints them: a lower-case UUID.
+enum UUIDString {
+    static func random() -> String { UUID().uuidString.lowercased() }
+}

@@ -1,0 +1,212 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import StreamEngine
+import Synchronization
+
+/// The Kinesis Data Streams endpoint: an HTTP/1.1 server speaking the
+/// `awsJson1_1` protocol (`POST /` routed by `X-Amz-Target:
+/// Kinesis_20131202.<Operation>`) in front of a ``StreamEngine/KinesisEngine``,
+/// so boto3, the AWS CLI and other SDKs can use ktop as their endpoint.
+///
+/// The server holds no stream state. Requests are routed to the engine's
+/// service for the region named in the SigV4 credential scope (falling back to
+/// ``Configuration/defaultRegion``) and the configured account.
+///
+/// ```swift
+/// let server = KinesisServer(engine: engine, configuration: .init(host: "127.0.0.1", port: 0))
+/// let port = try await server.start()
+/// …
+/// try await server.shutdown()   // e.g. on SIGINT/SIGTERM
+/// ```
+public final class KinesisServer: Sendable {
+    /// How the server listens and how strictly it checks requests.
+    public struct Configuration: Sendable {
+        /// Address to bind. `127.0.0.1` keeps the endpoint local; `0.0.0.0` exposes it.
+        public var host: String
+        /// Port to bind; 0 picks a free one (``KinesisServer/start()`` returns it).
+        /// 4567 is kinesalite's default and ktop's.
+        public var port: Int
+        /// Largest request body accepted; larger ones get `413` and the connection
+        /// is closed. Kinesis's largest legal request (PutRecords, 10 MiB records in
+        /// base64) fits in the 16 MiB default.
+        public var maxRequestBodyBytes: Int
+        /// When set, every request must carry a valid SigV4 signature by one of
+        /// these credentials (KINESIS.md §10). When nil (the default), any
+        /// signature is accepted, but an `Authorization` header must still be
+        /// present and complete, as AWS requires.
+        public var verifySigV4: [AWSCredentials]?
+        /// The account whose streams the endpoint serves; nil: the engine's default account.
+        public var account: String?
+        /// The region for requests without a usable credential scope; nil: the engine's default region.
+        public var defaultRegion: String?
+        /// Event-loop threads when the server makes its own group.
+        public var threads: Int
+        /// How long ``KinesisServer/shutdown()`` lets open connections finish
+        /// (in-flight responses, event streams) before closing them.
+        public var shutdownGracePeriod: Duration
+        /// Pause between SubscribeToShard events after one that carried records.
+        public var subscriptionPollAfterRecords: Duration
+        /// Pause between SubscribeToShard events while the shard is idle.
+        public var subscriptionPollWhenIdle: Duration
+        /// Prometheus text exposition served on `GET /metrics`; nil: no such route.
+        public var metricsText: (@Sendable () -> String)?
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
+            verifySigV4: [AWSCredentials]? = nil, account: String? = nil, defaultRegion: String? = nil,
+            threads: Int = System.coreCount, shutdownGracePeriod: Duration = .seconds(5),
+            subscriptionPollAfterRecords: Duration = .milliseconds(200), subscriptionPollWhenIdle: Duration = .seconds(1)
+        ) {
+            self.host = host
+            self.port = port
+            self.maxRequestBodyBytes = maxRequestBodyBytes
+            self.verifySigV4 = verifySigV4
+            self.account = account
+            self.defaultRegion = defaultRegion
+            self.threads = threads
+            self.shutdownGracePeriod = shutdownGracePeriod
+            self.subscriptionPollAfterRecords = subscriptionPollAfterRecords
+            self.subscriptionPollWhenIdle = subscriptionPollWhenIdle
+        }
+    }
+
+    /// Why ``start()`` refused.
+    public enum ServerError: Error, Sendable {
+        case alreadyStarted
+        case shutDown
+    }
+
+    private enum Lifecycle {
+        case ready
+        case running(any Channel)
+        case stopped
+    }
+
+    public let configuration: Configuration
+    private let processor: KinesisRequestProcessor
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let lifecycle = Mutex(Lifecycle.ready)
+    private let connections = ConnectionRegistry()
+
+    /// - Parameter eventLoopGroup: an existing group to run on; by default the
+    ///   server makes (and on shutdown stops) its own with `configuration.threads` threads.
+    public convenience init(engine: KinesisEngine, configuration: Configuration = Configuration(),
+                            eventLoopGroup: (any EventLoopGroup)? = nil) {
+        self.init(dispatcher: EngineDispatcher(engine: engine, account: configuration.account),
+                  defaultRegion: configuration.defaultRegion ?? engine.configuration.defaultRegion,
+                  configuration: configuration, eventLoopGroup: eventLoopGroup)
+    }
+
+    init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
+         eventLoopGroup: (any EventLoopGroup)?) {
+        self.configuration = configuration
+        var processor = KinesisRequestProcessor(
+            dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
+            defaultRegion: defaultRegion)
+        processor.metricsText = configuration.metricsText
+        self.processor = processor
+        if let eventLoopGroup {
+            group = eventLoopGroup
+            ownsGroup = false
+        } else {
+            group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+            ownsGroup = true
+        }
+    }
+
+    /// Binds and starts accepting connections; returns the bound port. A
+    /// server starts once. If binding fails (port in use), the error is thrown
+    /// and `start()` may be tried again; call ``shutdown()`` to release the
+    /// event loops either way.
+    public func start() async throws -> Int {
+        try lifecycle.withLock { state throws(ServerError) in
+            switch state {
+            case .ready: break
+            case .running: throw ServerError.alreadyStarted
+            case .stopped: throw ServerError.shutDown
+            }
+        }
+        let processor = self.processor
+        let connections = self.connections
+        let maxBody = configuration.maxRequestBodyBytes
+        let polling = SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
+                                          whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBody, polling: polling))
+                    connections.add(channel)
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        let raced = lifecycle.withLock { state -> Bool in
+            guard case .ready = state else { return true }
+            state = .running(channel)
+            return false
+        }
+        if raced {
+            try? await channel.close()
+            throw ServerError.alreadyStarted
+        }
+        return channel.localAddress?.port ?? configuration.port
+    }
+
+    /// The bound port while running.
+    public var port: Int? {
+        lifecycle.withLock { state in
+            if case .running(let channel) = state { return channel.localAddress?.port }
+            return nil
+        }
+    }
+
+    /// Stops accepting connections, lets open ones finish their current response
+    /// (event streams are ended) for up to `shutdownGracePeriod`, then closes the
+    /// rest and, if the server made its own event loops, stops them. Idempotent.
+    public func shutdown() async throws {
+        let previous = lifecycle.withLock { state -> Lifecycle in
+            defer { state = .stopped }
+            return state
+        }
+        if case .running(let listener) = previous {
+            try? await listener.close()
+            let open = connections.all
+            for channel in open {
+                channel.pipeline.fireUserInboundEventTriggered(KinesisServerQuiesce())
+            }
+            let deadline = group.next().scheduleTask(in: TimeAmount(configuration.shutdownGracePeriod)) {
+                for channel in open { channel.close(promise: nil) }
+            }
+            for channel in open { try? await channel.closeFuture.get() }
+            deadline.cancel()
+        }
+        if case .stopped = previous { return }
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+}
+
+/// The open client connections, so shutdown can quiesce them.
+private final class ConnectionRegistry: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = channels.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    var all: [any Channel] { channels.withLock { Array($0.values) } }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) { self = .nanoseconds(duration.nanoseconds) }
+}

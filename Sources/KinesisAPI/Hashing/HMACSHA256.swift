@@ -1,0 +1,23 @@
+/// HMAC with SHA-256 (RFC 2104), the MAC SigV4 chains to derive its signing key
+/// (`kDate → kRegion → kService → kSigning`) and to sign the string to sign.
+public enum HMACSHA256 {
+    /// The 32-byte MAC of `message` under `key`.
+    public static func authenticate<Key: Sequence, Message: Sequence>(key: Key, message: Message) -> [UInt8]
+    where Key.Element == UInt8, Message.Element == UInt8 {
+        var keyBlock = Array(key)
+        if keyBlock.count > SHA256.blockByteCount { keyBlock = SHA256.hash(keyBlock) }
+        keyBlock += [UInt8](repeating: 0, count: SHA256.blockByteCount - keyBlock.count)
+        var inner = SHA256()
+        inner.update(keyBlock.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = SHA256()
+        outer.update(keyBlock.map { $0 ^ 0x5c })
+        outer.update(inner.finalize())
+        return outer.finalize()
+    }
+
+    /// Convenience for SigV4's string inputs (dates, region, service, string to sign), hashed as UTF-8.
+    public static func authenticate<Key: Sequence>(key: Key, message: String) -> [UInt8] where Key.Element == UInt8 {
+        authenticate(key: key, message: Array(message.utf8))
+    }
+}

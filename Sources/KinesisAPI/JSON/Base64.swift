@@ -1,0 +1,120 @@
+import Foundation
+
+/// Standard, padded base64 (RFC 4648 §4): the JSON encoding of Kinesis blobs
+/// (`Data`). Decoding is strict and reports the reason in Coral's words,
+/// because Kinesis rejects sloppy base64 with a SerializationException rather
+/// than guessing.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    static func encode(_ data: Data, into out: inout [UInt8]) {
+        let start = out.count
+        let length = (data.count + 2) / 3 * 4
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                alphabet.withUnsafeBufferPointer { a in
+                    var o = start
+                    var i = 0
+                    let n = raw.count
+                    while i + 3 <= n {
+                        let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2])
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = a[Int(v & 63)]
+                        i += 3
+                        o += 4
+                    }
+                    if n - i == 1 {
+                        let v = UInt32(raw[i]) << 16
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = UInt8(ascii: "="); buffer[o + 3] = UInt8(ascii: "=")
+                    } else if n - i == 2 {
+                        let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8
+                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = UInt8(ascii: "=")
+                    }
+                }
+            }
+        }
+    }
+
+    static func encode(_ data: Data) -> String {
+        var out: [UInt8] = []
+        encode(data, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Why a string is not a blob, worded as Coral words it (kinesalite's
+    /// AWS-derived `validations/index.js`, including Coral's "dectected").
+    enum Failure: Error, Equatable {
+        case length(Int)
+        case character(Character)
+        case lastCharacter
+
+        var reason: String {
+            switch self {
+            case .length(let n): "Base64 encoded length is expected a multiple of 4 bytes but found: \(n)"
+            case .character(let c): "Invalid Base64 character: '\(c)'"
+            case .lastCharacter: "Invalid last non-pad Base64 character dectected"
+            }
+        }
+    }
+
+    static func decode(_ string: String) -> Result<Data, Failure> {
+        var s = string
+        return s.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func decode(_ text: UnsafeRawBufferPointer) -> Result<Data, Failure> {
+        // One pass over the table pointer: a static's lazy-init check per byte would dominate.
+        reverse.withUnsafeBufferPointer { r in decode(text, table: r) }
+    }
+
+    private static func decode(_ text: UnsafeRawBufferPointer, table r: UnsafeBufferPointer<UInt8>) -> Result<Data, Failure> {
+        let n = text.count
+        guard n % 4 == 0 else { return .failure(.length(n)) }
+        // Checked in Coral's order: bad characters, then a '=' followed by data.
+        var padding = 0
+        for i in 0..<n {
+            let c = text[i]
+            if c == UInt8(ascii: "=") {
+                if i + 1 < n && text[i + 1] != UInt8(ascii: "=") { return .failure(.character("=")) }
+                padding += 1
+            } else if r[Int(c)] == 0xFF {
+                return .failure(.character(Character(Unicode.Scalar(c))))
+            }
+        }
+        guard padding <= 2 else { return .failure(.lastCharacter) }
+        var out = Data(count: n / 4 * 3 - padding)
+        let ok = out.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) -> Bool in
+            var o = 0
+            var i = 0
+            while i < n {
+                let a = UInt32(r[Int(text[i])]), b = UInt32(r[Int(text[i + 1])])
+                let cPad = text[i + 2] == UInt8(ascii: "="), dPad = text[i + 3] == UInt8(ascii: "=")
+                let c = cPad ? 0 : UInt32(r[Int(text[i + 2])]), d = dPad ? 0 : UInt32(r[Int(text[i + 3])])
+                let v = a << 18 | b << 12 | c << 6 | d
+                dst[o] = UInt8(truncatingIfNeeded: v >> 16); o += 1
+                if cPad {
+                    // Bits below the last full byte must be zero, or the text is not canonical.
+                    if v & 0xFFFF != 0 { return false }
+                } else {
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 8); o += 1
+                    if dPad {
+                        if v & 0xFF != 0 { return false }
+                    } else {
+                        dst[o] = UInt8(truncatingIfNeeded: v); o += 1
+                    }
+                }
+                i += 4
+            }
+            return true
+        }
+        return ok ? .success(out) : .failure(.lastCharacter)
+    }
+}

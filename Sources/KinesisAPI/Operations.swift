@@ -1,0 +1,137 @@
+import StreamEngine
+
+/// The 39 Kinesis operations (KINESIS.md §2.1), named as `X-Amz-Target:
+/// Kinesis_20131202.<Operation>` names them.
+public enum KinesisOperation: String, CaseIterable, Sendable {
+    case addTagsToStream = "AddTagsToStream"
+    case createStream = "CreateStream"
+    case decreaseStreamRetentionPeriod = "DecreaseStreamRetentionPeriod"
+    case deleteResourcePolicy = "DeleteResourcePolicy"
+    case deleteStream = "DeleteStream"
+    case deregisterStreamConsumer = "DeregisterStreamConsumer"
+    case describeAccountSettings = "DescribeAccountSettings"
+    case describeLimits = "DescribeLimits"
+    case describeStream = "DescribeStream"
+    case describeStreamConsumer = "DescribeStreamConsumer"
+    case describeStreamSummary = "DescribeStreamSummary"
+    case disableEnhancedMonitoring = "DisableEnhancedMonitoring"
+    case enableEnhancedMonitoring = "EnableEnhancedMonitoring"
+    case getRecords = "GetRecords"
+    case getResourcePolicy = "GetResourcePolicy"
+    case getShardIterator = "GetShardIterator"
+    case increaseStreamRetentionPeriod = "IncreaseStreamRetentionPeriod"
+    case listShards = "ListShards"
+    case listStreamConsumers = "ListStreamConsumers"
+    case listStreams = "ListStreams"
+    case listTagsForResource = "ListTagsForResource"
+    case listTagsForStream = "ListTagsForStream"
+    case mergeShards = "MergeShards"
+    case putRecord = "PutRecord"
+    case putRecords = "PutRecords"
+    case putResourcePolicy = "PutResourcePolicy"
+    case registerStreamConsumer = "RegisterStreamConsumer"
+    case removeTagsFromStream = "RemoveTagsFromStream"
+    case splitShard = "SplitShard"
+    case startStreamEncryption = "StartStreamEncryption"
+    case stopStreamEncryption = "StopStreamEncryption"
+    case subscribeToShard = "SubscribeToShard"
+    case tagResource = "TagResource"
+    case untagResource = "UntagResource"
+    case updateAccountSettings = "UpdateAccountSettings"
+    case updateMaxRecordSize = "UpdateMaxRecordSize"
+    case updateShardCount = "UpdateShardCount"
+    case updateStreamMode = "UpdateStreamMode"
+    case updateStreamWarmThroughput = "UpdateStreamWarmThroughput"
+
+    /// The service name of the target header (the model's `targetPrefix`).
+    public static let targetPrefix = "Kinesis_20131202"
+
+    /// `Kinesis_20131202.PutRecord`.
+    public var target: String { "\(Self.targetPrefix).\(rawValue)" }
+}
+
+/// A live SubscribeToShard as the HTTP layer sees it: something to poll for
+/// the next event until it returns nil (ended) or throws (ended with an error).
+protocol EventSubscription: AnyObject, Sendable {
+    func nextEvent() throws(KinesisError) -> SubscribeToShardEvent?
+}
+
+extension ShardSubscription: EventSubscription {}
+
+/// What an operation produced: a JSON body (empty for the output-less
+/// operations) or, for SubscribeToShard, a subscription to stream.
+enum OperationResult {
+    case body([UInt8])
+    case subscription(any EventSubscription)
+}
+
+/// Runs one decoded request. The seam between HTTP and the engine, so the
+/// HTTP layer can be tested with a stand-in.
+protocol OperationDispatcher: Sendable {
+    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult
+}
+
+/// The dispatch table: for each operation, decode its input shape, call the
+/// engine's regional `KinesisService`, encode the output shape.
+struct EngineDispatcher: OperationDispatcher {
+    let engine: KinesisEngine
+    /// nil: the engine's default account.
+    let account: String?
+
+    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult {
+        let k = engine.service(account: account, region: region)
+        switch operation {
+        case .addTagsToStream: return try call(input, k.addTagsToStream)
+        case .createStream: return try call(input, k.createStream)
+        case .decreaseStreamRetentionPeriod: return try call(input, k.decreaseStreamRetentionPeriod)
+        case .deleteResourcePolicy: return try call(input, k.deleteResourcePolicy)
+        case .deleteStream: return try call(input, k.deleteStream)
+        case .deregisterStreamConsumer: return try call(input, k.deregisterStreamConsumer)
+        case .describeAccountSettings: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeAccountSettings() }
+        case .describeLimits: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeLimits() }
+        case .describeStream: return try call(input, k.describeStream)
+        case .describeStreamConsumer: return try call(input, k.describeStreamConsumer)
+        case .describeStreamSummary: return try call(input, k.describeStreamSummary)
+        case .disableEnhancedMonitoring: return try call(input, k.disableEnhancedMonitoring)
+        case .enableEnhancedMonitoring: return try call(input, k.enableEnhancedMonitoring)
+        case .getRecords: return try call(input, k.getRecords)
+        case .getResourcePolicy: return try call(input, k.getResourcePolicy)
+        case .getShardIterator: return try call(input, k.getShardIterator)
+        case .increaseStreamRetentionPeriod: return try call(input, k.increaseStreamRetentionPeriod)
+        case .listShards: return try call(input, k.listShards)
+        case .listStreamConsumers: return try call(input, k.listStreamConsumers)
+        case .listStreams: return try call(input, k.listStreams)
+        case .listTagsForResource: return try call(input, k.listTagsForResource)
+        case .listTagsForStream: return try call(input, k.listTagsForStream)
+        case .mergeShards: return try call(input, k.mergeShards)
+        case .putRecord: return try call(input, k.putRecord)
+        case .putRecords: return try call(input, k.putRecords)
+        case .putResourcePolicy: return try call(input, k.putResourcePolicy)
+        case .registerStreamConsumer: return try call(input, k.registerStreamConsumer)
+        case .removeTagsFromStream: return try call(input, k.removeTagsFromStream)
+        case .splitShard: return try call(input, k.splitShard)
+        case .startStreamEncryption: return try call(input, k.startStreamEncryption)
+        case .stopStreamEncryption: return try call(input, k.stopStreamEncryption)
+        case .subscribeToShard:
+            let request: SubscribeToShardInput = try KinesisJSON.decode(SubscribeToShardInput.self, from: input)
+            return .subscription(try k.subscribeToShard(request))
+        case .tagResource: return try call(input, k.tagResource)
+        case .untagResource: return try call(input, k.untagResource)
+        case .updateAccountSettings: return try call(input, k.updateAccountSettings)
+        case .updateMaxRecordSize: return try call(input, k.updateMaxRecordSize)
+        case .updateShardCount: return try call(input, k.updateShardCount)
+        case .updateStreamMode: return try call(input, k.updateStreamMode)
+        case .updateStreamWarmThroughput: return try call(input, k.updateStreamWarmThroughput)
+        }
+    }
+
+    /// Decode → run → encode for one request/response operation. An input-less
+    /// operation still decodes its body as an empty structure, so a body of the
+    /// wrong JSON type is rejected as Kinesis rejects it.
+    private func call<Input: Decodable, Output: Encodable>(
+        _ input: JSONValue, _ operation: (Input) throws(KinesisError) -> Output
+    ) throws(KinesisError) -> OperationResult {
+        let request = try KinesisJSON.decode(Input.self, from: input)
+        return .body(try KinesisJSON.encode(try operation(request)))
+    }
+}
