@@ -13,6 +13,7 @@ struct HeadlessRunner {
     let duration: Double?
     let format: Format
     let configuration: EngineConfiguration
+    var listen: ListenAddress? = nil
 
     func run() {
         let wall = WallClock().now()
@@ -32,6 +33,17 @@ struct HeadlessRunner {
             clock = AcceleratedClock(speed: f)
         }
         let engine = KinesisEngine(clock: clock, configuration: configuration)
+        var listener: APIListener?
+        if let listen {
+            do {
+                listener = try APIListener.start(at: listen, engine: engine)
+                FileHandle.standardError.write(Data("ktop: Kinesis API on \(listener!.url)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("ktop: \(error)\n".utf8))
+                Foundation.exit(1)
+            }
+        }
+        defer { withExtendedLifetime(listener) {} }
         let latencies = LatencyRecorder()
         let runner = LoadRunner(scenario: scenario, client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name),
                                 seed: seed)
@@ -51,6 +63,9 @@ struct HeadlessRunner {
                 + scenario.engine.notes.map { "  note: " + $0 }
             FileHandle.standardOutput.write(Data(header.map { $0 + "\n" }.joined().utf8))
         }
+        // A baseline at the start, so the first second's traffic shows as rates
+        // (an SDK app on --listen may write before the first snapshot).
+        store.ingest(engine.sample())
         var recorder = ScenarioRecorder()
         var narration: [NarrationLine] = []
         while true {

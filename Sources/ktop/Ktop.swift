@@ -83,6 +83,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Snapshot format: 'json' (JSON Lines) or 'text'.", valueName: "json|text"))
     var format: String = "json"
 
+    @Option(help: ArgumentHelp("Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.", valueName: "[host:]port"))
+    var listen: ListenAddress?
+
     @OptionGroup var engineOptions: EngineOptions
 
     /// A built-in by name, else a scenario file.
@@ -111,7 +114,7 @@ struct Run: ParsableCommand {
         guard headless else {
             // The live dashboard (it applies each scenario's engine settings itself); without a
             // terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config).run()
+            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -119,7 +122,7 @@ struct Run: ParsableCommand {
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
         let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
-                                    duration: length, format: format == "text" ? .text : .json, configuration: config)
+                                    duration: length, format: format == "text" ? .text : .json, configuration: config, listen: listen)
         runner.run()
     }
 }

@@ -38,9 +38,14 @@ final class Simulation: @unchecked Sendable {
     private let speed: Speed
     private let configuration: EngineConfiguration
     private let initialScenario: Scenario
+    private let listen: ListenAddress?
+    /// The `--listen` server; it follows the engine of the current world.
+    private var listener: APIListener?
 
-    init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, outbox: EventChannel<SimulationEvent>) {
-        self.initialScenario = scenario; self.seed = seed; self.speed = speed; self.configuration = configuration; self.outbox = outbox
+    init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, listen: ListenAddress? = nil,
+         outbox: EventChannel<SimulationEvent>) {
+        self.initialScenario = scenario; self.seed = seed; self.speed = speed; self.configuration = configuration
+        self.listen = listen; self.outbox = outbox
     }
 
     func send(_ c: DashboardCommand) { commands.withLock { $0.append(c) } }
@@ -98,6 +103,18 @@ final class Simulation: @unchecked Sendable {
         scenario.engine.apply(to: &config)
         let engine = KinesisEngine(clock: clock, configuration: config)
         let service = engine.service()
+        if let listener {
+            listener.use(engine)
+        } else if let listen {
+            do {
+                let l = try APIListener.start(at: listen, engine: engine)
+                listener = l
+                outbox.send(.log(time: time(clock.now()), kind: .narration,
+                                 text: "Kinesis API on \(l.url): point your SDK's endpoint_url here and its streams appear on this screen"))
+            } catch {
+                outbox.send(.log(time: time(clock.now()), kind: .error, text: "\(error)"))
+            }
+        }
         // The dashboard runs the scenario's consumers itself so that `c` can add and remove them.
         var load = scenario
         load.pollingConsumers = []

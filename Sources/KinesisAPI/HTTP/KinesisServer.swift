@@ -94,8 +94,16 @@ public final class KinesisServer: Sendable {
     ///   server makes (and on shutdown stops) its own with `configuration.threads` threads.
     public convenience init(engine: KinesisEngine, configuration: Configuration = Configuration(),
                             eventLoopGroup: (any EventLoopGroup)? = nil) {
-        self.init(dispatcher: EngineDispatcher(engine: engine, account: configuration.account),
-                  defaultRegion: configuration.defaultRegion ?? engine.configuration.defaultRegion,
+        self.init(engineProvider: { engine }, configuration: configuration, eventLoopGroup: eventLoopGroup)
+    }
+
+    /// Serves whichever engine `engineProvider` returns at each request (it must
+    /// be cheap and thread-safe): how `ktop --listen` follows the dashboard when
+    /// the user switches scenarios.
+    public convenience init(engineProvider: @escaping @Sendable () -> KinesisEngine, configuration: Configuration = Configuration(),
+                            eventLoopGroup: (any EventLoopGroup)? = nil) {
+        self.init(dispatcher: EngineDispatcher(engine: engineProvider, account: configuration.account),
+                  defaultRegion: configuration.defaultRegion ?? engineProvider().configuration.defaultRegion,
                   configuration: configuration, eventLoopGroup: eventLoopGroup)
     }
 
