@@ -2,6 +2,11 @@ import Foundation
 @testable import KinesisAPI
 import StreamEngine
 import Testing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A `KinesisServer` on a free loopback port in front of an engine on a
 /// `ManualClock`, and a `KinesisHTTPClient` pointed at it. Time moves only when
@@ -212,6 +217,74 @@ struct HTTPClientTests {
         try await loop.stop()
     }
 
+    @Test func aTakeoverEndsTheOldSubscriptionWithItsExceptionAndLifetimeEndsWithNil() async throws {
+        let loop = try await Loopback()
+        let client = loop.client()
+        try await blocking {
+            _ = try client.createStream(CreateStreamInput(streamName: "efo", shardCount: 1))
+            let arn = try client.describeStreamSummary(StreamInput(streamName: "efo")).streamDescriptionSummary.streamARN
+            let consumer = try client.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer
+            let input = SubscribeToShardInput(consumerARN: consumer.consumerARN, shardId: "shardId-000000000000",
+                                              startingPosition: StartingPosition(type: .latest))
+            let first = try client.subscribeToShard(input)
+            #expect(try first.nextEvent()?.records == [])
+            // Within 5 s a second subscription is refused; 5 s later it takes over.
+            loop.clock.advance(by: .seconds(1))
+            expectKinesisError(.resourceInUse) { () throws(KinesisError) in _ = try client.subscribeToShard(input) }
+            loop.clock.advance(by: .seconds(5))
+            let second = try client.subscribeToShard(input)
+            var thrown: KinesisError?
+            let deadline = Date(timeIntervalSinceNow: 3)
+            while thrown == nil && Date() < deadline {
+                do throws(KinesisError) {
+                    guard try first.nextEvent() != nil else { break }
+                } catch { thrown = error }
+            }
+            #expect(thrown?.type == .resourceInUse)
+            #expect(thrown?.message == "Subscription for consumer \(consumer.consumerARN) and shard shardId-000000000000 was replaced by a newer subscription.")
+            #expect(try first.nextEvent() == nil)
+
+            // Kinesis ends a subscription after 5 minutes: the stream ends, nextEvent says nil.
+            loop.clock.advance(by: .seconds(301))
+            var ended = false
+            let lifetime = Date(timeIntervalSinceNow: 3)
+            while !ended && Date() < lifetime {
+                ended = try second.nextEvent() == nil
+            }
+            #expect(ended)
+        }
+        try await loop.stop()
+    }
+
+    @Test func aSilentServerTimesOutInsteadOfHanging() async throws {
+        // A socket that listens but never answers: the kernel completes the handshake, nobody replies.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let endpoint = URL(string: "http://127.0.0.1:\(port)")!
+        let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .milliseconds(300))
+        try await blocking {
+            let started = Date()
+            expectKinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): no ListStreams reply within 0.3 seconds") {
+                () throws(KinesisError) in _ = try client.listStreams(ListStreamsInput())
+            }
+            expectKinesisError(.internalFailure) { () throws(KinesisError) in
+                _ = try client.subscribeToShard(SubscribeToShardInput(consumerARN: "arn", shardId: "shardId-000000000000",
+                                                                      startingPosition: StartingPosition(type: .latest)))
+            }
+            #expect(Date().timeIntervalSince(started) < 3)
+        }
+    }
+
     @Test func aClosedPortIsACleanInternalFailure() async throws {
         // Bind, learn the port, shut down: nothing listens there any more.
         let loop = try await Loopback()
@@ -220,7 +293,7 @@ struct HTTPClientTests {
         let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .seconds(3))
         try await blocking {
             let started = Date()
-            expectKinesisError(.internalFailure) { () throws(KinesisError) in
+            expectKinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): connection refused") { () throws(KinesisError) in
                 _ = try client.listStreams(ListStreamsInput())
             }
             do throws(KinesisError) {

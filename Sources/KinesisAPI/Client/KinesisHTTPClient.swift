@@ -60,7 +60,10 @@ public final class KinesisHTTPClient: Sendable {
         self.path = rawPath.isEmpty ? "/" : rawPath
         self.hostHeader = Self.hostHeader(for: endpoint)
 
-        let seconds = Double(timeout.nanoseconds) / 1e9
+        // FoundationNetworking truncates timeouts to whole seconds (0.3 s would
+        // be 0: fail at once), so URLSession gets a whole second more than
+        // `timeout` and the caller's own deadline is what enforces it.
+        let seconds = (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1
         let unary = URLSessionConfiguration.ephemeral
         unary.timeoutIntervalForRequest = seconds
         unary.timeoutIntervalForResource = seconds
@@ -109,13 +112,13 @@ public final class KinesisHTTPClient: Sendable {
     /// Sends one signed request and returns the body of a 200 reply; anything
     /// else is thrown as the error it carries.
     func exchange(_ operation: KinesisOperation, _ body: [UInt8]) throws(KinesisError) -> [UInt8] {
-        let request = makeRequest(operation, body: body, timeout: Double(timeout.nanoseconds) / 1e9)
+        let request = makeRequest(operation, body: body, timeout: (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1)
         let outcome = Outcome()
         let task = session.dataTask(with: request) { data, response, error in
             outcome.finish(data: data, response: response as? HTTPURLResponse, error: error)
         }
         task.resume()
-        guard let result = outcome.wait(for: timeout + .milliseconds(500)) else {
+        guard let result = outcome.wait(for: timeout) else {
             task.cancel()
             throw KinesisError(.internalFailure,
                                "cannot reach \(endpoint.absoluteString): no \(operation.rawValue) reply within \(timeout)")
