@@ -24,10 +24,14 @@ struct Ktop: AsyncParsableCommand {
               ktop --headless --duration 10          ten snapshots on stdout, then exit
               ktop --speed max --duration 60 --seed 7 a repeatable minute, as fast as the CPU allows
               ktop scenarios                         the built-in scenarios
-              ktop run --headless --endpoint http://127.0.0.1:4567 --duration 10
+              ktop --scenario hot-key --headless --format text --speed max
+                                                     a story with its narration, then its expectations checked
+              ktop --scenario story.json --headless  a scenario file (see 'ktop scenarios --show NAME')
+              ktop kpl encode < records.json         KPL aggregation as JSON on stdin/stdout
+              ktop --headless --endpoint http://127.0.0.1:4567 --duration 10
                                                      the demo's load against another ktop (or AWS, LocalStack)
             """,
-        subcommands: [Run.self, Serve.self, Scenarios.self],
+        subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -64,10 +68,10 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario on the embedded engine (the default command), or its load against a remote endpoint with --endpoint.")
 
-    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios').", valueName: "name"))
+    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios') or a scenario file (JSON; 'ktop scenarios --show NAME' prints one to start from).", valueName: "name|file"))
     var scenario: String = Scenario.demo.name
 
-    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max.")
+    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max (default: the scenario's seed, else random).")
     var seed: UInt64?
 
     @Option(help: ArgumentHelp("Simulated seconds per real second, or 'max' to step a manual clock as fast as possible (the output says so).", valueName: "x|max"))
@@ -76,7 +80,7 @@ struct Run: ParsableCommand {
     @Flag(help: "No terminal UI: one snapshot a second on stdout.")
     var headless = false
 
-    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: run until interrupted).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: the scenario's length; the demo runs until interrupted).", valueName: "seconds"))
     var duration: Double?
 
     @Option(help: ArgumentHelp("Snapshot format: 'json' (JSON Lines) or 'text'.", valueName: "json|text"))
@@ -92,7 +96,17 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", valueName: "region"))
     var region: String?
 
+    /// A built-in by name, else a scenario file.
+    func resolveScenario() throws -> Scenario {
+        if let builtIn = Scenario.named(scenario) { return builtIn }
+        guard FileManager.default.fileExists(atPath: scenario) else {
+            throw ValidationError("Unknown scenario '\(scenario)': neither a built-in nor a file. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
+        }
+        do { return try ScenarioFile.load(path: scenario) } catch { throw ValidationError("\(error)") }
+    }
+
     func validate() throws {
+        _ = try resolveScenario()
         if let endpoint {
             guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
                 throw ValidationError("--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or https://kinesis.us-east-1.amazonaws.com.")
@@ -104,9 +118,6 @@ struct Run: ParsableCommand {
                 throw ValidationError("--speed does not apply to --endpoint: a remote endpoint runs in real time.")
             }
         }
-        guard Scenario.named(scenario) != nil else {
-            throw ValidationError("Unknown scenario '\(scenario)'. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
-        }
         guard ["json", "text"].contains(format) else {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
@@ -115,34 +126,62 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let seed = self.seed ?? UInt64.random(in: 1...999_999)
+        let scenario = try resolveScenario()
+        let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         if let endpoint, let url = URL(string: endpoint) {
             let env = ProcessInfo.processInfo.environment
             let region = self.region ?? env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
             let credentials = AWSCredentials(accessKeyId: env["AWS_ACCESS_KEY_ID"] ?? "ktop",
                                              secretAccessKey: env["AWS_SECRET_ACCESS_KEY"] ?? "ktop",
                                              sessionToken: env["AWS_SESSION_TOKEN"])
-            RemoteRunner(scenario: Scenario.named(scenario)!, seed: seed, duration: duration, format: format == "text" ? .text : .json,
+            let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+            RemoteRunner(scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
                          endpoint: url, region: region, credentials: credentials).run()
             return
         }
         var config = EngineConfiguration()
         config.limits = try engineOptions.kinesisLimits()
         guard headless else {
-            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed, configuration: config).run()
+            // The live dashboard (it applies each scenario's engine settings itself); without a
+            // terminal it says to use --headless and exits nonzero.
+            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
-        let runner = HeadlessRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed,
-                                    duration: duration, format: format == "text" ? .text : .json, configuration: config)
+        scenario.engine.apply(to: &config)
+        // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
+        let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+        let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
+                                    duration: length, format: format == "text" ? .text : .json, configuration: config)
         runner.run()
     }
 }
 
 struct Scenarios: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in scenarios.")
-    func run() {
+    static let configuration = CommandConfiguration(
+        abstract: "List the built-in scenarios.",
+        discussion: """
+            Each built-in tells one story (a hot key, salting, splitting, merging, fan-out starvation,
+            on-demand scaling, replay, resharding under a KCL application) in timed phases with
+            narration, and states expectations that 'ktop --scenario NAME --headless --format text
+            --speed max' checks at the end. '--show NAME' prints one as a scenario file (JSON) to copy
+            and change; run the copy with 'ktop --scenario FILE'.
+            """)
+
+    @Option(help: ArgumentHelp("Print this built-in scenario in the scenario file format (JSON).", valueName: "name"))
+    var show: String?
+
+    func validate() throws {
+        if let show, Scenario.named(show) == nil {
+            throw ValidationError("Unknown scenario '\(show)'. Run 'ktop scenarios' to list them.")
+        }
+    }
+
+    func run() throws {
+        if let show, let s = Scenario.named(show) {
+            FileHandle.standardOutput.write(try ScenarioFile.encode(s) + Data("\n".utf8))
+            return
+        }
         let width = Scenario.builtIns.map(\.name.count).max() ?? 0
         for s in Scenario.builtIns {
             print(s.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + s.summary)

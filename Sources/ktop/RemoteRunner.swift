@@ -46,6 +46,11 @@ struct RemoteRunner {
         while true {
             let now = clock.now()
             runner.step(now: now)
+            if format == .text {
+                for n in runner.takeNarration() {
+                    FileHandle.standardOutput.write(Data("  [\(n.phase)] \(n.text)\n".utf8))
+                }
+            }
             if now >= nextReport {
                 let current = Counters(runner)
                 let line = RemoteLine(time: now.iso8601, endpoint: endpoint.absoluteString, region: region, seed: seed,

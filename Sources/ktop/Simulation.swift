@@ -93,7 +93,10 @@ final class Simulation: @unchecked Sendable {
             let a = AcceleratedClock(speed: f)
             manual = nil; accelerated = a; clock = a
         }
-        let engine = KinesisEngine(clock: clock, configuration: configuration)
+        // A scenario may state engine settings (e.g. a shortened on-demand wait); the log says so.
+        var config = configuration
+        scenario.engine.apply(to: &config)
+        let engine = KinesisEngine(clock: clock, configuration: config)
         let service = engine.service()
         // The dashboard runs the scenario's consumers itself so that `c` can add and remove them.
         var load = scenario
@@ -114,6 +117,7 @@ final class Simulation: @unchecked Sendable {
         let now = time(clock.now())
         outbox.send(.log(time: now, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
         for line in scenario.narration { outbox.send(.log(time: now, kind: .narration, text: line)) }
+        for note in scenario.engine.notes { outbox.send(.log(time: now, kind: .narration, text: "Note: " + note)) }
         return world
     }
 
@@ -126,6 +130,10 @@ final class Simulation: @unchecked Sendable {
             if let manual = world.manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
             let now = world.clock.now()
             world.runner.step(now: now)
+            // Scenario phases narrate as they begin (the opening lines were logged at start).
+            for line in world.runner.takeNarration() where line.phase != "start" {
+                outbox.send(.log(time: time(now), kind: .narration, text: "[+\(line.at.components.seconds)s \(line.phase)] \(line.text)"))
+            }
             if !world.streamReady {
                 let status = try? world.engine.service().describeStreamSummary(StreamInput(streamName: world.stream)).streamDescriptionSummary.streamStatus
                 world.streamReady = status == .active
@@ -138,7 +146,11 @@ final class Simulation: @unchecked Sendable {
             world.nextSample = max(world.nextSample + .seconds(1), now)
             world.engine.tick()
             let sample = world.engine.sample()
-            let consumers = world.polling.map {
+            // The dashboard's own polling consumers, those a scenario phase added, and KCL applications (which poll too).
+            let consumers = (world.polling + world.runner.pollingConsumers).map {
+                ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
+                               throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
+            } + world.runner.kclApplications.map {
                 ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
                                throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
             }
