@@ -23,6 +23,10 @@ import StreamEngine
 /// thread for at most `timeout`; call them from ordinary threads, never from a
 /// URLSession delegate queue.
 ///
+/// The client does not retry: a throttled or failed call is thrown at once,
+/// so the caller (LoadGen's producers, with their own backoff) sees and
+/// counts every refusal, as ktop's screen must.
+///
 /// Built on Foundation's URLSession (FoundationNetworking on Linux, i.e.
 /// libcurl): it brings TLS for real AWS endpoints without another dependency
 /// and keeps connections alive between calls.

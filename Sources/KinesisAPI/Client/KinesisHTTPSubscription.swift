@@ -23,6 +23,9 @@ import StreamEngine
 ///   and ktop send one at once), at most the client's timeout.
 ///
 /// Dropping the last reference (or ``cancel()``) closes the connection.
+/// Events are buffered without bound while nobody calls ``nextEvent()``:
+/// a subscription is meant to be read continuously (Kinesis itself pushes at
+/// most 2 MiB/s per shard and consumer).
 public final class KinesisHTTPSubscription: Sendable {
     private let state: SubscriptionState
     private let router: StreamRouter
@@ -146,10 +149,19 @@ final class SubscriptionState: @unchecked Sendable {
 
     func received(response: URLResponse) {
         condition.lock()
-        defer { condition.unlock() }
         let http = response as? HTTPURLResponse
         status = http?.statusCode ?? 0
         errorHeader = http?.value(forHTTPHeaderField: "X-Amzn-Errortype")
+        let contentType = http?.value(forHTTPHeaderField: "Content-Type") ?? ""
+        let notAStream = status == 200 && !contentType.isEmpty && !contentType.lowercased().hasPrefix(KinesisEventStream.contentType)
+        if notAStream && failure == nil {
+            // An endpoint without SubscribeToShard support (some emulators) answering 200 with something else.
+            failure = KinesisError(.internalFailure,
+                                   "\(endpoint) answered SubscribeToShard with Content-Type \(contentType), not \(KinesisEventStream.contentType)")
+            condition.broadcast()
+        }
+        condition.unlock()
+        if notAStream { task?.cancel() }
     }
 
     func received(data: Data) {
