@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinesisAPI
 import LoadGen
 import Metrics
 import StreamEngine
@@ -27,6 +28,8 @@ struct Ktop: AsyncParsableCommand {
                                                      a story with its narration, then its expectations checked
               ktop --scenario story.json --headless  a scenario file (see 'ktop scenarios --show NAME')
               ktop kpl encode < records.json         KPL aggregation as JSON on stdin/stdout
+              ktop --headless --endpoint http://127.0.0.1:4567 --duration 10
+                                                     the demo's load against another ktop (or AWS, LocalStack)
             """,
         subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
@@ -63,7 +66,7 @@ enum Speed: ExpressibleByArgument, Equatable {
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a scenario on the embedded engine (the default command).")
+        abstract: "Run a scenario on the embedded engine (the default command), or its load against a remote endpoint with --endpoint.")
 
     @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios') or a scenario file (JSON; 'ktop scenarios --show NAME' prints one to start from).", valueName: "name|file"))
     var scenario: String = Scenario.demo.name
@@ -88,6 +91,14 @@ struct Run: ParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    @Option(help: ArgumentHelp(
+        "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (any value works for local emulators); --limits and --speed do not apply.",
+        valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", valueName: "region"))
+    var region: String?
+
     /// A built-in by name, else a scenario file.
     func resolveScenario() throws -> Scenario {
         if let builtIn = Scenario.named(scenario) { return builtIn }
@@ -99,6 +110,17 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         _ = try resolveScenario()
+        if let endpoint {
+            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw ValidationError("--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or https://kinesis.us-east-1.amazonaws.com.")
+            }
+            guard headless else {
+                throw ValidationError("--endpoint runs with --headless only: the dashboard needs the embedded engine's per-shard samples. Add --headless.")
+            }
+            guard speed == .factor(1) else {
+                throw ValidationError("--speed does not apply to --endpoint: a remote endpoint runs in real time.")
+            }
+        }
         guard ["json", "text"].contains(format) else {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
@@ -109,6 +131,17 @@ struct Run: ParsableCommand {
     func run() throws {
         let scenario = try resolveScenario()
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
+        if let endpoint, let url = URL(string: endpoint) {
+            let env = ProcessInfo.processInfo.environment
+            let region = self.region ?? env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            let credentials = AWSCredentials(accessKeyId: env["AWS_ACCESS_KEY_ID"] ?? "ktop",
+                                             secretAccessKey: env["AWS_SECRET_ACCESS_KEY"] ?? "ktop",
+                                             sessionToken: env["AWS_SESSION_TOKEN"])
+            let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+            RemoteRunner(scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
+                         endpoint: url, region: region, credentials: credentials).run()
+            return
+        }
         var config = EngineConfiguration()
         config.limits = try engineOptions.kinesisLimits()
         guard headless else {
