@@ -233,6 +233,10 @@ public final class FanOutConsumer: @unchecked Sendable {
         guard let streamARN = try? client.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamARN else { return nil }
         do {
             consumerARN = try client.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: streamARN, consumerName: name)).consumer.consumerARN
+        } catch where error.type == .resourceInUse {
+            // Registered by an earlier run (a consumer outlives its application): use it.
+            consumerARN = try? client.describeStreamConsumer(StreamConsumerInput(streamARN: streamARN, consumerName: name))
+                .consumerDescription.consumerARN
         } catch {
             stats.lastError = error.description
         }

@@ -196,3 +196,25 @@ import Testing
         #expect(sim.runner.pollingConsumers.allSatisfy { $0.stats.records > 0 }, "\(sim.runner.pollingConsumers.map { ($0.stats.calls, $0.stats.throttled, $0.stats.records) })")
     }
 }
+
+@Suite struct FanOutReuseTests {
+    /// A second application run finds its consumer already registered (consumers
+    /// outlive the apps that registered them) and reads through it instead of
+    /// retrying RegisterStreamConsumer for ever.
+    @Test func aFanOutConsumerReusesAnExistingRegistration() throws {
+        let clock = ManualClock()
+        var config = EngineConfiguration()
+        config.delays = .immediate
+        let engine = KinesisEngine(clock: clock, configuration: config)
+        let k = engine.service()
+        _ = try k.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
+        let arn = try k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.streamARN
+        let existing = try k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "efo")).consumer.consumerARN
+        let consumer = FanOutConsumer(name: "efo", stream: "s", client: k)
+        for _ in 0..<20 { clock.advance(by: .milliseconds(100)); consumer.step(now: clock.now()) }
+        #expect(consumer.consumerARN == existing)
+        _ = try k.putRecord(PutRecordInput(streamName: "s", data: Data("x".utf8), partitionKey: "k"))
+        for _ in 0..<20 { clock.advance(by: .milliseconds(100)); consumer.step(now: clock.now()) }
+        #expect(consumer.stats.records == 1)
+    }
+}
