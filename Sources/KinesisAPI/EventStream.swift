@@ -66,7 +66,8 @@ public enum EventStreamError: Error, Hashable, Sendable {
     case invalidHeader(String)
 }
 
-/// Encodes messages into the wire format.
+/// Encodes messages into the `application/vnd.amazon.eventstream` wire format,
+/// within botocore's limits (headers ≤ 128 KiB, payload ≤ 24 MiB).
 public enum EventStreamEncoder {
     /// Larger values cannot be framed: names carry a u8 length, strings and bytes a u16.
     public static func encode(_ message: EventStreamMessage) throws(EventStreamError) -> [UInt8] {

@@ -74,12 +74,14 @@ protocol OperationDispatcher: Sendable {
 /// The dispatch table: for each operation, decode its input shape, call the
 /// engine's regional `KinesisService`, encode the output shape.
 struct EngineDispatcher: OperationDispatcher {
-    let engine: KinesisEngine
+    /// The engine to serve, asked per request: the dashboard swaps engines when
+    /// the user picks another scenario, and the listener follows.
+    let engine: @Sendable () -> KinesisEngine
     /// nil: the engine's default account.
     let account: String?
 
     func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult {
-        let k = engine.service(account: account, region: region)
+        let k = engine().service(account: account, region: region)
         switch operation {
         case .addTagsToStream: return try call(input, k.addTagsToStream)
         case .createStream: return try call(input, k.createStream)

@@ -18,6 +18,34 @@ public struct AWSCredentials: Sendable, Hashable {
     }
 }
 
+extension AWSCredentials {
+    /// Reads a credentials list for ``KinesisServer/Configuration/verifySigV4``:
+    /// one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` per line (a third `:SESSION_TOKEN`
+    /// field is allowed and ignored by the verifier); blank lines and lines
+    /// starting with `#` are skipped.
+    public static func list(parsing text: String) throws(CredentialsFormatError) -> [AWSCredentials] {
+        var out: [AWSCredentials] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 2, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw CredentialsFormatError(line: number + 1)
+            }
+            out.append(AWSCredentials(accessKeyId: fields[0], secretAccessKey: fields[1],
+                                      sessionToken: fields.count > 2 ? fields[2] : nil))
+        }
+        return out
+    }
+}
+
+/// A credentials list line that is not `ACCESS_KEY_ID:SECRET_ACCESS_KEY`.
+public struct CredentialsFormatError: Error, Sendable, CustomStringConvertible {
+    /// 1-based.
+    public var line: Int
+    public var description: String { "line \(line): expected ACCESS_KEY_ID:SECRET_ACCESS_KEY" }
+}
+
 /// The credential scope of a SigV4 signature:
 /// `<AccessKeyId>/<yyyymmdd>/<region>/<service>/aws4_request`.
 ///
@@ -354,10 +382,9 @@ enum AMZDate {
     }
 
     static func format(epochSeconds t: Int64) -> String {
-        let (y, m, d) = civil(fromDays: t.floorDivided(by: 86_400))
-        let s = Int(t - t.floorDivided(by: 86_400) * 86_400)
-        return String(y).leftPadded(to: 4) + String(m).leftPadded(to: 2) + String(d).leftPadded(to: 2) + "T"
-            + String(s / 3600).leftPadded(to: 2) + String(s % 3600 / 60).leftPadded(to: 2) + String(s % 60).leftPadded(to: 2) + "Z"
+        let c = CivilTime(secondsSinceEpoch: t)
+        return String(c.year).leftPadded(to: 4) + String(c.month).leftPadded(to: 2) + String(c.day).leftPadded(to: 2) + "T"
+            + String(c.hour).leftPadded(to: 2) + String(c.minute).leftPadded(to: 2) + String(c.second).leftPadded(to: 2) + "Z"
     }
 
     static func parse(_ s: String) -> Int64? {
@@ -388,38 +415,7 @@ enum AMZDate {
     }
 
     private static func epoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
-        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        return days(fromCivil: year, month, day) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-    }
-
-    // Howard Hinnant's civil-calendar algorithms.
-    private static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int64 {
-        let y = Int64(m <= 2 ? y0 - 1 : y0)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64(m > 2 ? m - 3 : m + 9)
-        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    private static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = Int(doy - (153 * mp + 2) / 5 + 1)
-        let m = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (Int(yoe + era * 400) + (m <= 2 ? 1 : 0), m, d)
-    }
-}
-
-extension Int64 {
-    fileprivate func floorDivided(by d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+        CivilTime.secondsSinceEpoch(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
     }
 }
 

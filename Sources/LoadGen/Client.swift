@@ -14,6 +14,27 @@ public protocol KinesisClient: Sendable {
     func registerStreamConsumer(_ input: RegisterStreamConsumerInput) throws(KinesisError) -> RegisterStreamConsumerOutput
     func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput
     func subscribe(_ input: SubscribeToShardInput) throws(KinesisError) -> any FanOutSubscription
+    /// Resharding and consumer removal, for scenario phases. Clients that cannot
+    /// (read-only endpoints) inherit defaults that fail with InvalidArgumentException.
+    func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput
+    func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput
+    func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput
+    func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput
+}
+
+extension KinesisClient {
+    public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput {
+        throw KinesisError(.invalidArgument, "SplitShard is not supported by this client.")
+    }
+    public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput {
+        throw KinesisError(.invalidArgument, "MergeShards is not supported by this client.")
+    }
+    public func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput {
+        throw KinesisError(.invalidArgument, "UpdateShardCount is not supported by this client.")
+    }
+    public func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput {
+        throw KinesisError(.invalidArgument, "DeregisterStreamConsumer is not supported by this client.")
+    }
 }
 
 /// A live SubscribeToShard, however it is delivered.

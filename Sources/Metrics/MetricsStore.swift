@@ -244,10 +244,14 @@ public struct MetricsStore: Sendable {
             for shard in stream.shards {
                 let k = Self.key(stream, shard.shardId)
                 seen.insert(k)
+                let known = shards[k] != nil
                 var series = shards[k] ?? ShardSeries(shardId: shard.shardId, secondsCapacity: configuration.secondsCapacity,
                                                       minutesCapacity: configuration.minutesCapacity)
-                // A shard created since the previous sample started from zero.
-                if series.previous == nil, let previousTime, shard.createdAt >= previousTime { series.previous = ShardCounters() }
+                // A shard that first appears after the store's first sample started from
+                // zero within the interval. Its creation time alone cannot tell: a stream
+                // created concurrently with the previous sample can carry a creation time
+                // just before that sample's and still be missing from it.
+                if series.previous == nil, let previousTime, !known || shard.createdAt >= previousTime { series.previous = ShardCounters() }
                 let before = series.previous
                 series.ingest(shard, at: sample.time, elapsedSeconds: elapsed, limits: limits)
                 shards[k] = series

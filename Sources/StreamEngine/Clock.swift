@@ -70,12 +70,12 @@ extension Int64 {
 
 private func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 
-/// Calendar fields of a UTC instant (Howard Hinnant's days-from-civil algorithm),
-/// so formatting time needs no Foundation calendar on the hot paths.
-struct CivilTime {
-    var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+/// Calendar fields of a UTC instant, and back (Howard Hinnant's civil-calendar
+/// algorithms), so formatting and parsing times needs no Foundation calendar.
+public struct CivilTime: Equatable, Sendable {
+    public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
 
-    init(secondsSinceEpoch t: Int64) {
+    public init(secondsSinceEpoch t: Int64) {
         let days = t.floorDiv(86_400)
         let secs = Int(t - days * 86_400)
         hour = secs / 3600; minute = (secs % 3600) / 60; second = secs % 60
@@ -88,6 +88,19 @@ struct CivilTime {
         day = Int(doy - (153 * mp + 2) / 5 + 1)
         month = Int(mp < 10 ? mp + 3 : mp - 9)
         year = Int(yoe + era * 400) + (month <= 2 ? 1 : 0)
+    }
+
+    /// Seconds since the epoch of a UTC calendar time; nil when a field is out of range.
+    public static func secondsSinceEpoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+        guard (1...12).contains(month), (1...31).contains(day), (0..<24).contains(hour),
+              (0..<60).contains(minute), (0...60).contains(second) else { return nil }
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(month > 2 ? month - 3 : month + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return (era * 146_097 + doe - 719_468) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 }
 
@@ -110,21 +123,26 @@ public final class WallClock: Clock {
     public init() {}
     public var speed: Double { 1 }
 
-    public func now() -> Instant {
-        let reading = WallClock.readSystemTime()
-        var current = last.load(ordering: .relaxed)
-        while true {
-            let next = max(current, reading)
-            let (exchanged, original) = last.compareExchange(expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return Instant(nanosecondsSinceEpoch: next) }
-            current = original
-        }
-    }
+    public func now() -> Instant { Instant(nanosecondsSinceEpoch: last.ratchet(to: WallClock.readSystemTime())) }
 
     static func readSystemTime() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension Atomic where Value == Int64 {
+    /// Raises the value to `reading` unless it is already higher, and returns
+    /// the result: how a clock stays monotonic under concurrent readers.
+    func ratchet(to reading: Int64) -> Int64 {
+        var current = load(ordering: .relaxed)
+        while true {
+            let next = Swift.max(current, reading)
+            let (exchanged, original) = compareExchange(expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return next }
+            current = original
+        }
     }
 }
 
@@ -167,14 +185,7 @@ public final class AcceleratedClock: Clock {
     }
 
     public func now() -> Instant {
-        let t = base.withLock { Self.simulated($0, WallClock.readSystemTime()) }
-        var current = monotonic.load(ordering: .relaxed)
-        while true {
-            let next = max(current, t)
-            let (ok, orig) = monotonic.compareExchange(expected: current, desired: next, ordering: .relaxed)
-            if ok { return Instant(nanosecondsSinceEpoch: next) }
-            current = orig
-        }
+        Instant(nanosecondsSinceEpoch: monotonic.ratchet(to: base.withLock { Self.simulated($0, WallClock.readSystemTime()) }))
     }
 
     private static func simulated(_ b: Base, _ real: Int64) -> Int64 {

@@ -18,7 +18,7 @@ extension KinesisService {
 
     public func registerStreamConsumer(_ input: RegisterStreamConsumerInput) throws(KinesisError) -> RegisterStreamConsumerOutput {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", required: true, length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN, required: true)
         v.string(input.consumerName, "consumerName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.tagMap(input.tags, "tags", count: 1...200)
         try v.check()
@@ -48,7 +48,7 @@ extension KinesisService {
     /// Finds a consumer by ARN, or by stream ARN and name; both forms must agree.
     func resolveConsumer(_ input: StreamConsumerInput, now: Instant) throws(KinesisError) -> (StreamState, ConsumerState) {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         v.string(input.consumerName, "consumerName", length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.consumerARN, "consumerARN", length: 1...2048, pattern: Validator.consumerARNPattern)
         try v.check()
@@ -108,7 +108,7 @@ extension KinesisService {
 
     public func listStreamConsumers(_ input: ListStreamConsumersInput) throws(KinesisError) -> ListStreamConsumersOutput {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", required: true, length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN, required: true)
         v.string(input.nextToken, "nextToken", length: 1...1_048_576)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         try v.check()

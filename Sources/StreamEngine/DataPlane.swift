@@ -20,8 +20,8 @@ extension KinesisService {
         v.string(input.partitionKey, "partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
         v.string(input.explicitHashKey, "explicitHashKey", pattern: Validator.hashKeyPattern)
         v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -59,8 +59,8 @@ extension KinesisService {
             v.string(r.partitionKey, p + ".partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
             v.string(r.explicitHashKey, p + ".explicitHashKey", pattern: Validator.hashKeyPattern)
         }
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let records = input.records!
         let now = clock.now()
@@ -288,8 +288,8 @@ extension KinesisService {
         v.string(input.shardId, "shardId", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.enumValue(input.shardIteratorType, "shardIteratorType", required: true)
         v.string(input.startingSequenceNumber, "startingSequenceNumber", pattern: Validator.sequenceNumberPattern)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let type = input.shardIteratorType!
         let hasSequence = input.startingSequenceNumber != nil
@@ -364,7 +364,7 @@ extension KinesisService {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...limits.getRecordsMaxRecords)
         v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         guard let token = ShardIteratorToken.decode(input.shardIterator!, key: engine.tokenKey),

@@ -7,9 +7,9 @@ extension KinesisService {
     public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
         v.string(input.newStartingHashKey, "newStartingHashKey", required: true, pattern: Validator.hashKeyPattern)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.string(input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -36,8 +36,8 @@ extension KinesisService {
         var v = Validator()
         v.string(input.shardToMerge, "shardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.string(input.adjacentShardToMerge, "adjacentShardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -61,10 +61,10 @@ extension KinesisService {
 
     public func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.int(input.targetShardCount, "targetShardCount", required: true, range: 1...Int.max)
         v.enumValue(input.scalingType, "scalingType", required: true)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let target = input.targetShardCount!
         let now = clock.now()
@@ -120,13 +120,13 @@ extension KinesisService {
 
     public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.string(input.nextToken, "nextToken", length: 1...1_048_576)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         v.enumValue(input.shardFilter?.type, "shardFilter.type", required: input.shardFilter != nil)
         v.string(input.shardFilter?.shardId, "shardFilter.shardId", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         var filter = input.shardFilter

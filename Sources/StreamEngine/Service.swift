@@ -95,7 +95,7 @@ public final class KinesisService: Sendable {
     public func createStream(_ input: CreateStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
         v.int(input.shardCount, "shardCount", range: 1...Int.max)
-        v.string(input.streamName, "streamName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName, required: true)
         v.enumValue(input.streamModeDetails?.streamMode, "streamModeDetails.streamMode", required: input.streamModeDetails != nil)
         v.tagMap(input.tags, "tags", count: 1...200)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
@@ -163,8 +163,8 @@ public final class KinesisService: Sendable {
 
     public func deleteStream(_ input: DeleteStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -186,8 +186,8 @@ public final class KinesisService: Sendable {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...10_000)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -210,8 +210,8 @@ public final class KinesisService: Sendable {
 
     public func describeStreamSummary(_ input: StreamInput) throws(KinesisError) -> DescribeStreamSummaryOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamName(input.streamName)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)

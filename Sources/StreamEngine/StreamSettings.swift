@@ -24,9 +24,9 @@ extension KinesisService {
 
     public func addTagsToStream(_ input: AddTagsToStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.tagMap(input.tags, "tags", required: true, count: 1...200)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -46,9 +46,9 @@ extension KinesisService {
 
     public func removeTagsFromStream(_ input: RemoveTagsFromStreamInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -59,10 +59,10 @@ extension KinesisService {
 
     public func listTagsForStream(_ input: ListTagsForStreamInput) throws(KinesisError) -> ListTagsForStreamOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.string(input.exclusiveStartTagKey, "exclusiveStartTagKey", length: 1...128)
         v.int(input.limit, "limit", range: 1...50)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -143,9 +143,9 @@ extension KinesisService {
 
     private func changeRetention(_ input: StreamRetentionInput, increase: Bool) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.int(input.retentionPeriodHours, "retentionPeriodHours", required: true)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let hours = input.retentionPeriodHours!
         if hours < limits.retentionHoursRange.lowerBound { throw .retentionTooShort(hours) }
@@ -177,10 +177,10 @@ extension KinesisService {
 
     private func changeMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws(KinesisError) -> EnhancedMonitoringOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.list(input.shardLevelMetrics, "shardLevelMetrics", required: true, count: 1...7, memberDescription: "metric")
         for (i, metric) in (input.shardLevelMetrics ?? []).enumerated() { v.enumValue(metric, "shardLevelMetrics.\(i + 1).member") }
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -211,10 +211,10 @@ extension KinesisService {
 
     private func changeEncryption(_ input: StreamEncryptionInput, start: Bool) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamName(input.streamName)
         v.enumValue(input.encryptionType, "encryptionType", required: true)
         v.string(input.keyId, "keyId", required: true, length: 1...2048)
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         try v.check()
         if input.encryptionType != .kms {
             throw KinesisError(.invalidArgument, "Encryption type \(input.encryptionType!.rawValue) is not supported. Only KMS is allowed.")
@@ -239,7 +239,7 @@ extension KinesisService {
 
     public func updateStreamMode(_ input: UpdateStreamModeInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", required: true, length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN, required: true)
         v.required(input.streamModeDetails, "streamModeDetails")
         if let d = input.streamModeDetails { v.enumValue(d.streamMode, "streamModeDetails.streamMode", required: true) }
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
@@ -270,7 +270,7 @@ extension KinesisService {
 
     public func updateMaxRecordSize(_ input: UpdateMaxRecordSizeInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
+        v.streamARN(input.streamARN)
         v.int(input.maxRecordSizeInKiB, "maxRecordSizeInKiB", required: true, range: limits.maxRecordSizeKiBRange)
         try v.check()
         let now = clock.now()
@@ -284,8 +284,8 @@ extension KinesisService {
 
     public func updateStreamWarmThroughput(_ input: UpdateStreamWarmThroughputInput) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
         var v = Validator()
-        v.string(input.streamARN, "streamARN", length: 1...2048, pattern: Validator.streamARNPattern)
-        v.string(input.streamName, "streamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.streamARN(input.streamARN)
+        v.streamName(input.streamName)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", required: true, range: 0...10_240)
         try v.check()
         let now = clock.now()

@@ -52,6 +52,16 @@ struct Validator {
         }
     }
 
+    /// `streamName`: 1–128 characters of `[a-zA-Z0-9_.-]`, as every stream-scoped operation takes it.
+    mutating func streamName(_ v: String?, required: Bool = false) {
+        string(v, "streamName", required: required, length: 1...128, pattern: Self.streamNamePattern)
+    }
+
+    /// `streamARN`: up to 2048 characters matching the model's stream ARN pattern.
+    mutating func streamARN(_ v: String?, required: Bool = false) {
+        string(v, "streamARN", required: required, length: 1...2048, pattern: Self.streamARNPattern)
+    }
+
     mutating func int(_ v: Int?, _ path: String, required: Bool = false, range: ClosedRange<Int>? = nil) {
         guard let v else {
             if required { fail(nil, path, "Member must not be null") }

@@ -14,6 +14,7 @@ struct DashboardRunner {
     let seed: UInt64
     let speed: Speed
     let configuration: EngineConfiguration
+    let listen: ListenAddress?
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
     func run() -> Int32 {
@@ -23,7 +24,8 @@ struct DashboardRunner {
         }
         TerminalGuard.install()
         let channel = EventChannel<SimulationEvent>()
-        let simulation = Simulation(scenario: scenario, seed: seed, speed: speed, configuration: configuration, outbox: channel)
+        let simulation = Simulation(scenario: scenario, seed: seed, speed: speed, configuration: configuration,
+                                    listen: listen, outbox: channel)
         simulation.start()
         let backend = NcursesBackend()
         backend.start()

@@ -13,6 +13,7 @@ struct HeadlessRunner {
     let duration: Double?
     let format: Format
     let configuration: EngineConfiguration
+    var listen: ListenAddress? = nil
 
     func run() {
         let wall = WallClock().now()
@@ -32,6 +33,17 @@ struct HeadlessRunner {
             clock = AcceleratedClock(speed: f)
         }
         let engine = KinesisEngine(clock: clock, configuration: configuration)
+        var listener: APIListener?
+        if let listen {
+            do {
+                listener = try APIListener.start(at: listen, engine: engine)
+                FileHandle.standardError.write(Data("ktop: Kinesis API on \(listener!.url)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("ktop: \(error)\n".utf8))
+                Foundation.exit(1)
+            }
+        }
+        defer { withExtendedLifetime(listener) {} }
         let latencies = LatencyRecorder()
         let runner = LoadRunner(scenario: scenario, client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name),
                                 seed: seed)
@@ -48,13 +60,30 @@ struct HeadlessRunner {
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         if format == .text {
             let header = ["ktop: scenario \(scenario.name), seed \(seed), limits \(configuration.limits.profile)\(speedNote)"]
-                + scenario.narration.map { "  " + $0 }
+                + scenario.engine.notes.map { "  note: " + $0 }
             FileHandle.standardOutput.write(Data(header.map { $0 + "\n" }.joined().utf8))
         }
+        // A baseline at the start, so the first second's traffic shows as rates
+        // (an SDK app on --listen may write before the first snapshot).
+        store.ingest(engine.sample())
+        var recorder = ScenarioRecorder()
+        var narration: [NarrationLine] = []
         while true {
             if let manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
             let now = clock.now()
+            // Expectation frames: the state at each whole second of the run, taken before
+            // that instant's step so a phase due then is not yet in it (as in ScenarioSimulation).
+            if let start = runner.startTime, !scenario.expectations.isEmpty {
+                let second = Int((now - start).components.seconds)
+                if second > (recorder.lastSecond ?? -1) { recorder.record(second: second, sample: engine.sample(), runner: runner) }
+            }
             runner.step(now: now)
+            // Narration is shown as its phase begins (text) or carried by the next snapshot (JSON).
+            let said = runner.takeNarration()
+            if format == .text, !said.isEmpty {
+                FileHandle.standardOutput.write(Data(said.map { "  [+\($0.at.components.seconds)s \($0.phase)] \($0.text)\n" }.joined().utf8))
+            }
+            narration += said
             guard now >= nextSnapshot else { continue }
             nextSnapshot = nextSnapshot + .seconds(1)
             engine.tick()
@@ -62,14 +91,24 @@ struct HeadlessRunner {
             if let snap = store.snapshot(limits: configuration.limits) {
                 switch format {
                 case .json:
-                    if let data = try? encoder.encode(HeadlessLine(seed: seed, clock: clockName, snapshot: snap)) {
+                    let line = HeadlessLine(seed: seed, clock: clockName, scenario: scenario.name, phase: runner.currentPhase,
+                                            narration: narration.map(\.text), notes: scenario.engine.notes, snapshot: snap)
+                    if let data = try? encoder.encode(line) {
                         FileHandle.standardOutput.write(data + Data("\n".utf8))
                     }
+                    narration = []
                 case .text:
                     FileHandle.standardOutput.write(Data(textLines(snap).map { $0 + "\n" }.joined().utf8))
                 }
             }
             if let end, now >= end { break }
+        }
+        if format == .text, !scenario.expectations.isEmpty {
+            // What the scenario claims, checked on this run (exact with --speed max; wall-clock runs may wobble).
+            var lines = ["Expectations (\(clockName) clock, \(recorder.lastSecond.map { "\($0 + 1)" } ?? "0") s recorded):"]
+            lines += recorder.evaluate(scenario.expectations).map { "  " + $0.description }
+            lines += runner.actionErrors.map { "  action failed: " + $0 }
+            FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
         }
     }
 
@@ -93,12 +132,16 @@ struct HeadlessRunner {
         runner.pollingConsumers.map {
             ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
                            throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
+        } + runner.kclApplications.map {
+            // KCL workers poll GetRecords: they share the shards' read quota like any polling consumer.
+            ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
+                           throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
         }
     }
 
     func producerReports(_ runner: LoadRunner) -> [ProducerReport] {
         runner.producers.map {
-            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.recordsPerSecond,
+            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.effectiveRecordsPerSecond,
                            keys: $0.config.keys.description, acked: $0.stats.acked, throttled: $0.stats.throttled, dropped: $0.stats.dropped)
         }
     }
@@ -120,9 +163,15 @@ struct HeadlessLine: Encodable {
     let seed: UInt64
     /// "wall", "accelerated" or "manual" (stepped as fast as possible: not real time).
     let clock: String
+    /// The scenario, its current phase and the narration lines shown since the previous line.
+    let scenario: String
+    let phase: String?
+    let narration: [String]
+    /// Where the scenario departs from Kinesis's own numbers (e.g. a shortened on-demand wait).
+    let notes: [String]
     let snapshot: Snapshot
 
-    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, retainedBytes, streams }
+    enum CodingKeys: String, CodingKey { case time, clockSpeed, clock, limits, seed, scenario, phase, narration, notes, retainedBytes, streams }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -131,6 +180,10 @@ struct HeadlessLine: Encodable {
         try c.encode(clock, forKey: .clock)
         try c.encode(snapshot.limits, forKey: .limits)
         try c.encode(seed, forKey: .seed)
+        try c.encode(scenario, forKey: .scenario)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(narration, forKey: .narration)
+        try c.encode(notes, forKey: .notes)
         try c.encode(snapshot.retainedBytes, forKey: .retainedBytes)
         try c.encode(snapshot.streams, forKey: .streams)
     }

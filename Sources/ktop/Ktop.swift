@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinesisAPI
 import LoadGen
 import Metrics
 import StreamEngine
@@ -7,7 +8,7 @@ import StreamEngine
 /// `ktop`: htop for Kinesis. With no subcommand it runs a scenario on the
 /// embedded engine and shows it on the ncurses dashboard (or, with `--headless`, as snapshots).
 @main
-struct Ktop: ParsableCommand {
+struct Ktop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ktop",
         abstract: "htop for Kinesis: a faithful Kinesis Data Streams engine, a load generator and a live view.",
@@ -23,8 +24,14 @@ struct Ktop: ParsableCommand {
               ktop --headless --duration 10          ten snapshots on stdout, then exit
               ktop --speed max --duration 60 --seed 7 a repeatable minute, as fast as the CPU allows
               ktop scenarios                         the built-in scenarios
+              ktop --scenario hot-key --headless --format text --speed max
+                                                     a story with its narration, then its expectations checked
+              ktop --scenario story.json --headless  a scenario file (see 'ktop scenarios --show NAME')
+              ktop kpl encode < records.json         KPL aggregation as JSON on stdin/stdout
+              ktop --headless --endpoint http://127.0.0.1:4567 --duration 10
+                                                     the demo's load against another ktop (or AWS, LocalStack)
             """,
-        subcommands: [Run.self, Scenarios.self],
+        subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -59,12 +66,12 @@ enum Speed: ExpressibleByArgument, Equatable {
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a scenario on the embedded engine (the default command).")
+        abstract: "Run a scenario on the embedded engine (the default command), or its load against a remote endpoint with --endpoint.")
 
-    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios').", valueName: "name"))
+    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios') or a scenario file (JSON; 'ktop scenarios --show NAME' prints one to start from).", valueName: "name|file"))
     var scenario: String = Scenario.demo.name
 
-    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max.")
+    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max (default: the scenario's seed, else random).")
     var seed: UInt64?
 
     @Option(help: ArgumentHelp("Simulated seconds per real second, or 'max' to step a manual clock as fast as possible (the output says so).", valueName: "x|max"))
@@ -73,17 +80,46 @@ struct Run: ParsableCommand {
     @Flag(help: "No terminal UI: one snapshot a second on stdout.")
     var headless = false
 
-    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: run until interrupted).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: the scenario's length; the demo runs until interrupted).", valueName: "seconds"))
     var duration: Double?
 
     @Option(help: ArgumentHelp("Snapshot format: 'json' (JSON Lines) or 'text'.", valueName: "json|text"))
     var format: String = "json"
 
+    @Option(help: ArgumentHelp("Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.", valueName: "[host:]port"))
+    var listen: ListenAddress?
+
     @OptionGroup var engineOptions: EngineOptions
 
+    @Option(help: ArgumentHelp(
+        "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (any value works for local emulators); --limits and --speed do not apply.",
+        valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", valueName: "region"))
+    var region: String?
+
+    /// A built-in by name, else a scenario file.
+    func resolveScenario() throws -> Scenario {
+        if let builtIn = Scenario.named(scenario) { return builtIn }
+        guard FileManager.default.fileExists(atPath: scenario) else {
+            throw ValidationError("Unknown scenario '\(scenario)': neither a built-in nor a file. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
+        }
+        do { return try ScenarioFile.load(path: scenario) } catch { throw ValidationError("\(error)") }
+    }
+
     func validate() throws {
-        guard Scenario.named(scenario) != nil else {
-            throw ValidationError("Unknown scenario '\(scenario)'. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
+        _ = try resolveScenario()
+        if let endpoint {
+            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw ValidationError("--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or https://kinesis.us-east-1.amazonaws.com.")
+            }
+            guard headless else {
+                throw ValidationError("--endpoint runs with --headless only: the dashboard needs the embedded engine's per-shard samples. Add --headless.")
+            }
+            guard speed == .factor(1) else {
+                throw ValidationError("--speed does not apply to --endpoint: a remote endpoint runs in real time.")
+            }
         }
         guard ["json", "text"].contains(format) else {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
@@ -93,24 +129,62 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let seed = self.seed ?? UInt64.random(in: 1...999_999)
+        let scenario = try resolveScenario()
+        let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
+        if let endpoint, let url = URL(string: endpoint) {
+            let env = ProcessInfo.processInfo.environment
+            let region = self.region ?? env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            let credentials = AWSCredentials(accessKeyId: env["AWS_ACCESS_KEY_ID"] ?? "ktop",
+                                             secretAccessKey: env["AWS_SECRET_ACCESS_KEY"] ?? "ktop",
+                                             sessionToken: env["AWS_SESSION_TOKEN"])
+            let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+            RemoteRunner(scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
+                         endpoint: url, region: region, credentials: credentials).run()
+            return
+        }
         var config = EngineConfiguration()
         config.limits = try engineOptions.kinesisLimits()
         guard headless else {
-            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed, configuration: config).run()
+            // The live dashboard (it applies each scenario's engine settings itself); without a
+            // terminal it says to use --headless and exits nonzero.
+            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
-        let runner = HeadlessRunner(scenario: Scenario.named(scenario)!, seed: seed, speed: speed,
-                                    duration: duration, format: format == "text" ? .text : .json, configuration: config)
+        scenario.engine.apply(to: &config)
+        // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
+        let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+        let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
+                                    duration: length, format: format == "text" ? .text : .json, configuration: config, listen: listen)
         runner.run()
     }
 }
 
 struct Scenarios: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in scenarios.")
-    func run() {
+    static let configuration = CommandConfiguration(
+        abstract: "List the built-in scenarios.",
+        discussion: """
+            Each built-in tells one story (a hot key, salting, splitting, merging, fan-out starvation,
+            on-demand scaling, replay, resharding under a KCL application) in timed phases with
+            narration, and states expectations that 'ktop --scenario NAME --headless --format text
+            --speed max' checks at the end. '--show NAME' prints one as a scenario file (JSON) to copy
+            and change; run the copy with 'ktop --scenario FILE'.
+            """)
+
+    @Option(help: ArgumentHelp("Print this built-in scenario in the scenario file format (JSON).", valueName: "name"))
+    var show: String?
+
+    func validate() throws {
+        if let show, Scenario.named(show) == nil {
+            throw ValidationError("Unknown scenario '\(show)'. Run 'ktop scenarios' to list them.")
+        }
+    }
+
+    func run() throws {
+        if let show, let s = Scenario.named(show) {
+            FileHandle.standardOutput.write(try ScenarioFile.encode(s) + Data("\n".utf8))
+            return
+        }
         let width = Scenario.builtIns.map(\.name.count).max() ?? 0
         for s in Scenario.builtIns {
             print(s.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + s.summary)

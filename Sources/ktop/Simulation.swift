@@ -38,9 +38,14 @@ final class Simulation: @unchecked Sendable {
     private let speed: Speed
     private let configuration: EngineConfiguration
     private let initialScenario: Scenario
+    private let listen: ListenAddress?
+    /// The `--listen` server; it follows the engine of the current world.
+    private var listener: APIListener?
 
-    init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, outbox: EventChannel<SimulationEvent>) {
-        self.initialScenario = scenario; self.seed = seed; self.speed = speed; self.configuration = configuration; self.outbox = outbox
+    init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, listen: ListenAddress? = nil,
+         outbox: EventChannel<SimulationEvent>) {
+        self.initialScenario = scenario; self.seed = seed; self.speed = speed; self.configuration = configuration
+        self.listen = listen; self.outbox = outbox
     }
 
     func send(_ c: DashboardCommand) { commands.withLock { $0.append(c) } }
@@ -93,8 +98,23 @@ final class Simulation: @unchecked Sendable {
             let a = AcceleratedClock(speed: f)
             manual = nil; accelerated = a; clock = a
         }
-        let engine = KinesisEngine(clock: clock, configuration: configuration)
+        // A scenario may state engine settings (e.g. a shortened on-demand wait); the log says so.
+        var config = configuration
+        scenario.engine.apply(to: &config)
+        let engine = KinesisEngine(clock: clock, configuration: config)
         let service = engine.service()
+        if let listener {
+            listener.use(engine)
+        } else if let listen {
+            do {
+                let l = try APIListener.start(at: listen, engine: engine)
+                listener = l
+                outbox.send(.log(time: time(clock.now()), kind: .narration,
+                                 text: "Kinesis API on \(l.url): point your SDK's endpoint_url here and its streams appear on this screen"))
+            } catch {
+                outbox.send(.log(time: time(clock.now()), kind: .error, text: "\(error)"))
+            }
+        }
         // The dashboard runs the scenario's consumers itself so that `c` can add and remove them.
         var load = scenario
         load.pollingConsumers = []
@@ -114,6 +134,7 @@ final class Simulation: @unchecked Sendable {
         let now = time(clock.now())
         outbox.send(.log(time: now, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
         for line in scenario.narration { outbox.send(.log(time: now, kind: .narration, text: line)) }
+        for note in scenario.engine.notes { outbox.send(.log(time: now, kind: .narration, text: "Note: " + note)) }
         return world
     }
 
@@ -126,6 +147,10 @@ final class Simulation: @unchecked Sendable {
             if let manual = world.manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
             let now = world.clock.now()
             world.runner.step(now: now)
+            // Scenario phases narrate as they begin (the opening lines were logged at start).
+            for line in world.runner.takeNarration() where line.phase != "start" {
+                outbox.send(.log(time: time(now), kind: .narration, text: "[+\(line.at.components.seconds)s \(line.phase)] \(line.text)"))
+            }
             if !world.streamReady {
                 let status = try? world.engine.service().describeStreamSummary(StreamInput(streamName: world.stream)).streamDescriptionSummary.streamStatus
                 world.streamReady = status == .active
@@ -138,7 +163,11 @@ final class Simulation: @unchecked Sendable {
             world.nextSample = max(world.nextSample + .seconds(1), now)
             world.engine.tick()
             let sample = world.engine.sample()
-            let consumers = world.polling.map {
+            // The dashboard's own polling consumers, those a scenario phase added, and KCL applications (which poll too).
+            let consumers = (world.polling + world.runner.pollingConsumers).map {
+                ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
+                               throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
+            } + world.runner.kclApplications.map {
                 ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
                                throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
             }

@@ -39,4 +39,9 @@ struct TimedClient: KinesisClient {
         try base.describeStreamConsumer(input)
     }
     func subscribe(_ input: SubscribeToShardInput) throws(KinesisError) -> any FanOutSubscription { try base.subscribe(input) }
+    // Scenario phases reshard and deregister consumers through the same client.
+    func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput { try base.splitShard(input) }
+    func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput { try base.mergeShards(input) }
+    func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput { try base.updateShardCount(input) }
+    func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput { try base.deregisterStreamConsumer(input) }
 }

@@ -42,7 +42,7 @@ final class ServerHarness {
             configuration.delays = .immediate
             engine = KinesisEngine(clock: clock, configuration: configuration)
         }
-        var processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: engine, account: nil),
+        var processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
                                                 verifier: verifier, defaultRegion: "us-east-1")
         processor.now = now
         try channel.pipeline.syncOperations.addHandler(

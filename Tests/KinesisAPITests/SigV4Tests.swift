@@ -161,3 +161,21 @@ struct SigV4Tests {
         #expect(SigV4.canonicalQuery("b=2&a=1&a=0&c") == "a=0&a=1&b=2&c=")
     }
 }
+
+@Suite("Credentials lists for --verify-sigv4")
+struct CredentialsListTests {
+    @Test func parsesLinesCommentsAndTokens() throws {
+        let list = try AWSCredentials.list(parsing: """
+            # ktop credentials
+            AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+
+            AKIDTEMP:secret:TOKEN
+            """)
+        #expect(list == [AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+                         AWSCredentials(accessKeyId: "AKIDTEMP", secretAccessKey: "secret", sessionToken: "TOKEN")])
+    }
+
+    @Test func rejectsMalformedLines() {
+        #expect(throws: CredentialsFormatError.self) { try AWSCredentials.list(parsing: "AKID:ok\nonly-a-key\n") }
+    }
+}

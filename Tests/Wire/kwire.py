@@ -438,8 +438,22 @@ def signed_headers_for(
 
 
 def raw_post(endpoint: str, target: str | None, body: bytes, headers: dict[str, str] | None = None,
-             sign: bool = True, timeout: float = 10.0, method: str = "POST"):
-    """Send one HTTP request with http.client; returns (status, headers dict (lower-case), body bytes)."""
+             sign: bool = True, timeout: float = 10.0, method: str = "POST", retry_throttled: bool = True):
+    """Send one HTTP request with http.client; returns (status, headers dict (lower-case), body bytes).
+
+    Like the AWS SDKs, it retries (a few times, with a short pause) when the
+    server answers LimitExceededException: the control-plane quotas of
+    KINESIS.md §3 are per second, and these raw tests are not about them.
+    """
+    for attempt in range(8):
+        status, hdrs, data = _raw_post_once(endpoint, target, body, headers, sign, timeout, method)
+        if not (retry_throttled and status == 400 and b"LimitExceededException" in data):
+            break
+        time.sleep(0.25 * (attempt + 1))
+    return status, hdrs, data
+
+
+def _raw_post_once(endpoint, target, body, headers, sign, timeout, method):
     import http.client
     from urllib.parse import urlsplit
 

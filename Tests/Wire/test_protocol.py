@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
+
+import pytest
 
 import kwire
 from kwire import ACCOUNT
@@ -163,3 +166,25 @@ def test_non_post_method_is_403(endpoint):
     status, _h, body = kwire.raw_post(endpoint, T + "ListStreams", b"", method="GET")
     assert status == 403
     assert b"AccessDeniedException" in body
+
+
+def test_metrics_endpoint_serves_prometheus_text(endpoint, kinesis, make_stream):
+    """ktop's own GET /metrics (not a Kinesis API): Prometheus text exposition."""
+    import urllib.request
+
+    if os.environ.get("KTOP_ENDPOINT"):
+        pytest.skip("GET /metrics is ktop's, not part of the Kinesis API")
+    name = make_stream(shards=1)
+    kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k")
+    deadline = time.time() + 10
+    text = ""
+    while time.time() < deadline:
+        with urllib.request.urlopen(endpoint + "/metrics", timeout=5) as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = r.read().decode()
+        if f'stream="{name}"' in text:
+            break
+        time.sleep(0.2)
+    assert "# TYPE ktop_limits_info gauge" in text
+    assert f'stream="{name}"' in text, "the new stream never appeared in /metrics"

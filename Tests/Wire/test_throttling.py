@@ -68,9 +68,11 @@ def test_put_records_over_shard_limit_is_throttled_per_record(kinesis_noretry, m
     assert accepted <= 1000 * (1 + elapsed) + 1, (accepted, elapsed)
     assert accepted >= 950, f"only {accepted} records accepted before throttling"
 
-    # PutRecord to the hot shard is throttled too: HTTP 400, same message
+    # PutRecord to the hot shard is throttled too: HTTP 400, same message. The
+    # record is 900 KiB so that the ~1 KiB/ms refill since the burst cannot
+    # cover it on a slow machine (the bucket holds one second, 1 MiB).
     expect_error(
-        lambda: kinesis_noretry.put_record(StreamName=name, Data=b"r" * 1024, PartitionKey="hot"),
+        lambda: kinesis_noretry.put_record(StreamName=name, Data=b"r" * (900 * 1024), PartitionKey="hot"),
         "ProvisionedThroughputExceededException",
         f"Rate exceeded for shard {hot} in stream {name} under account {ACCOUNT}.",
         status=400,

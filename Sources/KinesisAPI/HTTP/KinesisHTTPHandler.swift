@@ -140,6 +140,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // connection is closed: the client may still be sending.
         var headers = HTTPHeaders()
         headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
+        headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),

@@ -42,6 +42,8 @@ struct KinesisRequestProcessor: Sendable {
     var defaultRegion: String
     /// Wall time for signature skew checks; never the engine's (possibly simulated) clock.
     var now: @Sendable () -> Date = { Date() }
+    /// Prometheus text for `GET /metrics`, when the process keeps metrics.
+    var metricsText: (@Sendable () -> String)?
 
     static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
@@ -61,14 +63,16 @@ struct KinesisRequestProcessor: Sendable {
     }
 
     private func respond(to request: KinesisRequest, headers: HTTPHeaders) -> KinesisResponse {
-        func json(_ error: KinesisError) -> KinesisResponse { Self.jsonError(error, headers: headers) }
-        func xml(_ type: String, _ message: String, status: HTTPResponseStatus = .forbidden) -> KinesisResponse {
-            Self.xmlError(type, message, status: status, headers: headers)
+        // ktop's own scrape endpoint; everything else is Kinesis.
+        if request.method == .GET, let metricsText, request.uri.split(separator: "?").first == "/metrics" {
+            var h = headers
+            h.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            return KinesisResponse(status: .ok, headers: h, body: .bytes(Array(metricsText().utf8)))
         }
-
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
         guard request.method == .POST else {
-            return xml("AccessDeniedException", "Unable to determine service/operation name to be authorized")
+            return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                                 status: .forbidden, headers: headers)
         }
         let contentType = request.headers.first(name: "content-type")?
             .split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
@@ -82,80 +86,55 @@ struct KinesisRequestProcessor: Sendable {
                     Result { () throws(KinesisError) in try KinesisJSON.parse(raw) }
                 }.get()
             } catch {
-                return json(error)
+                return Self.jsonError(error, headers: headers)
             }
-            guard target.operation != nil else { return json(KinesisError(.unknownOperation, "")) }
+            guard target.operation != nil else { return Self.jsonError(KinesisError(.unknownOperation, ""), headers: headers) }
         }
 
-        // Authentication: present and complete, like AWS, even when not verified.
-        let query = QueryParameters(uri: request.uri)
-        let authorization = request.headers.first(name: "authorization")
-        let queryAuth = query.contains("X-Amz-Algorithm")
-        func authError(_ error: KinesisError) -> KinesisResponse {
-            isJSON ? json(error) : xml(error.type.rawValue, error.message)
+        let credentials = RequestCredentials(request)
+        if let refusal = credentials.incompleteness() {
+            return isJSON ? Self.jsonError(refusal, headers: headers)
+                : Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
         }
-        if authorization != nil && queryAuth {
-            return authError(KinesisError(.invalidSignature,
-                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."))
-        }
-        if authorization == nil && !queryAuth {
-            return authError(KinesisError(.missingAuthenticationToken, "Missing Authentication Token"))
-        }
-        if let authorization {
-            let hasDate = request.headers.contains(name: "x-amz-date") || request.headers.contains(name: "date")
-            if let message = SigV4Authorization.incompleteMessage(authorization: authorization, hasDateHeader: hasDate) {
-                return authError(KinesisError(.incompleteSignature, message))
-            }
-        } else if let message = query.incompleteSignatureMessage() {
-            return authError(KinesisError(.incompleteSignature, message))
-        }
-
-        // Wrong content type, authenticated: Coral still cannot route it.
-        guard isJSON, let operation = target.operation else {
-            guard let service = target.service, let name = target.operationName else {
-                return xml("AccessDeniedException", "Unable to determine service/operation name to be authorized")
-            }
-            guard service == KinesisOperation.targetPrefix else {
-                return xml("UnrecognizedClientException",
-                           "No authorization strategy was found for service: \(service), operation: \(name)")
-            }
-            return Self.xmlError("UnknownOperationException", nil, status: .notFound, headers: headers)
-        }
-
+        guard isJSON, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
         if let verifier {
-            guard authorization != nil else {
-                return json(KinesisError(.invalidSignature, "ktop verifies the Authorization header only; query-string signatures are not supported."))
-            }
             do {
-                let pairs = request.headers.map { (name: $0.name, value: $0.value) }
-                _ = try request.body.withUnsafeReadableBytes { raw in
-                    Result { () throws(KinesisError) in
-                        try verifier.verify(method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now())
-                    }
-                }.get()
+                try credentials.verify(request, with: verifier, now: now())
             } catch {
-                return json(error)
+                return Self.jsonError(error, headers: headers)
             }
         }
 
-        let scope = authorization.flatMap(SigV4.credentialScope(authorization:))
-            ?? query.value("X-Amz-Credential").flatMap(SigV4CredentialScope.init(credential:))
-        let region = scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
-
+        let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
+        var h = headers
         do {
             switch try dispatcher.dispatch(operation, region: region, input: document) {
             case .body(let body):
-                var h = headers
                 h.add(name: "Content-Type", value: KinesisJSON.contentType)
                 return KinesisResponse(status: .ok, headers: h, body: .bytes(body))
             case .subscription(let subscription):
-                var h = headers
                 h.add(name: "Content-Type", value: KinesisEventStream.contentType)
                 return KinesisResponse(status: .ok, headers: h, body: .eventStream(subscription))
             }
         } catch {
-            return json(error)
+            return Self.jsonError(error, headers: headers)
         }
+    }
+
+    /// An authenticated request without a JSON content type: Coral cannot route it.
+    private static func unroutable(_ target: TargetHeader, headers: HTTPHeaders) -> KinesisResponse {
+        guard let service = target.service, let name = target.operationName else {
+            return xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                            status: .forbidden, headers: headers)
+        }
+        guard service == KinesisOperation.targetPrefix else {
+            return xmlError("UnrecognizedClientException",
+                            "No authorization strategy was found for service: \(service), operation: \(name)",
+                            status: .forbidden, headers: headers)
+        }
+        // Kinesalite saw AWS answer a known operation with 500 here and an unknown one with 404;
+        // ktop answers 404 for both, keeping 500 for its own failures.
+        return xmlError("UnknownOperationException", nil, status: .notFound, headers: headers)
     }
 
     // MARK: replies
@@ -217,6 +196,55 @@ struct KinesisRequestProcessor: Sendable {
     static func xmlEscaped(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
+
+/// Where a request's SigV4 credentials are: the `Authorization` header, or
+/// the query string of a presigned request.
+struct RequestCredentials {
+    var authorization: String?
+    var query: QueryParameters
+    var hasDateHeader: Bool
+
+    init(_ request: KinesisRequest) {
+        authorization = request.headers.first(name: "authorization")
+        query = QueryParameters(uri: request.uri)
+        hasDateHeader = request.headers.contains(name: "x-amz-date") || request.headers.contains(name: "date")
+    }
+
+    /// AWS requires credentials that are present and complete even where it
+    /// does not check them; so does ktop when verification is off.
+    func incompleteness() -> KinesisError? {
+        let queryAuth = query.contains("X-Amz-Algorithm")
+        if authorization != nil && queryAuth {
+            return KinesisError(.invalidSignature,
+                                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+        }
+        guard let authorization else {
+            guard queryAuth else { return KinesisError(.missingAuthenticationToken, "Missing Authentication Token") }
+            return query.incompleteSignatureMessage().map { KinesisError(.incompleteSignature, $0) }
+        }
+        return SigV4Authorization.incompleteMessage(authorization: authorization, hasDateHeader: hasDateHeader)
+            .map { KinesisError(.incompleteSignature, $0) }
+    }
+
+    /// The scope the client signed with, read without verifying.
+    var scope: SigV4CredentialScope? {
+        authorization.flatMap(SigV4.credentialScope(authorization:))
+            ?? query.value("X-Amz-Credential").flatMap(SigV4CredentialScope.init(credential:))
+    }
+
+    func verify(_ request: KinesisRequest, with verifier: SigV4Verifier, now: Date) throws(KinesisError) {
+        guard authorization != nil else {
+            // SDKs never presign Kinesis calls; ktop checks header signatures only.
+            throw KinesisError(.invalidSignature, "ktop verifies the Authorization header only; query-string signatures are not supported.")
+        }
+        let pairs = request.headers.map { (name: $0.name, value: $0.value) }
+        _ = try request.body.withUnsafeReadableBytes { raw in
+            Result { () throws(KinesisError) in
+                try verifier.verify(method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
+            }
+        }.get()
     }
 }
 

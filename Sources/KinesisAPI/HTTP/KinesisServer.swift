@@ -49,6 +49,8 @@ public final class KinesisServer: Sendable {
         public var subscriptionPollAfterRecords: Duration
         /// Pause between SubscribeToShard events while the shard is idle.
         public var subscriptionPollWhenIdle: Duration
+        /// Prometheus text exposition served on `GET /metrics`; nil: no such route.
+        public var metricsText: (@Sendable () -> String)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
@@ -92,17 +94,27 @@ public final class KinesisServer: Sendable {
     ///   server makes (and on shutdown stops) its own with `configuration.threads` threads.
     public convenience init(engine: KinesisEngine, configuration: Configuration = Configuration(),
                             eventLoopGroup: (any EventLoopGroup)? = nil) {
-        self.init(dispatcher: EngineDispatcher(engine: engine, account: configuration.account),
-                  defaultRegion: configuration.defaultRegion ?? engine.configuration.defaultRegion,
+        self.init(engineProvider: { engine }, configuration: configuration, eventLoopGroup: eventLoopGroup)
+    }
+
+    /// Serves whichever engine `engineProvider` returns at each request (it must
+    /// be cheap and thread-safe): how `ktop --listen` follows the dashboard when
+    /// the user switches scenarios.
+    public convenience init(engineProvider: @escaping @Sendable () -> KinesisEngine, configuration: Configuration = Configuration(),
+                            eventLoopGroup: (any EventLoopGroup)? = nil) {
+        self.init(dispatcher: EngineDispatcher(engine: engineProvider, account: configuration.account),
+                  defaultRegion: configuration.defaultRegion ?? engineProvider().configuration.defaultRegion,
                   configuration: configuration, eventLoopGroup: eventLoopGroup)
     }
 
     init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
          eventLoopGroup: (any EventLoopGroup)?) {
         self.configuration = configuration
-        self.processor = KinesisRequestProcessor(
+        var processor = KinesisRequestProcessor(
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
+        processor.metricsText = configuration.metricsText
+        self.processor = processor
         if let eventLoopGroup {
             group = eventLoopGroup
             ownsGroup = false
@@ -112,7 +124,10 @@ public final class KinesisServer: Sendable {
         }
     }
 
-    /// Binds and starts accepting connections; returns the bound port.
+    /// Binds and starts accepting connections; returns the bound port. A
+    /// server starts once. If binding fails (port in use), the error is thrown
+    /// and `start()` may be tried again; call ``shutdown()`` to release the
+    /// event loops either way.
     public func start() async throws -> Int {
         try lifecycle.withLock { state throws(ServerError) in
             switch state {

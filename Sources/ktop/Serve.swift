@@ -1,0 +1,122 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KinesisAPI
+import Metrics
+import StreamEngine
+import Synchronization
+
+/// `ktop serve`: the Kinesis API alone, for SDK apps, tests and benchmarks.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Kinesis API server alone: point any AWS SDK's endpoint at it.",
+        discussion: """
+            Speaks the Kinesis JSON 1.1 protocol on POST / (and Prometheus text on GET /metrics),
+            enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
+            --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.
+
+            Example:
+              ktop serve --port 4567 &
+              aws kinesis create-stream --stream-name s --shard-count 1 --endpoint-url http://127.0.0.1:4567
+            """)
+
+    @Option(help: "Address to listen on (0.0.0.0 exposes the server beyond this machine).")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 4567 is kinesalite's default, 0 picks a free one.")
+    var port: Int = 4567
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    @Flag(name: .customLong("verify-sigv4"), help: "Check SigV4 signatures and clock skew (±5 min) as AWS does; needs --credentials.")
+    var verifySigV4 = false
+
+    @Option(help: ArgumentHelp("File of accepted credentials, one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.", valueName: "file"))
+    var credentials: String?
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.") }
+        if verifySigV4 && credentials == nil {
+            throw ValidationError("--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
+        }
+        _ = try engineOptions.kinesisLimits()
+    }
+
+    func run() async throws {
+        var config = EngineConfiguration()
+        config.limits = try engineOptions.kinesisLimits()
+        let accepted = try credentials.map(Self.loadCredentials)
+        let engine = KinesisEngine(clock: WallClock(), configuration: config)
+        let metrics = Mutex(MetricsStore(limits: config.limits))
+        var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
+        serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
+        let server = KinesisServer(engine: engine, configuration: serverConfig)
+        let bound: Int
+        do {
+            bound = try await server.start()
+        } catch {
+            FileHandle.standardError.write(Data("ktop serve: cannot listen on \(host):\(port): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardError.write(Data("ktop serve: Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(verifySigV4 ? ", SigV4 verified" : "")); Ctrl-C stops\n".utf8))
+
+        // Time-driven rules (retention, transitions, on-demand scaling) and the
+        // metrics behind /metrics advance once a second.
+        let ticker = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                engine.tick()
+                let sample = engine.sample()
+                metrics.withLock { $0.ingest(sample) }
+            }
+        }
+        let signal = await Signals.wait(for: [SIGINT, SIGTERM])
+        ticker.cancel()
+        FileHandle.standardError.write(Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
+        try await server.shutdown()
+    }
+
+    /// Reads the accepted credentials (`ACCESS_KEY_ID:SECRET_ACCESS_KEY` per line).
+    static func loadCredentials(_ path: String) throws -> [AWSCredentials] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("Cannot read --credentials file '\(path)'.")
+        }
+        let list: [AWSCredentials]
+        do { list = try AWSCredentials.list(parsing: text) } catch {
+            throw ValidationError("'\(path)' \(error.description).")
+        }
+        guard !list.isEmpty else { throw ValidationError("'\(path)' holds no credentials (one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line).") }
+        return list
+    }
+}
+
+/// Waits for one of a set of signals without the default action (so a server
+/// can shut down gracefully).
+enum Signals {
+    /// Keeps the dispatch sources alive for the life of the process; only
+    /// touched on `queue`.
+    private final class Sources: @unchecked Sendable { var all: [any DispatchSourceSignal] = [] }
+    private static let sources = Sources()
+    private static let queue = DispatchQueue(label: "ktop.signals")
+
+    static func wait(for signals: [Int32]) async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let resumed = Mutex(false)
+            queue.sync {
+                for sig in signals {
+                    signal(sig, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                    source.setEventHandler {
+                        let first = resumed.withLock { done in
+                            defer { done = true }
+                            return !done
+                        }
+                        if first { continuation.resume(returning: sig) }
+                    }
+                    source.resume()
+                    sources.all.append(source)
+                }
+            }
+        }
+    }
+}
