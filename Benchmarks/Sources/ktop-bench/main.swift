@@ -81,7 +81,7 @@ for r in rows {
 let header = """
 # Benchmarks
 
-Run: `swift run -c release --package-path Benchmarks ktop-bench` (about 10 minutes; rewrites this file;
+Run: `swift run -c release --package-path Benchmarks ktop-bench` (about 6 minutes, 14 with `--long`; rewrites this file;
 `--long` takes the RSS reading at 10 minutes instead of 2; `--smoke` is the few-second CI check, which writes nothing).
 It installs what it needs when missing: `wrk` and `tmux` (apt-get), `moto[server]` (pip).
 Every figure is a ratio against a baseline measured in the same run: candidate and baseline
