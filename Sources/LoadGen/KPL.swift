@@ -32,7 +32,7 @@ public struct UserRecord: Sendable, Equatable, Codable {
 /// message Record { required uint64 partition_key_index = 1; optional uint64 explicit_hash_key_index = 2; required bytes data = 3; repeated Tag tags = 4; }
 /// ```
 public enum KPLAggregation {
-    public static let magic: [UInt8] = [0xF3, 0x89, 0x9A, 0xC2]
+    public static let magic = KPLFormat.magic
     /// The KPL's default `AggregationMaxSize` (51,200 bytes) and `AggregationMaxCount`.
     public static let defaultMaxBytes = 51_200
     public static let defaultMaxCount = 4_294_967_295
@@ -66,50 +66,13 @@ public enum KPLAggregation {
     /// Exact when every key is new; an upper bound otherwise.
     public static func encodedSizeUpperBound(userRecordBytes: Int, keyBytes: Int) -> Int { magic.count + 16 + userRecordBytes + keyBytes }
 
-    /// Decodes an aggregate, or nil when `data` is not one: the KCL's rule —
-    /// magic must match, more than 16 bytes must follow, the MD5 must match and
-    /// the protobuf must parse; otherwise the record is passed through unchanged.
+    /// Decodes an aggregate, or nil when `data` is not one (the KCL's rule,
+    /// implemented once in the engine's `KPLFormat`).
     public static func decode(_ data: Data) -> [UserRecord]? {
-        let bytes = [UInt8](data)
-        guard bytes.count > magic.count + 16, Array(bytes[0..<4]) == magic else { return nil }
-        let body = Array(bytes[4..<(bytes.count - 16)])
-        guard MD5.digest(body) == Array(bytes[(bytes.count - 16)...]) else { return nil }
-        var pkTable: [String] = [], ehkTable: [String] = []
-        var raw: [(pk: UInt64, ehk: UInt64?, data: [UInt8])] = []
-        var reader = ProtoReader(body)
-        while !reader.atEnd {
-            guard let (field, wire) = reader.tag() else { return nil }
-            switch (field, wire) {
-            case (1, 2): guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }; pkTable.append(s)
-            case (2, 2): guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }; ehkTable.append(s)
-            case (3, 2):
-                guard let b = reader.lengthDelimited() else { return nil }
-                var r = ProtoReader(b)
-                var pk: UInt64?, ehk: UInt64?, payload: [UInt8]?
-                while !r.atEnd {
-                    guard let (f, w) = r.tag() else { return nil }
-                    switch (f, w) {
-                    case (1, 0): pk = r.varint()
-                    case (2, 0): ehk = r.varint()
-                    case (3, 2): payload = r.lengthDelimited()
-                    default: guard r.skip(wire: w) else { return nil }
-                    }
-                }
-                guard let pk, let payload else { return nil }
-                raw.append((pk, ehk, payload))
-            default:
-                guard reader.skip(wire: wire) else { return nil }
-            }
+        KPLFormat.decode(data)?.enumerated().map { i, r in
+            UserRecord(partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: r.data,
+                       subSequenceNumber: i, aggregated: true)
         }
-        var out: [UserRecord] = []
-        for (i, r) in raw.enumerated() {
-            guard r.pk < pkTable.count else { return nil }
-            var ehk: String?
-            if let e = r.ehk { guard e < ehkTable.count else { return nil }; ehk = ehkTable[Int(e)] }
-            out.append(UserRecord(partitionKey: pkTable[Int(r.pk)], explicitHashKey: ehk, data: Data(r.data),
-                                  subSequenceNumber: i, aggregated: true))
-        }
-        return out
     }
 
     /// KCL de-aggregation of one Kinesis record read from a shard: user records
@@ -142,40 +105,5 @@ public enum KPLAggregation {
         writeTag(&out, field: field, wire: 2)
         writeVarint(&out, UInt64(b.count))
         out.append(contentsOf: b)
-    }
-
-    struct ProtoReader {
-        let bytes: [UInt8]
-        var i = 0
-        init(_ b: [UInt8]) { bytes = b }
-        var atEnd: Bool { i >= bytes.count }
-        mutating func varint() -> UInt64? {
-            var v: UInt64 = 0, shift: UInt64 = 0
-            while i < bytes.count, shift < 64 {
-                let b = bytes[i]; i += 1
-                v |= UInt64(b & 0x7F) << shift
-                if b < 0x80 { return v }
-                shift += 7
-            }
-            return nil
-        }
-        mutating func tag() -> (Int, Int)? {
-            guard let t = varint(), t >> 3 > 0 else { return nil }
-            return (Int(t >> 3), Int(t & 7))
-        }
-        mutating func lengthDelimited() -> [UInt8]? {
-            guard let n = varint(), n <= UInt64(bytes.count - i) else { return nil }
-            defer { i += Int(n) }
-            return Array(bytes[i..<(i + Int(n))])
-        }
-        mutating func skip(wire: Int) -> Bool {
-            switch wire {
-            case 0: return varint() != nil
-            case 1: guard bytes.count - i >= 8 else { return false }; i += 8; return true
-            case 2: return lengthDelimited() != nil
-            case 5: guard bytes.count - i >= 4 else { return false }; i += 4; return true
-            default: return false
-            }
-        }
     }
 }

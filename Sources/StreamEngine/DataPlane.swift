@@ -171,8 +171,20 @@ extension KinesisService {
                         log.retainedBytes += size
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
-                        log.keys.record(hash: hashes[i], key: key, size: size, second: arrival / 1000)
-                        log.hashKeys.record(hash: hashes[i], size: size)
+                        if KPLFormat.mayBeAggregate(data), let users = KPLFormat.decode(data) {
+                            // A KPL aggregate: the hot keys and the split advice are about the
+                            // user records inside it, as a KCL consumer sees them.
+                            for u in users {
+                                let hash = u.explicitHashKey.flatMap(HashKey.parse) ?? HashKey.of(partitionKey: u.partitionKey)
+                                let userSize = u.data.count + u.partitionKey.utf8.count
+                                log.keys.record(hash: hash, key: u.partitionKey, size: userSize, second: arrival / 1000)
+                                log.hashKeys.record(hash: hash, size: userSize)
+                            }
+                            log.counters.aggregatedUserRecords += Int64(users.count)
+                        } else {
+                            log.keys.record(hash: hashes[i], key: key, size: size, second: arrival / 1000)
+                            log.hashKeys.record(hash: hashes[i], size: size)
+                        }
                         log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
                         log.counters.billedKiB += Int64((size + 1023) / 1024)
                         added += size

@@ -44,6 +44,8 @@ public struct ShardCounters: Sendable, Equatable {
     /// Age of the last record returned by GetRecords, at the time it was returned
     /// (0 when a call found the reader at the tip) — CloudWatch IteratorAgeMilliseconds.
     public var iteratorAgeMilliseconds: Int64 = 0
+    /// User records inside accepted KPL aggregates (counted by their own keys in the hot-key sketches).
+    public var aggregatedUserRecords: Int64 = 0
     /// Records dropped because they outlived the retention period.
     public var expiredRecords: Int64 = 0
     public var expiredBytes: Int64 = 0

@@ -218,3 +218,32 @@ import Testing
         #expect(consumer.stats.records == 1)
     }
 }
+
+@Suite struct AggregatedHotKeyTests {
+    /// Hot keys of a shard fed with KPL aggregates are the user records' keys,
+    /// not the aggregate's outer partition key (issue 4: "KPL-aggregated records
+    /// counted by their inner user-record keys").
+    @Test func topKeysCountUserRecordsInsideAggregates() throws {
+        let clock = ManualClock()
+        var config = EngineConfiguration()
+        config.delays = .immediate
+        let engine = KinesisEngine(clock: clock, configuration: config)
+        let k = engine.service()
+        _ = try k.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
+        let users = (0..<10).map { i in UserRecord(partitionKey: i < 8 ? "inner-hot" : "inner-\(i)", data: Data(repeating: 1, count: 20)) }
+        for _ in 0..<3 {
+            _ = try k.putRecord(PutRecordInput(streamName: "s", data: KPLAggregation.encode(users), partitionKey: "outer"))
+        }
+        // A plain record whose data merely starts like an aggregate counts under its own key.
+        _ = try k.putRecord(PutRecordInput(streamName: "s", data: Data(KPLFormat.magic + Array(repeating: 0, count: 30)), partitionKey: "plain"))
+        clock.advance(by: .seconds(1))
+        let shard = try #require(engine.sample().streams.first?.shards.first)
+        let top = try #require(shard.topKeys).top
+        #expect(top.first?.partitionKey == "inner-hot")
+        #expect(top.first?.records == 24)
+        #expect(!top.contains { $0.partitionKey == "outer" })
+        #expect(top.contains { $0.partitionKey == "plain" && $0.records == 1 })
+        #expect(shard.counters.aggregatedUserRecords == 30)
+        #expect(shard.counters.incomingRecords == 4) // Kinesis counts the aggregates, not the user records
+    }
+}
