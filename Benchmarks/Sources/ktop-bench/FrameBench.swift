@@ -58,10 +58,18 @@ func frameBenchmark(rounds: Int, scale: Int) -> Row {
             build.append(seconds(d))
         }
     }
+    // One metrics tick at 1,000 shards: the engine's sample and the store's
+    // ingest (what the main loop does once per simulated second).
+    var tick: [Double] = []
+    for _ in 0..<(scale == 1 ? 20 : 2) {
+        clock.advance(by: .seconds(1))
+        let d = c.measure { store.ingest(engine.sample()) }
+        tick.append(seconds(d))
+    }
     precondition(sink > 0 && data.shards.count == 1_000)
     let frame = median(render), refresh = 1.0
     return Row(name: "dashboard frame, 1,000 shards, render into the cell grid (200 × 60)",
                ktop: String(format: "%.3f ms/frame", frame * 1e3), baseline: "1,000 ms (the refresh interval)",
                ratio: String(format: "%.3f %%", frame / refresh * 100), target: "≤ 0.2 % (≈ 2 ms)", met: frame / refresh <= 0.002,
-               note: String(format: "Building the view model from the metrics store (once per refresh) takes a further %.2f ms.", median(build) * 1e3))
+               note: String(format: "Building the view model from the metrics store (once per refresh) takes a further %.2f ms; one metrics tick (engine.sample() + MetricsStore.ingest) at 1,000 shards takes %.2f ms.", median(build) * 1e3, median(tick) * 1e3))
 }

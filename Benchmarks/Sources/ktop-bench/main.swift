@@ -33,7 +33,7 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
     case "frame": row = frameBenchmark(rounds: rounds, scale: scale)
     default: row = getBenchmark(rounds: rounds, scale: scale)
     }
-    print(row.name, row.ktop, row.baseline, row.ratio)
+    print(row.name, row.ktop, row.baseline, row.ratio, row.note)
     exit(0)
 }
 
