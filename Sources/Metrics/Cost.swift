@@ -34,6 +34,43 @@ public struct PriceTable: Sendable, Equatable {
     public var confirmed = false
     public var source = "KINESIS.md §8 (third-party figures, not confirmed against aws.amazon.com/kinesis/data-streams/pricing)"
     public init() {}
+
+    /// The prices a user may override by name (`ktop --price NAME=USD`), in USD.
+    public static var overridable: [(name: String, path: WritableKeyPath<PriceTable, Double>, meaning: String)] { [
+        ("shard-hour", \.shardHour, "provisioned shard-hour"),
+        ("put-units-per-million", \.putPayloadUnitsPerMillion, "million PUT payload units (25 KiB each)"),
+        ("extended-retention-shard-hour", \.extendedRetentionShardHour, "shard-hour of retention beyond 24 h (to 7 days)"),
+        ("long-term-retention-gb-month", \.longTermRetentionGBMonth, "GB-month kept beyond 7 days"),
+        ("efo-consumer-shard-hour", \.fanOutConsumerShardHour, "enhanced fan-out consumer-shard-hour"),
+        ("efo-per-gb", \.fanOutPerGB, "GB read by enhanced fan-out"),
+        ("on-demand-stream-hour", \.onDemandStreamHour, "on-demand stream-hour"),
+        ("on-demand-in-per-gb", \.onDemandInPerGB, "GB written to an on-demand stream"),
+        ("on-demand-out-per-gb", \.onDemandOutPerGB, "GB read from an on-demand stream"),
+    ] }
+
+    /// Applies `NAME=USD` overrides; the table then says where its prices came from.
+    /// Throws a one-line message naming the valid names on a bad entry.
+    public mutating func override(_ entries: [String]) throws(PriceOverrideError) {
+        guard !entries.isEmpty else { return }
+        for entry in entries {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let field = Self.overridable.first(where: { $0.name == parts[0] }) else {
+                throw PriceOverrideError(entry: entry)
+            }
+            guard let value = Double(parts[1]), value >= 0, value.isFinite else { throw PriceOverrideError(entry: entry) }
+            self[keyPath: field.path] = value
+        }
+        source += "; overridden on the command line: " + entries.joined(separator: ", ")
+    }
+}
+
+/// A `--price` entry that is not `NAME=USD` with a known name.
+public struct PriceOverrideError: Error, Sendable, CustomStringConvertible {
+    public var entry: String
+    public var description: String {
+        "--price '\(entry)' is not NAME=USD; NAME is one of " + PriceTable.overridable.map(\.name).joined(separator: ", ")
+            + " (e.g. --price shard-hour=0.015)"
+    }
 }
 
 /// One priced quantity of the estimate.

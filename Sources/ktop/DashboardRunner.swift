@@ -15,6 +15,7 @@ struct DashboardRunner {
     let speed: Speed
     let configuration: EngineConfiguration
     let listen: ListenAddress?
+    var metrics = MetricsConfiguration()
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
     func run() -> Int32 {
@@ -39,7 +40,7 @@ struct DashboardRunner {
         model.view.width = w
         model.view.height = h
         model.view.capabilities = backend.capabilities
-        var store = MetricsStore(limits: configuration.limits)
+        var store = MetricsStore(configuration: metrics, limits: configuration.limits)
         var scenarioName = scenario.name
         var streamName = scenario.stream.name
         var nextRefresh = Date()
@@ -77,7 +78,7 @@ struct DashboardRunner {
                 case .started(let s, let stream):
                     scenarioName = s
                     streamName = stream
-                    store = MetricsStore(limits: configuration.limits)
+                    store = MetricsStore(configuration: metrics, limits: configuration.limits)
                     model.view.rateFactor = 1
                     model.view.keyStrategy = .scenario
                     model.view.selectedShardId = nil

@@ -14,6 +14,7 @@ struct HeadlessRunner {
     let format: Format
     let configuration: EngineConfiguration
     var listen: ListenAddress? = nil
+    var metrics = MetricsConfiguration()
 
     func run() {
         let wall = WallClock().now()
@@ -52,7 +53,7 @@ struct HeadlessRunner {
             FileHandle.standardError.write(Data("ktop: cannot create stream \(scenario.stream.name): \(error)\n".utf8))
             Foundation.exit(1)
         }
-        var store = MetricsStore(limits: configuration.limits)
+        var store = MetricsStore(configuration: metrics, limits: configuration.limits)
         let begin = clock.now()
         var nextSnapshot = begin + .seconds(1)
         let end = duration.map { begin + .nanoseconds(Int64($0 * 1e9)) }

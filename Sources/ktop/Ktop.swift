@@ -48,6 +48,20 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
+/// `--price NAME=USD`: the cost estimate's prices (KINESIS.md §8 figures are unconfirmed).
+struct PriceOptions: ParsableArguments {
+    @Option(name: .customLong("price"), help: ArgumentHelp(
+        "Override a price of the cost estimate (USD), repeatable: " + PriceTable.overridable.map(\.name).joined(separator: ", ") + ".",
+        valueName: "name=usd"))
+    var overrides: [String] = []
+
+    func metricsConfiguration() throws -> MetricsConfiguration {
+        var m = MetricsConfiguration()
+        do { try m.prices.override(overrides) } catch { throw ValidationError(error.description) }
+        return m
+    }
+}
+
 /// How fast simulated time runs.
 enum Speed: ExpressibleByArgument, Equatable {
     /// Real time multiplied by a factor (1 = real time).
@@ -91,6 +105,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    @OptionGroup var priceOptions: PriceOptions
+
     @Option(help: ArgumentHelp(
         "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (any value works for local emulators); --limits and --speed do not apply.",
         valueName: "url"))
@@ -126,6 +142,7 @@ struct Run: ParsableCommand {
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
         _ = try engineOptions.kinesisLimits()
+        _ = try priceOptions.metricsConfiguration()
     }
 
     func run() throws {
@@ -147,7 +164,8 @@ struct Run: ParsableCommand {
         guard headless else {
             // The live dashboard (it applies each scenario's engine settings itself); without a
             // terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen).run()
+            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
+                                         metrics: try priceOptions.metricsConfiguration()).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -155,7 +173,8 @@ struct Run: ParsableCommand {
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
         let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
-                                    duration: length, format: format == "text" ? .text : .json, configuration: config, listen: listen)
+                                    duration: length, format: format == "text" ? .text : .json, configuration: config, listen: listen,
+                                    metrics: try priceOptions.metricsConfiguration())
         runner.run()
     }
 }

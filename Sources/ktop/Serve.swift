@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    @OptionGroup var priceOptions: PriceOptions
+
     @Flag(name: .customLong("verify-sigv4"), help: "Check SigV4 signatures and clock skew (±5 min) as AWS does; needs --credentials.")
     var verifySigV4 = false
 
@@ -40,6 +42,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
         }
         _ = try engineOptions.kinesisLimits()
+        _ = try priceOptions.metricsConfiguration()
     }
 
     func run() async throws {
@@ -47,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         config.limits = try engineOptions.kinesisLimits()
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
-        let metrics = Mutex(MetricsStore(limits: config.limits))
+        let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
         var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
         let server = KinesisServer(engine: engine, configuration: serverConfig)

@@ -104,3 +104,14 @@ def test_bad_command_lines_exit_nonzero_with_one_clear_line(ktop_bin, args, mess
     p = run(ktop_bin, "--headless", *args, timeout=30)
     assert p.returncode != 0
     assert message in p.stderr
+
+
+def test_price_overrides_reach_the_cost_estimate(ktop_bin):
+    p = run(ktop_bin, "--headless", "--speed", "max", "--duration", "3", "--price", "shard-hour=0.03")
+    assert p.returncode == 0, p.stderr
+    cost = snapshots(p.stdout)[-1]["streams"][0]["cost"]
+    (shards,) = [line for line in cost["lines"] if line["item"] == "shard-hours"]
+    assert shards["unitPriceUSD"] == 0.03
+    assert shards["hourlyUSD"] == 0.12  # 4 shards
+    bad = run(ktop_bin, "--headless", "--price", "shardhour=1", timeout=30)
+    assert bad.returncode != 0 and "--price 'shardhour=1' is not NAME=USD" in bad.stderr

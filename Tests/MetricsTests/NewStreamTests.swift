@@ -28,3 +28,26 @@ import Testing
         #expect(abs(total - 50) < 0.01)
     }
 }
+
+@Suite struct PriceOverrideTests {
+    @Test func namedOverridesChangeThePriceAndSaySo() throws {
+        var t = PriceTable()
+        try t.override(["shard-hour=0.03", "efo-per-gb=0.02"])
+        #expect(t.shardHour == 0.03 && t.fanOutPerGB == 0.02)
+        #expect(t.putPayloadUnitsPerMillion == PriceTable().putPayloadUnitsPerMillion)
+        #expect(t.source.hasSuffix("overridden on the command line: shard-hour=0.03, efo-per-gb=0.02"))
+        #expect(!t.confirmed)
+    }
+
+    @Test(arguments: ["shardhour=1", "shard-hour", "shard-hour=-1", "shard-hour=abc", "shard-hour=inf"])
+    func badEntriesAreRefusedWithTheValidNames(_ entry: String) {
+        var t = PriceTable()
+        do {
+            try t.override([entry])
+            Issue.record("accepted \(entry)")
+        } catch {
+            #expect(error.description.contains("shard-hour, put-units-per-million"))
+        }
+        #expect(t == PriceTable())
+    }
+}
