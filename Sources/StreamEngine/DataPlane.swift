@@ -234,25 +234,9 @@ extension KinesisService {
         let budget = engine.configuration.retainedBytesBudget
         guard total > budget + budget / 8 else { return }
         let excess = total - budget
-        var evicted = (records: 0, bytes: 0)
-        var shardIds: [String] = []
-        s.meta.read { m in
-            // Oldest first across the stream's shards: take from the shard with the
-            // oldest head, up to the next-oldest head, until enough is freed.
-            while evicted.bytes < excess {
-                var heads: [(shard: ShardState, head: Int64)] = []
-                for shard in m.shards {
-                    if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }) { heads.append((shard, head)) }
-                }
-                guard let oldest = heads.min(by: { $0.head < $1.head }) else { break }
-                let next = heads.filter { $0.shard !== oldest.shard }.map(\.head).min() ?? .max
-                let e = oldest.shard.log.withLock { $0.evict(bytes: excess - evicted.bytes, notAfter: next) }
-                if e.records == 0 { break }
-                if !shardIds.contains(oldest.shard.shardId) { shardIds.append(oldest.shard.shardId) }
-                evicted.records += e.records
-                evicted.bytes += e.bytes
-            }
-        }
+        let lost = KinesisEngine.evictOldest(s.meta.read { $0.shards }, bytes: excess)
+        let evicted = (records: lost.reduce(0) { $0 + $1.records }, bytes: lost.reduce(0) { $0 + $1.bytes })
+        let shardIds = lost.map(\.shard.shardId)
         engine.retainedBytes.wrappingSubtract(evicted.bytes, ordering: .relaxed)
         if evicted.records > 0 {
             event(s, .recordsEvicted, now, shards: shardIds,
@@ -260,7 +244,6 @@ extension KinesisService {
         }
     }
 
-    /// Drops records past the stream's retention period from every shard.
     /// Drops records past the stream's retention period from every shard and
     /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {

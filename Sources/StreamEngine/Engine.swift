@@ -68,38 +68,51 @@ public final class KinesisEngine: Sendable {
     /// Runs off the put path; the put path only has a hard backstop (see PutRecords).
     func enforceMemoryBudget(_ now: Instant) {
         let budget = configuration.retainedBytesBudget
-        guard retainedBytes.load(ordering: .relaxed) > budget else { return }
-        var evicted: [String: (stream: StreamState, records: Int, bytes: Int)] = [:]
-        while retainedBytes.load(ordering: .relaxed) > budget {
-            // Oldest head across all shards: O(shards) per round, and each
-            // round frees at least a tenth of the excess.
-            var oldest: (StreamState, ShardState, Int64)?
-            for service in allServices {
-                for stream in service.streamsSnapshot() {
-                    stream.meta.read { m in
-                        for shard in m.shards {
-                            if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }),
-                               oldest == nil || head < oldest!.2 {
-                                oldest = (stream, shard, head)
-                            }
-                        }
-                    }
+        let excess = retainedBytes.load(ordering: .relaxed) - budget
+        guard excess > 0 else { return }
+        var owner: [ObjectIdentifier: StreamState] = [:]
+        var shards: [ShardState] = []
+        for service in allServices {
+            for stream in service.streamsSnapshot() {
+                stream.meta.read { m in
+                    for shard in m.shards { owner[ObjectIdentifier(shard)] = stream; shards.append(shard) }
                 }
             }
-            guard let (stream, shard, _) = oldest else { break }
-            let excess = retainedBytes.load(ordering: .relaxed) - budget
-            let (n, bytes) = shard.log.withLock { $0.evict(bytes: max(excess / 10, min(excess, 1 << 20))) }
-            retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
-            let key = stream.arn + "#" + shard.shardId
-            let prior = evicted[key] ?? (stream, 0, 0)
-            evicted[key] = (stream, prior.records + n, prior.bytes + bytes)
-            if n == 0 { break }
         }
-        for (key, e) in evicted.sorted(by: { $0.key < $1.key }) {
-            let shardId = String(key.split(separator: "#").last ?? "")
-            events.append(time: now, account: e.stream.account, region: e.stream.region, stream: e.stream.name,
-                          kind: .recordsEvicted, shards: [shardId],
-                          message: "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(shardId) early")
+        let evicted = Self.evictOldest(shards, bytes: excess)
+        retainedBytes.wrappingSubtract(evicted.reduce(0) { $0 + $1.bytes }, ordering: .relaxed)
+        for e in evicted {
+            let stream = owner[ObjectIdentifier(e.shard)]!
+            events.append(time: now, account: stream.account, region: stream.region, stream: stream.name,
+                          kind: .recordsEvicted, shards: [e.shard.shardId],
+                          message: "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(e.shard.shardId) early")
         }
+    }
+
+    /// Frees `target` bytes of the oldest records among `shards`, oldest first
+    /// across all of them: each round takes from the shard whose head is oldest,
+    /// up to the next-oldest head. O(shards) per round; only shard locks are taken.
+    /// Returns what each shard lost, in the order shards first lost records.
+    static func evictOldest(_ shards: [ShardState], bytes target: Int) -> [(shard: ShardState, records: Int, bytes: Int)] {
+        var out: [(shard: ShardState, records: Int, bytes: Int)] = []
+        var freed = 0
+        while freed < target {
+            var heads: [(shard: ShardState, head: Int64)] = []
+            for shard in shards {
+                if let head = shard.log.withLock({ $0.records.first?.arrivalMillis }) { heads.append((shard, head)) }
+            }
+            guard let oldest = heads.min(by: { $0.head < $1.head }) else { break }
+            let next = heads.filter { $0.shard !== oldest.shard }.map(\.head).min() ?? .max
+            let e = oldest.shard.log.withLock { $0.evict(bytes: target - freed, notAfter: next) }
+            if e.records == 0 { break }
+            if let i = out.firstIndex(where: { $0.shard === oldest.shard }) {
+                out[i].records += e.records
+                out[i].bytes += e.bytes
+            } else {
+                out.append((oldest.shard, e.records, e.bytes))
+            }
+            freed += e.bytes
+        }
+        return out
     }
 }
