@@ -8,11 +8,7 @@ repeats the run exactly.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Wire"))
 
 import kwire  # noqa: E402
 
@@ -24,11 +20,6 @@ SHARD_FIELDS = {
     "OutgoingRecords", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
     "utilization", "heat", "topKeys",
 }
-
-
-@pytest.fixture(scope="module")
-def ktop_bin() -> str:
-    return kwire.find_ktop_binary()
 
 
 def run(ktop_bin: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -11,14 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import random
 import subprocess
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Wire"))
 
 import kwire  # noqa: E402
 
@@ -28,11 +24,6 @@ agg = pytest.importorskip(
 )
 from aws_kinesis_agg.aggregator import RecordAggregator  # noqa: E402
 from aws_kinesis_agg.deaggregator import deaggregate_records  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ktop_bin() -> str:
-    return kwire.find_ktop_binary()
 
 
 def ktop_kpl(ktop_bin: str, verb: str, payload: dict) -> dict:

@@ -5,23 +5,14 @@ expectations; a scenario file printed by `--show` runs the same story."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Wire"))
 
 import kwire  # noqa: E402
 
 BUILT_INS = ["demo", "hot-key", "fix-by-salting", "split-the-hot-shard", "merge-cold-shards",
              "fan-out-starvation", "on-demand-burst", "retention-replay", "resharding-with-kcl"]
-
-
-@pytest.fixture(scope="module")
-def ktop_bin() -> str:
-    return kwire.find_ktop_binary()
 
 
 def run(ktop_bin: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

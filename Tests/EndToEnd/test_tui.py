@@ -20,30 +20,18 @@ import time
 import uuid
 from pathlib import Path
 
+import kwire  # from Tests/Wire, put on the path by conftest.py
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARD_ROW = re.compile(r"^shardId-\d{12}\s", re.MULTILINE)
-_BINARY: list[str] = []
 
 
 def ktop_binary() -> str:
-    if os.environ.get("KTOP_BIN"):
-        return os.environ["KTOP_BIN"]
-    if _BINARY:
-        return _BINARY[0]
-    swift = shutil.which("swift")
-    if swift is None:
-        pytest.fail("swift is not on PATH and KTOP_BIN is not set", pytrace=False)
-    build = subprocess.run([swift, "build", "--product", "ktop"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600)
-    if build.returncode != 0:
-        pytest.fail(f"swift build --product ktop failed:\n{build.stdout[-4000:]}\n{build.stderr[-4000:]}", pytrace=False)
-    bin_path = subprocess.run([swift, "build", "--show-bin-path"], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=600).stdout.strip()
-    binary = os.path.join(bin_path, "ktop")
-    assert os.path.exists(binary), f"built ktop not found at {binary}"
-    _BINARY.append(binary)
-    return binary
+    try:
+        return kwire.find_ktop_binary()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 def tmux_executable() -> str | None:
