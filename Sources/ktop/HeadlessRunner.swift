@@ -130,22 +130,10 @@ struct HeadlessRunner {
     }
 
     func consumerReports(_ runner: LoadRunner) -> [ConsumerReport] {
-        runner.pollingConsumers.map {
-            ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
-                           throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
-        } + runner.kclApplications.map {
-            // KCL workers poll GetRecords: they share the shards' read quota like any polling consumer.
-            ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
-                           throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
-        }
+        runner.pollingConsumers.map(\.report) + runner.kclApplications.map(\.report)
     }
 
-    func producerReports(_ runner: LoadRunner) -> [ProducerReport] {
-        runner.producers.map {
-            ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.effectiveRecordsPerSecond,
-                           keys: $0.config.keys.description, acked: $0.stats.acked, throttled: $0.stats.throttled, dropped: $0.stats.dropped)
-        }
-    }
+    func producerReports(_ runner: LoadRunner) -> [ProducerReport] { runner.producers.map(\.report) }
 
     func textLines(_ s: Snapshot) -> [String] {
         s.streams.map { st in

@@ -164,17 +164,8 @@ final class Simulation: @unchecked Sendable {
             world.engine.tick()
             let sample = world.engine.sample()
             // The dashboard's own polling consumers, those a scenario phase added, and KCL applications (which poll too).
-            let consumers = (world.polling + world.runner.pollingConsumers).map {
-                ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
-                               throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
-            } + world.runner.kclApplications.map {
-                ConsumerReport(stream: $0.stream, name: $0.name, bytes: $0.stats.bytes, records: $0.stats.records,
-                               throttled: $0.stats.throttled, millisBehindLatest: $0.stats.millisBehindLatest)
-            }
-            let producers = world.runner.producers.map {
-                ProducerReport(stream: $0.config.stream, name: $0.config.name, targetRecordsPerSecond: $0.config.recordsPerSecond,
-                               keys: $0.config.keys.description, acked: $0.stats.acked, throttled: $0.stats.throttled, dropped: $0.stats.dropped)
-            }
+            let consumers = (world.polling + world.runner.pollingConsumers).map(\.report) + world.runner.kclApplications.map(\.report)
+            let producers = world.runner.producers.map(\.report)
             outbox.send(.sample(sample, consumers: consumers, producers: producers))
             for e in world.engine.events.events(after: world.lastEventId) {
                 outbox.send(.log(time: time(e.time), kind: .engine, text: e.message))
