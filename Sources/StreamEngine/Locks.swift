@@ -8,32 +8,46 @@ import Darwin
 /// get paths looking up streams and routing tables), one writer at a time (a
 /// control-plane change). Writers are preferred so a steady stream of puts
 /// cannot starve a SplitShard.
+///
+/// The pthread lock lives in its own heap allocation, as swift-nio's locks do:
+/// a `pthread_rwlock_t` stored inline and passed as `&lock` gets whatever
+/// address Swift picks for the inout access, which it may not keep stable, so
+/// two threads could lock two different copies (ThreadSanitizer saw exactly
+/// that: two writers inside one shard's lock at once).
 final class ReadWriteLock<Value>: @unchecked Sendable {
-    private var lock = pthread_rwlock_t()
+    // @unchecked: `value` is only touched between lock and unlock of `lock`.
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var value: Value
 
     init(_ value: Value) {
         self.value = value
+        lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
         var attr = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attr)
         #if canImport(Glibc)
         pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
         #endif
-        pthread_rwlock_init(&lock, &attr)
+        let rc = pthread_rwlock_init(lock, &attr)
+        precondition(rc == 0, "pthread_rwlock_init failed: \(rc)")
         pthread_rwlockattr_destroy(&attr)
     }
 
-    deinit { pthread_rwlock_destroy(&lock) }
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deinitialize(count: 1)
+        lock.deallocate()
+    }
 
     func read<R, E: Error>(_ body: (Value) throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_rdlock(&lock)
-        defer { pthread_rwlock_unlock(&lock) }
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
         return try body(value)
     }
 
     func write<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_wrlock(&lock)
-        defer { pthread_rwlock_unlock(&lock) }
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
         return try body(&value)
     }
 }
