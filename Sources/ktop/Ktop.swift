@@ -40,11 +40,34 @@ struct EngineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Quota profile: 'aws' enforces every Kinesis quota; 'off' lifts throughput quotas (benchmarks, bulk loads).", valueName: "aws|off"))
     var limits: String = "aws"
 
+    @Option(name: .customLong("memory-budget"), help: ArgumentHelp(
+        "Memory for retained records before the oldest are trimmed early (and the events say so): e.g. 512MiB, 4GiB, 25%. "
+            + "Default: a quarter of this machine's memory (\(EngineOptions.describe(SystemMemory.defaultBudget))).",
+        valueName: "size"))
+    var memoryBudget: String?
+
     func kinesisLimits() throws -> KinesisLimits {
         guard let l = KinesisLimits.named(limits) else {
             throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
         }
         return l
+    }
+
+    /// The engine configuration these options describe.
+    func engineConfiguration() throws -> EngineConfiguration {
+        var config = EngineConfiguration()
+        config.limits = try kinesisLimits()
+        if let memoryBudget {
+            guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
+                throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
+            }
+            config.retainedBytesBudget = bytes
+        }
+        return config
+    }
+
+    static func describe(_ bytes: Int) -> String {
+        bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / 0x1p30) : "\(bytes >> 20) MiB"
     }
 }
 
@@ -141,7 +164,7 @@ struct Run: ParsableCommand {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
-        _ = try engineOptions.kinesisLimits()
+        _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
 
@@ -159,8 +182,7 @@ struct Run: ParsableCommand {
                          endpoint: url, region: region, credentials: credentials).run()
             return
         }
-        var config = EngineConfiguration()
-        config.limits = try engineOptions.kinesisLimits()
+        var config = try engineOptions.engineConfiguration()
         guard headless else {
             // The live dashboard (it applies each scenario's engine settings itself); without a
             // terminal it says to use --headless and exits nonzero.
