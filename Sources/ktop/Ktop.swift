@@ -33,6 +33,42 @@ struct Ktop: AsyncParsableCommand {
             """,
         subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
+
+    /// Catches a mistyped command before the default subcommand swallows it:
+    /// `ktop atach` would otherwise be `ktop run atach` and answer with run's usage.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = arguments.first, let message = unknownCommand(word) {
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        await main(nil)
+    }
+
+    /// The error for a first word that is neither an option nor a command, or nil.
+    static func unknownCommand(_ word: String) -> String? {
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !word.hasPrefix("-"), !names.contains(word) else { return nil }
+        let close = names.filter { editDistance($0, word) <= 2 }
+        return "Error: unknown command '\(word)'." + (close.isEmpty ? "" : " Did you mean '\(close[0])'?")
+            + " The commands are: \(names.dropLast().joined(separator: ", ")); 'ktop --help' explains each."
+    }
+
+    /// Levenshtein distance, for the "did you mean" hint.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
 }
 
 /// Options shared by every mode that runs the embedded engine.
