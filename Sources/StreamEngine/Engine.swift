@@ -29,7 +29,7 @@ public final class KinesisEngine: Sendable {
         self.clock = clock
         self.configuration = configuration
         var rng = SystemRandomNumberGenerator()
-        self.tokenKey = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        self.tokenKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     public var limits: KinesisLimits { configuration.limits }
