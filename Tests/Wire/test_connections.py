@@ -272,6 +272,87 @@ def test_subscription_outlives_the_idle_timeout(quick_server):
     assert [r["Data"] for r in records] == [b"late"], f"stream cut after {events} events"
 
 
+@pytest.fixture(scope="module")
+def big_shard(quick_server):
+    """A shard iterator at ~7 MB of records: one GetRecords answer of ~9.4 MB of JSON."""
+    kinesis = kwire.make_client(quick_server.endpoint, read_timeout=60)
+    name = kwire.unique_name("big")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kwire.wait_stream_status(kinesis, name)
+    for _ in range(2):
+        batch = [{"Data": os.urandom(7_000), "PartitionKey": f"k{i}"} for i in range(500)]
+        assert kinesis.put_records(StreamName=name, Records=batch)["FailedRecordCount"] == 0
+    return kinesis, name
+
+
+def get_records_request(quick_server, big_shard) -> bytes:
+    kinesis, name = big_shard
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=kwire.shard_id(0),
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    body = json.dumps({"ShardIterator": it, "Limit": 10000}).encode()
+    host = f"127.0.0.1:{quick_server.port}"
+    headers = kwire.signed_headers_for(host=host, target="Kinesis_20131202.GetRecords", body=body)
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"POST / HTTP/1.1\r\n{lines}content-length: {len(body)}\r\n\r\n".encode() + body
+
+
+def small_window_conn(port: int) -> Conn:
+    """A client whose receive window is small, so a large answer stays queued in the server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    c = Conn.__new__(Conn)
+    c.sock, c.buf, c.eof = sock, b"", False
+    return c
+
+
+def test_a_client_that_stops_reading_a_large_answer_is_cut_off(quick_server, big_shard):
+    c = small_window_conn(quick_server.port)
+    c.send(get_records_request(quick_server, big_shard))
+    time.sleep(IDLE_TIMEOUT + SLACK + 1)  # read nothing: the server cannot send
+    received = 0
+    length = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        c.sock.settimeout(2)
+        try:
+            chunk = c.sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        except socket.timeout:
+            raise AssertionError(f"the connection stayed open with {received} bytes read")
+        if not chunk:
+            break
+        c.buf += chunk
+        received += len(chunk)
+    head = c.buf.split(b"\r\n\r\n", 1)[0].decode()
+    length = int([line.split(":")[1] for line in head.split("\r\n") if line.lower().startswith("content-length")][0])
+    assert length > 8_000_000
+    assert received < length, "the whole answer arrived: the server never stalled"
+    c.close()
+
+
+def test_a_slow_but_steady_reader_gets_the_whole_large_answer(quick_server, big_shard):
+    c = small_window_conn(quick_server.port)
+    c.send(get_records_request(quick_server, big_shard))
+    start = time.monotonic()
+    while b"\r\n\r\n" not in c.buf:
+        c._fill(start + 10)
+    head, body = c.buf.split(b"\r\n\r\n", 1)
+    length = int([line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0])
+    while len(body) < length:  # ~2.5 MB/s: longer than the idle timeout in all
+        time.sleep(0.05)
+        c.sock.settimeout(5)
+        chunk = c.sock.recv(128 << 10)
+        assert chunk, f"cut off after {len(body)} of {length} bytes, {time.monotonic() - start:.1f} s"
+        body += chunk
+    elapsed = time.monotonic() - start
+    assert elapsed > IDLE_TIMEOUT, f"read in {elapsed:.1f} s: too fast to show anything"
+    assert len(json.loads(body)["Records"]) == 1000
+    c.close()
+
+
 # --------------------------------------------------------------------------
 # every method gets a complete reply
 

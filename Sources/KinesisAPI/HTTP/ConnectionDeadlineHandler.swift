@@ -90,6 +90,12 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard !expired else {
+            // The 408 was the last word: as the connection closes, NIO's decoder reports the
+            // cut-off request and its error handler would write a 400 after it.
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         if pendingWrites == 0 { lastWriteProgress = context.eventLoop.now }
         pendingWrites += 1
         let promise = promise ?? context.eventLoop.makePromise()

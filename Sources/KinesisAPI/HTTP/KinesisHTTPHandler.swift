@@ -44,6 +44,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case overBudget
     }
 
+    /// Response bodies are written in slices of this size (see ``respond(context:head:response:)``).
+    static let bodySliceBytes = 256 << 10
+
     private let processor: KinesisRequestProcessor
     private let maxBodyBytes: Int
     private let polling: SubscriptionPolling
@@ -212,7 +215,14 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                           promise: nil)
             // HEAD and CONNECT answers carry no body (NIO's encoder would refuse one).
             if !bytes.isEmpty && head.method != .HEAD && head.method != .CONNECT {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+                // In slices (views of one buffer, no copies): each slice taken by the client is
+                // progress the ConnectionDeadlineHandler sees, so a slow but steady reader of a
+                // 10 MiB GetRecords is not mistaken for one that stopped reading.
+                var buffer = context.channel.allocator.buffer(bytes: bytes)
+                while let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
+                    context.write(wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
+                    if buffer.readableBytes == 0 { break }
+                }
             }
             endResponse(context: context, keepAlive: keepAlive)
         case .eventStream(let subscription):
