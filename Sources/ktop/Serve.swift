@@ -15,13 +15,13 @@ struct Serve: AsyncParsableCommand {
             enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
             --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.
 
-            Connections are bounded so that no client can starve or pin the server: a request
-            head must arrive within 10 s (else 408), its body within 60 s of the head (else 408),
-            an idle kept-alive connection closes after 120 s (SubscribeToShard streams are not
-            idle); at most one connection per open file less an eighth (896 at ulimit -n 1024, at
-            most 10000) are served, and the next get 503 ServiceUnavailableException with
-            Connection: close; request bodies in memory are held to 256 MiB across all
-            connections, and requests past that get 503, which SDKs retry. The flags below
+            Connections are bounded so that no client can starve or pin the server. A request head \
+            must arrive within 10 s and its body within 60 s of the head, else 408 Request Timeout; a \
+            kept-alive connection idle for 120 s, or whose client stops reading, is closed (a \
+            SubscribeToShard stream that is being read is not idle). Connections beyond the cap (by \
+            default the open-file limit less an eighth: 896 at ulimit -n 1024, at most 10000) are \
+            answered 503 ServiceUnavailableException with Connection: close, and so are requests once \
+            the bodies being received hold 256 MiB; SDKs retry both. The connection-limit flags below \
             change each bound.
 
             Example:

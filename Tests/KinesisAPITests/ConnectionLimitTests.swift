@@ -186,6 +186,39 @@ struct ConnectionDeadlineTests {
         #expect(!h.isOpen)
     }
 
+    @Test func pipelinedRequestsAreAllAnsweredThenTheIdleClockRuns() throws {
+        let h = try WireHarness(limits: limits())
+        try h.send(WireHarness.request(.listStreams) + WireHarness.request(.listStreams) + "POST / HT")
+        #expect(WireResponse.parse(try h.output()).map(\.status) == [200, 200])
+        // The start of a third request came in the same read as the two: the deadline handler
+        // cannot tell it from theirs, so the idle timeout, not the header timeout, bounds it.
+        h.advance(119.999)
+        #expect(h.isOpen)
+        h.advance(0.001)
+        #expect(!h.isOpen)
+    }
+
+    @Test func aRequestBegunDuringAnAnswerHasTheHeaderTimeoutFromTheAnswersEnd() throws {
+        let h = try WireHarness(limits: limits(idle: 5))
+        #expect(try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#).status == 200)
+        let registered = try h.call(.registerStreamConsumer,
+            #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","ConsumerName":"app"}"#)
+        let document = try JSONSerialization.jsonObject(with: Data(registered.body.utf8)) as? [String: Any]
+        let arn = try #require((document?["Consumer"] as? [String: Any])?["ConsumerARN"] as? String)
+        h.clock.advance(by: .seconds(1))
+        try h.send(WireHarness.request(.subscribeToShard,
+            #"{"ConsumerARN":"\#(arn)","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}"#))
+        h.advance(30)
+        try h.send("POST / HT")  // written while the stream runs
+        h.clock.advance(by: .seconds(300))
+        h.advance(1)  // the stream ends
+        _ = try h.output()
+        h.advance(9.999)  // past the 5 s idle timeout: a request is under way
+        #expect(h.isOpen)
+        h.advance(0.001)
+        #expect(WireResponse.parse(try h.output()).map(\.status) == [408])
+    }
+
     @Test func aSubscriptionIsNotCutByTheIdleTimeout() throws {
         let h = try WireHarness(limits: limits(idle: 5))
         #expect(try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#).status == 200)

@@ -310,7 +310,14 @@ def small_window_conn(port: int) -> Conn:
 def test_a_client_that_stops_reading_a_large_answer_is_cut_off(quick_server, big_shard):
     c = small_window_conn(quick_server.port)
     c.send(get_records_request(quick_server, big_shard))
-    time.sleep(IDLE_TIMEOUT + SLACK + 1)  # read nothing: the server cannot send
+    # Wait for the answer to start (building 9.4 MB of JSON takes a debug build seconds),
+    # peeking so that nothing is taken; then read nothing: the server cannot send.
+    deadline = time.monotonic() + 30
+    c.sock.settimeout(30)
+    while b"\r\n\r\n" not in c.sock.recv(4096, socket.MSG_PEEK):
+        assert time.monotonic() < deadline, "no answer to GetRecords"
+        time.sleep(0.05)
+    time.sleep(IDLE_TIMEOUT + SLACK + 1)
     received = 0
     length = None
     deadline = time.monotonic() + 10
@@ -341,6 +348,7 @@ def test_a_slow_but_steady_reader_gets_the_whole_large_answer(quick_server, big_
         c._fill(start + 10)
     head, body = c.buf.split(b"\r\n\r\n", 1)
     length = int([line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0])
+    start = time.monotonic()
     while len(body) < length:  # ~2.5 MB/s: longer than the idle timeout in all
         time.sleep(0.05)
         c.sock.settimeout(5)
@@ -348,7 +356,7 @@ def test_a_slow_but_steady_reader_gets_the_whole_large_answer(quick_server, big_
         assert chunk, f"cut off after {len(body)} of {length} bytes, {time.monotonic() - start:.1f} s"
         body += chunk
     elapsed = time.monotonic() - start
-    assert elapsed > IDLE_TIMEOUT, f"read in {elapsed:.1f} s: too fast to show anything"
+    assert elapsed > IDLE_TIMEOUT, f"read in {elapsed:.1f} s: no longer than the idle timeout, proves nothing"
     assert len(json.loads(body)["Records"]) == 1000
     c.close()
 

@@ -35,8 +35,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         case client(since: NIODeadline, fresh: Bool, firstByte: NIODeadline?)
         /// Receiving the body of a request whose head arrived at `since`.
         case body(since: NIODeadline)
-        /// Answering; `firstByte` notes a next request's bytes that came early.
-        case server(firstByte: NIODeadline?)
+        /// Answering; `nextRequestStarted` notes bytes of a next request that came early.
+        case server(nextRequestStarted: Bool)
     }
 
     private enum Expiry { case idle, header, body, stalled }
@@ -81,8 +81,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         case .client(let since, let fresh, nil):
             turn = .client(since: since, fresh: fresh, firstByte: context.eventLoop.now)
             rearm()
-        case .server(nil):
-            turn = .server(firstByte: context.eventLoop.now)
+        case .server(false):
+            turn = .server(nextRequestStarted: true)
         default:
             break
         }
@@ -114,9 +114,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         case (.requestHead, _):
             turn = .body(since: now)
         case (.requestEnd, _):
-            turn = .server(firstByte: nil)
-        case (.responseEnd, .server(let early)):
-            turn = .client(since: now, fresh: false, firstByte: early)
+            turn = .server(nextRequestStarted: false)
+        case (.responseEnd, .server(true)):
+            // A next request began while this one was answered (a pipelining client, or one
+            // writing during a stream): its head is due within the header timeout from now.
+            turn = .client(since: now, fresh: false, firstByte: now)
         case (.responseEnd, _):
             turn = .client(since: now, fresh: false, firstByte: nil)
         }
