@@ -6,7 +6,8 @@ import KinesisAPI
 /// request-body memory they may hold (``KinesisServer/ConnectionLimits``).
 struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Seconds for a request head to arrive, from the connection opening or a later request's first byte; else 408 (default 10).",
+        "Seconds for a request head to arrive, from the connection opening or a later request's first byte; "
+            + "else 408 (default 10).",
         valueName: "seconds"))
     var headerTimeout: Double?
 
@@ -15,17 +16,20 @@ struct ConnectionOptions: ParsableArguments {
     var bodyTimeout: Double?
 
     @Option(help: ArgumentHelp(
-        "Seconds a kept-alive connection may sit idle, or a client leave a response unread, before it is closed (default 120). SubscribeToShard streams are not idle.",
+        "Seconds a kept-alive connection may sit idle, or a client leave a response unread, before it is closed "
+            + "(default 120). SubscribeToShard streams are not idle.",
         valueName: "seconds"))
     var idleTimeout: Double?
 
     @Option(help: ArgumentHelp(
-        "Open connections served at once; more are answered 503 ServiceUnavailableException (default: the open-file limit less an eighth, at most 10000).",
+        "Open connections served at once; more are answered 503 ServiceUnavailableException "
+            + "(default: the open-file limit less an eighth, at most 10000).",
         valueName: "n"))
     var maxConnections: Int?
 
     @Option(name: .customLong("max-buffered-body-mib"), help: ArgumentHelp(
-        "MiB of request bodies held in memory across all connections; requests past it get 503, which SDKs retry (default 256, at least 16).",
+        "MiB of request bodies held in memory across all connections; requests past it get 503, "
+            + "which SDKs retry (default 256, at least 16).",
         valueName: "mib"))
     var maxBufferedBodyMiB: Int?
 
@@ -51,7 +55,8 @@ struct ConnectionOptions: ParsableArguments {
         if let mib = maxBufferedBodyMiB {
             // A budget below the largest request body (16 MiB) would refuse legal requests forever.
             guard (16...1_048_576).contains(mib) else {
-                throw ValidationError("--max-buffered-body-mib must be between 16 (the largest request body) and 1048576, e.g. --max-buffered-body-mib 256.")
+                throw ValidationError("--max-buffered-body-mib must be between 16 (the largest request body) "
+                                      + "and 1048576, e.g. --max-buffered-body-mib 256.")
             }
             limits.maxBufferedBodyBytes = mib << 20
         }

@@ -144,7 +144,8 @@ struct Run: ParsableCommand {
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
         if connectionOptions.given && listen == nil {
-            throw ValidationError("The connection limits (--header-timeout, --max-connections, ...) bound the --listen server: add --listen [HOST:]PORT.")
+            throw ValidationError("The connection limits (--header-timeout, --max-connections, ...) bound the "
+                                  + "--listen server: add --listen [HOST:]PORT.")
         }
         _ = try engineOptions.kinesisLimits()
         _ = try priceOptions.metricsConfiguration()

@@ -62,8 +62,8 @@ struct Serve: AsyncParsableCommand {
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
         let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
-        var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil,
-                                                       connectionLimits: try connectionOptions.connectionLimits())
+        var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
+        serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
         serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
         let server = KinesisServer(engine: engine, configuration: serverConfig)

@@ -26,8 +26,8 @@ final class WireHarness {
             configuration.delays = .immediate
             engine = KinesisEngine(clock: clock, configuration: configuration)
         }
-        let processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
-                                                verifier: nil, defaultRegion: "us-east-1")
+        let dispatcher = EngineDispatcher(engine: { [engine] in engine }, account: nil)
+        let processor = KinesisRequestProcessor(dispatcher: dispatcher, verifier: nil, defaultRegion: "us-east-1")
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(ConnectionDeadlineHandler(timeouts: limits.timeouts))
         try sync.configureHTTPServerPipeline(withErrorHandling: true)
@@ -88,7 +88,8 @@ struct WireResponse {
             var headers: [String: String] = [:]
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[line[..<colon].lowercased()] = value
             }
             rest = rest[end.upperBound...]
             let length = headers["content-length"].flatMap { Int($0) } ?? rest.utf8.count
@@ -149,7 +150,8 @@ struct ConnectionDeadlineTests {
 
     @Test func aBodySentSlowlyGets408AtTheBodyTimeout() throws {
         let h = try WireHarness(limits: limits())
-        try h.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 16777215\r\n\r\n")
+        try h.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                   + "Content-Length: 16777215\r\n\r\n")
         for _ in 0..<59 {
             h.advance(1)
             try h.send(String(repeating: "x", count: 1_000))
@@ -335,7 +337,8 @@ struct RequestBodyBudgetTests {
         let budget = RequestBodyBudget(limit: 100)
         let h = try WireHarness(limits: limits(), budget: budget)
         try h.send(
-            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n")
         try h.send("3c\r\n" + String(repeating: " ", count: 60) + "\r\n")
         #expect(budget.inUse == 60)
         try h.send("3c\r\n" + String(repeating: " ", count: 60) + "\r\n")
@@ -379,7 +382,8 @@ struct ConnectionCapTests {
         #expect(response.status == 503)
         #expect(response.headers["connection"] == "close")
         #expect(response.headers["content-type"] == "application/x-amz-json-1.1")
-        #expect(response.body == #"{"__type":"ServiceUnavailableException","message":"The server is serving its maximum of 7 connections. Retry shortly."}"#)
+        #expect(response.body == #"{"__type":"ServiceUnavailableException","message":"#
+                + #""The server is serving its maximum of 7 connections. Retry shortly."}"#)
         try channel.writeInbound(ByteBuffer(string: "POST / HTTP/1.1\r\n"))  // drained, not answered again
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))

@@ -205,6 +205,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     /// A bare 408, like the bare 413 for an oversized body: no Kinesis error type fits.
     static func requestTimeout() -> String {
         "HTTP/1.1 408 Request Timeout\r\nx-amzn-RequestId: \(UUIDString.random())\r\n"
-            + "x-amz-id-2: \(KinesisRequestProcessor.extendedRequestId())\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            + "x-amz-id-2: \(KinesisRequestProcessor.extendedRequestId())\r\n"
+            + "Content-Length: 0\r\nConnection: close\r\n\r\n"
     }
 }

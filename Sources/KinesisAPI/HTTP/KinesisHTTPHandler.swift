@@ -219,9 +219,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // progress the ConnectionDeadlineHandler sees, so a slow but steady reader of a
                 // 10 MiB GetRecords is not mistaken for one that stopped reading.
                 var buffer = context.channel.allocator.buffer(bytes: bytes)
-                while let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
+                while buffer.readableBytes > 0,
+                      let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
                     context.write(wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
-                    if buffer.readableBytes == 0 { break }
                 }
             }
             endResponse(context: context, keepAlive: keepAlive)

@@ -61,8 +61,8 @@ public final class KinesisServer: Sendable {
             host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
             verifySigV4: [AWSCredentials]? = nil, account: String? = nil, defaultRegion: String? = nil,
             threads: Int = System.coreCount, shutdownGracePeriod: Duration = .seconds(5),
-            subscriptionPollAfterRecords: Duration = .milliseconds(200), subscriptionPollWhenIdle: Duration = .seconds(1),
-            connectionLimits: ConnectionLimits = ConnectionLimits()
+            subscriptionPollAfterRecords: Duration = .milliseconds(200),
+            subscriptionPollWhenIdle: Duration = .seconds(1), connectionLimits: ConnectionLimits = ConnectionLimits()
         ) {
             self.host = host
             self.port = port
