@@ -4,12 +4,13 @@ import Glibc
 import Darwin
 #endif
 import NIOCore
+import StreamEngine
 import Synchronization
 
 /// The open client connections: counted against the cap as they are accepted, and
 /// listed so that shutdown can quiesce them.
 final class ConnectionRegistry: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let channels = LockedValue<[ObjectIdentifier: any Channel]>([:])
 
     /// Registers `channel` unless `limit` connections are already open.
     func admit(_ channel: any Channel, limit: Int) -> Bool {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NIOCore
+import StreamEngine
 import Synchronization
 
 extension KinesisServer {
@@ -123,7 +124,7 @@ final class RequestBodyBudget: Sendable {
 /// A line for the operator at most once a minute: the first time a limit is hit,
 /// and again if it is still being hit a minute later, never once per connection.
 final class RateLimitedNotice: Sendable {
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
+    private let last = LockedValue<ContinuousClock.Instant?>(nil)
     private let interval: Duration
     private let sink: (@Sendable (String) -> Void)?
 

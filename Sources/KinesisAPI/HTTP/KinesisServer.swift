@@ -94,7 +94,7 @@ public final class KinesisServer: Sendable {
     private let processor: KinesisRequestProcessor
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
-    private let lifecycle = Mutex(Lifecycle.ready)
+    private let lifecycle = LockedValue(Lifecycle.ready)
     private let connections = ConnectionRegistry()
 
     /// - Parameter eventLoopGroup: an existing group to run on; by default the
