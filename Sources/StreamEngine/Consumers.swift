@@ -109,7 +109,7 @@ extension KinesisService {
     public func listStreamConsumers(_ input: ListStreamConsumersInput) throws(KinesisError) -> ListStreamConsumersOutput {
         var v = Validator()
         v.streamARN(input.streamARN, required: true)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         try v.check()
         let now = clock.now()

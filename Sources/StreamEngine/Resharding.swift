@@ -74,12 +74,11 @@ extension KinesisService {
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
             try requireActive(s, m)
             let current = m.open.count
-            if target > current * 2 {
+            let allowed = KinesisLimits.updateShardCountTargets(current: current)
+            if target > allowed.upperBound {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
-            // `target < ⌈current / 2⌉`, the same as `target * 2 < current` without
-            // overflowing for a TargetShardCount near Int.max.
-            if target < current - current / 2 {
+            if target < allowed.lowerBound {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
             if target > limits.maxShardsPerStream && current <= limits.maxShardsPerStream {
@@ -123,7 +122,7 @@ extension KinesisService {
     public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput {
         var v = Validator()
         v.streamName(input.streamName)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         v.enumValue(input.shardFilter?.type, "shardFilter.type", required: input.shardFilter != nil)

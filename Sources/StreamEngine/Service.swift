@@ -71,7 +71,8 @@ public final class KinesisService: Sendable {
 
     /// Control-plane TPS (KINESIS.md §3): LimitExceededException when exceeded.
     func rate(_ op: String, stream: String? = nil, now: Instant) throws(KinesisError) {
-        guard limits.enforcesThroughput, let (tps, perStream) = limits.controlPlaneTPS[op] else { return }
+        guard limits.enforcesThroughput, let quota = limits.controlPlaneTPS[op] else { return }
+        let (tps, perStream) = (quota.perSecond, quota.perStream)
         let key = perStream ? op + "/" + (stream ?? "") : op
         let ok = controlPlane.withLock { buckets in
             var b = buckets[key] ?? TokenBucket(capacity: Int64(tps), ratePerSecond: Int64(tps), now: now)
@@ -235,7 +236,7 @@ public final class KinesisService: Sendable {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...10_000)
         v.string(input.exclusiveStartStreamName, "exclusiveStartStreamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         try v.check()
         let now = clock.now()
         try rate("ListStreams", now: now)
