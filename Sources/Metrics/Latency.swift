@@ -1,5 +1,5 @@
 import Histogram
-import Synchronization
+import StreamEngine
 
 /// The operations whose latency CloudWatch publishes (KINESIS.md §6:
 /// PutRecord.Latency, PutRecords.Latency, GetRecords.Latency).
@@ -53,7 +53,7 @@ public final class LatencyRecorder: Sendable {
     }
     /// Values above this (60 s) are clamped to it.
     public static let highestMicroseconds: UInt64 = 60_000_000
-    private let state = Mutex<[Key: Histogram<UInt64>]>([:])
+    private let state = LockedValue<[Key: Histogram<UInt64>]>([:])
 
     public init() {}
 

@@ -14,7 +14,7 @@ public final class KinesisEngine: Sendable {
     public let clock: any Clock
     public let configuration: EngineConfiguration
     public let events = EventLog()
-    private let services = Mutex<[String: KinesisService]>([:])
+    private let services = LockedValue<[String: KinesisService]>([:])
     /// Payload bytes (data + partition keys) retained across all streams.
     let retainedBytes = Atomic<Int>(0)
     let incarnations = Atomic<UInt64>(1)

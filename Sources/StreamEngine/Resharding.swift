@@ -77,7 +77,9 @@ extension KinesisService {
             if target > current * 2 {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
-            if target * 2 < current {
+            // `target < ⌈current / 2⌉`, the same as `target * 2 < current` without
+            // overflowing for a TargetShardCount near Int.max.
+            if target < current - current / 2 {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
             if target > limits.maxShardsPerStream && current <= limits.maxShardsPerStream {
@@ -111,7 +113,7 @@ extension KinesisService {
         for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
             current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
         }
-        if current + n > limits.shardLimitPerAccount {
+        if n > limits.shardLimitPerAccount - current {
             throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: n)
         }
     }

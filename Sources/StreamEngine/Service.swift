@@ -13,9 +13,9 @@ public final class KinesisService: Sendable {
     public let region: String
     unowned let engine: KinesisEngine
     let registry = ReadWriteLock<[String: StreamState]>([:])
-    private let controlPlane = Mutex<[String: TokenBucket]>([:])
-    let policies = Mutex<[String: String]>([:])
-    let accountSettings = Mutex<MinimumThroughputBillingCommitmentOutput?>(nil)
+    private let controlPlane = LockedValue<[String: TokenBucket]>([:])
+    let policies = LockedValue<[String: String]>([:])
+    let accountSettings = LockedValue<MinimumThroughputBillingCommitmentOutput?>(nil)
 
     init(engine: KinesisEngine, account: String, region: String) {
         self.engine = engine
@@ -123,7 +123,8 @@ public final class KinesisService: Sendable {
         if creating >= limits.maxStreamsCreating { throw .tooManyCreating(account, limits.maxStreamsCreating) }
         if mode == .provisioned {
             let current = live.reduce(0) { acc, s in acc + s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 } }
-            if current + shardCount > limits.shardLimitPerAccount {
+            // Written as a subtraction: ShardCount may be as large as Int.max here.
+            if shardCount > limits.shardLimitPerAccount - current {
                 throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: shardCount)
             }
             if shardCount > limits.maxShardsPerStream {
@@ -309,5 +310,10 @@ extension Instant {
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1000) }
     /// A `Date` holds epoch time as a Double, good to about a microsecond today: round there,
     /// or a millisecond timestamp such as 1764000000.001 reads back as …000.999999744.
-    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000) }
+    /// Any `Date` a client can send converts: beyond 1677…2262 it is pinned to
+    /// ``distantPast``/``distantFuture`` (see ``Int64/init(saturating:)``).
+    public init(_ date: Date) {
+        let micros = Int64(saturating: date.timeIntervalSince1970 * 1e6)
+        self.init(nanosecondsSinceEpoch: micros.saturatingMultiplied(by: 1_000))
+    }
 }

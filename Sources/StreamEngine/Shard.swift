@@ -158,7 +158,7 @@ final class ShardState: Sendable {
     let parentIndex: Int?
     let adjacentParentIndex: Int?
     let createdAt: Instant
-    let log: Mutex<ShardLog>
+    let log: LockedValue<ShardLog>
 
     init(index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant, limits: KinesisLimits) {
         self.index = index
@@ -167,7 +167,7 @@ final class ShardState: Sendable {
         self.parentIndex = parent
         self.adjacentParentIndex = adjacentParent
         self.createdAt = createdAt
-        self.log = Mutex(ShardLog(limits: limits, now: createdAt, range: range))
+        self.log = LockedValue(ShardLog(limits: limits, now: createdAt, range: range))
     }
 
     var createSeconds: UInt64 { UInt64(max(0, createdAt.secondsSinceEpoch)) }

@@ -11,8 +11,8 @@ import Testing
 
     /// Each of `threads` workers puts `perThread` records in PutRecords batches of 500.
     static func write(_ h: Harness, threads: Int, perThread: Int, also extra: (@Sendable () -> Void)? = nil) -> [Ack] {
-        let acks = Mutex<[Ack]>([])
-        let failures = Mutex<[String]>([])
+        let acks = LockedValue<[Ack]>([])
+        let failures = LockedValue<[String]>([])
         DispatchQueue.concurrentPerform(iterations: threads + (extra == nil ? 0 : 1)) { t in
             if t == threads { extra?(); return }
             var mine: [Ack] = []
