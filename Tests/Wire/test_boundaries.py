@@ -32,10 +32,12 @@ import itertools
 import json
 import math
 import os
+import re
 import struct
 import time
 import zlib
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Callable
 
 import pytest
@@ -99,7 +101,8 @@ def render(v) -> bytes:
     if isinstance(v, Raw):
         return v.text
     if isinstance(v, dict):
-        return b"{" + b",".join(render(k if isinstance(k, Raw) else js(k)) + b":" + render(x) for k, x in v.items()) + b"}"
+        items = (render(k if isinstance(k, Raw) else js(k)) + b":" + render(x) for k, x in v.items())
+        return b"{" + b",".join(items) + b"}"
     if isinstance(v, list):
         return b"[" + b",".join(render(x) for x in v) + b"]"
     return js(v).text
@@ -283,7 +286,8 @@ def blob_values() -> list[Value]:
         V("length 3", "AAA"), V("'A==='", "A==="), V("'===='", "===="), V("unpadded 'QQ'", "QQ"),
         V("over-padded 'QQ==='", "QQ==="), V("newline inside", "QUJD\nREVG"), V("URL-safe alphabet", "-_-_"),
         V("non-ASCII", "ÄÖÜ="), V("NUL", "AA\u0000="),
-        BIG("1 MiB - 2 (at the limit with PartitionKey 'pk')", "blob-limit", lambda: b'"' + b64(1024 * 1024 - 2) + b'"'),
+        BIG("1 MiB - 2 (at the limit with PartitionKey 'pk')", "blob-limit",
+            lambda: b'"' + b64(1024 * 1024 - 2) + b'"'),
         BIG("1 MiB+1", "blob-1MiB+1", lambda: b'"' + b64(1024 * 1024 + 1) + b'"'),
         BIG("10 MiB", "blob-10MiB", lambda: b'"' + b64(10 * 1024 * 1024) + b'"'),
         BIG("10 MB", "blob-10MB", lambda: b'"' + b64(10_000_000) + b'"'),
@@ -299,7 +303,8 @@ def structural_values() -> list[Value]:
     return [
         V("null", Raw("null")), V("true", Raw("true")), V("empty object", Raw("{}")),
         V("object", Raw('{"a":{"b":[1,"x",null]}}')), V("empty array", Raw("[]")), V("array", Raw('[1,"x",null]')),
-        V("nested arrays x200", Raw("[" * 200 + "]" * 200)), V("nested objects x200", Raw('{"a":' * 200 + "1" + "}" * 200)),
+        V("nested arrays x200", Raw("[" * 200 + "]" * 200)),
+        V("nested objects x200", Raw('{"a":' * 200 + "1" + "}" * 200)),
     ]
 
 
@@ -395,9 +400,11 @@ class Field:
     suffix: str = ""
     enum: tuple = ()
     member: str = "Type"  # the enum member of an object field
+    frames: int = 1  # SubscribeToShard: event-stream messages to read
     big: bool = False  # also gets a 10 MB string
     megabyte: bool = False  # also gets a 1 MiB+1 string
     extra: tuple = ()  # (label, value) pairs specific to the field
+    _cache: list | None = dataclass_field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -405,6 +412,11 @@ class Field:
         return f"{self.op} {'.'.join(parts).replace('.[', '[')}{self.variant}"
 
     def values(self) -> list[Value]:
+        if self._cache is None:
+            self._cache = self._values()
+        return self._cache
+
+    def _values(self) -> list[Value]:
         kinds = {
             "number": lambda: NUMBERS,
             "string": lambda: string_values(self),
@@ -419,6 +431,8 @@ class Field:
             "object": lambda: object_values(self),
         }
         vals = list(kinds[self.kind]())
+        if self.kind == "blob" and self.op != "PutRecord":  # one field is enough for the model's 10 MiB maximum
+            vals = [v for v in vals if v.label != "10 MiB"]
         if self.path[-1] is KEY:  # a map key can only be a JSON string
             return [v for v in vals if v.heavy or v.raw().text.startswith(b'"')]
         return vals + [v for v in STRUCTURAL if not (self.kind == "object" and v.label == "empty object")]
@@ -454,20 +468,30 @@ def set_path(doc: dict, path: tuple, raw: Raw) -> None:
 
 class World:
     """Streams, records, consumers and iterators that the base requests point
-    at, created on first use so that a restart after a crash is cheap."""
+    at, created on first use so that a restart after a crash is cheap.
+
+    An operation that changes its stream (UPDATING for 0.5 s, KINESIS.md §2.3)
+    draws from a small pool of streams, the one changed longest ago, so the
+    next case rarely waits for ACTIVE; a stream is replaced before a daily
+    quota (KINESIS.md §3) or a per-stream limit would stop later values short
+    of the code they are meant to reach.
+    """
 
     CONSUMERS = 10
-    # A fixture stream is replaced after this many successful changes, before a
-    # daily quota (KINESIS.md §3) or the tag/consumer limit would stop later
-    # values short of the code they are meant to reach.
-    RETIRE_AFTER = {"tags": 30, "reg": 12, "scale": 8, "mode": 2, "enc": 20, "split": 20, "merge": 1, "size": 50,
-                    "warm": 50}
+    # key: (pool size, shards, on-demand, retire after this many successful changes)
+    STREAMS = {
+        "main": (1, 2, False, None), "tags": (1, 2, False, 30), "ret": (1, 2, False, None),
+        "enc": (3, 1, False, 20), "split": (2, 1, False, 20), "merge": (2, 6, False, 5), "scale": (2, 2, False, 8),
+        "mode": (2, 1, False, 2), "size": (2, 1, False, None), "warm": (1, 0, True, None),
+    }
 
     def __init__(self, endpoint: str):
         self.endpoint = endpoint
         self.client = kwire.make_client(endpoint, retries={"total_max_attempts": 20, "mode": "standard"})
-        self._streams: dict[str, str] = {}
+        self._pools: dict[str, list[str]] = {}
+        self._changed_at: dict[str, float] = {}
         self._changes: dict[str, int] = {}
+        self._picked: dict[str, str] = {}
         self._open: dict[str, list[dict]] = {}
         self._seqs: dict[int, str] = {}
         self._consumers: list[tuple[str, str]] = []
@@ -479,29 +503,56 @@ class World:
     def fresh(self, prefix: str) -> str:
         return f"bnd-{prefix}-{next(self._counter)}"
 
-    def stream(self, key: str, shards: int = 2, on_demand: bool = False) -> str:
-        if key in self._streams:
-            return self._streams[key]
-        name = f"bnd-{key}" if key == "main" else self.fresh(key)
-        if on_demand:
-            self.client.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
-        else:
-            self.client.create_stream(StreamName=name, ShardCount=shards)
-        kwire.wait_stream_status(self.client, name)
-        if key == "warm":  # UpdateStreamWarmThroughput needs the billing commitment
-            self.client.update_account_settings(MinimumThroughputBillingCommitment={"Status": "ENABLED"})
-        self._streams[key] = name
-        self._changes[key] = 0
-        if key == "main":
-            for i, hk in enumerate(["0", str(HASH_MAX)]):
-                for _ in range(3):
-                    r = self.client.put_record(StreamName=name, Data=b"boundary", PartitionKey="pk", ExplicitHashKey=hk)
-                    self._seqs.setdefault(i, r["SequenceNumber"])
-            self.client.add_tags_to_stream(StreamName=name, Tags={"k": "v", "k2": "v2", "k3": "v3"})
+    def _fill_pool(self, key: str) -> list[str]:
+        size, shards, on_demand, _ = self.STREAMS[key]
+        pool = self._pools.setdefault(key, [])
+        new = []
+        while len(pool) + len(new) < size:
+            name = "bnd-main" if key == "main" else self.fresh(key)
+            if on_demand:
+                self.client.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            else:
+                self.client.create_stream(StreamName=name, ShardCount=shards)
+            new.append(name)
+        for name in new:
+            kwire.wait_stream_status(self.client, name)
+            self._changes[name] = 0
+            if key == "main":
+                for i, hk in enumerate(["0", str(HASH_MAX)]):
+                    for _ in range(3):
+                        r = self.client.put_record(StreamName=name, Data=b"boundary", PartitionKey="pk",
+                                                   ExplicitHashKey=hk)
+                        self._seqs.setdefault(i, r["SequenceNumber"])
+                self.client.add_tags_to_stream(StreamName=name, Tags={"k": "v", "k2": "v2", "k3": "v3"})
+            if key == "warm":  # UpdateStreamWarmThroughput needs the billing commitment
+                self.client.update_account_settings(MinimumThroughputBillingCommitment={"Status": "ENABLED"})
+        pool.extend(new)
+        return pool
+
+    def stream(self, key: str) -> str:
+        """The pool member for `key` changed longest ago, ACTIVE."""
+        pool = self._fill_pool(key)
+        name = min(pool, key=lambda n: self._changed_at.get(n, 0.0))
+        if time.monotonic() - self._changed_at.get(name, -1e9) < 1.0:
+            kwire.wait_stream_status(self.client, name, timeout=10)
+            self._changed_at[name] = 0.0  # settled
+        self._picked[key] = name
         return name
 
-    def arn(self, key: str, **kw) -> str:
-        return kwire.stream_arn(self.stream(key, **kw))
+    def arn(self, key: str) -> str:
+        return kwire.stream_arn(self.stream(key))
+
+    def changed(self, key: str) -> None:
+        """A change to the stream last picked for `key` succeeded."""
+        name = self._picked.get(key)
+        if name is None:
+            return
+        self._changed_at[name] = time.monotonic()
+        self._open.pop(name, None)
+        self._changes[name] += 1
+        retire = self.STREAMS[key][3]
+        if retire is not None and self._changes[name] >= retire and name in self._pools[key]:
+            self._pools[key].remove(name)
 
     @property
     def main(self) -> str:
@@ -515,31 +566,20 @@ class World:
         self.stream("main")
         return self._seqs[shard]
 
-    def open_shards(self, key: str) -> list[str]:
-        name = self.stream(key)
-        if key not in self._open:
+    def open_shards(self, name: str) -> list[str]:
+        """Open shards of a stream, in hash-key order."""
+        if name not in self._open:
             shards = self.client.list_shards(StreamName=name)["Shards"]
-            self._open[key] = sorted(
+            self._open[name] = sorted(
                 (s for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]),
                 key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
             )
-        return [s["ShardId"] for s in self._open[key]]
+        return [s["ShardId"] for s in self._open[name]]
 
-    def split_point(self, key: str) -> str:
-        self.open_shards(key)
-        lo, hi = kwire.shard_range(self._open[key][0])
+    def split_point(self, name: str) -> str:
+        self.open_shards(name)
+        lo, hi = kwire.shard_range(self._open[name][0])
         return str((lo + hi) // 2)
-
-    def changed(self, key: str) -> None:
-        """A change to a fixture stream succeeded: wait until it is ACTIVE again
-        and forget its cached shards; replace it once it has changed enough."""
-        if key not in self._streams:
-            return
-        kwire.wait_stream_status(self.client, self._streams[key], timeout=10)
-        self._open.pop(key, None)
-        self._changes[key] += 1
-        if self._changes[key] >= self.RETIRE_AFTER.get(key, 10**9):
-            del self._streams[key]
 
     def consumers(self) -> list[tuple[str, str]]:
         if not self._consumers:
@@ -589,6 +629,23 @@ class World:
         self.stream("tags")
         return self.client.list_streams(Limit=1)["NextToken"]
 
+    def merge_pair(self) -> dict:
+        name = self.stream("merge")
+        shards = self.open_shards(name)
+        if len(shards) < 2:  # merged down to one shard: take another stream
+            self._pools["merge"].remove(name)
+            return self.merge_pair()
+        return {"StreamName": name, "ShardToMerge": shards[0], "AdjacentShardToMerge": shards[1]}
+
+    def split_target(self) -> dict:
+        name = self.stream("split")
+        return {"StreamName": name, "ShardToSplit": self.open_shards(name)[0],
+                "NewStartingHashKey": self.split_point(name)}
+
+    def scale_target(self) -> dict:
+        name = self.stream("scale")
+        return {"StreamName": name, "TargetShardCount": len(self.open_shards(name)), "ScalingType": "UNIFORM_SCALING"}
+
 
 def subscribe_base(start: dict) -> Callable[[World], dict]:
     def base(w: World) -> dict:
@@ -608,8 +665,9 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": []})
 # change a stream get a stream of their own (see MUTATES).
 BASES: dict[str, Callable[[World], dict]] = {
     "AddTagsToStream": lambda w: {"StreamName": w.stream("tags"), "Tags": {"k": "v"}},
-    # The account must already hold shards: the quota sum (current + ShardCount) is the deep path.
-    "CreateStream": lambda w: {"StreamName": w.fresh("cs") if w.main else "", "ShardCount": 1},
+    # An existing name: every check (quotas included) runs, then ResourceInUse, and no
+    # stream is created. The ShardCount field itself uses fresh names (see fields()).
+    "CreateStream": lambda w: {"StreamName": w.main, "ShardCount": 1},
     "DecreaseStreamRetentionPeriod": lambda w: {"StreamName": w.stream("ret"), "RetentionPeriodHours": 24},
     "DeleteResourcePolicy": lambda w: {"ResourceARN": w.main_arn},
     "DeleteStream": lambda w: {"StreamName": ABSENT},
@@ -623,22 +681,22 @@ BASES: dict[str, Callable[[World], dict]] = {
     "EnableEnhancedMonitoring": lambda w: {"StreamName": w.main, "ShardLevelMetrics": ["IncomingBytes"]},
     "GetRecords": lambda w: {"ShardIterator": w.iterator()},
     "GetResourcePolicy": lambda w: {"ResourceARN": w.main_arn},
-    "GetShardIterator": lambda w: {"StreamName": w.main, "ShardId": kwire.shard_id(0), "ShardIteratorType": "TRIM_HORIZON"},
+    "GetShardIterator": lambda w: {"StreamName": w.main, "ShardId": kwire.shard_id(0),
+                                   "ShardIteratorType": "TRIM_HORIZON"},
     "IncreaseStreamRetentionPeriod": lambda w: {"StreamName": w.stream("ret"), "RetentionPeriodHours": 48},
     "ListShards": lambda w: {"StreamName": w.main},
     "ListStreamConsumers": lambda w: {"StreamARN": w.main_arn},
     "ListStreams": lambda w: {},
     "ListTagsForResource": lambda w: {"ResourceARN": w.main_arn},
     "ListTagsForStream": lambda w: {"StreamName": w.main},
-    "MergeShards": lambda w: {"StreamName": w.stream("merge"), "ShardToMerge": w.open_shards("merge")[0],
-                              "AdjacentShardToMerge": (w.open_shards("merge")[1:] or ["shardId-000000000001"])[0]},
+    "MergeShards": lambda w: w.merge_pair(),
     "PutRecord": lambda w: {"StreamName": w.main, "Data": "AA==", "PartitionKey": "pk"},
     "PutRecords": lambda w: {"StreamName": w.main, "Records": [{"Data": "AA==", "PartitionKey": "pk"}]},
     "PutResourcePolicy": lambda w: {"ResourceARN": w.main_arn, "Policy": POLICY},
-    "RegisterStreamConsumer": lambda w: {"StreamARN": w.arn("reg"), "ConsumerName": w.fresh("c")},
+    # An existing consumer: every check runs, then ResourceInUse, and nothing is registered.
+    "RegisterStreamConsumer": lambda w: {"StreamARN": w.main_arn, "ConsumerName": w.consumers()[0][0]},
     "RemoveTagsFromStream": lambda w: {"StreamName": w.stream("tags"), "TagKeys": ["k"]},
-    "SplitShard": lambda w: {"StreamName": w.stream("split"), "ShardToSplit": w.open_shards("split")[0],
-                             "NewStartingHashKey": w.split_point("split")},
+    "SplitShard": lambda w: w.split_target(),
     "StartStreamEncryption": lambda w: {"StreamName": w.stream("enc"), "EncryptionType": "KMS",
                                         "KeyId": "alias/aws/kinesis"},
     "StopStreamEncryption": lambda w: {"StreamName": w.stream("enc"), "EncryptionType": "KMS",
@@ -648,10 +706,9 @@ BASES: dict[str, Callable[[World], dict]] = {
     "UntagResource": lambda w: {"ResourceARN": w.arn("tags"), "TagKeys": ["k"]},
     "UpdateAccountSettings": lambda w: {"MinimumThroughputBillingCommitment": {"Status": "ENABLED"}},
     "UpdateMaxRecordSize": lambda w: {"StreamARN": w.arn("size"), "MaxRecordSizeInKiB": 2048},
-    "UpdateShardCount": lambda w: {"StreamName": w.stream("scale"), "TargetShardCount": len(w.open_shards("scale")),
-                                   "ScalingType": "UNIFORM_SCALING"},
+    "UpdateShardCount": lambda w: w.scale_target(),
     "UpdateStreamMode": lambda w: {"StreamARN": w.arn("mode"), "StreamModeDetails": {"StreamMode": "PROVISIONED"}},
-    "UpdateStreamWarmThroughput": lambda w: {"StreamARN": w.arn("warm", on_demand=True), "WarmThroughputMiBps": 10},
+    "UpdateStreamWarmThroughput": lambda w: {"StreamARN": w.arn("warm"), "WarmThroughputMiBps": 10},
 }
 
 # Operations whose success changes their fixture stream (status UPDATING, new
@@ -660,15 +717,17 @@ MUTATES = {
     "SplitShard": "split", "MergeShards": "merge", "UpdateShardCount": "scale", "UpdateStreamMode": "mode",
     "StartStreamEncryption": "enc", "StopStreamEncryption": "enc", "UpdateMaxRecordSize": "size",
     "UpdateStreamWarmThroughput": "warm", "AddTagsToStream": "tags", "TagResource": "tags",
-    "RegisterStreamConsumer": "reg",
+    "IncreaseStreamRetentionPeriod": "ret", "DecreaseStreamRetentionPeriod": "ret",
 }
 
 ARN_PREFIX = f"arn:aws:kinesis:{kwire.REGION}:{kwire.ACCOUNT}:stream/"
 STREAM_ARN_EXTRA = (
     ("ARN of another account", f"arn:aws:kinesis:{kwire.REGION}:999999999999:stream/bnd-main"),
     ("ARN of another region", f"arn:aws:kinesis:eu-west-1:{kwire.ACCOUNT}:stream/bnd-main"),
-    ("ARN empty name", ARN_PREFIX), ("ARN aws-cn partition", f"arn:aws-cn:kinesis:{kwire.REGION}:{kwire.ACCOUNT}:stream/x"),
-    ("ARN of a consumer", ARN_PREFIX + "bnd-main/consumer/bnd-c0:1"), ("ARN 11-digit account", "arn:aws:kinesis:r:12345678901:stream/x"),
+    ("ARN empty name", ARN_PREFIX),
+    ("ARN aws-cn partition", f"arn:aws-cn:kinesis:{kwire.REGION}:{kwire.ACCOUNT}:stream/x"),
+    ("ARN of a consumer", ARN_PREFIX + "bnd-main/consumer/bnd-c0:1"),
+    ("ARN 11-digit account", "arn:aws:kinesis:r:12345678901:stream/x"),
     ("ARN name with slash", ARN_PREFIX + "bnd-main/x"), ("ARN name 129", ARN_PREFIX + "a" * 129),
 )
 CONSUMER_PREFIX = ARN_PREFIX + "bnd-main/consumer/"
@@ -758,13 +817,15 @@ def with_token(op: str, keep: tuple = ()) -> Callable[[World], dict]:
 def fields() -> list[Field]:
     F = Field
     out: list[Field] = []
+    # w.main first: the account then holds shards.
+    fresh_stream = lambda w: {"StreamName": w.fresh("cs") if w.main else ""}  # noqa: E731
     # stream-addressed operations
     for op in ("DescribeStreamSummary", "DescribeStream", "ListShards", "ListTagsForStream", "PutRecord", "PutRecords",
                "GetShardIterator", "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "AddTagsToStream",
                "RemoveTagsFromStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod", "DeleteStream",
                "MergeShards", "SplitShard", "UpdateShardCount", "StartStreamEncryption", "StopStreamEncryption",
                "UpdateStreamWarmThroughput"):
-        out += named_stream(op, big=op in ("DescribeStreamSummary",))
+        out += named_stream(op)
     out += [name_field("CreateStream", big=True)]
     for op in ("ListStreamConsumers", "UpdateMaxRecordSize", "UpdateStreamMode", "RegisterStreamConsumer",
                "DescribeStreamConsumer", "DeregisterStreamConsumer"):
@@ -774,9 +835,10 @@ def fields() -> list[Field]:
         out.append(resource_arn_field(op))
     # numbers
     out += [
-        F("CreateStream", ("ShardCount",), "number"),
+        # Fresh names, and the account already holds shards: the quota sum (current + ShardCount) is the deep path.
+        F("CreateStream", ("ShardCount",), "number", base=lambda w: {**fresh_stream(w), "ShardCount": 1}),
         F("CreateStream", ("WarmThroughputMiBps",), "number", "@ON_DEMAND",
-          base=lambda w: {"StreamName": w.fresh("cs") if w.main else "", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}),
+          base=lambda w: {"StreamName": w.main, "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}),
         F("CreateStream", ("MaxRecordSizeInKiB",), "number"),
         F("IncreaseStreamRetentionPeriod", ("RetentionPeriodHours",), "number"),
         F("DecreaseStreamRetentionPeriod", ("RetentionPeriodHours",), "number"),
@@ -808,7 +870,7 @@ def fields() -> list[Field]:
     out += [
         F("ListStreams", ("ExclusiveStartStreamName",), "string"),
         F("ListStreams", ("NextToken",), "string", max_len=1_048_576),
-        F("ListShards", ("NextToken",), "string", max_len=1_048_576, big=True, base=lambda w: {}),
+        F("ListShards", ("NextToken",), "string", max_len=1_048_576, megabyte=True, base=lambda w: {}),
         F("ListStreamConsumers", ("NextToken",), "string", max_len=1_048_576),
         shard_field("ListShards", ("ExclusiveStartShardId",)),
         shard_field("ListShards", ("ShardFilter", "ShardId"), variant="@AFTER_SHARD_ID",
@@ -818,7 +880,7 @@ def fields() -> list[Field]:
         shard_field("GetShardIterator", ("ShardId",)),
         shard_field("GetShardIterator", ("ShardId",), variant="@AT_TIMESTAMP",
                     base=lambda w: {**gsi_base("AT_TIMESTAMP")(w), "Timestamp": 1.5}),
-        F("GetRecords", ("ShardIterator",), "string", max_len=512, fill="A", big=True,
+        F("GetRecords", ("ShardIterator",), "string", max_len=512, fill="A", megabyte=True,
           extra=(("'AAAAAAAAAAE' + 40 A", "AAAAAAAAAAE" + "A" * 40), ("base64 junk 512", "QUJD" * 128))),
         stream_arn_field("GetRecords", base=lambda w: {"ShardIterator": w.iterator()}),
         F("PutRecord", ("PartitionKey",), "string", max_len=256, big=True),
@@ -873,7 +935,7 @@ def fields() -> list[Field]:
         F("SubscribeToShard", ("StartingPosition", "Type"), "enum", enum=ITERATOR_TYPES),
         F("SubscribeToShard", ("StartingPosition",), "object", enum=ITERATOR_TYPES),
         F("CreateStream", ("StreamModeDetails", "StreamMode"), "enum", enum=("PROVISIONED", "ON_DEMAND"),
-          base=lambda w: {"StreamName": w.fresh("cs")}),
+          base=lambda w: {"StreamName": w.main}),
         F("CreateStream", ("StreamModeDetails",), "object", enum=("PROVISIONED", "ON_DEMAND"), member="StreamMode"),
         F("UpdateStreamMode", ("StreamModeDetails", "StreamMode"), "enum", enum=("PROVISIONED", "ON_DEMAND")),
         F("UpdateStreamMode", ("StreamModeDetails",), "object", enum=("PROVISIONED", "ON_DEMAND"), member="StreamMode"),
@@ -952,6 +1014,7 @@ SHAPES = {
                                    "PartitionKey": STR, "EncryptionType": opt(STR)}),
                    "NextShardIterator": opt(STR), "MillisBehindLatest": opt(INT),
                    "ChildShards": opt(lst({"ShardId": STR, "ParentShards": lst(STR), "HashKeyRange": HASH_RANGE}))},
+    "SubscribeToShard": "event stream",
     "GetResourcePolicy": {"Policy": STR},
     "GetShardIterator": {"ShardIterator": STR},
     "ListShards": {"Shards": lst(SHARD), "NextToken": opt(STR)},
@@ -1009,9 +1072,17 @@ class Reply:
     frame: bytes = b""  # SubscribeToShard: the first event-stream message
 
 
-def post(endpoint: str, op: str, body: bytes, timeout: float) -> Reply:
+def read_frame(resp) -> bytes:
+    prelude = resp.read(12)
+    if len(prelude) < 12:
+        return prelude
+    total = struct.unpack(">I", prelude[:4])[0]
+    return prelude + (resp.read(total - 12) if 16 <= total <= 1 << 25 else b"")
+
+
+def post(endpoint: str, op: str, body: bytes, timeout: float, frames: int = 1) -> Reply:
     """One signed request; for a SubscribeToShard success, read the head and
-    the first event-stream frame, then hang up."""
+    the first `frames` event-stream messages, then hang up."""
     host = endpoint.split("//", 1)[1]
     hostname, port = host.rsplit(":", 1)
     headers = kwire.signed_headers_for(host=host, target=T + op, body=body)
@@ -1021,26 +1092,22 @@ def post(endpoint: str, op: str, body: bytes, timeout: float) -> Reply:
         resp = conn.getresponse()
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
         if resp.status == 200 and hdrs.get("content-type", "").startswith(EVENTSTREAM):
-            prelude = resp.read(12)
-            frame = prelude
-            if len(prelude) == 12:
-                total = struct.unpack(">I", prelude[:4])[0]
-                if 16 <= total <= 1 << 24:
-                    frame += resp.read(total - 12)
-            return Reply(resp.status, hdrs, b"", frame)
+            first = read_frame(resp)
+            rest = b"".join(read_frame(resp) for _ in range(frames - 1))
+            return Reply(resp.status, hdrs, rest, first)
         return Reply(resp.status, hdrs, resp.read())
     finally:
         conn.close()
 
 
-def frame_problems(frame: bytes) -> list[str]:
-    """The first frame of a subscription must be a well-formed initial-response event (KINESIS.md §1.7)."""
+def parse_frame(frame: bytes) -> tuple[dict, bytes, list[str]]:
+    """An event-stream message (KINESIS.md §1.7): its string headers, payload and framing problems."""
     if len(frame) < 16:
-        return [f"event stream ended after {len(frame)} bytes, before the first frame"]
+        return {}, b"", [f"event stream ended after {len(frame)} bytes of a message"]
     total, hlen, pcrc = struct.unpack(">III", frame[:12])
     problems = []
     if total != len(frame):
-        problems.append(f"frame length {total} but {len(frame)} bytes arrived")
+        problems.append(f"message length {total} but {len(frame)} bytes arrived")
     if zlib.crc32(frame[:8]) != pcrc:
         problems.append("bad prelude CRC")
     if zlib.crc32(frame[:-4]) != struct.unpack(">I", frame[-4:])[0]:
@@ -1053,16 +1120,40 @@ def frame_problems(frame: bytes) -> list[str]:
             i += 1 + n
             kind = frame[i]
             i += 1
-            if kind == 7:
-                ln = struct.unpack(">H", frame[i:i + 2])[0]
-                headers[name] = frame[i + 2:i + 2 + ln].decode()
-                i += 2 + ln
-            else:
-                return problems + [f"unexpected header type {kind} in the first frame"]
+            if kind != 7:
+                return headers, b"", problems + [f"unexpected header type {kind}"]
+            ln = struct.unpack(">H", frame[i:i + 2])[0]
+            headers[name] = frame[i + 2:i + 2 + ln].decode()
+            i += 2 + ln
     except (IndexError, UnicodeDecodeError, struct.error) as e:
-        return problems + [f"unparsable frame headers: {e}"]
+        return headers, b"", problems + [f"unparsable headers: {e}"]
+    return headers, frame[end:-4], problems
+
+
+RECORD = {"SequenceNumber": DIGITS, "ApproximateArrivalTimestamp": opt(NUM), "Data": STR, "PartitionKey": STR,
+          "EncryptionType": opt(STR)}
+CHILD_SHARD = {"ShardId": STR, "ParentShards": lst(STR), "HashKeyRange": HASH_RANGE}
+SUBSCRIBE_EVENT = {"Records": lst(RECORD), "ContinuationSequenceNumber": opt(DIGITS), "MillisBehindLatest": INT,
+                   "ChildShards": opt(lst(CHILD_SHARD))}
+
+
+def subscription_problems(first: bytes, more: bytes) -> list[str]:
+    """The first message must be the initial-response event; a second one, when
+    read, a SubscribeToShardEvent (KINESIS.md §1.7)."""
+    headers, _, problems = parse_frame(first)
     if headers.get(":message-type") != "event" or headers.get(":event-type") != "initial-response":
-        problems.append(f"first frame is not an initial-response event: {headers}")
+        problems.append(f"first message is not an initial-response event: {headers}")
+    if more:
+        headers, payload, p2 = parse_frame(more)
+        problems += [f"second message: {p}" for p in p2]
+        if headers.get(":event-type") != "SubscribeToShardEvent":
+            problems.append(f"second message is not a SubscribeToShardEvent: {headers} {abbrev(payload, 200)}")
+        else:
+            try:
+                event = json.loads(payload)
+                problems += [f"SubscribeToShardEvent: {p}" for p in shape_problems(SUBSCRIBE_EVENT, event)]
+            except ValueError:
+                problems.append(f"SubscribeToShardEvent payload is not JSON: {abbrev(payload, 200)}")
     return problems
 
 
@@ -1085,7 +1176,7 @@ def reply_problems(op: str, r: Reply, expect: str | None, body_len: int) -> list
         if expect:
             return [f"expected {expect}, got HTTP 200"]
         if op == "SubscribeToShard":
-            return frame_problems(r.frame)
+            return subscription_problems(r.frame, r.body)
         if not ctype.startswith(JSON11):
             return [f"HTTP 200 with Content-Type {ctype!r}"]
         if SHAPES[op] == EMPTY and r.body in (b"", b"{}"):
@@ -1187,8 +1278,12 @@ class Harness:
         lines = stderr.splitlines()
         fatal = [ln.strip() for ln in lines if "Fatal error" in ln or "Program crashed" in ln]
         # The first frames in ktop's own sources say where it trapped.
-        frames = [ln.split(" in ktop at ", 1)[1] + "  " + ln.split("] ")[-1].split(" + ")[0].strip()
-                  for ln in lines if " in ktop at " in ln and "/Sources/" in ln and "/.build/" not in ln][:4]
+        frames = []
+        for ln in lines:
+            m = re.search(r"\]\s+0x[0-9a-f]+ (.*?) \+ \d+ in \S+ at (/\S*/Sources/\S+)", ln)
+            if m and "/.build/" not in m.group(2):
+                frames.append(f"{m.group(2)}  {m.group(1)}")
+        frames = frames[:4]
         where = "\n    ".join(frames) if frames else "\n    ".join(lines[-15:])
         self.restart()
         return (
@@ -1211,10 +1306,11 @@ class Harness:
         self.last, self.last_body = case, body
         deadline = time.monotonic() + 8.0
         timeout = 60.0 if len(body) > 1_000_000 else 15.0
+        retries = 0
         while True:
             self.requests += 1
             try:
-                reply = post(self.server.endpoint, f.op, body, timeout)
+                reply = post(self.server.endpoint, f.op, body, timeout, f.frames)
             except (OSError, http.client.HTTPException) as e:
                 if self._exited(15.0):  # the backtracer takes a few seconds
                     return problems + [self._crash(case, body, "answering")]
@@ -1223,10 +1319,11 @@ class Harness:
                 return problems + [self._crash(case, body, "right after answering")]
             if not is_transient(reply) or time.monotonic() > deadline:
                 break
+            retries += 1
             time.sleep(0.1)
         problems += [f"{case}: {p}" for p in reply_problems(f.op, reply, v.expect, len(body))]
         if self.trace:
-            self.trace.write(f"{time.monotonic():.3f}\t{case}\t{reply.status}\t{abbrev(reply.body, 200)}\n")
+            self.trace.write(f"{time.monotonic():.3f}\t{case}\t{reply.status}\t{retries}\t{abbrev(reply.body, 200)}\n")
         if reply.status == 200 and f.op == "SubscribeToShard":
             self.world.subscribed()
         if reply.status == 200 and f.op in MUTATES:
@@ -1370,9 +1467,11 @@ json_numbers = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False, places=20).map(str),
 ).map(lambda s: V(f"random number {s[:60]}", Raw(s)))
 json_texts = st.text(max_size=300).map(lambda s: V(f"random text {s[:40]!r}", s))
-json_digits = st.integers(min_value=-(10**60), max_value=10**200).map(lambda n: V(f"random digits {str(n)[:60]}", str(n)))
+json_digits = st.integers(min_value=-(10**60), max_value=10**200).map(
+    lambda n: V(f"random digits {str(n)[:60]}", str(n)))
 json_blobs = st.binary(max_size=200).map(lambda b: V(f"random base64 of {len(b)} bytes", base64.b64encode(b).decode()))
-json_mangled = st.binary(max_size=64).map(lambda b: V(f"random raw bytes {b[:30]!r}", Raw(b'"' + b.replace(b'"', b"") + b'"')))
+json_mangled = st.binary(max_size=64).map(
+    lambda b: V(f"random raw bytes {b[:30]!r}", Raw(b'"' + b.replace(b'"', b"") + b'"')))
 
 HYPO_FIELDS = [f for f in FIELDS if f.path[-1] is not KEY]
 
@@ -1401,6 +1500,89 @@ def test_random_values(harness):
     run()
     if problems:
         pytest.fail(f"{len(problems)} bad answer(s):\n" + "\n".join(problems), pytrace=False)
+
+
+# --------------------------------------------------------------------------
+# reading back what was stored, and the checker itself
+
+
+class Fixed(Field):
+    """A request built whole by `base` (no value is substituted)."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}{self.variant}"
+
+    def body(self, w: World, raw: Raw) -> bytes:
+        return render(self.base(w))
+
+
+def test_stored_values_read_back(harness):
+    """What the cases above stored (odd partition keys, tags, key ids, consumer
+    names, split and merged shards) must come back out as Kinesis answers: the
+    output encoders see the boundary values too."""
+    w = harness.world
+    names = [n for page in w.client.get_paginator("list_streams").paginate() for n in page["StreamNames"]]
+    cases: list[Field] = []
+    for n in names:
+        arn = kwire.stream_arn(n)
+        cases += [
+            Fixed("DescribeStreamSummary", (), "read", f" of {n}", base=lambda w, n=n: {"StreamName": n}),
+            Fixed("ListShards", (), "read", f" of {n}", base=lambda w, n=n: {"StreamName": n}),
+            Fixed("ListTagsForResource", (), "read", f" of {n}", base=lambda w, a=arn: {"ResourceARN": a}),
+        ]
+        if not n.startswith("bnd-cs-"):
+            cases.append(Fixed("DescribeStream", (), "read", f" of {n}", base=lambda w, n=n: {"StreamName": n}))
+    cases += [
+        Fixed("ListTagsForStream", (), "read", " of main", base=lambda w: {"StreamName": w.main}),
+        Fixed("ListStreamConsumers", (), "read", " of main", base=lambda w: {"StreamARN": w.main_arn}),
+        Fixed("DescribeAccountSettings", (), "read", base=lambda w: {}),
+        Fixed("DescribeLimits", (), "read", base=lambda w: {}),
+    ]
+    for shard in (0, 1):
+        sid = kwire.shard_id(shard)
+        it = w.client.get_shard_iterator(StreamName=w.main, ShardId=sid, ShardIteratorType="TRIM_HORIZON")
+        cases.append(Fixed("GetRecords", (), "read", f" of main {sid}",
+                           base=lambda w, i=it["ShardIterator"]: {"ShardIterator": i, "Limit": 10000}))
+        cases.append(Fixed("SubscribeToShard", (), "read", f" of main from TRIM_HORIZON #{shard}", frames=2,
+                           base=lambda w: subscribe_base({"Type": "TRIM_HORIZON"})(w)))
+    run_all(harness, [(f, V("stored", None)) for f in interleaved_fields(cases)])
+
+
+def interleaved_fields(fs: list[Field]) -> list[Field]:
+    return [f for f, _ in interleaved([(f, None) for f in fs])]
+
+
+def test_checker_rejects_non_kinesis_answers():
+    """The reply checks themselves can fail: a 500, an error without a message
+    or with the wrong status, a success of the wrong shape, a broken event stream."""
+    ok = {"content-type": JSON11}
+    bad = [
+        ("ListStreams", Reply(500, ok, b'{"__type":"InternalFailureException","message":"x"}')),
+        ("ListStreams", Reply(502, {}, b"Bad Gateway")),
+        ("ListStreams", Reply(400, ok, b'{"__type":"ValidationException"}')),
+        ("ListStreams", Reply(400, ok, b'{"message":"no type"}')),
+        ("ListStreams", Reply(403, ok, b'{"__type":"ValidationException","message":"x"}')),
+        ("ListStreams", Reply(400, ok, b'{"__type":"NoSuchThing","message":"x"}')),
+        ("ListStreams", Reply(400, {"content-type": "text/plain"}, b"oops")),
+        ("ListStreams", Reply(200, ok, b'{"StreamNames":[]}')),
+        ("PutRecord", Reply(200, ok, b'{"ShardId":"shardId-000000000000","SequenceNumber":"-1"}')),
+        ("DescribeStreamSummary", Reply(200, ok, b'{"StreamDescriptionSummary":{"StreamCreationTimestamp":1e999}}')),
+        ("CreateStream", Reply(200, ok, b'{"x":1}')),
+        ("SubscribeToShard", Reply(200, {"content-type": EVENTSTREAM}, b"", b"\x00" * 20)),
+    ]
+    for op, reply in bad:
+        assert reply_problems(op, reply, None, 10), (op, reply)
+    assert reply_problems("ListStreams", Reply(400, ok, b'{"__type":"ValidationException","message":"x"}'), SER, 10)
+    good = [
+        ("ListStreams", Reply(400, ok, b'{"__type":"SerializationException"}')),
+        ("ListStreams", Reply(400, ok, b'{"__type":"LimitExceededException","message":"Rate exceeded"}')),
+        ("CreateStream", Reply(200, ok, b"")),
+        ("ListStreams", Reply(200, ok, b'{"StreamNames":["a"],"HasMoreStreams":false,"StreamSummaries":[]}')),
+    ]
+    for op, reply in good:
+        assert not reply_problems(op, reply, None, 10), (op, reply, reply_problems(op, reply, None, 10))
+
 
 
 def test_no_crash_in_the_whole_module(harness):
