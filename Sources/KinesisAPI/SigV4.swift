@@ -256,10 +256,7 @@ public enum SigV4 {
 
     /// Constant-time equality so a forger learns nothing from response timing.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<min(x.count, y.count) { diff |= x[i] ^ y[i] }
-        return diff == 0
+        HMACSHA256.constantTimeEqual(a.utf8, b.utf8)
     }
 }
 

@@ -27,8 +27,8 @@ public enum PrometheusText {
         out.add("ktop_limits_info", "gauge", "Quota profile of the engine: enforced=\"false\" means --limits off lifted the throughput quotas",
                 ["profile": sample.limitsProfile, "enforced": String(sample.enforcesThroughput)], 1)
         out.add("ktop_clock_speed", "gauge", "Simulated seconds per real second (1 is real time)", [:], sample.clockSpeed)
-        out.add("ktop_retained_bytes", "gauge", "Record payload bytes retained by the engine", [:], Double(sample.retainedBytes))
-        out.add("ktop_retained_bytes_budget", "gauge", "Memory budget for retained record payload bytes", [:], Double(sample.retainedBytesBudget))
+        out.add("ktop_retained_bytes", "gauge", "Memory held by the records the engine retains (payload and per-record bookkeeping)", [:], Double(sample.retainedBytes))
+        out.add("ktop_retained_bytes_budget", "gauge", "Memory budget for retained records (--memory-budget)", [:], Double(sample.retainedBytesBudget))
         for stream in sample.streams {
             let sl = ["stream": stream.name]
             out.add("ktop_stream_open_shards", "gauge", "Open shards of the stream", sl, Double(stream.openShardCount))

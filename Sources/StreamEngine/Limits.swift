@@ -128,10 +128,12 @@ public struct EngineConfiguration: Sendable {
     public var limits: KinesisLimits = .aws
     public var delays = StatusDelays()
     public var onDemand = OnDemandPolicy()
-    /// Budget for retained payload bytes (data + partition keys) across all
-    /// streams. When reached, the oldest records are trimmed early and the
-    /// engine reports it. Default: 8 GiB, a third of this 24 GiB machine.
-    public var retainedBytesBudget: Int = 8 << 30
+    /// Budget for the memory retained records hold (payload plus per-record
+    /// bookkeeping, ``StoredRecord/residentBytes``) across all streams. When
+    /// reached, the oldest records are trimmed early and the engine reports it.
+    /// Default: a quarter of the machine's memory (or of its cgroup's limit),
+    /// ``SystemMemory/defaultBudget``; `--memory-budget` sets it.
+    public var retainedBytesBudget: Int = SystemMemory.defaultBudget
     /// The account used when a caller does not name one.
     public var defaultAccount = "123456789012"
     public var defaultRegion = "us-east-1"

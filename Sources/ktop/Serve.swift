@@ -41,13 +41,12 @@ struct Serve: AsyncParsableCommand {
         if verifySigV4 && credentials == nil {
             throw ValidationError("--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
         }
-        _ = try engineOptions.kinesisLimits()
+        _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
 
     func run() async throws {
-        var config = EngineConfiguration()
-        config.limits = try engineOptions.kinesisLimits()
+        let config = try engineOptions.engineConfiguration()
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
         let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
