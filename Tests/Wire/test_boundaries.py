@@ -93,8 +93,8 @@ def js(v) -> Raw:
 
 
 def abbrev(b: bytes, n: int = 120) -> str:
-    s = repr(b)
-    return s if len(s) <= n else f"{s[:n]}... ({len(b)} bytes)"
+    s = repr(b[: n + 1])
+    return s if len(b) <= n else f"{s[:n]}... ({len(b)} bytes)"
 
 
 def render(v) -> bytes:
@@ -212,8 +212,6 @@ def string_values(f: "Field") -> list[Value]:
         V("number 1", Raw("1")), V("number 1e300", Raw("1e300")), V("number 2^64", Raw(str(2**64))),
         V("number -1.5", Raw("-1.5")),
     ]
-    if m < 65536:
-        out.append(V("64 KiB", fill(f, 65536)))
     if f.megabyte or f.big:
         out.append(BIG("1 MiB+1", "1MiB+1", lambda: b'"' + b"a" * (1024 * 1024 + 1) + b'"'))
     if f.big:
@@ -303,8 +301,6 @@ def structural_values() -> list[Value]:
     return [
         V("null", Raw("null")), V("true", Raw("true")), V("empty object", Raw("{}")),
         V("object", Raw('{"a":{"b":[1,"x",null]}}')), V("empty array", Raw("[]")), V("array", Raw('[1,"x",null]')),
-        V("nested arrays x200", Raw("[" * 200 + "]" * 200)),
-        V("nested objects x200", Raw('{"a":' * 200 + "1" + "}" * 200)),
     ]
 
 
@@ -679,7 +675,8 @@ BASES: dict[str, Callable[[World], dict]] = {
     "DescribeStreamSummary": lambda w: {"StreamName": w.main},
     "DisableEnhancedMonitoring": lambda w: {"StreamName": w.main, "ShardLevelMetrics": ["IncomingBytes"]},
     "EnableEnhancedMonitoring": lambda w: {"StreamName": w.main, "ShardLevelMetrics": ["IncomingBytes"]},
-    "GetRecords": lambda w: {"ShardIterator": w.iterator()},
+    # Limit 1: the shard fills up with the cases' records; test_stored_values_read_back reads them all.
+    "GetRecords": lambda w: {"ShardIterator": w.iterator(), "Limit": 1},
     "GetResourcePolicy": lambda w: {"ResourceARN": w.main_arn},
     "GetShardIterator": lambda w: {"StreamName": w.main, "ShardId": kwire.shard_id(0),
                                    "ShardIteratorType": "TRIM_HORIZON"},
@@ -882,7 +879,7 @@ def fields() -> list[Field]:
                     base=lambda w: {**gsi_base("AT_TIMESTAMP")(w), "Timestamp": 1.5}),
         F("GetRecords", ("ShardIterator",), "string", max_len=512, fill="A", megabyte=True,
           extra=(("'AAAAAAAAAAE' + 40 A", "AAAAAAAAAAE" + "A" * 40), ("base64 junk 512", "QUJD" * 128))),
-        stream_arn_field("GetRecords", base=lambda w: {"ShardIterator": w.iterator()}),
+        stream_arn_field("GetRecords", base=lambda w: {"ShardIterator": w.iterator(), "Limit": 1}),
         F("PutRecord", ("PartitionKey",), "string", max_len=256, big=True),
         F("PutRecords", ("Records", 0, "PartitionKey"), "string", max_len=256),
         shard_field("MergeShards", ("ShardToMerge",)),
@@ -1280,7 +1277,7 @@ class Harness:
         # The first frames in ktop's own sources say where it trapped.
         frames = []
         for ln in lines:
-            m = re.search(r"\]\s+0x[0-9a-f]+ (.*?) \+ \d+ in \S+ at (/\S*/Sources/\S+)", ln)
+            m = re.search(r"0x[0-9a-f]+ (.*?) \+ \d+ in \S+ at (/\S*/Sources/\S+)", ln)
             if m and "/.build/" not in m.group(2):
                 frames.append(f"{m.group(2)}  {m.group(1)}")
         frames = frames[:4]
@@ -1436,6 +1433,8 @@ WHOLE_BODIES = [
     V("number 1e999999", Raw("1e999999")), V("NaN", Raw("NaN"), SER), V("unknown member 1e999999",
                                                                        Raw('{"Foo":1e999999}')),
     V("duplicate members", Raw('{"Limit":1,"Limit":1e999999}')),
+    V("nested arrays x200", Raw('{"Limit":' + "[" * 200 + "]" * 200 + "}")),
+    V("nested objects x200", Raw('{"Limit":' + '{"a":' * 200 + "1" + "}" * 200 + "}")),
 ]
 OPS = sorted(BASES)
 
@@ -1490,7 +1489,7 @@ def random_cases(draw):
 def test_random_values(harness):
     problems: list[str] = []
 
-    @settings(max_examples=250, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None,
               phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(case=random_cases())
