@@ -903,6 +903,7 @@ def fields() -> list[Field]:
         F("TagResource", ("Tags", "k"), "string", max_len=256, fill="v"),
         F("CreateStream", ("Tags", KEY), "string", fill="k", base=lambda w: {**BASES["CreateStream"](w), "Tags": {}}),
         F("CreateStream", ("Tags", "k"), "string", max_len=256, fill="v"),
+        F("RegisterStreamConsumer", ("Tags", KEY), "string", fill="k"),
         F("RegisterStreamConsumer", ("Tags", "k"), "string", max_len=256, fill="v"),
         F("RemoveTagsFromStream", ("TagKeys", 0), "string", fill="k"),
         F("UntagResource", ("TagKeys", 0), "string", fill="k"),
