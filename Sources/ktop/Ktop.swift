@@ -162,6 +162,8 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.", valueName: "[host:]port"))
     var listen: ListenAddress?
 
+    @OptionGroup(title: "Connection limits of the --listen server") var connectionOptions: ConnectionOptions
+
     @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var priceOptions: PriceOptions
@@ -200,12 +202,18 @@ struct Run: ParsableCommand {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
+        if connectionOptions.given && listen == nil {
+            throw ValidationError("The connection limits (--header-timeout, --max-connections, ...) bound the "
+                                  + "--listen server: add --listen [HOST:]PORT.")
+        }
         _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
 
     func run() throws {
         let scenario = try resolveScenario()
+        var listen = self.listen
+        listen?.connectionLimits = try connectionOptions.connectionLimits()
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         if let endpoint, let url = URL(string: endpoint) {
             let env = ProcessInfo.processInfo.environment

@@ -6,10 +6,12 @@ import StreamEngine
 import Synchronization
 
 /// `--listen [HOST:]PORT`: where the Kinesis API server of a dashboard or
-/// headless run listens (host defaults to 127.0.0.1).
+/// headless run listens (host defaults to 127.0.0.1), and the bounds of its
+/// connections (the connection flags, set after parsing).
 struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible {
     var host: String
     var port: Int
+    var connectionLimits = KinesisServer.ConnectionLimits()
 
     init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
@@ -37,7 +39,8 @@ final class APIListener: Sendable {
     static func start(at address: ListenAddress, engine: KinesisEngine) throws -> APIListener {
         let listener = APIListener(engine: engine)
         let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } },
-                                   configuration: .init(host: address.host, port: address.port))
+                                   configuration: .init(host: address.host, port: address.port,
+                                                        connectionLimits: address.connectionLimits))
         listener.server.withLock { $0 = server }
         let result = Mutex<Result<Int, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
