@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
         let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
         var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
+        // A scrape in the first second, before the ticker's first sample, must not get an empty body.
+        metrics.withLock { $0.ingest(engine.sample()) }
         let server = KinesisServer(engine: engine, configuration: serverConfig)
         let bound: Int
         do {
