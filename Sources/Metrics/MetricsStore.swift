@@ -210,7 +210,8 @@ public struct MetricsStore: Sendable {
                     var before = previousConsumerShards[k] ?? ConsumerShardCounters()
                     if now.bytes < before.bytes || now.events < before.events { before = ConsumerShardCounters() }
                     totals.add(bytes: now.bytes - before.bytes, records: now.records - before.records,
-                               success: now.events - before.events, throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
+                               success: now.events - before.events,
+                               throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
                     let bytes = Double(now.bytes - before.bytes), records = Double(now.records - before.records)
                     let events = Double(now.events - before.events)
                     let rejected = Double(now.rejectedSubscriptions - before.rejectedSubscriptions)
@@ -252,7 +253,9 @@ public struct MetricsStore: Sendable {
                 let before = previousPollingReports[id]
                 var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: r.name, type: "polling")
                 // A reader whose counts went down started afresh: all it reports now is new.
-                let base = before.flatMap { $0.bytes <= r.bytes && $0.records <= r.records && $0.calls <= r.calls ? $0 : nil }
+                let base = before.flatMap { b in
+                    b.bytes <= r.bytes && b.records <= r.records && b.calls <= r.calls ? b : nil
+                }
                 totals.add(bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
                            success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
                 totals.millisBehindLatest = r.millisBehindLatest

@@ -69,71 +69,91 @@ public enum PrometheusText {
             f("ktop_limits_info", .gauge, ["profile", "enforced"],
               "Quota profile of the engine: enforced=\"false\" means --limits off lifted the throughput quotas"),
             f("ktop_clock_speed", .gauge, [], "Simulated seconds per real second (1 is real time)"),
-            f("ktop_retained_bytes", .gauge, [], "Memory held by the records the engine retains (payload and per-record bookkeeping)"),
+            f("ktop_retained_bytes", .gauge, [],
+              "Memory held by the records the engine retains (payload and per-record bookkeeping)"),
             f("ktop_retained_bytes_budget", .gauge, [], "Memory budget for retained records (--memory-budget)"),
 
             f("ktop_stream_open_shards", .gauge, st, "Open shards of the stream"),
-            f("ktop_stream_put_record_success_total", .counter, st, "PutRecord.Success: PutRecord calls that stored their record"),
+            f("ktop_stream_put_record_success_total", .counter, st,
+              "PutRecord.Success: PutRecord calls that stored their record"),
             f("ktop_stream_put_record_throttled_total", .counter, st, "PutRecord calls refused by the write quota"),
-            f("ktop_stream_put_record_bytes_total", .counter, st, "PutRecord.Bytes: bytes (data + partition key) stored by PutRecord"),
+            f("ktop_stream_put_record_bytes_total", .counter, st,
+              "PutRecord.Bytes: bytes (data + partition key) stored by PutRecord"),
             f("ktop_stream_put_records_calls_total", .counter, st, "PutRecords calls that passed validation"),
-            f("ktop_stream_put_records_success_total", .counter, st, "PutRecords.Success: PutRecords calls with at least one stored record"),
-            f("ktop_stream_put_records_bytes_total", .counter, st, "PutRecords.Bytes: bytes (data + partition key) stored by PutRecords"),
-            f("ktop_stream_put_records_total_records_total", .counter, st, "PutRecords.TotalRecords: records sent in PutRecords calls"),
-            f("ktop_stream_put_records_successful_records_total", .counter, st, "PutRecords.SuccessfulRecords: records stored by PutRecords"),
+            f("ktop_stream_put_records_success_total", .counter, st,
+              "PutRecords.Success: PutRecords calls with at least one stored record"),
+            f("ktop_stream_put_records_bytes_total", .counter, st,
+              "PutRecords.Bytes: bytes (data + partition key) stored by PutRecords"),
+            f("ktop_stream_put_records_total_records_total", .counter, st,
+              "PutRecords.TotalRecords: records sent in PutRecords calls"),
+            f("ktop_stream_put_records_successful_records_total", .counter, st,
+              "PutRecords.SuccessfulRecords: records stored by PutRecords"),
             f("ktop_stream_put_records_failed_records_total", .counter, st,
               "PutRecords.FailedRecords: records refused by internal failures (the engine has none)"),
-            f("ktop_stream_put_records_throttled_records_total", .counter, st, "PutRecords.ThrottledRecords: records refused by the write quota"),
+            f("ktop_stream_put_records_throttled_records_total", .counter, st,
+              "PutRecords.ThrottledRecords: records refused by the write quota"),
             f("ktop_stream_iterator_age_seconds", .gauge, st,
               "GetRecords.IteratorAgeMilliseconds in seconds: the largest iterator age over the stream's shards"),
             f("ktop_stream_fan_out_behind_latest_seconds", .gauge, st,
               "SubscribeToShardEvent.MillisBehindLatest in seconds: the largest over the stream's subscriptions"),
             f("ktop_stream_latency_seconds", .summary, st + ["operation"],
-              "Wall time of engine calls measured by their callers (CloudWatch <Operation>.Latency): quantiles of the last interval,"
+              "Wall time of engine calls measured by their callers (CloudWatch <Operation>.Latency):"
+                + " quantiles of the last interval,"
                 + " sum and count since start; absent when nothing measured"),
-            f("ktop_stream_skew_peak_to_average", .gauge, st, "Hottest open shard's write utilisation over the mean (1 = even; 0 without load)"),
+            f("ktop_stream_skew_peak_to_average", .gauge, st,
+              "Hottest open shard's write utilisation over the mean (1 = even; 0 without load)"),
             f("ktop_stream_skew_coefficient_of_variation", .gauge, st,
               "Standard deviation over mean of the open shards' write utilisation (0 without load)"),
             f("ktop_stream_cost_hourly_usd", .gauge, st + ["mode", "confirmed"],
-              "Estimated cost per hour at the last minute's load (prices from KINESIS.md section 8; confirmed=\"false\" means unconfirmed)"),
+              "Estimated cost per hour at the last minute's load"
+                + " (prices from KINESIS.md section 8; confirmed=\"false\" means unconfirmed)"),
 
             f("ktop_shard_open", .gauge, sh, "1 while the shard is OPEN, 0 once CLOSED"),
-            f("ktop_shard_incoming_bytes_total", .counter, sh, "IncomingBytes: bytes (data + partition key) accepted since the shard was created"),
-            f("ktop_shard_incoming_records_total", .counter, sh, "IncomingRecords: records accepted since the shard was created"),
-            f("ktop_shard_outgoing_bytes_total", .counter, sh, "OutgoingBytes: bytes served by GetRecords and pushed to enhanced fan-out consumers"),
+            f("ktop_shard_incoming_bytes_total", .counter, sh,
+              "IncomingBytes: bytes (data + partition key) accepted since the shard was created"),
+            f("ktop_shard_incoming_records_total", .counter, sh,
+              "IncomingRecords: records accepted since the shard was created"),
+            f("ktop_shard_outgoing_bytes_total", .counter, sh,
+              "OutgoingBytes: bytes served by GetRecords and pushed to enhanced fan-out consumers"),
             f("ktop_shard_outgoing_records_total", .counter, sh,
               "OutgoingRecords: records served by GetRecords and pushed to enhanced fan-out consumers"),
             f("ktop_shard_get_records_bytes_total", .counter, sh, "GetRecords.Bytes: bytes served by GetRecords"),
             f("ktop_shard_get_records_records_total", .counter, sh, "GetRecords.Records: records served by GetRecords"),
             f("ktop_shard_get_records_success_total", .counter, sh, "GetRecords.Success: successful GetRecords calls"),
             f("ktop_shard_write_provisioned_throughput_exceeded_total", .counter, sh,
-              "WriteProvisionedThroughputExceeded: records refused by the shard's write quota (1 MiB/s, 1000 records/s)"),
+              "WriteProvisionedThroughputExceeded: records refused by the write quota (1 MiB/s, 1000 records/s)"),
             f("ktop_shard_read_provisioned_throughput_exceeded_total", .counter, sh,
-              "ReadProvisionedThroughputExceeded: GetRecords calls refused by the shard's read quota (2 MiB/s, 5 calls/s)"),
-            f("ktop_shard_expired_records_total", .counter, sh, "Records dropped because they outlived the retention period"),
-            f("ktop_shard_evicted_records_total", .counter, sh, "Records dropped early because the engine's memory budget was reached"),
+              "ReadProvisionedThroughputExceeded: GetRecords calls refused by the read quota (2 MiB/s, 5 calls/s)"),
+            f("ktop_shard_expired_records_total", .counter, sh,
+              "Records dropped because they outlived the retention period"),
+            f("ktop_shard_evicted_records_total", .counter, sh,
+              "Records dropped early because the engine's memory budget was reached"),
             f("ktop_shard_iterator_age_seconds", .gauge, sh,
               "IteratorAgeMilliseconds in seconds: age of the last record GetRecords returned from the shard"),
             f("ktop_shard_retained_records", .gauge, sh, "Records the shard retains"),
             f("ktop_shard_retained_bytes", .gauge, sh, "Memory held by the records the shard retains"),
             f("ktop_shard_write_utilization", .gauge, sh + ["binding_limit"],
-              "max(bytes / 1 MiB/s, records / 1000/s) of the shard's write quota over the last interval; binding_limit names the larger"),
+              "max(bytes / 1 MiB/s, records / 1000/s) of the write quota over the last interval;"
+                + " binding_limit names the larger"),
             f("ktop_shard_heat", .gauge, sh + ["heat"],
               "Heat class of the shard (cold < 25% <= warm < 75% <= hot; throttled on any refused record) as a label"),
             f("ktop_shard_hot_key_records", .gauge, sh + ["key"],
-              "Top partition keys of the last second by records (Space-Saving estimate; overestimates by at most its error)"),
+              "Top partition keys of the last second by records (Space-Saving estimate, may overestimate)"),
             f("ktop_shard_polling_read_utilization", .gauge, sh,
-              "Polling consumers' use of the shard's shared read budget over the last interval: max(bytes / 2 MiB/s, calls / 5/s)"),
+              "Polling consumers' use of the shard's shared read budget over the last interval:"
+                + " max(bytes / 2 MiB/s, calls / 5/s)"),
             f("ktop_shard_fanout_utilization", .gauge, sh + ["consumer"],
               "An enhanced fan-out consumer's use of its own 2 MiB/s pipe on the shard over the last interval"),
 
             f("ktop_consumer_bytes_total", .counter, co,
               "Bytes the consumer received (SubscribeToShardEvent.Bytes, or its own GetRecords bytes when polling)"),
             f("ktop_consumer_records_total", .counter, co, "Records the consumer received"),
-            f("ktop_consumer_success_total", .counter, co, "SubscribeToShardEvent events delivered, or successful GetRecords calls when polling"),
+            f("ktop_consumer_success_total", .counter, co,
+              "SubscribeToShardEvent events delivered, or successful GetRecords calls when polling"),
             f("ktop_consumer_throttled_total", .counter, co,
               "Refused reads: SubscribeToShard.RateExceeded (efo) or ReadProvisionedThroughputExceeded (polling)"),
-            f("ktop_consumer_behind_latest_seconds", .gauge, co, "MillisBehindLatest in seconds: the largest over the consumer's shards"),
+            f("ktop_consumer_behind_latest_seconds", .gauge, co,
+              "MillisBehindLatest in seconds: the largest over the consumer's shards"),
         ]
     }()
 
@@ -142,7 +162,8 @@ public enum PrometheusText {
     public static func render(_ store: MetricsStore) -> String {
         guard let sample = store.lastSample else { return "" }
         var out = Exposition()
-        out.add("ktop_limits_info", ["profile": sample.limitsProfile, "enforced": String(sample.enforcesThroughput)], Int64(1))
+        let profile = ["profile": sample.limitsProfile, "enforced": String(sample.enforcesThroughput)]
+        out.add("ktop_limits_info", profile, Int64(1))
         out.add("ktop_clock_speed", [:], sample.clockSpeed)
         out.add("ktop_retained_bytes", [:], Int64(sample.retainedBytes))
         out.add("ktop_retained_bytes_budget", [:], Int64(sample.retainedBytesBudget))
@@ -330,7 +351,8 @@ public enum PrometheusText {
         private mutating func add(_ name: String, _ labels: [String: String], _ value: String, suffix: String) {
             assert(Self.byName[name].map { Set($0.labels) == Set(labels.keys).subtracting(["quantile"]) } ?? false,
                    "\(name) is not in PrometheusText.families with labels \(labels.keys.sorted())")
-            let l = labels.keys.sorted().map { "\($0)=\"\(PrometheusText.escapeLabel(labels[$0]!))\"" }.joined(separator: ",")
+            let l = labels.keys.sorted().map { "\($0)=\"\(PrometheusText.escapeLabel(labels[$0]!))\"" }
+                .joined(separator: ",")
             lines[name, default: []].append(name + suffix + (l.isEmpty ? "" : "{\(l)}") + " " + value)
         }
 
