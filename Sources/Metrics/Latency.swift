@@ -86,6 +86,8 @@ public final class LatencyRecorder: Sendable {
 /// Per-second and per-minute latency of one stream's operations.
 struct LatencySeries: Sendable {
     var lastSecond: [LatencyOperation: LatencyStatistics] = [:]
+    /// Calls measured and their summed wall time in seconds, since the series began.
+    private(set) var totals: [LatencyOperation: (count: Int64, seconds: Double)] = [:]
     private var openMinute: Int64 = .min
     private var open: [LatencyOperation: Histogram<UInt64>] = [:]
     private(set) var minutes: RingBuffer<(startMillis: Int64, stats: [LatencyOperation: LatencyStatistics])>
@@ -94,6 +96,11 @@ struct LatencySeries: Sendable {
 
     mutating func ingest(timeMillis: Int64, _ histograms: [LatencyOperation: Histogram<UInt64>]) {
         lastSecond = histograms.compactMapValues(LatencyStatistics.init)
+        for (op, h) in histograms where h.totalCount > 0 {
+            let t = totals[op] ?? (0, 0)
+            // The histogram keeps microseconds; its mean times its count is the sum.
+            totals[op] = (t.count &+ Int64(clamping: h.totalCount), t.seconds + h.mean * Double(h.totalCount) / 1e6)
+        }
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
         if minute != openMinute {
             if !open.isEmpty { minutes.append((openMinute, open.compactMapValues(LatencyStatistics.init))) }

@@ -65,6 +65,8 @@ struct Serve: AsyncParsableCommand {
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
         serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
+        // A scrape in the first second, before the ticker's first sample, must not get an empty body.
+        metrics.withLock { $0.ingest(engine.sample()) }
         let server = KinesisServer(engine: engine, configuration: serverConfig)
         let bound: Int
         do {
