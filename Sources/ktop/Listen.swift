@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import KinesisAPI
 import StreamEngine
+import Synchronization
 
 /// `--listen [HOST:]PORT`: where the Kinesis API server of a dashboard or
 /// headless run listens (host defaults to 127.0.0.1).
@@ -25,22 +26,20 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
 /// write to (and appear on) the same engine the screen shows. When the engine
 /// is replaced (the dashboard's `n`), the listener serves the new one.
 final class APIListener: Sendable {
-    /// The engine requests go to: read on the server's event-loop threads, replaced on the simulation thread.
-    private let current: LockedValue<KinesisEngine>
-    /// Held so the server lives as long as the listener.
-    private let server: KinesisServer
-    let url: String
+    private let current: Mutex<KinesisEngine>
+    private let server: Mutex<KinesisServer?> = Mutex(nil)
+    private(set) var url: String { get { urlBox.withLock { $0 } } set { urlBox.withLock { $0 = newValue } } }
+    private let urlBox = Mutex("")
 
-    private init(current: LockedValue<KinesisEngine>, server: KinesisServer, url: String) {
-        self.current = current; self.server = server; self.url = url
-    }
+    private init(engine: KinesisEngine) { current = Mutex(engine) }
 
     /// Binds and starts serving `engine`; throws a one-line error if it cannot bind.
     static func start(at address: ListenAddress, engine: KinesisEngine) throws -> APIListener {
-        let current = LockedValue(engine)
-        let server = KinesisServer(engineProvider: { current.withLock { $0 } },
+        let listener = APIListener(engine: engine)
+        let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } },
                                    configuration: .init(host: address.host, port: address.port))
-        let result = LockedValue<Result<Int, any Error>?>(nil)
+        listener.server.withLock { $0 = server }
+        let result = Mutex<Result<Int, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
@@ -54,7 +53,8 @@ final class APIListener: Sendable {
         done.wait()
         switch result.withLock({ $0 })! {
         case .success(let port):
-            return APIListener(current: current, server: server, url: "http://\(address.host):\(port)")
+            listener.url = "http://\(address.host):\(port)"
+            return listener
         case .failure(let error):
             throw ValidationError("Cannot listen on \(address): \(error). Pick another port with --listen HOST:PORT.")
         }
