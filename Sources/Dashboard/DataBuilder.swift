@@ -27,6 +27,7 @@ extension DashboardData {
         d.shardWriteBytes = Double(limits.shardWriteBytesPerSecond)
         d.shardWriteRecords = Double(limits.shardWriteRecordsPerSecond)
         d.shardReadBytes = Double(limits.shardReadBytesPerSecond)
+        d.shardReadCalls = limits.shardReadCallsPerSecond
         guard let sample = store.lastSample else { return d }
         d.time = String(sample.time.iso8601.dropFirst(11).prefix(8))
         d.clockSpeed = sample.clockSpeed

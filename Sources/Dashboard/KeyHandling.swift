@@ -140,8 +140,10 @@ extension DashboardModel {
 
     private mutating func beginConsumers() {
         var items = [
-            Menu.Item("Add a polling consumer (GetRecords: shares each shard's 2 MiB/s and 5 calls/s)", .addConsumer(.polling)),
-            Menu.Item("Add an enhanced fan-out consumer (its own 2 MiB/s per shard)", .addConsumer(.efo)),
+            Menu.Item("Add a polling consumer (GetRecords: shares each shard's \(Format.bytes(data.shardReadBytes))/s"
+                      + " and \(data.shardReadCalls) calls/s)", .addConsumer(.polling)),
+            Menu.Item("Add an enhanced fan-out consumer (its own \(Format.bytes(data.shardReadBytes))/s per shard)",
+                      .addConsumer(.efo)),
         ]
         for c in data.consumers {
             items.append(Menu.Item("Remove \(c.name) (\(c.kind == .efo ? "enhanced fan-out" : "polling"))", .removeConsumer(name: c.name, kind: c.kind)))

@@ -193,7 +193,8 @@ enum FanOutPane {
         var y = r.y + 1
         let polling = d.consumers.filter { $0.kind == .polling }
         let rate = Format.bytes(d.shardReadBytes)
-        let note = r.width >= 72 ? "\(polling.count) polling share \(rate)/s + 5 calls/s per shard; each EFO has its own \(rate)/s"
+        let note = r.width >= 72
+            ? "\(polling.count) polling share \(rate)/s + \(d.shardReadCalls) calls/s per shard; each EFO has its own \(rate)/s"
             : "poll: shared \(rate)/s, EFO: own"
         grid.put(note, x: r.x + 1, y: y, style: ctx.style(.dim), maxWidth: r.width - 2)
         y += 1

@@ -1,3 +1,4 @@
+import StreamEngine
 /// One shard as the dashboard shows it: its place in the hash key space, its
 /// CloudWatch shard-level metrics of the last second and a short history.
 public struct ShardRow: Hashable, Sendable {
@@ -121,10 +122,11 @@ public struct DashboardData: Hashable, Sendable {
     public var advice: [AdviceRow] = []
     /// Built-in scenarios the `n` key offers.
     public var scenarios: [String] = []
-    /// Per-shard write quota (1 MiB/s, 1,000 records/s) and read quota (2 MiB/s) of the limits in force.
-    public var shardWriteBytes: Double = 1_048_576
-    public var shardWriteRecords: Double = 1_000
-    public var shardReadBytes: Double = 2_097_152
+    /// Per-shard write quota (bytes and records/s) and shared read quota (bytes and calls/s) of the limits in force.
+    public var shardWriteBytes = Double(KinesisLimits.aws.shardWriteBytesPerSecond)
+    public var shardWriteRecords = Double(KinesisLimits.aws.shardWriteRecordsPerSecond)
+    public var shardReadBytes = Double(KinesisLimits.aws.shardReadBytesPerSecond)
+    public var shardReadCalls = KinesisLimits.aws.shardReadCallsPerSecond
     public init() {}
 
     public var openRows: [ShardRow] { shards.filter(\.open) }

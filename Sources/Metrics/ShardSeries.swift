@@ -80,8 +80,8 @@ public struct ShardSeries: Sendable {
     /// The last second's records and bytes per bucket.
     public private(set) var lastSecondRecordsByBucket: [Double] = []
     public private(set) var lastSecondBytesByBucket: [Double] = []
-    private var writeBytesLimit = 1_048_576
-    private var writeRecordsLimit = 1_000
+    private var writeBytesLimit = KinesisLimits.aws.shardWriteBytesPerSecond
+    private var writeRecordsLimit = KinesisLimits.aws.shardWriteRecordsPerSecond
 
     public static let extrasWidth = 5
     public static let loadHalfLifeSeconds = 30.0

@@ -104,6 +104,21 @@ extension KinesisLimits {
         return low...max(low, current.multipliedReportingOverflow(by: 2).overflow ? .max : current * 2)
     }
 
+    /// A polling reader's shared per-shard budget as the screen says it, from the limits in force.
+    public var sharedReadText: String {
+        enforcesThroughput ? "\(Self.rateText(bytes: shardReadBytesPerSecond)) and \(shardReadCallsPerSecond) GetRecords/s"
+            : "unthrottled reads (--limits off)"
+    }
+
+    /// An enhanced fan-out consumer's per-shard pipe as the screen says it.
+    public var fanOutPipeText: String {
+        enforcesThroughput ? Self.rateText(bytes: efoBytesPerSecondPerConsumerShard) : "unthrottled pipe (--limits off)"
+    }
+
+    static func rateText(bytes: Int) -> String {
+        bytes % 1_048_576 == 0 ? "\(bytes / 1_048_576) MiB/s" : "\(bytes / 1_024) KiB/s"
+    }
+
     /// Longest `NextToken` a list operation accepts (the model's length constraint).
     public static let nextTokenLength = 1...1_048_576
 }

@@ -217,11 +217,11 @@ final class Simulation: Sendable {
             case .polling:
                 let name = "poller-\(w.added)"
                 w.polling.append(PollingConsumer(name: name, stream: w.stream, client: service))
-                ok("You: added polling consumer \(name): it shares each shard's 2 MiB/s and 5 GetRecords/s")
+                ok("You: added polling consumer \(name): it shares each shard's \(w.engine.limits.sharedReadText)")
             case .efo:
                 let name = "efo-\(w.added)"
                 w.fanOut.append(FanOutConsumer(name: name, stream: w.stream, client: service))
-                ok("You: registering enhanced fan-out consumer \(name): its own 2 MiB/s per shard once ACTIVE")
+                ok("You: registering enhanced fan-out consumer \(name): its own \(w.engine.limits.fanOutPipeText) per shard once ACTIVE")
             }
         case .removeConsumer(let name, let kind):
             switch kind {
