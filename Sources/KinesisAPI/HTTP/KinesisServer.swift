@@ -110,11 +110,8 @@ public final class KinesisServer: Sendable {
     init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
          eventLoopGroup: (any EventLoopGroup)?) {
         self.configuration = configuration
-        var processor = KinesisRequestProcessor(
-            dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
-            defaultRegion: defaultRegion)
-        processor.metricsText = configuration.metricsText
-        self.processor = processor
+        processor = Self.processor(dispatcher: dispatcher, defaultRegion: defaultRegion,
+                                   configuration: configuration)
         if let eventLoopGroup {
             group = eventLoopGroup
             ownsGroup = false
@@ -139,17 +136,15 @@ public final class KinesisServer: Sendable {
         let processor = self.processor
         let connections = self.connections
         let maxBody = configuration.maxRequestBodyBytes
-        let polling = SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
-                                          whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+        let polling = Self.polling(configuration)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBody, polling: polling))
+                    try Self.configureConnection(channel.pipeline.syncOperations, processor: processor,
+                                                 maxBodyBytes: maxBody, polling: polling)
                     connections.add(channel)
                 }
             }
@@ -165,6 +160,32 @@ public final class KinesisServer: Sendable {
             throw ServerError.alreadyStarted
         }
         return channel.localAddress?.port ?? configuration.port
+    }
+
+    /// The front door as `configuration` asks for it (verification, `/metrics`).
+    static func processor(dispatcher: any OperationDispatcher, defaultRegion: String,
+                          configuration: Configuration) -> KinesisRequestProcessor {
+        var processor = KinesisRequestProcessor(
+            dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
+            defaultRegion: defaultRegion)
+        processor.metricsText = configuration.metricsText
+        return processor
+    }
+
+    /// The SubscribeToShard pump's cadence from `configuration`.
+    static func polling(_ configuration: Configuration) -> SubscriptionPolling {
+        SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
+                            whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+    }
+
+    /// The handlers of one accepted connection: NIO's HTTP/1.1 codec, pipelining
+    /// and protocol-error handlers, then Kinesis's. Shared with ``KinesisFuzzHarness``
+    /// so the fuzzer drives exactly this pipeline.
+    static func configureConnection(_ pipeline: ChannelPipeline.SynchronousOperations,
+                                    processor: KinesisRequestProcessor, maxBodyBytes: Int,
+                                    polling: SubscriptionPolling) throws {
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+        try pipeline.addHandler(KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: polling))
     }
 
     /// The bound port while running.
