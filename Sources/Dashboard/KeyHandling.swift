@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 
 /// Key bindings: a pure function of (model, key) → (new model, commands), so
 /// every binding is unit-tested without a terminal or an engine.
@@ -73,7 +74,8 @@ extension DashboardModel {
         case .char("m"): beginMerge()
         case .char("u"):
             let target = data.advice.first { $0.action == "scale" }?.targetShardCount ?? data.openShards
-            let low = (data.openShards + 1) / 2, high = data.openShards * 2
+            let allowed = KinesisLimits.updateShardCountTargets(current: data.openShards)
+            let low = allowed.lowerBound, high = allowed.upperBound
             view.overlay = .prompt(Prompt(purpose: .updateShardCount,
                                           label: "UpdateShardCount of \(data.streamName) to (\(low)-\(high), UNIFORM_SCALING):",
                                           text: String(max(target, 1))))

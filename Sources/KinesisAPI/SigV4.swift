@@ -79,6 +79,18 @@ public struct SigV4CredentialScope: Sendable, Hashable {
     public var scopeString: String { "\(date)/\(region)/\(service)/\(terminator)" }
     /// The full `Credential=` value.
     public var credential: String { "\(accessKeyId)/\(scopeString)" }
+
+    /// Region names look like `us-east-1`, `us-gov-west-1`, `ap-southeast-5`: lowercase ASCII
+    /// words and a number, joined by `-`. The server routes a request to the engine of the
+    /// region its signature is scoped to, so anything else must neither conjure an engine
+    /// region out of a typo nor (when verifying) pass as a valid scope.
+    public static func isPlausibleRegion(_ region: String) -> Bool {
+        let parts = region.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard region.utf8.count <= 32, parts.count >= 3, let last = parts.last, !last.isEmpty,
+              last.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return false }
+        let lowercase = UInt8(ascii: "a")...UInt8(ascii: "z")
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy(lowercase.contains) }
+    }
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header.
@@ -93,13 +105,18 @@ public struct SigV4Authorization: Sendable, Hashable {
     /// Tokenises the way AWS's front end does as kinesalite observed it: the
     /// first space- or comma-separated token is the algorithm, the rest are
     /// `Name=value` pairs in any order.
+    ///
+    /// An empty value still counts as given: AWS answers `SignedHeaders=, Signature=`
+    /// with "'Host' must be a 'SignedHeader' in the AWS Authorization.", not with
+    /// IncompleteSignatureException (NetSPI/AWSSigner#3; dynalite's note "SignedHeaders
+    /// *is* allowed to be an empty string at this point").
     public init(parsing header: String) {
         let tokens = header.split(whereSeparator: { $0 == "," || $0 == " " })
         algorithm = tokens.first.map(String.init) ?? ""
         var params: [Substring: Substring] = [:]
         for token in tokens.dropFirst() {
             let pieces = token.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false)
-            guard pieces.count >= 2, !pieces[1].isEmpty else { continue }
+            guard pieces.count >= 2 else { continue }
             params[pieces[0]] = pieces[1]
         }
         credential = params["Credential"].map(String.init)
@@ -239,10 +256,7 @@ public enum SigV4 {
 
     /// Constant-time equality so a forger learns nothing from response timing.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<min(x.count, y.count) { diff |= x[i] ^ y[i] }
-        return diff == 0
+        HMACSHA256.constantTimeEqual(a.utf8, b.utf8)
     }
 }
 
@@ -286,10 +300,21 @@ public struct SigV4Signer: Sendable {
     }
 }
 
-/// Verifies SigV4-signed requests as Kinesis does (KINESIS.md §10): the
-/// canonical request is rebuilt from the headers the client says it signed and
-/// the raw body; the date must be within 5 minutes of now; unknown access keys
-/// are UnrecognizedClientException, everything else InvalidSignatureException.
+/// Verifies SigV4-signed requests as Kinesis does (KINESIS.md §10).
+///
+/// The checks run in the order AWS's Coral front end runs them, as dynalite
+/// recorded it against live DynamoDB (same front end; mhart/dynalite `index.js`):
+/// 1. the Authorization header is complete (IncompleteSignatureException);
+/// 2. the date parses (IncompleteSignatureException) and is within 5 minutes of now;
+/// 3. the headers that must be signed are in SignedHeaders (`host`, the date
+///    header used, every `x-amz-*` header sent);
+/// 4. the algorithm, then the Credential's shape (IncompleteSignatureException);
+/// 5. the credential scope: region, service, terminator, date, all reported at once;
+/// 6. the access key (UnrecognizedClientException);
+/// 7. the signature, over the canonical request rebuilt from the received headers
+///    and the hash of the received body.
+///
+/// Everything from step 2 on, except 4 and 6, is InvalidSignatureException, HTTP 400.
 public struct SigV4Verifier: Sendable {
     /// Secrets by access key id.
     public var secrets: [String: String]
@@ -302,6 +327,10 @@ public struct SigV4Verifier: Sendable {
     }
 
     static let mismatchMessage = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+
+    /// Seen from AWS (aws/aws-sdk-php#2469; scratchstack-aws-signature's AWS-compatible messages);
+    /// dynalite recorded the older "'Host' must be a 'SignedHeader' in the AWS Authorization.".
+    static let hostNotSignedMessage = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
 
     /// Checks the request and returns its credential scope, or throws the Kinesis error AWS would send.
     /// `now` is wall time: a simulated engine clock must not make signatures stale.
@@ -322,38 +351,69 @@ public struct SigV4Verifier: Sendable {
             throw KinesisError(.incompleteSignature, message)
         }
         let auth = SigV4Authorization(parsing: authorization)
+        guard let credential = auth.credential, let signature = auth.signature, let signedList = auth.signedHeaders
+        else { throw KinesisError(.incompleteSignature, "Authorization=\(authorization)") }  // ruled out just above
+
+        let (requestTime, amzDate) = try Self.requestDate(amzDateHeader: amzDateHeader, dateHeader: dateHeader)
+        try checkSkew(requestTime: requestTime, amzDate: amzDate, now: now)
+
+        let signedHeaders = signedList.split(separator: ";").map { $0.lowercased() }
+        try Self.requireSigned(signedHeaders, received: headers,
+                               dateHeaderName: amzDateHeader != nil ? "x-amz-date" : "date")
+
         guard auth.algorithm == SigV4Authorization.algorithm else {
             // Not captured from Kinesis; worded as other AWS JSON services word it.
             throw KinesisError(.incompleteSignature, "Unsupported AWS 'algorithm': '\(auth.algorithm)'")
         }
-        guard let scope = auth.scope, let signature = auth.signature, let signedList = auth.signedHeaders else {
-            throw KinesisError(.incompleteSignature, "Authorization header requires 'Credential' parameter. Authorization=\(authorization)")
+        guard let scope = SigV4CredentialScope(credential: credential) else {
+            // dynalite's AWS capture: "… got 'a/b/c/d'".
+            throw KinesisError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, "
+                               + "e.g. keyid/date/region/service/term, got '\(credential)'")
+        }
+        if let message = Self.scopeProblems(scope, amzDate: amzDate) {
+            throw KinesisError(.invalidSignature, message)
         }
         guard let secret = secrets[scope.accessKeyId] else {
             throw KinesisError(.unrecognizedClient, "The security token included in the request is invalid.")
         }
-        if scope.terminator != "aws4_request" {
-            throw KinesisError(.invalidSignature, "Credential should be scoped with a valid terminator: 'aws4_request', not '\(scope.terminator)'.")
-        }
-        if scope.service != "kinesis" {
-            throw KinesisError(.invalidSignature, "Credential should be scoped to correct service: 'kinesis'. ")
-        }
 
-        let requestTime: Int64
-        let amzDate: String
-        if let value = amzDateHeader {
-            guard let t = AMZDate.parse(value) else {
-                throw KinesisError(.incompleteSignature, "Date must be in ISO-8601 'basic format'. Got '\(value)'. See http://en.wikipedia.org/wiki/ISO_8601")
-            }
-            requestTime = t
-            amzDate = value
-        } else {
-            guard let value = dateHeader, let t = AMZDate.parseHTTPDate(value) else {
-                throw KinesisError(.incompleteSignature, "Date must be in ISO-8601 'basic format'. Got '\(dateHeader ?? "")'. See http://en.wikipedia.org/wiki/ISO_8601")
-            }
-            requestTime = t
-            amzDate = AMZDate.format(epochSeconds: t)
+        // The payload hash is always the received body's. Kinesis is not S3: it has no
+        // XAmzContentSHA256Mismatch error and no UNSIGNED-PAYLOAD mode; an AWS JSON service
+        // hashes the body it received into the canonical request, so a client whose
+        // X-Amz-Content-Sha256 differs from that hash (a swapped body, a wrong hash,
+        // UNSIGNED-PAYLOAD) ends in the ordinary signature mismatch. Refusing it outright
+        // gives the same answer without relying on the HMAC to disagree.
+        let payloadHash = SHA256.hash(body).hexString
+        for claim in headers where claim.name.lowercased() == "x-amz-content-sha256" && claim.value != payloadHash {
+            throw KinesisError(.invalidSignature, Self.mismatchMessage)
         }
+        let canonical = SigV4.canonicalRequest(method: method, uri: uri, headers: headers,
+                                               signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical)
+        let expected = SigV4.signature(secret: secret, scope: scope, stringToSign: stringToSign)
+        guard SigV4.constantTimeEqual(expected, signature) else {
+            throw KinesisError(.invalidSignature, Self.mismatchMessage)
+        }
+        return scope
+    }
+
+    /// The request time and its ISO-8601 basic form: `X-Amz-Date` wins over `Date`, as AWS documents
+    /// ("Handling dates in Signature Version 4": AWS looks first for x-amz-date, then the date header).
+    static func requestDate(amzDateHeader: String?, dateHeader: String?) throws(KinesisError) -> (Int64, String) {
+        if let value = amzDateHeader {
+            guard let t = AMZDate.parse(value) else { throw badDate(value) }
+            return (t, value)
+        }
+        guard let value = dateHeader, let t = AMZDate.parseHTTPDate(value) else { throw badDate(dateHeader ?? "") }
+        return (t, AMZDate.format(epochSeconds: t))
+    }
+
+    private static func badDate(_ value: String) -> KinesisError {
+        KinesisError(.incompleteSignature,
+                     "Date must be in ISO-8601 'basic format'. Got '\(value)'. " + "See http://en.wikipedia.org/wiki/ISO_8601")
+    }
+
+    private func checkSkew(requestTime: Int64, amzDate: String, now: Date) throws(KinesisError) {
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         if requestTime < nowSeconds - allowedSkewSeconds {
             throw KinesisError(.invalidSignature, "Signature expired: \(amzDate) is now earlier than \(AMZDate.format(epochSeconds: nowSeconds - allowedSkewSeconds)) (\(AMZDate.format(epochSeconds: nowSeconds)) - 5 min.)")
@@ -361,17 +421,78 @@ public struct SigV4Verifier: Sendable {
         if requestTime > nowSeconds + allowedSkewSeconds {
             throw KinesisError(.invalidSignature, "Signature not yet current: \(amzDate) is still later than \(AMZDate.format(epochSeconds: nowSeconds + allowedSkewSeconds)) (\(AMZDate.format(epochSeconds: nowSeconds)) + 5 min.)")
         }
+    }
 
-        let signedHeaders = signedList.split(separator: ";").map { $0.lowercased() }
-        let payloadHash = header("x-amz-content-sha256") ?? SHA256.hash(body).hexString
-        let canonical = SigV4.canonicalRequest(method: method, uri: uri, headers: headers,
-                                               signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let expected = SigV4.signature(secret: secret, scope: scope,
-                                       stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
-        guard SigV4.constantTimeEqual(expected, signature) else {
-            throw KinesisError(.invalidSignature, Self.mismatchMessage)
+    /// The headers a signature must cover, so that a captured signature cannot be replayed
+    /// with one of them changed (another `X-Amz-Target` turning a DescribeStreamSummary
+    /// into a DeleteStream, another host, another date).
+    ///
+    /// AWS's rule ("Create a signed AWS API request", IAM User Guide,
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html):
+    /// the canonical headers must include the HTTP host header, and "any x-amz-* headers that you
+    /// plan to include in your request must also be added", for example x-amz-security-token.
+    /// The date header AWS reads the time from is signed with them (it is `x-amz-date`, or `date`
+    /// when there is no x-amz-date). The host text is AWS's; for the other headers AWS's exact
+    /// words were not found, so ktop says it the same way:
+    /// "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".
+    static func requireSigned(_ signed: [String], received: [(name: String, value: String)],
+                              dateHeaderName: String) throws(KinesisError) {
+        let signedSet = Set(signed)
+        guard signedSet.contains("host") else { throw KinesisError(.invalidSignature, hostNotSignedMessage) }
+        if !signedSet.contains(dateHeaderName) { throw notSigned(dateHeaderName) }
+        for (name, _) in received {
+            let lower = name.lowercased()
+            if lower.hasPrefix("x-amz-") && !signedSet.contains(lower) { throw notSigned(lower) }
         }
-        return scope
+    }
+
+    private static func notSigned(_ name: String) -> KinesisError {
+        KinesisError(.invalidSignature, "'\(displayName(name))' must be a 'SignedHeader' in the AWS Authorization.")
+    }
+
+    /// `x-amz-security-token` → `X-Amz-Security-Token`, as AWS's messages spell header names
+    /// ('X-Amz-Date', 'Host'), whatever case the client sent.
+    static func displayName(_ lowercased: String) -> String {
+        lowercased.split(separator: "-", omittingEmptySubsequences: false)
+            .map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: "-")
+    }
+
+    /// Every way the credential scope is wrong, in AWS's words and order, or nil when it is right.
+    ///
+    /// AWS reports all of them in one message (dynalite's capture from DynamoDB, the same Coral
+    /// front end; scratchstack-aws-signature reproduces the same concatenation). The wording is
+    /// Kinesis's current one where it was seen, which no longer echoes the client's values:
+    /// - date: `{"__type":"InvalidSignatureException","message":"Date in Credential scope does not
+    ///   match YYYYMMDD from ISO-8601 version of date from HTTP. "}` from Kinesis ListStreams
+    ///   (disneystreaming/smithy4s#387, 2022). Older front ends appended `: '<scope>' != '<date>',
+    ///   from '<x-amz-date>'.` (dynalite 2013; Kinesis Video Streams, aws-samples/
+    ///   amazon-kinesis-video-streams-producer-embedded-c#52).
+    /// - region: "Credential should be scoped to a valid region. " (recent 400 InvalidSignatureException
+    ///   answers of JSON services and STS; older front ends added `, not '<region>'`, e.g. SQS in
+    ///   aws/aws-sdk-ruby#508, IAM in aws/aws-sdk-php#493; Kinesis's own text was not found).
+    ///   A region is valid here when it is shaped like one
+    ///   (``SigV4CredentialScope/isPlausibleRegion(_:)``): ktop runs one regional engine per
+    ///   region the clients name.
+    /// - service: "Credential should be scoped to correct service: 'kinesis'. " (Kinesis,
+    ///   twitchscience/kinsumer#57; SageMaker's identical form, disneystreaming/smithy4s#1568).
+    /// - terminator: "Credential should be scoped with a valid terminator: 'aws4_request', not 'x'. "
+    ///   (dynalite's AWS capture; the only server text found).
+    static func scopeProblems(_ scope: SigV4CredentialScope, amzDate: String) -> String? {
+        var message = ""
+        if !SigV4CredentialScope.isPlausibleRegion(scope.region) {
+            message += "Credential should be scoped to a valid region. "
+        }
+        if scope.service != "kinesis" {
+            message += "Credential should be scoped to correct service: 'kinesis'. "
+        }
+        if scope.terminator != "aws4_request" {
+            message += "Credential should be scoped with a valid terminator: 'aws4_request', "
+                + "not '\(scope.terminator)'. "
+        }
+        if scope.date != String(amzDate.prefix(8)) {
+            message += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP. "
+        }
+        return message.isEmpty ? nil : message
     }
 }
 
@@ -403,15 +524,30 @@ enum AMZDate {
         return epoch(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
     }
 
-    /// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header SigV4 accepts instead of X-Amz-Date.
+    /// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header SigV4 accepts instead of
+    /// X-Amz-Date. Fields must have their fixed widths (2-digit day, 4-digit year, `HH:MM:SS`): the
+    /// header is the client's, and an unbounded year would overflow the calendar arithmetic.
     static func parseHTTPDate(_ s: String) -> Int64? {
         let parts = s.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let d = Int(parts[1]), let y = Int(parts[3]) else { return nil }
+        guard parts.count == 6, parts[5] == "GMT", let d = digits(parts[1], count: 2),
+              let y = digits(parts[3], count: 4) else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard let m = months.firstIndex(of: String(parts[2])) else { return nil }
-        let hms = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard hms.count == 3 else { return nil }
-        return epoch(year: y, month: m + 1, day: d, hour: hms[0], minute: hms[1], second: hms[2])
+        let hms = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard hms.count == 3, let h = digits(hms[0], count: 2), let mi = digits(hms[1], count: 2),
+              let se = digits(hms[2], count: 2) else { return nil }
+        return epoch(year: y, month: m + 1, day: d, hour: h, minute: mi, second: se)
+    }
+
+    /// The value of exactly `count` ASCII digits, or nil.
+    private static func digits(_ s: Substring, count: Int) -> Int? {
+        guard s.utf8.count == count else { return nil }
+        var v = 0
+        for b in s.utf8 {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+            v = v * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return v
     }
 
     private static func epoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {

@@ -57,7 +57,8 @@ public enum Advisor {
                 let bytes = latest.map(\.incomingBytes).reduce(0, +), records = latest.map(\.incomingRecords).reduce(0, +)
                 let need = max(bytes / Double(limits.shardWriteBytesPerSecond), records / Double(limits.shardWriteRecordsPerSecond))
                 // 25 % headroom, within UpdateShardCount's ×2 / ÷2 bounds.
-                let target = min(max(Int((need * 1.25).rounded(.up)), (open.count + 1) / 2, 1), open.count * 2)
+                let allowed = KinesisLimits.updateShardCountTargets(current: open.count)
+                let target = min(max(Int((need * 1.25).rounded(.up)), allowed.lowerBound, 1), allowed.upperBound)
                 if target > open.count {
                     // Price both ways so the reason says which is cheaper at this load.
                     let cost = store.cost(stream)

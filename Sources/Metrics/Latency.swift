@@ -1,5 +1,5 @@
 import Histogram
-import Synchronization
+import StreamEngine
 
 /// The operations whose latency CloudWatch publishes (KINESIS.md §6:
 /// PutRecord.Latency, PutRecords.Latency, GetRecords.Latency).
@@ -53,7 +53,7 @@ public final class LatencyRecorder: Sendable {
     }
     /// Values above this (60 s) are clamped to it.
     public static let highestMicroseconds: UInt64 = 60_000_000
-    private let state = Mutex<[Key: Histogram<UInt64>]>([:])
+    private let state = LockedValue<[Key: Histogram<UInt64>]>([:])
 
     public init() {}
 
@@ -86,6 +86,8 @@ public final class LatencyRecorder: Sendable {
 /// Per-second and per-minute latency of one stream's operations.
 struct LatencySeries: Sendable {
     var lastSecond: [LatencyOperation: LatencyStatistics] = [:]
+    /// Calls measured and their summed wall time in seconds, since the series began.
+    private(set) var totals: [LatencyOperation: (count: Int64, seconds: Double)] = [:]
     private var openMinute: Int64 = .min
     private var open: [LatencyOperation: Histogram<UInt64>] = [:]
     private(set) var minutes: RingBuffer<(startMillis: Int64, stats: [LatencyOperation: LatencyStatistics])>
@@ -94,6 +96,11 @@ struct LatencySeries: Sendable {
 
     mutating func ingest(timeMillis: Int64, _ histograms: [LatencyOperation: Histogram<UInt64>]) {
         lastSecond = histograms.compactMapValues(LatencyStatistics.init)
+        for (op, h) in histograms where h.totalCount > 0 {
+            let t = totals[op] ?? (0, 0)
+            // The histogram keeps microseconds; its mean times its count is the sum.
+            totals[op] = (t.count &+ Int64(clamping: h.totalCount), t.seconds + h.mean * Double(h.totalCount) / 1e6)
+        }
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
         if minute != openMinute {
             if !open.isEmpty { minutes.append((openMinute, open.compactMapValues(LatencyStatistics.init))) }

@@ -78,6 +78,11 @@ public struct MetricsStore: Sendable {
     public private(set) var readBudgets: [String: [ReadBudget]] = [:]
     private var previousConsumerShards: [String: ConsumerShardCounters] = [:]
     private var previousPollingReports: [String: ConsumerReport] = [:]
+    /// Every consumer's counts since the store first saw it, by the key of
+    /// `consumers`: a running sum of the interval deltas, so it never goes
+    /// down even when a subscribed shard expires and its counters vanish
+    /// (Prometheus counters for `/metrics`).
+    public private(set) var consumerTotals: [String: ConsumerTotals] = [:]
     private var limits: KinesisLimits
 
     public init(capacitySeconds: Int = 900, limits: KinesisLimits = .aws) {
@@ -108,6 +113,28 @@ public struct MetricsStore: Sendable {
     }
 
     static func key(_ stream: StreamSample, _ shardId: String) -> String { stream.arn + "/" + shardId }
+
+    /// One consumer's cumulative counts (see `consumerTotals`).
+    public struct ConsumerTotals: Sendable, Equatable {
+        public var stream: String
+        public var name: String
+        /// "efo" or "polling".
+        public var type: String
+        public var bytes: Int64 = 0
+        public var records: Int64 = 0
+        /// SubscribeToShardEvent events (EFO) or successful GetRecords calls (polling).
+        public var success: Int64 = 0
+        /// SubscribeToShard.RateExceeded (EFO) or ReadProvisionedThroughputExceeded (polling).
+        public var throttled: Int64 = 0
+        /// Largest MillisBehindLatest over the consumer's shards at the last sample (a level).
+        public var millisBehindLatest: Int64 = 0
+
+        mutating func add(bytes: Int64, records: Int64, success: Int64, throttled: Int64) {
+            // A counter that went down was restarted by its owner: what it holds now is new.
+            self.bytes &+= max(0, bytes); self.records &+= max(0, records)
+            self.success &+= max(0, success); self.throttled &+= max(0, throttled)
+        }
+    }
 
     /// Rates of one simulated producer over the last interval.
     public struct ProducerRate: Sendable {
@@ -176,10 +203,15 @@ public struct MetricsStore: Sendable {
                 seenConsumers.insert(id)
                 var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
                 var behind: Int64 = 0
+                var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: c.name, type: "efo")
                 for (shardId, now) in c.shards {
                     let k = id + "#" + shardId
                     consumerShardsNow[k] = now
-                    let before = previousConsumerShards[k] ?? ConsumerShardCounters()
+                    var before = previousConsumerShards[k] ?? ConsumerShardCounters()
+                    if now.bytes < before.bytes || now.events < before.events { before = ConsumerShardCounters() }
+                    totals.add(bytes: now.bytes - before.bytes, records: now.records - before.records,
+                               success: now.events - before.events,
+                               throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
                     let bytes = Double(now.bytes - before.bytes), records = Double(now.records - before.records)
                     let events = Double(now.events - before.events)
                     let rejected = Double(now.rejectedSubscriptions - before.rejectedSubscriptions)
@@ -203,6 +235,8 @@ public struct MetricsStore: Sendable {
                         rejectedSubscriptionsPerSecond: rejected / dt))
                 }
                 row[ConsumerMetric.millisBehindLatest.column] = Double(behind)
+                totals.millisBehindLatest = behind
+                consumerTotals[id] = totals
                 if previousTime != nil {
                     var series = self.consumers[id] ?? ConsumerSeries(stream: stream.name, name: c.name, type: "efo",
                         secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
@@ -217,6 +251,15 @@ public struct MetricsStore: Sendable {
                 let id = stream.arn + "#polling#" + r.name
                 seenConsumers.insert(id)
                 let before = previousPollingReports[id]
+                var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: r.name, type: "polling")
+                // A reader whose counts went down started afresh: all it reports now is new.
+                let base = before.flatMap { b in
+                    b.bytes <= r.bytes && b.records <= r.records && b.calls <= r.calls ? b : nil
+                }
+                totals.add(bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
+                           success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
+                totals.millisBehindLatest = r.millisBehindLatest
+                consumerTotals[id] = totals
                 for (shardId, now) in r.shards {
                     let b = before?.shards[shardId] ?? ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
                     pollingByShard[shardId, default: []].append(PollingShare(
@@ -312,6 +355,7 @@ public struct MetricsStore: Sendable {
         shards = shards.filter { seen.contains($0.key) }
         streams = streams.filter { seenStreams.contains($0.key) }
         self.consumers = self.consumers.filter { seenConsumers.contains($0.key) }
+        consumerTotals = consumerTotals.filter { seenConsumers.contains($0.key) }
         previousPollingReports = previousPollingReports.filter { seenConsumers.contains($0.key) }
         previousConsumerShards = consumerShardsNow
         readBudgets = budgets

@@ -26,6 +26,8 @@ public struct StreamSeries: Sendable {
 
     /// Latency of the last second, per operation (absent when nothing was measured).
     public var lastSecondLatency: [LatencyOperation: LatencyStatistics] { latency.lastSecond }
+    /// Calls measured per operation and their summed wall time in seconds, since the stream was first seen.
+    public var latencyTotals: [LatencyOperation: (count: Int64, seconds: Double)] { latency.totals }
     /// Latency of the minute being filled.
     public var openMinuteLatency: [LatencyOperation: LatencyStatistics] { latency.openMinuteStatistics }
     /// Rolled-up minutes of latency, oldest first.

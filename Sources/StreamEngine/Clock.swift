@@ -15,22 +15,33 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var nanosecondsSinceEpoch: Int64
 
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
-    public init(millisecondsSinceEpoch ms: Int64) { self.nanosecondsSinceEpoch = ms &* 1_000_000 }
-    public init(secondsSinceEpoch s: Double) { self.nanosecondsSinceEpoch = Int64((s * 1e9).rounded()) }
+    /// Saturates at ``distantPast``/``distantFuture``: milliseconds reach ±292 million
+    /// years, nanoseconds only ±292 years, and a client may send either extreme.
+    public init(millisecondsSinceEpoch ms: Int64) { self.nanosecondsSinceEpoch = ms.saturatingMultiplied(by: 1_000_000) }
+    /// Saturates like ``init(millisecondsSinceEpoch:)``; NaN reads as ``distantPast``.
+    public init(secondsSinceEpoch s: Double) { self.nanosecondsSinceEpoch = Int64(saturating: s * 1e9) }
+
+    /// The earliest and latest instants the engine can hold (1677 and 2262). Every
+    /// client timestamp outside them is pinned to them: a time before any record
+    /// and a time after now keep their meaning, and nothing overflows.
+    public static let distantPast = Instant(nanosecondsSinceEpoch: .min)
+    public static let distantFuture = Instant(nanosecondsSinceEpoch: .max)
 
     public var millisecondsSinceEpoch: Int64 { nanosecondsSinceEpoch / 1_000_000 }
     public var secondsSinceEpoch: Int64 { nanosecondsSinceEpoch / 1_000_000_000 }
     public var secondsSinceEpochDouble: Double { Double(nanosecondsSinceEpoch) / 1e9 }
 
     public static func < (a: Instant, b: Instant) -> Bool { a.nanosecondsSinceEpoch < b.nanosecondsSinceEpoch }
+    // Time arithmetic saturates at the ends of the range instead of trapping or
+    // wrapping: a wrapped deadline would lie in the past.
     public static func + (a: Instant, d: Duration) -> Instant {
-        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &+ d.nanoseconds)
+        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch.saturatingAdded(d.nanoseconds))
     }
     public static func - (a: Instant, d: Duration) -> Instant {
-        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &- d.nanoseconds)
+        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch.saturatingSubtracted(d.nanoseconds))
     }
     public static func - (a: Instant, b: Instant) -> Duration {
-        .nanoseconds(a.nanosecondsSinceEpoch &- b.nanosecondsSinceEpoch)
+        .nanoseconds(a.nanosecondsSinceEpoch.saturatingSubtracted(b.nanosecondsSinceEpoch))
     }
 
     /// ISO 8601 in UTC with whole seconds, e.g. `2026-11-24T12:00:01Z`.
@@ -53,15 +64,42 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
-    /// Whole nanoseconds, saturating: durations in the engine are far below 292 years.
+    /// Whole nanoseconds, saturating at ±292 years (`Duration` itself reaches much further).
     public var nanoseconds: Int64 {
         let (s, atto) = components
-        return s &* 1_000_000_000 &+ atto / 1_000_000_000
+        return s.saturatingMultiplied(by: 1_000_000_000).saturatingAdded(atto / 1_000_000_000)
     }
     public var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
 
 extension Int64 {
+    /// The checked conversion for every client-supplied floating-point number the
+    /// engine turns into an integer: rounds to nearest, pins values beyond the range
+    /// (±inf included) to `min`/`max` and NaN to `min`, where `Int64(d)` would trap.
+    public init(saturating d: Double) {
+        if d.isNaN { self = .min; return }
+        let r = d.rounded()
+        // 2^63 is exactly representable; every Double below it converts.
+        if r >= 9_223_372_036_854_775_808.0 { self = .max; return }
+        if r <= -9_223_372_036_854_775_808.0 { self = .min; return }
+        self = Int64(r)
+    }
+
+    public func saturatingAdded(_ o: Int64) -> Int64 {
+        let (r, overflow) = addingReportingOverflow(o)
+        return overflow ? (o > 0 ? .max : .min) : r
+    }
+
+    public func saturatingSubtracted(_ o: Int64) -> Int64 {
+        let (r, overflow) = subtractingReportingOverflow(o)
+        return overflow ? (o < 0 ? .max : .min) : r
+    }
+
+    public func saturatingMultiplied(by o: Int64) -> Int64 {
+        let (r, overflow) = multipliedReportingOverflow(by: o)
+        return overflow ? ((self < 0) == (o < 0) ? .max : .min) : r
+    }
+
     func floorDiv(_ d: Int64) -> Int64 {
         let q = self / d
         return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
@@ -149,8 +187,8 @@ extension Atomic where Value == Int64 {
 /// A clock that moves only when told to: the test variant of `WallClock`
 /// (compare NIO's `EmbeddedEventLoop.advanceTime`).
 public final class ManualClock: Clock {
-    private let current: Mutex<Instant>
-    public init(start: Instant = Instant(secondsSinceEpoch: 1_764_000_000)) { current = Mutex(start) }
+    private let current: LockedValue<Instant>
+    public init(start: Instant = Instant(secondsSinceEpoch: 1_764_000_000)) { current = LockedValue(start) }
     public var speed: Double { 1 }
     public func now() -> Instant { current.withLock { $0 } }
     public func advance(by d: Duration) {
@@ -165,12 +203,12 @@ public final class ManualClock: Clock {
 /// Changing speed re-bases, so simulated time never jumps or reverses.
 public final class AcceleratedClock: Clock {
     private struct Base { var real: Int64; var simulated: Int64; var speed: Double }
-    private let base: Mutex<Base>
+    private let base: LockedValue<Base>
     private let monotonic = Atomic<Int64>(0)
 
     public init(speed: Double, start: Instant? = nil) {
         let real = WallClock.readSystemTime()
-        base = Mutex(Base(real: real, simulated: start?.nanosecondsSinceEpoch ?? real, speed: max(speed, 0)))
+        base = LockedValue(Base(real: real, simulated: start?.nanosecondsSinceEpoch ?? real, speed: max(speed, 0)))
     }
 
     public var speed: Double { base.withLock { $0.speed } }

@@ -109,7 +109,7 @@ extension KinesisService {
     public func listStreamConsumers(_ input: ListStreamConsumersInput) throws(KinesisError) -> ListStreamConsumersOutput {
         var v = Validator()
         v.streamARN(input.streamARN, required: true)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         try v.check()
         let now = clock.now()
@@ -203,7 +203,7 @@ public final class ShardSubscription: Sendable {
     private let key: SubscriptionKey
     private let generation: UInt64
     public let startedAt: Instant
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
 
     init(service: KinesisService, stream: StreamState, consumer: ConsumerState, key: SubscriptionKey,
          generation: UInt64, position: Int64, startedAt: Instant) {
@@ -214,7 +214,7 @@ public final class ShardSubscription: Sendable {
         self.key = key
         self.generation = generation
         self.startedAt = startedAt
-        self.state = Mutex(State(position: position))
+        self.state = LockedValue(State(position: position))
     }
 
     public var shardId: String { ShardID.string(key.shardIndex) }

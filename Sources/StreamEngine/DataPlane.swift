@@ -168,7 +168,8 @@ extension KinesisService {
                         positions[k] = log.nextPosition
                         log.records.append(StoredRecord(arrivalMillis: arrival, data: data, partitionKey: key,
                                                         encrypted: encrypted, size: size))
-                        log.retainedBytes += size
+                        let resident = StoredRecord.residentBytes(dataCount: data.count, keyUTF8Count: key.utf8.count)
+                        log.retainedBytes += resident
                         log.counters.incomingBytes += Int64(size)
                         log.counters.incomingRecords += 1
                         if KPLFormat.mayBeAggregate(data), let users = KPLFormat.decode(data) {
@@ -187,7 +188,7 @@ extension KinesisService {
                         }
                         log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
                         log.counters.billedKiB += Int64((size + 1023) / 1024)
-                        added += size
+                        added += resident
                     }
                     return arrival
                 }
@@ -247,26 +248,29 @@ extension KinesisService {
     /// Drops records past the stream's retention period from every shard and
     /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {
-        var freed = 0, records: Int64 = 0
+        var freed = 0, records: Int64 = 0, payload: Int64 = 0
         var shardIds: [String] = []
         var hours = 0
         s.meta.read { m in
             hours = m.retentionHours
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
             for shard in m.shards {
-                let (bytes, n) = shard.log.withLock { log -> (Int, Int64) in
-                    let before = log.counters.expiredRecords
-                    return (log.expire(before: cutoff), log.counters.expiredRecords - before)
+                let (resident, n, bytes) = shard.log.withLock { log -> (Int, Int64, Int64) in
+                    let before = log.counters
+                    let resident = log.expire(before: cutoff)
+                    return (resident, log.counters.expiredRecords - before.expiredRecords,
+                            log.counters.expiredBytes - before.expiredBytes)
                 }
                 if n > 0 { shardIds.append(shard.shardId) }
-                freed += bytes
+                freed += resident
                 records += n
+                payload += bytes
             }
         }
         if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
         if records > 0 {
             event(s, .recordsExpired, now, shards: shardIds,
-                  "Retention (\(hours) h): \(records) records (\(freed) bytes) of \(s.name) expired")
+                  "Retention (\(hours) h): \(records) records (\(payload) bytes) of \(s.name) expired")
         }
     }
 

@@ -14,9 +14,12 @@ public final class KinesisEngine: Sendable {
     public let clock: any Clock
     public let configuration: EngineConfiguration
     public let events = EventLog()
-    private let services = Mutex<[String: KinesisService]>([:])
-    /// Payload bytes (data + partition keys) retained across all streams.
+    private let services = LockedValue<[String: KinesisService]>([:])
+    /// Memory held by retained records across all streams (``StoredRecord/residentBytes``).
     let retainedBytes = Atomic<Int>(0)
+    /// Set when a deleted stream's records were let go: the next tick hands the
+    /// freed pages back to the system.
+    let returnMemory = Atomic<Bool>(false)
     let incarnations = Atomic<UInt64>(1)
     /// Key for the integrity check of shard iterators and pagination tokens,
     /// so a forged or corrupted token is rejected as Kinesis rejects it.
@@ -26,7 +29,7 @@ public final class KinesisEngine: Sendable {
         self.clock = clock
         self.configuration = configuration
         var rng = SystemRandomNumberGenerator()
-        self.tokenKey = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        self.tokenKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     public var limits: KinesisLimits { configuration.limits }
@@ -50,7 +53,8 @@ public final class KinesisEngine: Sendable {
         services.withLock { Array($0.values) }.sorted { ($0.account, $0.region) < ($1.account, $1.region) }
     }
 
-    /// Bytes of record payload currently retained, against `configuration.retainedBytesBudget`.
+    /// Memory held by retained records (payload plus per-record bookkeeping),
+    /// against `configuration.retainedBytesBudget`.
     public var retainedPayloadBytes: Int { retainedBytes.load(ordering: .relaxed) }
 
     func nextIncarnation() -> UInt64 { incarnations.wrappingAdd(1, ordering: .relaxed).newValue }
@@ -62,6 +66,7 @@ public final class KinesisEngine: Sendable {
         let now = clock.now()
         for service in allServices { service.tick(now) }
         enforceMemoryBudget(now)
+        if returnMemory.exchange(false, ordering: .relaxed) { SystemMemory.returnFreedPages() }
     }
 
     /// Trims the globally oldest records until retained payload fits the budget.

@@ -31,7 +31,7 @@ public struct EngineEvent: Sendable, Equatable {
 /// writer never blocks on a slow reader.
 public final class EventLog: Sendable {
     private struct State { var events = Deque<EngineEvent>(); var nextId: UInt64 = 1; var dropped: UInt64 = 0 }
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     public let capacity: Int
 
     public init(capacity: Int = 10_000) { self.capacity = capacity }

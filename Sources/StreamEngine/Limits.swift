@@ -5,6 +5,14 @@
 /// keeps the shape limits (record size, 500 records per call …), because those
 /// are part of the API contract rather than capacity.
 public struct KinesisLimits: Sendable, Equatable {
+    /// One control-plane operation's rate: transactions per second, per account
+    /// and region, or per stream when `perStream`.
+    public struct ControlPlaneQuota: Sendable, Equatable {
+        public var perSecond: Int
+        public var perStream: Bool
+        public init(_ perSecond: Int, perStream: Bool) { self.perSecond = perSecond; self.perStream = perStream }
+    }
+
     /// Name shown on screens and in `/metrics`.
     public var profile: String
     /// Whether throughput and control-plane rate quotas are enforced at all.
@@ -60,30 +68,22 @@ public struct KinesisLimits: Sendable, Equatable {
 
     /// Control-plane transactions per second, per account and region unless
     /// the op is marked per stream (KINESIS.md §3 "Control-plane TPS").
-    public var controlPlaneTPS: [String: (perSecond: Int, perStream: Bool)] = [
-        "AddTagsToStream": (5, false), "CreateStream": (5, false),
-        "DecreaseStreamRetentionPeriod": (5, false), "DeleteStream": (5, false),
-        "DeregisterStreamConsumer": (5, true), "DescribeLimits": (1, false),
-        "DescribeStream": (10, false), "DescribeStreamConsumer": (20, true),
-        "DescribeStreamSummary": (20, false), "DisableEnhancedMonitoring": (5, false),
-        "EnableEnhancedMonitoring": (5, false), "IncreaseStreamRetentionPeriod": (5, false),
-        "ListShards": (1_000, true), "ListStreamConsumers": (5, true), "ListStreams": (5, false),
-        "ListTagsForStream": (5, false), "MergeShards": (5, false), "RegisterStreamConsumer": (5, false),
-        "RemoveTagsFromStream": (5, false), "SplitShard": (5, false), "UpdateShardCount": (10, false),
-        "DescribeAccountSettings": (5, false), "UpdateAccountSettings": (5, false),
-        "UpdateStreamWarmThroughput": (5, false),
+    public var controlPlaneTPS: [String: ControlPlaneQuota] = [
+        "AddTagsToStream": .init(5, perStream: false), "CreateStream": .init(5, perStream: false),
+        "DecreaseStreamRetentionPeriod": .init(5, perStream: false), "DeleteStream": .init(5, perStream: false),
+        "DeregisterStreamConsumer": .init(5, perStream: true), "DescribeLimits": .init(1, perStream: false),
+        "DescribeStream": .init(10, perStream: false), "DescribeStreamConsumer": .init(20, perStream: true),
+        "DescribeStreamSummary": .init(20, perStream: false), "DisableEnhancedMonitoring": .init(5, perStream: false),
+        "EnableEnhancedMonitoring": .init(5, perStream: false), "IncreaseStreamRetentionPeriod": .init(5, perStream: false),
+        "ListShards": .init(1_000, perStream: true), "ListStreamConsumers": .init(5, perStream: true), "ListStreams": .init(5, perStream: false),
+        "ListTagsForStream": .init(5, perStream: false), "MergeShards": .init(5, perStream: false), "RegisterStreamConsumer": .init(5, perStream: false),
+        "RemoveTagsFromStream": .init(5, perStream: false), "SplitShard": .init(5, perStream: false), "UpdateShardCount": .init(10, perStream: false),
+        "DescribeAccountSettings": .init(5, perStream: false), "UpdateAccountSettings": .init(5, perStream: false),
+        "UpdateStreamWarmThroughput": .init(5, perStream: false),
     ]
 
     public static let aws = KinesisLimits(profile: "aws", enforcesThroughput: true)
     public static let off = KinesisLimits(profile: "off", enforcesThroughput: false)
-
-    public static func == (a: KinesisLimits, b: KinesisLimits) -> Bool {
-        a.profile == b.profile && a.enforcesThroughput == b.enforcesThroughput
-            && a.shardWriteBytesPerSecond == b.shardWriteBytesPerSecond
-            && a.shardWriteRecordsPerSecond == b.shardWriteRecordsPerSecond
-            && a.shardReadBytesPerSecond == b.shardReadBytesPerSecond
-            && a.shardReadCallsPerSecond == b.shardReadCallsPerSecond
-    }
 
     /// Look a profile up by the name used on the command line.
     public static func named(_ name: String) -> KinesisLimits? {
@@ -93,6 +93,19 @@ public struct KinesisLimits: Sendable, Equatable {
         default: nil
         }
     }
+}
+
+extension KinesisLimits {
+    /// The targets UpdateShardCount accepts from `current` open shards: at least
+    /// half of them (rounded up), at most double (KINESIS.md §2.3). The engine
+    /// enforces it; advice and the dashboard's prompt stay within it.
+    public static func updateShardCountTargets(current: Int) -> ClosedRange<Int> {
+        let low = current - current / 2
+        return low...max(low, current.multipliedReportingOverflow(by: 2).overflow ? .max : current * 2)
+    }
+
+    /// Longest `NextToken` a list operation accepts (the model's length constraint).
+    public static let nextTokenLength = 1...1_048_576
 }
 
 /// How long the asynchronous state changes take (CREATING, UPDATING, DELETING).
@@ -128,10 +141,12 @@ public struct EngineConfiguration: Sendable {
     public var limits: KinesisLimits = .aws
     public var delays = StatusDelays()
     public var onDemand = OnDemandPolicy()
-    /// Budget for retained payload bytes (data + partition keys) across all
-    /// streams. When reached, the oldest records are trimmed early and the
-    /// engine reports it. Default: 8 GiB, a third of this 24 GiB machine.
-    public var retainedBytesBudget: Int = 8 << 30
+    /// Budget for the memory retained records hold (payload plus per-record
+    /// bookkeeping, ``StoredRecord/residentBytes``) across all streams. When
+    /// reached, the oldest records are trimmed early and the engine reports it.
+    /// Default: a quarter of the machine's memory (or of its cgroup's limit),
+    /// ``SystemMemory/defaultBudget``; `--memory-budget` sets it.
+    public var retainedBytesBudget: Int = SystemMemory.defaultBudget
     /// The account used when a caller does not name one.
     public var defaultAccount = "123456789012"
     public var defaultRegion = "us-east-1"

@@ -134,6 +134,7 @@ extension KinesisService {
         guard s.released.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let bytes = s.meta.read { m in m.shards.reduce(0) { acc, sh in acc + sh.log.withLock { $0.retainedBytes } } }
         engine.retainedBytes.wrappingSubtract(bytes, ordering: .relaxed)
+        engine.returnMemory.store(true, ordering: .relaxed)
     }
 
     func settleConsumers(_ s: StreamState, _ now: Instant) {

@@ -74,10 +74,11 @@ extension KinesisService {
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
             try requireActive(s, m)
             let current = m.open.count
-            if target > current * 2 {
+            let allowed = KinesisLimits.updateShardCountTargets(current: current)
+            if target > allowed.upperBound {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
-            if target * 2 < current {
+            if target < allowed.lowerBound {
                 throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
             }
             if target > limits.maxShardsPerStream && current <= limits.maxShardsPerStream {
@@ -111,7 +112,7 @@ extension KinesisService {
         for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
             current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
         }
-        if current + n > limits.shardLimitPerAccount {
+        if n > limits.shardLimitPerAccount - current {
             throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: n)
         }
     }
@@ -121,7 +122,7 @@ extension KinesisService {
     public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput {
         var v = Validator()
         v.streamName(input.streamName)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         v.enumValue(input.shardFilter?.type, "shardFilter.type", required: input.shardFilter != nil)

@@ -13,9 +13,9 @@ public final class KinesisService: Sendable {
     public let region: String
     unowned let engine: KinesisEngine
     let registry = ReadWriteLock<[String: StreamState]>([:])
-    private let controlPlane = Mutex<[String: TokenBucket]>([:])
-    let policies = Mutex<[String: String]>([:])
-    let accountSettings = Mutex<MinimumThroughputBillingCommitmentOutput?>(nil)
+    private let controlPlane = LockedValue<[String: TokenBucket]>([:])
+    let policies = LockedValue<[String: String]>([:])
+    let accountSettings = LockedValue<MinimumThroughputBillingCommitmentOutput?>(nil)
 
     init(engine: KinesisEngine, account: String, region: String) {
         self.engine = engine
@@ -71,7 +71,8 @@ public final class KinesisService: Sendable {
 
     /// Control-plane TPS (KINESIS.md §3): LimitExceededException when exceeded.
     func rate(_ op: String, stream: String? = nil, now: Instant) throws(KinesisError) {
-        guard limits.enforcesThroughput, let (tps, perStream) = limits.controlPlaneTPS[op] else { return }
+        guard limits.enforcesThroughput, let quota = limits.controlPlaneTPS[op] else { return }
+        let (tps, perStream) = (quota.perSecond, quota.perStream)
         let key = perStream ? op + "/" + (stream ?? "") : op
         let ok = controlPlane.withLock { buckets in
             var b = buckets[key] ?? TokenBucket(capacity: Int64(tps), ratePerSecond: Int64(tps), now: now)
@@ -123,7 +124,8 @@ public final class KinesisService: Sendable {
         if creating >= limits.maxStreamsCreating { throw .tooManyCreating(account, limits.maxStreamsCreating) }
         if mode == .provisioned {
             let current = live.reduce(0) { acc, s in acc + s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 } }
-            if current + shardCount > limits.shardLimitPerAccount {
+            // Written as a subtraction: ShardCount may be as large as Int.max here.
+            if shardCount > limits.shardLimitPerAccount - current {
                 throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: shardCount)
             }
             if shardCount > limits.maxShardsPerStream {
@@ -234,7 +236,7 @@ public final class KinesisService: Sendable {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...10_000)
         v.string(input.exclusiveStartStreamName, "exclusiveStartStreamName", length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.nextToken, "nextToken", length: 1...1_048_576)
+        v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         try v.check()
         let now = clock.now()
         try rate("ListStreams", now: now)
@@ -309,5 +311,10 @@ extension Instant {
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1000) }
     /// A `Date` holds epoch time as a Double, good to about a microsecond today: round there,
     /// or a millisecond timestamp such as 1764000000.001 reads back as …000.999999744.
-    public init(_ date: Date) { self.init(nanosecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000) }
+    /// Any `Date` a client can send converts: beyond 1677…2262 it is pinned to
+    /// ``distantPast``/``distantFuture`` (see ``Int64/init(saturating:)``).
+    public init(_ date: Date) {
+        let micros = Int64(saturating: date.timeIntervalSince1970 * 1e6)
+        self.init(nanosecondsSinceEpoch: micros.saturatingMultiplied(by: 1_000))
+    }
 }

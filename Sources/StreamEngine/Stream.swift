@@ -94,10 +94,10 @@ final class StreamState: Sendable {
     /// Set once the deleted stream's retained bytes have been returned to the budget.
     let released = Atomic<Bool>(false)
     /// Per (consumer, shard) subscription slots.
-    let subscriptions = Mutex<[SubscriptionKey: SubscriptionSlot]>([:])
+    let subscriptions = LockedValue<[SubscriptionKey: SubscriptionSlot]>([:])
     /// Per-call counters that no shard can hold (PutRecord vs PutRecords);
     /// updated once per call, after the shard locks are released.
-    let counters = Mutex(StreamCounters())
+    let counters = LockedValue(StreamCounters())
 
     init(name: String, account: String, region: String, createdAt: Instant, incarnation: UInt64, meta: StreamMeta) {
         self.name = name

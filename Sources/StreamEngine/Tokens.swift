@@ -2,8 +2,9 @@ import Foundation
 
 /// What a shard iterator points at. Kinesis iterators are opaque base64
 /// strings that begin `AAAAAAAAAA…` (eight bytes 00…01) and expire 5 minutes
-/// after they are issued; ours carry the position in the clear plus a keyed
-/// MD5 so that any edit makes them `Invalid ShardIterator.`
+/// after they are issued; ours carry the position in the clear plus an
+/// HMAC-SHA256 under the engine's secret key, so that any edit makes them
+/// `Invalid ShardIterator.`
 struct ShardIteratorToken: Equatable {
     var issuedAtMillis: Int64
     var incarnation: UInt64
@@ -28,16 +29,18 @@ struct ShardIteratorToken: Equatable {
             b.append(UInt8(u.count))
             b.append(contentsOf: u)
         }
-        b.append(contentsOf: MD5.digest(key + b))
+        b.append(contentsOf: HMACSHA256.authenticate(key: key, message: b))
         return Data(b).base64EncodedString()
     }
 
     static func decode(_ s: String, key: [UInt8]) -> ShardIteratorToken? {
-        guard let data = Data(base64Encoded: s), data.count > 8 + 32 + 3 + 16 else { return nil }
+        let mac = HMACSHA256.byteCount
+        guard let data = Data(base64Encoded: s), data.count > 8 + 32 + 3 + mac else { return nil }
         let b = [UInt8](data)
-        let body = Array(b[..<(b.count - 16)])
-        guard Array(b[(b.count - 16)...]) == MD5.digest(key + body), Array(body[0..<8]) == header else { return nil }
-        var r = ByteReader(bytes: body, offset: 8)
+        let body = b[..<(b.count - mac)]
+        guard HMACSHA256.constantTimeEqual(b[(b.count - mac)...], HMACSHA256.authenticate(key: key, message: body)),
+              Array(body[..<8]) == header else { return nil }
+        var r = ByteReader(bytes: Array(body), offset: 8)
         guard let issued = r.uint64(), let inc = r.uint64(), let shard = r.uint64(), let pos = r.uint64(),
               let account = r.string(), let region = r.string(), let stream = r.string(), shard <= UInt64(Int32.max)
         else { return nil }
@@ -47,7 +50,7 @@ struct ShardIteratorToken: Equatable {
 }
 
 /// Pagination tokens (ListShards, ListStreamConsumers, ListStreams): a JSON
-/// payload with its issue time and a keyed MD5, base64-encoded. Kinesis
+/// payload with its issue time and an HMAC-SHA256, base64-encoded. Kinesis
 /// expires ListShards/ListStreamConsumers tokens after 300 s.
 struct PageToken: Codable, Equatable {
     var kind: String
@@ -63,14 +66,17 @@ struct PageToken: Codable, Equatable {
     func encode(key: [UInt8]) -> String {
         let json = (try? JSONEncoder().encode(self)) ?? Data()
         let body = [UInt8](json)
-        return Data(body + MD5.digest(key + body)).base64EncodedString()
+        return Data(body + HMACSHA256.authenticate(key: key, message: body)).base64EncodedString()
     }
 
     static func decode(_ s: String, key: [UInt8]) -> PageToken? {
-        guard let data = Data(base64Encoded: s), data.count > 16 else { return nil }
+        let mac = HMACSHA256.byteCount
+        guard let data = Data(base64Encoded: s), data.count > mac else { return nil }
         let b = [UInt8](data)
-        let body = Array(b[..<(b.count - 16)])
-        guard Array(b[(b.count - 16)...]) == MD5.digest(key + body) else { return nil }
+        let body = b[..<(b.count - mac)]
+        guard HMACSHA256.constantTimeEqual(b[(b.count - mac)...], HMACSHA256.authenticate(key: key, message: body)) else {
+            return nil
+        }
         return try? JSONDecoder().decode(PageToken.self, from: Data(body))
     }
 }

@@ -41,12 +41,12 @@ struct Validator {
             if required { fail(nil, path, "Member must not be null") }
             return
         }
+        // The model counts UTF-16 code units, as Java strings do.
+        let count = v.utf16.count
         if let pattern, !Self.matches(v, pattern) {
             fail(v, path, "Member must satisfy regular expression pattern: \(pattern)")
         }
         if let length {
-            // The model counts UTF-16 code units, as Java strings do.
-            let count = v.utf16.count
             if count < length.lowerBound { fail(v, path, "Member must have length greater than or equal to \(length.lowerBound)") }
             if count > length.upperBound { fail(v, path, "Member must have length less than or equal to \(length.upperBound)") }
         }
@@ -123,7 +123,8 @@ struct Validator {
     // MARK: patterns
 
     /// Whole-string match of the model's patterns. The handful of patterns the
-    /// Kinesis model uses are matched by hand (fast, no regex engine on the put path).
+    /// Kinesis model uses are matched by hand in linear time (fast on the put path,
+    /// and no backtracking a hostile value can blow up: see ``ARNPatterns``).
     static func matches(_ s: String, _ pattern: String) -> Bool {
         switch pattern {
         case streamNamePattern:
@@ -132,6 +133,9 @@ struct Validator {
             }
         case hashKeyPattern: return decimalMatches(s, maxDigits: 39)
         case sequenceNumberPattern: return decimalMatches(s, maxDigits: 129)
+        case streamARNPattern: return ARNPatterns.isStreamARN(s)
+        case consumerARNPattern: return ARNPatterns.isConsumerARN(s)
+        case resourceARNPattern: return ARNPatterns.isResourceARN(s)
         default:
             return (try? Regex("^(?:\(pattern))$").wholeMatch(in: s)) != nil
         }

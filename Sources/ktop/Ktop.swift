@@ -33,6 +33,42 @@ struct Ktop: AsyncParsableCommand {
             """,
         subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
+
+    /// Catches a mistyped command before the default subcommand swallows it:
+    /// `ktop atach` would otherwise be `ktop run atach` and answer with run's usage.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = arguments.first, let message = unknownCommand(word) {
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        await main(nil)
+    }
+
+    /// The error for a first word that is neither an option nor a command, or nil.
+    static func unknownCommand(_ word: String) -> String? {
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !word.hasPrefix("-"), !names.contains(word) else { return nil }
+        let close = names.filter { editDistance($0, word) <= 2 }
+        return "Error: unknown command '\(word)'." + (close.isEmpty ? "" : " Did you mean '\(close[0])'?")
+            + " The commands are: \(names.dropLast().joined(separator: ", ")); 'ktop --help' explains each."
+    }
+
+    /// Levenshtein distance, for the "did you mean" hint.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
 }
 
 /// Options shared by every mode that runs the embedded engine.
@@ -40,11 +76,34 @@ struct EngineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Quota profile: 'aws' enforces every Kinesis quota; 'off' lifts throughput quotas (benchmarks, bulk loads).", valueName: "aws|off"))
     var limits: String = "aws"
 
+    @Option(name: .customLong("memory-budget"), help: ArgumentHelp(
+        "Memory for retained records before the oldest are trimmed early (and the events say so): e.g. 512MiB, 4GiB, 25%. "
+            + "Default: a quarter of this machine's memory (\(EngineOptions.describe(SystemMemory.defaultBudget))).",
+        valueName: "size"))
+    var memoryBudget: String?
+
     func kinesisLimits() throws -> KinesisLimits {
         guard let l = KinesisLimits.named(limits) else {
             throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
         }
         return l
+    }
+
+    /// The engine configuration these options describe.
+    func engineConfiguration() throws -> EngineConfiguration {
+        var config = EngineConfiguration()
+        config.limits = try kinesisLimits()
+        if let memoryBudget {
+            guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
+                throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
+            }
+            config.retainedBytesBudget = bytes
+        }
+        return config
+    }
+
+    static func describe(_ bytes: Int) -> String {
+        bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / 0x1p30) : "\(bytes >> 20) MiB"
     }
 }
 
@@ -103,6 +162,8 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.", valueName: "[host:]port"))
     var listen: ListenAddress?
 
+    @OptionGroup(title: "Connection limits of the --listen server") var connectionOptions: ConnectionOptions
+
     @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var priceOptions: PriceOptions
@@ -141,12 +202,18 @@ struct Run: ParsableCommand {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
-        _ = try engineOptions.kinesisLimits()
+        if connectionOptions.given && listen == nil {
+            throw ValidationError("The connection limits (--header-timeout, --max-connections, ...) bound the "
+                                  + "--listen server: add --listen [HOST:]PORT.")
+        }
+        _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
 
     func run() throws {
         let scenario = try resolveScenario()
+        var listen = self.listen
+        listen?.connectionLimits = try connectionOptions.connectionLimits()
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         if let endpoint, let url = URL(string: endpoint) {
             let env = ProcessInfo.processInfo.environment
@@ -159,8 +226,7 @@ struct Run: ParsableCommand {
                          endpoint: url, region: region, credentials: credentials).run()
             return
         }
-        var config = EngineConfiguration()
-        config.limits = try engineOptions.kinesisLimits()
+        var config = try engineOptions.engineConfiguration()
         guard headless else {
             // The live dashboard (it applies each scenario's engine settings itself); without a
             // terminal it says to use --headless and exits nonzero.

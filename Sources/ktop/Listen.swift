@@ -2,14 +2,17 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KinesisAPI
+import Metrics
 import StreamEngine
 import Synchronization
 
 /// `--listen [HOST:]PORT`: where the Kinesis API server of a dashboard or
-/// headless run listens (host defaults to 127.0.0.1).
+/// headless run listens (host defaults to 127.0.0.1), and the bounds of its
+/// connections (the connection flags, set after parsing).
 struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible {
     var host: String
     var port: Int
+    var connectionLimits = KinesisServer.ConnectionLimits()
 
     init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
@@ -25,19 +28,42 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
 /// The Kinesis API beside a running scenario, so the user's own SDK apps
 /// write to (and appear on) the same engine the screen shows. When the engine
 /// is replaced (the dashboard's `n`), the listener serves the new one.
+///
+/// `GET /metrics` is rendered from the listener's own `MetricsStore`, fed
+/// once a real second from the engine's counters (the screen's store belongs
+/// to the main loop), so it lacks the load generator's polling readers and
+/// latencies; a new engine starts a new store.
 final class APIListener: Sendable {
     private let current: Mutex<KinesisEngine>
+    private let metrics: Mutex<MetricsStore>
+    private let ticker: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let server: Mutex<KinesisServer?> = Mutex(nil)
     private(set) var url: String { get { urlBox.withLock { $0 } } set { urlBox.withLock { $0 = newValue } } }
     private let urlBox = Mutex("")
 
-    private init(engine: KinesisEngine) { current = Mutex(engine) }
+    private init(engine: KinesisEngine) {
+        current = Mutex(engine)
+        metrics = Mutex(Self.store(engine))
+    }
+
+    deinit { ticker.withLock { $0?.cancel() } }
+
+    /// A store that has seen one sample, so the first scrape is not empty.
+    private static func store(_ engine: KinesisEngine) -> MetricsStore {
+        var store = MetricsStore(limits: engine.limits)
+        store.ingest(engine.sample())
+        return store
+    }
 
     /// Binds and starts serving `engine`; throws a one-line error if it cannot bind.
     static func start(at address: ListenAddress, engine: KinesisEngine) throws -> APIListener {
         let listener = APIListener(engine: engine)
-        let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } },
-                                   configuration: .init(host: address.host, port: address.port))
+        var configuration = KinesisServer.Configuration(host: address.host, port: address.port,
+                                                        connectionLimits: address.connectionLimits)
+        configuration.metricsText = { [weak listener] in
+            listener.map { l in PrometheusText.render(l.metrics.withLock { $0 }) } ?? ""
+        }
+        let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } }, configuration: configuration)
         listener.server.withLock { $0 = server }
         let result = Mutex<Result<Int, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -54,11 +80,25 @@ final class APIListener: Sendable {
         switch result.withLock({ $0 })! {
         case .success(let port):
             listener.url = "http://\(address.host):\(port)"
+            listener.ticker.withLock {
+                $0 = Task.detached { [weak listener] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        guard let listener else { return }
+                        let sample = listener.current.withLock { $0 }.sample()
+                        listener.metrics.withLock { $0.ingest(sample) }
+                    }
+                }
+            }
             return listener
         case .failure(let error):
             throw ValidationError("Cannot listen on \(address): \(error). Pick another port with --listen HOST:PORT.")
         }
     }
 
-    func use(_ engine: KinesisEngine) { current.withLock { $0 = engine } }
+    func use(_ engine: KinesisEngine) {
+        let fresh = Self.store(engine)
+        current.withLock { $0 = engine }
+        metrics.withLock { $0 = fresh }
+    }
 }

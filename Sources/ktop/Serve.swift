@@ -15,6 +15,15 @@ struct Serve: AsyncParsableCommand {
             enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
             --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.
 
+            Connections are bounded so that no client can starve or pin the server. A request head \
+            must arrive within 10 s and its body within 60 s of the head, else 408 Request Timeout; a \
+            kept-alive connection idle for 120 s, or whose client stops reading, is closed (a \
+            SubscribeToShard stream that is being read is not idle). Connections beyond the cap (by \
+            default the open-file limit less an eighth: 896 at ulimit -n 1024, at most 10000) are \
+            answered 503 ServiceUnavailableException with Connection: close, and so are requests once \
+            the bodies being received hold 256 MiB; SDKs retry both. The connection-limit flags below \
+            change each bound.
+
             Example:
               ktop serve --port 4567 &
               aws kinesis create-stream --stream-name s --shard-count 1 --endpoint-url http://127.0.0.1:4567
@@ -36,23 +45,28 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("File of accepted credentials, one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.", valueName: "file"))
     var credentials: String?
 
+    @OptionGroup(title: "Connection limits") var connectionOptions: ConnectionOptions
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.") }
         if verifySigV4 && credentials == nil {
             throw ValidationError("--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
         }
-        _ = try engineOptions.kinesisLimits()
+        _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
 
     func run() async throws {
-        var config = EngineConfiguration()
-        config.limits = try engineOptions.kinesisLimits()
+        let config = try engineOptions.engineConfiguration()
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
         let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
         var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
+        serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
+        serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
+        // A scrape in the first second, before the ticker's first sample, must not get an empty body.
+        metrics.withLock { $0.ingest(engine.sample()) }
         let server = KinesisServer(engine: engine, configuration: serverConfig)
         let bound: Int
         do {
@@ -62,6 +76,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         FileHandle.standardError.write(Data("ktop serve: Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(verifySigV4 ? ", SigV4 verified" : "")); Ctrl-C stops\n".utf8))
+        FileHandle.standardError.write(Data("ktop serve: \(serverConfig.connectionLimits.summary)\n".utf8))
 
         // Time-driven rules (retention, transitions, on-demand scaling) and the
         // metrics behind /metrics advance once a second.

@@ -1,4 +1,5 @@
 @testable import KinesisAPI
+import StreamEngine
 import Testing
 
 @Suite("SHA-256, HMAC-SHA256 and CRC-32 against published vectors")

@@ -222,8 +222,11 @@ import Testing
 
     // MARK: memory budget
 
+    /// What one 999-byte record under key "k" holds against the memory budget.
+    static let unit = resident(999, key: "k")
+
     @Test func memoryBudgetTrimsTheOldestRecordsAndSaysSo() throws {
-        let h = Harness { $0.retainedBytesBudget = 10_000 }
+        let h = Harness { $0.retainedBytesBudget = 10 * Self.unit }
         try h.stream(shards: 2)
         // Ten records of exactly 1,000 bytes, alternating shards, 10 ms apart.
         var seqs: [String] = []
@@ -232,13 +235,13 @@ import Testing
             h.advance(.milliseconds(10))
         }
         h.engine.tick()
-        #expect(h.engine.retainedPayloadBytes == 10_000)
+        #expect(h.engine.retainedPayloadBytes == 10 * Self.unit)
         #expect(!kinds(h).contains(.recordsEvicted))
         // One more (within the 1/8 slack of the put path): the next tick trims the oldest.
         seqs.append(try h.put(data: bytes(999), key: "k", hash: maxHash).sequenceNumber)
-        #expect(h.engine.retainedPayloadBytes == 11_000)
+        #expect(h.engine.retainedPayloadBytes == 11 * Self.unit)
         h.engine.tick()
-        #expect(h.engine.retainedPayloadBytes == 10_000)
+        #expect(h.engine.retainedPayloadBytes == 10 * Self.unit)
         let evicted = h.engine.events.events().filter { $0.kind == .recordsEvicted }
         #expect(!evicted.isEmpty)
         #expect(evicted.allSatisfy { $0.stream == "s" && !$0.message.isEmpty })
@@ -252,11 +255,11 @@ import Testing
         let left = try h.drain(h.iterator(shard: "shardId-000000000000")).records.map(\.sequenceNumber)
             + h.drain(h.iterator(shard: "shardId-000000000001")).records.map(\.sequenceNumber)
         #expect(Set(left) == Set(seqs.dropFirst(1)))
-        #expect(h.engine.sample().retainedBytes == 10_000)
+        #expect(h.engine.sample().retainedBytes == 10 * Self.unit)
     }
 
     @Test func putPathBackstopTrimsTheOldestRecordsFirst() throws {
-        let h = Harness { $0.retainedBytesBudget = 10_000 }
+        let h = Harness { $0.retainedBytesBudget = 10 * Self.unit }
         try h.stream(shards: 2)
         // Old records in shard 1, then a burst into shard 0 far over budget (no tick in between).
         var old: [String] = []
@@ -266,8 +269,8 @@ import Testing
             PutRecordsRequestEntry(data: bytes(999), explicitHashKey: "0", partitionKey: "k")
         }, streamName: "s"))
         #expect(burst.failedRecordCount == 0)
-        // 14,000 bytes > budget + 1/8: trimmed at once, oldest first: four of the old records.
-        #expect(h.engine.retainedPayloadBytes == 10_000)
+        // 14 units > budget + 1/8: trimmed at once, oldest first: four of the old records.
+        #expect(h.engine.retainedPayloadBytes == 10 * Self.unit)
         #expect(kinds(h).contains(.recordsEvicted))
         let shard0 = try h.drain(h.iterator(shard: "shardId-000000000000")).records.map(\.sequenceNumber)
         let shard1 = try h.drain(h.iterator(shard: "shardId-000000000001")).records.map(\.sequenceNumber)
@@ -285,8 +288,8 @@ import Testing
         try h.stream()
         _ = try h.put(data: bytes(8))
         h.engine.tick()
-        #expect(h.engine.retainedPayloadBytes == 10)
-        #expect(h.engine.sample().retainedBytes == 10)
+        #expect(h.engine.retainedPayloadBytes == resident(8))
+        #expect(h.engine.sample().retainedBytes == resident(8))
     }
 
     @Test func nothingCrashesUnderATinyBudget() throws {

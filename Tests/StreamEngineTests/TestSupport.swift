@@ -144,6 +144,11 @@ func expectValidation<T>(_ errors: [String], sourceLocation: SourceLocation = #_
     expectError(.validation, message, sourceLocation: sourceLocation, body)
 }
 
+/// What the memory budget counts for one record of `dataCount` payload bytes under `key`.
+func resident(_ dataCount: Int, key: String = "pk") -> Int {
+    StoredRecord.residentBytes(dataCount: dataCount, keyUTF8Count: key.utf8.count)
+}
+
 /// SplitMix64: a tiny seeded generator so property tests repeat exactly.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64

@@ -7,7 +7,7 @@ import StreamEngine
 // Kinesis JSON 1.1 requests), one wrk thread with 8 connections on a 2-core
 // machine. Each server gets the same stream (4 shards) and the same requests.
 
-private let wrkCommon = #"""
+let wrkCommon = #"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
 wrk.headers["X-Amz-Date"] = "20261127T000000Z"
@@ -55,12 +55,12 @@ end
 
 struct WrkResult { var perSecond: Double; var bad: Int }
 
-private func kinesis(_ port: Int, _ target: String, _ body: String) -> String {
+func kinesis(_ port: Int, _ target: String, _ body: String) -> String {
     sh("curl -s -m 5 -X POST http://127.0.0.1:\(port)/ -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: Kinesis_20131202.\(target)' -H 'X-Amz-Date: 20261127T000000Z' -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000' -d '\(body)'").out
 }
 
 /// Waits for a server to answer, creates the stream and waits until it is ACTIVE.
-private func prepare(port: Int) -> Bool {
+func prepare(port: Int) -> Bool {
     for _ in 0..<300 {
         if sh("curl -s -m 1 -o /dev/null http://127.0.0.1:\(port)/").status == 0 { break }
         Thread.sleep(forTimeInterval: 0.1)
@@ -74,7 +74,7 @@ private func prepare(port: Int) -> Bool {
     return false
 }
 
-private func wrk(port: Int, script: String, seconds: Int, dir: URL) -> WrkResult? {
+func wrk(port: Int, script: String, seconds: Int, dir: URL) -> WrkResult? {
     let file = dir.appendingPathComponent("bench-\(abs(script.hashValue)).lua")
     try? script.write(to: file, atomically: true, encoding: .utf8)
     let command = "wrk -t1 -c8 -d\(seconds)s --timeout 10s -s '\(file.path)' http://127.0.0.1:\(port)/"
@@ -93,7 +93,7 @@ private func wrk(port: Int, script: String, seconds: Int, dir: URL) -> WrkResult
 }
 
 /// A server process we started (and only that one is stopped).
-private final class Server {
+final class Server {
     let process = Process()
     init?(_ command: String) {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -7,7 +7,7 @@ import Foundation
 //   swift run -c release --package-path Benchmarks ktop-bench           full run, rewrites BENCHMARKS.md
 //   swift run -c release --package-path Benchmarks ktop-bench --long    RSS window of 10 minutes instead of 2
 //   swift run -c release --package-path Benchmarks ktop-bench --smoke   a few seconds, in-process rows only, writes nothing
-//   ... ktop-bench --only put4|put1000|get|frame|http|process              one benchmark (for profiling and checks)
+//   ... ktop-bench --only put4|put1000|get|frame|http|process|memory       one benchmark (for profiling and checks)
 
 let args = CommandLine.arguments
 let smoke = args.contains("--smoke")
@@ -20,9 +20,10 @@ if let i = args.firstIndex(of: "--serve-kinesis"), i + 1 < args.count, let port 
 }
 
 if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
-    if args[i + 1] == "http" || args[i + 1] == "process" {
+    if ["http", "process", "memory"].contains(args[i + 1]) {
         let bin = buildKtop()
-        let rs = args[i + 1] == "http" ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1) : processBenchmarks(ktop: bin!, long: long)
+        let rs = args[i + 1] == "http" ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1)
+            : args[i + 1] == "memory" ? memoryBenchmarks(ktop: bin!, seconds: 20) : processBenchmarks(ktop: bin!, long: long)
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
         exit(0)
     }
@@ -55,6 +56,8 @@ rows.append(frameBenchmark(rounds: rounds, scale: scale))
 if !smoke {
     if let ktopBinary {
         rows += processBenchmarks(ktop: ktopBinary, long: long)
+        log("memory budget: RSS of ktop serve --memory-budget 256MiB…")
+        rows += memoryBenchmarks(ktop: ktopBinary, seconds: 20)
     } else {
         rows.append(Row.skipped("whole process CPU", baseline: "one core", target: "≤ 15 %", why: "the ktop binary did not build"))
     }

@@ -17,12 +17,13 @@ struct SubscriptionPolling: Sendable {
 }
 
 /// One HTTP/1.1 connection of the Kinesis server: aggregates each request up to
-/// a size limit, hands it to the ``KinesisRequestProcessor``, writes the reply,
-/// and for SubscribeToShard pumps event-stream frames until the subscription
-/// ends or the client goes away.
+/// a size limit and within the server's request-body budget, hands it to the
+/// ``KinesisRequestProcessor``, writes the reply, and for SubscribeToShard pumps
+/// event-stream frames until the subscription ends or the client goes away.
 ///
 /// Sits behind NIO's `configureHTTPServerPipeline`, whose pipelining handler
-/// holds back a client's next request until this one's response has ended.
+/// holds back a client's next request until this one's response has ended, and
+/// announces each turn (``HTTPTurn``) to the ``ConnectionDeadlineHandler`` in front.
 final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -30,51 +31,84 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private enum State {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer)
-        /// Over the size limit: the rest of the body is read and dropped, then 413.
-        case discarding(HTTPRequestHead)
+        /// Refused before its end: the rest of the body is read and dropped, then the refusal.
+        case discarding(HTTPRequestHead, Refusal)
         case streaming(any EventSubscription, keepAlive: Bool)
         case closed
     }
 
+    private enum Refusal {
+        /// Over `maxBodyBytes`: 413.
+        case tooLarge
+        /// Past the server-wide body budget: 503, which SDKs retry.
+        case overBudget
+    }
+
+    /// Response bodies are written in slices of this size (see ``respond(context:head:response:)``).
+    static let bodySliceBytes = 256 << 10
+
     private let processor: KinesisRequestProcessor
     private let maxBodyBytes: Int
     private let polling: SubscriptionPolling
+    private let bodyBudget: RequestBodyBudget?
+    private let budgetNotice: RateLimitedNotice?
     private var state = State.idle
     private var quiescing = false
     private var pollTask: Scheduled<Void>?
+    /// Bytes of the current request's body taken from `bodyBudget`.
+    private var reserved = 0
+    /// The request asked to leave HTTP (CONNECT, or an Upgrade): NIO's decoder parses
+    /// nothing after it, so the connection must close after the answer or the client hangs.
+    private var closeAfterResponse = false
 
-    init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling) {
+    /// - Parameter bodyBudget: the server-wide allowance of buffered body bytes; nil: none.
+    init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
+         bodyBudget: RequestBodyBudget? = nil, budgetNotice: RateLimitedNotice? = nil) {
         self.processor = processor
         self.maxBodyBytes = maxBodyBytes
         self.polling = polling
+        self.bodyBudget = bodyBudget
+        self.budgetNotice = budgetNotice
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
+        let part = unwrapInboundIn(data)
+        if case .body(var bytes) = part, case .receiving = state {
+            receive(&bytes)
+            return
+        }
+        switch (part, state) {
         case (.head(let head), .idle):
+            announce(.requestHead, context: context)
+            closeAfterResponse = Self.leavesHTTP(head)
             let declared = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
             if declared > maxBodyBytes {
-                state = .discarding(head)
+                state = .discarding(head, .tooLarge)
+            } else if let bodyBudget, !bodyBudget.wouldFit(declared) {
+                refuseOverBudget(head)
             } else {
-                state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared, 1 << 20)))
-            }
-        case (.body(var part), .receiving(let head, var body)):
-            if body.readableBytes + part.readableBytes > maxBodyBytes {
-                state = .discarding(head)
-            } else {
-                state = .closed  // drop our reference so the append below does not copy the buffer
-                body.writeBuffer(&part)
-                state = .receiving(head, body)
+                // The declared length at once: a body that grows by doubling leaves freed
+                // halves behind in malloc's heap, and resident memory ends up near twice the
+                // bytes held. Pages never written (a body declared but not sent) are not resident.
+                state = .receiving(head, context.channel.allocator.buffer(capacity: declared))
             }
         case (.body, .discarding):
             break
         case (.end, .receiving(let head, let body)):
+            announce(.requestEnd, context: context)
             state = .idle
             let request = KinesisRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
-            respond(context: context, head: head, response: processor.process(request))
-        case (.end, .discarding(let head)):
+            let response = processor.process(request)
+            releaseBody()
+            respond(context: context, head: head, response: response)
+        case (.end, .discarding(let head, .tooLarge)):
+            announce(.requestEnd, context: context)
             state = .idle
             respondTooLarge(context: context, head: head)
+        case (.end, .discarding(let head, .overBudget)):
+            announce(.requestEnd, context: context)
+            state = .idle
+            respond(context: context, head: head, response: overBudgetResponse())
         default:
             // A part out of order (e.g. a pipelined request while streaming cannot
             // happen behind NIO's pipelining handler): the connection is unusable.
@@ -98,6 +132,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         pollTask?.cancel()
         pollTask = nil
+        releaseBody()
         state = .closed
         context.fireChannelInactive()
     }
@@ -107,10 +142,70 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    /// Appends a body part, within the size limit and the server's budget.
+    ///
+    /// Outside `channelRead`'s `switch (part, state)` on purpose: the switched tuple
+    /// holds a second reference to the buffer for the whole switch, so every append
+    /// there copied the buffer (copy-on-write), and resident memory grew to several
+    /// times the bytes held.
+    private func receive(_ part: inout ByteBuffer) {
+        guard case .receiving(let head, var body) = state else { return }
+        if body.readableBytes + part.readableBytes > maxBodyBytes {
+            releaseBody()
+            state = .discarding(head, .tooLarge)
+        } else if let bodyBudget, !bodyBudget.reserve(part.readableBytes) {
+            releaseBody()
+            refuseOverBudget(head)
+        } else {
+            reserved += part.readableBytes
+            state = .closed  // drop our reference so the append below does not copy the buffer
+            body.writeBuffer(&part)
+            state = .receiving(head, body)
+        }
+    }
+
+    // MARK: request body budget
+
+    private func releaseBody() {
+        bodyBudget?.release(reserved)
+        reserved = 0
+    }
+
+    private func refuseOverBudget(_ head: HTTPRequestHead) {
+        state = .discarding(head, .overBudget)
+        if let bodyBudget {
+            budgetNotice?.post("request bodies in memory reached the \(bodyBudget.limit >> 20) MiB budget: new ones "
+                               + "are answered 503 until some complete.")
+        }
+    }
+
+    private func overBudgetResponse() -> KinesisResponse {
+        let limit = bodyBudget.map { "\($0.limit >> 20) MiB" } ?? "its limit"
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
+        headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
+        headers.add(name: "Content-Type", value: KinesisJSON.contentType)
+        let message = "The request bodies being received fill the server's buffer of \(limit). Retry shortly."
+        return KinesisResponse(status: .serviceUnavailable, headers: headers,
+                               body: .bytes(ServiceUnavailable.body(message: message)))
+    }
+
     // MARK: replies
 
+    /// CONNECT and `Connection: upgrade` requests switch NIO's decoder off for the
+    /// rest of the connection (llhttp treats both as leaving HTTP).
+    private static func leavesHTTP(_ head: HTTPRequestHead) -> Bool {
+        if head.method == .CONNECT { return true }
+        guard head.headers.contains(name: "upgrade") else { return false }
+        return head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+    }
+
+    private func announce(_ turn: HTTPTurn, context: ChannelHandlerContext) {
+        context.triggerUserOutboundEvent(turn, promise: nil)
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, response: KinesisResponse) {
-        let keepAlive = head.isKeepAlive && !quiescing
+        let keepAlive = head.isKeepAlive && !quiescing && !closeAfterResponse
         var headers = response.headers
         switch response.body {
         case .bytes(let bytes):
@@ -118,8 +213,16 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             setConnectionHeader(&headers, keepAlive: keepAlive, version: head.version)
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
                           promise: nil)
-            if !bytes.isEmpty {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            // HEAD and CONNECT answers carry no body (NIO's encoder would refuse one).
+            if !bytes.isEmpty && head.method != .HEAD && head.method != .CONNECT {
+                // In slices (views of one buffer, no copies): each slice taken by the client is
+                // progress the ConnectionDeadlineHandler sees, so a slow but steady reader of a
+                // 10 MiB GetRecords is not mistaken for one that stopped reading.
+                var buffer = context.channel.allocator.buffer(bytes: bytes)
+                while buffer.readableBytes > 0,
+                      let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
+                    context.write(wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
+                }
             }
             endResponse(context: context, keepAlive: keepAlive)
         case .eventStream(let subscription):
@@ -157,6 +260,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func endResponse(context: ChannelHandlerContext, keepAlive: Bool) {
+        // Announced before the end is written: writing it lets NIO's pipelining handler
+        // deliver the next request at once, whose head starts a new turn.
+        if keepAlive && !quiescing { announce(.responseEnd, context: context) }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive || quiescing {
             let channel = context.channel

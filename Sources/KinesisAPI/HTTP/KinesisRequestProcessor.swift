@@ -181,16 +181,11 @@ struct KinesisRequestProcessor: Sendable {
         return Base64.encode(Data(bytes))
     }
 
-    /// Region names look like `us-east-1`, `us-gov-west-1`, `ap-southeast-5`.
-    /// Anything else in a credential scope falls back to the default region
-    /// rather than conjuring an engine region out of a typo.
+    /// The credential scope's region when it is shaped like one
+    /// (``SigV4CredentialScope/isPlausibleRegion(_:)``); without verification anything else falls
+    /// back to the default region rather than conjuring an engine region out of a typo.
     static func plausibleRegion(_ region: String) -> String? {
-        let parts = region.split(separator: "-", omittingEmptySubsequences: false)
-        guard region.utf8.count <= 32, parts.count >= 3, let last = parts.last, !last.isEmpty,
-              last.allSatisfy(\.isASCIIDigit),
-              parts.dropLast().allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } })
-        else { return nil }
-        return region
+        SigV4CredentialScope.isPlausibleRegion(region) ? region : nil
     }
 
     static func xmlEscaped(_ s: String) -> String {
@@ -201,6 +196,13 @@ struct KinesisRequestProcessor: Sendable {
 
 /// Where a request's SigV4 credentials are: the `Authorization` header, or
 /// the query string of a presigned request.
+///
+/// Without `--verify-sigv4` ktop is meant to accept any client, so it asks only
+/// what AWS asks of every request before it looks at keys: that the credentials
+/// are there and complete (``incompleteness()``). The credential scope's date,
+/// region, service and terminator, which AWS always checks, are checked only
+/// when verifying (``SigV4Verifier``): a test client signing for region `local`
+/// or with a fixed date still gets answers, routed to the default region.
 struct RequestCredentials {
     var authorization: String?
     var query: QueryParameters
@@ -292,8 +294,4 @@ struct QueryParameters {
         }
         return message.isEmpty ? nil : message + "Re-examine the query-string parameters."
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

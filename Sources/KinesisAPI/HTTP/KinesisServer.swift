@@ -51,12 +51,18 @@ public final class KinesisServer: Sendable {
         public var subscriptionPollWhenIdle: Duration
         /// Prometheus text exposition served on `GET /metrics`; nil: no such route.
         public var metricsText: (@Sendable () -> String)?
+        /// Timeouts, the connection cap and the request-body memory budget.
+        public var connectionLimits: ConnectionLimits
+        /// Where the server reports a limit being hit (at most once a minute each):
+        /// out of file descriptors, the connection cap, the body budget. nil: silent.
+        public var notices: (@Sendable (String) -> Void)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
             verifySigV4: [AWSCredentials]? = nil, account: String? = nil, defaultRegion: String? = nil,
             threads: Int = System.coreCount, shutdownGracePeriod: Duration = .seconds(5),
-            subscriptionPollAfterRecords: Duration = .milliseconds(200), subscriptionPollWhenIdle: Duration = .seconds(1)
+            subscriptionPollAfterRecords: Duration = .milliseconds(200),
+            subscriptionPollWhenIdle: Duration = .seconds(1), connectionLimits: ConnectionLimits = ConnectionLimits()
         ) {
             self.host = host
             self.port = port
@@ -68,6 +74,7 @@ public final class KinesisServer: Sendable {
             self.shutdownGracePeriod = shutdownGracePeriod
             self.subscriptionPollAfterRecords = subscriptionPollAfterRecords
             self.subscriptionPollWhenIdle = subscriptionPollWhenIdle
+            self.connectionLimits = connectionLimits
         }
     }
 
@@ -87,7 +94,7 @@ public final class KinesisServer: Sendable {
     private let processor: KinesisRequestProcessor
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
-    private let lifecycle = Mutex(Lifecycle.ready)
+    private let lifecycle = LockedValue(Lifecycle.ready)
     private let connections = ConnectionRegistry()
 
     /// - Parameter eventLoopGroup: an existing group to run on; by default the
@@ -137,15 +144,36 @@ public final class KinesisServer: Sendable {
         let connections = self.connections
         let maxBody = configuration.maxRequestBodyBytes
         let polling = Self.polling(configuration)
+        let limits = configuration.connectionLimits
+        let timeouts = limits.timeouts
+        let budget = RequestBodyBudget(limit: limits.maxBufferedBodyBytes)
+        let budgetNotice = RateLimitedNotice(sink: configuration.notices)
+        let capNotice = RateLimitedNotice(sink: configuration.notices)
+        let acceptNotice = RateLimitedNotice(sink: configuration.notices)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of file descriptors, a listener stays readable and accept fails at once:
+            // without a pause the loop spins (see AcceptBackoff for why NIO's own handler does not help).
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoff(notice: acceptNotice, maxConnections: limits.maxConnections))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard connections.admit(channel, limit: limits.maxConnections) else {
+                        capNotice.post("\(limits.maxConnections) connections open, the cap: new ones are answered 503 "
+                                       + "until some close.")
+                        try channel.pipeline.syncOperations.addHandler(
+                            ConnectionRefusalHandler(maxConnections: limits.maxConnections))
+                        return
+                    }
                     try Self.configureConnection(channel.pipeline.syncOperations, processor: processor,
-                                                 maxBodyBytes: maxBody, polling: polling)
-                    connections.add(channel)
+                                                 maxBodyBytes: maxBody, polling: polling, timeouts: timeouts,
+                                                 bodyBudget: budget, budgetNotice: budgetNotice)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -178,14 +206,17 @@ public final class KinesisServer: Sendable {
                             whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
     }
 
-    /// The handlers of one accepted connection: NIO's HTTP/1.1 codec, pipelining
-    /// and protocol-error handlers, then Kinesis's. Shared with ``KinesisFuzzHarness``
-    /// so the fuzzer drives exactly this pipeline.
+    /// The handlers of one admitted connection: deadlines, NIO's HTTP/1.1 codec,
+    /// pipelining and protocol-error handlers, then Kinesis's. Shared with
+    /// ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
     static func configureConnection(_ pipeline: ChannelPipeline.SynchronousOperations,
                                     processor: KinesisRequestProcessor, maxBodyBytes: Int,
-                                    polling: SubscriptionPolling) throws {
+                                    polling: SubscriptionPolling, timeouts: ConnectionTimeouts,
+                                    bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice) throws {
+        try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-        try pipeline.addHandler(KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: polling))
+        try pipeline.addHandler(KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: polling,
+                                                   bodyBudget: bodyBudget, budgetNotice: budgetNotice))
     }
 
     /// The bound port while running.
@@ -219,21 +250,6 @@ public final class KinesisServer: Sendable {
         if case .stopped = previous { return }
         if ownsGroup { try await group.shutdownGracefully() }
     }
-}
-
-/// The open client connections, so shutdown can quiesce them.
-private final class ConnectionRegistry: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    func add(_ channel: any Channel) {
-        let id = ObjectIdentifier(channel)
-        channels.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = channels.withLock { $0.removeValue(forKey: id) }
-        }
-    }
-
-    var all: [any Channel] { channels.withLock { Array($0.values) } }
 }
 
 extension TimeAmount {

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import StreamEngine
+
+/// Shard iterators and pagination tokens carry an HMAC-SHA256 under the
+/// engine's secret key: any edit, or a token from another engine, is refused.
+@Suite struct TokenTests {
+    static let key = (0..<32).map { UInt8($0) }
+    static let iterator = ShardIteratorToken(issuedAtMillis: 1_764_000_000_000, incarnation: 7, shardIndex: 3, position: 42,
+                                             account: "123456789012", region: "us-east-1", stream: "s")
+
+    @Test func roundTrip() {
+        #expect(ShardIteratorToken.decode(Self.iterator.encode(key: Self.key), key: Self.key) == Self.iterator)
+        let page = PageToken(kind: "ListShards", issuedAtMillis: 5, stream: "s", incarnation: 1, after: "3")
+        #expect(PageToken.decode(page.encode(key: Self.key), key: Self.key) == page)
+    }
+
+    @Test func everySingleBitFlipIsRefused() throws {
+        let bytes = [UInt8](try #require(Data(base64Encoded: Self.iterator.encode(key: Self.key))))
+        for i in bytes.indices {
+            for bit in 0..<8 {
+                var forged = bytes
+                forged[i] ^= 1 << bit
+                #expect(ShardIteratorToken.decode(Data(forged).base64EncodedString(), key: Self.key) == nil)
+            }
+        }
+    }
+
+    @Test func anotherKeyOrATruncatedTokenIsRefused() {
+        let other = Self.key.map { $0 ^ 1 }
+        let text = Self.iterator.encode(key: Self.key)
+        #expect(ShardIteratorToken.decode(text, key: other) == nil)
+        let page = PageToken(kind: "ListShards", issuedAtMillis: 5, after: "3").encode(key: Self.key)
+        #expect(PageToken.decode(page, key: other) == nil)
+        let raw = [UInt8](Data(base64Encoded: text)!)
+        for cut in [1, 16, 31, 32, raw.count - 1] {
+            #expect(ShardIteratorToken.decode(Data(raw.dropLast(cut)).base64EncodedString(), key: Self.key) == nil)
+        }
+        #expect(PageToken.decode("", key: Self.key) == nil)
+        #expect(PageToken.decode("AAAA", key: Self.key) == nil)
+    }
+
+    @Test func constantTimeEqualityIsEquality() {
+        #expect(HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2]))
+        #expect(!HMACSHA256.constantTimeEqual([UInt8](), [0]))
+        #expect(HMACSHA256.constantTimeEqual([UInt8](), [UInt8]()))
+    }
+}
