@@ -9,8 +9,10 @@ import StreamEngine
 /// runs when the harness moves the embedded loop's time.
 final class FuzzConnection {
     static let configuration: KinesisServer.Configuration = {
-        // A small body limit, so that 413 is reachable with inputs of a few KiB.
+        // Small body limits, so that 413 (over 4 KiB) and the body budget's 503 (over 3 KiB)
+        // are reachable with inputs of a few KiB.
         var c = KinesisServer.Configuration(maxRequestBodyBytes: 4096)
+        c.connectionLimits.maxBufferedBodyBytes = 3072
         c.defaultRegion = "us-east-1"
         return c
     }()
@@ -20,9 +22,9 @@ final class FuzzConnection {
     /// Values the server returned, for `$IT`-style placeholders in later requests.
     private(set) var bindings: [String: [UInt8]] = [:]
 
-    init(engine: KinesisEngine) {
+    init(harness: KinesisFuzzHarness) {
         do {
-            try KinesisFuzzHarness.configureConnection(channel, engine: engine, configuration: Self.configuration)
+            try harness.configureConnection(channel)
             // An embedded channel starts inactive; NIO's HTTP handlers wait for channelActive.
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()
         } catch {

@@ -12,6 +12,10 @@ enum ReplyKind: String, CaseIterable {
     case xmlRefusal
     /// A bare 413 that closes the connection.
     case tooLarge
+    /// A bare 408 that closes the connection (a request cut short by a deadline).
+    case requestTimeout
+    /// `503 ServiceUnavailableException` (AWS's JSON envelope): the body budget is spent; SDKs retry.
+    case serviceUnavailable
     /// SubscribeToShard's `application/vnd.amazon.eventstream`.
     case eventStream
     /// The CORS preflight answer to `OPTIONS` with an `Origin`.
@@ -41,9 +45,9 @@ enum WireContract {
             }
             return .httpParseError
         }
-        if r.status == 413 {
-            guard r.body.isEmpty, r.closesConnection else { throw ContractViolation("413 with a body or kept open") }
-            return .tooLarge
+        if r.status == 413 || r.status == 408 {
+            guard r.body.isEmpty, r.closesConnection else { throw ContractViolation("\(r.status) with a body or kept open") }
+            return r.status == 413 ? .tooLarge : .requestTimeout
         }
         switch r.header("content-type") {
         case "application/x-amz-json-1.1":
@@ -51,6 +55,12 @@ enum WireContract {
             if r.status == 200 {
                 try checkSuccessBody(r.body, operation: operation)
                 return .jsonSuccess
+            }
+            if r.status == 503 {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any],
+                      object["__type"] as? String == "ServiceUnavailableException", object["message"] is String
+                else { throw ContractViolation("503 body is not a ServiceUnavailableException") }
+                return .serviceUnavailable
             }
             try checkErrorBody(r.body, status: r.status)
             return .jsonError

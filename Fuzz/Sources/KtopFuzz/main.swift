@@ -22,6 +22,7 @@ final class FuzzWorld {
 
     private(set) var clock = ManualClock()
     private(set) var engine: KinesisEngine
+    private(set) var harness: KinesisFuzzHarness
     private var inputsOnEngine = 0
     var inputs = 0
     var recycles = 0
@@ -29,13 +30,13 @@ final class FuzzWorld {
     var writeErrors = 0
 
     init() {
-        (clock, engine) = Self.makeEngine()
+        (clock, engine, harness) = Self.makeEngine()
     }
 
     /// Small quotas where the AWS ones would let one input allocate thousands of
     /// shards; everything else is Kinesis's. Two streams (provisioned `fuzz` with
     /// a consumer `c` and three records, on-demand `od`) exist from the start.
-    static func makeEngine() -> (ManualClock, KinesisEngine) {
+    static func makeEngine() -> (ManualClock, KinesisEngine, KinesisFuzzHarness) {
         let clock = ManualClock()
         var configuration = EngineConfiguration()
         configuration.limits.shardLimitPerAccount = 64
@@ -52,7 +53,8 @@ final class FuzzWorld {
             ("PutRecord", #"{"StreamName":"fuzz","Data":"","PartitionKey":"c","ExplicitHashKey":"0"}"#),
             ("+", ""),
         ]
-        let connection = FuzzConnection(engine: engine)
+        let harness = KinesisFuzzHarness(engine: engine, configuration: FuzzConnection.configuration)
+        let connection = FuzzConnection(harness: harness)
         for (operation, body) in prelude {
             if operation == "+" {
                 clock.advance(by: .seconds(1))
@@ -69,21 +71,21 @@ final class FuzzWorld {
         connection.close()
         let arn = connection.bindings["CA"].map { String(decoding: $0, as: UTF8.self) }
         precondition(arn == consumerARN, "ktop-fuzz prelude registered \(arn ?? "no consumer"), seeds expect \(consumerARN)")
-        return (clock, engine)
+        return (clock, engine, harness)
     }
 
-    func nextInput() -> (ManualClock, KinesisEngine) {
+    func nextInput() -> (ManualClock, KinesisFuzzHarness) {
         inputs += 1
         inputsOnEngine += 1
         if inputsOnEngine > Self.recycleEvery {
-            (clock, engine) = Self.makeEngine()
+            (clock, engine, harness) = Self.makeEngine()
             inputsOnEngine = 1
             recycles += 1
         }
         // A second per input: rate limits refill and asynchronous transitions finish.
         clock.advance(by: .seconds(1))
         engine.tick()
-        return (clock, engine)
+        return (clock, harness)
     }
 
     func summary() -> String {
@@ -107,8 +109,8 @@ public func ktopFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     }
     let world = Fuzzer.world!
     let bytes = size > 0 ? Array(UnsafeBufferPointer(start: data, count: size)) : []
-    let (clock, engine) = world.nextInput()
-    let outcome = FuzzRun(input: FuzzInput(bytes), clock: clock, engine: engine).run()
+    let (clock, harness) = world.nextInput()
+    let outcome = FuzzRun(input: FuzzInput(bytes), clock: clock, harness: harness).run()
     if FuzzWorld.verbose { FileHandle.standardError.write(Data(outcome.transcript.utf8)) }
     switch outcome.result {
     case .success(let kinds):
