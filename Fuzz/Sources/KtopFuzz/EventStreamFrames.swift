@@ -31,7 +31,8 @@ enum EventStreamFrames {
                 throw ContractViolation("message CRC")
             }
             let headers = try readHeaders(Array(body[(at + 12)..<(at + 12 + headersLength)]))
-            frames.append(EventFrame(headers: headers, payload: Array(body[(at + 12 + headersLength)..<(at + total - 4)])))
+            let payload = Array(body[(at + 12 + headersLength)..<(at + total - 4)])
+            frames.append(EventFrame(headers: headers, payload: payload))
             at += total
         }
         return frames

@@ -9,6 +9,8 @@ struct WireResponse {
     /// False when the output ended inside the body (only a pumping event stream,
     /// cut off when the harness closed the connection, may end so).
     var complete: Bool
+    /// The body ran to the end of the output: an HTTP/1.0 stream, which only a close can end.
+    var delimitedByClose = false
 
     func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -65,14 +67,17 @@ struct HTTPResponseReader {
             }
             headers.append((String(h[..<colon]), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        var response = WireResponse(version: String(parts[0]), status: status, headers: headers, body: [], complete: true)
+        var response = WireResponse(version: String(parts[0]), status: status, headers: headers, body: [],
+                                    complete: true)
         let lengths = headers.filter { $0.name.lowercased() == "content-length" }
         let chunked = response.header("transfer-encoding")?.lowercased() == "chunked"
         if lengths.count > 1 || (chunked && !lengths.isEmpty) {
             throw ContractViolation("conflicting body framing in \(headers)")
         }
         if let length = lengths.first {
-            guard let n = Int(length.value), n >= 0 else { throw ContractViolation("bad Content-Length \(length.value)") }
+            guard let n = Int(length.value), n >= 0 else {
+                throw ContractViolation("bad Content-Length \(length.value)")
+            }
             guard at + n <= bytes.count else { throw ContractViolation("body shorter than Content-Length \(n)") }
             response.body = Array(bytes[at..<(at + n)])
             at += n
@@ -84,6 +89,7 @@ struct HTTPResponseReader {
                 throw ContractViolation("HTTP/1.1 response \(status) without Content-Length or chunking")
             }
             response.body = Array(bytes[at...])
+            response.delimitedByClose = true
             at = bytes.count
         }
         return response

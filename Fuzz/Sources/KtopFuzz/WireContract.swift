@@ -46,7 +46,9 @@ enum WireContract {
             return .httpParseError
         }
         if r.status == 413 || r.status == 408 {
-            guard r.body.isEmpty, r.closesConnection else { throw ContractViolation("\(r.status) with a body or kept open") }
+            guard r.body.isEmpty, r.closesConnection else {
+                throw ContractViolation("\(r.status) with a body or kept open")
+            }
             return r.status == 413 ? .tooLarge : .requestTimeout
         }
         switch r.header("content-type") {
@@ -142,7 +144,8 @@ enum WireContract {
             case "event":
                 let expected = i == 0 ? "initial-response" : "SubscribeToShardEvent"
                 guard frame.headers[":event-type"] == expected else {
-                    throw ContractViolation("event \(i) is \(frame.headers[":event-type"] ?? "unnamed"), not \(expected)")
+                    let name = frame.headers[":event-type"] ?? "unnamed"
+                    throw ContractViolation("event \(i) is \(name), not \(expected)")
                 }
             case "exception":
                 guard i > 0, i == frames.count - 1, let type = frame.headers[":exception-type"],

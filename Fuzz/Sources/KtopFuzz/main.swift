@@ -5,7 +5,7 @@
 // stops the fuzzer with the input saved. See Fuzz/README.md.
 import CFuzzerDriver
 import Foundation
-import KinesisAPI
+@_spi(Fuzzing) import KinesisAPI
 import StreamEngine
 
 /// The engine shared by consecutive inputs: state built by one input (streams,
@@ -70,7 +70,8 @@ final class FuzzWorld {
         }
         connection.close()
         let arn = connection.bindings["CA"].map { String(decoding: $0, as: UTF8.self) }
-        precondition(arn == consumerARN, "ktop-fuzz prelude registered \(arn ?? "no consumer"), seeds expect \(consumerARN)")
+        precondition(arn == consumerARN,
+                     "ktop-fuzz prelude registered \(arn ?? "no consumer"), seeds expect \(consumerARN)")
         return (clock, engine, harness)
     }
 
