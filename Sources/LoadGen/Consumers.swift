@@ -30,7 +30,8 @@ public enum StartPosition: Sendable, Equatable {
 ///
 /// Every polling consumer of a stream shares each shard's 2 MiB/s and
 /// 5 GetRecords calls/s: add enough of them and they starve each other.
-public final class PollingConsumer: @unchecked Sendable {
+/// Not `Sendable`: owned by the one thread that steps it.
+public final class PollingConsumer {
     private struct Reader {
         var iterator: String?
         var nextPoll: Instant
@@ -157,7 +158,8 @@ public final class PollingConsumer: @unchecked Sendable {
 /// continuation sequence number and following children at shard end (a
 /// merged child once both parents have ended). Each consumer has its own
 /// 2 MiB/s per shard, whatever other consumers do.
-public final class FanOutConsumer: @unchecked Sendable {
+/// Not `Sendable`: owned by the one thread that steps it.
+public final class FanOutConsumer {
     private struct Sub {
         var subscription: (any FanOutSubscription)?
         var continuation: String?
@@ -243,3 +245,7 @@ public final class FanOutConsumer: @unchecked Sendable {
         return nil
     }
 }
+
+// Single-owner types: sharing one between threads is a compile error, not a race.
+@available(*, unavailable) extension PollingConsumer: Sendable {}
+@available(*, unavailable) extension FanOutConsumer: Sendable {}

@@ -189,7 +189,8 @@ public struct ScenarioRecorder: Sendable {
 /// A scenario on the embedded engine with a manual clock: the way tests and
 /// `--speed max` check what a scenario claims. Steps 10 ms at a time, ticks
 /// the engine and records a frame each simulated second.
-public final class ScenarioSimulation: @unchecked Sendable {
+/// Not `Sendable`: owned by the test or command that runs it.
+public final class ScenarioSimulation {
     public let scenario: Scenario
     public let clock: ManualClock
     public let engine: KinesisEngine
@@ -252,3 +253,6 @@ public final class ScenarioSimulation: @unchecked Sendable {
 
     public func evaluate() -> [ExpectationResult] { recorder.evaluate(scenario.expectations) }
 }
+
+// Single-owner types: sharing one between threads is a compile error, not a race.
+@available(*, unavailable) extension ScenarioSimulation: Sendable {}

@@ -37,7 +37,9 @@ public struct Lease: Sendable, Equatable {
 
 /// The lease table of one KCL application, shared by its workers. Writes are
 /// conditional on `leaseCounter`, as the KCL's DynamoDB writes are.
-public final class LeaseTable: @unchecked Sendable {
+/// Not `Sendable`: the workers that share it are stepped in turn on their
+/// application's one thread, so the conditional writes need no lock.
+public final class LeaseTable {
     public private(set) var leases: [String: Lease] = [:]
     public init() {}
 
@@ -125,7 +127,8 @@ public struct KCLStats: Sendable, Equatable {
 /// parent (checkpoint SHARD_END) before processing its children, and
 /// de-aggregate KPL records. Delivery is at-least-once; re-delivered user
 /// records are counted as duplicates per shard by (sequence, subsequence).
-public final class KCLApplication: @unchecked Sendable {
+/// Not `Sendable`: owned, with its workers, by the one thread that steps it.
+public final class KCLApplication {
     public let config: KCLConfig
     public let table = LeaseTable()
     public private(set) var workers: [KCLWorker] = []
@@ -245,7 +248,8 @@ public final class KCLApplication: @unchecked Sendable {
 }
 
 /// One KCL worker: renews and takes leases, and runs a shard consumer for each lease it holds.
-public final class KCLWorker: @unchecked Sendable {
+/// Not `Sendable`: stepped by its application, on that application's thread.
+public final class KCLWorker {
     private struct ShardConsumer {
         var iterator: String?
         var nextPoll: Instant
@@ -420,3 +424,8 @@ public final class KCLWorker: @unchecked Sendable {
         }
     }
 }
+
+// Single-owner types: sharing one between threads is a compile error, not a race.
+@available(*, unavailable) extension LeaseTable: Sendable {}
+@available(*, unavailable) extension KCLApplication: Sendable {}
+@available(*, unavailable) extension KCLWorker: Sendable {}

@@ -85,7 +85,8 @@ public struct ProducerStats: Sendable, Equatable {
 
 /// A simulated producer application. Driven by `step(now:)`, which sends what
 /// is due by `now`; deterministic for a given seed and sequence of steps.
-public final class Producer: @unchecked Sendable {
+/// Not `Sendable`: mutable state with no lock, owned by the one thread that steps it.
+public final class Producer {
     /// A Kinesis record waiting to be sent (or re-sent): one user record, or a KPL aggregate of `users`.
     private struct Pending {
         var key: String
@@ -337,3 +338,6 @@ public final class Producer: @unchecked Sendable {
         }
     }
 }
+
+// Single-owner types: sharing one between threads is a compile error, not a race.
+@available(*, unavailable) extension Producer: Sendable {}

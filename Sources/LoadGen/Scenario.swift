@@ -135,7 +135,9 @@ public struct NarrationLine: Sendable, Equatable {
 /// every `step(now:)` applies the phases that are due and lets each producer
 /// and consumer do what is due. Single-threaded and deterministic for a
 /// given seed and step sequence.
-public final class LoadRunner: @unchecked Sendable {
+/// Not `Sendable`: it and everything it steps belong to the thread that
+/// created it (the dashboard's simulation thread, or a headless run's main one).
+public final class LoadRunner {
     public let scenario: Scenario
     public private(set) var producers: [Producer] = []
     public private(set) var pollingConsumers: [PollingConsumer] = []
@@ -296,3 +298,6 @@ public final class LoadRunner: @unchecked Sendable {
         }
     }
 }
+
+// Single-owner types: sharing one between threads is a compile error, not a race.
+@available(*, unavailable) extension LoadRunner: Sendable {}

@@ -4,7 +4,6 @@ import Foundation
 import KinesisAPI
 import Metrics
 import StreamEngine
-import Synchronization
 
 /// `--listen [HOST:]PORT`: where the Kinesis API server of a dashboard or
 /// headless run listens (host defaults to 127.0.0.1), and the bounds of its
@@ -34,16 +33,16 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
 /// to the main loop), so it lacks the load generator's polling readers and
 /// latencies; a new engine starts a new store.
 final class APIListener: Sendable {
-    private let current: Mutex<KinesisEngine>
-    private let metrics: Mutex<MetricsStore>
-    private let ticker: Mutex<Task<Void, Never>?> = Mutex(nil)
-    private let server: Mutex<KinesisServer?> = Mutex(nil)
+    private let current: LockedValue<KinesisEngine>
+    private let metrics: LockedValue<MetricsStore>
+    private let ticker: LockedValue<Task<Void, Never>?> = LockedValue(nil)
+    private let server: LockedValue<KinesisServer?> = LockedValue(nil)
     private(set) var url: String { get { urlBox.withLock { $0 } } set { urlBox.withLock { $0 = newValue } } }
-    private let urlBox = Mutex("")
+    private let urlBox = LockedValue("")
 
     private init(engine: KinesisEngine) {
-        current = Mutex(engine)
-        metrics = Mutex(Self.store(engine))
+        current = LockedValue(engine)
+        metrics = LockedValue(Self.store(engine))
     }
 
     deinit { ticker.withLock { $0?.cancel() } }
@@ -65,7 +64,7 @@ final class APIListener: Sendable {
         }
         let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } }, configuration: configuration)
         listener.server.withLock { $0 = server }
-        let result = Mutex<Result<Int, any Error>?>(nil)
+        let result = LockedValue<Result<Int, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {

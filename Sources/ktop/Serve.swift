@@ -4,7 +4,6 @@ import Foundation
 import KinesisAPI
 import Metrics
 import StreamEngine
-import Synchronization
 
 /// `ktop serve`: the Kinesis API alone, for SDK apps, tests and benchmarks.
 struct Serve: AsyncParsableCommand {
@@ -60,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         let config = try engineOptions.engineConfiguration()
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
-        let metrics = Mutex(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
+        let metrics = LockedValue(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
         var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
@@ -113,13 +112,14 @@ struct Serve: AsyncParsableCommand {
 enum Signals {
     /// Keeps the dispatch sources alive for the life of the process; only
     /// touched on `queue`.
+    // @unchecked: `all` is only read and written on `queue` (serial), and signal sources are not Sendable.
     private final class Sources: @unchecked Sendable { var all: [any DispatchSourceSignal] = [] }
     private static let sources = Sources()
     private static let queue = DispatchQueue(label: "ktop.signals")
 
     static func wait(for signals: [Int32]) async -> Int32 {
         await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let resumed = Mutex(false)
+            let resumed = LockedValue(false)
             queue.sync {
                 for sig in signals {
                     signal(sig, SIG_IGN)

@@ -8,8 +8,9 @@ import Synchronization
 /// A bounded-latency mailbox between threads: senders append, the owner
 /// drains everything at once. The main loop's one channel for work done
 /// elsewhere (samples, engine events, results of commands).
+/// Locks with `LockedValue` (pthread), which ThreadSanitizer can follow.
 final class EventChannel<Element: Sendable>: Sendable {
-    private let items = Mutex<[Element]>([])
+    private let items = LockedValue<[Element]>([])
     func send(_ e: Element) { items.withLock { $0.append(e) } }
     func drain() -> [Element] { items.withLock { q in defer { q.removeAll(keepingCapacity: true) }; return q } }
 }
@@ -29,18 +30,20 @@ enum SimulationEvent: Sendable {
 /// a simulated second, and carries out the dashboard's commands through the
 /// engine's public Kinesis API. Owns every object it touches; the main loop
 /// only talks to it through `send(_:)` and the event channel.
-final class Simulation: @unchecked Sendable {
-    private let commands = Mutex<[DashboardCommand]>([])
+///
+/// Sendable without `@unchecked`: every stored property is a constant or a
+/// lock, and all that the thread mutates (the `World`: engine, load generator,
+/// `--listen` server) is created and kept inside `run()`.
+final class Simulation: Sendable {
+    private let commands = LockedValue<[DashboardCommand]>([])
     private let stopped = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
+    private let finished = LockedValue<Bool>(false)
     let outbox: EventChannel<SimulationEvent>
     private let seed: UInt64
     private let speed: Speed
     private let configuration: EngineConfiguration
     private let initialScenario: Scenario
     private let listen: ListenAddress?
-    /// The `--listen` server; it follows the engine of the current world.
-    private var listener: APIListener?
 
     init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, listen: ListenAddress? = nil,
          outbox: EventChannel<SimulationEvent>) {
@@ -73,6 +76,8 @@ final class Simulation: @unchecked Sendable {
         var manual: ManualClock?
         var accelerated: AcceleratedClock?
         var runner: LoadRunner
+        /// The `--listen` server; a new world keeps it and points it at its own engine.
+        var listener: APIListener?
         var polling: [PollingConsumer]
         var fanOut: [FanOutConsumer]
         var baseRates: [Double]
@@ -84,7 +89,8 @@ final class Simulation: @unchecked Sendable {
         var stream: String { scenario.stream.name }
     }
 
-    private func makeWorld(_ scenario: Scenario) -> World {
+    private func makeWorld(_ scenario: Scenario, listener: APIListener?) -> World {
+        var listener = listener
         let manual: ManualClock?
         let accelerated: AcceleratedClock?
         let clock: any StreamEngine.Clock
@@ -126,6 +132,7 @@ final class Simulation: @unchecked Sendable {
         }
         let world = World(
             scenario: scenario, engine: engine, clock: clock, manual: manual, accelerated: accelerated, runner: runner,
+            listener: listener,
             polling: scenario.pollingConsumers.map { PollingConsumer(name: $0, stream: scenario.stream.name, client: service) },
             fanOut: scenario.fanOutConsumers.map { FanOutConsumer(name: $0, stream: scenario.stream.name, client: service) },
             baseRates: scenario.producers.map(\.recordsPerSecond),
@@ -141,7 +148,7 @@ final class Simulation: @unchecked Sendable {
     private func time(_ t: Instant) -> String { String(t.iso8601.dropFirst(11).prefix(8)) }
 
     private func run() {
-        var world = makeWorld(initialScenario)
+        var world = makeWorld(initialScenario, listener: nil)
         while !stopped.load(ordering: .sequentiallyConsistent) {
             for c in commands.withLock({ q in defer { q.removeAll() }; return q }) { apply(c, &world) }
             if let manual = world.manual { manual.advance(by: .milliseconds(10)) } else { Thread.sleep(forTimeInterval: 0.01) }
@@ -246,7 +253,7 @@ final class Simulation: @unchecked Sendable {
             guard let s = Scenario.named(name) else {
                 outbox.send(.log(time: stamp, kind: .error, text: "No scenario named \(name)")); return
             }
-            w = makeWorld(s)
+            w = makeWorld(s, listener: w.listener)
         case .quit:
             break
         }

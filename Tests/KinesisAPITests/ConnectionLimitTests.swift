@@ -17,15 +17,7 @@ final class WireHarness {
 
     init(limits: KinesisServer.ConnectionLimits = .init(maxConnections: 10), budget: RequestBodyBudget? = nil,
          sharing other: WireHarness? = nil) throws {
-        if let other {
-            clock = other.clock
-            engine = other.engine
-        } else {
-            clock = ManualClock()
-            var configuration = EngineConfiguration()
-            configuration.delays = .immediate
-            engine = KinesisEngine(clock: clock, configuration: configuration)
-        }
+        (clock, engine) = other.map { ($0.clock, $0.engine) } ?? testEngine()
         let dispatcher = EngineDispatcher(engine: { [engine] in engine }, account: nil)
         let processor = KinesisRequestProcessor(dispatcher: dispatcher, verifier: nil, defaultRegion: "us-east-1")
         let sync = channel.pipeline.syncOperations

@@ -16,6 +16,14 @@ struct TestResponse {
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
 }
 
+/// A fresh engine for a server test: a `ManualClock`, every status change immediate.
+func testEngine() -> (ManualClock, KinesisEngine) {
+    let clock = ManualClock()
+    var configuration = EngineConfiguration()
+    configuration.delays = .immediate
+    return (clock, KinesisEngine(clock: clock, configuration: configuration))
+}
+
 /// A `KinesisHTTPHandler` on an `EmbeddedChannel` in front of a real engine on
 /// a `ManualClock`: requests go in as HTTP parts, responses come out as parts,
 /// time moves only when the test moves it.
@@ -33,15 +41,7 @@ final class ServerHarness {
     /// - Parameter sharing: another harness whose engine and clock this one uses (a second client connection).
     init(maxBodyBytes: Int = 16 << 20, verifier: SigV4Verifier? = nil, now: @escaping @Sendable () -> Date = { Date() },
          sharing other: ServerHarness? = nil) throws {
-        if let other {
-            clock = other.clock
-            engine = other.engine
-        } else {
-            clock = ManualClock()
-            var configuration = EngineConfiguration()
-            configuration.delays = .immediate
-            engine = KinesisEngine(clock: clock, configuration: configuration)
-        }
+        (clock, engine) = other.map { ($0.clock, $0.engine) } ?? testEngine()
         var processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
                                                 verifier: verifier, defaultRegion: "us-east-1")
         processor.now = now

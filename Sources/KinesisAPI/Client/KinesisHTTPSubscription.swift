@@ -55,6 +55,7 @@ public final class KinesisHTTPSubscription: Sendable {
 
 /// Everything one SubscribeToShard task has received, guarded by a condition
 /// the waiting caller sleeps on.
+// @unchecked: every mutable field is touched only while holding the NSCondition.
 final class SubscriptionState: @unchecked Sendable {
     private let condition = NSCondition()
     private let endpoint: String
@@ -224,6 +225,7 @@ final class SubscriptionState: @unchecked Sendable {
 }
 
 /// The stream session's delegate: hands each task's callbacks to its state.
+// @unchecked: an NSObject subclass (URLSession's delegate); `states` is guarded by its NSLock.
 final class StreamRouter: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     private let lock = NSLock()
     private var states: [Int: SubscriptionState] = [:]

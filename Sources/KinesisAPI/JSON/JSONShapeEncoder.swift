@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 
 /// Encodes Kinesis shapes as the JSON 1.1 protocol writes them (KINESIS.md §1.2):
 ///
@@ -24,7 +25,8 @@ struct JSONShapeEncoder {
 
     /// `1700000000.123` for a date, rounded to the millisecond.
     static func timestampText(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        // Saturating: every date the engine holds fits, but a trap here would end the server.
+        let ms = Int64(saturating: date.timeIntervalSince1970 * 1000)
         let magnitude = ms.magnitude
         let fraction = String(magnitude % 1000)
         return (ms < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
