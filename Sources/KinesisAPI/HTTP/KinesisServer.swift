@@ -117,11 +117,8 @@ public final class KinesisServer: Sendable {
     init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
          eventLoopGroup: (any EventLoopGroup)?) {
         self.configuration = configuration
-        var processor = KinesisRequestProcessor(
-            dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
-            defaultRegion: defaultRegion)
-        processor.metricsText = configuration.metricsText
-        self.processor = processor
+        processor = Self.processor(dispatcher: dispatcher, defaultRegion: defaultRegion,
+                                   configuration: configuration)
         if let eventLoopGroup {
             group = eventLoopGroup
             ownsGroup = false
@@ -146,8 +143,7 @@ public final class KinesisServer: Sendable {
         let processor = self.processor
         let connections = self.connections
         let maxBody = configuration.maxRequestBodyBytes
-        let polling = SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
-                                          whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+        let polling = Self.polling(configuration)
         let limits = configuration.connectionLimits
         let timeouts = limits.timeouts
         let budget = RequestBodyBudget(limit: limits.maxBufferedBodyBytes)
@@ -175,11 +171,9 @@ public final class KinesisServer: Sendable {
                             ConnectionRefusalHandler(maxConnections: limits.maxConnections))
                         return
                     }
-                    try channel.pipeline.syncOperations.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBody, polling: polling,
-                                           bodyBudget: budget, budgetNotice: budgetNotice))
+                    try Self.configureConnection(channel.pipeline.syncOperations, processor: processor,
+                                                 maxBodyBytes: maxBody, polling: polling, timeouts: timeouts,
+                                                 bodyBudget: budget, budgetNotice: budgetNotice)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -194,6 +188,35 @@ public final class KinesisServer: Sendable {
             throw ServerError.alreadyStarted
         }
         return channel.localAddress?.port ?? configuration.port
+    }
+
+    /// The front door as `configuration` asks for it (verification, `/metrics`).
+    static func processor(dispatcher: any OperationDispatcher, defaultRegion: String,
+                          configuration: Configuration) -> KinesisRequestProcessor {
+        var processor = KinesisRequestProcessor(
+            dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
+            defaultRegion: defaultRegion)
+        processor.metricsText = configuration.metricsText
+        return processor
+    }
+
+    /// The SubscribeToShard pump's cadence from `configuration`.
+    static func polling(_ configuration: Configuration) -> SubscriptionPolling {
+        SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
+                            whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+    }
+
+    /// The handlers of one admitted connection: deadlines, NIO's HTTP/1.1 codec,
+    /// pipelining and protocol-error handlers, then Kinesis's. Shared with
+    /// ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
+    static func configureConnection(_ pipeline: ChannelPipeline.SynchronousOperations,
+                                    processor: KinesisRequestProcessor, maxBodyBytes: Int,
+                                    polling: SubscriptionPolling, timeouts: ConnectionTimeouts,
+                                    bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice) throws {
+        try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+        try pipeline.addHandler(KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: polling,
+                                                   bodyBudget: bodyBudget, budgetNotice: budgetNotice))
     }
 
     /// The bound port while running.

@@ -1,0 +1,2 @@
+// Declarations only (include/CFuzzerDriver.h); the definitions are libFuzzer's.
+#include "CFuzzerDriver.h"
