@@ -192,8 +192,8 @@ struct ConnectionDeadlineTests {
         #expect(!h.isOpen)
     }
 
-    @Test func aRequestBegunDuringAnAnswerHasTheHeaderTimeoutFromTheAnswersEnd() throws {
-        let h = try WireHarness(limits: limits(idle: 5))
+    /// Creates stream `s`, registers consumer `app` and sends SubscribeToShard from LATEST on shard 0.
+    private func subscribe(_ h: WireHarness) throws {
         #expect(try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#).status == 200)
         let registered = try h.call(.registerStreamConsumer,
             #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","ConsumerName":"app"}"#)
@@ -202,6 +202,11 @@ struct ConnectionDeadlineTests {
         h.clock.advance(by: .seconds(1))
         try h.send(WireHarness.request(.subscribeToShard,
             #"{"ConsumerARN":"\#(arn)","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}"#))
+    }
+
+    @Test func aRequestBegunDuringAnAnswerHasTheHeaderTimeoutFromTheAnswersEnd() throws {
+        let h = try WireHarness(limits: limits(idle: 5))
+        try subscribe(h)
         h.advance(30)
         try h.send("POST / HT")  // written while the stream runs
         h.clock.advance(by: .seconds(300))
@@ -215,14 +220,7 @@ struct ConnectionDeadlineTests {
 
     @Test func aSubscriptionIsNotCutByTheIdleTimeout() throws {
         let h = try WireHarness(limits: limits(idle: 5))
-        #expect(try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#).status == 200)
-        let registered = try h.call(.registerStreamConsumer,
-            #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","ConsumerName":"app"}"#)
-        let document = try JSONSerialization.jsonObject(with: Data(registered.body.utf8)) as? [String: Any]
-        let arn = try #require((document?["Consumer"] as? [String: Any])?["ConsumerARN"] as? String)
-        h.clock.advance(by: .seconds(1))
-        try h.send(WireHarness.request(.subscribeToShard,
-            #"{"ConsumerARN":"\#(arn)","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}"#))
+        try subscribe(h)
         #expect(try h.output().hasPrefix("HTTP/1.1 200 OK"))
         for _ in 0..<60 {  // a minute of loop time, twelve idle timeouts
             h.advance(1)
