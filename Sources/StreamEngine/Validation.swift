@@ -41,12 +41,12 @@ struct Validator {
             if required { fail(nil, path, "Member must not be null") }
             return
         }
-        // The model counts UTF-16 code units, as Java strings do.
-        let count = v.utf16.count
         if let pattern, !Self.matches(v, pattern) {
             fail(v, path, "Member must satisfy regular expression pattern: \(pattern)")
         }
         if let length {
+            // The model counts UTF-16 code units, as Java strings do.
+            let count = v.utf16.count
             if count < length.lowerBound { fail(v, path, "Member must have length greater than or equal to \(length.lowerBound)") }
             if count > length.upperBound { fail(v, path, "Member must have length less than or equal to \(length.upperBound)") }
         }
