@@ -11,7 +11,7 @@ import Darwin
 /// Kinesis exposes time in milliseconds (ApproximateArrivalTimestamp) and
 /// seconds (sequence numbers); token buckets need finer steps than either, so
 /// the engine keeps nanoseconds and converts at the edges.
-public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
+public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var nanosecondsSinceEpoch: Int64
 
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }

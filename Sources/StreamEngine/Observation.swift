@@ -27,7 +27,47 @@ public struct StreamSample: Sendable {
     public var consumers: [ConsumerSample]
     /// Per-call counters (PutRecord vs PutRecords), cumulative.
     public var counters = StreamCounters()
+    /// Where each figure of this stream came from (the embedded engine, a ktop endpoint,
+    /// or a foreign endpoint's control plane, a reader and CloudWatch).
+    public var provenance: SampleProvenance = .embedded
     public var openShardCount: Int { shards.filter(\.isOpen).count }
+}
+
+/// What produced the figures of a `StreamSample`: attach shows a real stream's
+/// numbers next to the embedded engine's, and a reader must always be able to tell
+/// an exact counter from one inferred by reading records or from CloudWatch.
+public struct SampleProvenance: Sendable, Equatable, Codable {
+    /// "embedded", "ktop-endpoint" or "foreign-endpoint".
+    public var kind: String
+    /// The endpoint URL (nil for the embedded engine).
+    public var endpoint: String?
+    /// Per family of figures, one line saying where it comes from. The families:
+    /// `topology`, `incoming`, `outgoing`, `throttles`, `consumers`, `topKeys`,
+    /// `hashKeys`, `cloudWatch`. A family that is missing is not available from this source.
+    public var figures: [String: String]
+
+    public init(kind: String, endpoint: String?, figures: [String: String]) {
+        self.kind = kind; self.endpoint = endpoint; self.figures = figures
+    }
+
+    /// The embedded engine: every figure is the engine's own exact counter.
+    public static let embedded = SampleProvenance(kind: "embedded", endpoint: nil, figures: Dictionary(
+        uniqueKeysWithValues: ["topology", "incoming", "outgoing", "throttles", "consumers", "topKeys", "hashKeys"]
+            .map { ($0, "engine: exact counters") }))
+}
+
+/// One shard's CloudWatch shard-level ("enhanced") metrics for one period, as
+/// GetMetricData returned them: the only place a real stream's throttling shows.
+public struct CloudWatchShardMetrics: Sendable, Equatable, Codable {
+    /// Start of the datapoint's period.
+    public var periodStart: Instant
+    public var periodSeconds: Int
+    /// Sum (or Maximum for IteratorAgeMilliseconds) over the period, by CloudWatch metric name.
+    public var values: [String: Double]
+
+    public init(periodStart: Instant, periodSeconds: Int, values: [String: Double]) {
+        self.periodStart = periodStart; self.periodSeconds = periodSeconds; self.values = values
+    }
 }
 
 /// One shard at sample time.
@@ -50,6 +90,8 @@ public struct ShardSample: Sendable {
     public var topKeysByBytes: SpaceSaving? = nil
     /// Cumulative records and bytes per hash key bucket of the shard's range.
     public var hashKeyHistogram: HashKeyHistogram? = nil
+    /// The newest CloudWatch datapoints of this shard (attach to a foreign endpoint only).
+    public var cloudWatch: CloudWatchShardMetrics? = nil
     /// Share of the hash key space, 0…1.
     public var hashSpaceShare: Double {
         (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
