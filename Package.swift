@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "StreamEngineTests", dependencies: ["StreamEngine"]),

@@ -17,8 +17,11 @@ extension DashboardData {
     /// second of every shard and consumer, `historySeconds` of history per
     /// shard, and Metrics' advice. O(shards × historySeconds).
     public static func build(store: MetricsStore, streamName: String, scenario: String, clockKind: String,
-                             limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240) -> DashboardData {
+                             limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240,
+                             source: String? = nil, connection: String? = nil) -> DashboardData {
         var d = DashboardData()
+        d.attachedTo = source
+        d.connection = connection
         d.scenario = scenario
         d.streamName = streamName
         d.clockKind = clockKind
@@ -40,6 +43,8 @@ extension DashboardData {
         d.status = stream.status.rawValue
         d.openShards = stream.openShardCount
         d.closedShards = stream.shards.count - stream.openShardCount
+        d.hourlyCostUSD = store.cost(stream).hourly
+        d.throttlesKnown = stream.provenance.figures["throttles"] != nil
         let advice = Advisor.advise(stream: stream, store: store, limits: limits)
         d.advice = advice.map { AdviceRow(action: $0.action.rawValue, shardId: $0.shardId, reason: $0.reason, targetShardCount: $0.targetShardCount) }
         var splitKeys: [String: UInt128] = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import StreamEngine
 
 /// Number formatting for narrow columns.
 public enum Format {
@@ -32,6 +33,13 @@ public enum Format {
     }
 
     public static func percent(_ x: Double) -> String { "\(Int((x * 100).rounded()))%" }
+
+    /// Dollars with cents, or three significant decimals below ten cents ($0.015, $1.23, $1,234).
+    public static func dollars(_ usd: Double) -> String {
+        guard usd.isFinite else { return "$?" }
+        if usd >= 1_000 { return "$" + String(Int64(saturating: usd.rounded())) }
+        return usd < 0.1 ? String(format: "$%.3f", usd) : String(format: "$%.2f", usd)
+    }
 
     public static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
 

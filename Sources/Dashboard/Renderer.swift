@@ -90,7 +90,9 @@ enum HeaderPane {
         grid.fill(Rect(x: r.x, y: r.y, width: r.width, height: 1), " ", hs)
         let clock = d.clockKind == "manual" ? "clock manual (max, not real time)" : "clock \(Format.speed(d.clockSpeed))\(d.clockSpeed == 1 ? "" : " (accelerated)")"
         let scenario = d.scenario == d.streamName || d.scenario.isEmpty ? "" : "[\(d.scenario)] "
-        let line1 = " ktop \(scenario)\(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed | \(d.consumers.count) consumer\(d.consumers.count == 1 ? "" : "s")"
+        let cost = d.hourlyCostUSD.map { " | \(Format.dollars($0))/h" } ?? ""
+        let line1 = " ktop \(scenario)\(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed"
+            + " | \(d.consumers.count) consumer\(d.consumers.count == 1 ? "" : "s")\(cost)"
         let right = r.width >= 100 ? "\(clock)  \(d.time) " : "\(d.clockKind == "manual" ? "manual" : Format.speed(d.clockSpeed)) \(d.time) "
         let rightWidth = right.unicodeScalars.count
         grid.put(line1, x: r.x, y: r.y, style: Style(fg: hs.fg, bg: hs.bg, attributes: hs.attributes.union(.bold)), maxWidth: max(0, r.width - rightWidth - 1))
@@ -100,13 +102,17 @@ enum HeaderPane {
         let y = r.y + 1
         func banner(_ s: String) { x += grid.put(" " + s + " ", x: x, y: y, style: ctx.style(.banner), maxWidth: r.maxX - x) + 1 }
         if v.paused { banner("PAUSED") }
+        if let endpoint = d.attachedTo { banner("ATTACHED \(endpoint)") }
+        if let state = d.connection, state != "connected" { banner(state.uppercased()) }
         if d.limitsOff { banner("LIMITS OFF: no throughput quotas") }
         if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") { banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))") }
         let inShare = d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""
         var parts: [(String, Role)] = [
             ("in ", .label), ("\(Format.bytes(d.totalIncomingBytes))/s of \(Format.bytes(d.writeCapacityBytes))/s\(inShare)", .value),
             (", ", .label), ("\(Format.count(d.totalIncomingRecords))/\(Format.count(d.writeCapacityRecords)) rec/s", .value),
-            ("  throttles ", .label), ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value),
+            ("  throttles ", .label),
+            d.throttlesKnown ? ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value)
+                : ("n/a (CloudWatch)", .label),
             ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
             ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond))/s", .value),
             ("  keys ", .label), (v.keyStrategy == .scenario ? "default" : v.keyStrategy.rawValue, .value),

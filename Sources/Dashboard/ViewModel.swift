@@ -127,6 +127,14 @@ public struct DashboardData: Hashable, Sendable {
     public var shardWriteRecords = Double(KinesisLimits.aws.shardWriteRecordsPerSecond)
     public var shardReadBytes = Double(KinesisLimits.aws.shardReadBytesPerSecond)
     public var shardReadCalls = KinesisLimits.aws.shardReadCallsPerSecond
+    /// The stream's estimated cost per hour in its mode (shard-hours and PUT units, or on-demand), USD.
+    public var hourlyCostUSD: Double?
+    /// The endpoint attached to (nil: the embedded engine) and its connection state.
+    public var attachedTo: String?
+    public var connection: String?
+    /// Whether throttles are known (the embedded engine and a ktop endpoint count them; a foreign
+    /// endpoint shows them only through CloudWatch, a minute late).
+    public var throttlesKnown = true
     public init() {}
 
     public var openRows: [ShardRow] { shards.filter(\.open) }

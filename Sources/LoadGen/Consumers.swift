@@ -64,7 +64,10 @@ public final class PollingConsumer {
     private let start: StartPosition
     private var rng: SeededRandom
 
-    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = .milliseconds(200),
+    /// Five readers at this pace use a shard's 5 GetRecords calls/s exactly.
+    public static let defaultPollInterval: Duration = .milliseconds(200)
+
+    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = PollingConsumer.defaultPollInterval,
                 startAt: ShardIteratorType = .latest) {
         self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval; self.startAt = startAt
         self.start = startAt == .trimHorizon ? .trimHorizon : .latest
@@ -73,7 +76,7 @@ public final class PollingConsumer {
     }
 
     /// A polling consumer with an explicit start position (e.g. AT_TIMESTAMP to replay retained data) and seed for its jitter.
-    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = .milliseconds(200),
+    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = PollingConsumer.defaultPollInterval,
                 start: StartPosition, limit: Int? = nil, maxBackoff: Duration = .seconds(5), seed: UInt64) {
         self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval
         self.start = start; self.limit = limit; self.maxBackoff = maxBackoff

@@ -186,31 +186,75 @@ public struct ScenarioRecorder: Sendable {
     public func evaluate(_ expectations: [Expectation]) -> [ExpectationResult] { expectations.map(evaluate) }
 }
 
-/// A scenario on the embedded engine with a manual clock: the way tests and
-/// `--speed max` check what a scenario claims. Steps 10 ms at a time, ticks
-/// the engine and records a frame each simulated second.
-/// Not `Sendable`: owned by the test or command that runs it.
-public final class ScenarioSimulation {
+/// One scenario on one engine, stepped by whoever owns the clock. The
+/// console's embedded source (wall, accelerated or manual clock) and
+/// `ScenarioSimulation` (tests) both step it, so what the screen shows, what
+/// `--headless` prints and what the expectations check are one and the same run.
+/// Not `Sendable`: owned by the thread that steps it.
+public final class ScenarioRun {
     public let scenario: Scenario
-    public let clock: ManualClock
     public let engine: KinesisEngine
     public let runner: LoadRunner
     public private(set) var recorder = ScenarioRecorder()
-    public let step: Duration
     private var nextTick: Instant
+
+    /// - Parameter client: what the load generator calls (default: the engine's own service; the
+    ///   console wraps it to time the calls).
+    public init(scenario: Scenario, seed: UInt64, engine: KinesisEngine, client: (any KinesisClient)? = nil) {
+        self.scenario = scenario
+        self.engine = engine
+        runner = LoadRunner(scenario: scenario, client: client ?? engine.service(), seed: seed)
+        runner.setUp()
+        nextTick = engine.clock.now() + .seconds(1)
+    }
+
+    /// Advances to `now` (callers step about every 10 ms). Each whole second,
+    /// before that instant's step, the engine ticks and, once the stream is
+    /// ACTIVE, a frame is recorded: frame `s` is the state just before the
+    /// phases due at second `s` apply. Returns true when the engine ticked:
+    /// a new per-second sample is due.
+    @discardableResult
+    public func step(now: Instant) -> Bool {
+        var ticked = false
+        if now >= nextTick {
+            // A clock that jumped (a paused process, a manual step of several seconds) ticks once.
+            nextTick = max(nextTick + .seconds(1), now)
+            engine.tick()
+            ticked = true
+            if let start = runner.startTime {
+                recorder.record(second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner)
+            }
+        }
+        let wasStarted = runner.startTime != nil
+        runner.step(now: now)
+        // Seconds count from the stream becoming ACTIVE, the run's time zero.
+        if !wasStarted, let start = runner.startTime { nextTick = start + .seconds(1) }
+        return ticked
+    }
+
+    public func evaluate() -> [ExpectationResult] { recorder.evaluate(scenario.expectations) }
+}
+
+/// A scenario on the embedded engine with a manual clock: the way tests
+/// check what a scenario claims. Steps 10 ms at a time (see `ScenarioRun`).
+/// Not `Sendable`: owned by the test or command that runs it.
+public final class ScenarioSimulation {
+    public let clock: ManualClock
+    public let run: ScenarioRun
+    public let step: Duration
     private let begin: Instant
+    public var scenario: Scenario { run.scenario }
+    public var engine: KinesisEngine { run.engine }
+    public var runner: LoadRunner { run.runner }
+    public var recorder: ScenarioRecorder { run.recorder }
 
     public init(scenario: Scenario, seed: UInt64, configuration: EngineConfiguration = EngineConfiguration(),
                 start: Instant = Instant(secondsSinceEpoch: 1_764_000_000), step: Duration = .milliseconds(10)) {
-        self.scenario = scenario
         self.step = step
         clock = ManualClock(start: start)
         var config = configuration
         scenario.engine.apply(to: &config)
-        engine = KinesisEngine(clock: clock, configuration: config)
-        runner = LoadRunner(scenario: scenario, client: engine.service(), seed: seed)
-        runner.setUp()
-        nextTick = start + .seconds(1)
+        run = ScenarioRun(scenario: scenario, seed: seed, engine: KinesisEngine(clock: clock, configuration: config))
         begin = start
     }
 
@@ -220,7 +264,8 @@ public final class ScenarioSimulation {
     /// Runs until `seconds` into the scenario (from the stream becoming ACTIVE).
     public func run(until seconds: Int) {
         while runner.startTime == nil || elapsed < .seconds(seconds) {
-            advance()
+            clock.advance(by: step)
+            run.step(now: clock.now())
             if runner.startTime == nil && clock.now() - begin > .seconds(60) { return } // the stream never became ACTIVE
         }
     }
@@ -228,31 +273,9 @@ public final class ScenarioSimulation {
     /// Runs the scenario's whole story (its duration, or 60 s).
     public func runToEnd() { run(until: Int(scenario.duration?.components.seconds ?? 60)) }
 
-    /// One 10 ms step. Each whole second of the run, before that instant's
-    /// step, the engine ticks and a frame is recorded: frame `s` is the state
-    /// just before the phases due at second `s` apply.
-    private func advance() {
-        clock.advance(by: step)
-        let now = clock.now()
-        if let start = runner.startTime {
-            if now >= nextTick {
-                nextTick = nextTick + .seconds(1)
-                engine.tick()
-                recorder.record(second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner)
-            }
-            runner.step(now: now)
-        } else {
-            if now >= nextTick {
-                nextTick = nextTick + .seconds(1)
-                engine.tick()
-            }
-            runner.step(now: now)
-            if let start = runner.startTime { nextTick = start + .seconds(1) }
-        }
-    }
-
-    public func evaluate() -> [ExpectationResult] { recorder.evaluate(scenario.expectations) }
+    public func evaluate() -> [ExpectationResult] { run.evaluate() }
 }
 
+@available(*, unavailable) extension ScenarioRun: Sendable {}
 // Single-owner types: sharing one between threads is a compile error, not a race.
 @available(*, unavailable) extension ScenarioSimulation: Sendable {}

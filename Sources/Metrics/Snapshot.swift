@@ -31,6 +31,10 @@ public struct StreamSnapshot: Encodable, Sendable {
     public var skew: SkewSnapshot? = nil
     public var cost: CostSnapshot? = nil
     public var readBudgets: [ReadBudgetSnapshot] = []
+    // Added with issue 12 (additive).
+    /// Where each family of figures comes from (embedded engine, ktop endpoint, or a foreign
+    /// endpoint's control plane, reader and CloudWatch).
+    public var source: SampleProvenance = .embedded
 }
 
 /// Latency statistics in milliseconds.
@@ -134,6 +138,8 @@ public struct ShardSnapshot: Encodable, Sendable {
     public var topKeysErrorBound: Int64 = 0
     public var topKeysByBytesErrorBound: Int64 = 0
     public var getRecordsSuccess: Double = 0
+    /// The shard's newest CloudWatch shard-level datapoints (attach to a foreign endpoint; absent elsewhere).
+    public var cloudWatch: CloudWatchShardMetrics? = nil
 
     enum CodingKeys: String, CodingKey {
         case shardId, open, startingHashKey, endingHashKey, parentShardId, adjacentParentShardId
@@ -144,6 +150,7 @@ public struct ShardSnapshot: Encodable, Sendable {
         case iteratorAgeMilliseconds = "IteratorAgeMilliseconds"
         case utilization, bindingLimit, heat, topKeys
         case topKeysByBytes, topKeysErrorBound, topKeysByBytesErrorBound, getRecordsSuccess = "GetRecords.Success"
+        case cloudWatch
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -169,6 +176,7 @@ public struct ShardSnapshot: Encodable, Sendable {
         try c.encode(topKeysErrorBound, forKey: .topKeysErrorBound)
         try c.encode(topKeysByBytesErrorBound, forKey: .topKeysByBytesErrorBound)
         try c.encode(getRecordsSuccess, forKey: .getRecordsSuccess)
+        try c.encodeIfPresent(cloudWatch, forKey: .cloudWatch)
     }
 }
 
@@ -236,6 +244,7 @@ extension MetricsStore {
                         snap.topKeysErrorBound = keys.recordsErrorBound
                         snap.topKeysByBytesErrorBound = keys.bytesErrorBound
                         snap.getRecordsSuccess = round2(s.getRecordsSuccess)
+                        snap.cloudWatch = shard.cloudWatch
                         return snap
                     },
                     consumers: consumerRates.values.filter { $0.stream == stream.name }.sorted { ($0.type, $0.name) < ($1.type, $1.name) }.map {
@@ -253,6 +262,7 @@ extension MetricsStore {
                                        hashKey: $0.hashKey.map { String($0) }, targetShardCount: $0.targetShardCount, reason: $0.reason)
                     })
                 addIssue4Fields(&streamSnapshot, stream, round2)
+                streamSnapshot.source = stream.provenance
                 return streamSnapshot
             })
     }

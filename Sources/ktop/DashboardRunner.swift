@@ -10,11 +10,8 @@ import StreamEngine
 /// most 50 ms), folds in what the channel brought, refreshes the shown data
 /// when the refresh interval is up, and draws if anything changed.
 struct DashboardRunner {
-    let scenario: Scenario
-    let seed: UInt64
-    let speed: Speed
-    let configuration: EngineConfiguration
-    let listen: ListenAddress?
+    /// Builds the source on its own thread (sources are single-owner).
+    let makeSource: @Sendable () -> any SampleSource
     var metrics = MetricsConfiguration()
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
@@ -24,15 +21,14 @@ struct DashboardRunner {
             return 2
         }
         TerminalGuard.install()
-        let channel = EventChannel<SimulationEvent>()
-        let simulation = Simulation(scenario: scenario, seed: seed, speed: speed, configuration: configuration,
-                                    listen: listen, outbox: channel)
-        simulation.start()
+        let channel = EventChannel<SourceEvent>()
+        let source = SourceThread(outbox: channel)
+        source.start(name: "ktop-source", makeSource)
         let backend = NcursesBackend()
         backend.start()
         defer {
             backend.stop()
-            simulation.stop()
+            source.stop()
         }
 
         var model = DashboardModel()
@@ -40,20 +36,20 @@ struct DashboardRunner {
         model.view.width = w
         model.view.height = h
         model.view.capabilities = backend.capabilities
-        var store = MetricsStore(configuration: metrics, limits: configuration.limits)
-        var scenarioName = scenario.name
-        var streamName = scenario.stream.name
+        var store = MetricsStore(configuration: metrics)
+        var header: SourceHeader?
+        var connection: String?
         var nextRefresh = Date()
         var dirty = true
         let scenarios = Scenario.builtIns.map(\.name)
 
         func refresh() {
-            let kind: String = {
-                if case .max = speed { return "manual" }
-                return (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
-            }()
-            model.update(data: DashboardData.build(store: store, streamName: streamName, scenario: scenarioName, clockKind: kind,
-                                                   limits: configuration.limits, scenarios: scenarios))
+            guard let header else { return }
+            // The speed can change while running (the `f` key): the kind follows the samples.
+            let kind = header.clock == "manual" ? "manual" : (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
+            model.update(data: DashboardData.build(store: store, streamName: header.stream, scenario: header.scenario ?? "",
+                                                   clockKind: kind, limits: header.limits, scenarios: scenarios,
+                                                   source: header.kind == "embedded" ? nil : header.endpoint, connection: connection))
         }
 
         loop: while true {
@@ -68,26 +64,35 @@ struct DashboardRunner {
                 dirty = true
                 for c in commands {
                     if c == .quit { break loop }
-                    simulation.send(c)
+                    source.send(c)
                 }
                 if case .resize = k { backend.invalidate() }
                 key = backend.readKey()
             }
             for event in channel.drain() {
                 switch event {
-                case .started(let s, let stream):
-                    scenarioName = s
-                    streamName = stream
-                    store = MetricsStore(configuration: metrics, limits: configuration.limits)
+                case .started(let h):
+                    header = h
+                    store = MetricsStore(configuration: metrics, limits: h.limits)
                     model.view.rateFactor = 1
                     model.view.keyStrategy = .scenario
                     model.view.selectedShardId = nil
                     refresh()
-                case .sample(let sample, let consumers, let producers):
-                    store.ingest(sample, consumers: consumers, producers: producers)
+                case .sample(let s):
+                    store.ingest(s.engine, consumers: s.consumers, producers: s.producers, latencies: s.latencies)
+                    connection = s.connection
                 case .log(let time, let kind, let text):
                     model.log(EventLine(time: time, kind: kind, text: text))
                     dirty = true
+                case .narration(let seconds, let phase, let text):
+                    let time = store.lastSample.map { String($0.time.iso8601.dropFirst(11).prefix(8)) } ?? ""
+                    model.log(EventLine(time: time, kind: .narration, text: phase == "start" ? text : "[+\(seconds)s \(phase)] \(text)"))
+                    dirty = true
+                case .failed(let message):
+                    model.log(EventLine(time: "", kind: .error, text: message))
+                    dirty = true
+                case .finished:
+                    break
                 }
             }
             let now = Date()

@@ -226,22 +226,22 @@ struct Run: ParsableCommand {
                          endpoint: url, region: region, credentials: credentials).run()
             return
         }
-        var config = try engineOptions.engineConfiguration()
+        let config = try engineOptions.engineConfiguration()
+        let metrics = try priceOptions.metricsConfiguration()
+        // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
+        let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
+        let speed = self.speed, address = listen
         guard headless else {
-            // The live dashboard (it applies each scenario's engine settings itself); without a
-            // terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
-                                         metrics: try priceOptions.metricsConfiguration()).run()
+            // The live dashboard; without a terminal it says to use --headless and exits nonzero.
+            let status = DashboardRunner(makeSource: {
+                EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address)
+            }, metrics: metrics).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
-        scenario.engine.apply(to: &config)
-        // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
-        let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
-        let runner = HeadlessRunner(scenario: scenario, seed: seed, speed: speed,
-                                    duration: length, format: format == "text" ? .text : .json, configuration: config, listen: listen,
-                                    metrics: try priceOptions.metricsConfiguration())
-        runner.run()
+        HeadlessRunner(format: format == "text" ? .text : .json, metrics: metrics).run(
+            EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
+                           duration: length, checkExpectations: format == "text"))
     }
 }
 
