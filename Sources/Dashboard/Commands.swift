@@ -20,6 +20,26 @@ public enum DashboardCommand: Hashable, Sendable {
     /// Starts a built-in scenario afresh on a new engine.
     case runScenario(String)
     case quit
+
+    /// Whether the command changes the stream itself (attached to a real stream, these ask first).
+    public var changesStream: Bool {
+        switch self {
+        case .splitShard, .mergeShards, .updateShardCount, .setStreamMode, .removeConsumer: true
+        default: false
+        }
+    }
+
+    /// The operation in Kinesis's words, for a confirmation.
+    public var operation: String {
+        switch self {
+        case .splitShard(let id, let key): "SplitShard \(id) at hash key \(key)"
+        case .mergeShards(let a, let b): "MergeShards \(a) + \(b)"
+        case .updateShardCount(let n): "UpdateShardCount to \(n) (UNIFORM_SCALING)"
+        case .setStreamMode(let mode): "UpdateStreamMode to \(mode)"
+        case .removeConsumer(let name, _): "DeregisterStreamConsumer \(name)"
+        default: "\(self)"
+        }
+    }
 }
 
 /// A key press or terminal event, as the backend decodes it.

@@ -18,8 +18,9 @@ extension DashboardData {
     /// shard, and Metrics' advice. O(shards × historySeconds).
     public static func build(store: MetricsStore, streamName: String, scenario: String, clockKind: String,
                              limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240,
-                             source: String? = nil, connection: String? = nil) -> DashboardData {
+                             source: String? = nil, connection: String? = nil, readOnly: Bool = false) -> DashboardData {
         var d = DashboardData()
+        d.readOnly = readOnly
         d.attachedTo = source
         d.connection = connection
         d.scenario = scenario
@@ -44,6 +45,7 @@ extension DashboardData {
         d.openShards = stream.openShardCount
         d.closedShards = stream.shards.count - stream.openShardCount
         d.hourlyCostUSD = store.cost(stream).hourly
+        d.streamARN = stream.arn
         d.throttlesKnown = stream.provenance.figures["throttles"] != nil
         let advice = Advisor.advise(stream: stream, store: store, limits: limits)
         d.advice = advice.map { AdviceRow(action: $0.action.rawValue, shardId: $0.shardId, reason: $0.reason, targetShardCount: $0.targetShardCount) }

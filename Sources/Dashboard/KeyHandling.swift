@@ -23,13 +23,31 @@ extension DashboardModel {
             return (m, [])
         }
         if key == .function(10) { return (m, [.quit]) }
+        var confirmed = false
         switch m.view.overlay {
         case .help(let page): m.handleHelp(key, page: page, &out)
         case .prompt(let p): m.handlePrompt(key, p, &out)
-        case .menu(let menu): m.handleMenu(key, menu, &out)
+        case .menu(let menu): confirmed = menu.isConfirmation; m.handleMenu(key, menu, &out)
         case .none: m.handleNormal(key, &out)
         }
+        if m.data.attachedTo != nil && !confirmed { out = out.compactMap { m.confirmOnRealStream($0) } }
         return (m, out)
+    }
+
+    /// Attached to a real stream, an action that changes it first asks, naming the
+    /// operation, the stream and the account and endpoint; `--read-only` refuses it.
+    private mutating func confirmOnRealStream(_ c: DashboardCommand) -> DashboardCommand? {
+        guard c.changesStream, let endpoint = data.attachedTo else { return c }
+        if data.readOnly {
+            note(.error, "Attached read-only (--read-only): \(c.operation) was not sent")
+            return nil
+        }
+        let account = data.streamARN.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first.map(String.init) ?? "?"
+        var menu = Menu(title: "\(c.operation) on stream \(data.streamName), account \(account) at \(endpoint)? (Esc cancels)",
+                        items: [Menu.Item("Yes: \(c.operation) on the real stream", c)])
+        menu.isConfirmation = true
+        view.overlay = .menu(menu)
+        return nil
     }
 
     mutating func note(_ kind: EventLine.Kind, _ text: String) { log(EventLine(time: data.time, kind: kind, text: text)) }

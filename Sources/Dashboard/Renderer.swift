@@ -103,7 +103,7 @@ enum HeaderPane {
         func banner(_ s: String) { x += grid.put(" " + s + " ", x: x, y: y, style: ctx.style(.banner), maxWidth: r.maxX - x) + 1 }
         if v.paused { banner("PAUSED") }
         if let endpoint = d.attachedTo { banner("ATTACHED \(endpoint)") }
-        if let state = d.connection, state != "connected" { banner(state.uppercased()) }
+        if let state = d.connection, state != "connected" { banner(state) }
         if d.limitsOff { banner("LIMITS OFF: no throughput quotas") }
         if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") { banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))") }
         let inShare = d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""

@@ -135,6 +135,9 @@ public struct DashboardData: Hashable, Sendable {
     /// Whether throttles are known (the embedded engine and a ktop endpoint count them; a foreign
     /// endpoint shows them only through CloudWatch, a minute late).
     public var throttlesKnown = true
+    /// Attached with --read-only: no action reaches the stream.
+    public var readOnly = false
+    public var streamARN = ""
     public init() {}
 
     public var openRows: [ShardRow] { shards.filter(\.open) }
@@ -202,6 +205,8 @@ public struct Menu: Hashable, Sendable {
     public var title: String
     public var items: [Item]
     public var selected: Int = 0
+    /// A confirmation of an action on a real stream: its item is carried out as is.
+    public var isConfirmation = false
     public init(title: String, items: [Item]) { self.title = title; self.items = items }
 }
 
