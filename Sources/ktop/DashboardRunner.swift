@@ -13,6 +13,8 @@ struct DashboardRunner {
     /// Builds the source on its own thread (sources are single-owner).
     let makeSource: @Sendable () -> any SampleSource
     var metrics = MetricsConfiguration()
+    /// Attached with --read-only: the dashboard refuses actions on the stream.
+    var readOnly = false
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
     func run() -> Int32 {
@@ -49,7 +51,8 @@ struct DashboardRunner {
             let kind = header.clock == "manual" ? "manual" : (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
             model.update(data: DashboardData.build(store: store, streamName: header.stream, scenario: header.scenario ?? "",
                                                    clockKind: kind, limits: header.limits, scenarios: scenarios,
-                                                   source: header.kind == "embedded" ? nil : header.endpoint, connection: connection))
+                                                   source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
+                                                   readOnly: readOnly))
         }
 
         loop: while true {

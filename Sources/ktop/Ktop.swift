@@ -28,10 +28,11 @@ struct Ktop: AsyncParsableCommand {
                                                      a story with its narration, then its expectations checked
               ktop --scenario story.json --headless  a scenario file (see 'ktop scenarios --show NAME')
               ktop kpl encode < records.json         KPL aggregation as JSON on stdin/stdout
+              ktop attach --stream orders            the same console on a real stream (AWS, LocalStack, moto, a ktop)
               ktop --headless --endpoint http://127.0.0.1:4567 --duration 10
                                                      the demo's load against another ktop (or AWS, LocalStack)
             """,
-        subcommands: [Run.self, Serve.self, Scenarios.self, KPLCommand.self],
+        subcommands: [Run.self, Attach.self, Serve.self, Scenarios.self, KPLCommand.self],
         defaultSubcommand: Run.self)
 
     /// Catches a mistyped command before the default subcommand swallows it:
