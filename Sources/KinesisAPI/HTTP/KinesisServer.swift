@@ -190,13 +190,16 @@ public final class KinesisServer: Sendable {
         return channel.localAddress?.port ?? configuration.port
     }
 
-    /// The front door as `configuration` asks for it (verification, `/metrics`).
+    /// The front door as `configuration` asks for it (verification, `/metrics`), with `/ktop/v1/…`
+    /// when `dispatcher` is an engine's.
     static func processor(dispatcher: any OperationDispatcher, defaultRegion: String,
                           configuration: Configuration) -> KinesisRequestProcessor {
         var processor = KinesisRequestProcessor(
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
         processor.metricsText = configuration.metricsText
+        // ktop's JSON routes read the engine the Kinesis operations go to.
+        processor.ktopRoutes = (dispatcher as? EngineDispatcher).map { KtopRoutes(engine: $0.engine) }
         return processor
     }
 
