@@ -13,6 +13,10 @@ import Synchronization
 /// service for the region named in the SigV4 credential scope (falling back to
 /// ``Configuration/defaultRegion``) and the configured account.
 ///
+/// Beside Kinesis it answers two read-only, unauthenticated `GET`s of its own: `/metrics`
+/// (when ``Configuration/metricsText`` is set) and `/ktop/v1/sample` and `/ktop/v1/events`,
+/// the engine's sample and event log as JSON (see `KtopRoutes`), which ``KtopEndpointClient`` reads.
+///
 /// ```swift
 /// let server = KinesisServer(engine: engine, configuration: .init(host: "127.0.0.1", port: 0))
 /// let port = try await server.start()
