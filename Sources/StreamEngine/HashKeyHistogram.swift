@@ -81,7 +81,9 @@ extension HashKeyHistogram: Codable {
         guard lower <= upper else { throw c.corrupted(.upperBound, "must not be below lowerBound") }
         self.init(range: lower...upper)
         let shift = try c.decode(Int.self, forKey: .shift)
-        guard shift == self.shift else { throw c.corrupted(.shift, "must be \(self.shift) for this range, got \(shift)") }
+        guard shift == self.shift else {
+            throw c.corrupted(.shift, "must be \(self.shift) for this range, got \(shift)")
+        }
         for key in [CodingKeys.records, .bytes] {
             let counts = try c.decode([Int64].self, forKey: key)
             guard counts.count == bucketCount else {

@@ -147,7 +147,9 @@ extension SpaceSaving: Codable {
         total = try c.decodeCount(.total)
         totalBytes = try c.decodeCount(.totalBytes)
         let entries = try c.decode([Entry].self, forKey: .entries)
-        guard entries.count <= slots else { throw c.corrupted(.entries, "holds \(entries.count) entries for \(slots) slots") }
+        guard entries.count <= slots else {
+            throw c.corrupted(.entries, "holds \(entries.count) entries for \(slots) slots")
+        }
         guard !entries.hasDuplicate(by: \.hashKey) else { throw c.corrupted(.entries, "holds one hash key twice") }
         var records: Int64 = 0, bytes: Int64 = 0
         for e in entries {
@@ -163,7 +165,9 @@ extension SpaceSaving: Codable {
             recordCounts.append(e.records); byteCounts.append(e.bytes); errors.append(e.error)
         }
         guard records <= total else { throw c.corrupted(.entries, "hold \(records) records, above total \(total)") }
-        guard bytes <= totalBytes else { throw c.corrupted(.entries, "hold \(bytes) bytes, above totalBytes \(totalBytes)") }
+        guard bytes <= totalBytes else {
+            throw c.corrupted(.entries, "hold \(bytes) bytes, above totalBytes \(totalBytes)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -109,7 +109,9 @@ extension StreamSample: Codable {
             throw c.corrupted(.shards, "holds one shard id or index twice")
         }
         consumers = try c.decode([ConsumerSample].self, forKey: .consumers)
-        guard !consumers.hasDuplicate(by: \.name) else { throw c.corrupted(.consumers, "holds one consumer name twice") }
+        guard !consumers.hasDuplicate(by: \.name) else {
+            throw c.corrupted(.consumers, "holds one consumer name twice")
+        }
         counters = try c.decode(StreamCounters.self, forKey: .counters)
         provenance = try c.decode(SampleProvenance.self, forKey: .provenance)
     }

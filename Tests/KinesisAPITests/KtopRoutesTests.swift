@@ -29,7 +29,7 @@ import Darwin
 
     @Test func theSampleIsTheEnginesExactCountersAsJSON() throws {
         let h = try Self.busyServer()
-        let r = try h.send(method: .GET, uri: "/ktop/v1/sample", target: nil, body: "", contentType: nil, authorization: nil)
+        let r = try h.get("/ktop/v1/sample")
         #expect(r.status == 200)
         #expect(r.header("Content-Type") == "application/json")
         #expect(r.header("x-ktop-api") == "1")
@@ -48,8 +48,7 @@ import Darwin
     ])
     func parametersFilterTheStreams(_ query: String, _ names: [String]) throws {
         let h = try Self.busyServer()
-        let r = try h.send(method: .GET, uri: "/ktop/v1/sample" + query, target: nil, body: "", contentType: nil,
-                           authorization: nil)
+        let r = try h.get("/ktop/v1/sample" + query)
         #expect(r.status == 200)
         let sample = try JSONDecoder().decode(EngineSample.self, from: Data(r.body))
         #expect(sample.streams.map(\.name).sorted() == names)
@@ -64,7 +63,7 @@ import Darwin
     ])
     func badParametersAre400WithAJSONMessage(_ uri: String) throws {
         let h = try Self.busyServer()
-        let r = try h.send(method: .GET, uri: uri, target: nil, body: "", contentType: nil, authorization: nil)
+        let r = try h.get(uri)
         #expect(r.status == 400)
         #expect(r.header("Content-Type") == "application/json" && r.header("x-ktop-api") == "1")
         #expect((r.json["message"] as? String)?.isEmpty == false)
@@ -74,7 +73,7 @@ import Darwin
     @Test(arguments: ["/ktop/", "/ktop/v1/", "/ktop/v1/samples", "/ktop/v2/sample", "/ktop/v1/sample/"])
     func otherKtopPathsAre404(_ uri: String) throws {
         let h = try ServerHarness()
-        let r = try h.send(method: .GET, uri: uri, target: nil, body: "", contentType: nil, authorization: nil)
+        let r = try h.get(uri)
         #expect(r.status == 404 && r.header("x-ktop-api") == "1")
         #expect((r.json["message"] as? String)?.contains("/ktop/v1/sample") == true)
     }
@@ -92,7 +91,7 @@ import Darwin
     @Test func noSignatureIsAskedEvenWhenVerifying() throws {
         let verifier = SigV4Verifier(credentials: [AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret")])
         let h = try ServerHarness(verifier: verifier)
-        let r = try h.send(method: .GET, uri: "/ktop/v1/sample", target: nil, body: "", contentType: nil, authorization: nil)
+        let r = try h.get("/ktop/v1/sample")
         #expect(r.status == 200)
         // …while a Kinesis call without one is refused as before.
         let refused = try h.send(target: KinesisOperation.listStreams.target, authorization: nil)
@@ -101,7 +100,7 @@ import Darwin
 
     @Test func eventsAfterAnIdAreTheNewerOnes() throws {
         let h = try Self.busyServer()
-        let all = try h.send(method: .GET, uri: "/ktop/v1/events", target: nil, body: "", contentType: nil, authorization: nil)
+        let all = try h.get("/ktop/v1/events")
         #expect(all.status == 200 && all.header("x-ktop-api") == "1")
         let reply = try JSONDecoder().decode(KtopRoutes.EventsReply.self, from: Data(all.body))
         #expect(reply.events == h.engine.events.events())
@@ -109,13 +108,11 @@ import Darwin
         #expect(reply.events.last?.kind == .streamActive && reply.events.last?.stream == "other"
                 && reply.events.last?.region == "eu-west-1")
 
-        let after = try h.send(method: .GET, uri: "/ktop/v1/events?after=\(reply.lastId - 1)&stream=other", target: nil,
-                               body: "", contentType: nil, authorization: nil)
+        let after = try h.get("/ktop/v1/events?after=\(reply.lastId - 1)&stream=other")
         let newer = try JSONDecoder().decode(KtopRoutes.EventsReply.self, from: Data(after.body))
         #expect(newer.lastId == reply.lastId && newer.events.map(\.id) == [reply.lastId])
         for id in ["0", String(reply.lastId), "18446744073709551615"] {
-            let r = try h.send(method: .GET, uri: "/ktop/v1/events?after=\(id)&region=us-east-1", target: nil, body: "",
-                               contentType: nil, authorization: nil)
+            let r = try h.get("/ktop/v1/events?after=\(id)&region=us-east-1")
             #expect(r.status == 200)
             let events = try JSONDecoder().decode(KtopRoutes.EventsReply.self, from: Data(r.body)).events
             #expect(events.allSatisfy { $0.region == "us-east-1" && $0.id > UInt64(id)! })
@@ -124,11 +121,19 @@ import Darwin
     }
 }
 
+extension ServerHarness {
+    /// A bare `GET`, as a browser or curl sends one: no signature, no content type.
+    func get(_ uri: String) throws -> TestResponse {
+        try send(method: .GET, uri: uri, target: nil, body: "", contentType: nil, authorization: nil)
+    }
+}
+
 // MARK: the client against real sockets
 
 /// A stand-in for a server ktop does not run: nothing reaches an engine.
 private struct NoEngine: OperationDispatcher {
-    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult {
+    func dispatch(_ operation: KinesisOperation, region: String,
+                  input: JSONValue) throws(KinesisError) -> OperationResult {
         throw KinesisError(.internalFailure, "no engine")
     }
 }
@@ -202,7 +207,9 @@ private func http(_ status: String, _ headers: [String], _ body: String) -> Stri
         let kinesis = KinesisHTTPClient(endpoint: url(port), region: "us-east-1",
                                         credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret"))
         _ = try kinesis.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
-        let entries = (0..<1100).map { PutRecordsRequestEntry(data: Data([UInt8($0 & 0xFF)]), partitionKey: "k\($0 % 4)") }
+        let entries = (0..<1100).map { i in
+            PutRecordsRequestEntry(data: Data([UInt8(i & 0xFF)]), partitionKey: "k\(i % 4)")
+        }
         var failed = 0
         for chunk in stride(from: 0, to: 1100, by: 500) {
             failed += try kinesis.putRecords(PutRecordsInput(records: Array(entries[chunk..<min(chunk + 500, 1100)]),
@@ -280,7 +287,8 @@ private func http(_ status: String, _ headers: [String], _ body: String) -> Stri
         #expect {
             _ = try KtopEndpointClient(endpoint: url(silent.port), timeout: .milliseconds(500)).probe()
         } throws: { error in
-            if case .unreachable(let why) = error as? KtopEndpointError { return why.contains("within") } else { return false }
+            guard case .unreachable(let why) = error as? KtopEndpointError else { return false }
+            return why.contains("within")
         }
         #expect(ContinuousClock.now - start < .seconds(3))
     }

@@ -42,7 +42,8 @@ import Testing
         _ = try h.k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: "shardId-000000000002",
                                                  adjacentShardToMerge: "shardId-000000000003"))
         h.advance(.milliseconds(1500))
-        _ = try h.engine.service(region: "eu-west-1").createStream(CreateStreamInput(streamName: "other", shardCount: 1))
+        _ = try h.engine.service(region: "eu-west-1")
+            .createStream(CreateStreamInput(streamName: "other", shardCount: 1))
         h.engine.tick()
         return h
     }
@@ -109,7 +110,8 @@ import Testing
     /// Sets each encoded key alone to a distinct value and reads it back: a counter the
     /// encoder writes but the decoder forgets would come back as 0.
     static func eachKeyRoundTrips<C: Codable & Equatable>(_ zero: C) throws {
-        let object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(zero)) as? [String: Any])
+        let encoded = try JSONEncoder().encode(zero)
+        let object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
         #expect(object.count > 1)
         for (i, key) in object.keys.sorted().enumerated() {
             var changed = object
@@ -285,6 +287,22 @@ import Testing
         object["totalBytes"] = 1000
         let over = try JSONSerialization.data(withJSONObject: object)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(SpaceSaving.self, from: over) }
+    }
+
+    @Test func cloudWatchPeriodsBelowASecondAreRefused() throws {
+        let metrics = CloudWatchShardMetrics(
+            periodStart: Instant(nanosecondsSinceEpoch: 60_000_000_000), periodSeconds: 60,
+            values: ["IncomingRecords": 12, "WriteProvisionedThroughputExceeded": 3])
+        let data = try JSONEncoder().encode(metrics)
+        #expect(try JSONDecoder().decode(CloudWatchShardMetrics.self, from: data) == metrics)
+        for period in ["0", "-60", "1.5"] {
+            let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: #""periodSeconds":60"#,
+                                                                                  with: #""periodSeconds":\#(period)"#)
+            #expect(text.contains(#""periodSeconds":\#(period)"#))
+            #expect(throws: DecodingError.self) {
+                _ = try JSONDecoder().decode(CloudWatchShardMetrics.self, from: Data(text.utf8))
+            }
+        }
     }
 
     // MARK: filters and events

@@ -53,7 +53,8 @@ struct KtopRoutes: Sendable {
                 if let text = p["after"] {
                     // Digits only: UInt64("+5") would pass.
                     guard text.utf8.allSatisfy({ (48...57).contains($0) }), let id = UInt64(text) else {
-                        throw KtopRouteError(.badRequest, "after must be an event id, 0…\(UInt64.max), got \"\(text.prefix(64))\"")
+                        throw KtopRouteError(.badRequest,
+                                             "after must be an event id, 0…\(UInt64.max), got \"\(text.prefix(64))\"")
                     }
                     after = id
                 }
@@ -65,7 +66,8 @@ struct KtopRoutes: Sendable {
                 }
                 return try Self.json(EventsReply(lastId: lastId, events: events), headers: headers)
             default:
-                throw KtopRouteError(.notFound, "No ktop route \(path.prefix(128)); there are \(Self.samplePath) and \(Self.eventsPath).")
+                throw KtopRouteError(.notFound, "No ktop route \(path.prefix(128)); there are "
+                                     + "\(Self.samplePath) and \(Self.eventsPath).")
             }
         } catch {
             return Self.reply(error.status, Array(Self.message(error.message).utf8), headers: headers)
@@ -118,12 +120,17 @@ struct KtopQuery {
             let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = String(kv[0]).removingPercentEncoding, kv.count == 2,
                   let value = String(kv[1]).removingPercentEncoding else {
-                throw KtopRouteError(.badRequest, "Malformed query parameter \"\(item.prefix(64))\": use name=value, percent-encoded.")
+                throw KtopRouteError(.badRequest, "Malformed query parameter \"\(item.prefix(64))\": "
+                                     + "use name=value, percent-encoded.")
             }
             guard allowed.contains(name) else {
-                throw KtopRouteError(.badRequest, "Unknown query parameter \"\(name.prefix(64))\"; this route takes \(allowed.sorted().joined(separator: ", ")).")
+                let known = allowed.sorted().joined(separator: ", ")
+                throw KtopRouteError(.badRequest,
+                                     "Unknown query parameter \"\(name.prefix(64))\"; this route takes \(known).")
             }
-            guard values[name] == nil else { throw KtopRouteError(.badRequest, "Query parameter \(name) is given twice.") }
+            guard values[name] == nil else {
+                throw KtopRouteError(.badRequest, "Query parameter \(name) is given twice.")
+            }
             guard !value.isEmpty, value.utf8.count <= 256 else {
                 throw KtopRouteError(.badRequest, "Query parameter \(name) must be 1 to 256 bytes long.")
             }
