@@ -11,6 +11,11 @@ import Darwin
 /// Kinesis exposes time in milliseconds (ApproximateArrivalTimestamp) and
 /// seconds (sequence numbers); token buckets need finer steps than either, so
 /// the engine keeps nanoseconds and converts at the edges.
+///
+/// Its `Codable` form is one JSON integer, the nanoseconds since the epoch
+/// (`1764000000123456789`): exact, unlike milliseconds, so a sample read back over
+/// `GET /ktop/v1/sample` equals the one sent. Beyond 2^53 it does not fit a
+/// JavaScript number; Python, Swift and Go read it exactly.
 public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var nanosecondsSinceEpoch: Int64
 
@@ -61,6 +66,15 @@ public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConv
     }
 
     public var description: String { iso8601 }
+
+    public init(from decoder: any Decoder) throws {
+        nanosecondsSinceEpoch = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(nanosecondsSinceEpoch)
+    }
 }
 
 extension Duration {

@@ -4,8 +4,11 @@ import Synchronization
 /// Something rare and worth telling a person about: a stream changing state, a
 /// reshard, records trimmed. The engine's only outbound channel besides the
 /// counters; Metrics and the dashboard read it, the engine never waits on them.
-public struct EngineEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+///
+/// JSON (`GET /ktop/v1/events`): the properties by name, `time` in nanoseconds since the
+/// epoch (as every ``Instant``), `kind` its raw name (`shardSplit`).
+public struct EngineEvent: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
         case streamCreating, streamActive, streamUpdating, streamDeleting, streamDeleted
         case shardSplit, shardsMerged, shardCountUpdated, onDemandScaled
         case streamModeChanged, retentionChanged, encryptionChanged
@@ -50,8 +53,9 @@ public final class EventLog: Sendable {
     public func events(after id: UInt64 = 0) -> [EngineEvent] {
         state.withLock { s in
             guard let first = s.events.first else { return [] }
-            let skip = id >= first.id ? Int(id - first.id + 1) : 0
-            return skip >= s.events.count ? [] : Array(s.events.dropFirst(skip))
+            // In UInt64: a reader's id far past the newest (a remote's `after=`) must not trap `Int(_:)`.
+            let skip = id >= first.id ? id - first.id + 1 : 0
+            return skip >= UInt64(s.events.count) ? [] : Array(s.events.dropFirst(Int(skip)))
         }
     }
 

@@ -67,3 +67,39 @@ public struct HashKeyHistogram: Sendable, Equatable {
         return copy
     }
 }
+
+/// JSON: `{"lowerBound": "0", "upperBound": "…", "shift": 121, "records": [n, …], "bytes": [n, …]}`,
+/// the bounds as decimal strings. Decoding checks what the put path and Metrics rely on:
+/// the shift and the bucket count are the ones ``init(range:)`` derives from the bounds,
+/// and no count is negative.
+extension HashKeyHistogram: Codable {
+    enum CodingKeys: String, CodingKey { case lowerBound, upperBound, shift, records, bytes }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let lower = try c.decodeHashKey(.lowerBound), upper = try c.decodeHashKey(.upperBound)
+        guard lower <= upper else { throw c.corrupted(.upperBound, "must not be below lowerBound") }
+        self.init(range: lower...upper)
+        let shift = try c.decode(Int.self, forKey: .shift)
+        guard shift == self.shift else {
+            throw c.corrupted(.shift, "must be \(self.shift) for this range, got \(shift)")
+        }
+        for key in [CodingKeys.records, .bytes] {
+            let counts = try c.decode([Int64].self, forKey: key)
+            guard counts.count == bucketCount else {
+                throw c.corrupted(key, "must hold \(bucketCount) buckets for this range, got \(counts.count)")
+            }
+            guard counts.allSatisfy({ $0 >= 0 }) else { throw c.corrupted(key, "must not hold a negative count") }
+            if key == .records { records = counts } else { bytes = counts }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(String(lowerBound), forKey: .lowerBound)
+        try c.encode(String(upperBound), forKey: .upperBound)
+        try c.encode(shift, forKey: .shift)
+        try c.encode(records, forKey: .records)
+        try c.encode(bytes, forKey: .bytes)
+    }
+}

@@ -13,7 +13,7 @@
 /// `records` counts records since the key entered its slot (a lower bound).
 public struct SpaceSaving: Sendable, Equatable {
     /// What the sketch counts a key's weight in.
-    public enum Weight: String, Sendable, Equatable { case records, bytes }
+    public enum Weight: String, Sendable, Equatable, Codable { case records, bytes }
 
     /// One tracked key. `records - error` (records mode) or `bytes - error`
     /// (bytes mode) is a lower bound on its true weight.
@@ -123,6 +123,84 @@ public struct SpaceSaving: Sendable, Equatable {
 
     /// Entries by estimated records, heaviest first.
     public var top: [Entry] { entries.sorted { $0.records > $1.records } }
+}
+
+/// JSON: `{"slots": 16, "weight": "records", "total": n, "totalBytes": n, "entries": [{"partitionKey": "k",
+/// "hashKey": "…", "records": n, "bytes": n, "error": n}, …]}`, entries in slot order, hash keys as
+/// decimal strings. Decoding keeps the sketch's invariants: at most `slots` entries (and at most
+/// ``maxDecodedSlots`` slots, so a remote cannot make a reader reserve memory it did not send), one
+/// entry per hash key, every entry seen at least once, its error within its weight, and the entries'
+/// records and bytes within the window's totals.
+extension SpaceSaving: Codable {
+    /// The most slots a decoded sketch may have (the engine's have 16).
+    public static let maxDecodedSlots = 4096
+
+    enum CodingKeys: String, CodingKey { case slots, weight, total, totalBytes, entries }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let slots = try c.decode(Int.self, forKey: .slots)
+        guard (1...Self.maxDecodedSlots).contains(slots) else {
+            throw c.corrupted(.slots, "must be 1…\(Self.maxDecodedSlots), got \(slots)")
+        }
+        self.init(slots: slots, weight: try c.decode(Weight.self, forKey: .weight))
+        total = try c.decodeCount(.total)
+        totalBytes = try c.decodeCount(.totalBytes)
+        let entries = try c.decode([Entry].self, forKey: .entries)
+        guard entries.count <= slots else {
+            throw c.corrupted(.entries, "holds \(entries.count) entries for \(slots) slots")
+        }
+        guard !entries.hasDuplicate(by: \.hashKey) else { throw c.corrupted(.entries, "holds one hash key twice") }
+        var records: Int64 = 0, bytes: Int64 = 0
+        for e in entries {
+            guard e.error <= (weight == .records ? e.records : e.bytes) else {
+                throw c.corrupted(.entries, "holds an error above its entry's \(weight.rawValue)")
+            }
+            var overflow = false
+            (records, overflow) = records.addingReportingOverflow(e.records)
+            if overflow { throw c.corrupted(.entries, "hold more records than total") }
+            (bytes, overflow) = bytes.addingReportingOverflow(e.bytes)
+            if overflow { throw c.corrupted(.entries, "hold more bytes than totalBytes") }
+            hashes.append(e.hashKey); keys.append(e.partitionKey)
+            recordCounts.append(e.records); byteCounts.append(e.bytes); errors.append(e.error)
+        }
+        guard records <= total else { throw c.corrupted(.entries, "hold \(records) records, above total \(total)") }
+        guard bytes <= totalBytes else {
+            throw c.corrupted(.entries, "hold \(bytes) bytes, above totalBytes \(totalBytes)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(slots, forKey: .slots)
+        try c.encode(weight, forKey: .weight)
+        try c.encode(total, forKey: .total)
+        try c.encode(totalBytes, forKey: .totalBytes)
+        try c.encode(entries, forKey: .entries)
+    }
+}
+
+extension SpaceSaving.Entry: Codable {
+    enum CodingKeys: String, CodingKey { case partitionKey, hashKey, records, bytes, error }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partitionKey = try c.decode(String.self, forKey: .partitionKey)
+        hashKey = try c.decodeHashKey(.hashKey)
+        records = try c.decodeCount(.records)
+        guard records >= 1 else { throw c.corrupted(.records, "must be at least 1: an entry is a key seen") }
+        bytes = try c.decodeCount(.bytes)
+        error = try c.decodeCount(.error)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(partitionKey, forKey: .partitionKey)
+        try c.encode(String(hashKey), forKey: .hashKey)
+        try c.encode(records, forKey: .records)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(error, forKey: .error)
+    }
 }
 
 /// Per-shard key sketches for the current and the last complete second, so a

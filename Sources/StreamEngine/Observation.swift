@@ -1,7 +1,14 @@
 /// What Metrics and the dashboard read each tick: the topology and the
 /// cumulative counters of every shard and consumer, copied under each lock
 /// briefly so the data plane is never held up by a reader.
-public struct EngineSample: Sendable {
+///
+/// Its `Codable` form is what `GET /ktop/v1/sample` serves and ``KtopEndpointClient``
+/// reads: JSON objects whose keys are the property names; counters as JSON integers;
+/// hash keys (``UInt128``) as decimal strings, as Kinesis writes them; every ``Instant``
+/// as an integer of nanoseconds since the Unix epoch; an absent optional as `null`.
+/// Decoding validates (see `SampleCoding.swift`): JSON the engine could not have
+/// produced is a `DecodingError`, never a value that traps a reader later.
+public struct EngineSample: Sendable, Equatable {
     public var time: Instant
     public var limitsProfile: String
     public var enforcesThroughput: Bool
@@ -12,7 +19,7 @@ public struct EngineSample: Sendable {
 }
 
 /// One stream at sample time.
-public struct StreamSample: Sendable {
+public struct StreamSample: Sendable, Equatable {
     public var account: String
     public var region: String
     public var name: String
@@ -68,10 +75,19 @@ public struct CloudWatchShardMetrics: Sendable, Equatable, Codable {
     public init(periodStart: Instant, periodSeconds: Int, values: [String: Double]) {
         self.periodStart = periodStart; self.periodSeconds = periodSeconds; self.values = values
     }
+
+    /// Readers divide by the period: decoding refuses one below a second.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        periodStart = try c.decode(Instant.self, forKey: .periodStart)
+        periodSeconds = try c.decode(Int.self, forKey: .periodSeconds)
+        guard periodSeconds >= 1 else { throw c.corrupted(.periodSeconds, "must be at least 1, got \(periodSeconds)") }
+        values = try c.decode([String: Double].self, forKey: .values)
+    }
 }
 
 /// One shard at sample time.
-public struct ShardSample: Sendable {
+public struct ShardSample: Sendable, Equatable {
     public var shardId: String
     public var index: Int
     public var parentShardId: String?
@@ -99,7 +115,7 @@ public struct ShardSample: Sendable {
 }
 
 /// One registered consumer at sample time, with its per-shard pipes.
-public struct ConsumerSample: Sendable {
+public struct ConsumerSample: Sendable, Equatable {
     public var name: String
     public var arn: String
     public var status: ConsumerStatus
@@ -111,11 +127,16 @@ public struct ConsumerSample: Sendable {
 extension KinesisEngine {
     /// A consistent-enough copy of every stream's state and counters.
     /// O(shards + consumers); takes each lock only for the copy.
-    public func sample() -> EngineSample {
+    ///
+    /// - Parameters: `account`, `region`, `stream`: when given, only the streams
+    ///   with that account, region and name are copied (the others are not even read).
+    public func sample(account: String? = nil, region: String? = nil, stream: String? = nil) -> EngineSample {
         let now = clock.now()
         var streams: [StreamSample] = []
-        for service in allServices {
-            for s in service.streamsSnapshot().sorted(by: { $0.name < $1.name }) where !service.isGone(s, now) {
+        for service in allServices where account.map({ $0 == service.account }) ?? true
+                                      && region.map({ $0 == service.region }) ?? true {
+            for s in service.streamsSnapshot().sorted(by: { $0.name < $1.name })
+            where stream.map({ $0 == s.name }) ?? true && !service.isGone(s, now) {
                 service.settle(s, now)
                 let slots = s.subscriptions.withLock { $0 }
                 streams.append(s.meta.read { m in

@@ -82,6 +82,36 @@ public struct ShardCounters: Sendable, Equatable {
     public static let putPayloadUnitBytes = 25 * 1024
 }
 
+/// JSON: an object of integers named as the properties, every one 0…2^63 − 1.
+extension ShardCounters: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        incomingBytes = try c.decodeCount(.incomingBytes)
+        incomingRecords = try c.decodeCount(.incomingRecords)
+        writeThrottledRecords = try c.decodeCount(.writeThrottledRecords)
+        writeThrottledBytes = try c.decodeCount(.writeThrottledBytes)
+        writeThrottledByBytes = try c.decodeCount(.writeThrottledByBytes)
+        writeThrottledByRecords = try c.decodeCount(.writeThrottledByRecords)
+        outgoingBytes = try c.decodeCount(.outgoingBytes)
+        outgoingRecords = try c.decodeCount(.outgoingRecords)
+        fanOutBytes = try c.decodeCount(.fanOutBytes)
+        fanOutRecords = try c.decodeCount(.fanOutRecords)
+        getRecordsCalls = try c.decodeCount(.getRecordsCalls)
+        readThrottledCalls = try c.decodeCount(.readThrottledCalls)
+        getShardIteratorCalls = try c.decodeCount(.getShardIteratorCalls)
+        getShardIteratorThrottled = try c.decodeCount(.getShardIteratorThrottled)
+        iteratorAgeMilliseconds = try c.decodeCount(.iteratorAgeMilliseconds)
+        aggregatedUserRecords = try c.decodeCount(.aggregatedUserRecords)
+        expiredRecords = try c.decodeCount(.expiredRecords)
+        expiredBytes = try c.decodeCount(.expiredBytes)
+        evictedRecords = try c.decodeCount(.evictedRecords)
+        evictedBytes = try c.decodeCount(.evictedBytes)
+        putPayloadUnits = try c.decodeCount(.putPayloadUnits)
+        billedKiB = try c.decodeCount(.billedKiB)
+    }
+}
+
 /// The mutable part of a shard: its log of retained records, its quotas and
 /// counters. Guarded by the shard's own lock so writers to different shards
 /// never contend.

@@ -157,6 +157,24 @@ public struct StreamCounters: Sendable, Equatable {
     public init() {}
 }
 
+/// JSON: an object of integers named as the properties, every one 0…2^63 − 1.
+extension StreamCounters: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        putRecordSuccess = try c.decodeCount(.putRecordSuccess)
+        putRecordThrottled = try c.decodeCount(.putRecordThrottled)
+        putRecordBytes = try c.decodeCount(.putRecordBytes)
+        putRecordsCalls = try c.decodeCount(.putRecordsCalls)
+        putRecordsSuccess = try c.decodeCount(.putRecordsSuccess)
+        putRecordsBytes = try c.decodeCount(.putRecordsBytes)
+        putRecordsTotalRecords = try c.decodeCount(.putRecordsTotalRecords)
+        putRecordsSuccessfulRecords = try c.decodeCount(.putRecordsSuccessfulRecords)
+        putRecordsFailedRecords = try c.decodeCount(.putRecordsFailedRecords)
+        putRecordsThrottledRecords = try c.decodeCount(.putRecordsThrottledRecords)
+    }
+}
+
 /// Cumulative counters of one enhanced fan-out consumer on one shard.
 public struct ConsumerShardCounters: Sendable, Equatable {
     public var bytes: Int64 = 0
@@ -167,4 +185,18 @@ public struct ConsumerShardCounters: Sendable, Equatable {
     public var rejectedSubscriptions: Int64 = 0
     public var millisBehindLatest: Int64 = 0
     public init() {}
+}
+
+/// JSON: an object of integers named as the properties, every one 0…2^63 − 1.
+extension ConsumerShardCounters: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        bytes = try c.decodeCount(.bytes)
+        records = try c.decodeCount(.records)
+        events = try c.decodeCount(.events)
+        subscriptions = try c.decodeCount(.subscriptions)
+        rejectedSubscriptions = try c.decodeCount(.rejectedSubscriptions)
+        millisBehindLatest = try c.decodeCount(.millisBehindLatest)
+    }
 }

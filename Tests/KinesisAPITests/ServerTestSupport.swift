@@ -45,6 +45,7 @@ final class ServerHarness {
         var processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
                                                 verifier: verifier, defaultRegion: "us-east-1")
         processor.now = now
+        processor.ktopRoutes = KtopRoutes(engine: { [engine] in engine })  // as KinesisServer sets it
         try channel.pipeline.syncOperations.addHandler(
             KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: SubscriptionPolling()))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4567)).wait()  // an embedded channel starts inactive

@@ -300,9 +300,10 @@ extension KinesisHTTPClient {
 
 // MARK: one blocking exchange
 
-/// The reply of one data task, handed from URLSession's queue to the waiting caller.
+/// The reply of one data task, handed from URLSession's queue to the waiting caller
+/// (shared with ``KtopEndpointClient``).
 // @unchecked: `result` is only read and written while holding the NSCondition.
-private final class Outcome: @unchecked Sendable {
+final class Outcome: @unchecked Sendable {
     struct Result {
         var data: Data?
         var response: HTTPURLResponse?

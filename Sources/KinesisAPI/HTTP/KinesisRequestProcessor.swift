@@ -44,6 +44,8 @@ struct KinesisRequestProcessor: Sendable {
     var now: @Sendable () -> Date = { Date() }
     /// Prometheus text for `GET /metrics`, when the process keeps metrics.
     var metricsText: (@Sendable () -> String)?
+    /// `GET /ktop/v1/…` (the engine's sample and events as JSON), when serving an engine.
+    var ktopRoutes: KtopRoutes?
 
     static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
@@ -69,6 +71,7 @@ struct KinesisRequestProcessor: Sendable {
             h.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             return KinesisResponse(status: .ok, headers: h, body: .bytes(Array(metricsText().utf8)))
         }
+        if let ktopRoutes, let reply = ktopRoutes.respond(to: request, headers: headers) { return reply }
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
         guard request.method == .POST else {
             return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",

@@ -13,6 +13,10 @@ import Synchronization
 /// service for the region named in the SigV4 credential scope (falling back to
 /// ``Configuration/defaultRegion``) and the configured account.
 ///
+/// Beside Kinesis it answers two read-only, unauthenticated `GET`s of its own: `/metrics`
+/// (when ``Configuration/metricsText`` is set) and `/ktop/v1/sample` and `/ktop/v1/events`,
+/// the engine's sample and event log as JSON (see `KtopRoutes`), which ``KtopEndpointClient`` reads.
+///
 /// ```swift
 /// let server = KinesisServer(engine: engine, configuration: .init(host: "127.0.0.1", port: 0))
 /// let port = try await server.start()
@@ -190,13 +194,16 @@ public final class KinesisServer: Sendable {
         return channel.localAddress?.port ?? configuration.port
     }
 
-    /// The front door as `configuration` asks for it (verification, `/metrics`).
+    /// The front door as `configuration` asks for it (verification, `/metrics`), with `/ktop/v1/…`
+    /// when `dispatcher` is an engine's.
     static func processor(dispatcher: any OperationDispatcher, defaultRegion: String,
                           configuration: Configuration) -> KinesisRequestProcessor {
         var processor = KinesisRequestProcessor(
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
         processor.metricsText = configuration.metricsText
+        // ktop's JSON routes read the engine the Kinesis operations go to.
+        processor.ktopRoutes = (dispatcher as? EngineDispatcher).map { KtopRoutes(engine: $0.engine) }
         return processor
     }
 
