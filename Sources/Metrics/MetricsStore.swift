@@ -60,7 +60,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (248,080 B ≈ 242 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (248,112 B ≈ 242 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -154,8 +154,8 @@ public struct MetricsStore: Sendable {
     /// start and count), the 5 UInt32 extras a second, and the fixed state
     /// (hash-bucket loads, last sample with its two 16-key sketches and
     /// histogram, previous counters). At 900 s / 1440 min: 36,000 B of
-    /// seconds + 175,680 B of minutes + 18,000 B of extras + 18,400 B fixed
-    /// = 248,080 B (≈ 242 KiB) per shard; 10,000 shards ≈ 2.5 GB once every
+    /// seconds + 175,680 B of minutes + 18,000 B of extras + 18,432 B fixed
+    /// = 248,112 B (≈ 242 KiB) per shard; 10,000 shards ≈ 2.5 GB once every
     /// ring is full (rings grow as points arrive, so a young store holds far
     /// less; lower the capacities for very wide streams).
     public static func bytesPerShard(secondsCapacity: Int = 900, minutesCapacity: Int = 1_440) -> Int {

@@ -18,6 +18,7 @@ struct HeadlessRunner {
         var header: SourceHeader?
         var store = MetricsStore(configuration: metrics)
         var narration: [String] = []
+        var events: [String] = []
         var primed = false
         func write(_ lines: [String]) { FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8)) }
         SourceDriver.run(source, commands: { [] }, stop: { false }) { event in
@@ -31,8 +32,11 @@ struct HeadlessRunner {
                 if format == .text { write(["  [+\(seconds)s \(phase)] \(text)"]) }
                 narration.append(text)
             case .log(_, let kind, let text):
-                // Attached sources report their errors here; the embedded engine's events stay on the dashboard.
-                if kind == .error, header?.kind != "embedded" { FileHandle.standardError.write(Data("ktop: \(text)\n".utf8)) }
+                // The JSON lines carry the events pane's lines; text output shows an attached source's actions and errors.
+                events.append(text)
+                if format == .text, header?.kind != "embedded", kind == .error || kind == .action || kind == .advice {
+                    write(["  [\(kind.rawValue)] \(text)"])
+                }
             case .failed(let message):
                 FileHandle.standardError.write(Data("ktop: \(message)\n".utf8))
                 Foundation.exit(1)
@@ -43,9 +47,11 @@ struct HeadlessRunner {
                 guard let h = header, let snap = store.snapshot(limits: h.limits) else { return }
                 switch format {
                 case .json:
-                    let line = HeadlessLine(header: h, phase: s.phase, connection: s.connection, narration: narration, snapshot: snap)
+                    let line = HeadlessLine(header: h, phase: s.phase, connection: s.connection, narration: narration,
+                                            events: events, snapshot: snap)
                     if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
                     narration = []
+                    events = []
                 case .text:
                     write(textLines(snap, connection: s.connection))
                 }
@@ -77,11 +83,13 @@ struct HeadlessLine: Encodable {
     let connection: String?
     /// The narration lines shown since the previous line.
     let narration: [String]
+    /// The events pane's lines since the previous line (engine events, actions and their results, errors).
+    let events: [String]
     let snapshot: Snapshot
 
     enum CodingKeys: String, CodingKey {
         case time, clockSpeed, clock, limits, seed, scenario, phase, narration, notes, retainedBytes, streams
-        case source, connection
+        case source, connection, events
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -100,5 +108,6 @@ struct HeadlessLine: Encodable {
         // The kind of source (each stream's `source` says where each of its figures comes from).
         try c.encode(["kind": header.kind, "endpoint": header.endpoint ?? ""], forKey: .source)
         try c.encodeIfPresent(connection, forKey: .connection)
+        try c.encode(events, forKey: .events)
     }
 }
