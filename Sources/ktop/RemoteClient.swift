@@ -1,0 +1,2 @@
+// The HTTP client's KinesisClient conformance lives in the Attach module (with AttachClient).
+import Attach
