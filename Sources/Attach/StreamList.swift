@@ -28,7 +28,9 @@ extension AttachClient {
     /// `maxRetries` times. `pause` waits (the thread sleeps; tests advance a manual clock).
     public func listAllStreams(pageSize: Int? = nil, callsPerSecond: Int = 4, maxPages: Int = 1_000,
                                maxRetries: Int = 5,
-                               pause: (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.milliseconds) / 1000) })
+                               pause: (Duration) -> Void = {
+                                   Thread.sleep(forTimeInterval: Double($0.milliseconds) / 1000)
+                               })
     throws(KinesisError) -> [StreamChoice] {
         var out: [StreamChoice] = []
         var seen = Set<String>()
@@ -56,7 +58,8 @@ extension AttachClient {
             }
             retries = 0
             pages += 1
-            let summaries = Dictionary(page.streamSummaries.map { ($0.streamName, $0) }, uniquingKeysWith: { a, _ in a })
+            let summaries = Dictionary(page.streamSummaries.map { ($0.streamName, $0) },
+                                       uniquingKeysWith: { a, _ in a })
             var names = page.streamNames
             for s in page.streamSummaries where !names.contains(s.streamName) { names.append(s.streamName) }
             for name in names where seen.insert(name).inserted {

@@ -94,6 +94,8 @@ public final class StreamWatcher {
     /// stream); ListStreamConsumers 100 consumers a page at 5 TPS per stream, so 4 pages a refresh
     /// at one refresh a second stays under its quota.
     static let maxShardPages = 100
+    /// Refresh interval while the stream is CREATING or UPDATING.
+    static let changingRefreshInterval = Duration.seconds(2)
     static let maxConsumerPages = 4
 
     public init(client: any AttachClient, options: WatchOptions) {
@@ -205,18 +207,9 @@ public final class StreamWatcher {
             let described = try call("DescribeStreamSummary") { () throws(KinesisError) in
                 try client.describeStreamSummary(StreamInput(streamName: stream))
             }.streamDescriptionSummary
-            var listed: [Shard] = []
-            var token: String?
-            var pages = 0
-            repeat {
-                let input = token.map { ListShardsInput(nextToken: $0) } ?? ListShardsInput(streamName: stream)
-                let page = try call("ListShards") { () throws(KinesisError) in try client.listShards(input) }
-                listed += page.shards
-                token = page.nextToken
-                pages += 1
-            } while token != nil && pages < Self.maxShardPages
-            let complete = token == nil
-            let found = listConsumers(described.streamARN, now)
+            // A CREATING stream has no shards to list yet (AWS answers ListShards with ResourceInUse).
+            let (listed, complete) = described.streamStatus == .creating ? ([], true) : try listShards()
+            let found = try listConsumers(described.streamARN, now)
             apply(described, listed, complete: complete, consumers: found, now)
             succeeded(now)
         } catch {
@@ -224,9 +217,26 @@ public final class StreamWatcher {
         }
     }
 
+    /// Every page of ListShards (all shards within retention, open and closed), up to
+    /// `maxShardPages`; `complete` is false when there were more.
+    private func listShards() throws(KinesisError) -> (shards: [Shard], complete: Bool) {
+        var listed: [Shard] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            let input = token.map { ListShardsInput(nextToken: $0) } ?? ListShardsInput(streamName: options.stream)
+            let page = try call("ListShards") { () throws(KinesisError) in try client.listShards(input) }
+            listed += page.shards
+            token = page.nextToken
+            pages += 1
+        } while token != nil && pages < Self.maxShardPages
+        return (listed, token == nil)
+    }
+
     /// The registered consumers, or nil when the endpoint would not list them (which
     /// does not fail the refresh: moto and older emulators lack ListStreamConsumers).
-    private func listConsumers(_ arn: String, _ now: Instant) -> [Consumer]? {
+    /// Throttling, a missing stream and transport failures fail the refresh as usual.
+    private func listConsumers(_ arn: String, _ now: Instant) throws(KinesisError) -> [Consumer]? {
         var found: [Consumer] = []
         var token: String?
         var pages = 0
@@ -241,6 +251,9 @@ public final class StreamWatcher {
                 token = page.nextToken
                 pages += 1
             } catch {
+                if error.type == .limitExceeded || error.type == .resourceNotFound || Self.isTransport(error) {
+                    throw error
+                }
                 if !consumersFailed {
                     note(now, .warning, "ListStreamConsumers failed (\(error)); consumers are not shown until it works")
                 }
@@ -259,8 +272,10 @@ public final class StreamWatcher {
         case .connecting:
             let open = shards.values.filter(\.isOpen).count
             note(now, .info, "Attached to \(options.stream) (\(summary?.streamStatus.rawValue ?? "?"), "
-                 + "\(open) open shard\(open == 1 ? "" : "s")); reading \(Self.callsPerShardPerSecond) GetRecords/s per shard")
-        case .backingOff: note(now, .info, "Control plane answering again; refreshing every \(seconds(options.refreshInterval))")
+                 + "\(open) open shard\(open == 1 ? "" : "s")); "
+                 + "reading \(Self.callsPerShardPerSecond) GetRecords/s per shard")
+        case .backingOff:
+            note(now, .info, "Control plane answering again; refreshing every \(seconds(options.refreshInterval))")
         case .disconnected: note(now, .info, "Reconnected to \(options.endpoint ?? "the endpoint")")
         case .streamGone: note(now, .info, "Stream \(options.stream) exists again")
         case .failing: note(now, .info, "Control plane answering again")
@@ -268,7 +283,10 @@ public final class StreamWatcher {
         state = .connected
         failures = 0
         lastRefresh = now
-        nextRefresh = now + options.refreshInterval
+        // While the stream is being created or resharded, its shards change soon: look sooner.
+        let changing = summary?.streamStatus == .creating || summary?.streamStatus == .updating
+        nextRefresh = now + (changing ? min(options.refreshInterval, Self.changingRefreshInterval)
+                                      : options.refreshInterval)
     }
 
     private func failed(_ error: KinesisError, _ now: Instant) {
@@ -285,7 +303,8 @@ public final class StreamWatcher {
                 state = .streamGone(since: since, retryAt: retry)
             } else {
                 note(now, .error, "Stream \(options.stream) not found (\(error.message)); "
-                     + (summary == nil ? "" : "keeping its last topology; ") + "retrying every \(seconds(retry - now)) or so")
+                     + (summary == nil ? "" : "keeping its last topology; ")
+                     + "retrying every \(seconds(retry - now)) or so")
                 state = .streamGone(since: now, retryAt: retry)
             }
             nextRefresh = retry
@@ -346,18 +365,17 @@ public final class StreamWatcher {
         for (ordinal, shard) in listed.enumerated() {
             seen.insert(shard.shardId)
             if var known = shards[shard.shardId] {
-                let update = WatchedShard(shard, ordinal: ordinal, seenAt: now, start: known.start, done: known.done,
-                                          settledThrough: settledThrough)
-                if known.isOpen, let closed = update.closedAt {
+                let (created, closed) = WatchedShard.times(of: shard, seenAt: now)
+                if known.isOpen, let closed {
                     known.closedAt = closed
                     note(now, .info, "\(shard.shardId) closed")
                 }
-                if !known.createdAtKnown, update.createdAtKnown {
-                    known.createdAt = update.createdAt
+                if !known.createdAtKnown, let created {
+                    known.createdAt = created
                     known.createdAtKnown = true
                 }
-                known.parentShardId = update.parentShardId
-                known.adjacentParentShardId = update.adjacentParentShardId
+                known.parentShardId = shard.parentShardId
+                known.adjacentParentShardId = shard.adjacentParentShardId
                 shards[shard.shardId] = known
                 continue
             }
@@ -367,7 +385,9 @@ public final class StreamWatcher {
             let watched = WatchedShard(shard, ordinal: ordinal, seenAt: now, start: first ? .latest : .trimHorizon,
                                        done: first && !open, settledThrough: settledThrough)
             shards[shard.shardId] = watched
-            if !first { note(now, .info, "New shard \(shard.shardId)" + lineage(watched) + "; reading it from TRIM_HORIZON") }
+            if !first {
+                note(now, .info, "New shard \(shard.shardId)" + lineage(watched) + "; reading it from TRIM_HORIZON")
+            }
         }
         if complete {
             for id in shards.keys where !seen.contains(id) {
@@ -399,7 +419,9 @@ public final class StreamWatcher {
                     note(now, .info, "Consumer \(name) registered (\(c.consumerStatus.rawValue))")
                 }
             }
-            for name in before.keys.sorted() where after[name] == nil { note(now, .info, "Consumer \(name) deregistered") }
+            for name in before.keys.sorted() where after[name] == nil {
+                note(now, .info, "Consumer \(name) deregistered")
+            }
         }
         consumers = found
     }
@@ -471,7 +493,9 @@ public final class StreamWatcher {
             s.refusedTimestamp = true
             input.shardIteratorType = .latest
             input.timestamp = nil
-            return try call("GetShardIterator") { () throws(KinesisError) in try client.getShardIterator(input) }.shardIterator
+            return try call("GetShardIterator") { () throws(KinesisError) in
+                try client.getShardIterator(input)
+            }.shardIterator
         }
     }
 

@@ -71,15 +71,24 @@ struct WatchedShard {
     /// A shard as ListShards describes it. Nil-safe on malformed replies: a hash key
     /// that does not parse reads as the end of the space, reversed bounds are put in order.
     init(_ shard: Shard, ordinal: Int, seenAt: Instant, start: ShardIteratorType, done: Bool, settledThrough: Int64) {
+        let (created, closed) = Self.times(of: shard, seenAt: seenAt)
+        self.init(shardId: shard.shardId, index: ShardID.index(shard.shardId) ?? ordinal,
+                  parentShardId: shard.parentShardId, adjacentParentShardId: shard.adjacentParentShardId,
+                  range: Self.range(shard.hashKeyRange), createdAt: created, closedAt: closed, seenAt: seenAt,
+                  start: start, done: done, settledThrough: settledThrough)
+    }
+
+    /// When a listed shard was created and closed, read from its sequence numbers (a v2
+    /// number holds the shard's creation second; the ending one, the second it closed,
+    /// KINESIS.md §5). Nil creation when the endpoint's numbers are in another format;
+    /// a closed shard whose ending number does not parse closed when ktop saw it.
+    static func times(of shard: Shard, seenAt: Instant) -> (created: Instant?, closed: Instant?) {
         let created = SequenceNumber(shard.sequenceNumberRange.startingSequenceNumber)
             .map { Instant.fromSeconds($0.shardCreateSeconds) }
         let closed: Instant? = shard.sequenceNumberRange.endingSequenceNumber.map { ending in
             SequenceNumber(ending).map { Instant.fromSeconds($0.recordSeconds) } ?? seenAt
         }
-        self.init(shardId: shard.shardId, index: ShardID.index(shard.shardId) ?? ordinal,
-                  parentShardId: shard.parentShardId, adjacentParentShardId: shard.adjacentParentShardId,
-                  range: Self.range(shard.hashKeyRange), createdAt: created, closedAt: closed, seenAt: seenAt,
-                  start: start, done: done, settledThrough: settledThrough)
+        return (created, closed)
     }
 
     static func range(_ r: HashKeyRange) -> ClosedRange<UInt128> {

@@ -19,7 +19,8 @@ import StreamEngine
         let truthBefore = try #require(rig.truth()[parent])
         let range = truthBefore.startingHashKey...truthBefore.endingHashKey
         let middle = range.lowerBound + (range.upperBound - range.lowerBound) / 2
-        _ = try rig.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: parent, newStartingHashKey: String(middle)))
+        _ = try rig.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: parent,
+                                                 newStartingHashKey: String(middle)))
         w.refreshSoon()
         // Records written after the split go to the children; read until quiet.
         try rig.run(w, seconds: 12) { i in
@@ -50,6 +51,38 @@ import StreamEngine
         let events = w.takeEvents().map(\.text)
         #expect(events.contains { $0.contains("\(parent) read to SHARD_END") })
         #expect(events.contains { $0.contains("split from \(parent)") })
+    }
+
+    @Test func creatingAndUpdatingStreamsAreLookedAtEveryTwoSeconds() throws {
+        var delays = StatusDelays.immediate
+        delays.create = .seconds(5)
+        delays.update = .seconds(5)
+        let rig = Rig(delays: delays)
+        try rig.create(shards: 1)
+        let recording = RecordingClient(rig.k, clock: rig.clock)
+        let w = rig.watcher(client: recording)
+        w.step(now: rig.now)
+        let creating = try #require(w.sample(now: rig.now))
+        #expect(creating.status == .creating && creating.shards.isEmpty)
+        #expect(w.state == .connected)
+        #expect(recording.calls("ListShards").isEmpty) // AWS would answer ResourceInUse
+        try rig.run(w, seconds: 10) { i in if i >= 6 { try rig.put(key: "k", count: 2) } }
+        let active = try #require(w.sample(now: rig.now))
+        #expect(active.status == .active && active.shards.count == 1)
+        // Shards listed after attach are read from their start: nothing written once ACTIVE is missed.
+        #expect(recording.calls("GetShardIterator").map(\.detail) == ["TRIM_HORIZON"])
+        #expect(w.readerReport.records == 8)
+        let describeTimes = recording.calls("DescribeStreamSummary").map { ($0.time - rig.now).milliseconds / 1000 }
+        #expect(Array(describeTimes.prefix(4)) == [-10, -8, -6, -4], "\(describeTimes)")
+        // UpdateShardCount: UPDATING for 5 s, looked at every 2 s, then every 10 s again.
+        _ = try rig.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
+        w.refreshSoon()
+        let from = rig.now
+        rig.run(w, seconds: 20)
+        let during = recording.calls("DescribeStreamSummary").filter { $0.time >= from }
+            .map { ($0.time - from).milliseconds / 1000 }
+        #expect(during == [0, 2, 4, 6, 16], "\(during)")
+        #expect(try #require(w.sample(now: rig.now)).shards.filter(\.isOpen).count == 2)
     }
 
     @Test func controlPlaneCallsStayWithinQuotasWhateverRefreshSoonAsks() throws {
@@ -243,7 +276,8 @@ import StreamEngine
         }
         #expect(all.map(\.name) == (0..<13).map { "stream-\($0 < 10 ? "0" : "")\($0)" })
         #expect(all.allSatisfy { $0.status == .active && $0.arn != nil })
-        let perSecond = Dictionary(grouping: recording.calls("ListStreams"), by: { $0.time.floorSecond }).values.map(\.count)
+        let perSecond = Dictionary(grouping: recording.calls("ListStreams"), by: { $0.time.floorSecond })
+            .values.map(\.count)
         #expect(recording.calls("ListStreams").count == 7)
         #expect(perSecond.allSatisfy { $0 <= 4 })
         #expect(paused == [.seconds(1)])

@@ -12,9 +12,9 @@ struct Rig {
     let engine: KinesisEngine
     let k: KinesisService
 
-    init(limits: KinesisLimits = .aws) {
+    init(limits: KinesisLimits = .aws, delays: StatusDelays = .immediate) {
         var c = EngineConfiguration()
-        c.delays = .immediate
+        c.delays = delays
         c.limits = limits
         clock = ManualClock()
         engine = KinesisEngine(clock: clock, configuration: c)
@@ -40,7 +40,9 @@ struct Rig {
         while left > 0 {
             let n = min(left, 500)
             let out = try k.putRecords(PutRecordsInput(
-                records: (0..<n).map { _ in PutRecordsRequestEntry(data: Data(repeating: 0x61, count: size), partitionKey: key) },
+                records: (0..<n).map { _ in
+                    PutRecordsRequestEntry(data: Data(repeating: 0x61, count: size), partitionKey: key)
+                },
                 streamName: stream))
             #expect(out.failedRecordCount == 0, "throttled writes would make the expected counts wrong")
             left -= n
@@ -144,7 +146,8 @@ final class RecordingClient: AttachClient, @unchecked Sendable {
         if let next = out.nextShardIterator, let shard { lock.withLock { shardOfIterator[next] = shard } }
         return out
     }
-    func registerStreamConsumer(_ input: RegisterStreamConsumerInput) throws(KinesisError) -> RegisterStreamConsumerOutput {
+    func registerStreamConsumer(_ input: RegisterStreamConsumerInput)
+    throws(KinesisError) -> RegisterStreamConsumerOutput {
         try inner.registerStreamConsumer(input)
     }
     func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput {
