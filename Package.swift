@@ -61,7 +61,7 @@ let package = Package(
             dependencies: ["Metrics", "StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
-        .testTarget(name: "AttachTests", dependencies: ["Attach", "StreamEngine", "LoadGen", "Metrics"]),
+        .testTarget(name: "AttachTests", dependencies: ["Attach", "StreamEngine", "LoadGen", "Metrics", "KinesisAPI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine"],
                     exclude: ["__Snapshots__"]),
         .testTarget(
