@@ -500,13 +500,34 @@ public final class StreamWatcher {
     }
 
     private func absorb(_ out: GetRecordsOutput, into s: inout WatchedShard, _ now: Instant) {
+        let bytes = count(out.records, into: &s, now)
+        s.read.calls += 1
+        s.read.records += Int64(out.records.count)
+        s.read.bytes += bytes
+        s.read.millisBehindLatest = max(0, Int64(clamping: out.millisBehindLatest ?? 0))
+        totals.calls += 1
+        totals.records += Int64(out.records.count)
+        totals.bytes += bytes
+        if s.throttleStreak > 0 { s.throttleStreak = 0 }
+        s.iterator = out.nextShardIterator
+        if out.nextShardIterator == nil {
+            s.read.millisBehindLatest = 0
+            reachedEnd(&s, children: out.childShards ?? [], now)
+            return
+        }
+        let caughtUp = out.millisBehindLatest.map { $0 <= 0 }
+            ?? (out.records.count < (options.getRecordsLimit ?? options.limits.getRecordsMaxRecords))
+        advanceWatermark(&s, caughtUp: caughtUp, newest: newestArrival(out.records), now)
+    }
+
+    /// Counts records read from a shard (by GetRecords or a SubscribeToShard event),
+    /// remembers the last one's sequence number, and returns their bytes.
+    func count(_ records: [Record], into s: inout WatchedShard, _ now: Instant) -> Int64 {
         var bytes: Int64 = 0
         let latest = now.floorSecond &+ 60
-        var newest: Instant?
-        for r in out.records {
+        for r in records {
             bytes += Int64(r.data.count + r.partitionKey.utf8.count)
             let arrival = r.approximateArrivalTimestamp.map(Instant.init) ?? now
-            newest = max(newest ?? arrival, arrival)
             // A shard read from TRIM_HORIZON or AT_TIMESTAMP may hold records from before
             // ktop attached (by clock skew): read, not counted. (A LATEST iterator holds none,
             // whatever the endpoint's clock says.)
@@ -514,37 +535,33 @@ public final class StreamWatcher {
             // An arrival time far ahead of this clock is held no more than a minute.
             s.tally.add(r, second: min(arrival.floorSecond, latest))
         }
-        if let last = out.records.last { s.lastSequence = last.sequenceNumber }
-        let behind = Int64(clamping: out.millisBehindLatest ?? 0)
-        s.read.calls += 1
-        s.read.records += Int64(out.records.count)
-        s.read.bytes += bytes
-        s.read.millisBehindLatest = max(0, behind)
-        totals.calls += 1
-        totals.records += Int64(out.records.count)
-        totals.bytes += bytes
-        if s.throttleStreak > 0 { s.throttleStreak = 0 }
-        s.iterator = out.nextShardIterator
-        if out.nextShardIterator == nil {
-            // SHARD_END: every record is read; its children carry on from their start.
-            s.done = true
-            s.watermark = .distantFuture
-            s.read.millisBehindLatest = 0
-            if s.closedAt == nil { s.closedAt = now }
-            let children = out.childShards ?? []
-            note(now, .info, "\(s.shardId) read to SHARD_END"
-                 + (children.isEmpty ? "" : "; children \(children.map(\.shardId).joined(separator: ", "))"))
-            for child in children { adopt(child, now) }
-            refreshSoon()
-            return
-        }
-        let caughtUp = out.millisBehindLatest.map { $0 <= 0 }
-            ?? (out.records.count < (options.getRecordsLimit ?? options.limits.getRecordsMaxRecords))
+        if let last = records.last { s.lastSequence = last.sequenceNumber }
+        return bytes
+    }
+
+    func newestArrival(_ records: [Record]) -> Instant? {
+        records.compactMap { $0.approximateArrivalTimestamp.map(Instant.init) }.max()
+    }
+
+    /// Caught up at `now`: everything that arrived before it is read. Behind: at least
+    /// everything up to the newest record read (never past `now`).
+    func advanceWatermark(_ s: inout WatchedShard, caughtUp: Bool, newest: Instant?, _ now: Instant) {
         if caughtUp {
             s.watermark = max(s.watermark, now)
         } else if let newest {
             s.watermark = max(s.watermark, min(newest, now))
         }
+    }
+
+    /// SHARD_END: every record is read; its children carry on from their start.
+    func reachedEnd(_ s: inout WatchedShard, children: [ChildShard], _ now: Instant) {
+        s.done = true
+        s.watermark = .distantFuture
+        if s.closedAt == nil { s.closedAt = now }
+        note(now, .info, "\(s.shardId) read to SHARD_END"
+             + (children.isEmpty ? "" : "; children \(children.map(\.shardId).joined(separator: ", "))"))
+        for child in children { adopt(child, now) }
+        refreshSoon()
     }
 
     /// A child shard named by its parent's last GetRecords, read from TRIM_HORIZON
