@@ -26,6 +26,10 @@ public struct WatchOptions: Sendable {
     public var maxBackoff: Duration = .seconds(60)
     /// The reader's name in the consumers and read-budget panes.
     public var readerName = "ktop-attach (reader)"
+    /// Read by enhanced fan-out instead of GetRecords: the consumer name ktop registers
+    /// (see `StreamWatcher.fanOutConsumerName()`) and deregisters on `close(now:)`.
+    /// Nil: polling.
+    public var fanOutConsumer: String?
     /// GetRecords `Limit` (nil: the service default, 10,000).
     public var getRecordsLimit: Int?
     /// The quotas the watcher paces itself by.
@@ -65,11 +69,11 @@ public final class StreamWatcher {
     /// The stream's description as of the last refresh.
     public private(set) var summary: StreamDescriptionSummary?
 
-    private let client: any AttachClient
+    let client: any AttachClient
     private var consumers: [Consumer] = []
     private var consumersFailed = false
-    private var shards: [String: WatchedShard] = [:]
-    private var attachedAt: Instant?
+    var shards: [String: WatchedShard] = [:]
+    var attachedAt: Instant?
     private var settledThrough: Int64 = .min
     private var nextRefresh = Instant.distantPast
     private var lastRefreshAttempt: Instant?
@@ -77,11 +81,15 @@ public final class StreamWatcher {
     private var failures = 0
     private var events: [WatchEvent] = []
     private var droppedEvents = 0
+    /// Enhanced fan-out mode: the consumer ktop registered (nil when polling).
+    var fanOut: FanOutState?
+    /// After `close()`: no more calls.
+    var closed = false
 
     // The reader's per-second budget and coverage.
     private var window: Int64 = .min
-    private var readsInWindow = 0
-    private var shardsInWindow = Set<String>()
+    var readsInWindow = 0
+    var shardsInWindow = Set<String>()
     private var shardsLastSecond = 0
     /// The reader's own consumption over every shard it ever read (never decreases).
     private var totals = ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
@@ -101,6 +109,7 @@ public final class StreamWatcher {
     public init(client: any AttachClient, options: WatchOptions) {
         self.client = client
         self.options = options
+        fanOut = options.fanOutConsumer.map { FanOutState(name: $0) }
     }
 
     // MARK: - Public surface
@@ -109,8 +118,11 @@ public final class StreamWatcher {
     /// (or asked for) and not backing off, then up to the read budget's remaining
     /// GetRecords calls, least recently read shards first.
     public func step(now: Instant) {
+        guard !closed else { return }
         if refreshDue(now) { refresh(now) }
-        if readsAllowed { readShards(now) }
+        if readsAllowed {
+            if fanOut?.pollingInstead == false { readByFanOut(now) } else { readShards(now) }
+        }
         advanceSettled(now)
     }
 
@@ -139,8 +151,9 @@ public final class StreamWatcher {
         return ReaderCoverage(
             shardsReadLastSecond: shardsLastSecond, openShards: shards.values.filter(\.isOpen).count,
             shardsToRead: reading.count, maxReadsPerSecond: options.maxReadsPerSecond,
-            callsPerShardPerSecond: Self.callsPerShardPerSecond,
-            callsLeftPerShardPerSecond: max(0, options.limits.shardReadCallsPerSecond - Self.callsPerShardPerSecond),
+            callsPerShardPerSecond: readsByFanOut ? 0 : Self.callsPerShardPerSecond,
+            callsLeftPerShardPerSecond: max(0, options.limits.shardReadCallsPerSecond
+                                            - (readsByFanOut ? 0 : Self.callsPerShardPerSecond)),
             longestWait: reading.contains { $0.lastCall == nil } ? (attachedAt.map { now - $0 }) : waits.max())
     }
 
@@ -157,10 +170,15 @@ public final class StreamWatcher {
         advanceSettled(now)
         let (account, region) = Self.accountAndRegion(summary.streamARN)
         let shardSamples = shards.values.sorted { ($0.index, $0.shardId) < ($1.index, $1.shardId) }.map(\.sample)
-        let consumerSamples = consumers.map { c in
+        var consumerSamples = consumers.map { c in
             ConsumerSample(name: c.consumerName, arn: c.consumerARN, status: c.consumerStatus,
                            createdAt: Instant(c.consumerCreationTimestamp))
-        }.sorted { $0.name < $1.name }
+        }
+        if let own = fanOutSample(now) {
+            consumerSamples.removeAll { $0.name == own.name }
+            consumerSamples.append(own)
+        }
+        consumerSamples.sort { $0.name < $1.name }
         return StreamSample(account: account, region: region, name: summary.streamName, arn: summary.streamARN,
                             status: summary.streamStatus, mode: summary.streamModeDetails?.streamMode ?? .provisioned,
                             retentionHours: summary.retentionPeriodHours, encryption: summary.encryptionType ?? .none,
@@ -168,9 +186,12 @@ public final class StreamWatcher {
                             consumers: consumerSamples, provenance: provenance(now))
     }
 
-    /// What the reader itself took from the stream, cumulative, per shard: for the
-    /// read-budget pane, which shows it next to the stream's other polling consumers.
-    public var readerReport: ConsumerReport {
+    /// What the polling reader itself took from the stream, cumulative, per shard: for
+    /// the read-budget pane, which shows it next to the stream's other polling consumers.
+    /// Nil when reading by enhanced fan-out: that consumer's own pipes are in the
+    /// sample's `consumers`, under its name.
+    public var readerReport: ConsumerReport? {
+        if let fanOut, !fanOut.pollingInstead { return nil }
         var perShard: [String: ShardReadReport] = [:]
         for s in shards.values where s.read.calls > 0 || s.read.throttled > 0 { perShard[s.shardId] = s.read }
         let behind = shards.values.filter { !$0.done }.map(\.read.millisBehindLatest).max() ?? 0
@@ -187,14 +208,14 @@ public final class StreamWatcher {
         return lastRefreshAttempt.map { now >= $0 + options.minRefreshInterval } ?? true
     }
 
-    private var readsAllowed: Bool {
+    var readsAllowed: Bool {
         switch state {
         case .connected, .backingOff, .failing: summary != nil
         case .connecting, .disconnected, .streamGone: false
         }
     }
 
-    private func call<T>(_ operation: String, _ body: () throws(KinesisError) -> T) throws(KinesisError) -> T {
+    func call<T>(_ operation: String, _ body: () throws(KinesisError) -> T) throws(KinesisError) -> T {
         calls[operation, default: 0] += 1
         return try body()
     }
@@ -320,7 +341,7 @@ public final class StreamWatcher {
         }
     }
 
-    private func disconnect(_ error: KinesisError, _ now: Instant) {
+    func disconnect(_ error: KinesisError, _ now: Instant) {
         if case .disconnected = state { } else { failures = max(failures, 1) }
         let retry = now + backoff(base: .seconds(1))
         note(now, .error, "\(error.message); retrying in \(seconds(retry - now))")
@@ -428,7 +449,7 @@ public final class StreamWatcher {
 
     // MARK: - Reader
 
-    private func rollWindow(_ now: Instant) {
+    func rollWindow(_ now: Instant) {
         let second = now.floorSecond
         guard second != window else { return }
         shardsLastSecond = second == window &+ 1 ? shardsInWindow.count : 0
@@ -577,7 +598,7 @@ public final class StreamWatcher {
         note(now, .info, "New shard \(child.shardId)" + lineage(watched) + "; reading it from TRIM_HORIZON")
     }
 
-    private func handleReadError(_ error: KinesisError, _ s: inout WatchedShard, _ now: Instant) {
+    func handleReadError(_ error: KinesisError, _ s: inout WatchedShard, _ now: Instant) {
         switch error.type {
         case .provisionedThroughputExceeded:
             // The shard's 5 calls/s or 2 MiB/s are used by the stream's own consumers
@@ -647,8 +668,10 @@ public final class StreamWatcher {
         var figures = [
             "topology": "DescribeStreamSummary + ListShards every \(seconds(options.refreshInterval)) "
                 + "(last \(refreshed)); \(state)",
-            "incoming": "counted from the records ktop's reader reads (\(Self.callsPerShardPerSecond) GetRecords/s per "
-                + "shard; \(coverage.shardsReadLastSecond) of \(coverage.shardsToRead) shards read last second), "
+            "incoming": "counted from the records ktop's reader reads ("
+                + (readsByFanOut ? "enhanced fan-out consumer \(fanOut?.name ?? ""), SubscribeToShard"
+                    : "\(Self.callsPerShardPerSecond) GetRecords/s per shard")
+                + "; \(coverage.shardsReadLastSecond) of \(coverage.shardsToRead) shards read last second), "
                 + "by ApproximateArrivalTimestamp, since attach; a second is counted "
                 + "\(seconds(options.settleDelay)) after every reader has passed it"
                 + (late > 0 ? "; \(late) records read after their second was counted" : ""),
@@ -669,7 +692,7 @@ public final class StreamWatcher {
         return (String(parts[4]), String(parts[3]))
     }
 
-    private func note(_ time: Instant, _ kind: WatchEvent.Kind, _ text: String) {
+    func note(_ time: Instant, _ kind: WatchEvent.Kind, _ text: String) {
         if events.count >= Self.eventCapacity {
             events.removeFirst()
             droppedEvents += 1
@@ -677,7 +700,7 @@ public final class StreamWatcher {
         events.append(WatchEvent(time: time, kind: kind, text: text))
     }
 
-    private func seconds(_ d: Duration) -> String {
+    func seconds(_ d: Duration) -> String {
         let ms = d.milliseconds
         return ms % 1000 == 0 ? "\(ms / 1000) s" : String(format: "%.1f s", Double(ms) / 1000)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LoadGen
 import Metrics
 import StreamEngine
 
@@ -38,6 +39,14 @@ struct WatchedShard {
     /// whatever the endpoint's clock says, so nothing it returns is skipped.
     var skipsBeforeAttach: Bool
     var read = ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
+
+    // Enhanced fan-out mode.
+    var subscription: (any FanOutSubscription)?
+    var lastSubscribe: Instant?
+    /// Where the last event said to resume (AFTER_SEQUENCE_NUMBER), records or not.
+    var continuation: String?
+    /// The consumer's pipe on this shard, as the engine counts one (bytes, events, subscriptions …).
+    var fanOut = ConsumerShardCounters()
     var tally: ShardTally
 
     var isOpen: Bool { closedAt == nil }

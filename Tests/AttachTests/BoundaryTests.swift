@@ -20,7 +20,7 @@ import StreamEngine
             #expect(s.topKeys == nil && s.topKeysByBytes == nil)
             #expect(s.hashKeyHistogram?.records.allSatisfy { $0 == 0 } == true)
         }
-        let report = w.readerReport
+        let report = try #require(w.readerReport)
         #expect(report.calls == 30 && report.records == 0 && report.bytes == 0)
         let cov = w.coverage(now: rig.now)
         #expect(cov.shardsReadLastSecond == 3 && cov.openShards == 3)
@@ -125,7 +125,7 @@ import StreamEngine
             return
         }
         #expect(retryAt > rig.now && reason.contains("AccessDeniedException"))
-        #expect(w.readerReport.records == 20)
+        #expect(w.readerReport?.records == 20)
         #expect(w.takeEvents().contains { $0.kind == .error && $0.text.contains("not authorized") })
         deny = false
         rig.run(w, seconds: 20)

@@ -71,7 +71,7 @@ import StreamEngine
         #expect(active.status == .active && active.shards.count == 1)
         // Shards listed after attach are read from their start: nothing written once ACTIVE is missed.
         #expect(recording.calls("GetShardIterator").map(\.detail) == ["TRIM_HORIZON"])
-        #expect(w.readerReport.records == 8)
+        #expect(w.readerReport?.records == 8)
         let describeTimes = recording.calls("DescribeStreamSummary").map { ($0.time - rig.now).milliseconds / 1000 }
         #expect(Array(describeTimes.prefix(4)) == [-10, -8, -6, -4], "\(describeTimes)")
         // UpdateShardCount: UPDATING for 5 s, looked at every 2 s, then every 10 s again.
@@ -135,7 +135,7 @@ import StreamEngine
         }
         #expect(until > rig.now && reason == "LimitExceededException")
         // The reader went on meanwhile: its quota is separate.
-        #expect(w.readerReport.records == 200)
+        #expect(w.readerReport?.records == 200)
         let events = w.takeEvents()
         #expect(events.filter { $0.kind == .warning && $0.text.contains("throttled") }.count == attempts.count)
         throttle = false
@@ -254,7 +254,7 @@ import StreamEngine
             return KinesisError(.provisionedThroughputExceeded, "Rate exceeded for shard \(target)")
         }
         try rig.run(w, seconds: 8) { _ in try rig.put(key: "k", count: 1) }
-        let report = w.readerReport
+        let report = try #require(w.readerReport)
         #expect(report.throttled == 3)
         #expect(report.shards[target]?.throttled == 3)
         let tries = recording.calls("GetRecords").filter { $0.shard == target }.map(\.time)

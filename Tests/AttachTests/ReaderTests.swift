@@ -24,7 +24,7 @@ import StreamEngine
             lastSettled = time
             store.ingest(EngineSample(time: time, limitsProfile: "aws", enforcesThroughput: true, clockSpeed: 1,
                                       retainedBytes: 0, retainedBytesBudget: 0, streams: [sample]),
-                         consumers: [w.readerReport])
+                         consumers: w.readerReport.map { [$0] } ?? [])
         }
         try rig.run(w, seconds: 12) { i in
             if i < 8 {
@@ -69,7 +69,7 @@ import StreamEngine
         let w = rig.watcher()
         w.step(now: rig.now)
         try rig.run(w, seconds: 6) { i in if i < 3 { try rig.put(key: "a", count: 10, size: 90) } }
-        let report = w.readerReport
+        let report = try #require(w.readerReport)
         #expect(report.name == "ktop-attach (reader)")
         #expect(report.stream == "s")
         #expect(report.records == 30)
@@ -124,7 +124,7 @@ import StreamEngine
             rig.clock.advance(by: .milliseconds(5))
         }
         #expect(app.stats.throttled == 0)
-        #expect(w.readerReport.throttled == 0)
+        #expect(w.readerReport?.throttled == 0)
         #expect(app.stats.records == 30 * 20)
         for t in rig.truth().values { #expect(t.counters.readThrottledCalls == 0) }
         #expect(w.coverage(now: rig.now).callsLeftPerShardPerSecond == 4)

@@ -148,13 +148,20 @@ final class RecordingClient: AttachClient, @unchecked Sendable {
     }
     func registerStreamConsumer(_ input: RegisterStreamConsumerInput)
     throws(KinesisError) -> RegisterStreamConsumerOutput {
-        try inner.registerStreamConsumer(input)
+        try log("RegisterStreamConsumer", detail: input.consumerName)
+        return try inner.registerStreamConsumer(input)
     }
     func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput {
-        try inner.describeStreamConsumer(input)
+        try log("DescribeStreamConsumer")
+        return try inner.describeStreamConsumer(input)
+    }
+    func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput {
+        try log("DeregisterStreamConsumer")
+        return try inner.deregisterStreamConsumer(input)
     }
     func subscribe(_ input: SubscribeToShardInput) throws(KinesisError) -> any FanOutSubscription {
-        try inner.subscribe(input)
+        try log("SubscribeToShard", shard: input.shardId, detail: input.startingPosition?.type?.rawValue)
+        return try inner.subscribe(input)
     }
 }
 
