@@ -344,6 +344,8 @@ public final class StreamWatcher {
     func disconnect(_ error: KinesisError, _ now: Instant) {
         if case .disconnected = state { } else { failures = max(failures, 1) }
         let retry = now + backoff(base: .seconds(1))
+        // Open subscriptions died with the connection: subscribe again once back.
+        for id in Array(shards.keys) where shards[id]!.subscription != nil { shards[id]!.subscription = nil }
         note(now, .error, "\(error.message); retrying in \(seconds(retry - now))")
         state = .disconnected(retryAt: retry, reason: error.message)
         nextRefresh = retry

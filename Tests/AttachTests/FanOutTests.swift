@@ -87,6 +87,27 @@ import StreamEngine
         #expect(sample.shards.reduce(0) { $0 + $1.counters.incomingRecords } == 15 + 36)
     }
 
+    @Test func aLostConnectionResubscribesWhereItStopped() throws {
+        let rig = Rig()
+        try rig.create(shards: 2)
+        let recording = RecordingClient(rig.k, clock: rig.clock)
+        let w = efoWatcher(rig, recording)
+        w.step(now: rig.now)
+        var down = false
+        recording.fault = { _, _ in down ? unreachable : nil }
+        try rig.run(w, seconds: 30) { i in
+            down = (5..<15).contains(i)
+            if i < 20 { for k in 0..<4 { try rig.put(key: "k\(k)", count: 1) } }
+        }
+        #expect(w.state == .connected)
+        let subs = recording.calls("SubscribeToShard").filter { $0.detail != nil }
+        // Two at attach, two after reconnecting, from the continuation.
+        #expect(subs.count == 4, "\(subs.map(\.detail))")
+        #expect(subs.suffix(2).allSatisfy { $0.detail == "AFTER_SEQUENCE_NUMBER" })
+        let sample = try #require(w.sample(now: rig.now))
+        #expect(sample.shards.reduce(0) { $0 + $1.counters.incomingRecords } == 80)
+    }
+
     @Test func closeDeregistersTheConsumerAndStopsCalling() throws {
         let rig = Rig()
         try rig.create(shards: 2)
