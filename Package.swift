@@ -44,12 +44,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `ktop attach`: a remote stream's control plane and a polite GetRecords reader, as EngineSample parts.
+        .target(name: "Attach", dependencies: ["StreamEngine", "LoadGen", "KinesisAPI", "Metrics"]),
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
-                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses",
+                "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses", "Attach",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -60,6 +62,7 @@ let package = Package(
             dependencies: ["Metrics", "StreamEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "StreamEngine"]),
+        .testTarget(name: "AttachTests", dependencies: ["Attach", "StreamEngine", "LoadGen", "Metrics", "KinesisAPI"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Metrics", "StreamEngine"],
                     exclude: ["__Snapshots__"]),
         .testTarget(

@@ -49,12 +49,25 @@ public struct HashKeyHistogram: Sendable, Equatable {
         return lo...hi
     }
 
+    /// Counts one record of `size` bytes at `hash`, which must lie in the
+    /// histogram's range (the put path routes it there; other callers check).
     @inline(__always)
-    mutating func record(hash: UInt128, size: Int) {
+    public mutating func record(hash: UInt128, size: Int) {
         let i = bucket(of: hash)
         guard i >= 0 && i < records.count else { return }
         records[i] &+= 1
         bytes[i] &+= Int64(size)
+    }
+
+    /// Adds another histogram's counts bucket by bucket; nothing when its range
+    /// differs (its buckets would not line up). Attach settles a second's reads
+    /// into a shard's cumulative histogram with it.
+    public mutating func add(_ other: HashKeyHistogram) {
+        guard other.lowerBound == lowerBound, other.upperBound == upperBound, other.shift == shift else { return }
+        for i in records.indices {
+            records[i] &+= other.records[i]
+            bytes[i] &+= other.bytes[i]
+        }
     }
 
     /// A copy with its own storage, made by readers under the shard lock so

@@ -63,7 +63,10 @@ public struct SpaceSaving: Sendable, Equatable {
         return (weight == .records ? total : totalBytes) / Int64(slots)
     }
 
-    mutating func record(hash: UInt128, key: String, size: Int) {
+    /// Counts one record of `size` bytes (data + partition key) under `key`, whose
+    /// identity in the sketch is `hash`. Public for readers outside the engine
+    /// (attach measures a remote stream's keys from the records it reads).
+    public mutating func record(hash: UInt128, key: String, size: Int) {
         total += 1
         totalBytes += Int64(size)
         let size = Int64(size)

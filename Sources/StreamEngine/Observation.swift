@@ -1,3 +1,7 @@
+// The shapes have public initializers (spelled out, as Swift's memberwise ones are
+// internal) for sources other than the embedded engine: attach builds them from a
+// remote stream's control plane and reader.
+
 /// What Metrics and the dashboard read each tick: the topology and the
 /// cumulative counters of every shard and consumer, copied under each lock
 /// briefly so the data plane is never held up by a reader.
@@ -16,6 +20,13 @@ public struct EngineSample: Sendable, Equatable {
     public var retainedBytes: Int
     public var retainedBytesBudget: Int
     public var streams: [StreamSample]
+
+    public init(time: Instant, limitsProfile: String, enforcesThroughput: Bool, clockSpeed: Double,
+                retainedBytes: Int, retainedBytesBudget: Int, streams: [StreamSample]) {
+        self.time = time; self.limitsProfile = limitsProfile; self.enforcesThroughput = enforcesThroughput
+        self.clockSpeed = clockSpeed; self.retainedBytes = retainedBytes; self.retainedBytesBudget = retainedBytesBudget
+        self.streams = streams
+    }
 }
 
 /// One stream at sample time.
@@ -38,6 +49,15 @@ public struct StreamSample: Sendable, Equatable {
     /// or a foreign endpoint's control plane, a reader and CloudWatch).
     public var provenance: SampleProvenance = .embedded
     public var openShardCount: Int { shards.filter(\.isOpen).count }
+
+    public init(account: String, region: String, name: String, arn: String, status: StreamStatus, mode: StreamMode,
+                retentionHours: Int, encryption: EncryptionType, createdAt: Instant, shards: [ShardSample],
+                consumers: [ConsumerSample], counters: StreamCounters = StreamCounters(),
+                provenance: SampleProvenance = .embedded) {
+        self.account = account; self.region = region; self.name = name; self.arn = arn; self.status = status
+        self.mode = mode; self.retentionHours = retentionHours; self.encryption = encryption; self.createdAt = createdAt
+        self.shards = shards; self.consumers = consumers; self.counters = counters; self.provenance = provenance
+    }
 }
 
 /// What produced the figures of a `StreamSample`: attach shows a real stream's
@@ -112,6 +132,19 @@ public struct ShardSample: Sendable, Equatable {
     public var hashSpaceShare: Double {
         (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
     }
+
+    public init(shardId: String, index: Int, parentShardId: String?, adjacentParentShardId: String?,
+                startingHashKey: UInt128, endingHashKey: UInt128, createdAt: Instant, closedAt: Instant?,
+                counters: ShardCounters, retainedRecords: Int = 0, retainedBytes: Int = 0,
+                topKeys: SpaceSaving? = nil, topKeysByBytes: SpaceSaving? = nil,
+                hashKeyHistogram: HashKeyHistogram? = nil, cloudWatch: CloudWatchShardMetrics? = nil) {
+        self.shardId = shardId; self.index = index; self.parentShardId = parentShardId
+        self.adjacentParentShardId = adjacentParentShardId; self.startingHashKey = startingHashKey
+        self.endingHashKey = endingHashKey; self.createdAt = createdAt; self.closedAt = closedAt
+        self.counters = counters; self.retainedRecords = retainedRecords; self.retainedBytes = retainedBytes
+        self.topKeys = topKeys; self.topKeysByBytes = topKeysByBytes; self.hashKeyHistogram = hashKeyHistogram
+        self.cloudWatch = cloudWatch
+    }
 }
 
 /// One registered consumer at sample time, with its per-shard pipes.
@@ -122,6 +155,11 @@ public struct ConsumerSample: Sendable, Equatable {
     public var createdAt: Instant
     /// Counters keyed by shard id, for shards it has subscribed to.
     public var shards: [String: ConsumerShardCounters]
+
+    public init(name: String, arn: String, status: ConsumerStatus, createdAt: Instant,
+                shards: [String: ConsumerShardCounters] = [:]) {
+        self.name = name; self.arn = arn; self.status = status; self.createdAt = createdAt; self.shards = shards
+    }
 }
 
 extension KinesisEngine {
