@@ -17,19 +17,20 @@ private final class FakeHome {
     var credentialsPath: String { path + "/.aws/credentials" }
     var configPath: String { path + "/.aws/config" }
 
-    func write(_ relative: String, _ text: String, executable: Bool = false) throws {
-        let file = path + "/" + relative
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file) }
+    func write(_ relative: String, _ text: String) throws {
+        try text.write(toFile: path + "/" + relative, atomically: true, encoding: .utf8)
     }
 
     func credentials(_ text: String) throws { try write(".aws/credentials", text) }
     func config(_ text: String) throws { try write(".aws/config", text) }
 
     /// A `credential_process` script in HOME; returns the command line to run it.
+    ///
+    /// Run as `/bin/sh FILE`, not executed itself: a process that another test spawns
+    /// while this file is still open for writing would make exec fail with ETXTBSY.
     func script(_ name: String, _ body: String) throws -> String {
-        try write(name, "#!/bin/sh\n" + body, executable: true)
-        return path + "/" + name
+        try write(name, body)
+        return "/bin/sh " + path + "/" + name
     }
 
     func environment(_ extra: [String: String] = [:]) -> [String: String] {

@@ -39,12 +39,11 @@ enum ShellCommand {
                     outputLimit: Int = 1 << 20) throws(Failure) -> Output {
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
-        guard pipe(&stdoutPipe) == 0 else { throw .cannotStart("pipe: \(errnoText())") }
-        guard pipe(&stderrPipe) == 0 else {
+        guard makePipe(&stdoutPipe) == 0 else { throw .cannotStart("pipe: \(errnoText())") }
+        guard makePipe(&stderrPipe) == 0 else {
             close(stdoutPipe[0]); close(stdoutPipe[1])
             throw .cannotStart("pipe: \(errnoText())")
         }
-        for fd in stdoutPipe + stderrPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         for fd in [stdoutPipe[0], stderrPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
 
         let pid: pid_t
@@ -93,6 +92,15 @@ enum ShellCommand {
         let signal = status & 0x7f
         let termination: Termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
         return Output(termination: termination, stdout: readers[0].bytes, stderr: readers[1].bytes)
+    }
+
+    /// A pipe closed on exec. Not atomic (Glibc's module does not export `pipe2`): a process
+    /// another thread spawns in between may inherit it, which is harmless here because the
+    /// end of a run is decided by the command's exit, not by end of file on the pipes.
+    private static func makePipe(_ fds: inout [Int32]) -> Int32 {
+        guard pipe(&fds) == 0 else { return -1 }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return 0
     }
 
     private static func waitForExit(_ pid: pid_t, _ status: inout Int32) -> Bool {
