@@ -86,7 +86,7 @@ public struct CredentialProcess: Sendable {
         let sessionToken = try string("SessionToken", required: false)
         var expiration: Date?
         if let text = try string("Expiration", required: false) {
-            guard let date = Self.parseISO8601(text) else {
+            guard let date = AWSTimestamp.parse(text) else {
                 throw failure("printed an Expiration that is not an ISO 8601 time: \(text)")
             }
             expiration = date
@@ -99,15 +99,6 @@ public struct CredentialProcess: Sendable {
 
     func failure(_ what: String) -> AWSCredentialError {
         AWSCredentialError(.process, "credential_process of profile '\(profile)' (\(Self.abbreviate(command))) \(what)")
-    }
-
-    /// `2026-11-30T12:00:00Z`, with or without fractional seconds, `Z` or an offset.
-    static func parseISO8601(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 
     /// `: ` and the first non-blank line of stderr, at most 200 characters; empty if none.

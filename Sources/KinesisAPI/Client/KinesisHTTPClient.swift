@@ -323,7 +323,7 @@ extension KinesisHTTPClient {
 
 /// The reply of one data task, handed from URLSession's queue to the waiting caller.
 // @unchecked: `result` is only read and written while holding the NSCondition.
-private final class Outcome: @unchecked Sendable {
+final class Outcome: @unchecked Sendable {
     struct Result {
         var data: Data?
         var response: HTTPURLResponse?
