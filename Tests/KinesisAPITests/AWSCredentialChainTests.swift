@@ -74,6 +74,7 @@ struct AWSCredentialChainTests {
         #expect(resolved.source == "environment")
         #expect(try resolved.provider.credentials()
                 == AWSCredentials(accessKeyId: "ENVKEY", secretAccessKey: "ENVSECRET", sessionToken: "TOKEN"))
+        #expect(resolved.profile == nil)
     }
 
     @Test func environmentSecurityTokenIsTheLegacyFallback() throws {
@@ -150,6 +151,7 @@ struct AWSCredentialChainTests {
             """)
         let dev = try home.chain(["AWS_PROFILE": "dev"]).resolve()
         #expect(dev.source == "profile dev in \(home.configPath)")
+        #expect(dev.profile == "dev")
         #expect(try dev.provider.credentials().accessKeyId == "DEVKEY")
         #expect(try home.chain().resolve().provider.credentials().accessKeyId == "DEFAULTKEY")
         #expect(try home.chain(profile: "two words").resolve().provider.credentials().accessKeyId == "TWOKEY")

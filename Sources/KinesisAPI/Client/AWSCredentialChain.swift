@@ -59,7 +59,7 @@ public struct AWSCredentialChain: Sendable {
             let token = env("AWS_SESSION_TOKEN") ?? env("AWS_SECURITY_TOKEN")
             let credentials = AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token)
             return AWSResolvedCredentials(provider: AWSCredentialsProvider(credentials), source: "environment",
-                                          region: region)
+                                          profile: nil, region: region)
         }
 
         let name = profileName
@@ -71,7 +71,8 @@ public struct AWSCredentialChain: Sendable {
         if let section = fromCredentialsFile,
            let keys = try staticKeys(section, profile: name, path: files.credentialsPath) {
             return AWSResolvedCredentials(provider: AWSCredentialsProvider(keys),
-                                          source: "profile \(name) in \(files.credentialsPath)", region: region)
+                                          source: "profile \(name) in \(files.credentialsPath)", profile: name,
+                                          region: region)
         }
         // botocore merges the credentials file's section over the config file's.
         let merged = (fromConfigFile ?? [:]).merging(fromCredentialsFile ?? [:]) { _, credentials in credentials }
@@ -83,11 +84,12 @@ public struct AWSCredentialChain: Sendable {
                 try process.fetch()
             }, now: now)
             return AWSResolvedCredentials(provider: provider, source: "credential_process of profile \(name)",
-                                          region: region)
+                                          profile: name, region: region)
         }
         if let section = fromConfigFile, let keys = try staticKeys(section, profile: name, path: files.configPath) {
             return AWSResolvedCredentials(provider: AWSCredentialsProvider(keys),
-                                          source: "profile \(name) in \(files.configPath)", region: region)
+                                          source: "profile \(name) in \(files.configPath)", profile: name,
+                                          region: region)
         }
         throw unusableProfile(name, merged, files)
     }
@@ -191,6 +193,9 @@ public struct AWSResolvedCredentials: Sendable {
     public var provider: AWSCredentialsProvider
     /// `environment`, `profile NAME in PATH` or `credential_process of profile NAME`, for the screen.
     public var source: String
+    /// The profile the credentials came from (nil: the environment), e.g. for the `--profile`
+    /// of a command the screen suggests.
+    public var profile: String?
     /// nil when no source names one: the caller decides (a local emulator does not care).
     public var region: String?
 }
