@@ -34,7 +34,8 @@ public final class KinesisHTTPClient: Sendable {
     public let endpoint: URL
     public let region: String
     public let timeout: Duration
-    private let signer: SigV4Signer
+    /// Asked for credentials on every request, so renewed ones are picked up.
+    private let credentials: AWSCredentialsProvider
     private let path: String
     private let hostHeader: String
     /// Request/response calls.
@@ -55,11 +56,22 @@ public final class KinesisHTTPClient: Sendable {
     ///     serves; which region AWS checks the signature against).
     ///   - timeout: the longest a call waits for its whole reply (and SubscribeToShard
     ///     for its initial response). The Java SDK's Kinesis default is 10 s.
-    public init(endpoint: URL, region: String, credentials: AWSCredentials, timeout: Duration = .seconds(10)) {
+    public convenience init(endpoint: URL, region: String, credentials: AWSCredentials,
+                            timeout: Duration = .seconds(10)) {
+        self.init(endpoint: endpoint, region: region, credentialsProvider: AWSCredentialsProvider(credentials),
+                  timeout: timeout)
+    }
+
+    /// A client that signs each request with what `credentialsProvider` hands out then
+    /// (temporary credentials from a `credential_process` are renewed before they expire).
+    /// A provider that cannot renew makes the call throw UnrecognizedClientException with
+    /// the provider's reason, as AWS answers expired credentials.
+    public init(endpoint: URL, region: String, credentialsProvider: AWSCredentialsProvider,
+                timeout: Duration = .seconds(10)) {
         self.endpoint = endpoint
         self.region = region
         self.timeout = timeout
-        self.signer = SigV4Signer(credentials: credentials, region: region)
+        self.credentials = credentialsProvider
         let rawPath = endpoint.path
         self.path = rawPath.isEmpty ? "/" : rawPath
         self.hostHeader = Self.hostHeader(for: endpoint)
@@ -116,7 +128,8 @@ public final class KinesisHTTPClient: Sendable {
     /// Sends one signed request and returns the body of a 200 reply; anything
     /// else is thrown as the error it carries.
     func exchange(_ operation: KinesisOperation, _ body: [UInt8]) throws(KinesisError) -> [UInt8] {
-        let request = makeRequest(operation, body: body, timeout: (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1)
+        let request = try makeRequest(operation, body: body,
+                                      timeout: (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1)
         let outcome = Outcome()
         let task = session.dataTask(with: request) { data, response, error in
             outcome.finish(data: data, response: response as? HTTPURLResponse, error: error)
@@ -148,7 +161,14 @@ public final class KinesisHTTPClient: Sendable {
         return body.isEmpty ? Array("{}".utf8) : body
     }
 
-    func makeRequest(_ operation: KinesisOperation, body: [UInt8], timeout: TimeInterval) -> URLRequest {
+    func makeRequest(_ operation: KinesisOperation, body: [UInt8],
+                     timeout: TimeInterval) throws(KinesisError) -> URLRequest {
+        let signer: SigV4Signer
+        do throws(AWSCredentialError) {
+            signer = SigV4Signer(credentials: try credentials.credentials(), region: region)
+        } catch {
+            throw KinesisError(.unrecognizedClient, "no usable AWS credentials: \(error.message)")
+        }
         var request = URLRequest(url: endpoint, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = "POST"
         let headers = signer.sign(
@@ -196,7 +216,8 @@ public final class KinesisHTTPClient: Sendable {
     /// answered instead. Events are then read in the background as they arrive;
     /// see ``KinesisHTTPSubscription/nextEvent()``.
     public func subscribeToShard(_ input: SubscribeToShardInput) throws(KinesisError) -> KinesisHTTPSubscription {
-        let request = makeRequest(.subscribeToShard, body: try requestBody(input), timeout: Self.subscriptionLifetime)
+        let request = try makeRequest(.subscribeToShard, body: try requestBody(input),
+                                      timeout: Self.subscriptionLifetime)
         let state = SubscriptionState(endpoint: endpoint.absoluteString, timeout: timeout)
         let task = streamSession.dataTask(with: request)
         streams.register(state, for: task.taskIdentifier)
