@@ -210,45 +210,43 @@ struct Attach: ParsableCommand {
         }
 
         // 3. How to measure it: a ktop's exact counters, else its API (and CloudWatch).
-        var measure: AttachMeasure?
+        var plan: AttachMeasurePlan?
         if source != "api" {
             let ktop = KtopEndpointClient(endpoint: endpoint)
             do {
-                if try ktop.probe(stream: stream, region: region) != nil { measure = .ktop(ktop) }
+                if try ktop.probe(stream: stream, region: region) != nil { plan = .ktop(ktop) }
             } catch {
                 if source == "ktop" { fail("\(endpoint.absoluteString) did not answer as a ktop: \(error)") }
             }
-            if measure == nil && source == "ktop" {
+            if plan == nil && source == "ktop" {
                 fail("\(endpoint.absoluteString) is not a ktop endpoint (no GET /ktop/v1/sample); use --source api or auto.")
             }
         }
-        if measure == nil {
+        if plan == nil {
             var options = WatchOptions(stream: stream, endpoint: endpoint.absoluteString, maxReadsPerSecond: maxReadsPerSecond)
-            options.efo = efo
-            let watcher = StreamWatcher(client: kinesis, options: options)
-            var poller: CloudWatchPoller?
+            if efo { options.fanOutConsumer = StreamWatcher.fanOutConsumerName() }
+            var cloudWatch: CloudWatchClient?
             if cloudwatch != "off" {
                 let local = self.endpoint != nil && !(endpoint.host ?? "").hasSuffix(".amazonaws.com")
-                let cwURL = cloudwatch.flatMap(URL.init(string:))
+                let url = cloudwatch.flatMap(URL.init(string:))
                     ?? (local ? endpoint : CloudWatchClient.monitoringEndpoint(forKinesisEndpoint: endpoint, region: region))
-                let client = CloudWatchClient(endpoint: cwURL, region: region, credentialsProvider: resolved.provider)
-                poller = CloudWatchPoller(client: client, enableCommand: KinesisShardMetrics.enableCommand(
-                    stream: stream, region: region, profile: profile, endpoint: self.endpoint == nil ? nil : endpoint))
+                cloudWatch = CloudWatchClient(endpoint: url, region: region, credentialsProvider: resolved.provider)
             }
-            measure = .api(watcher, poller)
+            plan = .api(options, cloudWatch: cloudWatch, enableCommand: KinesisShardMetrics.enableCommand(
+                stream: stream, region: region, profile: profile, endpoint: self.endpoint == nil ? nil : endpoint))
         }
         let settings = AttachSource.Settings(endpoint: endpoint, region: region, stream: stream, credentialsSource: resolved.source,
                                              duration: duration, action: action, metrics: metrics)
-        guard let measure else { return }
+        guard let plan else { return }
         guard headless else {
             let readOnly = self.readOnly
-            let status = DashboardRunner(makeSource: { AttachSource(settings: settings, kinesis: kinesis, measure: measure) },
+            let status = DashboardRunner(makeSource: { AttachSource(settings: settings, kinesis: kinesis, plan: plan) },
                                          metrics: metrics, readOnly: readOnly).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
         HeadlessRunner(format: format == "text" ? .text : .json, metrics: metrics)
-            .run(AttachSource(settings: settings, kinesis: kinesis, measure: measure))
+            .run(AttachSource(settings: settings, kinesis: kinesis, plan: plan))
     }
 
     /// Asks on the terminal which stream to watch (before the dashboard takes the screen).

@@ -13,6 +13,22 @@ enum AttachMeasure {
     case api(StreamWatcher, CloudWatchPoller?)
 }
 
+/// What an `AttachMeasure` is built from: decided on the main thread (the probe),
+/// built on the source's own thread (a `StreamWatcher` has one owner).
+enum AttachMeasurePlan: Sendable {
+    case ktop(KtopEndpointClient)
+    case api(WatchOptions, cloudWatch: CloudWatchClient?, enableCommand: String)
+
+    func make(_ kinesis: KinesisHTTPClient) -> AttachMeasure {
+        switch self {
+        case .ktop(let client): .ktop(client)
+        case .api(let options, let cloudWatch, let enableCommand):
+            .api(StreamWatcher(client: kinesis, options: options),
+                 cloudWatch.map { CloudWatchPoller(client: $0, enableCommand: enableCommand) })
+        }
+    }
+}
+
 /// A stream that lives elsewhere as a source: one sample a wall-clock second,
 /// from a ktop endpoint's exact counters or from a foreign endpoint's API. The
 /// dashboard's actions (split, merge, UpdateShardCount) reach the real stream
@@ -47,10 +63,13 @@ final class AttachSource: SampleSource {
     private var failures = 0
     private var retryAt = Date.distantPast
     private var connection = "connected"
+    private var lastSettled: Instant?
+    static let samplesBeforeAction = 3
 
-    init(settings: Settings, kinesis: KinesisHTTPClient, measure: AttachMeasure) {
+    init(settings: Settings, kinesis: KinesisHTTPClient, plan: AttachMeasurePlan) {
         self.settings = settings
         self.kinesis = kinesis
+        let measure = plan.make(kinesis)
         self.measure = measure
         self.action = settings.action
         samplesWanted = settings.duration.map { Int(Int64(saturating: max(1, $0.rounded(.up)))) }
@@ -77,7 +96,8 @@ final class AttachSource: SampleSource {
             kind: kind, endpoint: settings.endpoint.absoluteString))]
     }
 
-    private static func stamp(_ date: Date) -> String { String(Instant(date).iso8601.dropFirst(11).prefix(8)) }
+    private static func stamp(_ date: Date) -> String { stamp(Instant(date)) }
+    private static func stamp(_ t: Instant) -> String { String(t.iso8601.dropFirst(11).prefix(8)) }
 
     func turn() -> SourceTurn {
         var out = SourceTurn()
@@ -93,22 +113,26 @@ final class AttachSource: SampleSource {
         case .api(let watcher, let cloud):
             watcher.step(now: Instant(now))
             for e in watcher.takeEvents() {
-                out.events.append(.log(time: Self.stamp(Date(e.time)), kind: e.kind == .info ? .engine : .error, text: e.text))
+                out.events.append(.log(time: Self.stamp(e.time), kind: e.kind == .info ? .engine : .error, text: e.text))
             }
             if now >= nextSample {
                 nextSample = max(nextSample.addingTimeInterval(1), now)
-                if var stream = watcher.sample(now: Instant(now)) {
+                // Samples are stamped with the second the reader has settled up to, so that each
+                // interval holds exactly the records that arrived in it; no new second, no sample.
+                let settled = watcher.settledUntil ?? Instant(now)
+                if settled != lastSettled, var stream = watcher.sample(now: Instant(now)) {
+                    lastSettled = settled
                     if let cloud {
                         out.events += cloud.poll(stream: settings.stream, shardIds: stream.shards.map(\.shardId), now: now)
                         cloud.annotate(&stream)
                     }
                     let coverage = watcher.coverage(now: Instant(now))
                     connection = watcher.state.description
-                        + (coverage.shardsToRead > coverage.shardsReadLastSecond && coverage.openShards > 0
-                           ? "; reading \(coverage.shardsReadLastSecond) of \(coverage.shardsToRead) shards a second (rotation)" : "")
-                    out.events += emit(EngineSample(time: Instant(now), limitsProfile: limits.profile, enforcesThroughput: true,
+                        + (coverage.shardsToRead > coverage.maxReadsPerSecond
+                           ? "; \(coverage.shardsToRead) shards, \(coverage.maxReadsPerSecond) reads a second: read in rotation" : "")
+                    out.events += emit(EngineSample(time: settled, limitsProfile: limits.profile, enforcesThroughput: true,
                                                     clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 0, streams: [stream]),
-                                       consumers: [watcher.readerReport])
+                                       consumers: watcher.readerReport.map { [$0] } ?? [])
                 }
             }
         }
@@ -135,7 +159,7 @@ final class AttachSource: SampleSource {
             connection = sample.streams.isEmpty ? "stream \(settings.stream) not found (deleted?)" : "connected"
             limits = KinesisLimits.named(sample.limitsProfile) ?? .aws
             if lastEventId > 0 || engineEvents.count < 50 {
-                events += engineEvents.map { .log(time: Self.stamp(Date($0.time)), kind: .engine, text: $0.message) }
+                events += engineEvents.map { .log(time: Self.stamp($0.time), kind: .engine, text: $0.message) }
             }
             lastEventId = lastId
             events += emit(sample, consumers: [])
@@ -154,7 +178,8 @@ final class AttachSource: SampleSource {
         store.ingest(sample, consumers: consumers)
         emitted += 1
         var events: [SourceEvent] = [.sample(SourceSample(engine: sample, consumers: consumers, connection: connection))]
-        if let action, let ready = resolve(action, sample) {
+        // The command line's action waits for three seconds of samples, so the run shows the stream before it.
+        if let action, emitted >= Self.samplesBeforeAction, let ready = resolve(action, sample) {
             self.action = nil
             events += carryOut(ready, fatal: true)
             if case .api(let watcher, _) = measure { watcher.refreshSoon() }
@@ -241,9 +266,8 @@ final class AttachSource: SampleSource {
     }
 
     func close() -> [SourceEvent] {
-        if case .api(let watcher, _) = measure {
-            return watcher.close().map { .log(time: Self.stamp(Date()), kind: .engine, text: $0) }
-        }
-        return []
+        guard case .api(let watcher, _) = measure else { return [] }
+        watcher.close(now: Instant(Date()))
+        return watcher.takeEvents().map { .log(time: Self.stamp($0.time), kind: $0.kind == .info ? .engine : .error, text: $0.text) }
     }
 }

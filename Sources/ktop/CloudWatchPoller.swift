@@ -58,10 +58,13 @@ final class CloudWatchPoller {
             }
             return []
         } catch {
-            if error.kind == .credentials || ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(error.code) {
+            // Refused, or an endpoint without CloudWatch (a ktop answers 403, others 404): stop asking.
+            let refused = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(error.code)
+                || error.kind == .credentials || error.httpStatus == 403 || error.httpStatus == 404
+            if refused {
                 stopped = true
-                return [.log(time: stamp, kind: .error, text: "CloudWatch refused GetMetricData (\(error.code)): "
-                             + "shard-level metrics are off for this run. \(error.message)")]
+                return [.log(time: stamp, kind: .error, text: "CloudWatch GetMetricData refused (\(error)): "
+                             + "no shard-level metrics (and so no throttles) for this run")]
             }
             failures += 1
             let delay = min(600, Self.interval * Double(1 << min(failures - 1, 4)))
