@@ -131,17 +131,6 @@ struct Attach: ParsableCommand {
         guard (1...10_000).contains(maxReadsPerSecond) else {
             throw ValidationError("--max-reads-per-second must be between 1 and 10000, e.g. --max-reads-per-second 50.")
         }
-        let actions = [split != nil, merge != nil, updateShardCount != nil].filter { $0 }.count
-        guard actions <= 1 else { throw ValidationError("Give one action at a time: --split, --merge or --update-shard-count.") }
-        if actions == 1 {
-            guard headless else {
-                throw ValidationError("--split, --merge and --update-shard-count are for --headless; on the dashboard press s, m or u.")
-            }
-            guard !readOnly else { throw ValidationError("--read-only forbids --split, --merge and --update-shard-count.") }
-            guard yes else {
-                throw ValidationError("The action changes the real stream: add --yes to confirm it (or --read-only to watch only).")
-            }
-        }
         if let merge {
             let ids = merge.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard ids.count == 2, !ids[0].isEmpty, !ids[1].isEmpty else {
@@ -153,6 +142,17 @@ struct Attach: ParsableCommand {
             guard !parts[0].isEmpty, parts.count == 1 || HashKey.parse(String(parts[1])) != nil else {
                 throw ValidationError("--split takes 'hot', a shard id, or SHARD@HASHKEY with a decimal hash key below 2^128, "
                                       + "e.g. --split shardId-000000000001@170141183460469231731687303715884105728.")
+            }
+        }
+        let actions = [split != nil, merge != nil, updateShardCount != nil].filter { $0 }.count
+        guard actions <= 1 else { throw ValidationError("Give one action at a time: --split, --merge or --update-shard-count.") }
+        if actions == 1 {
+            guard headless else {
+                throw ValidationError("--split, --merge and --update-shard-count are for --headless; on the dashboard press s, m or u.")
+            }
+            guard !readOnly else { throw ValidationError("--read-only forbids --split, --merge and --update-shard-count.") }
+            guard yes else {
+                throw ValidationError("The action changes the real stream: add --yes to confirm it (or --read-only to watch only).")
             }
         }
         if let updateShardCount, updateShardCount < 1 {

@@ -315,5 +315,5 @@ class TestCredentials:
     def test_rejected_credentials_are_one_clear_line(self, verifying_server, tmp_path):
         done = self.run(verifying_server, tmp_path, {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "not-it"})
         assert done.returncode != 0
-        assert "SignatureDoesNotMatch" in done.stderr or "UnrecognizedClient" in done.stderr, done.stderr
+        assert any(t in done.stderr for t in ("InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClient")), done.stderr
         assert "environment" in done.stderr, done.stderr
