@@ -202,3 +202,59 @@ def test_ctrl_c_restores_the_terminal(terminal):
     screen = terminal.wait_for("the shell again after Ctrl-C", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
     assert "KTOP_EXIT=130" in screen
     assert "HASH%" not in screen
+
+
+def start_attach(term: Terminal, endpoint: str, *args: str) -> str:
+    term.wait_for("the shell prompt", lambda s: "e2e$" in s, 10)
+    term.type(f"AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s AWS_REGION={kwire.REGION} "
+              f"{term.binary} attach --endpoint {endpoint} {' '.join(args)}; echo KTOP_EXIT=$?")
+    term.keys("Enter")
+    return term.wait_for("the attached dashboard with 2 shard rows",
+                         lambda s: len(shard_rows(s)) == 2 and "2 open" in s and "ATTACHED" in s, 60)
+
+
+@pytest.mark.parametrize("measure", ["auto", "api"])
+def test_attach_dashboard_confirms_a_split_on_the_real_stream(terminal, measure):
+    server = kwire.ServerProcess([])
+    try:
+        client = kwire.make_client(server.endpoint)
+        client.create_stream(StreamName="live", ShardCount=2)
+        kwire.wait_stream_status(client, "live")
+        client.put_records(StreamName="live", Records=[{"Data": b"x" * 100, "PartitionKey": f"k{i}"} for i in range(50)])
+        screen = start_attach(terminal, server.endpoint, "--stream", "live", "--source", measure)
+        assert f"ATTACHED {server.endpoint}" in screen and "live" in screen
+        assert "/h" in screen, "the header shows the hourly cost"
+        # s on the first shard, Enter on the key: a confirmation naming the operation, stream, account and endpoint.
+        terminal.keys("s")
+        terminal.wait_for("the split prompt", lambda s: "SplitShard shardId-000000000000" in s, 10)
+        terminal.keys("Enter")
+        terminal.wait_for("the confirmation", lambda s: "on stream live, account" in s and server.endpoint in s
+                          and "Yes: SplitShard" in s, 10)
+        assert len(client.list_shards(StreamName="live")["Shards"]) == 2, "nothing was sent before the confirmation"
+        terminal.keys("Enter")
+        terminal.wait_for("3 open shards after the confirmed split", lambda s: "3 open" in s and len(shard_rows(s)) == 3
+                          and "SplitShard shardId-000000000000" in s and "accepted" in s, 40)
+        assert len([s for s in client.list_shards(StreamName="live")["Shards"]
+                    if "EndingSequenceNumber" not in s["SequenceNumberRange"]]) == 3
+        terminal.keys("q")
+        terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)
+    finally:
+        server.stop()
+
+
+def test_attach_read_only_refuses_actions(terminal):
+    server = kwire.ServerProcess([])
+    try:
+        client = kwire.make_client(server.endpoint)
+        client.create_stream(StreamName="guarded", ShardCount=2)
+        kwire.wait_stream_status(client, "guarded")
+        start_attach(terminal, server.endpoint, "--stream", "guarded", "--read-only")
+        terminal.keys("s")
+        terminal.wait_for("the split prompt", lambda s: "SplitShard shardId-000000000000" in s, 10)
+        terminal.keys("Enter")
+        terminal.wait_for("the refusal in the events pane", lambda s: "read-only" in s and "was not sent" in s, 10)
+        assert len(client.list_shards(StreamName="guarded")["Shards"]) == 2
+        terminal.keys("q")
+        terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)
+    finally:
+        server.stop()
