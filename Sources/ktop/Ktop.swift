@@ -170,11 +170,11 @@ struct Run: ParsableCommand {
     @OptionGroup var priceOptions: PriceOptions
 
     @Option(help: ArgumentHelp(
-        "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (any value works for local emulators); --limits and --speed do not apply.",
+        "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come as for 'ktop attach' (AWS_* variables, else the AWS_PROFILE or default profile, credential_process included; with none, placeholder keys, which local emulators accept); --limits and --speed do not apply.",
         valueName: "url"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).", valueName: "region"))
+    @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1).", valueName: "region"))
     var region: String?
 
     /// A built-in by name, else a scenario file.
@@ -217,11 +217,14 @@ struct Run: ParsableCommand {
         listen?.connectionLimits = try connectionOptions.connectionLimits()
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         if let endpoint, let url = URL(string: endpoint) {
-            let env = ProcessInfo.processInfo.environment
-            let region = self.region ?? env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
-            let credentials = AWSCredentials(accessKeyId: env["AWS_ACCESS_KEY_ID"] ?? "ktop",
-                                             secretAccessKey: env["AWS_SECRET_ACCESS_KEY"] ?? "ktop",
-                                             sessionToken: env["AWS_SESSION_TOKEN"])
+            // The same credential chain as attach; with none anywhere, placeholder keys (local emulators take any).
+            let chain = AWSCredentialChain(environment: ProcessInfo.processInfo.environment)
+            let resolved: AWSResolvedCredentials?
+            do { resolved = try chain.resolve(region: region) } catch where error.kind == .notFound { resolved = nil } catch {
+                fail("\(error)")
+            }
+            let region = resolved?.region ?? "us-east-1"
+            let credentials = resolved?.provider ?? AWSCredentialsProvider(AWSCredentials(accessKeyId: "ktop", secretAccessKey: "ktop"))
             let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
             RemoteRunner(scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
                          endpoint: url, region: region, credentials: credentials).run()

@@ -19,10 +19,10 @@ struct RemoteRunner {
     let format: Format
     let endpoint: URL
     let region: String
-    let credentials: AWSCredentials
+    let credentials: AWSCredentialsProvider
 
     func run() {
-        let client = KinesisHTTPClient(endpoint: endpoint, region: region, credentials: credentials)
+        let client = KinesisHTTPClient(endpoint: endpoint, region: region, credentialsProvider: credentials)
         let runner = LoadRunner(scenario: scenario, client: client, seed: seed)
         let stream = scenario.stream.name
         runner.setUp()
@@ -33,7 +33,7 @@ struct RemoteRunner {
 
         let clock = WallClock()
         let begin = clock.now()
-        let end = duration.map { begin + .nanoseconds(Int64($0 * 1e9)) }
+        let end = duration.map { begin + .nanoseconds(Int64(saturating: $0 * 1e9)) }
         var nextReport = begin + .seconds(1)
         var previous = Counters(runner)
         let encoder = JSONEncoder()
@@ -89,11 +89,6 @@ struct RemoteRunner {
             Thread.sleep(forTimeInterval: 1)
         }
         fail("stream \(stream) did not become ACTIVE within 5 minutes")
-    }
-
-    private func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("ktop: \(message)\n".utf8))
-        Foundation.exit(1)
     }
 }
 

@@ -13,8 +13,8 @@ def test_a_mistyped_command_is_an_error_that_lists_the_commands(ktop_bin):
     r = run(ktop_bin, "atach", "--stream", "s")
     assert r.returncode == 64
     assert r.stdout == ""
-    assert r.stderr.startswith("Error: unknown command 'atach'.")
-    assert "run, serve, scenarios, kpl" in r.stderr
+    assert r.stderr.startswith("Error: unknown command 'atach'. Did you mean 'attach'?")
+    assert "run, attach, serve, scenarios, kpl" in r.stderr
     assert "Usage: ktop run" not in r.stderr
 
 
