@@ -63,6 +63,9 @@ final class AttachSource: SampleSource {
     private var failures = 0
     private var retryAt = Date.distantPast
     private var connection = "connected"
+    private var saidConnection = "connected"
+    /// A run with a duration ends by the wall clock too: a source that cannot reach its endpoint emits no samples.
+    private let deadline: Date?
     private var lastSettled: Instant?
     static let samplesBeforeAction = 3
 
@@ -73,6 +76,8 @@ final class AttachSource: SampleSource {
         self.measure = measure
         self.action = settings.action
         samplesWanted = settings.duration.map { Int(Int64(saturating: max(1, $0.rounded(.up)))) }
+        // The reader's samples lag 2 s behind; a few seconds more for the first control-plane calls.
+        deadline = settings.duration.map { Date().addingTimeInterval(min($0, 1e9) + 10) }
         store = MetricsStore(configuration: settings.metrics)
         let how: String
         var notes: [String] = []
@@ -117,6 +122,10 @@ final class AttachSource: SampleSource {
             }
             if now >= nextSample {
                 nextSample = max(nextSample.addingTimeInterval(1), now)
+                let coverage = watcher.coverage(now: Instant(now))
+                connection = Self.describe(watcher.state, now: Instant(now))
+                    + (coverage.shardsToRead > coverage.maxReadsPerSecond
+                       ? "; \(coverage.shardsToRead) shards, \(coverage.maxReadsPerSecond) reads a second: read in rotation" : "")
                 // Samples are stamped with the second the reader has settled up to, so that each
                 // interval holds exactly the records that arrived in it; no new second, no sample.
                 let settled = watcher.settledUntil ?? Instant(now)
@@ -126,22 +135,23 @@ final class AttachSource: SampleSource {
                         out.events += cloud.poll(stream: settings.stream, shardIds: stream.shards.map(\.shardId), now: now)
                         cloud.annotate(&stream)
                     }
-                    let coverage = watcher.coverage(now: Instant(now))
-                    connection = watcher.state.description
-                        + (coverage.shardsToRead > coverage.maxReadsPerSecond
-                           ? "; \(coverage.shardsToRead) shards, \(coverage.maxReadsPerSecond) reads a second: read in rotation" : "")
                     out.events += emit(EngineSample(time: settled, limitsProfile: limits.profile, enforcesThroughput: true,
                                                     clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 0, streams: [stream]),
                                        consumers: watcher.readerReport.map { [$0] } ?? [])
                 }
             }
         }
-        if let samplesWanted, emitted >= samplesWanted {
+        if connection != saidConnection {
+            saidConnection = connection
+            out.events.append(.connection(connection))
+        }
+        if let samplesWanted, emitted >= samplesWanted || deadline.map({ now >= $0 }) == true {
             out.finished = true
             if let action {
                 out.events.append(.failed("\(describe(action)) was not done: the stream showed no traffic to act on in \(emitted) s"))
             } else {
-                out.events.append(.finished(summary: []))
+                out.events.append(.finished(summary: emitted >= samplesWanted ? []
+                    : ["ktop: \(emitted) of \(samplesWanted) samples in \(Int(settings.duration ?? 0)) s; last state: \(connection)"]))
             }
         }
         out.wait = .milliseconds(20)
@@ -256,6 +266,19 @@ final class AttachSource: SampleSource {
             }
         } catch {
             return fail(error)
+        }
+    }
+
+    /// The watcher's state as the header says it: what is wrong and when the next try is.
+    static func describe(_ state: WatchState, now: Instant) -> String {
+        func secs(_ t: Instant) -> Int64 { max(0, (t - now).components.seconds) }
+        return switch state {
+        case .connecting: "connecting"
+        case .connected: "connected"
+        case .backingOff(let until, let reason): "backing off \(secs(until)) s: \(reason)"
+        case .disconnected(let retryAt, let reason): "disconnected: retrying in \(secs(retryAt)) s (\(reason))"
+        case .streamGone(_, let retryAt): "stream gone (deleted?): checking again in \(secs(retryAt)) s"
+        case .failing(let retryAt, let reason): "failing: \(reason); retrying in \(secs(retryAt)) s"
         }
     }
 

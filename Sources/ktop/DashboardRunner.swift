@@ -91,6 +91,9 @@ struct DashboardRunner {
                     let time = store.lastSample.map { String($0.time.iso8601.dropFirst(11).prefix(8)) } ?? ""
                     model.log(EventLine(time: time, kind: .narration, text: phase == "start" ? text : "[+\(seconds)s \(phase)] \(text)"))
                     dirty = true
+                case .connection(let state):
+                    connection = state
+                    dirty = true
                 case .failed(let message):
                     model.log(EventLine(time: "", kind: .error, text: message))
                     dirty = true

@@ -19,6 +19,7 @@ struct HeadlessRunner {
         var store = MetricsStore(configuration: metrics)
         var narration: [String] = []
         var events: [String] = []
+        var connection: String?
         var primed = false
         func write(_ lines: [String]) { FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8)) }
         SourceDriver.run(source, commands: { [] }, stop: { false }) { event in
@@ -37,6 +38,9 @@ struct HeadlessRunner {
                 if format == .text, header?.kind != "embedded", kind == .error || kind == .action || kind == .advice {
                     write(["  [\(kind.rawValue)] \(text)"])
                 }
+            case .connection(let state):
+                connection = state
+                if format == .text { write(["  [connection] \(state)"]) }
             case .failed(let message):
                 FileHandle.standardError.write(Data("ktop: \(message)\n".utf8))
                 Foundation.exit(1)
@@ -47,16 +51,19 @@ struct HeadlessRunner {
                 guard let h = header, let snap = store.snapshot(limits: h.limits) else { return }
                 switch format {
                 case .json:
-                    let line = HeadlessLine(header: h, phase: s.phase, connection: s.connection, narration: narration,
+                    let line = HeadlessLine(header: h, phase: s.phase, connection: s.connection ?? connection, narration: narration,
                                             events: events, snapshot: snap)
                     if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
                     narration = []
                     events = []
                 case .text:
-                    write(textLines(snap, connection: s.connection))
+                    write(textLines(snap, connection: s.connection ?? connection))
                 }
             case .finished(let summary):
-                if format == .text { write(summary) }
+                // Expectations belong to the text output; a short attached run says why on stderr too.
+                if format == .text { write(summary) } else if header?.kind != "embedded", !summary.isEmpty {
+                    FileHandle.standardError.write(Data(summary.map { $0 + "\n" }.joined().utf8))
+                }
             }
         }
     }

@@ -35,6 +35,9 @@ enum SourceEvent: Sendable {
     case sample(SourceSample)
     /// A line for the events pane, stamped with the source's time.
     case log(time: String, kind: EventLine.Kind, text: String)
+    /// An attached source's connection state changed ("connected", "disconnected: retrying in 4 s", ...):
+    /// said at once, since a source that cannot reach its endpoint has no samples to carry it.
+    case connection(String)
     /// A scenario's narration as its phase begins.
     case narration(seconds: Int64, phase: String, text: String)
     /// The source cannot go on (a stream that cannot be created, an address in use): headless exits 1.

@@ -317,3 +317,38 @@ class TestCredentials:
         assert done.returncode != 0
         assert any(t in done.stderr for t in ("InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClient")), done.stderr
         assert "environment" in done.stderr, done.stderr
+
+
+def run_until_first_line(endpoint: str, stream: str, *args: str) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen([kwire.find_ktop_binary(), "attach", "--endpoint", endpoint, "--stream", stream, "--headless",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": kwire.REGION})
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read()
+    return proc, json.loads(line)
+
+
+@pytest.mark.parametrize("measure", ["auto", "api"])
+def test_a_stream_deleted_while_watched_is_said_and_the_run_goes_on(ktop_serve, measure):
+    client = make_stream(ktop_serve.endpoint, "brief", shards=1)
+    proc, _ = run_until_first_line(ktop_serve.endpoint, "brief", "--duration", "6", "--source", measure)
+    client.delete_stream(StreamName="brief")
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    said = out + err
+    assert "gone" in said or "not found" in said, said[-3000:]
+    assert "Traceback" not in said and "Fatal error" not in said
+
+
+@pytest.mark.parametrize("measure", ["auto", "api"])
+def test_a_lost_endpoint_is_retried_with_backoff_and_said(measure):
+    server = kwire.ServerProcess([])
+    try:
+        make_stream(server.endpoint, "fragile", shards=1)
+        proc, _ = run_until_first_line(server.endpoint, "fragile", "--duration", "5", "--source", measure)
+    finally:
+        server.stop()
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    said = out + err
+    assert "disconnected" in said and "retrying in" in said, said[-3000:]
