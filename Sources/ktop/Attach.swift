@@ -128,6 +128,9 @@ struct Attach: ParsableCommand {
         if let duration, !(duration > 0 && duration <= 1e9) {
             throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 30.")
         }
+        if efo && source == "ktop" {
+            throw ValidationError("--efo reads the stream with a consumer of ktop's own; --source ktop reads a ktop's counters instead. Drop one.")
+        }
         guard (1...10_000).contains(maxReadsPerSecond) else {
             throw ValidationError("--max-reads-per-second must be between 1 and 10000, e.g. --max-reads-per-second 50.")
         }
@@ -211,7 +214,8 @@ struct Attach: ParsableCommand {
 
         // 3. How to measure it: a ktop's exact counters, else its API (and CloudWatch).
         var plan: AttachMeasurePlan?
-        if source != "api" {
+        // --efo reads the stream, so it measures through the API even on a ktop.
+        if source != "api" && !efo {
             let ktop = KtopEndpointClient(endpoint: endpoint)
             do {
                 if try ktop.probe(stream: stream, region: region) != nil { plan = .ktop(ktop) }

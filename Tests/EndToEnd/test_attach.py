@@ -352,3 +352,32 @@ def test_a_lost_endpoint_is_retried_with_backoff_and_said(measure):
     assert proc.returncode == 0, err
     said = out + err
     assert "disconnected" in said and "retrying in" in said, said[-3000:]
+
+
+def test_efo_registers_its_own_consumer_reads_through_it_and_deregisters_on_exit(ktop_serve):
+    client = make_stream(ktop_serve.endpoint, "fanned", shards=2)
+    arn = client.describe_stream_summary(StreamName="fanned")["StreamDescriptionSummary"]["StreamARN"]
+    producer = Producer(client, "fanned", batches_per_second=4, batch=20)
+    producer.start()
+    try:
+        proc, _ = run_until_first_line(ktop_serve.endpoint, "fanned", "--efo", "--duration", "10")
+        registered = []
+        deadline = time.monotonic() + 20
+        while not registered and time.monotonic() < deadline:
+            registered = [c["ConsumerName"] for c in client.list_stream_consumers(StreamARN=arn)["Consumers"]]
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        producer.stop()
+    assert proc.returncode == 0, err
+    assert registered and registered[0].startswith("ktop-attach-"), registered
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert sum(sh["IncomingRecords"] for line in lines for sh in stream_in(line, "fanned")["shards"]) > 0
+    # Deregistered at exit (the consumer is DELETING, then gone).
+    deadline = time.monotonic() + 20
+    left = registered
+    while left and time.monotonic() < deadline:
+        left = [c["ConsumerName"] for c in client.list_stream_consumers(StreamARN=arn)["Consumers"]
+                if c["ConsumerStatus"] != "DELETING"]
+        time.sleep(0.2)
+    assert not left, f"ktop's consumer is still registered after exit: {left}"
