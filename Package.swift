@@ -2,9 +2,11 @@
 import PackageDescription
 
 // Dependencies are kept lean on purpose: every package here is rebuilt from
-// scratch by CI on two cores. MD5, 128-bit hash keys and the 188-bit sequence
-// numbers are small enough to own; locks come from the standard library's
-// Synchronization module.
+// scratch by CI on two cores. MD5, SHA-256, 128-bit hash keys and the 188-bit
+// sequence numbers are small enough to own; locks are a pthread mutex of our own
+// (`LockedValue`: ThreadSanitizer cannot see the standard library's Mutex on Linux).
+// Attach's HTTP calls (Kinesis, CloudWatch, another ktop) use Foundation's
+// URLSession, which brings TLS for AWS endpoints without another package.
 let package = Package(
     name: "ktop",
     platforms: [.macOS(.v15)],
@@ -13,7 +15,7 @@ let package = Package(
         .library(name: "StreamEngine", targets: ["StreamEngine"]),
         // For the benchmark harness (Benchmarks/): the dashboard frame benchmark
         // renders a real metrics store's view of a 1,000-shard stream, and the
-        // HTTP benchmarks run the Kinesis server until `ktop serve` lands.
+        // HTTP benchmarks run the Kinesis server in-process.
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
         .library(name: "KinesisAPI", targets: ["KinesisAPI"]),
@@ -45,6 +47,7 @@ let package = Package(
             ]
         ),
         // `ktop attach`: a remote stream's control plane and a polite GetRecords reader, as EngineSample parts.
+        // A remote stream as engine-shaped samples (`ktop attach`): control plane, reader, stream list.
         .target(name: "Attach", dependencies: ["StreamEngine", "LoadGen", "KinesisAPI", "Metrics"]),
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
