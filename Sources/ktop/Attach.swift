@@ -9,7 +9,9 @@ import StreamEngine
 /// moto, another ktop), the same panes as the embedded view.
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Watch a real stream (AWS, LocalStack, moto, another ktop) on the dashboard, or as snapshots with --headless.",
+        abstract:
+            "Watch a real stream (AWS, LocalStack, moto, another ktop) on the dashboard, or as snapshots with "
+                + "--headless.",
         discussion: """
             Without --endpoint, the region's AWS endpoint (https://kinesis.REGION.amazonaws.com).
             Credentials come the way every AWS tool finds them: AWS_ACCESS_KEY_ID and
@@ -38,18 +40,27 @@ struct Attach: ParsableCommand {
     @Option(help: ArgumentHelp("The Kinesis endpoint (default: the region's AWS endpoint).", valueName: "url"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1).",
-                               valueName: "region"))
+    @Option(
+        help: ArgumentHelp(
+            "Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1).",
+            valueName: "region"))
     var region: String?
 
-    @Option(help: ArgumentHelp("Profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, else 'default').",
-                               valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, else 'default').",
+            valueName: "name"))
     var profile: String?
 
-    @Option(help: ArgumentHelp("The stream to watch (default: pick one from a list; --headless needs it).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The stream to watch (default: pick one from a list; --headless needs it).", valueName: "name"))
     var stream: String?
 
-    @Flag(help: "Read with an enhanced fan-out consumer of ktop's own (registered now, deregistered on exit; billed on AWS) instead of polling.")
+    @Flag(
+        help: ArgumentHelp(
+            "Read with an enhanced fan-out consumer of ktop's own (registered now, deregistered on exit; billed on "
+                + "AWS) instead of polling."))
     var efo = false
 
     @Flag(name: .customLong("read-only"), help: "Never change the stream: no split, merge or UpdateShardCount.")
@@ -64,33 +75,43 @@ struct Attach: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many snapshots (seconds).", valueName: "seconds"))
     var duration: Double?
 
-    @Option(help: ArgumentHelp(
-        "How to measure: 'auto' (a ktop's exact counters when the endpoint is a ktop, else the API), "
-            + "'ktop' or 'api' (read the stream, even on a ktop).",
-        valueName: "auto|ktop|api"))
+    @Option(
+        help: ArgumentHelp(
+            "How to measure: 'auto' (a ktop's exact counters when the endpoint is a ktop, else the API), "
+                + "'ktop' or 'api' (read the stream, even on a ktop).",
+            valueName: "auto|ktop|api"))
     var source: String = "auto"
 
-    @Option(name: .customLong("max-reads-per-second"), help: ArgumentHelp(
-        "GetRecords calls the reader makes per second over all shards (at most one per shard each second); "
-            + "wider streams are read in rotation and the screen says so.",
-        valueName: "n"))
+    @Option(
+        name: .customLong("max-reads-per-second"),
+        help: ArgumentHelp(
+            "GetRecords calls the reader makes per second over all shards (at most one per shard each second); "
+                + "wider streams are read in rotation and the screen says so.",
+            valueName: "n"))
     var maxReadsPerSecond: Int = 50
 
-    @Option(help: ArgumentHelp("CloudWatch endpoint for shard-level metrics (default: the Kinesis endpoint for a "
-                               + "local emulator, monitoring.REGION.amazonaws.com for AWS; 'off' to skip).",
-                               valueName: "url|off"))
+    @Option(
+        help: ArgumentHelp(
+            "CloudWatch endpoint for shard-level metrics (default: the Kinesis endpoint for a "
+                + "local emulator, monitoring.REGION.amazonaws.com for AWS; 'off' to skip).",
+            valueName: "url|off"))
     var cloudwatch: String?
 
-    @Option(help: ArgumentHelp("Headless: split a shard once the stream shows traffic: 'hot' (the busiest open shard) or a "
-                               + "shard id, at the advised hash key (else the midpoint), or SHARD@HASHKEY.",
-                               valueName: "hot|shard[@key]"))
+    @Option(
+        help: ArgumentHelp(
+            "Headless: split a shard once the stream shows traffic: 'hot' (the busiest open shard) or a "
+                + "shard id, at the advised hash key (else the midpoint), or SHARD@HASHKEY.",
+            valueName: "hot|shard[@key]"))
     var split: String?
 
     @Option(help: ArgumentHelp("Headless: MergeShards of two adjacent open shards.", valueName: "shard,shard"))
     var merge: String?
 
-    @Option(name: .customLong("update-shard-count"), help: ArgumentHelp("Headless: UpdateShardCount to this target (UNIFORM_SCALING).",
-                                                                         valueName: "n"))
+    @Option(
+        name: .customLong("update-shard-count"),
+        help: ArgumentHelp(
+            "Headless: UpdateShardCount to this target (UNIFORM_SCALING).",
+            valueName: "n"))
     var updateShardCount: Int?
 
     @Flag(help: "Confirm the headless action (--split, --merge, --update-shard-count) on the real stream.")
@@ -113,10 +134,13 @@ struct Attach: ParsableCommand {
 
     func validate() throws {
         if let endpoint {
-            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-                  url.host != nil else {
-                throw ValidationError("--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or "
-                                      + "https://kinesis.us-east-1.amazonaws.com.")
+            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+                ["http", "https"].contains(scheme),
+                url.host != nil
+            else {
+                throw ValidationError(
+                    "--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or "
+                        + "https://kinesis.us-east-1.amazonaws.com.")
             }
         }
         guard ["json", "text"].contains(format) else {
@@ -129,7 +153,10 @@ struct Attach: ParsableCommand {
             throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 30.")
         }
         if efo && source == "ktop" {
-            throw ValidationError("--efo reads the stream with a consumer of ktop's own; --source ktop reads a ktop's counters instead. Drop one.")
+            throw ValidationError(
+                "--efo reads the stream with a consumer of ktop's own; --source ktop reads a ktop's counters instead. "
+                    + "Drop one."
+            )
         }
         guard (1...10_000).contains(maxReadsPerSecond) else {
             throw ValidationError("--max-reads-per-second must be between 1 and 10000, e.g. --max-reads-per-second 50.")
@@ -137,34 +164,49 @@ struct Attach: ParsableCommand {
         if let merge {
             let ids = merge.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard ids.count == 2, !ids[0].isEmpty, !ids[1].isEmpty else {
-                throw ValidationError("--merge takes two shard ids, e.g. --merge shardId-000000000000,shardId-000000000001.")
+                throw ValidationError(
+                    "--merge takes two shard ids, e.g. --merge shardId-000000000000,shardId-000000000001.")
             }
         }
         if let split {
             let parts = split.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
             guard !parts[0].isEmpty, parts.count == 1 || HashKey.parse(String(parts[1])) != nil else {
-                throw ValidationError("--split takes 'hot', a shard id, or SHARD@HASHKEY with a decimal hash key below 2^128, "
-                                      + "e.g. --split shardId-000000000001@170141183460469231731687303715884105728.")
+                throw ValidationError(
+                    "--split takes 'hot', a shard id, or SHARD@HASHKEY with a decimal hash key below 2^128, "
+                        + "e.g. --split shardId-000000000001@170141183460469231731687303715884105728.")
             }
         }
         let actions = [split != nil, merge != nil, updateShardCount != nil].filter { $0 }.count
-        guard actions <= 1 else { throw ValidationError("Give one action at a time: --split, --merge or --update-shard-count.") }
+        guard actions <= 1 else {
+            throw ValidationError("Give one action at a time: --split, --merge or --update-shard-count.")
+        }
         if actions == 1 {
             guard headless else {
-                throw ValidationError("--split, --merge and --update-shard-count are for --headless; on the dashboard press s, m or u.")
+                throw ValidationError(
+                    "--split, --merge and --update-shard-count are for --headless; on the dashboard press s, m or u.")
             }
-            guard !readOnly else { throw ValidationError("--read-only forbids --split, --merge and --update-shard-count.") }
+            guard !readOnly else {
+                throw ValidationError("--read-only forbids --split, --merge and --update-shard-count.")
+            }
             guard yes else {
-                throw ValidationError("The action changes the real stream: add --yes to confirm it (or --read-only to watch only).")
+                throw ValidationError(
+                    "The action changes the real stream: add --yes to confirm it (or --read-only to watch only).")
             }
         }
         if let updateShardCount, updateShardCount < 1 {
             throw ValidationError("--update-shard-count must be a positive number of shards.")
         }
-        if yes && actions == 0 { throw ValidationError("--yes confirms an action; give --split, --merge or --update-shard-count.") }
+        if yes && actions == 0 {
+            throw ValidationError("--yes confirms an action; give --split, --merge or --update-shard-count.")
+        }
         if let cloudwatch, cloudwatch != "off" {
-            guard let url = URL(string: cloudwatch), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
-                throw ValidationError("--cloudwatch must be an http(s) URL or 'off', e.g. --cloudwatch https://monitoring.us-east-1.amazonaws.com.")
+            guard let url = URL(string: cloudwatch), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil
+            else {
+                throw ValidationError(
+                    "--cloudwatch must be an http(s) URL or 'off', e.g. --cloudwatch "
+                        + "https://monitoring.us-east-1.amazonaws.com."
+                )
             }
         }
         _ = try priceOptions.metricsConfiguration()
@@ -176,12 +218,16 @@ struct Attach: ParsableCommand {
         let resolved: AWSResolvedCredentials
         do { resolved = try chain.resolve(region: region) } catch { fail("\(error)") }
         let region = resolved.region ?? "us-east-1"
-        let endpoint = self.endpoint.flatMap(URL.init(string:)) ?? URL(string: "https://kinesis.\(region).amazonaws.com")!
+        let endpoint =
+            self.endpoint.flatMap(URL.init(string:)) ?? URL(string: "https://kinesis.\(region).amazonaws.com")!
         let kinesis = KinesisHTTPClient(endpoint: endpoint, region: region, credentialsProvider: resolved.provider)
         let metrics = try priceOptions.metricsConfiguration()
         func refused(_ e: KinesisError) -> Never {
-            let auth: Set<String> = ["UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch",
-                                     "AccessDeniedException", "IncompleteSignatureException", "ExpiredTokenException", "MissingAuthenticationToken"]
+            let auth: Set<String> = [
+                "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch",
+                "AccessDeniedException", "IncompleteSignatureException", "ExpiredTokenException",
+                "MissingAuthenticationToken",
+            ]
             if auth.contains(e.type.rawValue) {
                 fail("\(endpoint.absoluteString) rejected the credentials from \(resolved.source): \(e.description)")
             }
@@ -197,9 +243,12 @@ struct Attach: ParsableCommand {
             do { streams = try kinesis.listAllStreams() } catch { refused(error) }
             let names = streams.map(\.name)
             guard !headless else {
-                fail(names.isEmpty ? "no streams at \(endpoint.absoluteString) (region \(region)); --headless needs --stream NAME"
-                     : "--headless needs --stream NAME; the streams at \(endpoint.absoluteString) (region \(region)) are: "
-                        + names.joined(separator: ", "))
+                fail(
+                    names.isEmpty
+                        ? "no streams at \(endpoint.absoluteString) (region \(region)); --headless needs --stream NAME"
+                        : "--headless needs --stream NAME; the streams at \(endpoint.absoluteString) (region "
+                            + "\(region)) are: "
+                            + names.joined(separator: ", "))
             }
             stream = Self.pick(names, endpoint: endpoint.absoluteString, region: region)
         }
@@ -223,29 +272,40 @@ struct Attach: ParsableCommand {
                 if source == "ktop" { fail("\(endpoint.absoluteString) did not answer as a ktop: \(error)") }
             }
             if plan == nil && source == "ktop" {
-                fail("\(endpoint.absoluteString) is not a ktop endpoint (no GET /ktop/v1/sample); use --source api or auto.")
+                fail(
+                    "\(endpoint.absoluteString) is not a ktop endpoint (no GET /ktop/v1/sample); use --source api or "
+                        + "auto."
+                )
             }
         }
         if plan == nil {
-            var options = WatchOptions(stream: stream, endpoint: endpoint.absoluteString, maxReadsPerSecond: maxReadsPerSecond)
+            var options = WatchOptions(
+                stream: stream, endpoint: endpoint.absoluteString, maxReadsPerSecond: maxReadsPerSecond)
             if efo { options.fanOutConsumer = StreamWatcher.fanOutConsumerName() }
             var cloudWatch: CloudWatchClient?
             if cloudwatch != "off" {
                 let local = self.endpoint != nil && !(endpoint.host ?? "").hasSuffix(".amazonaws.com")
-                let url = cloudwatch.flatMap(URL.init(string:))
-                    ?? (local ? endpoint : CloudWatchClient.monitoringEndpoint(forKinesisEndpoint: endpoint, region: region))
+                let url =
+                    cloudwatch.flatMap(URL.init(string:))
+                    ?? (local
+                        ? endpoint : CloudWatchClient.monitoringEndpoint(forKinesisEndpoint: endpoint, region: region))
                 cloudWatch = CloudWatchClient(endpoint: url, region: region, credentialsProvider: resolved.provider)
             }
-            plan = .api(options, cloudWatch: cloudWatch, enableCommand: KinesisShardMetrics.enableCommand(
-                stream: stream, region: region, profile: profile, endpoint: self.endpoint == nil ? nil : endpoint))
+            plan = .api(
+                options, cloudWatch: cloudWatch,
+                enableCommand: KinesisShardMetrics.enableCommand(
+                    stream: stream, region: region, profile: profile, endpoint: self.endpoint == nil ? nil : endpoint))
         }
-        let settings = AttachSource.Settings(endpoint: endpoint, region: region, stream: stream, credentialsSource: resolved.source,
-                                             duration: duration, action: action, metrics: metrics)
+        let settings = AttachSource.Settings(
+            endpoint: endpoint, region: region, stream: stream, credentialsSource: resolved.source,
+            duration: duration, action: action, metrics: metrics)
         guard let plan else { return }
         guard headless else {
             let readOnly = self.readOnly
-            let status = DashboardRunner(makeSource: { AttachSource(settings: settings, kinesis: kinesis, plan: plan) },
-                                         metrics: metrics, readOnly: readOnly).run()
+            let status = DashboardRunner(
+                makeSource: { AttachSource(settings: settings, kinesis: kinesis, plan: plan) },
+                metrics: metrics, readOnly: readOnly
+            ).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -255,11 +315,16 @@ struct Attach: ParsableCommand {
 
     /// Asks on the terminal which stream to watch (before the dashboard takes the screen).
     static func pick(_ names: [String], endpoint: String, region: String) -> String {
-        guard !names.isEmpty else { fail("no streams at \(endpoint) (region \(region)); create one or pass --endpoint/--region") }
+        guard !names.isEmpty else {
+            fail("no streams at \(endpoint) (region \(region)); create one or pass --endpoint/--region")
+        }
         if names.count == 1 { return names[0] }
         let list = names.enumerated().map { "  \($0.offset + 1)) \($0.element)" }.joined(separator: "\n")
-        FileHandle.standardError.write(Data("Streams at \(endpoint) (region \(region)):\n\(list)\nWatch which (number or name)? ".utf8))
-        guard let answer = readLine()?.trimmingCharacters(in: .whitespaces), !answer.isEmpty else { fail("no stream chosen") }
+        FileHandle.standardError.write(
+            Data("Streams at \(endpoint) (region \(region)):\n\(list)\nWatch which (number or name)? ".utf8))
+        guard let answer = readLine()?.trimmingCharacters(in: .whitespaces), !answer.isEmpty else {
+            fail("no stream chosen")
+        }
         if let n = Int(answer), names.indices.contains(n - 1) { return names[n - 1] }
         if names.contains(answer) { return answer }
         fail("'\(answer)' is neither a number from 1 to \(names.count) nor one of the streams listed")

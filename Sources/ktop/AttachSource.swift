@@ -23,8 +23,9 @@ enum AttachMeasurePlan: Sendable {
         switch self {
         case .ktop(let client): .ktop(client)
         case .api(let options, let cloudWatch, let enableCommand):
-            .api(StreamWatcher(client: kinesis, options: options),
-                 cloudWatch.map { CloudWatchPoller(client: $0, enableCommand: enableCommand) })
+            .api(
+                StreamWatcher(client: kinesis, options: options),
+                cloudWatch.map { CloudWatchPoller(client: $0, enableCommand: enableCommand) })
         }
     }
 }
@@ -85,7 +86,9 @@ final class AttachSource: SampleSource {
         case .ktop:
             how = "exact counters of the ktop endpoint (GET /ktop/v1/sample)"
         case .api(let watcher, let cloud):
-            how = "its API: ListShards, a reader at ≤\(StreamWatcher.callsPerShardPerSecond) GetRecords call/s per shard"
+            how =
+                "its API: ListShards, a reader at ≤\(StreamWatcher.callsPerShardPerSecond) GetRecords call/s "
+                + "per shard"
                 + (cloud == nil ? "" : ", CloudWatch shard metrics")
             notes = [
                 "IncomingBytes/Records, top keys and the hash-key histogram come from the records the reader reads "
@@ -94,11 +97,16 @@ final class AttachSource: SampleSource {
             ]
         }
         let kind: String = if case .ktop = measure { "ktop-endpoint" } else { "foreign-endpoint" }
-        pending = [.started(SourceHeader(
-            scenario: nil, stream: settings.stream, seed: nil, clock: "wall", limits: .aws, notes: notes,
-            title: "ktop: attached to stream \(settings.stream) at \(settings.endpoint.absoluteString) (region \(settings.region), "
-                + "credentials from \(settings.credentialsSource)); measured through \(how)",
-            kind: kind, endpoint: settings.endpoint.absoluteString))]
+        pending = [
+            .started(
+                SourceHeader(
+                    scenario: nil, stream: settings.stream, seed: nil, clock: "wall", limits: .aws, notes: notes,
+                    title:
+                        "ktop: attached to stream \(settings.stream) at \(settings.endpoint.absoluteString) (region "
+                            + "\(settings.region), "
+                        + "credentials from \(settings.credentialsSource)); measured through \(how)",
+                    kind: kind, endpoint: settings.endpoint.absoluteString))
+        ]
     }
 
     private static func stamp(_ date: Date) -> String { stamp(Instant(date)) }
@@ -118,26 +126,33 @@ final class AttachSource: SampleSource {
         case .api(let watcher, let cloud):
             watcher.step(now: Instant(now))
             for e in watcher.takeEvents() {
-                out.events.append(.log(time: Self.stamp(e.time), kind: e.kind == .info ? .engine : .error, text: e.text))
+                out.events.append(
+                    .log(time: Self.stamp(e.time), kind: e.kind == .info ? .engine : .error, text: e.text))
             }
             if now >= nextSample {
                 nextSample = max(nextSample.addingTimeInterval(1), now)
                 let coverage = watcher.coverage(now: Instant(now))
-                connection = Self.describe(watcher.state, now: Instant(now))
+                connection =
+                    Self.describe(watcher.state, now: Instant(now))
                     + (coverage.shardsToRead > coverage.maxReadsPerSecond
-                       ? "; \(coverage.shardsToRead) shards, \(coverage.maxReadsPerSecond) reads a second: read in rotation" : "")
+                        ? "; \(coverage.shardsToRead) shards, \(coverage.maxReadsPerSecond) reads a second: read in "
+                            + "rotation"
+                        : "")
                 // Samples are stamped with the second the reader has settled up to, so that each
                 // interval holds exactly the records that arrived in it; no new second, no sample.
                 let settled = watcher.settledUntil ?? Instant(now)
                 if settled != lastSettled, var stream = watcher.sample(now: Instant(now)) {
                     lastSettled = settled
                     if let cloud {
-                        out.events += cloud.poll(stream: settings.stream, shardIds: stream.shards.map(\.shardId), now: now)
+                        out.events += cloud.poll(
+                            stream: settings.stream, shardIds: stream.shards.map(\.shardId), now: now)
                         cloud.annotate(&stream)
                     }
-                    out.events += emit(EngineSample(time: settled, limitsProfile: limits.profile, enforcesThroughput: true,
-                                                    clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 0, streams: [stream]),
-                                       consumers: watcher.readerReport.map { [$0] } ?? [])
+                    out.events += emit(
+                        EngineSample(
+                            time: settled, limitsProfile: limits.profile, enforcesThroughput: true,
+                            clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 0, streams: [stream]),
+                        consumers: watcher.readerReport.map { [$0] } ?? [])
                 }
             }
         }
@@ -148,10 +163,17 @@ final class AttachSource: SampleSource {
         if let samplesWanted, emitted >= samplesWanted || deadline.map({ now >= $0 }) == true {
             out.finished = true
             if let action {
-                out.events.append(.failed("\(describe(action)) was not done: the stream showed no traffic to act on in \(emitted) s"))
+                out.events.append(
+                    .failed("\(describe(action)) was not done: the stream showed no traffic to act on in \(emitted) s"))
             } else {
-                out.events.append(.finished(summary: emitted >= samplesWanted ? []
-                    : ["ktop: \(emitted) of \(samplesWanted) samples in \(Int(settings.duration ?? 0)) s; last state: \(connection)"]))
+                out.events.append(
+                    .finished(
+                        summary: emitted >= samplesWanted
+                            ? []
+                            : [
+                                "ktop: \(emitted) of \(samplesWanted) samples in \(Int(settings.duration ?? 0)) s; "
+                                    + "last state: \(connection)"
+                            ]))
             }
         }
         out.wait = .milliseconds(20)
@@ -163,8 +185,14 @@ final class AttachSource: SampleSource {
         var events: [SourceEvent] = []
         do {
             let sample = try client.sample(stream: settings.stream, region: settings.region)
-            let (lastId, engineEvents) = try client.events(after: lastEventId, stream: settings.stream, region: settings.region)
-            if failures > 0 { events.append(.log(time: Self.stamp(now), kind: .engine, text: "Reconnected to \(settings.endpoint.absoluteString)")) }
+            let (lastId, engineEvents) = try client.events(
+                after: lastEventId, stream: settings.stream, region: settings.region)
+            if failures > 0 {
+                events.append(
+                    .log(
+                        time: Self.stamp(now), kind: .engine, text: "Reconnected to \(settings.endpoint.absoluteString)"
+                    ))
+            }
             failures = 0
             connection = sample.streams.isEmpty ? "stream \(settings.stream) not found (deleted?)" : "connected"
             limits = KinesisLimits.named(sample.limitsProfile) ?? .aws
@@ -179,7 +207,8 @@ final class AttachSource: SampleSource {
             let delay = min(30, 1 << min(failures - 1, 5))
             retryAt = now.addingTimeInterval(Double(delay))
             connection = "disconnected: retrying in \(delay) s"
-            events.append(.log(time: Self.stamp(now), kind: .error, text: "\(settings.endpoint.absoluteString): \(error)"))
+            events.append(
+                .log(time: Self.stamp(now), kind: .error, text: "\(settings.endpoint.absoluteString): \(error)"))
         }
         return events
     }
@@ -187,7 +216,9 @@ final class AttachSource: SampleSource {
     private func emit(_ sample: EngineSample, consumers: [ConsumerReport]) -> [SourceEvent] {
         store.ingest(sample, consumers: consumers)
         emitted += 1
-        var events: [SourceEvent] = [.sample(SourceSample(engine: sample, consumers: consumers, connection: connection))]
+        var events: [SourceEvent] = [
+            .sample(SourceSample(engine: sample, consumers: consumers, connection: connection))
+        ]
         // The command line's action waits for three seconds of samples, so the run shows the stream before it.
         if let action, emitted >= Self.samplesBeforeAction, let ready = resolve(action, sample) {
             self.action = nil
@@ -199,7 +230,9 @@ final class AttachSource: SampleSource {
 
     /// The command an action becomes once the samples allow it (nil: not yet).
     private func resolve(_ action: AttachAction, _ sample: EngineSample) -> DashboardCommand? {
-        guard let stream = sample.streams.first(where: { $0.name == settings.stream }), stream.status == .active else { return nil }
+        guard let stream = sample.streams.first(where: { $0.name == settings.stream }), stream.status == .active else {
+            return nil
+        }
         switch action {
         case .merge(let a, let b): return .mergeShards(shardId: a, adjacentShardId: b)
         case .updateShardCount(let n): return .updateShardCount(target: n)
@@ -208,7 +241,10 @@ final class AttachSource: SampleSource {
             let target: ShardSample?
             if shard == "hot" {
                 // The busiest open shard of the last second, once there is traffic.
-                let busiest = open.max { (store.latest(stream, $0.shardId)?.incomingBytes ?? 0) < (store.latest(stream, $1.shardId)?.incomingBytes ?? 0) }
+                let busiest = open.max {
+                    (store.latest(stream, $0.shardId)?.incomingBytes ?? 0)
+                        < (store.latest(stream, $1.shardId)?.incomingBytes ?? 0)
+                }
                 target = busiest.flatMap { (store.latest(stream, $0.shardId)?.incomingBytes ?? 0) > 0 ? $0 : nil }
             } else {
                 target = open.first { $0.shardId == shard }
@@ -243,26 +279,42 @@ final class AttachSource: SampleSource {
         do {
             switch command {
             case .splitShard(let shard, let key):
-                _ = try kinesis.splitShard(SplitShardInput(streamName: stream, shardToSplit: shard, newStartingHashKey: key))
-                return ok("You: SplitShard \(shard) at \(key) accepted on \(settings.endpoint.absoluteString); the stream is UPDATING")
+                _ = try kinesis.splitShard(
+                    SplitShardInput(streamName: stream, shardToSplit: shard, newStartingHashKey: key))
+                return ok(
+                    "You: SplitShard \(shard) at \(key) accepted on \(settings.endpoint.absoluteString); the stream "
+                        + "is UPDATING"
+                )
             case .mergeShards(let a, let b):
-                _ = try kinesis.mergeShards(MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
-                return ok("You: MergeShards \(a) + \(b) accepted on \(settings.endpoint.absoluteString); the stream is UPDATING")
+                _ = try kinesis.mergeShards(
+                    MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
+                return ok(
+                    "You: MergeShards \(a) + \(b) accepted on \(settings.endpoint.absoluteString); the stream is "
+                        + "UPDATING"
+                )
             case .updateShardCount(let n):
-                _ = try kinesis.updateShardCount(UpdateShardCountInput(streamName: stream, targetShardCount: n, scalingType: .uniformScaling))
+                _ = try kinesis.updateShardCount(
+                    UpdateShardCountInput(streamName: stream, targetShardCount: n, scalingType: .uniformScaling))
                 return ok("You: UpdateShardCount to \(n) accepted on \(settings.endpoint.absoluteString)")
             case .setStreamMode(let mode):
-                let arn = try kinesis.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamARN
-                _ = try kinesis.updateStreamMode(UpdateStreamModeInput(
-                    streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: mode))))
+                let arn = try kinesis.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary
+                    .streamARN
+                _ = try kinesis.updateStreamMode(
+                    UpdateStreamModeInput(
+                        streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: mode))))
                 return ok("You: UpdateStreamMode to \(mode) accepted on \(settings.endpoint.absoluteString)")
             case .removeConsumer(let name, _):
-                let arn = try kinesis.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamARN
+                let arn = try kinesis.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary
+                    .streamARN
                 _ = try kinesis.deregisterStreamConsumer(StreamConsumerInput(streamARN: arn, consumerName: name))
                 return ok("You: DeregisterStreamConsumer \(name) accepted on \(settings.endpoint.absoluteString)")
             default:
-                return [.log(time: stamp, kind: .error, text: "That key drives the embedded engine's load generator; "
-                             + "attached to \(settings.endpoint.absoluteString) ktop only watches and reshards")]
+                return [
+                    .log(
+                        time: stamp, kind: .error,
+                        text: "That key drives the embedded engine's load generator; "
+                            + "attached to \(settings.endpoint.absoluteString) ktop only watches and reshards")
+                ]
             }
         } catch {
             return fail(error)
@@ -291,6 +343,8 @@ final class AttachSource: SampleSource {
     func close() -> [SourceEvent] {
         guard case .api(let watcher, _) = measure else { return [] }
         watcher.close(now: Instant(Date()))
-        return watcher.takeEvents().map { .log(time: Self.stamp($0.time), kind: $0.kind == .info ? .engine : .error, text: $0.text) }
+        return watcher.takeEvents().map {
+            .log(time: Self.stamp($0.time), kind: $0.kind == .info ? .engine : .error, text: $0.text)
+        }
     }
 }

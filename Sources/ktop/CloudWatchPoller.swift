@@ -34,8 +34,9 @@ final class CloudWatchPoller {
         guard !stopped, now >= nextPoll, !shardIds.isEmpty else { return [] }
         let stamp = String(Instant(now).iso8601.dropFirst(11).prefix(8))
         do {
-            let points = try client.shardMetrics(stream: stream, shardIds: shardIds,
-                                                 start: now.addingTimeInterval(-Self.window), end: now)
+            let points = try client.shardMetrics(
+                stream: stream, shardIds: shardIds,
+                start: now.addingTimeInterval(-Self.window), end: now)
             failures = 0
             nextPoll = now.addingTimeInterval(Self.interval)
             for (shard, metrics) in points {
@@ -51,25 +52,41 @@ final class CloudWatchPoller {
                 toldNotEnabled = true
                 let metrics = KinesisShardMetrics.all.count
                 let monthly = Double(shardIds.count * metrics) * pricePerMetricMonth
-                return [.log(time: stamp, kind: .advice, text: "CloudWatch has no shard-level metrics for \(stream) (enhanced "
-                             + "monitoring is off, or the stream is idle). ktop never enables it; to see throttles per shard run: "
-                             + "\(enableCommand) (billed as custom metrics: \(shardIds.count) shards x \(metrics) metrics, "
-                             + "about \(String(format: "$%.2f", monthly))/month at $\(pricePerMetricMonth) per metric-month)")]
+                return [
+                    .log(
+                        time: stamp, kind: .advice,
+                        text: "CloudWatch has no shard-level metrics for \(stream) (enhanced "
+                            + "monitoring is off, or the stream is idle). ktop never enables it; to see throttles per "
+                                + "shard run: "
+                            + "\(enableCommand) (billed as custom metrics: \(shardIds.count) shards x \(metrics) "
+                                + "metrics, "
+                            + "about \(String(format: "$%.2f", monthly))/month at $\(pricePerMetricMonth) per "
+                                + "metric-month)"
+                    )
+                ]
             }
             return []
         } catch {
             // Refused, or an endpoint without CloudWatch (a ktop answers 403, others 404): stop asking.
-            let refused = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(error.code)
+            let refused =
+                ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"].contains(error.code)
                 || error.kind == .credentials || error.httpStatus == 403 || error.httpStatus == 404
             if refused {
                 stopped = true
-                return [.log(time: stamp, kind: .error, text: "CloudWatch GetMetricData refused (\(error)): "
-                             + "no shard-level metrics (and so no throttles) for this run")]
+                return [
+                    .log(
+                        time: stamp, kind: .error,
+                        text: "CloudWatch GetMetricData refused (\(error)): "
+                            + "no shard-level metrics (and so no throttles) for this run")
+                ]
             }
             failures += 1
             let delay = min(600, Self.interval * Double(1 << min(failures - 1, 4)))
             nextPoll = now.addingTimeInterval(delay)
-            return [.log(time: stamp, kind: .error, text: "CloudWatch GetMetricData: \(error) (next try in \(Int(delay)) s)")]
+            return [
+                .log(
+                    time: stamp, kind: .error, text: "CloudWatch GetMetricData: \(error) (next try in \(Int(delay)) s)")
+            ]
         }
     }
 

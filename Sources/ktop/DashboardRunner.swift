@@ -19,7 +19,10 @@ struct DashboardRunner {
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
     func run() -> Int32 {
         guard isatty(STDOUT_FILENO) != 0 else {
-            FileHandle.standardError.write(Data("ktop: the dashboard needs a terminal and stdout is not one; use --headless for snapshots on stdout (e.g. ktop --headless --duration 10)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("ktop: the dashboard needs a terminal and stdout is not one; use --headless for snapshots on "
+                        + "stdout (e.g. ktop --headless --duration 10)\n").utf8))
             return 2
         }
         TerminalGuard.install()
@@ -48,11 +51,14 @@ struct DashboardRunner {
         func refresh() {
             guard let header else { return }
             // The speed can change while running (the `f` key): the kind follows the samples.
-            let kind = header.clock == "manual" ? "manual" : (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
-            model.update(data: DashboardData.build(store: store, streamName: header.stream, scenario: header.scenario ?? "",
-                                                   clockKind: kind, limits: header.limits, scenarios: scenarios,
-                                                   source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
-                                                   readOnly: readOnly))
+            let kind =
+                header.clock == "manual" ? "manual" : (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
+            model.update(
+                data: DashboardData.build(
+                    store: store, streamName: header.stream, scenario: header.scenario ?? "",
+                    clockKind: kind, limits: header.limits, scenarios: scenarios,
+                    source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
+                    readOnly: readOnly))
         }
 
         loop: while true {
@@ -89,7 +95,10 @@ struct DashboardRunner {
                     dirty = true
                 case .narration(let seconds, let phase, let text):
                     let time = store.lastSample.map { String($0.time.iso8601.dropFirst(11).prefix(8)) } ?? ""
-                    model.log(EventLine(time: time, kind: .narration, text: phase == "start" ? text : "[+\(seconds)s \(phase)] \(text)"))
+                    model.log(
+                        EventLine(
+                            time: time, kind: .narration,
+                            text: phase == "start" ? text : "[+\(seconds)s \(phase)] \(text)"))
                     dirty = true
                 case .connection(let state):
                     connection = state

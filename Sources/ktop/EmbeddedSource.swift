@@ -44,14 +44,21 @@ final class EmbeddedSource: SampleSource {
         var stream: String { scenario.stream.name }
     }
 
-    init(scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration, listen: ListenAddress? = nil,
-         duration: Double? = nil, checkExpectations: Bool = false) {
-        self.seed = seed; self.speed = speed; self.configuration = configuration; self.listen = listen
+    init(
+        scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration,
+        listen: ListenAddress? = nil,
+        duration: Double? = nil, checkExpectations: Bool = false
+    ) {
+        self.seed = seed
+        self.speed = speed
+        self.configuration = configuration
+        self.listen = listen
         self.samples = duration.map { Int(Int64(saturating: max(1, $0.rounded(.up)))) }
         self.checkExpectations = checkExpectations
         var events: [SourceEvent] = []
-        world = Self.makeWorld(scenario, seed: seed, speed: speed, configuration: configuration, listen: listen,
-                               listener: nil, events: &events)
+        world = Self.makeWorld(
+            scenario, seed: seed, speed: speed, configuration: configuration, listen: listen,
+            listener: nil, events: &events)
         pending = events
     }
 
@@ -63,8 +70,10 @@ final class EmbeddedSource: SampleSource {
         }
     }
 
-    private static func makeWorld(_ scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration,
-                                  listen: ListenAddress?, listener: APIListener?, events: inout [SourceEvent]) -> World {
+    private static func makeWorld(
+        _ scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration,
+        listen: ListenAddress?, listener: APIListener?, events: inout [SourceEvent]
+    ) -> World {
         var listener = listener
         let manual: ManualClock?
         let accelerated: AcceleratedClock?
@@ -73,11 +82,15 @@ final class EmbeddedSource: SampleSource {
         case .max:
             let wall = WallClock().now()
             let m = ManualClock(start: Instant(nanosecondsSinceEpoch: wall.secondsSinceEpoch * 1_000_000_000))
-            manual = m; accelerated = nil; clock = m
+            manual = m
+            accelerated = nil
+            clock = m
         case .factor(let f):
             // Always accelerated (×1 is real time) so that the dashboard's `f` can change the speed.
             let a = AcceleratedClock(speed: f)
-            manual = nil; accelerated = a; clock = a
+            manual = nil
+            accelerated = a
+            clock = a
         }
         // A scenario may state engine settings (e.g. a shortened on-demand wait); the notes say so.
         var config = configuration
@@ -90,36 +103,50 @@ final class EmbeddedSource: SampleSource {
             do {
                 let l = try APIListener.start(at: listen, engine: engine)
                 listener = l
-                events.append(.log(time: stamp, kind: .narration,
-                                   text: "Kinesis API on \(l.url): point your SDK's endpoint_url here and its streams appear on this screen"))
+                events.append(
+                    .log(
+                        time: stamp, kind: .narration,
+                        text:
+                            "Kinesis API on \(l.url): point your SDK's endpoint_url here and its streams appear on "
+                                + "this screen"
+                    ))
             } catch {
                 events.append(.failed("\(error)"))
             }
         }
         let latencies = LatencyRecorder()
-        let run = ScenarioRun(scenario: scenario, seed: seed, engine: engine,
-                              client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name))
-        let clockNote: String = switch speed {
-        case .max: ", clock: manual, stepped as fast as possible (not real time)"
-        case .factor(let f) where f == 1: ""
-        case .factor(let f): ", clock ×\(f) (accelerated)"
-        }
-        let clockName: String = switch speed {
-        case .max: "manual"
-        case .factor(let f) where f == 1: "wall"
-        case .factor: "accelerated"
-        }
-        events.append(.started(SourceHeader(
-            scenario: scenario.name, stream: scenario.stream.name, seed: seed, clock: clockName, limits: config.limits,
-            notes: scenario.engine.notes,
-            title: "ktop: scenario \(scenario.name), seed \(seed), limits \(config.limits.profile)\(clockNote)")))
+        let run = ScenarioRun(
+            scenario: scenario, seed: seed, engine: engine,
+            client: TimedClient(base: engine.service(), recorder: latencies, stream: scenario.stream.name))
+        let clockNote: String =
+            switch speed {
+            case .max: ", clock: manual, stepped as fast as possible (not real time)"
+            case .factor(let f) where f == 1: ""
+            case .factor(let f): ", clock ×\(f) (accelerated)"
+            }
+        let clockName: String =
+            switch speed {
+            case .max: "manual"
+            case .factor(let f) where f == 1: "wall"
+            case .factor: "accelerated"
+            }
+        events.append(
+            .started(
+                SourceHeader(
+                    scenario: scenario.name, stream: scenario.stream.name, seed: seed, clock: clockName,
+                    limits: config.limits,
+                    notes: scenario.engine.notes,
+                    title: "ktop: scenario \(scenario.name), seed \(seed), limits \(config.limits.profile)\(clockNote)")
+            ))
         if let error = run.runner.setupError {
             events.append(.failed("cannot create stream \(scenario.stream.name): \(error)"))
         }
-        events.append(.log(time: stamp, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
+        events.append(
+            .log(time: stamp, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
         for note in scenario.engine.notes { events.append(.log(time: stamp, kind: .narration, text: "Note: " + note)) }
-        let world = World(run: run, clock: clock, manual: manual, accelerated: accelerated, listener: listener,
-                          latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now())
+        let world = World(
+            run: run, clock: clock, manual: manual, accelerated: accelerated, listener: listener,
+            latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now())
         return world
     }
 
@@ -140,11 +167,14 @@ final class EmbeddedSource: SampleSource {
             world.baselineTaken = true
             out.events.append(.sample(SourceSample(engine: world.engine.sample())))
         } else if ticked, world.baselineTaken {
-            out.events.append(.sample(SourceSample(
-                engine: world.engine.sample(),
-                consumers: world.runner.pollingConsumers.map(\.report) + world.runner.kclApplications.map(\.report),
-                producers: world.runner.producers.map(\.report), latencies: world.latencies.drain(),
-                phase: world.runner.currentPhase)))
+            out.events.append(
+                .sample(
+                    SourceSample(
+                        engine: world.engine.sample(),
+                        consumers: world.runner.pollingConsumers.map(\.report)
+                            + world.runner.kclApplications.map(\.report),
+                        producers: world.runner.producers.map(\.report), latencies: world.latencies.drain(),
+                        phase: world.runner.currentPhase)))
             emitted += 1
             for e in world.engine.events.events(after: world.lastEventId) {
                 out.events.append(.log(time: Self.time(e.time), kind: .engine, text: e.message))
@@ -174,23 +204,30 @@ final class EmbeddedSource: SampleSource {
         let stamp = Self.time(world.clock.now())
         let stream = world.stream
         func ok(_ text: String) -> [SourceEvent] { [.log(time: stamp, kind: .action, text: text)] }
-        func fail(_ op: String, _ e: KinesisError) -> [SourceEvent] { [.log(time: stamp, kind: .error, text: "\(op): \(e.description)")] }
+        func fail(_ op: String, _ e: KinesisError) -> [SourceEvent] {
+            [.log(time: stamp, kind: .error, text: "\(op): \(e.description)")]
+        }
         switch command {
         case .splitShard(let shard, let key):
             do {
-                _ = try service.splitShard(SplitShardInput(streamName: stream, shardToSplit: shard, newStartingHashKey: key))
+                _ = try service.splitShard(
+                    SplitShardInput(streamName: stream, shardToSplit: shard, newStartingHashKey: key))
                 return ok("You: SplitShard \(shard) at \(key) accepted; the stream is UPDATING")
             } catch { return fail("SplitShard \(shard)", error) }
         case .mergeShards(let a, let b):
             do {
-                _ = try service.mergeShards(MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
+                _ = try service.mergeShards(
+                    MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
                 return ok("You: MergeShards \(a) + \(b) accepted; the stream is UPDATING")
             } catch { return fail("MergeShards \(a) + \(b)", error) }
         case .updateShardCount(let n):
             do {
-                let out = try service.updateShardCount(UpdateShardCountInput(streamName: stream, targetShardCount: n,
-                                                                             scalingType: .uniformScaling))
-                let from = out.currentShardCount.map(String.init) ?? "?", to = out.targetShardCount.map(String.init) ?? "\(n)"
+                let out = try service.updateShardCount(
+                    UpdateShardCountInput(
+                        streamName: stream, targetShardCount: n,
+                        scalingType: .uniformScaling))
+                let from = out.currentShardCount.map(String.init) ?? "?"
+                let to = out.targetShardCount.map(String.init) ?? "\(n)"
                 return ok("You: UpdateShardCount \(from) -> \(to) accepted")
             } catch { return fail("UpdateShardCount to \(n)", error) }
         case .setRateFactor(let f):
@@ -201,18 +238,27 @@ final class EmbeddedSource: SampleSource {
             for (p, original) in zip(world.runner.producers, world.scenario.producers) {
                 p.setKeys(Self.distribution(s, original: original.keys))
             }
-            return ok("You: key strategy \(s.rawValue): \(world.runner.producers.first.map { $0.config.keys.description } ?? "")")
+            return ok(
+                "You: key strategy \(s.rawValue): "
+                    + "\(world.runner.producers.first.map { $0.config.keys.description } ?? "")"
+            )
         case .addConsumer(let kind):
             world.added += 1
             switch kind {
             case .polling:
                 let name = "poller-\(world.added)"
-                world.runner.apply(.addPollingConsumer(name: name, start: .latest, pollInterval: PollingConsumer.defaultPollInterval), now: world.clock.now())
-                return ok("You: added polling consumer \(name): it shares each shard's \(world.engine.limits.sharedReadText)")
+                world.runner.apply(
+                    .addPollingConsumer(name: name, start: .latest, pollInterval: PollingConsumer.defaultPollInterval),
+                    now: world.clock.now())
+                return ok(
+                    "You: added polling consumer \(name): it shares each shard's \(world.engine.limits.sharedReadText)")
             case .efo:
                 let name = "efo-\(world.added)"
                 world.runner.apply(.addFanOutConsumer(name), now: world.clock.now())
-                return ok("You: registering enhanced fan-out consumer \(name): its own \(world.engine.limits.fanOutPipeText) per shard once ACTIVE")
+                return ok(
+                    "You: registering enhanced fan-out consumer \(name): its own "
+                        + "\(world.engine.limits.fanOutPipeText) per shard once ACTIVE"
+                )
             }
         case .removeConsumer(let name, let kind):
             let errors = world.runner.actionErrors.count
@@ -220,26 +266,35 @@ final class EmbeddedSource: SampleSource {
             if world.runner.actionErrors.count > errors, let e = world.runner.actionErrors.last {
                 return [.log(time: stamp, kind: .error, text: e)]
             }
-            return ok(kind == .efo ? "You: DeregisterStreamConsumer \(name) accepted" : "You: stopped polling consumer \(name)")
+            return ok(
+                kind == .efo
+                    ? "You: DeregisterStreamConsumer \(name) accepted" : "You: stopped polling consumer \(name)")
         case .setStreamMode(let mode):
             do {
-                let arn = try service.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamARN
-                _ = try service.updateStreamMode(UpdateStreamModeInput(
-                    streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: mode))))
+                let arn = try service.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary
+                    .streamARN
+                _ = try service.updateStreamMode(
+                    UpdateStreamModeInput(
+                        streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: mode))))
                 return ok("You: UpdateStreamMode to \(mode) accepted")
             } catch { return fail("UpdateStreamMode to \(mode)", error) }
         case .setClockSpeed(let x):
             guard let a = world.accelerated else {
-                return [.log(time: stamp, kind: .error, text: "The clock is manual (--speed max): its speed cannot change")]
+                return [
+                    .log(time: stamp, kind: .error, text: "The clock is manual (--speed max): its speed cannot change")
+                ]
             }
             a.setSpeed(x)
             let note = x == 1 ? " (real time)" : ": simulated time runs faster than real time"
             return ok("You: clock x\(Format.fixed(x, x == x.rounded() ? 0 : 1))\(note)")
         case .runScenario(let name):
-            guard let s = Scenario.named(name) else { return [.log(time: stamp, kind: .error, text: "No scenario named \(name)")] }
+            guard let s = Scenario.named(name) else {
+                return [.log(time: stamp, kind: .error, text: "No scenario named \(name)")]
+            }
             var events: [SourceEvent] = []
-            world = Self.makeWorld(s, seed: seed, speed: speed, configuration: configuration, listen: listen,
-                                   listener: world.listener, events: &events)
+            world = Self.makeWorld(
+                s, seed: seed, speed: speed, configuration: configuration, listen: listen,
+                listener: world.listener, events: &events)
             return events
         case .quit:
             return []

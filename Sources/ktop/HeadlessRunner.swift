@@ -33,7 +33,8 @@ struct HeadlessRunner {
                 if format == .text { write(["  [+\(seconds)s \(phase)] \(text)"]) }
                 narration.append(text)
             case .log(_, let kind, let text):
-                // The JSON lines carry the events pane's lines; text output shows an attached source's actions and errors.
+                // The JSON lines carry the events pane's lines; the text output shows an attached
+                // source's actions and errors.
                 events.append(text)
                 if format == .text, header?.kind != "embedded", kind == .error || kind == .action || kind == .advice {
                     write(["  [\(kind.rawValue)] \(text)"])
@@ -47,12 +48,16 @@ struct HeadlessRunner {
             case .sample(let s):
                 store.ingest(s.engine, consumers: s.consumers, producers: s.producers, latencies: s.latencies)
                 // The first sample is the baseline rates are measured from.
-                guard primed else { primed = true; return }
+                guard primed else {
+                    primed = true
+                    return
+                }
                 guard let h = header, let snap = store.snapshot(limits: h.limits) else { return }
                 switch format {
                 case .json:
-                    let line = HeadlessLine(header: h, phase: s.phase, connection: s.connection ?? connection, narration: narration,
-                                            events: events, snapshot: snap)
+                    let line = HeadlessLine(
+                        header: h, phase: s.phase, connection: s.connection ?? connection, narration: narration,
+                        events: events, snapshot: snap)
                     if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
                     narration = []
                     events = []
@@ -61,7 +66,9 @@ struct HeadlessRunner {
                 }
             case .finished(let summary):
                 // Expectations belong to the text output; a short attached run says why on stderr too.
-                if format == .text { write(summary) } else if header?.kind != "embedded", !summary.isEmpty {
+                if format == .text {
+                    write(summary)
+                } else if header?.kind != "embedded", !summary.isEmpty {
                     FileHandle.standardError.write(Data(summary.map { $0 + "\n" }.joined().utf8))
                 }
             }
@@ -77,7 +84,9 @@ struct HeadlessRunner {
             let heat = st.shards.filter(\.open).map { "\($0.shardId.suffix(3)):\($0.heat)" }.joined(separator: " ")
             let advice = st.advice.first.map { " | advice: \($0.action) \($0.shardId ?? "")" } ?? ""
             let cost = st.cost.map { String(format: " | $%.3f/h", $0.hourlyUSD) } ?? ""
-            return "\(s.time) \(st.name) \(st.status) \(st.openShards) open | in \(String(format: "%.1f", inBytes / 1024)) KiB/s"
+            return
+                "\(s.time) \(st.name) \(st.status) \(st.openShards) open | in "
+                    + "\(String(format: "%.1f", inBytes / 1024)) KiB/s"
                 + " \(Int(inRecords)) rec/s | throttled \(Int(throttled))/s | \(heat)\(advice)\(cost)\(state)"
         }
     }

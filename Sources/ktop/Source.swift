@@ -80,8 +80,10 @@ struct SourceSample: Sendable {
 /// Runs a source turn after turn until it finishes or `stop` says so:
 /// inline on the main thread for `--headless`, on its own thread for the dashboard.
 enum SourceDriver {
-    static func run(_ source: some SampleSource, commands: () -> [DashboardCommand], stop: () -> Bool,
-                    emit: (SourceEvent) -> Void) {
+    static func run(
+        _ source: some SampleSource, commands: () -> [DashboardCommand], stop: () -> Bool,
+        emit: (SourceEvent) -> Void
+    ) {
         while !stop() {
             for command in commands() { source.apply(command).forEach(emit) }
             let turn = source.turn()
@@ -100,7 +102,12 @@ enum SourceDriver {
 final class EventChannel<Element: Sendable>: Sendable {
     private let items = LockedValue<[Element]>([])
     func send(_ e: Element) { items.withLock { $0.append(e) } }
-    func drain() -> [Element] { items.withLock { q in defer { q.removeAll(keepingCapacity: true) }; return q } }
+    func drain() -> [Element] {
+        items.withLock { q in
+            defer { q.removeAll(keepingCapacity: true) }
+            return q
+        }
+    }
 }
 
 /// A source on its own thread, for the dashboard: the main loop sends it
@@ -122,8 +129,15 @@ final class SourceThread: Sendable {
     func start(name: String, _ make: @escaping @Sendable () -> any SampleSource) {
         let t = Thread { [self] in
             let source = make()
-            SourceDriver.run(source, commands: { commands.withLock { q in defer { q.removeAll() }; return q } },
-                             stop: { stopped.withLock { $0 } }, emit: outbox.send)
+            SourceDriver.run(
+                source,
+                commands: {
+                    commands.withLock { q in
+                        defer { q.removeAll() }
+                        return q
+                    }
+                },
+                stop: { stopped.withLock { $0 } }, emit: outbox.send)
             finished.withLock { $0 = true }
         }
         t.name = name
