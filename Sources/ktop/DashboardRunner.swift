@@ -86,6 +86,10 @@ struct DashboardRunner {
                     model.view.rateFactor = 1
                     model.view.keyStrategy = .scenario
                     model.view.selectedShardId = nil
+                    // An attached source says what it is and how it measures (the embedded engine logs its scenario).
+                    if h.kind != "embedded" {
+                        for line in [h.title] + h.notes { model.log(EventLine(time: "", kind: .narration, text: line)) }
+                    }
                     refresh()
                 case .sample(let s):
                     store.ingest(s.engine, consumers: s.consumers, producers: s.producers, latencies: s.latencies)
