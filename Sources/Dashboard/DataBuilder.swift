@@ -32,6 +32,9 @@ extension DashboardData {
         d.shardWriteRecords = Double(limits.shardWriteRecordsPerSecond)
         d.shardReadBytes = Double(limits.shardReadBytesPerSecond)
         d.shardReadCalls = limits.shardReadCallsPerSecond
+        d.shardWriteText = limits.shardWriteText
+        d.sharedReadText = limits.sharedReadText
+        d.fanOutPipeText = limits.fanOutPipeText
         guard let sample = store.lastSample else { return d }
         d.time = String(sample.time.iso8601.dropFirst(11).prefix(8))
         d.clockSpeed = sample.clockSpeed

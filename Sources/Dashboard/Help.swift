@@ -24,8 +24,8 @@ public enum HelpPane {
         ("q  F10", "quit (the terminal is restored)"),
     ]
 
-    /// Kafka → Kinesis, one row per concept.
-    public static let kafka: [(String, String)] = [
+    /// Kafka → Kinesis, one row per concept; the quotas are those in force (`data`).
+    public static func kafka(_ data: DashboardData) -> [(String, String)] { [
         ("topic", "stream"),
         ("partition", "shard (a range of the 128-bit hash key space)"),
         ("partition key -> murmur2 % partitions", "partition key -> MD5 -> 128-bit hash key -> the shard whose range holds it"),
@@ -34,12 +34,13 @@ public enum HelpPane {
         ("committed offset", "KCL checkpoint (sequence number + sub-sequence)"),
         ("consumer lag", "MillisBehindLatest / IteratorAgeMilliseconds (time, not records)"),
         ("add partitions", "SplitShard / UpdateShardCount (and shards can shrink: MergeShards)"),
-        ("broker quota", "per shard: write 1 MiB/s + 1,000 records/s; read 2 MiB/s + 5 GetRecords/s"),
-        ("fetch from partition", "GetRecords (polling, shared 2 MiB/s) or SubscribeToShard (EFO, own 2 MiB/s)"),
+        ("broker quota", "per shard: write \(data.shardWriteText); read \(data.sharedReadText)"),
+        ("fetch from partition", "GetRecords (polling, shared \(data.sharedReadText)) or SubscribeToShard "
+            + "(EFO, its own \(data.fanOutPipeText))"),
         ("retention.ms", "retention period (24 h default, up to 365 days)"),
         ("log compaction", "none: records expire by age only"),
         ("producer batching / linger", "PutRecords (<= 500 records) and KPL aggregation"),
-    ]
+    ] }
 
     static func draw(page: Int, _ model: DashboardModel, _ ctx: RenderContext, _ grid: inout CellGrid) {
         let r = Rect(x: 0, y: 0, width: grid.width, height: grid.height)
@@ -60,7 +61,7 @@ public enum HelpPane {
             grid.put(Format.cell("Kafka", 40), x: 2, y: 2, style: ctx.style(.header))
             grid.put(Format.cell("Kinesis Data Streams", r.width - 44), x: 43, y: 2, style: ctx.style(.header))
             var y = 3
-            for (kafka, kinesis) in kafka where y < r.maxY {
+            for (kafka, kinesis) in kafka(model.data) where y < r.maxY {
                 grid.put(Format.cell(kafka, 40), x: 2, y: y, style: ctx.style(.title))
                 let lines = Format.wrap(kinesis, max(10, r.width - 44))
                 for l in lines where y < r.maxY {

@@ -127,6 +127,10 @@ public struct DashboardData: Hashable, Sendable {
     public var shardWriteRecords = Double(KinesisLimits.aws.shardWriteRecordsPerSecond)
     public var shardReadBytes = Double(KinesisLimits.aws.shardReadBytesPerSecond)
     public var shardReadCalls = KinesisLimits.aws.shardReadCallsPerSecond
+    /// The same quotas as sentences, for the help page (`KinesisLimits`' texts, so `--limits off` says so).
+    public var shardWriteText = KinesisLimits.aws.shardWriteText
+    public var sharedReadText = KinesisLimits.aws.sharedReadText
+    public var fanOutPipeText = KinesisLimits.aws.fanOutPipeText
     /// The stream's estimated cost per hour in its mode (shard-hours and PUT units, or on-demand), USD.
     public var hourlyCostUSD: Double?
     /// The endpoint attached to (nil: the embedded engine) and its connection state.

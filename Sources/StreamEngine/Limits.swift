@@ -104,6 +104,12 @@ extension KinesisLimits {
         return low...max(low, current.multipliedReportingOverflow(by: 2).overflow ? .max : current * 2)
     }
 
+    /// A shard's write quota as the screen says it, from the limits in force.
+    public var shardWriteText: String {
+        enforcesThroughput ? "\(Self.rateText(bytes: shardWriteBytesPerSecond)) and \(shardWriteRecordsPerSecond) records/s"
+            : "unthrottled writes (--limits off)"
+    }
+
     /// A polling reader's shared per-shard budget as the screen says it, from the limits in force.
     public var sharedReadText: String {
         enforcesThroughput ? "\(Self.rateText(bytes: shardReadBytesPerSecond)) and \(shardReadCallsPerSecond) GetRecords/s"

@@ -1,4 +1,5 @@
 import Dashboard
+import StreamEngine
 import Testing
 
 /// Attached to a real stream, actions that change it ask first; `--read-only` refuses them.
@@ -81,5 +82,22 @@ struct AttachedTests {
         #expect(Format.dollars(.infinity) == "$?")
         #expect(Format.dollars(.nan) == "$?")
         #expect(Format.dollars(1e300) == "$9223372036854775807")
+    }
+}
+
+@Suite("Help page quotas")
+struct HelpQuotaTests {
+    @Test("the Kafka page's quotas are the limits in force: Kinesis's under aws, 'unthrottled' under --limits off")
+    func quotasFollowTheLimits() throws {
+        var data = Fixtures.model().data
+        let aws = HelpPane.kafka(data).first { $0.0 == "broker quota" }?.1 ?? ""
+        #expect(aws == "per shard: write 1 MiB/s and 1000 records/s; read 2 MiB/s and 5 GetRecords/s")
+        let off = try #require(KinesisLimits.named("off"))
+        data.shardWriteText = off.shardWriteText
+        data.sharedReadText = off.sharedReadText
+        data.fanOutPipeText = off.fanOutPipeText
+        let rows = HelpPane.kafka(data)
+        #expect(rows.first { $0.0 == "broker quota" }?.1.contains("unthrottled writes (--limits off)") == true)
+        #expect(rows.first { $0.0 == "fetch from partition" }?.1.contains("unthrottled pipe (--limits off)") == true)
     }
 }
