@@ -37,6 +37,8 @@ public struct KinesisLimits: Sendable, Equatable {
     public var subscriptionLifetimeSeconds: Int64 = 300
     /// A second SubscribeToShard within this window of a successful one is ResourceInUse.
     public var subscribeTakeoverSeconds: Int64 = 5
+    /// SubscribeToShard calls per second per consumer and shard; more is LimitExceeded (KINESIS.md §1.7, §3).
+    public var subscribeToShardPerConsumerShardPerSecond = 1
 
     // Record and request shapes.
     public var defaultMaxRecordSizeKiB = 1_024

@@ -91,11 +91,17 @@ import Testing
         let s1 = try h.put().sequenceNumber
         #expect(try old.nextEvent()?.records.map(\.sequenceNumber) == [s1])
         let inUse = "Another active subscription exists for consumer \(c) and shard shardId-000000000000."
+        // (Calls are 1 s apart or more: the one-call-per-second rule is tested on its own below.)
+        h.advance(.seconds(1))
         expectError(.resourceInUse, inUse) { () throws(KinesisError) in try subscribe(c) }
-        h.advance(.milliseconds(4_999))
+        h.advance(.seconds(3))
         expectError(.resourceInUse, inUse) { () throws(KinesisError) in try subscribe(c, .afterSequenceNumber, sequence: s1) }
         // The same consumer may subscribe to another shard meanwhile.
         _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
+        // 4.999 s after the successful call: still too early for the rate (0.999 s after the last call).
+        h.advance(.milliseconds(999))
+        expectError(.limitExceeded) { () throws(KinesisError) in try subscribe(c, .afterSequenceNumber, sequence: s1) }
+        // Exactly 5 s after the successful call (and 1 s after the last admitted one): a takeover.
         h.advance(.milliseconds(1))
         let s2 = try h.put(hash: "0").sequenceNumber
         let new = try subscribe(c, .afterSequenceNumber, sequence: s1)
@@ -111,10 +117,43 @@ import Testing
         #expect(try new.nextEvent() == nil)
         let child = try subscribe(c, shard: "shardId-000000000001")
         #expect(try child.nextEvent()?.records.map(\.sequenceNumber) == [s2])
-        // Rejected calls are counted as such.
+        // Rejected calls are counted as such (in use twice, over the rate once).
         let counters = try #require(h.engine.sample().streams.first?.consumers.first?.shards["shardId-000000000000"])
         #expect(counters.subscriptions == 2)
-        #expect(counters.rejectedSubscriptions == 2)
+        #expect(counters.rejectedSubscriptions == 3)
+    }
+
+    @Test func subscribeMoreThanOncePerSecondPerConsumerAndShardIsLimitExceeded() throws {
+        let c = try register("c"), d = try register("d")
+        _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
+        let rate = "Rate exceeded for SubscribeToShard by consumer \(c) on shard shardId-000000000001."
+        let first = try subscribe(c, shard: "shardId-000000000001")
+        // Same consumer, same shard, same instant: over the rate, before the in-use rule is looked at.
+        expectError(.limitExceeded, rate) { () throws(KinesisError) in try subscribe(c, shard: "shardId-000000000001") }
+        // Other shards and other consumers have their own allowance.
+        _ = try subscribe(c, shard: "shardId-000000000002")
+        _ = try subscribe(d, shard: "shardId-000000000001")
+        // A refused call does not use up the allowance: 1 s after the admitted call is enough.
+        h.advance(.milliseconds(999))
+        expectError(.limitExceeded, rate) { () throws(KinesisError) in try subscribe(c, shard: "shardId-000000000001") }
+        h.advance(.milliseconds(1))
+        expectError(.resourceInUse) { () throws(KinesisError) in try subscribe(c, shard: "shardId-000000000001") }
+        // An in-use refusal was an admitted call: the next second's call is over the rate again.
+        h.advance(.milliseconds(999))
+        expectError(.limitExceeded) { () throws(KinesisError) in try subscribe(c, shard: "shardId-000000000001") }
+        #expect(try first.nextEvent() != nil)
+        let counters = try #require(h.engine.sample().streams.first?.consumers.first { $0.name == "c" }?.shards["shardId-000000000001"])
+        #expect(counters.subscriptions == 1)
+        #expect(counters.rejectedSubscriptions == 4)
+    }
+
+    @Test func limitsOffLiftsTheSubscribeRateButNotTheInUseRule() throws {
+        let h = Harness(limits: .off)
+        let arn = try h.stream()
+        let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer.consumerARN
+        let input = SubscribeToShardInput(consumerARN: c, shardId: "shardId-000000000000", startingPosition: StartingPosition(type: .latest))
+        _ = try h.k.subscribeToShard(input)
+        expectError(.resourceInUse) { () throws(KinesisError) in try h.k.subscribeToShard(input) }
     }
 
     @Test func shardEndEventCarriesRecordsThenChildShards() throws {
