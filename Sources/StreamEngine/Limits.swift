@@ -56,7 +56,9 @@ public struct KinesisLimits: Sendable, Equatable {
     public var retentionHoursRange = 24...8_760
 
     // Account and stream quotas.
-    public var shardLimitPerAccount = 20_000
+    /// The account's provisioned-shard quota in a region; nil means Kinesis's
+    /// default for that region, ``defaultShardLimit(region:)``.
+    public var shardLimitPerAccount: Int?
     public var maxShardsPerStream = 10_000
     public var maxStreamsCreating = 5
     public var onDemandStreamsPerAccount = 50
@@ -105,6 +107,17 @@ extension KinesisLimits {
         let low = current - current / 2
         return low...max(low, current.multipliedReportingOverflow(by: 2).overflow ? .max : current * 2)
     }
+
+    /// Kinesis's default shard quota per account (KINESIS.md §3, KDS-QUOTAS-NOW):
+    /// 20,000 in US East (N. Virginia), US West (Oregon) and Europe (Ireland);
+    /// "1,000 or 6,000" in every other region. Which regions get 6,000 is not
+    /// in KINESIS.md, so every other region gets the lower figure, 1,000.
+    public static func defaultShardLimit(region: String) -> Int {
+        ["us-east-1", "us-west-2", "eu-west-1"].contains(region) ? 20_000 : 1_000
+    }
+
+    /// The shard quota in force in `region`.
+    public func shardLimit(region: String) -> Int { shardLimitPerAccount ?? Self.defaultShardLimit(region: region) }
 
     /// A polling reader's shared per-shard budget as the screen says it, from the limits in force.
     public var sharedReadText: String {

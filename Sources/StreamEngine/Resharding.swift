@@ -112,8 +112,8 @@ extension KinesisService {
         for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
             current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
         }
-        if n > limits.shardLimitPerAccount - current {
-            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: n)
+        if n > limits.shardLimit(region: region) - current {
+            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimit(region: region), additional: n)
         }
     }
 
