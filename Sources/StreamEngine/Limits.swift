@@ -37,6 +37,8 @@ public struct KinesisLimits: Sendable, Equatable {
     public var subscriptionLifetimeSeconds: Int64 = 300
     /// A second SubscribeToShard within this window of a successful one is ResourceInUse.
     public var subscribeTakeoverSeconds: Int64 = 5
+    /// SubscribeToShard calls per second per consumer and shard; more is LimitExceeded (KINESIS.md §1.7, §3).
+    public var subscribeToShardPerConsumerShardPerSecond = 1
 
     // Record and request shapes.
     public var defaultMaxRecordSizeKiB = 1_024
@@ -54,7 +56,9 @@ public struct KinesisLimits: Sendable, Equatable {
     public var retentionHoursRange = 24...8_760
 
     // Account and stream quotas.
-    public var shardLimitPerAccount = 20_000
+    /// The account's provisioned-shard quota in a region; nil means Kinesis's
+    /// default for that region, ``defaultShardLimit(region:)``.
+    public var shardLimitPerAccount: Int?
     public var maxShardsPerStream = 10_000
     public var maxStreamsCreating = 5
     public var onDemandStreamsPerAccount = 50
@@ -106,9 +110,21 @@ extension KinesisLimits {
 
     /// A shard's write quota as the screen says it, from the limits in force.
     public var shardWriteText: String {
-        enforcesThroughput ? "\(Self.rateText(bytes: shardWriteBytesPerSecond)) and \(shardWriteRecordsPerSecond) records/s"
+        enforcesThroughput
+            ? "\(Self.rateText(bytes: shardWriteBytesPerSecond)) and \(shardWriteRecordsPerSecond) records/s"
             : "unthrottled writes (--limits off)"
     }
+
+    /// Kinesis's default shard quota per account (KINESIS.md §3, KDS-QUOTAS-NOW):
+    /// 20,000 in US East (N. Virginia), US West (Oregon) and Europe (Ireland);
+    /// "1,000 or 6,000" in every other region. Which regions get 6,000 is not
+    /// in KINESIS.md, so every other region gets the lower figure, 1,000.
+    public static func defaultShardLimit(region: String) -> Int {
+        ["us-east-1", "us-west-2", "eu-west-1"].contains(region) ? 20_000 : 1_000
+    }
+
+    /// The shard quota in force in `region`.
+    public func shardLimit(region: String) -> Int { shardLimitPerAccount ?? Self.defaultShardLimit(region: region) }
 
     /// A polling reader's shared per-shard budget as the screen says it, from the limits in force.
     public var sharedReadText: String {

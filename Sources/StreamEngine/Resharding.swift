@@ -112,8 +112,8 @@ extension KinesisService {
         for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
             current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
         }
-        if n > limits.shardLimitPerAccount - current {
-            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: n)
+        if n > limits.shardLimit(region: region) - current {
+            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimit(region: region), additional: n)
         }
     }
 
@@ -281,27 +281,60 @@ extension KinesisService {
     }
 
     /// UNIFORM_SCALING as a sequence of real splits and merges, so every new
-    /// shard has at most two parents and lineage stays readable. Shards that
-    /// already match a target range are left alone; the intermediate shards a
-    /// multi-step plan creates are closed at once, as Kinesis documents
-    /// ("may create short-lived intermediate shards").
+    /// shard has at most two parents and lineage stays readable, with as few
+    /// shards created as that allows. Kinesis documents only that it "performs
+    /// splits or merges on individual shards" and "can cause short-lived shards
+    /// to be created" (KINESIS.md §2.3); which ones is not documented (§12).
+    ///
+    /// Only a split adds a boundary and only a merge removes one, so the fewest
+    /// shards come from splitting once at every target boundary not already in
+    /// place (two shards each) and merging once across every boundary that
+    /// must go (one shard each): 4 → 5 creates 11, 10 → 15 creates 25,
+    /// 4 → 8 creates 8, 8 → 4 creates 4. See ``uniformScalingBoundaries``.
     func scale(to target: Int, in m: inout StreamMeta, time: Instant) {
-        let ranges = HashKey.uniformRanges(count: target)
-        let boundaries = ranges.dropFirst().map(\.lowerBound)
-        // 1. Split every open shard at each target boundary strictly inside it.
+        let existing = m.open.dropFirst().map(\.range.lowerBound)
+        let final = Self.uniformScalingBoundaries(existing: existing, target: target)
+        let kept = Set(final), inPlace = Set(existing)
+        let added = final.filter { !inPlace.contains($0) }
+        // 1. Split at every target boundary that is not in place yet (ascending,
+        //    so each later boundary lies in the upper child of the previous split).
+        var next = 0
         for shard in m.open {
             var current = shard
-            for b in boundaries where b > current.range.lowerBound && b <= current.range.upperBound {
-                current = split(current.index, at: b, in: &m, time: time).1
+            while next < added.count, added[next] <= current.range.upperBound {
+                current = split(current.index, at: added[next], in: &m, time: time).1
+                next += 1
             }
         }
-        // 2. Merge the pieces inside each target range, left to right.
-        for r in ranges {
-            var pieces = m.open.filter { r.contains($0.range.lowerBound) }
-            while pieces.count > 1 {
-                let child = merge(pieces[0].index, pieces[1].index, in: &m, time: time)
-                pieces = [child] + pieces.dropFirst(2)
-            }
+        // 2. Merge across every boundary that must go, left to right.
+        for boundary in existing where !kept.contains(boundary) {
+            guard let right = m.open.firstIndex(where: { $0.range.lowerBound == boundary }), right > 0 else { continue }
+            merge(m.open[right - 1].index, m.open[right].index, in: &m, time: time)
+        }
+    }
+
+    /// The StartingHashKeys (all but the first, 0) of the open shards after
+    /// UpdateShardCount to `target`, given those of the open shards now.
+    ///
+    /// Target boundary i is CreateStream's, i·floor(2^128/target) (KINESIS.md §4),
+    /// unless a boundary already in place lies within `current + target` hash
+    /// keys of it: then that one is kept. Layouts of different counts that share
+    /// a boundary in exact arithmetic (10 and 15 shards share 1/5, 2/5, …) miss
+    /// each other by a few keys after flooring; keeping the existing boundary
+    /// spares a split into a sliver of a few keys and a merge to undo it. The
+    /// tolerance is ktop's choice (AWS documents none): a range then differs
+    /// from floor(2^128/target) by at most 2·(current + target) keys, about
+    /// 10^-33 of its width.
+    static func uniformScalingBoundaries(existing: [UInt128], target: Int) -> [UInt128] {
+        let ideal = HashKey.uniformRanges(count: target).dropFirst().map(\.lowerBound)
+        let tolerance = UInt128(existing.count + 1 + target)
+        var j = 0
+        return ideal.map { b in
+            // Both lists ascend: advance to the first existing boundary not below b - tolerance.
+            while j < existing.count, existing[j] < b, b - existing[j] > tolerance { j += 1 }
+            guard j < existing.count else { return b }
+            let e = existing[j]
+            return (e >= b ? e - b : b - e) <= tolerance ? e : b
         }
     }
 }

@@ -125,8 +125,8 @@ public final class KinesisService: Sendable {
         if mode == .provisioned {
             let current = live.reduce(0) { acc, s in acc + s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 } }
             // Written as a subtraction: ShardCount may be as large as Int.max here.
-            if shardCount > limits.shardLimitPerAccount - current {
-                throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimitPerAccount, additional: shardCount)
+            if shardCount > limits.shardLimit(region: region) - current {
+                throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimit(region: region), additional: shardCount)
             }
             if shardCount > limits.maxShardsPerStream {
                 throw KinesisError(.invalidArgument, "ShardCount \(shardCount) exceeds the maximum of \(limits.maxShardsPerStream) shards per stream.")
@@ -272,7 +272,7 @@ public final class KinesisService: Sendable {
                 if m.mode == .onDemand { onDemand += 1 } else { open += m.open.count }
             }
         }
-        return DescribeLimitsOutput(shardLimit: limits.shardLimitPerAccount, openShardCount: open,
+        return DescribeLimitsOutput(shardLimit: limits.shardLimit(region: region), openShardCount: open,
                                     onDemandStreamCount: onDemand, onDemandStreamCountLimit: limits.onDemandStreamsPerAccount)
     }
 

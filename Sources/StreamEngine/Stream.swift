@@ -129,6 +129,8 @@ struct SubscriptionSlot: Sendable {
     var startedAt: Instant
     var consumerCreatedAt: Instant
     var pipe: TokenBucket
+    /// SubscribeToShard calls admitted: one per second per consumer and shard.
+    var calls: TokenBucket
     var counters = ConsumerShardCounters()
 }
 

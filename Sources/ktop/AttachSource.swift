@@ -96,7 +96,8 @@ final class AttachSource: SampleSource {
                 "Throttles are not visible from outside: only CloudWatch's shard-level metrics show them, per minute.",
             ]
             if let consumer = watcher.options.fanOutConsumer {
-                notes.append("Reading with enhanced fan-out consumer \(consumer): registered now, deregistered at exit; "
+                notes.append("Reading with enhanced fan-out consumer \(consumer): registered now, deregistered at "
+                    + "exit; "
                              + "on AWS it is billed per consumer-shard-hour and per GB read.")
             } else {
                 notes.append("The reader takes at most 1 of each shard's 5 GetRecords calls a second: the stream's own "

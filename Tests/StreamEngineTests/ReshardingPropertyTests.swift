@@ -153,7 +153,7 @@ import Testing
                     let out = try h.k.updateShardCount(input)
                     #expect(out.currentShardCount == n)
                     scaleTimes.append(h.now)
-                    model.pending = (h.now + Self.delay, HashKey.uniformRanges(count: target))
+                    model.pending = (h.now + Self.delay, Self.uniformScaling(model.open, to: target))
                     counts.scales += 1
                 }
 
@@ -173,6 +173,17 @@ import Testing
         // The walk really exercised the engine.
         #expect(counts.puts > 100 && counts.splits > 5 && counts.merges > 5 && counts.scales > 2 && counts.rejected > 5,
                 "\(counts)")
+    }
+
+    /// What UNIFORM_SCALING should leave: CreateStream's layout for `target`, except
+    /// that a boundary already in place within (open + target) keys of one is kept.
+    static func uniformScaling(_ open: [ClosedRange<UInt128>], to target: Int) -> [ClosedRange<UInt128>] {
+        let existing = open.dropFirst().map(\.lowerBound)
+        let tolerance = UInt128(open.count + target)
+        let starts = [0] + HashKey.uniformRanges(count: target).dropFirst().map { r in
+            existing.first { ($0 >= r.lowerBound ? $0 - r.lowerBound : r.lowerBound - $0) <= tolerance } ?? r.lowerBound
+        }
+        return starts.indices.map { i in starts[i]...(i + 1 < starts.count ? starts[i + 1] - 1 : UInt128.max) }
     }
 
     func split(_ h: Harness, _ shard: String, _ key: UInt128) throws(KinesisError) {

@@ -181,6 +181,42 @@ def test_subscribe_at_sequence_number(kinesis, efo_client, make_stream):
     assert [r["Data"] for r in records] == [b"2", b"3"]
 
 
+@pytest.fixture(scope="module")
+def efo_noretry(endpoint):
+    # boto3 retries LimitExceededException for Kinesis: without retries the first answer is seen.
+    return kwire.make_client(endpoint, retries={"total_max_attempts": 1}, read_timeout=10, connect_timeout=5)
+
+
+def _subscribe_error(client, **args):
+    """The error of a SubscribeToShard call, whether it comes as the HTTP response or as the first frame."""
+    with pytest.raises(ClientError) as info:
+        resp = client.subscribe_to_shard(**args)
+        try:
+            for _ in resp["EventStream"]:
+                break
+        finally:
+            resp["EventStream"].close()
+    return kwire.error_of(info.value)
+
+
+def test_subscribe_more_than_once_per_second_is_limit_exceeded(kinesis, efo_noretry, make_stream):
+    name = make_stream(shards=1)
+    c = register(kinesis, name, "hasty")
+    kwire.wait_consumer_status(kinesis, c["ConsumerARN"])
+    args = dict(ConsumerARN=c["ConsumerARN"], ShardId=kwire.shard_id(0), StartingPosition={"Type": "LATEST"})
+    first = efo_noretry.subscribe_to_shard(**args)
+    try:
+        code, message, status = _subscribe_error(efo_noretry, **args)
+        assert (code, status) == ("LimitExceededException", 400)
+        assert message == (f"Rate exceeded for SubscribeToShard by consumer {c['ConsumerARN']} "
+                           "on shard shardId-000000000000.")
+        # A second later the rate allows the call, and the 5-second rule answers it (the server's clock is real).
+        time.sleep(1.05)
+        assert _subscribe_error(efo_noretry, **args)[0] == "ResourceInUseException"
+    finally:
+        first["EventStream"].close()
+
+
 def test_second_subscription_within_5s_is_resource_in_use(kinesis, efo_client, make_stream):
     name = make_stream(shards=1)
     kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k")
@@ -188,6 +224,8 @@ def test_second_subscription_within_5s_is_resource_in_use(kinesis, efo_client, m
     kwire.wait_consumer_status(kinesis, c["ConsumerARN"])
     args = dict(ConsumerARN=c["ConsumerARN"], ShardId=kwire.shard_id(0), StartingPosition={"Type": "TRIM_HORIZON"})
     first = efo_client.subscribe_to_shard(**args)
+    # One call per second per consumer and shard: wait out the rate so the 5-second rule is what answers.
+    time.sleep(1.05)
     try:
         # the error may come as the HTTP response or as the first event-stream frame
         with pytest.raises(ClientError) as info:
