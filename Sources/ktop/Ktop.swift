@@ -83,6 +83,8 @@ struct EngineOptions: ParsableArguments {
         valueName: "size"))
     var memoryBudget: String?
 
+    @OptionGroup(title: "State-change delays") var delayOptions: DelayOptions
+
     func kinesisLimits() throws -> KinesisLimits {
         guard let l = KinesisLimits.named(limits) else {
             throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
@@ -94,6 +96,7 @@ struct EngineOptions: ParsableArguments {
     func engineConfiguration() throws -> EngineConfiguration {
         var config = EngineConfiguration()
         config.limits = try kinesisLimits()
+        config.delays = try delayOptions.delays()
         if let memoryBudget {
             guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
                 throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
