@@ -175,5 +175,8 @@ public struct EngineConfiguration: Sendable {
     /// The account used when a caller does not name one.
     public var defaultAccount = "123456789012"
     public var defaultRegion = "us-east-1"
+    /// Faults injected on purpose (`--faults`): the engine fails PutRecords entries with
+    /// `InternalFailure`; the wire server reads the rest. nil: none.
+    public var faults: FaultInjector?
     public init() {}
 }

@@ -11,10 +11,12 @@ struct DelayOptions: ParsableArguments {
         valueName: "ms"))
     var delayMs: Double?
 
-    @Option(name: .customLong("create-stream-ms"), help: ArgumentHelp("Milliseconds a stream stays CREATING.", valueName: "ms"))
+    @Option(name: .customLong("create-stream-ms"),
+            help: ArgumentHelp("Milliseconds a stream stays CREATING.", valueName: "ms"))
     var createStreamMs: Double?
 
-    @Option(name: .customLong("delete-stream-ms"), help: ArgumentHelp("Milliseconds a stream stays DELETING.", valueName: "ms"))
+    @Option(name: .customLong("delete-stream-ms"),
+            help: ArgumentHelp("Milliseconds a stream stays DELETING.", valueName: "ms"))
     var deleteStreamMs: Double?
 
     @Option(name: .customLong("update-stream-ms"), help: ArgumentHelp(
@@ -43,7 +45,8 @@ struct DelayOptions: ParsableArguments {
     private static func duration(_ ms: Double?, _ flag: String) throws -> Duration? {
         guard let ms else { return nil }
         guard let d = StatusDelays.duration(milliseconds: ms) else {
-            throw ValidationError("\(flag) must be a number of milliseconds from 0 to \(Int(StatusDelays.maximumMilliseconds)) "
+            let most = Int(StatusDelays.maximumMilliseconds)
+            throw ValidationError("\(flag) must be a number of milliseconds from 0 to \(most) "
                                   + "(an hour), e.g. \(flag) 0; got \(ms).")
         }
         return d

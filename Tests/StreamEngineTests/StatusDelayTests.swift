@@ -11,7 +11,7 @@ import Testing
         var description: String { rawValue }
     }
 
-    static let cases: [(Transition, Int64)] = Transition.allCases.flatMap { [($0, 0), ($0, 1), ($0, 300)] }
+    static let cases: [(Transition, Int64)] = Transition.allCases.flatMap { t -> [(Transition, Int64)] in [(t, 0), (t, 1), (t, 300)] }
 
     /// Only `transition` is slow; the others are immediate, so the test isolates one field.
     func harness(_ transition: Transition, ms: Int64) -> Harness {
@@ -35,7 +35,7 @@ import Testing
         case .create:
             _ = try h.k.createStream(CreateStreamInput(streamName: "s", shardCount: 2))
             // Writable exactly when ACTIVE: a client that puts right after CreateStream sees it.
-            return { (try? h.put()) != nil && (try h.status()) == .active }
+            return { (try? h.put()) != nil && (try? h.status()) == .active }
         case .delete:
             _ = try h.k.deleteStream(DeleteStreamInput(streamName: "s"))
             return { (try? h.status()) == nil }
