@@ -116,6 +116,8 @@ public struct DashboardData: Hashable, Sendable {
     /// "wall", "accelerated" or "manual".
     public var clockKind: String = "wall"
     public var limitsOff: Bool = false
+    /// `ktop --faults`: failures are injected on purpose, and the header says so.
+    public var faultsOn: Bool = false
     public var shards: [ShardRow] = []
     public var consumers: [ConsumerRow] = []
     public var producers: [ProducerRow] = []

@@ -74,9 +74,15 @@ extension KinesisService {
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
         var failed = 0
         var text = SequenceNumberText()
-        let encryption = try put(records, into: s, now: now) { i, r in
+        var injected = 0
+        // --faults record-failure: drawn before the put, which stores none of the failed entries.
+        let failing = engine.configuration.faults?.failedRecords(count: records.count)
+        let encryption = try put(records, into: s, now: now, failing: failing) { i, r in
             switch r {
             case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)
+            case .failure(let e) where e.type == .internalFailure:
+                // Per-entry codes drop the "Exception" suffix (KINESIS.md §2.3, PutRecords).
+                out[i] = PutRecordsResultEntry(errorCode: "InternalFailure", errorMessage: e.message); injected += 1
             case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
             }
         }
@@ -86,20 +92,21 @@ extension KinesisService {
         }
         s.counters.withLock { c in
             c.putRecordsCalls += 1
-            if failed < records.count { c.putRecordsSuccess += 1 }
+            if failed + injected < records.count { c.putRecordsSuccess += 1 }
             c.putRecordsBytes += storedBytes
             c.putRecordsTotalRecords += Int64(records.count)
-            c.putRecordsSuccessfulRecords += Int64(records.count - failed)
+            c.putRecordsSuccessfulRecords += Int64(records.count - failed - injected)
             c.putRecordsThrottledRecords += Int64(failed)
         }
-        return PutRecordsOutput(failedRecordCount: failed, records: out, encryptionType: encryption)
+        return PutRecordsOutput(failedRecordCount: failed + injected, records: out, encryptionType: encryption)
     }
 
     /// Routes, charges and appends a batch. Request-level errors (stream not
     /// writable, a bad hash key, an oversized record) throw before anything is
     /// written; per-record throttling is reported through `result`.
     /// Records are grouped by shard so each shard's lock is taken once per batch.
-    func put(_ records: [PutRecordsRequestEntry], into s: StreamState, now: Instant,
+    /// `failing` marks entries that fail with InternalFailure (injected faults): never stored, no sequence number.
+    func put(_ records: [PutRecordsRequestEntry], into s: StreamState, now: Instant, failing: [Bool]? = nil,
              result: (Int, Result<Accepted, KinesisError>) -> Void) throws(KinesisError) -> EncryptionType {
         let enforce = limits.enforcesThroughput
         var added = 0
@@ -163,6 +170,7 @@ extension KinesisService {
                         let r = records[i]
                         let data = r.data!, key = r.partitionKey!
                         let size = data.count + key.utf8.count
+                        if let failing, failing[i] { continue }
                         if enforce, !admit(&log, size: size, now: now) { continue }
                         log.lastArrivalMillis = arrival
                         positions[k] = log.nextPosition
@@ -194,7 +202,9 @@ extension KinesisService {
                 }
                 for k in range {
                     let position = positions[k]
-                    if position < 0 {
+                    if position < 0, let failing, failing[order[k]] {
+                        result(order[k], .failure(KinesisError(.internalFailure, "Internal service failure.")))
+                    } else if position < 0 {
                         result(order[k], .failure(.shardRate(shard.shardId, s.name, account)))
                     } else {
                         result(order[k], .success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))

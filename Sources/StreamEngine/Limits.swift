@@ -162,6 +162,16 @@ public struct StatusDelays: Sendable, Equatable {
         d.consumerCreate = .zero; d.consumerDelete = .zero
         return d
     }
+
+    /// Longest delay a command line may set: an hour is already far past any SDK waiter's patience.
+    public static let maximumMilliseconds: Double = 3_600_000
+
+    /// A delay given in milliseconds (fractions allowed), or nil when it is negative, NaN or
+    /// above ``maximumMilliseconds`` (a huge value would overflow the clock's arithmetic).
+    public static func duration(milliseconds ms: Double) -> Duration? {
+        guard (0...maximumMilliseconds).contains(ms) else { return nil }
+        return .nanoseconds(Int64((ms * 1_000_000).rounded()))
+    }
 }
 
 /// How the engine simulates on-demand scaling. AWS documents only "a shard
@@ -187,5 +197,8 @@ public struct EngineConfiguration: Sendable {
     /// The account used when a caller does not name one.
     public var defaultAccount = "123456789012"
     public var defaultRegion = "us-east-1"
+    /// Faults injected on purpose (`--faults`): the engine fails PutRecords entries with
+    /// `InternalFailure`; the wire server reads the rest. nil: none.
+    public var faults: FaultInjector?
     public init() {}
 }

@@ -15,6 +15,8 @@ struct DashboardRunner {
     var metrics = MetricsConfiguration()
     /// Attached with --read-only: the dashboard refuses actions on the stream.
     var readOnly = false
+    /// Run with --faults: the header shows FAULTS ON.
+    var faultsOn = false
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
     func run() -> Int32 {
@@ -53,12 +55,13 @@ struct DashboardRunner {
             // The speed can change while running (the `f` key): the kind follows the samples.
             let kind =
                 header.clock == "manual" ? "manual" : (store.lastSample?.clockSpeed ?? 1) == 1 ? "wall" : "accelerated"
-            model.update(
-                data: DashboardData.build(
-                    store: store, streamName: header.stream, scenario: header.scenario ?? "",
-                    clockKind: kind, limits: header.limits, scenarios: scenarios,
-                    source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
-                    readOnly: readOnly))
+            var data = DashboardData.build(
+                store: store, streamName: header.stream, scenario: header.scenario ?? "",
+                clockKind: kind, limits: header.limits, scenarios: scenarios,
+                source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
+                readOnly: readOnly)
+            data.faultsOn = faultsOn
+            model.update(data: data)
         }
 
         loop: while true {

@@ -83,6 +83,10 @@ struct EngineOptions: ParsableArguments {
         valueName: "size"))
     var memoryBudget: String?
 
+    @OptionGroup(title: "State-change delays") var delayOptions: DelayOptions
+
+    @OptionGroup(title: "Fault injection") var faultOptions: FaultOptions
+
     func kinesisLimits() throws -> KinesisLimits {
         guard let l = KinesisLimits.named(limits) else {
             throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
@@ -90,10 +94,12 @@ struct EngineOptions: ParsableArguments {
         return l
     }
 
-    /// The engine configuration these options describe.
-    func engineConfiguration() throws -> EngineConfiguration {
+    /// The engine configuration these options describe; `faultSeed` makes `--faults` repeatable.
+    func engineConfiguration(faultSeed: UInt64 = 0) throws -> EngineConfiguration {
         var config = EngineConfiguration()
         config.limits = try kinesisLimits()
+        config.delays = try delayOptions.delays()
+        config.faults = try faultOptions.plan().map { FaultInjector(plan: $0, seed: faultSeed) }
         if let memoryBudget {
             guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
                 throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
@@ -230,7 +236,7 @@ struct Run: ParsableCommand {
                          endpoint: url, region: region, credentials: credentials).run()
             return
         }
-        let config = try engineOptions.engineConfiguration()
+        let config = try engineOptions.engineConfiguration(faultSeed: seed)
         let metrics = try priceOptions.metricsConfiguration()
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
@@ -239,7 +245,7 @@ struct Run: ParsableCommand {
             // The live dashboard; without a terminal it says to use --headless and exits nonzero.
             let status = DashboardRunner(makeSource: {
                 EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address)
-            }, metrics: metrics).run()
+            }, metrics: metrics, faultsOn: config.faults != nil).run()
             if status != 0 { throw ExitCode(status) }
             return
         }

@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    @Option(help: "Seed for --faults: the same seed draws the same sequence of faults (default: random).")
+    var seed: UInt64?
+
     @OptionGroup var priceOptions: PriceOptions
 
     @Flag(name: .customLong("verify-sigv4"), help: "Check SigV4 signatures and clock skew (±5 min) as AWS does; needs --credentials.")
@@ -57,7 +60,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = try engineOptions.engineConfiguration()
+        let config = try engineOptions.engineConfiguration(faultSeed: seed ?? UInt64.random(in: 1...999_999))
         let accepted = try credentials.map(Self.loadCredentials)
         let engine = KinesisEngine(clock: WallClock(), configuration: config)
         let metrics = LockedValue(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
@@ -75,7 +78,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ktop serve: cannot listen on \(host):\(port): \(error)\n".utf8))
             throw ExitCode(1)
         }
-        FileHandle.standardError.write(Data("ktop serve: Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(verifySigV4 ? ", SigV4 verified" : "")); Ctrl-C stops\n".utf8))
+        FileHandle.standardError.write(Data("ktop serve: Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(verifySigV4 ? ", SigV4 verified" : "")\(config.faults == nil ? "" : ", FAULTS ON")); Ctrl-C stops\n".utf8))
         FileHandle.standardError.write(Data("ktop serve: \(serverConfig.connectionLimits.summary)\n".utf8))
 
         // Time-driven rules (retention, transitions, on-demand scaling) and the

@@ -1,4 +1,9 @@
 import struct Foundation.UUID
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 import StreamEngine
@@ -55,6 +60,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     private var quiescing = false
     private var pollTask: Scheduled<Void>?
+    /// A reply held back by injected latency (`--faults latency`); cancelled if the client goes.
+    private var delayedReply: Scheduled<Void>?
     /// Bytes of the current request's body taken from `bodyBudget`.
     private var reserved = 0
     /// The request asked to leave HTTP (CONNECT, or an Upgrade): NIO's decoder parses
@@ -100,7 +107,27 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let request = KinesisRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
             let response = processor.process(request)
             releaseBody()
-            respond(context: context, head: head, response: response)
+            if response.resetConnection {
+                // An injected reset: no reply; SO_LINGER 0 makes the close a TCP RST, as a dropped connection.
+                let channel = context.channel
+                state = .closed
+                if let socket = channel as? any SocketOptionProvider {
+                    socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                        .whenComplete { _ in channel.close(promise: nil) }
+                } else {
+                    channel.close(promise: nil)
+                }
+            } else if response.delay > .zero {
+                // Scheduled, never slept: the event loop serves other connections meanwhile. NIO's
+                // pipelining handler holds this client's next request until the reply ends.
+                let loop = context.eventLoop.assumeIsolated()
+                delayedReply = loop.scheduleTask(in: TimeAmount(response.delay)) { [self] in
+                    delayedReply = nil
+                    respond(context: context, head: head, response: response)
+                }
+            } else {
+                respond(context: context, head: head, response: response)
+            }
         case (.end, .discarding(let head, .tooLarge)):
             announce(.requestEnd, context: context)
             state = .idle
@@ -123,7 +150,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         quiescing = true
         switch state {
-        case .idle: context.close(promise: nil)
+        case .idle: if delayedReply == nil { context.close(promise: nil) }  // a delayed reply closes once written
         case .streaming: finishStream(context: context)
         case .receiving, .discarding, .closed: break  // closes once the response is written
         }
@@ -132,6 +159,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         pollTask?.cancel()
         pollTask = nil
+        delayedReply?.cancel()
+        delayedReply = nil
         releaseBody()
         state = .closed
         context.fireChannelInactive()
@@ -278,6 +307,13 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard context.channel.isWritable else {
             // A slow reader: leave the records in the shard instead of in our buffers.
             schedulePoll(context: context, in: polling.whenIdle)
+            return
+        }
+        if let faults = processor.faults, faults.endsSubscription() {
+            // --faults subscribe-end: the stream ends as Kinesis ends one on an internal failure.
+            let failure = KinesisError(.internalFailure, "Internal service failure.")
+            writeFrame(context: context, KinesisEventStream.exception(failure))
+            finishStream(context: context)
             return
         }
         do {

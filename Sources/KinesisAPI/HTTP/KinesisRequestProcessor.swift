@@ -21,6 +21,10 @@ struct KinesisResponse {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: Body
+    /// Injected latency (`--faults latency`): the reply is written this much later.
+    var delay: Duration = .zero
+    /// Injected reset (`--faults reset`): the connection is closed with no reply at all.
+    var resetConnection = false
 }
 
 /// Kinesis's front door, independent of sockets: takes a request, applies the
@@ -46,6 +50,8 @@ struct KinesisRequestProcessor: Sendable {
     var metricsText: (@Sendable () -> String)?
     /// `GET /ktop/v1/…` (the engine's sample and events as JSON), when serving an engine.
     var ktopRoutes: KtopRoutes?
+    /// Faults to inject into Kinesis calls (`--faults`), when asked for.
+    var faults: FaultInjector?
 
     static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
@@ -69,7 +75,8 @@ struct KinesisRequestProcessor: Sendable {
         if request.method == .GET, let metricsText, request.uri.split(separator: "?").first == "/metrics" {
             var h = headers
             h.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
-            return KinesisResponse(status: .ok, headers: h, body: .bytes(Array(metricsText().utf8)))
+            let text = metricsText() + (faults.map(Self.faultCounters) ?? "")
+            return KinesisResponse(status: .ok, headers: h, body: .bytes(Array(text.utf8)))
         }
         if let ktopRoutes, let reply = ktopRoutes.respond(to: request, headers: headers) { return reply }
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
@@ -109,6 +116,28 @@ struct KinesisRequestProcessor: Sendable {
         }
 
         let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
+        guard let faults else { return dispatch(operation, region: region, document, headers: headers) }
+        // Whole-call faults replace the call (it is not applied); latency delays whatever the answer is.
+        var response: KinesisResponse
+        switch faults.callFault(operation: operation.rawValue) {
+        case .reset?:
+            response = KinesisResponse(status: .ok, headers: headers, body: .bytes([]), resetConnection: true)
+        case .unavailable?:
+            var h = headers
+            h.add(name: "Content-Type", value: KinesisJSON.contentType)
+            response = KinesisResponse(status: .serviceUnavailable, headers: h,
+                                       body: .bytes(ServiceUnavailable.body(message: "Service Unavailable")))
+        case .internalError?:
+            response = Self.jsonError(KinesisError(.internalFailure, "Internal service failure."), headers: headers)
+        case nil:
+            response = dispatch(operation, region: region, document, headers: headers)
+        }
+        response.delay = faults.latency(operation: operation.rawValue) ?? .zero
+        return response
+    }
+
+    private func dispatch(_ operation: KinesisOperation, region: String, _ document: JSONValue,
+                          headers: HTTPHeaders) -> KinesisResponse {
         var h = headers
         do {
             switch try dispatcher.dispatch(operation, region: region, input: document) {
@@ -138,6 +167,17 @@ struct KinesisRequestProcessor: Sendable {
         // Kinesalite saw AWS answer a known operation with 500 here and an unknown one with 404;
         // ktop answers 404 for both, keeping 500 for its own failures.
         return xmlError("UnknownOperationException", nil, status: .notFound, headers: headers)
+    }
+
+    /// `ktop_faults_injected_total{kind,operation}`: every fault `--faults` injected, so a test can
+    /// compare what its client saw with what the server did.
+    static func faultCounters(_ faults: FaultInjector) -> String {
+        var s = "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
+            + "# TYPE ktop_faults_injected_total counter\n"
+        for c in faults.counts() {
+            s += "ktop_faults_injected_total{kind=\"\(c.kind.rawValue)\",operation=\"\(c.operation)\"} \(c.count)\n"
+        }
+        return s
     }
 
     // MARK: replies

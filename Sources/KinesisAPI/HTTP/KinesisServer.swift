@@ -204,6 +204,8 @@ public final class KinesisServer: Sendable {
         processor.metricsText = configuration.metricsText
         // ktop's JSON routes read the engine the Kinesis operations go to.
         processor.ktopRoutes = (dispatcher as? EngineDispatcher).map { KtopRoutes(engine: $0.engine) }
+        // --faults: one injector for the engine (per-record failures) and the front door (the rest).
+        processor.faults = (dispatcher as? EngineDispatcher)?.engine().configuration.faults
         return processor
     }
 
