@@ -1,55 +1,5 @@
 import StreamEngine
 
-/// The 39 Kinesis operations (KINESIS.md §2.1), named as `X-Amz-Target:
-/// Kinesis_20131202.<Operation>` names them.
-public enum KinesisOperation: String, CaseIterable, Sendable {
-    case addTagsToStream = "AddTagsToStream"
-    case createStream = "CreateStream"
-    case decreaseStreamRetentionPeriod = "DecreaseStreamRetentionPeriod"
-    case deleteResourcePolicy = "DeleteResourcePolicy"
-    case deleteStream = "DeleteStream"
-    case deregisterStreamConsumer = "DeregisterStreamConsumer"
-    case describeAccountSettings = "DescribeAccountSettings"
-    case describeLimits = "DescribeLimits"
-    case describeStream = "DescribeStream"
-    case describeStreamConsumer = "DescribeStreamConsumer"
-    case describeStreamSummary = "DescribeStreamSummary"
-    case disableEnhancedMonitoring = "DisableEnhancedMonitoring"
-    case enableEnhancedMonitoring = "EnableEnhancedMonitoring"
-    case getRecords = "GetRecords"
-    case getResourcePolicy = "GetResourcePolicy"
-    case getShardIterator = "GetShardIterator"
-    case increaseStreamRetentionPeriod = "IncreaseStreamRetentionPeriod"
-    case listShards = "ListShards"
-    case listStreamConsumers = "ListStreamConsumers"
-    case listStreams = "ListStreams"
-    case listTagsForResource = "ListTagsForResource"
-    case listTagsForStream = "ListTagsForStream"
-    case mergeShards = "MergeShards"
-    case putRecord = "PutRecord"
-    case putRecords = "PutRecords"
-    case putResourcePolicy = "PutResourcePolicy"
-    case registerStreamConsumer = "RegisterStreamConsumer"
-    case removeTagsFromStream = "RemoveTagsFromStream"
-    case splitShard = "SplitShard"
-    case startStreamEncryption = "StartStreamEncryption"
-    case stopStreamEncryption = "StopStreamEncryption"
-    case subscribeToShard = "SubscribeToShard"
-    case tagResource = "TagResource"
-    case untagResource = "UntagResource"
-    case updateAccountSettings = "UpdateAccountSettings"
-    case updateMaxRecordSize = "UpdateMaxRecordSize"
-    case updateShardCount = "UpdateShardCount"
-    case updateStreamMode = "UpdateStreamMode"
-    case updateStreamWarmThroughput = "UpdateStreamWarmThroughput"
-
-    /// The service name of the target header (the model's `targetPrefix`).
-    public static let targetPrefix = "Kinesis_20131202"
-
-    /// `Kinesis_20131202.PutRecord`.
-    public var target: String { "\(Self.targetPrefix).\(rawValue)" }
-}
-
 /// A live SubscribeToShard as the HTTP layer sees it: something to poll for
 /// the next event until it returns nil (ended) or throws (ended with an error).
 protocol EventSubscription: AnyObject, Sendable {

@@ -2,11 +2,25 @@ import Histogram
 import StreamEngine
 
 /// The operations whose latency CloudWatch publishes (KINESIS.md §6:
-/// PutRecord.Latency, PutRecords.Latency, GetRecords.Latency).
-public enum LatencyOperation: String, Sendable, CaseIterable, Hashable {
-    case putRecord = "PutRecord"
-    case putRecords = "PutRecords"
-    case getRecords = "GetRecords"
+/// PutRecord.Latency, PutRecords.Latency, GetRecords.Latency). Named through
+/// ``KinesisOperation`` so the metric names cannot drift from the wire names.
+public enum LatencyOperation: Sendable, CaseIterable, Hashable {
+    case putRecord
+    case putRecords
+    case getRecords
+
+    /// The Kinesis operation this latency is of.
+    public var operation: KinesisOperation {
+        switch self {
+        case .putRecord: .putRecord
+        case .putRecords: .putRecords
+        case .getRecords: .getRecords
+        }
+    }
+
+    /// The wire name, e.g. `PutRecord`.
+    public var rawValue: String { operation.rawValue }
+
     /// CloudWatch's metric name, e.g. `PutRecord.Latency`.
     public var metricName: String { rawValue + ".Latency" }
 }

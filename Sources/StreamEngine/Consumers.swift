@@ -24,7 +24,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
-        try rate("RegisterStreamConsumer", now: now)
+        try rate(.registerStreamConsumer, now: now)
         let name = input.consumerName!
         if let tags = input.tags { try checkTags(tags, stream: s.name, verb: "add tags to") }
         let consumer = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> ConsumerState in
@@ -84,7 +84,7 @@ extension KinesisService {
     public func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput {
         let now = clock.now()
         let (s, c) = try resolveConsumer(input, now: now)
-        try rate("DescribeStreamConsumer", stream: s.name, now: now)
+        try rate(.describeStreamConsumer, stream: s.name, now: now)
         let shape = consumerShape(c, now)
         return DescribeStreamConsumerOutput(consumerDescription: ConsumerDescription(
             consumerName: shape.consumerName, consumerARN: shape.consumerARN, consumerStatus: shape.consumerStatus,
@@ -94,7 +94,7 @@ extension KinesisService {
     public func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput {
         let now = clock.now()
         let (s, c) = try resolveConsumer(input, now: now)
-        try rate("DeregisterStreamConsumer", stream: s.name, now: now)
+        try rate(.deregisterStreamConsumer, stream: s.name, now: now)
         s.meta.write { m in
             guard var current = m.consumers[c.name], effectiveStatus(current, now) != .deleting else { return }
             current.status = .deleting
@@ -114,7 +114,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
-        try rate("ListStreamConsumers", stream: s.name, now: now)
+        try rate(.listStreamConsumers, stream: s.name, now: now)
         var after = ""
         if let text = input.nextToken {
             guard let t = PageToken.decode(text, key: engine.tokenKey), t.kind == "ListStreamConsumers", t.stream == s.name else {

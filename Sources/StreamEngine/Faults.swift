@@ -14,10 +14,10 @@ public enum FaultKind: String, CaseIterable, Sendable, Hashable {
     case subscribeEnd = "subscribe-end"
 
     /// The one operation a kind is bound to, if any (a per-record failure exists only in PutRecords).
-    public var onlyOperation: String? {
+    public var onlyOperation: KinesisOperation? {
         switch self {
-        case .recordFailure: "PutRecords"
-        case .subscribeEnd: "SubscribeToShard"
+        case .recordFailure: .putRecords
+        case .subscribeEnd: .subscribeToShard
         default: nil
         }
     }
@@ -27,13 +27,16 @@ public enum FaultKind: String, CaseIterable, Sendable, Hashable {
 public struct FaultRule: Sendable, Equatable {
     public var kind: FaultKind
     /// nil: every operation the kind applies to.
-    public var operation: String?
+    public var operation: KinesisOperation?
     /// Chance per call (per entry for `record-failure`, per event for `subscribe-end`), 0…1.
     public var probability: Double
     /// For `latency`: the extra delay, drawn uniformly from this range (one value: fixed).
     public var latency: ClosedRange<Duration>?
 
-    public init(kind: FaultKind, operation: String? = nil, probability: Double, latency: ClosedRange<Duration>? = nil) {
+    public init(
+        kind: FaultKind, operation: KinesisOperation? = nil, probability: Double,
+        latency: ClosedRange<Duration>? = nil
+    ) {
         self.kind = kind
         self.operation = operation
         self.probability = probability
@@ -56,8 +59,8 @@ public struct FaultPlan: Sendable, Equatable {
     /// Longest injected latency: a minute is past every SDK's default read timeout.
     public static let maximumLatency = Duration.seconds(60)
 
-    /// Parses a spec. `operations`, when given, are the names an `:OP` may take.
-    public static func parse(_ spec: String, operations: Set<String>? = nil) throws(FaultSpecError) -> FaultPlan {
+    /// Parses a spec; an `:OP` is one of the 39 operation names (``KinesisOperation``).
+    public static func parse(_ spec: String) throws(FaultSpecError) -> FaultPlan {
         let items = spec.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !(items.count == 1 && items[0].isEmpty) else {
@@ -67,7 +70,7 @@ public struct FaultPlan: Sendable, Equatable {
         }
         var rules: [FaultRule] = []
         for item in items {
-            let rule = try parseRule(item, operations: operations)
+            let rule = try parseRule(item)
             if rules.contains(where: { $0.kind == rule.kind && $0.operation == rule.operation }) {
                 throw FaultSpecError(description: "--faults names '\(item.split(separator: "=").first ?? "")' twice.")
             }
@@ -76,7 +79,7 @@ public struct FaultPlan: Sendable, Equatable {
         return FaultPlan(rules: rules)
     }
 
-    private static func parseRule(_ item: String, operations: Set<String>?) throws(FaultSpecError) -> FaultRule {
+    private static func parseRule(_ item: String) throws(FaultSpecError) -> FaultRule {
         func bad(_ why: String) -> FaultSpecError { FaultSpecError(description: "--faults '\(item)': \(why)") }
         let kinds = FaultKind.allCases.map(\.rawValue).joined(separator: ", ")
         guard !item.isEmpty else {
@@ -88,12 +91,14 @@ public struct FaultPlan: Sendable, Equatable {
         guard let kind = FaultKind(rawValue: String(target[0])) else {
             throw bad("unknown kind '\(target[0])'; the kinds are \(kinds)")
         }
-        var operation: String?
+        var operation: KinesisOperation?
         if target.count == 2 {
-            let op = String(target[1])
-            guard !op.isEmpty else { throw bad("empty operation after ':'") }
-            if let operations, !operations.contains(op) { throw bad("unknown operation '\(op)'") }
-            if let only = kind.onlyOperation, op != only { throw bad("\(kind.rawValue) applies to \(only) only") }
+            let name = String(target[1])
+            guard !name.isEmpty else { throw bad("empty operation after ':'") }
+            guard let op = KinesisOperation(rawValue: name) else { throw bad("unknown operation '\(name)'") }
+            if let only = kind.onlyOperation, op != only {
+                throw bad("\(kind.rawValue) applies to \(only.rawValue) only")
+            }
             operation = op
         }
         let value = sides[1].split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
@@ -138,7 +143,7 @@ public struct FaultPlan: Sendable, Equatable {
     }
 
     /// The rule for `kind` on `operation`: one naming the operation wins over one for every operation.
-    func rule(_ kind: FaultKind, _ operation: String) -> FaultRule? {
+    func rule(_ kind: FaultKind, _ operation: KinesisOperation) -> FaultRule? {
         var general: FaultRule?
         for r in rules where r.kind == kind {
             if r.operation == operation { return r }
@@ -161,7 +166,7 @@ public enum CallFault: Sendable, Equatable {
 /// How many faults of one kind were injected into one operation.
 public struct FaultCount: Sendable, Equatable, Hashable {
     public var kind: FaultKind
-    public var operation: String
+    public var operation: KinesisOperation
     public var count: Int
 }
 
@@ -176,7 +181,7 @@ public final class FaultInjector: Sendable {
     }
     private struct Key: Hashable {
         var kind: FaultKind
-        var operation: String
+        var operation: KinesisOperation
     }
     private let state: LockedValue<State>
 
@@ -186,7 +191,7 @@ public final class FaultInjector: Sendable {
     }
 
     /// The whole-call fault for this call, if one is drawn: reset, then unavailable, then internal-error.
-    public func callFault(operation: String) -> CallFault? {
+    public func callFault(operation: KinesisOperation) -> CallFault? {
         let order: [(FaultKind, CallFault)] = [
             (.reset, .reset), (.unavailable, .unavailable), (.internalError, .internalError),
         ]
@@ -197,7 +202,7 @@ public final class FaultInjector: Sendable {
     }
 
     /// Extra latency for this call's reply, if drawn.
-    public func latency(operation: String) -> Duration? {
+    public func latency(operation: KinesisOperation) -> Duration? {
         guard let rule = plan.rule(.latency, operation), let range = rule.latency else { return nil }
         return draw(.latency, operation) { rng in
             let low = range.lowerBound
@@ -208,7 +213,7 @@ public final class FaultInjector: Sendable {
 
     /// Which of `count` PutRecords entries fail with InternalFailure; nil when none does.
     public func failedRecords(count: Int) -> [Bool]? {
-        guard let rule = plan.rule(.recordFailure, "PutRecords"), rule.probability > 0 else { return nil }
+        guard let rule = plan.rule(.recordFailure, .putRecords), rule.probability > 0 else { return nil }
         return state.withLock { s in
             var failed = [Bool](repeating: false, count: count)
             var n = 0
@@ -217,30 +222,30 @@ public final class FaultInjector: Sendable {
                 n += 1
             }
             guard n > 0 else { return nil }
-            s.counts[Key(kind: .recordFailure, operation: "PutRecords"), default: 0] += n
+            s.counts[Key(kind: .recordFailure, operation: .putRecords), default: 0] += n
             return failed
         }
     }
 
     /// Whether a SubscribeToShard stream ends now, with an InternalFailureException event.
-    public func endsSubscription() -> Bool { draw(.subscribeEnd, "SubscribeToShard") != nil }
+    public func endsSubscription() -> Bool { draw(.subscribeEnd, .subscribeToShard) != nil }
 
     /// Every (kind, operation) with at least one injected fault, sorted.
     public func counts() -> [FaultCount] {
         state.withLock { s in
             s.counts.map { FaultCount(kind: $0.key.kind, operation: $0.key.operation, count: $0.value) }
         }
-        .sorted { ($0.kind.rawValue, $0.operation) < ($1.kind.rawValue, $1.operation) }
+        .sorted { ($0.kind.rawValue, $0.operation.rawValue) < ($1.kind.rawValue, $1.operation.rawValue) }
     }
 
     /// Total faults injected so far.
     public var total: Int { state.withLock { $0.counts.values.reduce(0, +) } }
 
-    private func draw(_ kind: FaultKind, _ operation: String) -> Void? {
+    private func draw(_ kind: FaultKind, _ operation: KinesisOperation) -> Void? {
         draw(kind, operation) { _ in () }
     }
 
-    private func draw<T>(_ kind: FaultKind, _ operation: String, _ value: (inout SplitMix64) -> T) -> T? {
+    private func draw<T>(_ kind: FaultKind, _ operation: KinesisOperation, _ value: (inout SplitMix64) -> T) -> T? {
         guard let rule = plan.rule(kind, operation), rule.probability > 0 else { return nil }
         return state.withLock { s in
             guard s.rng.nextDouble() < rule.probability else { return nil }

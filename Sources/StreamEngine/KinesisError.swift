@@ -99,11 +99,12 @@ extension KinesisError {
     }
     /// Control-plane throttling (LimitExceededException), worded as Kinesis
     /// words it in client logs; boto3 retries it for Kinesis.
-    static func controlPlaneRate(_ op: String, stream: String?, account: String) -> KinesisError {
+    static func controlPlaneRate(_ op: KinesisOperation, stream: String?, account: String) -> KinesisError {
         if let stream {
-            return .init(.limitExceeded, "Rate exceeded for \(op) on stream \(stream) under account \(account).")
+            let on = "on stream \(stream) under account \(account)"
+            return .init(.limitExceeded, "Rate exceeded for \(op.rawValue) \(on).")
         }
-        return .init(.limitExceeded, "Rate exceeded for \(op) under account \(account).")
+        return .init(.limitExceeded, "Rate exceeded for \(op.rawValue) under account \(account).")
     }
     static func shardRate(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
         .init(.provisionedThroughputExceeded, "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")

@@ -72,18 +72,41 @@ public struct KinesisLimits: Sendable, Equatable {
 
     /// Control-plane transactions per second, per account and region unless
     /// the op is marked per stream (KINESIS.md §3 "Control-plane TPS").
-    public var controlPlaneTPS: [String: ControlPlaneQuota] = [
-        "AddTagsToStream": .init(5, perStream: false), "CreateStream": .init(5, perStream: false),
-        "DecreaseStreamRetentionPeriod": .init(5, perStream: false), "DeleteStream": .init(5, perStream: false),
-        "DeregisterStreamConsumer": .init(5, perStream: true), "DescribeLimits": .init(1, perStream: false),
-        "DescribeStream": .init(10, perStream: false), "DescribeStreamConsumer": .init(20, perStream: true),
-        "DescribeStreamSummary": .init(20, perStream: false), "DisableEnhancedMonitoring": .init(5, perStream: false),
-        "EnableEnhancedMonitoring": .init(5, perStream: false), "IncreaseStreamRetentionPeriod": .init(5, perStream: false),
-        "ListShards": .init(1_000, perStream: true), "ListStreamConsumers": .init(5, perStream: true), "ListStreams": .init(5, perStream: false),
-        "ListTagsForStream": .init(5, perStream: false), "MergeShards": .init(5, perStream: false), "RegisterStreamConsumer": .init(5, perStream: false),
-        "RemoveTagsFromStream": .init(5, perStream: false), "SplitShard": .init(5, perStream: false), "UpdateShardCount": .init(10, perStream: false),
-        "DescribeAccountSettings": .init(5, perStream: false), "UpdateAccountSettings": .init(5, perStream: false),
-        "UpdateStreamWarmThroughput": .init(5, perStream: false),
+    public var controlPlaneTPS: [KinesisOperation: ControlPlaneQuota] = [
+        .addTagsToStream: .init(5, perStream: false), .createStream: .init(5, perStream: false),
+        .decreaseStreamRetentionPeriod: .init(5, perStream: false), .deleteStream: .init(5, perStream: false),
+        .deregisterStreamConsumer: .init(5, perStream: true), .describeLimits: .init(1, perStream: false),
+        .describeStream: .init(10, perStream: false), .describeStreamConsumer: .init(20, perStream: true),
+        .describeStreamSummary: .init(20, perStream: false), .disableEnhancedMonitoring: .init(5, perStream: false),
+        .enableEnhancedMonitoring: .init(5, perStream: false),
+        .increaseStreamRetentionPeriod: .init(5, perStream: false),
+        .listShards: .init(1_000, perStream: true), .listStreamConsumers: .init(5, perStream: true),
+        .listStreams: .init(5, perStream: false), .listTagsForStream: .init(5, perStream: false),
+        .mergeShards: .init(5, perStream: false), .registerStreamConsumer: .init(5, perStream: false),
+        .removeTagsFromStream: .init(5, perStream: false), .splitShard: .init(5, perStream: false),
+        .updateShardCount: .init(10, perStream: false), .describeAccountSettings: .init(5, perStream: false),
+        .updateAccountSettings: .init(5, perStream: false), .updateStreamWarmThroughput: .init(5, perStream: false),
+    ]
+
+    /// The operations with no entry in ``controlPlaneTPS``, and why (KINESIS.md §3 publishes no
+    /// TPS for them): the data plane, whose quotas are per shard or per consumer and enforced by
+    /// token buckets of their own, and the calls whose only published quota is something else.
+    public static let withoutControlPlaneTPS: [KinesisOperation: String] = [
+        .putRecord: "data plane: per-shard write throughput",
+        .putRecords: "data plane: per-shard write throughput",
+        .getRecords: "data plane: 5 calls/s and 2 MiB/s per shard",
+        .getShardIterator: "data plane: 5/s per open shard",
+        .subscribeToShard: "data plane: 1/s per consumer and shard",
+        .startStreamEncryption: "25 successful key changes per rolling 24 h",
+        .stopStreamEncryption: "25 successful key changes per rolling 24 h",
+        .updateStreamMode: "2 capacity-mode switches per 24 h per stream",
+        .updateMaxRecordSize: "no published TPS",
+        .tagResource: "no published TPS",
+        .untagResource: "no published TPS",
+        .listTagsForResource: "no published TPS",
+        .putResourcePolicy: "no published TPS",
+        .getResourcePolicy: "no published TPS",
+        .deleteResourcePolicy: "no published TPS",
     ]
 
     public static let aws = KinesisLimits(profile: "aws", enforcesThroughput: true)

@@ -13,7 +13,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("SplitShard", now: now)
+        try rate(.splitShard, now: now)
         let key = input.newStartingHashKey!
         try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("SplitShard", s.name) }
@@ -41,7 +41,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("MergeShards", now: now)
+        try rate(.mergeShards, now: now)
         let (a, b) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("MergeShards", s.name) }
             try requireActive(s, m)
@@ -69,7 +69,7 @@ extension KinesisService {
         let target = input.targetShardCount!
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("UpdateShardCount", now: now)
+        try rate(.updateShardCount, now: now)
         let current = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> Int in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
             try requireActive(s, m)
@@ -152,7 +152,7 @@ extension KinesisService {
             if input.streamName == nil && input.streamARN == nil { throw .nextTokenOrStreamName() }
             s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         }
-        try rate("ListShards", stream: s.name, now: now)
+        try rate(.listShards, stream: s.name, now: now)
         if let f = filter {
             if f.type == .afterShardId, f.shardId == nil {
                 throw KinesisError(.invalidArgument, "ShardId must be specified for ShardFilterType AFTER_SHARD_ID.")

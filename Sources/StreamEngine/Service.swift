@@ -70,10 +70,10 @@ public final class KinesisService: Sendable {
     }
 
     /// Control-plane TPS (KINESIS.md §3): LimitExceededException when exceeded.
-    func rate(_ op: String, stream: String? = nil, now: Instant) throws(KinesisError) {
+    func rate(_ op: KinesisOperation, stream: String? = nil, now: Instant) throws(KinesisError) {
         guard limits.enforcesThroughput, let quota = limits.controlPlaneTPS[op] else { return }
         let (tps, perStream) = (quota.perSecond, quota.perStream)
-        let key = perStream ? op + "/" + (stream ?? "") : op
+        let key = perStream ? op.rawValue + "/" + (stream ?? "") : op.rawValue
         let ok = controlPlane.withLock { buckets in
             var b = buckets[key] ?? TokenBucket(capacity: Int64(tps), ratePerSecond: Int64(tps), now: now)
             let ok = b.tryTake(1, now)
@@ -111,7 +111,7 @@ public final class KinesisService: Sendable {
             if tags.count > limits.maxTagsPerStream { throw .tooManyTags(name, account, limits.maxTagsPerStream) }
         }
         let now = clock.now()
-        try rate("CreateStream", now: now)
+        try rate(.createStream, now: now)
         let shardCount = mode == .onDemand ? limits.onDemandInitialShards : input.shardCount!
 
         // Quotas are counted before taking the registry's write lock: stream
@@ -170,7 +170,7 @@ public final class KinesisService: Sendable {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("DeleteStream", now: now)
+        try rate(.deleteStream, now: now)
         try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
             if m.status == .deleting { return }
             let liveConsumers = m.consumers.values.filter { effectiveStatus($0, now) != nil }
@@ -193,7 +193,7 @@ public final class KinesisService: Sendable {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("DescribeStream", now: now)
+        try rate(.describeStream, now: now)
         let limit = min(input.limit ?? 100, 100)
         let after = input.exclusiveStartShardId.flatMap(ShardID.index) ?? -1
         return s.meta.read { m in
@@ -217,7 +217,7 @@ public final class KinesisService: Sendable {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("DescribeStreamSummary", now: now)
+        try rate(.describeStreamSummary, now: now)
         return s.meta.read { m in
             DescribeStreamSummaryOutput(streamDescriptionSummary: StreamDescriptionSummary(
                 streamName: s.name, streamARN: s.arn, streamStatus: m.status,
@@ -239,7 +239,7 @@ public final class KinesisService: Sendable {
         v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         try v.check()
         let now = clock.now()
-        try rate("ListStreams", now: now)
+        try rate(.listStreams, now: now)
         var after = input.exclusiveStartStreamName ?? ""
         if let token = input.nextToken {
             guard let t = PageToken.decode(token, key: engine.tokenKey), t.kind == "ListStreams" else { throw .invalidNextToken() }
@@ -264,7 +264,7 @@ public final class KinesisService: Sendable {
 
     public func describeLimits() throws(KinesisError) -> DescribeLimitsOutput {
         let now = clock.now()
-        try rate("DescribeLimits", now: now)
+        try rate(.describeLimits, now: now)
         var open = 0, onDemand = 0
         for s in streamsSnapshot() where !isGone(s, now) {
             settle(s, now)

@@ -30,7 +30,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("AddTagsToStream", now: now)
+        try rate(.addTagsToStream, now: now)
         try addTags(input.tags!, to: s)
         return EmptyOutput()
     }
@@ -52,7 +52,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("RemoveTagsFromStream", now: now)
+        try rate(.removeTagsFromStream, now: now)
         s.meta.write { m in for k in input.tagKeys! { m.tags[k] = nil } }
         return EmptyOutput()
     }
@@ -66,7 +66,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("ListTagsForStream", now: now)
+        try rate(.listTagsForStream, now: now)
         let limit = input.limit ?? 50
         let tags = s.meta.read { m in m.tags.sorted { $0.key < $1.key } }
             .filter { input.exclusiveStartTagKey == nil || $0.key > input.exclusiveStartTagKey! }
@@ -152,7 +152,7 @@ extension KinesisService {
         if hours > limits.retentionHoursRange.upperBound { throw .retentionTooLong(hours) }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate(increase ? "IncreaseStreamRetentionPeriod" : "DecreaseStreamRetentionPeriod", now: now)
+        try rate(increase ? .increaseStreamRetentionPeriod : .decreaseStreamRetentionPeriod, now: now)
         try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             if increase, hours < m.retentionHours { throw .retentionNotIncrease(hours, s.name, current: m.retentionHours) }
@@ -184,7 +184,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate(enable ? "EnableEnhancedMonitoring" : "DisableEnhancedMonitoring", now: now)
+        try rate(enable ? .enableEnhancedMonitoring : .disableEnhancedMonitoring, now: now)
         let all = MetricsName.allCases.filter { $0 != .all }
         let requested = input.shardLevelMetrics!.contains(.all) ? all : input.shardLevelMetrics!
         let (before, after) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
@@ -290,7 +290,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try rate("UpdateStreamWarmThroughput", now: now)
+        try rate(.updateStreamWarmThroughput, now: now)
         guard accountSettings.withLock({ $0?.status }) == .enabled else {
             throw KinesisError(.validation, "Warm throughput can only be configured when the account has MinimumThroughputBillingCommitment ENABLED.")
         }
@@ -345,7 +345,7 @@ extension KinesisService {
 
     public func describeAccountSettings() throws(KinesisError) -> DescribeAccountSettingsOutput {
         let now = clock.now()
-        try rate("DescribeAccountSettings", now: now)
+        try rate(.describeAccountSettings, now: now)
         return DescribeAccountSettingsOutput(minimumThroughputBillingCommitment: accountSettings.withLock { current in
             Self.settleCommitment(&current, now)
             return current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)
@@ -370,7 +370,7 @@ extension KinesisService {
         }
         try v.check()
         let now = clock.now()
-        try rate("UpdateAccountSettings", now: now)
+        try rate(.updateAccountSettings, now: now)
         let status = input.minimumThroughputBillingCommitment!.status!
         let result = accountSettings.withLock { (current: inout MinimumThroughputBillingCommitmentOutput?) -> MinimumThroughputBillingCommitmentOutput in
             Self.settleCommitment(&current, now)

@@ -21,7 +21,7 @@ struct FaultOptions: ParsableArguments {
     func plan() throws -> FaultPlan? {
         guard let faults else { return nil }
         do {
-            return try FaultPlan.parse(faults, operations: Set(KinesisOperation.allCases.map(\.rawValue)))
+            return try FaultPlan.parse(faults)
         } catch {
             throw ValidationError(error.description)
         }

@@ -6,10 +6,8 @@ import Testing
 /// `--faults` (``FaultPlan``, ``FaultInjector``): the spec's boundaries, rates within
 /// statistical bounds for a fixed seed, and injected PutRecords failures that store nothing.
 @Suite struct FaultTests {
-    static let operations: Set<String> = ["PutRecords", "PutRecord", "GetRecords", "SubscribeToShard", "ListStreams"]
-
     func parse(_ spec: String) throws(FaultSpecError) -> FaultPlan {
-        try FaultPlan.parse(spec, operations: Self.operations)
+        try FaultPlan.parse(spec)
     }
 
     @Test func parsesEveryKind() throws {
@@ -18,12 +16,12 @@ import Testing
                 + "latency:PutRecords=0.5@50ms-2s,reset=0.001,subscribe-end=1")
         #expect(plan.rules.count == 7)
         #expect(plan.rules[0] == FaultRule(kind: .recordFailure, probability: 0.1))
-        #expect(plan.rules[1] == FaultRule(kind: .internalError, operation: "GetRecords", probability: 0.01))
+        #expect(plan.rules[1] == FaultRule(kind: .internalError, operation: .getRecords, probability: 0.01))
         #expect(plan.rules[3].latency == .milliseconds(200) ... .milliseconds(200))
         #expect(plan.rules[4].latency == .milliseconds(50) ... .seconds(2))
-        #expect(plan.rule(.latency, "PutRecords")?.probability == 0.5)  // the named operation wins
-        #expect(plan.rule(.latency, "GetRecords")?.probability == 1)
-        #expect(plan.rule(.internalError, "PutRecords") == nil)
+        #expect(plan.rule(.latency, .putRecords)?.probability == 0.5)  // the named operation wins
+        #expect(plan.rule(.latency, .getRecords)?.probability == 1)
+        #expect(plan.rule(.internalError, .putRecords) == nil)
     }
 
     @Test(arguments: [
@@ -74,15 +72,15 @@ import Testing
         var unavailable = 0
         var slow: [Duration] = []
         for _ in 0..<10_000 {
-            if a.callFault(operation: "GetRecords") == .unavailable { unavailable += 1 }
-            if let d = a.latency(operation: "GetRecords") { slow.append(d) }
+            if a.callFault(operation: .getRecords) == .unavailable { unavailable += 1 }
+            if let d = a.latency(operation: .getRecords) { slow.append(d) }
         }
         #expect(within(unavailable, trials: 10_000, p: 0.02), "\(unavailable)")
         #expect(within(slow.count, trials: 10_000, p: 0.3), "\(slow.count)")
         #expect(slow.allSatisfy { $0 >= .milliseconds(10) && $0 <= .milliseconds(20) })
         #expect(slow.contains { $0 < .milliseconds(11) } && slow.contains { $0 > .milliseconds(19) })
         let counts = Dictionary(
-            uniqueKeysWithValues: a.counts().map { ("\($0.kind.rawValue)/\($0.operation)", $0.count) })
+            uniqueKeysWithValues: a.counts().map { ("\($0.kind.rawValue)/\($0.operation.rawValue)", $0.count) })
         #expect(
             counts == [
                 "record-failure/PutRecords": failed, "unavailable/GetRecords": unavailable,
@@ -95,8 +93,8 @@ import Testing
         let never = FaultInjector(plan: try parse("record-failure=0,reset=0"), seed: 1)
         let always = FaultInjector(plan: try parse("record-failure=1,reset=1,subscribe-end=1"), seed: 1)
         for _ in 0..<1_000 {
-            #expect(never.failedRecords(count: 10) == nil && never.callFault(operation: "PutRecord") == nil)
-            #expect(always.callFault(operation: "PutRecord") == .reset && always.endsSubscription())
+            #expect(never.failedRecords(count: 10) == nil && never.callFault(operation: .putRecord) == nil)
+            #expect(always.callFault(operation: .putRecord) == .reset && always.endsSubscription())
         }
         #expect(always.failedRecords(count: 500) == Array(repeating: true, count: 500))
         #expect(never.total == 0)

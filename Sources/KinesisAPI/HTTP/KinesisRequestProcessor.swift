@@ -119,7 +119,7 @@ struct KinesisRequestProcessor: Sendable {
         guard let faults else { return dispatch(operation, region: region, document, headers: headers) }
         // Whole-call faults replace the call (it is not applied); latency delays whatever the answer is.
         var response: KinesisResponse
-        switch faults.callFault(operation: operation.rawValue) {
+        switch faults.callFault(operation: operation) {
         case .reset?:
             response = KinesisResponse(status: .ok, headers: headers, body: .bytes([]), resetConnection: true)
         case .unavailable?:
@@ -132,7 +132,7 @@ struct KinesisRequestProcessor: Sendable {
         case nil:
             response = dispatch(operation, region: region, document, headers: headers)
         }
-        response.delay = faults.latency(operation: operation.rawValue) ?? .zero
+        response.delay = faults.latency(operation: operation) ?? .zero
         return response
     }
 
@@ -175,7 +175,8 @@ struct KinesisRequestProcessor: Sendable {
         var s = "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
             + "# TYPE ktop_faults_injected_total counter\n"
         for c in faults.counts() {
-            s += "ktop_faults_injected_total{kind=\"\(c.kind.rawValue)\",operation=\"\(c.operation)\"} \(c.count)\n"
+            let labels = "kind=\"\(c.kind.rawValue)\",operation=\"\(c.operation.rawValue)\""
+            s += "ktop_faults_injected_total{\(labels)} \(c.count)\n"
         }
         return s
     }
