@@ -82,6 +82,10 @@ import Testing
             case "ListStreamConsumers": _ = try k.listStreamConsumers(ListStreamConsumersInput(streamARN: arn(stream)))
             case "ListShards": _ = try k.listShards(ListShardsInput(streamName: stream))
             case "DescribeAccountSettings": _ = try k.describeAccountSettings()
+            case "UpdateAccountSettings":
+                // Idempotent: enabling an enabled commitment changes nothing, so only the rate can refuse it.
+                let enabled = MinimumThroughputBillingCommitmentInput(status: .enabled)
+                _ = try k.updateAccountSettings(UpdateAccountSettingsInput(minimumThroughputBillingCommitment: enabled))
             default: Issue.record("unknown op \(name)")
             }
         }
@@ -94,7 +98,7 @@ import Testing
         Op(name: "DisableEnhancedMonitoring", tps: 5), Op(name: "IncreaseStreamRetentionPeriod", tps: 5),
         Op(name: "DecreaseStreamRetentionPeriod", tps: 5), Op(name: "CreateStream", tps: 5), Op(name: "DeleteStream", tps: 5),
         Op(name: "SplitShard", tps: 5), Op(name: "MergeShards", tps: 5), Op(name: "RegisterStreamConsumer", tps: 5),
-        Op(name: "DescribeAccountSettings", tps: 5),
+        Op(name: "DescribeAccountSettings", tps: 5), Op(name: "UpdateAccountSettings", tps: 5),
         Op(name: "DescribeStreamConsumer", tps: 20, perStream: true), Op(name: "DeregisterStreamConsumer", tps: 5, perStream: true),
         Op(name: "ListStreamConsumers", tps: 5, perStream: true), Op(name: "ListShards", tps: 1_000, perStream: true),
     ]
