@@ -77,6 +77,8 @@ struct SourceSample: Sendable {
     var connection: String? = nil
     /// Faults injected so far (embedded only; nil: the engine never injected any, no `--faults`, no `setFaults`).
     var faults: [FaultCount]? = nil
+    /// Whether faults are being injected now (embedded only: a scenario's setFaults switches them).
+    var faultsActive: Bool? = nil
 }
 
 /// Runs a source turn after turn until it finishes or `stop` says so:
