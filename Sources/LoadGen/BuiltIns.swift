@@ -294,7 +294,69 @@ extension Scenario {
         ],
         duration: .seconds(75))
 
+    /// Two producers write the same load; 10 % of PutRecords entries fail with InternalFailure
+    /// from second 10 to 30. The one that retries failed entries loses nothing; the one that does not
+    /// loses a tenth of what it writes while the faults are on.
+    public static let retriesUnderFaults = Scenario(
+        name: "retries-under-faults",
+        summary: "10% of PutRecords entries fail with InternalFailure for 20 s: "
+            + "the producer that retries loses nothing, the other ~10%",
+        stream: StreamSetup(name: "faults", shardCount: 2),
+        producers: [
+            ProducerConfig(name: "retrying", stream: "faults", recordsPerSecond: 300,
+                           keys: .uniform(count: 10_000), size: .fixed(500), maxRetries: 5),
+            ProducerConfig(name: "fire-and-forget", stream: "faults", recordsPerSecond: 300,
+                           keys: .uniform(count: 10_000), size: .fixed(500), maxRetries: 0),
+        ],
+        pollingConsumers: ["audit"],
+        narration: [
+            "Two producers each write 300 records/s to 2 shards, far below the limits: nothing fails yet.",
+            "'retrying' resends failed PutRecords entries with backoff (up to 5 times); "
+                + "'fire-and-forget' never resends.",
+        ],
+        phases: [
+            Phase(name: "faults-on", at: .seconds(10), actions: [.setFaults("record-failure=0.1")], narration: [
+                "Faults on: 10% of PutRecords entries now fail with ErrorCode InternalFailure "
+                    + "(the call itself returns 200).",
+                "PutRecords is not all-or-nothing: FailedRecordCount says how many entries failed; "
+                    + "each must be resent.",
+                "'retrying' resends them and loses nothing; 'fire-and-forget' drops every failed entry, ~30 records/s.",
+            ]),
+            Phase(name: "faults-off", at: .seconds(30), actions: [.setFaults(nil)], narration: [
+                "Faults off. The records 'fire-and-forget' dropped are gone for good: no consumer will ever see them.",
+            ]),
+        ],
+        expectations: [
+            Expectation("no faults before they are switched on",
+                        MetricQuery(.faultsInjected, from: 0, to: 10), .equal, 0),
+            Expectation("about 10% of entries fail while faults are on",
+                        MetricQuery(.faultsInjected, "record-failure", from: 11, to: 30), .atLeast, 0.08,
+                        relativeTo: MetricQuery(.incomingRecords, from: 11, to: 30)),
+            Expectation("no faults after they are switched off",
+                        MetricQuery(.faultsInjected, from: 31, to: 45), .equal, 0),
+            Expectation("the retrying producer drops (almost) nothing",
+                        MetricQuery(.producerDropped, "retrying", from: 0, to: 45), .atMost, 0.001,
+                        relativeTo: MetricQuery(.producerAcked, "retrying", from: 0, to: 45)),
+            // Losing 10 % of what it writes is 1 record dropped per 9 delivered (0.111); the bounds are ±6σ.
+            Expectation("the non-retrying producer loses ~10% while faults are on (dropped ≥ 8% of delivered)",
+                        MetricQuery(.producerDropped, "fire-and-forget", from: 11, to: 30), .atLeast, 0.08,
+                        relativeTo: MetricQuery(.producerAcked, "fire-and-forget", from: 11, to: 30)),
+            Expectation("the non-retrying producer loses ~10% while faults are on (dropped ≤ 14% of delivered)",
+                        MetricQuery(.producerDropped, "fire-and-forget", from: 11, to: 30), .atMost, 0.14,
+                        relativeTo: MetricQuery(.producerAcked, "fire-and-forget", from: 11, to: 30)),
+            Expectation("it drops nothing once faults are off",
+                        MetricQuery(.producerDropped, "fire-and-forget", from: 31, to: 45), .equal, 0),
+            Expectation("a failed entry is never stored: stored records equal acknowledged ones",
+                        MetricQuery(.incomingRecords, from: 0, to: 45), .equal, 1,
+                        relativeTo: MetricQuery(.producerAcked, from: 0, to: 45)),
+            Expectation("the consumer reads what is stored",
+                        MetricQuery(.consumerRecords, "audit", from: 5, to: 40), .atLeast, 0.95,
+                        relativeTo: MetricQuery(.incomingRecords, from: 5, to: 40)),
+        ],
+        duration: .seconds(45))
+
     public static let builtIns: [Scenario] = [
         .demo, .hotKey, .fixBySalting, .splitTheHotShard, .mergeColdShards, .fanOutStarvation, .onDemandBurst, .retentionReplay, .reshardingWithKCL,
+        .retriesUnderFaults,
     ]
 }

@@ -17,6 +17,8 @@ public enum ScenarioMetric: String, Sendable, Equatable, CaseIterable {
     case kclDuplicates, kclParentOrderViolations, kclShardsCompleted
     /// Most leases held by one worker minus fewest, at the window's end.
     case kclLeaseSpread
+    /// Faults the engine injected over the window (subject: a kind such as "record-failure"; nil for all).
+    case faultsInjected
 }
 
 /// A measurement: a metric of a subject over [from, to) seconds of the run (to nil: the end).
@@ -77,6 +79,7 @@ public struct ScenarioRecorder: Sendable {
         var producerInFlight: [String: Int64] = [:]
         var kcl: [String: KCLStats] = [:]
         var leaseSpread: [String: Int] = [:]
+        var faults: [String: Int64] = [:]
     }
     private var frames = Deque<Frame>()
     public let capacity: Int
@@ -86,8 +89,9 @@ public struct ScenarioRecorder: Sendable {
     public var lastSecond: Int? { frames.last?.second }
 
     /// Records the state at `second` seconds into the run.
-    public mutating func record(second: Int, sample: EngineSample, runner: LoadRunner) {
+    public mutating func record(second: Int, sample: EngineSample, runner: LoadRunner, faults: [FaultCount] = []) {
         var f = Frame(second: second)
+        for c in faults { f.faults[c.kind.rawValue, default: 0] += Int64(c.count) }
         if let s = sample.streams.first(where: { $0.name == runner.scenario.stream.name }) {
             for shard in s.shards { f.shards[shard.shardId] = shard.counters }
             f.openShards = s.openShardCount
@@ -166,6 +170,10 @@ public struct ScenarioRecorder: Sendable {
         case .kclParentOrderViolations: return kclSum(\.parentOrderViolations)
         case .kclShardsCompleted: return kclSum(\.shardsCompleted)
         case .kclLeaseSpread: return Double(b.leaseSpread.filter { matches(q.subject, $0.key) }.map(\.value).max() ?? 0)
+        case .faultsInjected:
+            return Double(b.faults.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                acc + kv.value - (a.faults[kv.key] ?? 0)
+            })
         }
     }
 
@@ -204,6 +212,8 @@ public final class ScenarioRun {
         self.scenario = scenario
         self.engine = engine
         runner = LoadRunner(scenario: scenario, client: client ?? engine.service(), seed: seed)
+        // A phase's setFaults changes what the engine injects; same seed, same faults.
+        runner.setFaults = { [engine] plan in engine.setFaults(plan, seed: seed) }
         runner.setUp()
         nextTick = engine.clock.now() + .seconds(1)
     }
@@ -222,7 +232,8 @@ public final class ScenarioRun {
             engine.tick()
             ticked = true
             if let start = runner.startTime {
-                recorder.record(second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner)
+                recorder.record(second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner,
+                                faults: engine.faults?.counts() ?? [])
             }
         }
         let wasStarted = runner.startTime != nil

@@ -37,6 +37,9 @@ public enum PhaseAction: Sendable, Equatable {
     case splitShard(shardId: String, at: SplitPoint)
     case mergeShards(shardId: String, adjacentShardId: String)
     case updateShardCount(Int)
+    /// Switches injected faults (a `--faults` spec, e.g. `record-failure=0.1`; nil: off) from now on.
+    /// Only the embedded engine can do this: it is no Kinesis call.
+    case setFaults(String?)
 }
 
 /// A timed step of a scenario's story: at `at` after the run starts, apply
@@ -158,6 +161,8 @@ public final class LoadRunner {
     private var nextPhase = 0
     private var ramps: [(producer: String, from: Double, to: Double, start: Instant, over: Duration)] = []
     private var rng: SeededRandom
+    /// Carries out `.setFaults` (the owner of the engine sets it; a remote endpoint has none).
+    public var setFaults: ((FaultPlan?) -> Void)?
 
     public init(scenario: Scenario, client: any KinesisClient, seed: UInt64) {
         self.scenario = scenario
@@ -292,6 +297,16 @@ public final class LoadRunner {
                 _ = try client.mergeShards(MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
             case .updateShardCount(let n):
                 _ = try client.updateShardCount(UpdateShardCountInput(streamName: stream, targetShardCount: n))
+            case .setFaults(let spec):
+                guard let setFaults else {
+                    actionErrors.append("\(action): faults can be set only on the embedded engine")
+                    break
+                }
+                do {
+                    setFaults(try spec.map { spec throws(FaultSpecError) in try FaultPlan.parse(spec) })
+                } catch {
+                    actionErrors.append("\(action): \(error)")
+                }
             }
         } catch {
             actionErrors.append("\(action): \(error)")

@@ -229,6 +229,8 @@ struct ActionSpec: Codable {
     var name: String?, start: String?, timestampSeconds: Double?, pollMillis: Double?
     var application: String?, worker: String?
     var shardId: String?, hashKey: String?, adjacentShardId: String?, count: Int?
+    /// setFaults: a `--faults` spec, or "off".
+    var faults: String?
 
     init(action: String) { self.action = action }
 
@@ -258,6 +260,7 @@ struct ActionSpec: Codable {
             if case .hashKey(let k) = p { hashKey = k }
         case .mergeShards(let a, let b): action = "mergeShards"; shardId = a; adjacentShardId = b
         case .updateShardCount(let n): action = "updateShardCount"; count = n
+        case .setFaults(let spec): action = "setFaults"; faults = spec ?? "off"
         }
     }
 
@@ -292,8 +295,14 @@ struct ActionSpec: Codable {
         case "splitShard": return .splitShard(shardId: try need(shardId, "shardId"), at: hashKey.map { .hashKey($0) } ?? .midpoint)
         case "mergeShards": return .mergeShards(shardId: try need(shardId, "shardId"), adjacentShardId: try need(adjacentShardId, "adjacentShardId"))
         case "updateShardCount": return .updateShardCount(try need(count, "count"))
+        case "setFaults":
+            let spec = try need(faults, "faults (a --faults spec such as record-failure=0.1, or off)")
+            if spec == "off" { return .setFaults(nil) }
+            // A bad spec fails the load, not the run halfway through.
+            do { _ = try FaultPlan.parse(spec) } catch { throw c.fail("action 'setFaults': \(error)") }
+            return .setFaults(spec)
         default:
-            throw c.fail("unknown action '\(action)' (setRate, setByteRate, ramp, setKeys, setSize, addProducer, removeProducer, addPollingConsumer, addFanOutConsumer, removeConsumer, addKCLApplication, addKCLWorker, removeKCLWorker, splitShard, mergeShards, updateShardCount)")
+            throw c.fail("unknown action '\(action)' (setRate, setByteRate, ramp, setKeys, setSize, addProducer, removeProducer, addPollingConsumer, addFanOutConsumer, removeConsumer, addKCLApplication, addKCLWorker, removeKCLWorker, splitShard, mergeShards, updateShardCount, setFaults)")
         }
     }
 }

@@ -76,7 +76,7 @@ extension KinesisService {
         var text = SequenceNumberText()
         var injected = 0
         // --faults record-failure: drawn before the put, which stores none of the failed entries.
-        let failing = engine.configuration.faults?.failedRecords(count: records.count)
+        let failing = engine.faults?.failedRecords(count: records.count)
         let encryption = try put(records, into: s, now: now, failing: failing) { i, r in
             switch r {
             case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)

@@ -24,15 +24,33 @@ public final class KinesisEngine: Sendable {
     /// Key for the integrity check of shard iterators and pagination tokens,
     /// so a forged or corrupted token is rejected as Kinesis rejects it.
     let tokenKey: [UInt8]
+    /// The faults injected now: `configuration.faults`, until ``setFaults(_:seed:)`` changes them.
+    private let faultInjector: LockedValue<FaultInjector?>
 
     public init(clock: any Clock = WallClock(), configuration: EngineConfiguration = EngineConfiguration()) {
         self.clock = clock
         self.configuration = configuration
+        faultInjector = LockedValue(configuration.faults)
         var rng = SystemRandomNumberGenerator()
         self.tokenKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     public var limits: KinesisLimits { configuration.limits }
+
+    /// The fault injector in use (nil: faults were never asked for).
+    public var faults: FaultInjector? { faultInjector.withLock { $0 } }
+
+    /// Changes the faults injected from now on (a scenario phase switching them on or off; nil: none).
+    /// The one injector stays, so its counts only grow; `seed` seeds it if this creates it.
+    public func setFaults(_ plan: FaultPlan?, seed: UInt64) {
+        faultInjector.withLock { injector in
+            if let injector {
+                injector.setPlan(plan ?? FaultPlan(rules: []))
+            } else if let plan {
+                injector = FaultInjector(plan: plan, seed: seed)
+            }
+        }
+    }
 
     /// The Kinesis endpoint of one account in one region. Streams in different
     /// accounts or regions are separate, as in AWS.

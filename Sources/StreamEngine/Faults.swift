@@ -172,10 +172,11 @@ public struct FaultCount: Sendable, Equatable, Hashable {
 
 /// Draws the faults of a ``FaultPlan``: thread-safe, deterministic for a seed (the sequence of
 /// draws repeats; which call gets which draw depends on the order calls arrive), and counting
-/// every fault it injects (`ktop_faults_injected_total` on `/metrics`).
+/// every fault it injects (`ktop_faults_injected_total` on `/metrics`). Its plan can change
+/// mid-run (a scenario phase switching faults on and off); the counts and the draws go on.
 public final class FaultInjector: Sendable {
-    public let plan: FaultPlan
     private struct State {
+        var plan: FaultPlan
         var rng: SplitMix64
         var counts: [Key: Int] = [:]
     }
@@ -186,9 +187,14 @@ public final class FaultInjector: Sendable {
     private let state: LockedValue<State>
 
     public init(plan: FaultPlan, seed: UInt64) {
-        self.plan = plan
-        state = LockedValue(State(rng: SplitMix64(seed: seed)))
+        state = LockedValue(State(plan: plan, rng: SplitMix64(seed: seed)))
     }
+
+    /// The faults drawn from now on.
+    public var plan: FaultPlan { state.withLock { $0.plan } }
+
+    /// Replaces the plan (an empty one injects nothing); the counts keep counting, as a counter must.
+    public func setPlan(_ plan: FaultPlan) { state.withLock { $0.plan = plan } }
 
     /// The whole-call fault for this call, if one is drawn: reset, then unavailable, then internal-error.
     public func callFault(operation: KinesisOperation) -> CallFault? {
@@ -203,18 +209,18 @@ public final class FaultInjector: Sendable {
 
     /// Extra latency for this call's reply, if drawn.
     public func latency(operation: KinesisOperation) -> Duration? {
-        guard let rule = plan.rule(.latency, operation), let range = rule.latency else { return nil }
-        return draw(.latency, operation) { rng in
+        draw(.latency, operation) { (rule, rng) -> Duration? in
+            guard let range = rule.latency else { return nil }
             let low = range.lowerBound
             let span = (range.upperBound - low) / .nanoseconds(1)
             return span > 0 ? low + .nanoseconds(Int64(rng.nextDouble() * span)) : low
-        }
+        } ?? nil
     }
 
     /// Which of `count` PutRecords entries fail with InternalFailure; nil when none does.
     public func failedRecords(count: Int) -> [Bool]? {
-        guard let rule = plan.rule(.recordFailure, .putRecords), rule.probability > 0 else { return nil }
-        return state.withLock { s in
+        state.withLock { s in
+            guard let rule = s.plan.rule(.recordFailure, .putRecords), rule.probability > 0 else { return nil }
             var failed = [Bool](repeating: false, count: count)
             var n = 0
             for i in 0..<count where s.rng.nextDouble() < rule.probability {
@@ -242,15 +248,18 @@ public final class FaultInjector: Sendable {
     public var total: Int { state.withLock { $0.counts.values.reduce(0, +) } }
 
     private func draw(_ kind: FaultKind, _ operation: KinesisOperation) -> Void? {
-        draw(kind, operation) { _ in () }
+        draw(kind, operation) { _, _ in () }
     }
 
-    private func draw<T>(_ kind: FaultKind, _ operation: KinesisOperation, _ value: (inout SplitMix64) -> T) -> T? {
-        guard let rule = plan.rule(kind, operation), rule.probability > 0 else { return nil }
-        return state.withLock { s in
-            guard s.rng.nextDouble() < rule.probability else { return nil }
+    private func draw<T>(
+        _ kind: FaultKind, _ operation: KinesisOperation, _ value: (FaultRule, inout SplitMix64) -> T
+    ) -> T? {
+        state.withLock { s in
+            guard let rule = s.plan.rule(kind, operation), rule.probability > 0,
+                s.rng.nextDouble() < rule.probability
+            else { return nil }
             s.counts[Key(kind: kind, operation: operation), default: 0] += 1
-            return value(&s.rng)
+            return value(rule, &s.rng)
         }
     }
 }

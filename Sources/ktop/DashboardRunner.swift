@@ -15,7 +15,7 @@ struct DashboardRunner {
     var metrics = MetricsConfiguration()
     /// Attached with --read-only: the dashboard refuses actions on the stream.
     var readOnly = false
-    /// Run with --faults: the header shows FAULTS ON.
+    /// Run with --faults: the header shows FAULTS ON (until a sample says otherwise: a scenario's setFaults).
     var faultsOn = false
 
     /// Runs until q, F10, SIGINT or SIGTERM; returns the exit status.
@@ -48,6 +48,7 @@ struct DashboardRunner {
         var connection: String?
         var nextRefresh = Date()
         var dirty = true
+        var faultsShown = faultsOn
         let scenarios = Scenario.builtIns.map(\.name)
 
         func refresh() {
@@ -60,7 +61,7 @@ struct DashboardRunner {
                 clockKind: kind, limits: header.limits, scenarios: scenarios,
                 source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
                 readOnly: readOnly)
-            data.faultsOn = faultsOn
+            data.faultsOn = faultsShown
             model.update(data: data)
         }
 
@@ -97,6 +98,7 @@ struct DashboardRunner {
                 case .sample(let s):
                     store.ingest(s.engine, consumers: s.consumers, producers: s.producers, latencies: s.latencies)
                     connection = s.connection
+                    if let active = s.faultsActive { faultsShown = active }
                 case .log(let time, let kind, let text):
                     model.log(EventLine(time: time, kind: kind, text: text))
                     dirty = true

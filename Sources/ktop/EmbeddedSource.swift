@@ -174,7 +174,8 @@ final class EmbeddedSource: SampleSource {
                         consumers: world.runner.pollingConsumers.map(\.report)
                             + world.runner.kclApplications.map(\.report),
                         producers: world.runner.producers.map(\.report), latencies: world.latencies.drain(),
-                        phase: world.runner.currentPhase)))
+                        phase: world.runner.currentPhase, faults: world.engine.faults?.counts(),
+                        faultsActive: world.engine.faults.map { !$0.plan.rules.isEmpty } ?? false)))
             emitted += 1
             for e in world.engine.events.events(after: world.lastEventId) {
                 out.events.append(.log(time: Self.time(e.time), kind: .engine, text: e.message))

@@ -57,7 +57,7 @@ struct HeadlessRunner {
                 case .json:
                     let line = HeadlessLine(
                         header: h, phase: s.phase, connection: s.connection ?? connection, narration: narration,
-                        events: events, snapshot: snap)
+                        events: events, snapshot: snap, faults: s.faults)
                     if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
                     narration = []
                     events = []
@@ -102,10 +102,12 @@ struct HeadlessLine: Encodable {
     /// The events pane's lines since the previous line (engine events, actions and their results, errors).
     let events: [String]
     let snapshot: Snapshot
+    /// Faults injected since the run started, when the engine injects any (`--faults`, a `setFaults` phase).
+    var faults: [FaultCount]? = nil
 
     enum CodingKeys: String, CodingKey {
         case time, clockSpeed, clock, limits, seed, scenario, phase, narration, notes, retainedBytes, streams
-        case source, connection, events
+        case source, connection, events, faults
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -125,5 +127,12 @@ struct HeadlessLine: Encodable {
         try c.encode(["kind": header.kind, "endpoint": header.endpoint ?? ""], forKey: .source)
         try c.encodeIfPresent(connection, forKey: .connection)
         try c.encode(events, forKey: .events)
+        // Cumulative, by kind then operation (as ktop_faults_injected_total on /metrics):
+        // {"record-failure": {"PutRecords": 1144}}; absent when the engine has no fault injector.
+        if let faults {
+            var byKind: [String: [String: Int]] = [:]
+            for f in faults { byKind[f.kind.rawValue, default: [:]][f.operation.rawValue] = f.count }
+            try c.encode(byKind, forKey: .faults)
+        }
     }
 }

@@ -260,9 +260,10 @@ struct Scenarios: ParsableCommand {
         abstract: "List the built-in scenarios.",
         discussion: """
             Each built-in tells one story (a hot key, salting, splitting, merging, fan-out starvation,
-            on-demand scaling, replay, resharding under a KCL application) in timed phases with
-            narration, and states expectations that 'ktop --scenario NAME --headless --format text
-            --speed max' checks at the end. '--show NAME' prints one as a scenario file (JSON) to copy
+            on-demand scaling, replay, resharding under a KCL application, retries under injected
+            faults) in timed phases with narration, and states expectations that 'ktop --scenario
+            NAME --headless --format text --speed max' checks at the end. '--show NAME' prints one as
+            a scenario file (JSON) to copy
             and change; run the copy with 'ktop --scenario FILE'.
             """)
 

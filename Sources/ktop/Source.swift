@@ -75,6 +75,10 @@ struct SourceSample: Sendable {
     var phase: String? = nil
     /// An attached source's connection state, shown in the header ("connected", "backing off 8 s: ...").
     var connection: String? = nil
+    /// Faults injected so far (embedded only; nil: the engine never injected any, no `--faults`, no `setFaults`).
+    var faults: [FaultCount]? = nil
+    /// Whether faults are being injected now (embedded only: a scenario's setFaults switches them).
+    var faultsActive: Bool? = nil
 }
 
 /// Runs a source turn after turn until it finishes or `stop` says so:

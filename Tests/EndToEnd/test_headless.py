@@ -106,3 +106,23 @@ def test_price_overrides_reach_the_cost_estimate(ktop_bin):
     assert shards["hourlyUSD"] == 0.12  # 4 shards
     bad = run(ktop_bin, "--headless", "--price", "shardhour=1", timeout=30)
     assert bad.returncode != 0 and "--price 'shardhour=1' is not NAME=USD" in bad.stderr
+
+
+def test_json_snapshot_counts_faults_only_when_injected(ktop_bin):
+    # retries-under-faults switches 10% record failures on at 10 s and off at 30 s.
+    p = run(ktop_bin, "--scenario", "retries-under-faults", "--headless", "--speed", "max", "--seed", "5",
+            "--duration", "35")
+    assert p.returncode == 0, p.stderr
+    snaps = snapshots(p.stdout)
+    assert "faults" not in snaps[5], "no fault injector before the faults phase"
+    counts = [s["faults"].get("record-failure", {}).get("PutRecords", 0) for s in snaps if "faults" in s]
+    assert counts and counts == sorted(counts), "cumulative"
+    assert set(snaps[-1]["faults"]) == {"record-failure"}
+    # ~600 records/s plus retries for 20 s at 10%: about 1,300 failed entries.
+    assert 900 <= counts[-1] <= 1_700, counts[-1]
+    assert snaps[-1]["faults"] == snaps[-3]["faults"], "off after 30 s: the count stops"
+    plain = snapshots(run(ktop_bin, "--headless", "--speed", "max", "--duration", "3", "--seed", "3").stdout)
+    assert all("faults" not in s for s in plain)
+    forced = snapshots(run(ktop_bin, "--headless", "--speed", "max", "--duration", "3", "--seed", "3",
+                           "--faults", "record-failure=0.5").stdout)
+    assert forced[-1]["faults"]["record-failure"]["PutRecords"] > 0

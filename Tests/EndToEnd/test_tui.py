@@ -258,3 +258,15 @@ def test_attach_read_only_refuses_actions(terminal):
         terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)
     finally:
         server.stop()
+
+
+def test_faults_banner_follows_the_scenarios_set_faults(terminal):
+    # retries-under-faults switches faults on at 10 s and off at 30 s; at ×4 that is 2.5 s to 7.5 s.
+    terminal.wait_for("the shell prompt", lambda s: "e2e$" in s, 10)
+    terminal.type(f"{terminal.binary} --scenario retries-under-faults --speed 4; echo KTOP_EXIT=$?")
+    terminal.keys("Enter")
+    terminal.wait_for("FAULTS ON once the faults phase runs", lambda s: "FAULTS ON" in s and "faults-on" in s, 60)
+    terminal.wait_for("FAULTS ON gone once the faults are off", lambda s: "FAULTS ON" not in s and "faults-off" in s,
+                      60)
+    terminal.keys("q")
+    terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)

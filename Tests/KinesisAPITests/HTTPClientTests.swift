@@ -286,10 +286,23 @@ struct HTTPClientTests {
     }
 
     @Test func aClosedPortIsACleanInternalFailure() async throws {
-        // Bind, learn the port, shut down: nothing listens there any more.
-        let loop = try await Loopback()
-        let endpoint = loop.endpoint
-        try await loop.stop()
+        // A socket bound but never listening: connecting to it is refused, and while it stays bound no
+        // other test (they run in parallel) can be given its port.
+        let reserved = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(reserved >= 0)
+        defer { close(reserved) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(reserved, $0, length) == 0 && getsockname(reserved, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let endpoint = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
         let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .seconds(3))
         try await blocking {
             let started = Date()

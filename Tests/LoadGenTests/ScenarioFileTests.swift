@@ -55,5 +55,23 @@ import StreamEngine
             .contains("unknown action 'explode'"))
         #expect(error(#"{"name": "a", "stream": {"name": "s"}, "producers": [{"name": "p", "keys": {"type": "uniform", "count": 3}}]}"#)
             .contains("needs 'recordsPerSecond' or 'bytesPerSecond'"))
+        func faults(_ spec: String) -> String {
+            error(#"{"name": "a", "stream": {"name": "s"}, "phases": [{"name": "p", "atSeconds": 1, "actions": "#
+                  + #"[{"action": "setFaults", "faults": "\#(spec)"}]}]}"#)
+        }
+        #expect(faults("record-failure=1.5").contains("x.json: action 'setFaults': --faults 'record-failure=1.5'"))
+        #expect(faults("explode=0.1").contains("unknown kind 'explode'"))
+        #expect(faults("record-failure=0.1") == "")
+        #expect(faults("off") == "")
+        #expect(error(#"{"name": "a", "stream": {"name": "s"}, "phases": [{"name": "p", "atSeconds": 1, "actions": "#
+                      + #"[{"action": "setFaults"}]}]}"#).contains("action 'setFaults' needs 'faults"))
+    }
+
+    @Test func setFaultsOffRoundTrips() throws {
+        let json = #"{"name": "a", "stream": {"name": "s"}, "phases": [{"name": "p", "atSeconds": 1, "actions": "#
+            + #"[{"action": "setFaults", "faults": "record-failure=0.2"}, {"action": "setFaults", "faults": "off"}]}]}"#
+        let s = try ScenarioFile.decode(Data(json.utf8))
+        #expect(s.phases.first?.actions == [.setFaults("record-failure=0.2"), .setFaults(nil)])
+        #expect(try ScenarioFile.decode(try ScenarioFile.encode(s)) == s)
     }
 }

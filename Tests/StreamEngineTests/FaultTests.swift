@@ -129,4 +129,38 @@ import Testing
         }
         #expect(read.sorted() == out.records.compactMap(\.sequenceNumber).sorted())
     }
+
+    @Test func engineSetFaultsSwitchesRecordFailuresOnAndOffAndKeepsCounting() throws {
+        let h = Harness(limits: .off) { _ in }
+        try h.stream(shards: 1)
+        let entries = (0..<200).map { PutRecordsRequestEntry(data: Data("r\($0)".utf8), partitionKey: "k\($0)") }
+        func failed() throws -> Int {
+            try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s")).failedRecordCount!
+        }
+        #expect(h.engine.faults == nil)
+        #expect(try failed() == 0)
+        h.engine.setFaults(nil, seed: 1)  // off with no injector: still none
+        #expect(h.engine.faults == nil)
+        h.engine.setFaults(try parse("record-failure=1"), seed: 1)
+        let injector = try #require(h.engine.faults)
+        #expect(try failed() == 200)
+        h.engine.setFaults(nil, seed: 2)
+        #expect(h.engine.faults === injector && injector.plan.rules.isEmpty)
+        #expect(try failed() == 0)
+        h.engine.setFaults(try parse("record-failure=0.5"), seed: 3)
+        let some = try failed()
+        #expect(some > 0 && some < 200)
+        // One injector for the run: its count only grows, across every change of plan.
+        #expect(injector.total == 200 + some)
+        #expect(injector.counts() == [FaultCount(kind: .recordFailure, operation: .putRecords, count: 200 + some)])
+    }
+
+    @Test func setFaultsKeepsTheInjectorOfTheConfiguration() throws {
+        let configured = FaultInjector(plan: try parse("record-failure=1"), seed: 5)
+        let h = Harness(limits: .off) { $0.faults = configured }
+        #expect(h.engine.faults === configured)
+        let off = try parse("record-failure=0")
+        h.engine.setFaults(off, seed: 99)
+        #expect(h.engine.faults === configured && configured.plan == off)
+    }
 }
