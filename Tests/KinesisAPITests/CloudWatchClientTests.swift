@@ -40,9 +40,12 @@ private final class CannedHTTPServer: Sendable {
     private let listener: Int32
     private let replies: LockedValue<[Reply]>
     let requests = LockedValue<[Request]>([])
+    private let replayRepeats: Bool
+    private let lastReply = LockedValue<Reply?>(nil)
 
-    init(_ replies: [Reply]) throws {
+    init(_ replies: [Reply], replayRepeats: Bool = false) throws {
         self.replies = LockedValue(replies)
+        self.replayRepeats = replayRepeats
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -104,13 +107,19 @@ private final class CannedHTTPServer: Sendable {
             headers[line[..<colon].lowercased()] =
                 line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        requests.withLock {
-            $0.append(Request(requestLine: String(head.first ?? ""), headers: headers,
-                              body: String(decoding: received[headerEnd!...], as: UTF8.self)))
+        let request = Request(requestLine: String(head.first ?? ""), headers: headers,
+                              body: String(decoding: received[headerEnd!...], as: UTF8.self))
+        // With `replayRepeats`, a body equal to the previous one is libcurl sending it again on a new
+        // connection (seen once on a loaded machine): it gets the same reply instead of using up the next.
+        let repeated = requests.withLock { list -> Bool in
+            defer { list.append(request) }
+            return replayRepeats && list.last?.body == request.body
         }
-        let reply = replies.withLock {
-            $0.isEmpty ? Reply(status: 500, body: "no canned reply left") : $0.removeFirst()
+        let reply = replies.withLock { queue -> Reply in
+            if repeated, let last = lastReply.withLock({ $0 }) { return last }
+            return queue.isEmpty ? Reply(status: 500, body: "no canned reply left") : queue.removeFirst()
         }
+        lastReply.withLock { $0 = reply }
         var text = "HTTP/1.1 \(reply.status) Canned\r\nContent-Length: \(reply.body.utf8.count)\r\n"
             + "Connection: close\r\n"
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
@@ -380,13 +389,15 @@ struct CloudWatchClientTests {
                                                                 ("2026-11-30T08:02:00Z", "2")])],
                                           nextToken: "page-2 token/+=", status: "PartialData")),
             .init(status: 200, body: page([(id: "m0", points: [("2026-11-30T08:01:00Z", "1")])])),
-        ])
+        ], replayRepeats: true)  // the two pages' requests differ (NextToken): equal bodies are resends
         defer { server.stop() }
         let metrics = try client(server).shardMetrics(
             stream: "demo", shardIds: ["shardId-000000000000"], metrics: ["IncomingRecords"],
             start: date("2026-11-30T08:00:00Z"), end: date("2026-11-30T08:05:00Z"))
         #expect(metrics["shardId-000000000000"]?["IncomingRecords"]?.map(\.value) == [1, 2, 3])
-        let requests = server.requests.withLock { $0 }
+        let all = server.requests.withLock { $0 }
+        let requests = all.enumerated().filter { $0.offset == 0 || all[$0.offset - 1].body != $0.element.body }
+            .map(\.element)
         #expect(requests.count == 2)
         #expect(requests.first?.form["NextToken"] == nil)
         #expect(requests.last?.form["NextToken"] == "page-2 token/+=")
