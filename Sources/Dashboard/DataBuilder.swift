@@ -36,7 +36,7 @@ extension DashboardData {
         d.sharedReadText = limits.sharedReadText
         d.fanOutPipeText = limits.fanOutPipeText
         guard let sample = store.lastSample else { return d }
-        d.time = String(sample.time.iso8601.dropFirst(11).prefix(8))
+        d.time = sample.time.timeOfDay
         d.clockSpeed = sample.clockSpeed
         d.limitsOff = !sample.enforcesThroughput
         guard let stream = sample.streams.first(where: { $0.name == streamName }) else {

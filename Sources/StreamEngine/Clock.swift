@@ -19,6 +19,9 @@ import Darwin
 public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var nanosecondsSinceEpoch: Int64
 
+    /// The time of day, `HH:MM:SS` (UTC), as the dashboard and the events pane stamp lines.
+    public var timeOfDay: String { String(iso8601.dropFirst(11).prefix(8)) }
+
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
     /// Saturates at ``distantPast``/``distantFuture``: milliseconds reach ±292 million
     /// years, nanoseconds only ±292 years, and a client may send either extreme.

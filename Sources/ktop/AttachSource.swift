@@ -118,7 +118,7 @@ final class AttachSource: SampleSource {
     }
 
     private static func stamp(_ date: Date) -> String { stamp(Instant(date)) }
-    private static func stamp(_ t: Instant) -> String { String(t.iso8601.dropFirst(11).prefix(8)) }
+    private static func stamp(_ t: Instant) -> String { t.timeOfDay }
 
     func turn() -> SourceTurn {
         var out = SourceTurn()

@@ -32,7 +32,7 @@ final class CloudWatchPoller {
     /// Polls when a minute has passed since the last poll; returns event lines.
     func poll(stream: String, shardIds: [String], now: Date) -> [SourceEvent] {
         guard !stopped, now >= nextPoll, !shardIds.isEmpty else { return [] }
-        let stamp = String(Instant(now).iso8601.dropFirst(11).prefix(8))
+        let stamp = Instant(now).timeOfDay
         do {
             let points = try client.shardMetrics(
                 stream: stream, shardIds: shardIds,

@@ -103,7 +103,7 @@ struct DashboardRunner {
                     model.log(EventLine(time: time, kind: kind, text: text))
                     dirty = true
                 case .narration(let seconds, let phase, let text):
-                    let time = store.lastSample.map { String($0.time.iso8601.dropFirst(11).prefix(8)) } ?? ""
+                    let time = store.lastSample?.time.timeOfDay ?? ""
                     model.log(
                         EventLine(
                             time: time, kind: .narration,

@@ -150,7 +150,7 @@ final class EmbeddedSource: SampleSource {
         return world
     }
 
-    private static func time(_ t: Instant) -> String { String(t.iso8601.dropFirst(11).prefix(8)) }
+    private static func time(_ t: Instant) -> String { t.timeOfDay }
 
     func turn() -> SourceTurn {
         var out = SourceTurn()

@@ -43,14 +43,7 @@ public final class CloudWatchClient: Sendable {
         let rawPath = endpoint.path
         path = rawPath.isEmpty ? "/" : rawPath
         hostHeader = KinesisHTTPClient.hostHeader(for: endpoint)
-        let seconds = (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = seconds
-        configuration.timeoutIntervalForResource = seconds
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: KinesisHTTPClient.unaryConfiguration(timeout: timeout))
     }
 
     deinit { session.invalidateAndCancel() }

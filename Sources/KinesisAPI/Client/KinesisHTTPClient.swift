@@ -79,14 +79,8 @@ public final class KinesisHTTPClient: Sendable {
         // FoundationNetworking truncates timeouts to whole seconds (0.3 s would
         // be 0: fail at once), so URLSession gets a whole second more than
         // `timeout` and the caller's own deadline is what enforces it.
-        let seconds = (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1
-        let unary = URLSessionConfiguration.ephemeral
-        unary.timeoutIntervalForRequest = seconds
-        unary.timeoutIntervalForResource = seconds
+        let unary = Self.unaryConfiguration(timeout: timeout)
         unary.httpMaximumConnectionsPerHost = 16
-        unary.requestCachePolicy = .reloadIgnoringLocalCacheData
-        unary.urlCache = nil
-        unary.httpCookieStorage = nil
         session = URLSession(configuration: unary)
 
         let router = StreamRouter()
@@ -104,6 +98,19 @@ public final class KinesisHTTPClient: Sendable {
     deinit {
         session.invalidateAndCancel()
         streamSession.invalidateAndCancel()
+    }
+
+    /// An ephemeral, cacheless session for request/response calls (this client, CloudWatch's,
+    /// the ktop endpoint's), its timeouts a whole second above `timeout` (see `init`).
+    static func unaryConfiguration(timeout: Duration) -> URLSessionConfiguration {
+        let seconds = (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = seconds
+        configuration.timeoutIntervalForResource = seconds
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        return configuration
     }
 
     // MARK: the generic call

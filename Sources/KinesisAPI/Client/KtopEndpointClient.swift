@@ -30,14 +30,7 @@ public final class KtopEndpointClient: Sendable {
         self.timeout = timeout
         // FoundationNetworking truncates timeouts to whole seconds; the caller's own
         // deadline (`Outcome.wait`) is what enforces `timeout` (see KinesisHTTPClient).
-        let seconds = (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = seconds
-        configuration.timeoutIntervalForResource = seconds
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: KinesisHTTPClient.unaryConfiguration(timeout: timeout))
     }
 
     deinit { session.invalidateAndCancel() }
