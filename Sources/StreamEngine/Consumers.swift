@@ -27,7 +27,7 @@ extension KinesisService {
         try rate(.registerStreamConsumer, now: now)
         let name = input.consumerName!
         if let tags = input.tags { try checkTags(tags, stream: s.name, verb: "add tags to") }
-        let consumer = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> ConsumerState in
+        let consumer = try s.update { (m: inout StreamMeta) throws(KinesisError) -> ConsumerState in
             guard m.status == .active || m.status == .updating else { throw .streamNotActive(s.name, account, m.status) }
             if let existing = m.consumers[name], effectiveStatus(existing, now) != nil {
                 throw .consumerExists(name, s.name, account)
@@ -95,7 +95,7 @@ extension KinesisService {
         let now = clock.now()
         let (s, c) = try resolveConsumer(input, now: now)
         try rate(.deregisterStreamConsumer, stream: s.name, now: now)
-        s.meta.write { m in
+        s.update { m in
             guard var current = m.consumers[c.name], effectiveStatus(current, now) != .deleting else { return }
             current.status = .deleting
             current.statusDue = now + engine.configuration.delays.consumerDelete
@@ -250,31 +250,25 @@ public final class ShardSubscription: Sendable {
             }
             let retentionHours = stream.meta.read { $0.retentionHours }
             let cutoff = now.millisecondsSinceEpoch - Int64(retentionHours) * 3_600_000
-            let result = stream.meta.read { m -> (SubscribeToShardEvent, Int) in
+            let result = try stream.meta.read { (m: StreamMeta) throws(KinesisError) -> (SubscribeToShardEvent, Int) in
                 let shard = m.shards[key.shardIndex]
-                let (records, position, atEnd, behind, continuation) = shard.log.withLock { log in
+                typealias Read = ([Record], Int64, Bool, Int64, SequenceNumber)
+                let (records, position, atEnd, behind, continuation) = try shard.log.withLock { (log: inout ShardLog) throws(KinesisError) -> Read in
                     let freed = log.expire(before: cutoff)
                     if freed > 0 { service.engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
-                    var position = max(st.position, log.firstPosition)
-                    let end = log.nextPosition
-                    var out: [Record] = []
-                    var text = SequenceNumberText()
-                    var bytes: Int64 = 0
-                    while allowance > 0, position < end, out.count < limits.getRecordsMaxRecords {
-                        let r = log.records[Int(position - log.firstPosition)]
-                        if !out.isEmpty && bytes + Int64(r.size) > allowance { break }
-                        out.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
-                                          approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
-                                          data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
-                        bytes += Int64(r.size)
-                        position += 1
+                    let end = shard.readableEnd(log)
+                    var batch = ReadBatch(next: max(st.position, shard.oldestReadablePosition(log)))
+                    if allowance > 0 {
+                        batch = try service.readRecords(shard, log, from: st.position, end: end, limit: limits.getRecordsMaxRecords,
+                                                 maxBytes: Int(clamping: allowance), cutoff: cutoff, stream: stream, now: now)
                     }
+                    let (out, bytes, position) = (batch.records, Int64(batch.bytes), batch.next)
                     log.counters.fanOutBytes += bytes
                     log.counters.fanOutRecords += Int64(out.count)
-                    let behind = log.record(at: position).map { max(0, now.millisecondsSinceEpoch - $0.arrivalMillis) } ?? 0
+                    let behind = batch.behind(log, now: now)
                     // The number to resume AFTER: the last record delivered, or the one before the position.
                     let continuation = position == 0 ? shard.startingSequenceNumber
-                        : shard.sequenceNumber(position: position - 1, arrivalMillis: log.record(at: position - 1)?.arrivalMillis ?? shard.createdAt.millisecondsSinceEpoch)
+                        : shard.sequenceNumber(position: position - 1, arrivalMillis: log.record(at: position - 1)?.arrivalMillis ?? batch.lastArrival ?? shard.createdAt.millisecondsSinceEpoch)
                     return (out, position, log.closedAt != nil && position >= end, behind, continuation)
                 }
                 st.position = position

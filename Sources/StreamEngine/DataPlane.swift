@@ -4,6 +4,24 @@ import Foundation
 // Each takes the stream's read lock and the lock of the shard it touches,
 // never a lock shared by all streams or shards.
 
+/// Records one read returned, and where the next read starts.
+struct ReadBatch {
+    var records: [Record] = []
+    var bytes = 0
+    var lastArrival: Int64?
+    var next: Int64
+
+    init(next: Int64) { self.next = next }
+
+    /// How far behind the newest record the reader is after this batch (MillisBehindLatest).
+    func behind(_ log: ShardLog, now: Instant) -> Int64 {
+        if let r = log.record(at: next) { return max(0, now.millisecondsSinceEpoch - r.arrivalMillis) }
+        // Still on disk: the age of what was just read is the best figure at hand.
+        if next < log.firstPosition, let lastArrival { return max(0, now.millisecondsSinceEpoch - lastArrival) }
+        return 0
+    }
+}
+
 /// One record accepted by the put path, before it is formatted for the wire.
 struct Accepted {
     var shard: ShardState
@@ -157,21 +175,55 @@ extension KinesisService {
                 fill[g] += 1
             }
             let encrypted = m.encryption == .kms
-            // Positions of accepted records (-1: throttled), filled under the shard lock.
+            // Positions of accepted records (-1: refused), filled under the shard lock.
             var positions = [Int64](repeating: -1, count: records.count)
+            // Records the data directory could not take: they fail, none of them acked.
+            var unwritten = [Bool](repeating: false, count: records.count)
+            var syncs: [(store: ShardStore, generation: UInt64, range: Range<Int>)] = []
+            var arrivals = [Int64](repeating: 0, count: groupShards.count)
+            let metadataOnDisk = m.storage == nil || m.persisted != nil
             for g in groupShards.indices {
                 let shard = m.open[groupShards[g]]
                 let range = (g == 0 ? 0 : groupEnds[g - 1])..<groupEnds[g]
-                let arrival = shard.log.withLock { log -> Int64 in
+                arrivals[g] = shard.log.withLock { log -> Int64 in
                     // Arrival times never decrease within a shard; `now` is fixed for the call.
                     let arrival = max(now.millisecondsSinceEpoch, log.lastArrivalMillis)
+                    var admitted: [Int] = []
+                    admitted.reserveCapacity(range.count)
                     for k in range {
+                        let i = order[k]
+                        let size = records[i].data!.count + records[i].partitionKey!.utf8.count
+                        if let failing, failing[i] { continue }
+                        if enforce, !admit(&log, size: size, now: now) { continue }
+                        admitted.append(k)
+                    }
+                    if let store = shard.store, !admitted.isEmpty {
+                        // Written before anything is acked or readable.
+                        var batch = SegmentBatch()
+                        for (j, k) in admitted.enumerated() {
+                            let r = records[order[k]]
+                            batch.add(seqIndex: log.nextPosition + Int64(j) + 1, arrivalMillis: arrival, encrypted: encrypted,
+                                      partitionKey: r.partitionKey!, data: r.data!)
+                        }
+                        do throws(StorageError) {
+                            if !metadataOnDisk {
+                                throw s.metadataFailure.withLock { $0 }
+                                    ?? StorageError(.io, path: (m.storage?.path ?? "") + "/stream.json", reason: "not written yet")
+                            }
+                            let generation = try store.append(batch)
+                            syncs.append((store, generation, range))
+                            engine.dataDirectory?.written(store)
+                        } catch {
+                            for k in admitted { unwritten[order[k]] = true }
+                            engine.storageTrouble(error, stream: s, shard: shard, time: now)
+                            admitted = []
+                        }
+                    }
+                    for k in admitted {
                         let i = order[k]
                         let r = records[i]
                         let data = r.data!, key = r.partitionKey!
                         let size = data.count + key.utf8.count
-                        if let failing, failing[i] { continue }
-                        if enforce, !admit(&log, size: size, now: now) { continue }
                         log.lastArrivalMillis = arrival
                         positions[k] = log.nextPosition
                         log.records.append(StoredRecord(arrivalMillis: arrival, data: data, partitionKey: key,
@@ -200,14 +252,30 @@ extension KinesisService {
                     }
                     return arrival
                 }
+            }
+            if case .always = engine.dataDirectory?.configuration.fsync {
+                // Durable before acked. Records whose sync failed are in memory but never shown
+                // (readers stop at the durable end) and never acked.
+                for sync in syncs {
+                    do throws(StorageError) { try sync.store.sync(through: sync.generation) } catch {
+                        for k in sync.range where positions[k] >= 0 { unwritten[order[k]] = true }
+                        engine.storageTrouble(error, stream: s, shard: nil, time: now)
+                    }
+                }
+            }
+            for g in groupShards.indices {
+                let shard = m.open[groupShards[g]]
+                let range = (g == 0 ? 0 : groupEnds[g - 1])..<groupEnds[g]
                 for k in range {
                     let position = positions[k]
-                    if position < 0, let failing, failing[order[k]] {
-                        result(order[k], .failure(KinesisError(.internalFailure, "Internal service failure.")))
+                    if unwritten[order[k]] {
+                        result(order[k], .failure(.storageFailure()))
+                    } else if position < 0, let failing, failing[order[k]] {
+                        result(order[k], .failure(KinesisError(.internalFailure, KinesisError.internalFailureMessage)))
                     } else if position < 0 {
                         result(order[k], .failure(.shardRate(shard.shardId, s.name, account)))
                     } else {
-                        result(order[k], .success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrival))))
+                        result(order[k], .success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrivals[g]))))
                     }
                 }
             }
@@ -251,7 +319,9 @@ extension KinesisService {
         engine.retainedBytes.wrappingSubtract(evicted.bytes, ordering: .relaxed)
         if evicted.records > 0 {
             event(s, .recordsEvicted, now, shards: shardIds,
-                  "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) of \(s.name) early")
+                  s.meta.read { $0.storage } == nil
+                    ? "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) of \(s.name) early"
+                    : "Memory window full: the \(evicted.records) oldest records of \(s.name) are now read from disk")
         }
     }
 
@@ -259,6 +329,7 @@ extension KinesisService {
     /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {
         var freed = 0, records: Int64 = 0, payload: Int64 = 0
+        var diskFreed: Int64 = 0, diskSegments = 0
         var shardIds: [String] = []
         var hours = 0
         s.meta.read { m in
@@ -268,6 +339,11 @@ extension KinesisService {
                 let (resident, n, bytes) = shard.log.withLock { log -> (Int, Int64, Int64) in
                     let before = log.counters
                     let resident = log.expire(before: cutoff)
+                    // On disk retention deletes whole segments, once all their records are past it.
+                    if let trimmed = shard.store?.trim(before: cutoff), trimmed.records > 0 {
+                        diskFreed += trimmed.bytes
+                        diskSegments += 1
+                    }
                     return (resident, log.counters.expiredRecords - before.expiredRecords,
                             log.counters.expiredBytes - before.expiredBytes)
                 }
@@ -282,6 +358,52 @@ extension KinesisService {
             event(s, .recordsExpired, now, shards: shardIds,
                   "Retention (\(hours) h): \(records) records (\(payload) bytes) of \(s.name) expired")
         }
+        if diskFreed > 0 {
+            event(s, .recordsExpired, now,
+                  "Retention (\(hours) h): segment files of \(diskSegments) shard(s) of \(s.name) deleted (\(diskFreed) bytes)")
+        }
+    }
+
+    /// Records from `position` on, as the wire shapes them: from disk while `position` is below
+    /// the memory window (one batch from one place), then from memory up to `end`. Called
+    /// under the shard's lock, as GetRecords and SubscribeToShard read.
+    func readRecords(_ shard: ShardState, _ log: ShardLog, from start: Int64, end: Int64, limit: Int, maxBytes: Int, cutoff: Int64,
+              stream s: StreamState, now: Instant) throws(KinesisError) -> ReadBatch {
+        var batch = ReadBatch(next: max(start, shard.oldestReadablePosition(log)))
+        var text = SequenceNumberText()
+        if let store = shard.store, batch.next < log.firstPosition {
+            let found: (entries: [LogEntry], next: Int64)
+            do throws(StorageError) {
+                found = try store.read(from: batch.next, before: log.firstPosition, limit: limit, maxBytes: maxBytes,
+                                       notBefore: cutoff)
+            } catch {
+                engine.storageTrouble(error, stream: s, shard: shard, time: now)
+                throw .storageFailure()
+            }
+            for e in found.entries {
+                batch.records.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: e.position, arrivalMillis: e.arrivalMillis)),
+                                            approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: e.arrivalMillis).date,
+                                            data: e.data, partitionKey: e.partitionKey, encryptionType: e.encrypted ? .kms : EncryptionType.none))
+                batch.bytes += e.size
+                batch.lastArrival = e.arrivalMillis
+            }
+            batch.next = found.next
+            if !found.entries.isEmpty || batch.next < log.firstPosition { return batch }
+        }
+        var position = max(batch.next, log.firstPosition)
+        batch.records.reserveCapacity(max(0, min(limit, Int(clamping: end - position))))
+        while position < end, batch.records.count < limit {
+            let r = log.records[Int(position - log.firstPosition)]
+            if !batch.records.isEmpty && batch.bytes + r.size > maxBytes { break }
+            batch.records.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
+                                        approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
+                                        data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
+            batch.bytes += r.size
+            batch.lastArrival = r.arrivalMillis
+            position += 1
+        }
+        batch.next = max(position, batch.next)
+        return batch
     }
 
     // MARK: - Iterators
@@ -347,7 +469,7 @@ extension KinesisService {
                 if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
                 let end = log.nextPosition
                 switch type {
-                case .trimHorizon: return (index, log.firstPosition)
+                case .trimHorizon: return (index, shard.oldestReadablePosition(log))
                 case .latest: return (index, end)
                 case .atSequenceNumber:
                     let seq = sequence!
@@ -358,6 +480,15 @@ extension KinesisService {
                 default:
                     let t = Instant(input.timestamp!).millisecondsSinceEpoch
                     if t > now.millisecondsSinceEpoch { throw .futureTimestamp(t, now.millisecondsSinceEpoch) }
+                    if let store = shard.store, t < log.records.first?.arrivalMillis ?? .max {
+                        // Older than the memory window: the disk knows where it starts.
+                        do throws(StorageError) {
+                            if let p = try store.position(atOrAfter: max(t, cutoff)), p < log.firstPosition { return (index, p) }
+                        } catch {
+                            engine.storageTrouble(error, stream: s, shard: shard, time: now)
+                            throw .storageFailure()
+                        }
+                    }
                     return (index, log.position(atOrAfter: t))
                 }
             }
@@ -404,29 +535,17 @@ extension KinesisService {
                 let freed = log.expire(before: cutoff)
                 if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
                 log.counters.getRecordsCalls += 1
-                var position = max(token.position, log.firstPosition)
-                let end = log.nextPosition
-                var out: [Record] = []
-                out.reserveCapacity(max(0, min(limit, Int(end - position))))
-                var text = SequenceNumberText()
-                var bytes = 0
-                var lastArrival: Int64?
-                while position < end, out.count < limit {
-                    let r = log.records[Int(position - log.firstPosition)]
-                    if !out.isEmpty && bytes + r.size > maxBytes { break }
-                    out.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
-                                      approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
-                                      data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
-                    bytes += r.size
-                    lastArrival = r.arrivalMillis
-                    position += 1
-                }
+                let end = shard.readableEnd(log)
+                let batch = try readRecords(shard, log, from: token.position, end: end, limit: limit, maxBytes: maxBytes,
+                                     cutoff: cutoff, stream: s, now: now)
+                let (out, bytes, position) = (batch.records, batch.bytes, batch.next)
                 if enforce && bytes > 0 { log.readBytes.spend(Int64(bytes), now) }
                 log.counters.outgoingBytes += Int64(bytes)
                 log.counters.outgoingRecords += Int64(out.count)
-                if let lastArrival { log.counters.iteratorAgeMilliseconds = max(0, now.millisecondsSinceEpoch - lastArrival) }
-                else if position >= end { log.counters.iteratorAgeMilliseconds = 0 }
-                let behind = log.record(at: position).map { max(0, now.millisecondsSinceEpoch - $0.arrivalMillis) } ?? 0
+                if let lastArrival = batch.lastArrival {
+                    log.counters.iteratorAgeMilliseconds = max(0, now.millisecondsSinceEpoch - lastArrival)
+                } else if position >= end { log.counters.iteratorAgeMilliseconds = 0 }
+                let behind = batch.behind(log, now: now)
                 return (out, position, log.closedAt != nil && position >= end, behind)
             }
             if read.atEnd {

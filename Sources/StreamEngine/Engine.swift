@@ -26,10 +26,21 @@ public final class KinesisEngine: Sendable {
     let tokenKey: [UInt8]
     /// The faults injected now: `configuration.faults`, until ``setFaults(_:seed:)`` changes them.
     private let faultInjector: LockedValue<FaultInjector?>
+    /// Where streams are kept on disk (`--data-dir`); nil: in memory only.
+    public let dataDirectory: DataDirectory?
+    /// Storage failures already reported, by stream, so a full disk is one event, not one per put.
+    let reportedTrouble = LockedValue<[String: String]>([:])
 
-    public init(clock: any Clock = WallClock(), configuration: EngineConfiguration = EngineConfiguration()) {
+    /// An engine that keeps everything in memory (`configuration.storage` is ignored: see
+    /// ``open(clock:configuration:)``).
+    public convenience init(clock: any Clock = WallClock(), configuration: EngineConfiguration = EngineConfiguration()) {
+        self.init(clock: clock, configuration: configuration, dataDirectory: nil)
+    }
+
+    init(clock: any Clock, configuration: EngineConfiguration, dataDirectory: DataDirectory?) {
         self.clock = clock
         self.configuration = configuration
+        self.dataDirectory = dataDirectory
         faultInjector = LockedValue(configuration.faults)
         var rng = SystemRandomNumberGenerator()
         self.tokenKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -83,6 +94,7 @@ public final class KinesisEngine: Sendable {
     public func tick() {
         let now = clock.now()
         for service in allServices { service.tick(now) }
+        if dataDirectory != nil { tickStorage(now) }
         enforceMemoryBudget(now)
         if returnMemory.exchange(false, ordering: .relaxed) { SystemMemory.returnFreedPages() }
     }
@@ -108,7 +120,9 @@ public final class KinesisEngine: Sendable {
             let stream = owner[ObjectIdentifier(e.shard)]!
             events.append(time: now, account: stream.account, region: stream.region, stream: stream.name,
                           kind: .recordsEvicted, shards: [e.shard.shardId],
-                          message: "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(e.shard.shardId) early")
+                          message: e.shard.store == nil
+                            ? "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(e.shard.shardId) early"
+                            : "Memory window full: the \(e.records) oldest records of \(e.shard.shardId) are now read from disk")
         }
     }
 

@@ -14,6 +14,8 @@ public struct EngineEvent: Sendable, Equatable, Codable {
         case streamModeChanged, retentionChanged, encryptionChanged
         case recordsExpired, recordsEvicted
         case consumerCreating, consumerActive, consumerDeleting, consumerDeleted
+        /// The data directory: a damaged or torn segment found at start, a write or sync that failed.
+        case storageDamaged, storageFailed
     }
     /// Increasing, so readers can ask for what came after the last one they saw.
     public var id: UInt64

@@ -113,6 +113,9 @@ extension KinesisError {
         .init(.provisionedThroughputExceeded, "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
     }
     static let internalFailureMessage = "Internal service failure."
+    /// A write the data directory could not take (disk full, read-only, a failed sync): Kinesis's
+    /// own error for a failure on its side. The file and the reason go to the event log.
+    static func storageFailure() -> KinesisError { .init(.internalFailure, internalFailureMessage) }
 
     static func tooManyTags(_ stream: String, _ account: String, _ limit: Int) -> KinesisError {
         .init(.invalidArgument, "Failed to add tags to stream \(stream) under account \(account) because a given stream cannot have more than \(limit) tags associated with it.")

@@ -223,5 +223,8 @@ public struct EngineConfiguration: Sendable {
     /// Faults injected on purpose (`--faults`): the engine fails PutRecords entries with
     /// `InternalFailure`; the wire server reads the rest. nil: none.
     public var faults: FaultInjector?
+    /// Streams kept on disk (`--data-dir`); nil keeps everything in memory.
+    /// ``KinesisEngine/open(clock:configuration:)`` opens it.
+    public var storage: StorageConfiguration?
     public init() {}
 }

@@ -224,8 +224,19 @@ extension KinesisService {
             scaleOnDemand(s, now)
         }
         if !gone.isEmpty {
-            registry.write { reg in for s in gone where reg[s.name] === s { reg[s.name] = nil } }
+            let removed = registry.write { reg in
+                gone.filter { s in
+                    guard reg[s.name] === s else { return false }
+                    reg[s.name] = nil
+                    return true
+                }
+            }
             for s in gone { release(s) }
+            // A stream re-created under the same name has already replaced these files.
+            for s in removed {
+                s.meta.read { $0.shards }.forEach { $0.store?.close() }
+                engine.dataDirectory?.removeStream(account: account, region: region, stream: s.name)
+            }
         }
     }
 
@@ -240,7 +251,9 @@ extension KinesisService {
 
     func settleConsumers(_ s: StreamState, _ now: Instant) {
         var changes: [(String, EngineEvent.Kind)] = []
-        s.meta.write { m in
+        let due = s.meta.read { m in m.consumers.values.contains { c in c.statusDue.map { now >= $0 } ?? false } }
+        guard due else { return }
+        s.update { m in
             for (name, c) in m.consumers {
                 guard let due = c.statusDue, now >= due else { continue }
                 if c.status == .creating {
@@ -265,6 +278,8 @@ extension KinesisService {
     func scaleOnDemand(_ s: StreamState, _ now: Instant) {
         let policy = engine.configuration.onDemand
         var scaled: (String, Double)?
+        // Not `update`: the running averages change every second and are not kept on disk;
+        // a scheduled split is (below).
         s.meta.write { m in
             guard m.mode == .onDemand, m.status == .active else { m.lastScalingTime = nil; return }
             let previous = m.lastScalingTime
@@ -291,6 +306,7 @@ extension KinesisService {
             m.hotSeconds[shard.index] = nil
             m.status = .updating
             s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: mid)), in: &m)
+            s.persist(&m)
             scaled = (shard.shardId, rate)
         }
         if let (id, rate) = scaled {

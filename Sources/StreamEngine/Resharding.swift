@@ -15,7 +15,7 @@ extension KinesisService {
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.splitShard, now: now)
         let key = input.newStartingHashKey!
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("SplitShard", s.name) }
             try requireActive(s, m)
             let shard = try openShard(input.shardToSplit!, in: s, m)
@@ -42,7 +42,7 @@ extension KinesisService {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.mergeShards, now: now)
-        let (a, b) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
+        let (a, b) = try s.update { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("MergeShards", s.name) }
             try requireActive(s, m)
             let a = try openShard(input.shardToMerge!, in: s, m)
@@ -70,7 +70,7 @@ extension KinesisService {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.updateShardCount, now: now)
-        let current = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) -> Int in
+        let current = try s.update { (m: inout StreamMeta) throws(KinesisError) -> Int in
             if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
             try requireActive(s, m)
             let current = m.open.count
@@ -243,7 +243,7 @@ extension KinesisService {
 
     private func newShard(_ range: ClosedRange<UInt128>, parent: Int?, adjacent: Int?, in m: inout StreamMeta, time: Instant) -> ShardState {
         let shard = ShardState(index: m.shards.count, range: range, parent: parent, adjacentParent: adjacent,
-                               createdAt: time, limits: limits)
+                               createdAt: time, limits: limits, store: m.storage?.store(forShard: m.shards.count))
         m.shards.append(shard)
         return shard
     }

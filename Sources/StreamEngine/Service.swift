@@ -63,7 +63,7 @@ public final class KinesisService: Sendable {
     /// Applies the stream's pending change if it is due. Lock-free when nothing is.
     func settle(_ s: StreamState, _ now: Instant) {
         guard now.nanosecondsSinceEpoch >= s.nextDue.load(ordering: .relaxed) else { return }
-        s.meta.write { m in
+        s.update { m in
             guard let change = m.pending, now >= change.due else { return }
             apply(change, to: s, &m)
         }
@@ -140,8 +140,14 @@ public final class KinesisService: Sendable {
 
         try registry.write { (reg: inout [String: StreamState]) throws(KinesisError) in
             if let current = reg[name], current !== existing { throw .streamExists(name, account) }
+            let storage = engine.dataDirectory.map { d in
+                StreamStorage(directory: d, path: d.streamDirectory(account: account, region: region, stream: name))
+            }
+            // Whatever is on disk under this name belongs to a deleted stream.
+            storage?.directory.removeStream(account: account, region: region, stream: name)
             let shards = HashKey.uniformRanges(count: shardCount).enumerated().map { i, r in
-                ShardState(index: i, range: r, parent: nil, adjacentParent: nil, createdAt: now, limits: limits)
+                ShardState(index: i, range: r, parent: nil, adjacentParent: nil, createdAt: now, limits: limits,
+                           store: storage?.store(forShard: i))
             }
             let day = Duration.seconds(86_400)
             var meta = StreamMeta(status: .creating, shards: shards, open: shards, mode: mode,
@@ -153,8 +159,16 @@ public final class KinesisService: Sendable {
                                   encryptionHistory: RollingWindowCounter(window: day, limit: limits.encryptionChangesPerDay))
             meta.tags = input.tags ?? [:]
             meta.pending = PendingChange(due: now + engine.configuration.delays.create, action: .activate)
+            meta.storage = storage
             let stream = StreamState(name: name, account: account, region: region, createdAt: now,
                                      incarnation: engine.nextIncarnation(), meta: meta)
+            if storage != nil {
+                // Acked only once stream.json is on disk: a restart finds every stream it acked.
+                try stream.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+                    stream.persist(&m)
+                    if m.persisted == nil { throw .storageFailure() }
+                }
+            }
             reg[name] = stream
             event(stream, .streamCreating, now, "CreateStream \(name): \(shardCount) shard\(shardCount == 1 ? "" : "s"), \(mode.rawValue)")
         }
@@ -171,7 +185,7 @@ public final class KinesisService: Sendable {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.deleteStream, now: now)
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             if m.status == .deleting { return }
             let liveConsumers = m.consumers.values.filter { effectiveStatus($0, now) != nil }
             if !liveConsumers.isEmpty && input.enforceConsumerDeletion != true { throw .streamHasConsumers(s.name, account) }

@@ -125,6 +125,8 @@ struct ShardLog: Sendable {
     var retainedBytes = 0
     var lastArrivalMillis: Int64 = 0
     var counters = ShardCounters()
+    /// Records also live on disk: leaving memory (the budget) loses nothing.
+    var durable = false
     var keys = KeyWindow()
     /// Where accepted records land in the shard's hash key range (for split advice).
     var hashKeys: HashKeyHistogram
@@ -190,8 +192,10 @@ struct ShardLog: Sendable {
             n += 1
         }
         retainedBytes -= freed
-        counters.evictedRecords += Int64(n)
-        counters.evictedBytes += Int64(payload)
+        if !durable {
+            counters.evictedRecords += Int64(n)
+            counters.evictedBytes += Int64(payload)
+        }
         return (n, freed)
     }
 }
@@ -209,15 +213,35 @@ final class ShardState: Sendable {
     let adjacentParentIndex: Int?
     let createdAt: Instant
     let log: LockedValue<ShardLog>
+    /// The shard's segment files under `--data-dir`; nil keeps records in memory only.
+    let store: ShardStore?
 
-    init(index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant, limits: KinesisLimits) {
+    init(index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant,
+         limits: KinesisLimits, store: ShardStore? = nil, recovered: (next: Int64, lastArrival: Int64)? = nil) {
         self.index = index
         self.shardId = ShardID.string(index)
         self.range = range
         self.parentIndex = parent
         self.adjacentParentIndex = adjacentParent
         self.createdAt = createdAt
-        self.log = LockedValue(ShardLog(limits: limits, now: createdAt, range: range))
+        self.store = store
+        var log = ShardLog(limits: limits, now: createdAt, range: range)
+        if let recovered {
+            // Records of an earlier run stay on disk; memory holds what arrives from now on.
+            log.firstPosition = recovered.next
+            log.lastArrivalMillis = recovered.lastArrival
+        }
+        log.durable = store != nil
+        self.log = LockedValue(log)
+    }
+
+    /// Where readers start when they ask for the oldest record: position 0 reaches the disk.
+    func oldestReadablePosition(_ log: ShardLog) -> Int64 { store == nil ? log.firstPosition : 0 }
+
+    /// The end of what readers may see: under `fsync always` only what is on disk.
+    func readableEnd(_ log: ShardLog) -> Int64 {
+        guard let store else { return log.nextPosition }
+        return min(log.nextPosition, max(store.visibleEnd, log.firstPosition))
     }
 
     var createSeconds: UInt64 { UInt64(max(0, createdAt.secondsSinceEpoch)) }

@@ -17,6 +17,19 @@ struct PendingChange: Sendable {
     var action: Action
 }
 
+/// Where a stream's files are: the data directory and the stream's own folder in it.
+struct StreamStorage: Sendable {
+    let directory: DataDirectory
+    let path: String
+
+    /// A new shard's (empty) store.
+    func store(forShard index: Int) -> ShardStore {
+        let c = directory.configuration
+        return ShardStore.create(directory: DataDirectory.shardDirectory(path, index: index), policy: c.fsync,
+                                 segmentBytes: c.segmentBytes)
+    }
+}
+
 /// A registered enhanced fan-out consumer.
 struct ConsumerState: Sendable {
     var name: String
@@ -53,6 +66,10 @@ struct StreamMeta: Sendable {
     var hotSeconds: [Int: Int] = [:]
     var lastScalingSample: [Int: Int64] = [:]
     var lastScalingTime: Instant?
+    /// Where the stream lives on disk (nil: memory only).
+    var storage: StreamStorage?
+    /// What `stream.json` holds now (nil: not yet written, or the last write failed).
+    var persisted: StreamRecord?
 
     /// The open shard whose range contains `hash`. O(log n).
     func route(_ hash: UInt128) -> ShardState { open[routeIndex(hash)] }
@@ -109,6 +126,35 @@ final class StreamState: Sendable {
         self.meta = ReadWriteLock(meta)
         if let due = meta.pending?.due { nextDue.store(due.nanosecondsSinceEpoch, ordering: .relaxed) }
     }
+
+    /// Changes the metadata under the write lock and, with a data directory, writes
+    /// `stream.json` before the lock is released: no put can reach a shard the file lacks.
+    func update<R, E: Error>(_ body: (inout StreamMeta) throws(E) -> R) throws(E) -> R {
+        try meta.write { (m: inout StreamMeta) throws(E) -> R in
+            let result = try body(&m)
+            persist(&m)
+            return result
+        }
+    }
+
+    /// Writes `stream.json` if the metadata differs from what it holds. A failed write leaves
+    /// `persisted` stale: puts fail until a later write (the next change or tick) succeeds.
+    func persist(_ m: inout StreamMeta) {
+        guard let storage = m.storage else { return }
+        let record = StreamRecord(self, m)
+        guard record != m.persisted else { return }
+        do {
+            try storage.directory.write(record)
+            m.persisted = record
+            metadataFailure.withLock { $0 = nil }
+        } catch {
+            m.persisted = nil
+            metadataFailure.withLock { $0 = error }
+        }
+    }
+
+    /// Why the stream's metadata is not on disk as it is in memory, if it is not.
+    let metadataFailure = LockedValue<StorageError?>(nil)
 
     func schedule(_ change: PendingChange?, in meta: inout StreamMeta) {
         meta.pending = change

@@ -37,7 +37,7 @@ extension KinesisService {
 
     func addTags(_ tags: [String: String], to s: StreamState) throws(KinesisError) {
         try checkTags(tags, stream: s.name, verb: "add tags to")
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             let merged = m.tags.merging(tags) { $1 }
             if merged.count > limits.maxTagsPerStream { throw .tooManyTags(s.name, account, limits.maxTagsPerStream) }
             m.tags = merged
@@ -53,7 +53,7 @@ extension KinesisService {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.removeTagsFromStream, now: now)
-        s.meta.write { m in for k in input.tagKeys! { m.tags[k] = nil } }
+        s.update { m in for k in input.tagKeys! { m.tags[k] = nil } }
         return EmptyOutput()
     }
 
@@ -100,7 +100,7 @@ extension KinesisService {
         case .stream(let s): try addTags(input.tags!, to: s)
         case .consumer(let s, let name):
             try checkTags(input.tags!, stream: s.name, verb: "add tags to")
-            s.meta.write { m in m.consumers[name]?.tags.merge(input.tags!) { $1 } }
+            s.update { m in m.consumers[name]?.tags.merge(input.tags!) { $1 } }
         }
         return EmptyOutput()
     }
@@ -112,8 +112,8 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         switch try resource(input.resourceARN, now: now) {
-        case .stream(let s): s.meta.write { m in for k in input.tagKeys! { m.tags[k] = nil } }
-        case .consumer(let s, let name): s.meta.write { m in for k in input.tagKeys! { m.consumers[name]?.tags[k] = nil } }
+        case .stream(let s): s.update { m in for k in input.tagKeys! { m.tags[k] = nil } }
+        case .consumer(let s, let name): s.update { m in for k in input.tagKeys! { m.consumers[name]?.tags[k] = nil } }
         }
         return EmptyOutput()
     }
@@ -153,7 +153,7 @@ extension KinesisService {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(increase ? .increaseStreamRetentionPeriod : .decreaseStreamRetentionPeriod, now: now)
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             if increase, hours < m.retentionHours { throw .retentionNotIncrease(hours, s.name, current: m.retentionHours) }
             if !increase, hours > m.retentionHours { throw .retentionNotDecrease(hours, s.name, current: m.retentionHours) }
@@ -187,7 +187,7 @@ extension KinesisService {
         try rate(enable ? .enableEnhancedMonitoring : .disableEnhancedMonitoring, now: now)
         let all = MetricsName.allCases.filter { $0 != .all }
         let requested = input.shardLevelMetrics!.contains(.all) ? all : input.shardLevelMetrics!
-        let (before, after) = try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        let (before, after) = try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             let before = m.shardLevelMetrics
             var set = Set(before)
@@ -221,7 +221,7 @@ extension KinesisService {
         }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             guard m.encryptionHistory.canRecord(now) else {
                 throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) has exceeded the limit of \(limits.encryptionChangesPerDay) encryption changes in a rolling 24-hour period.")
@@ -251,7 +251,7 @@ extension KinesisService {
             let onDemand = streamsSnapshot().filter { !isGone($0, now) && $0.meta.read { $0.mode == .onDemand } }.count
             if onDemand >= limits.onDemandStreamsPerAccount { throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount) }
         }
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             if m.mode == target {
                 throw KinesisError(.invalidArgument, "Stream \(s.name) under account \(account) is already in \(target.rawValue) mode.")
@@ -275,7 +275,7 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             m.maxRecordSizeKiB = input.maxRecordSizeInKiB!
         }
@@ -295,7 +295,7 @@ extension KinesisService {
             throw KinesisError(.validation, "Warm throughput can only be configured when the account has MinimumThroughputBillingCommitment ENABLED.")
         }
         let target = input.warmThroughputMiBps!
-        try s.meta.write { (m: inout StreamMeta) throws(KinesisError) in
+        try s.update { (m: inout StreamMeta) throws(KinesisError) in
             guard m.mode == .onDemand else { throw .onDemandOnlyProvisioned("UpdateStreamWarmThroughput (on-demand only)", s.name) }
             try requireActive(s, m)
             m.warmThroughputMiBps = target
@@ -317,6 +317,7 @@ extension KinesisService {
             throw KinesisError(.invalidArgument, "Policy is not a valid JSON document.")
         }
         policies.withLock { $0[input.resourceARN!] = input.policy! }
+        persistServiceSettings()
         return EmptyOutput()
     }
 
@@ -338,6 +339,7 @@ extension KinesisService {
         if removed == nil {
             throw KinesisError(.resourceNotFound, "No resource policy found for resource \(input.resourceARN!).")
         }
+        persistServiceSettings()
         return EmptyOutput()
     }
 
@@ -395,6 +397,7 @@ extension KinesisService {
             }
             return current!
         }
+        persistServiceSettings()
         return UpdateAccountSettingsOutput(minimumThroughputBillingCommitment: result)
     }
 }

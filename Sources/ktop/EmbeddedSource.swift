@@ -95,7 +95,11 @@ final class EmbeddedSource: SampleSource {
         // A scenario may state engine settings (e.g. a shortened on-demand wait); the notes say so.
         var config = configuration
         scenario.engine.apply(to: &config)
-        let engine = KinesisEngine(clock: clock, configuration: config)
+        let engine: KinesisEngine
+        do { engine = try KinesisEngine.open(clock: clock, configuration: config).engine } catch {
+            // `ktop run` opened the data directory once before the screen started: this is rare.
+            fail("\(error)")
+        }
         let stamp = time(clock.now())
         if let listener {
             listener.use(engine)
@@ -198,7 +202,10 @@ final class EmbeddedSource: SampleSource {
             + world.runner.actionErrors.map { "  action failed: " + $0 }
     }
 
-    func close() -> [SourceEvent] { [] }
+    func close() -> [SourceEvent] {
+        world.engine.close()
+        return []
+    }
 
     func apply(_ command: DashboardCommand) -> [SourceEvent] {
         let service = world.engine.service()
@@ -293,6 +300,7 @@ final class EmbeddedSource: SampleSource {
                 return [.log(time: stamp, kind: .error, text: "No scenario named \(name)")]
             }
             var events: [SourceEvent] = []
+            world.engine.close() // releases the data directory for the new run
             world = Self.makeWorld(
                 s, seed: seed, speed: speed, configuration: configuration, listen: listen,
                 listener: world.listener, events: &events)

@@ -83,6 +83,8 @@ struct EngineOptions: ParsableArguments {
         valueName: "size"))
     var memoryBudget: String?
 
+    @OptionGroup(title: "Durable streams") var storageOptions: StorageOptions
+
     @OptionGroup(title: "State-change delays") var delayOptions: DelayOptions
 
     @OptionGroup(title: "Fault injection") var faultOptions: FaultOptions
@@ -100,6 +102,11 @@ struct EngineOptions: ParsableArguments {
         config.limits = try kinesisLimits()
         config.delays = try delayOptions.delays()
         config.faults = try faultOptions.plan().map { FaultInjector(plan: $0, seed: faultSeed) }
+        config.storage = try storageOptions.configuration()
+        if config.storage != nil {
+            // The budget becomes a window of recent records: older ones are read from disk.
+            config.retainedBytesBudget = min(config.retainedBytesBudget, StorageConfiguration.defaultMemoryWindowBytes)
+        }
         if let memoryBudget {
             guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
                 throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
@@ -237,6 +244,10 @@ struct Run: ParsableCommand {
             return
         }
         let config = try engineOptions.engineConfiguration(faultSeed: seed)
+        if let storage = config.storage {
+            // A locked or unwritable --data-dir is said here, before a dashboard takes the terminal.
+            do { try DataDirectory.open(storage).close() } catch { fail("\(error)") }
+        }
         let metrics = try priceOptions.metricsConfiguration()
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }

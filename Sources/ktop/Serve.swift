@@ -62,7 +62,21 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let config = try engineOptions.engineConfiguration(faultSeed: seed ?? UInt64.random(in: 1...999_999))
         let accepted = try credentials.map(Self.loadCredentials)
-        let engine = KinesisEngine(clock: WallClock(), configuration: config)
+        let engine: KinesisEngine
+        do {
+            let opened = try KinesisEngine.open(clock: WallClock(), configuration: config)
+            engine = opened.engine
+            if let storage = config.storage {
+                let r = opened.recovery
+                Self.say("data dir \(storage.directory) (fsync \(storage.fsync)): recovered \(r.streams) stream\(r.streams == 1 ? "" : "s"), "
+                         + "\(r.shards) shards, \(r.records) records (\(r.bytes) bytes) in "
+                         + "\(r.elapsed.components.seconds * 1000 + r.elapsed.components.attoseconds / 1_000_000_000_000_000) ms")
+                for damage in r.damage { Self.say("storage: " + damage.message) }
+            }
+        } catch {
+            Self.say("\(error)")
+            throw ExitCode(1)
+        }
         let metrics = LockedValue(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
         var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
@@ -84,17 +98,28 @@ struct Serve: AsyncParsableCommand {
         // Time-driven rules (retention, transitions, on-demand scaling) and the
         // metrics behind /metrics advance once a second.
         let ticker = Task.detached {
+            var seen = engine.events.lastId
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 engine.tick()
                 let sample = engine.sample()
                 metrics.withLock { $0.ingest(sample) }
+                // Storage trouble is for the operator's log too, not only the event feed.
+                for event in engine.events.events(after: seen) where [.storageFailed, .storageDamaged].contains(event.kind) {
+                    Self.say("storage: " + event.message)
+                }
+                seen = engine.events.lastId
             }
         }
         let signal = await Signals.wait(for: [SIGINT, SIGTERM])
         ticker.cancel()
         FileHandle.standardError.write(Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
         try await server.shutdown()
+        engine.close()
+    }
+
+    static func say(_ line: String) {
+        FileHandle.standardError.write(Data("ktop serve: \(line)\n".utf8))
     }
 
     /// Reads the accepted credentials (`ACCESS_KEY_ID:SECRET_ACCESS_KEY` per line).

@@ -1,6 +1,7 @@
 /// CRC-32/ISO-HDLC (IEEE 802.3, reflected polynomial 0xEDB88320, init and
 /// final XOR 0xFFFFFFFF): zlib's `crc32`, which the AWS event-stream framing
-/// uses for its prelude and message checksums (KINESIS.md §1.7).
+/// uses for its prelude and message checksums (KINESIS.md §1.7), and which
+/// guards every entry of a `--data-dir` segment file.
 public enum CRC32 {
     private static let table: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)
