@@ -25,6 +25,13 @@ struct Harness {
         k = engine.service()
     }
 
+    /// A harness around an engine made elsewhere (an engine opened on a data directory).
+    init(clock: ManualClock, engine: KinesisEngine) {
+        self.clock = clock
+        self.engine = engine
+        k = engine.service()
+    }
+
     var now: Instant { clock.now() }
 
     func advance(_ d: Duration) { clock.advance(by: d) }

@@ -185,6 +185,12 @@ public final class DataDirectory: Sendable {
         thread.start()
     }
 
+    /// Lets go of the lock as a killed process would, without flushing (crash tests).
+    func releaseLockForTests() {
+        stopped.withLock { $0 = true }
+        Glibc.close(lockFD)
+    }
+
     /// Makes everything durable and releases the lock (a graceful shutdown).
     public func close() {
         let first = stopped.withLock { s in defer { s = true }; return !s }

@@ -96,7 +96,15 @@ final class ShardStore: Sendable {
             let path = directory + "/" + name
             var segment = Segment(firstSeqIndex: first, path: path)
             let found = try scan(&segment, last: i == names.count - 1)
-            if let d = found { damage.append(d) }
+            if let d = found {
+                damage.append(d)
+                if !d.torn && i == names.count - 1 {
+                    // The unreadable bytes may hold entries whose numbers were handed out: skip past
+                    // as many as they could hold. (In an older segment the next one's name bounds them.)
+                    let most = d.lostBytes / Int64(SegmentCodec.headerBytes + SegmentCodec.fixedBodyBytes) + 1
+                    state.nextSeqIndex = max(state.nextSeqIndex, segment.lastSeqIndex + 1 + most)
+                }
+            }
             records += Int64(segment.count)
             bytes += segment.size
             state.segments.append(segment)
@@ -318,6 +326,7 @@ final class ShardStore: Sendable {
     /// holds nothing more below `end` the next position is `end`.
     func read(from position: Int64, before end: Int64, limit: Int, maxBytes: Int, notBefore: Int64)
         throws(StorageError) -> (entries: [LogEntry], next: Int64) {
+        guard position < end, position >= 0 else { return ([], max(position, end)) }
         let segments = state.withLock { $0.segments }
         var out: [LogEntry] = []
         var bytes = 0
