@@ -177,7 +177,9 @@ extension KinesisService {
             let encrypted = m.encryption == .kms
             // Positions of accepted records (-1: refused), filled under the shard lock.
             var positions = [Int64](repeating: -1, count: records.count)
-            // Records the data directory could not take: they fail, none of them acked.
+            // Records past the quotas (by slot in `order`), and those the data directory could not
+            // take (by record): one array each per call, none per shard.
+            var admitted = [Bool](repeating: false, count: records.count)
             var unwritten = [Bool](repeating: false, count: records.count)
             var syncs: [(store: ShardStore, generation: UInt64, range: Range<Int>)] = []
             var arrivals = [Int64](repeating: 0, count: groupShards.count)
@@ -188,22 +190,22 @@ extension KinesisService {
                 arrivals[g] = shard.log.withLock { log -> Int64 in
                     // Arrival times never decrease within a shard; `now` is fixed for the call.
                     let arrival = max(now.millisecondsSinceEpoch, log.lastArrivalMillis)
-                    var admitted: [Int] = []
-                    admitted.reserveCapacity(range.count)
+                    var count = 0
                     for k in range {
                         let i = order[k]
                         let size = records[i].data!.count + records[i].partitionKey!.utf8.count
                         if let failing, failing[i] { continue }
                         if enforce, !admit(&log, size: size, now: now) { continue }
-                        admitted.append(k)
+                        admitted[k] = true
+                        count += 1
                     }
-                    if let store = shard.store, !admitted.isEmpty {
+                    if let store = shard.store, count > 0 {
                         // Written before anything is acked or readable.
                         var batch = SegmentBatch()
-                        for (j, k) in admitted.enumerated() {
+                        for k in range where admitted[k] {
                             let r = records[order[k]]
-                            batch.add(seqIndex: log.nextPosition + Int64(j) + 1, arrivalMillis: arrival, encrypted: encrypted,
-                                      partitionKey: r.partitionKey!, data: r.data!)
+                            batch.add(seqIndex: log.nextPosition + Int64(batch.count) + 1, arrivalMillis: arrival,
+                                      encrypted: encrypted, partitionKey: r.partitionKey!, data: r.data!)
                         }
                         do throws(StorageError) {
                             if !metadataOnDisk {
@@ -214,12 +216,14 @@ extension KinesisService {
                             syncs.append((store, generation, range))
                             engine.dataDirectory?.written(store)
                         } catch {
-                            for k in admitted { unwritten[order[k]] = true }
+                            for k in range where admitted[k] {
+                                unwritten[order[k]] = true
+                                admitted[k] = false
+                            }
                             engine.storageTrouble(error, stream: s, shard: shard, time: now)
-                            admitted = []
                         }
                     }
-                    for k in admitted {
+                    for k in range where admitted[k] {
                         let i = order[k]
                         let r = records[i]
                         let data = r.data!, key = r.partitionKey!
