@@ -210,7 +210,8 @@ extension KinesisService {
                         do throws(StorageError) {
                             if !metadataOnDisk {
                                 throw s.metadataFailure.withLock { $0 }
-                                    ?? StorageError(.io, path: (m.storage?.path ?? "") + "/stream.json", reason: "not written yet")
+                                    ?? StorageError(.io, path: (m.storage?.path ?? "") + "/stream.json",
+                                                    reason: "not written yet")
                             }
                             let generation = try store.append(batch)
                             syncs.append((store, generation, range))
@@ -279,7 +280,8 @@ extension KinesisService {
                     } else if position < 0 {
                         result(order[k], .failure(.shardRate(shard.shardId, s.name, account)))
                     } else {
-                        result(order[k], .success(Accepted(shard: shard, sequence: shard.sequenceNumber(position: position, arrivalMillis: arrivals[g]))))
+                        let sequence = shard.sequenceNumber(position: position, arrivalMillis: arrivals[g])
+                        result(order[k], .success(Accepted(shard: shard, sequence: sequence)))
                     }
                 }
             }
@@ -324,7 +326,8 @@ extension KinesisService {
         if evicted.records > 0 {
             event(s, .recordsEvicted, now, shards: shardIds,
                   s.meta.read { $0.storage } == nil
-                    ? "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) of \(s.name) early"
+                    ? "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) "
+                        + "of \(s.name) early"
                     : "Memory window full: the \(evicted.records) oldest records of \(s.name) are now read from disk")
         }
     }
@@ -364,15 +367,16 @@ extension KinesisService {
         }
         if diskFreed > 0 {
             event(s, .recordsExpired, now,
-                  "Retention (\(hours) h): segment files of \(diskSegments) shard(s) of \(s.name) deleted (\(diskFreed) bytes)")
+                  "Retention (\(hours) h): segment files of \(diskSegments) shard(s) of \(s.name) deleted "
+                    + "(\(diskFreed) bytes)")
         }
     }
 
     /// Records from `position` on, as the wire shapes them: from disk while `position` is below
     /// the memory window (one batch from one place), then from memory up to `end`. Called
     /// under the shard's lock, as GetRecords and SubscribeToShard read.
-    func readRecords(_ shard: ShardState, _ log: ShardLog, from start: Int64, end: Int64, limit: Int, maxBytes: Int, cutoff: Int64,
-              stream s: StreamState, now: Instant) throws(KinesisError) -> ReadBatch {
+    func readRecords(_ shard: ShardState, _ log: ShardLog, from start: Int64, end: Int64, limit: Int, maxBytes: Int,
+                     cutoff: Int64, stream s: StreamState, now: Instant) throws(KinesisError) -> ReadBatch {
         var batch = ReadBatch(next: max(start, shard.oldestReadablePosition(log)))
         var text = SequenceNumberText()
         if let store = shard.store, batch.next < log.firstPosition {
@@ -385,9 +389,11 @@ extension KinesisService {
                 throw .storageFailure()
             }
             for e in found.entries {
-                batch.records.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: e.position, arrivalMillis: e.arrivalMillis)),
+                let sequence = text.string(shard.sequenceNumber(position: e.position, arrivalMillis: e.arrivalMillis))
+                batch.records.append(Record(sequenceNumber: sequence,
                                             approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: e.arrivalMillis).date,
-                                            data: e.data, partitionKey: e.partitionKey, encryptionType: e.encrypted ? .kms : EncryptionType.none))
+                                            data: e.data, partitionKey: e.partitionKey,
+                                            encryptionType: e.encrypted ? .kms : EncryptionType.none))
                 batch.bytes += e.size
                 batch.lastArrival = e.arrivalMillis
             }
@@ -399,9 +405,11 @@ extension KinesisService {
         while position < end, batch.records.count < limit {
             let r = log.records[Int(position - log.firstPosition)]
             if !batch.records.isEmpty && batch.bytes + r.size > maxBytes { break }
-            batch.records.append(Record(sequenceNumber: text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis)),
+            let sequence = text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis))
+            batch.records.append(Record(sequenceNumber: sequence,
                                         approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
-                                        data: r.data, partitionKey: r.partitionKey, encryptionType: r.encrypted ? .kms : EncryptionType.none))
+                                        data: r.data, partitionKey: r.partitionKey,
+                                        encryptionType: r.encrypted ? .kms : EncryptionType.none))
             batch.bytes += r.size
             batch.lastArrival = r.arrivalMillis
             position += 1
@@ -487,7 +495,9 @@ extension KinesisService {
                     if let store = shard.store, t < log.records.first?.arrivalMillis ?? .max {
                         // Older than the memory window: the disk knows where it starts.
                         do throws(StorageError) {
-                            if let p = try store.position(atOrAfter: max(t, cutoff)), p < log.firstPosition { return (index, p) }
+                            if let p = try store.position(atOrAfter: max(t, cutoff)), p < log.firstPosition {
+                                return (index, p)
+                            }
                         } catch {
                             engine.storageTrouble(error, stream: s, shard: shard, time: now)
                             throw .storageFailure()

@@ -33,7 +33,8 @@ public final class KinesisEngine: Sendable {
 
     /// An engine that keeps everything in memory (`configuration.storage` is ignored: see
     /// ``open(clock:configuration:)``).
-    public convenience init(clock: any Clock = WallClock(), configuration: EngineConfiguration = EngineConfiguration()) {
+    public convenience init(clock: any Clock = WallClock(),
+                            configuration: EngineConfiguration = EngineConfiguration()) {
         self.init(clock: clock, configuration: configuration, dataDirectory: nil)
     }
 
@@ -121,8 +122,10 @@ public final class KinesisEngine: Sendable {
             events.append(time: now, account: stream.account, region: stream.region, stream: stream.name,
                           kind: .recordsEvicted, shards: [e.shard.shardId],
                           message: e.shard.store == nil
-                            ? "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of \(e.shard.shardId) early"
-                            : "Memory window full: the \(e.records) oldest records of \(e.shard.shardId) are now read from disk")
+                            ? "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of "
+                                + "\(e.shard.shardId) early"
+                            : "Memory window full: the \(e.records) oldest records of \(e.shard.shardId) are now "
+                                + "read from disk")
         }
     }
 

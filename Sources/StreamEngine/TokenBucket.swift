@@ -89,7 +89,11 @@ struct RollingWindowCounter: Sendable {
     let limit: Int
     private(set) var times: [Instant] = []
 
-    init(window: Duration, limit: Int, times: [Instant] = []) { self.window = window; self.limit = limit; self.times = times }
+    init(window: Duration, limit: Int, times: [Instant] = []) {
+        self.window = window
+        self.limit = limit
+        self.times = times
+    }
 
     mutating func prune(_ now: Instant) { times.removeAll { now - $0 >= window } }
     mutating func canRecord(_ now: Instant) -> Bool { prune(now); return times.count < limit }

@@ -68,9 +68,10 @@ struct Serve: AsyncParsableCommand {
             engine = opened.engine
             if let storage = config.storage {
                 let r = opened.recovery
-                Self.say("data dir \(storage.directory) (fsync \(storage.fsync)): recovered \(r.streams) stream\(r.streams == 1 ? "" : "s"), "
-                         + "\(r.shards) shards, \(r.records) records (\(r.bytes) bytes) in "
-                         + "\(r.elapsed.components.seconds * 1000 + r.elapsed.components.attoseconds / 1_000_000_000_000_000) ms")
+                let ms = r.elapsed.components.seconds * 1000 + r.elapsed.components.attoseconds / 1_000_000_000_000_000
+                Self.say("data dir \(storage.directory) (fsync \(storage.fsync)): recovered \(r.streams) "
+                         + "stream\(r.streams == 1 ? "" : "s"), \(r.shards) shard\(r.shards == 1 ? "" : "s"), "
+                         + "\(r.records) records (\(r.bytes) bytes) in \(ms) ms")
                 for damage in r.damage { Self.say("storage: " + damage.message) }
             }
         } catch {
@@ -105,7 +106,8 @@ struct Serve: AsyncParsableCommand {
                 let sample = engine.sample()
                 metrics.withLock { $0.ingest(sample) }
                 // Storage trouble is for the operator's log too, not only the event feed.
-                for event in engine.events.events(after: seen) where [.storageFailed, .storageDamaged].contains(event.kind) {
+                let storage: [EngineEvent.Kind] = [.storageFailed, .storageDamaged]
+                for event in engine.events.events(after: seen) where storage.contains(event.kind) {
                     Self.say("storage: " + event.message)
                 }
                 seen = engine.events.lastId

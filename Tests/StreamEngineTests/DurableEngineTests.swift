@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// The engine on a data directory: what a restart keeps, what the memory window leaves on disk,
@@ -8,8 +9,10 @@ import Testing
     let dir = ScratchDirectory()
     let clock = ManualClock()
 
-    func configuration(fsync: FsyncPolicy = .always, window: Int? = nil,
-                       segmentBytes: Int = 64 << 10) -> EngineConfiguration {
+    func configuration(
+        fsync: FsyncPolicy = .always, window: Int? = nil,
+        segmentBytes: Int = 64 << 10
+    ) -> EngineConfiguration {
         var c = EngineConfiguration()
         c.delays = .immediate
         c.limits = .off
@@ -28,8 +31,9 @@ import Testing
         var acked: [(String, String, Data)] = []
         for start in stride(from: 0, to: count, by: 100) {
             let entries = (start..<min(count, start + 100)).map { i in
-                PutRecordsRequestEntry(data: Data("\(tag)-\(i)-".utf8) + Data(repeating: UInt8(i % 256), count: size),
-                                       explicitHashKey: nil, partitionKey: "key-\(i % 37)")
+                PutRecordsRequestEntry(
+                    data: Data("\(tag)-\(i)-".utf8) + Data(repeating: UInt8(i % 256), count: size),
+                    explicitHashKey: nil, partitionKey: "key-\(i % 37)")
             }
             let out = try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s"))
             #expect(out.failedRecordCount == 0)
@@ -71,13 +75,16 @@ import Testing
         var (h, _) = try open()
         try h.stream(shards: 2)
         var acked = try put(h, count: 300, tag: "a")
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000",
-                                               newStartingHashKey: "42535295865117307932921825928971026432"))
+        _ = try h.k.splitShard(
+            SplitShardInput(
+                streamName: "s", shardToSplit: "shardId-000000000000",
+                newStartingHashKey: "42535295865117307932921825928971026432"))
         h.advance(ms: 1)
         _ = try h.k.addTagsToStream(AddTagsToStreamInput(streamName: "s", tags: ["team": "data"]))
         _ = try h.k.increaseStreamRetentionPeriod(StreamRetentionInput(streamName: "s", retentionPeriodHours: 48))
-        let consumer = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(
-            streamARN: "arn:aws:kinesis:us-east-1:\(account):stream/s", consumerName: "app"))
+        let consumer = try h.k.registerStreamConsumer(
+            RegisterStreamConsumerInput(
+                streamARN: "arn:aws:kinesis:us-east-1:\(account):stream/s", consumerName: "app"))
         acked += try put(h, count: 300, tag: "b")
         let shardsBefore = try h.listAllShards()
         h.engine.close()
@@ -90,8 +97,12 @@ import Testing
         let summary = try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary
         #expect(summary.retentionPeriodHours == 48 && summary.streamStatus == .active)
         #expect(try h.k.listTagsForStream(ListTagsForStreamInput(streamName: "s")).tags.map(\.key) == ["team"])
-        #expect(try h.k.listStreamConsumers(ListStreamConsumersInput(streamARN: consumer.consumer.consumerARN
-            .components(separatedBy: "/consumer/")[0])).consumers.map(\.consumerName) == ["app"])
+        #expect(
+            try h.k.listStreamConsumers(
+                ListStreamConsumersInput(
+                    streamARN: consumer.consumer.consumerARN
+                        .components(separatedBy: "/consumer/")[0])
+            ).consumers.map(\.consumerName) == ["app"])
         expectAll(acked, in: try readAll(h))
         // New numbers continue above every number issued before the restart, shard by shard.
         let newer = try put(h, count: 100, tag: "c")
@@ -107,7 +118,7 @@ import Testing
         defer { dir.cleanup() }
         let (h, _) = try open(configuration(window: 1 << 20))
         try h.stream(shards: 1)
-        let acked = try put(h, count: 3000, size: 1000, tag: "w") // ~3 MiB into a 1 MiB window
+        let acked = try put(h, count: 3000, size: 1000, tag: "w")  // ~3 MiB into a 1 MiB window
         h.engine.tick()
         #expect(h.engine.retainedPayloadBytes <= 1 << 20)
         let first = h.engine.events.events().first { $0.kind == .recordsEvicted }
@@ -118,9 +129,13 @@ import Testing
         // Evicted to disk is not lost: the counters of records trimmed early stay 0.
         #expect(h.engine.sample().streams[0].shards[0].counters.evictedRecords == 0)
         // AT_TIMESTAMP and AT_SEQUENCE_NUMBER of an early record start on disk.
-        let early = try h.get(try h.iterator("s", shard: "shardId-000000000000", .atSequenceNumber, sequence: acked[10].0), limit: 1)
+        let early = try h.get(
+            try h.iterator("s", shard: "shardId-000000000000", .atSequenceNumber, sequence: acked[10].0), limit: 1)
         #expect(early.records.first?.data == acked[10].2)
-        let byTime = try h.get(try h.iterator("s", shard: "shardId-000000000000", .atTimestamp, timestamp: Instant(secondsSinceEpoch: 1_764_000_000).date), limit: 1)
+        let byTime = try h.get(
+            try h.iterator(
+                "s", shard: "shardId-000000000000", .atTimestamp,
+                timestamp: Instant(secondsSinceEpoch: 1_764_000_000).date), limit: 1)
         #expect(byTime.records.first?.data == acked[0].2)
         h.engine.close()
     }
@@ -141,7 +156,8 @@ import Testing
         h.engine.tick()
         let after = dir.segments(shardDirectory).count
         #expect(after < before, "segments of records past 24 h are deleted")
-        #expect(h.engine.events.events().contains { $0.kind == .recordsExpired && $0.message.contains("segment files") })
+        #expect(
+            h.engine.events.events().contains { $0.kind == .recordsExpired && $0.message.contains("segment files") })
         let read = try readAll(h)
         #expect(read["shardId-000000000000"]?.map(\.data) == fresh.map(\.2))
         h.engine.close()

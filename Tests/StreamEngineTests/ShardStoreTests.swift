@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// A fresh directory under the system's temporary directory, removed by `cleanup()`.
@@ -14,7 +15,8 @@ struct ScratchDirectory {
     func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 
     func segments(_ sub: String = "") -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path + sub)) ?? []).filter { $0.hasSuffix(".seg") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: path + sub)) ?? []).filter { $0.hasSuffix(".seg") }
+            .sorted()
     }
 }
 
@@ -22,13 +24,18 @@ struct ScratchDirectory {
 @Suite struct ShardStoreTests {
     /// Appends `count` records of `size` bytes, one batch, and returns their payloads.
     @discardableResult
-    func append(_ store: ShardStore, count: Int, size: Int = 100, arrival: Int64 = 1_000, tag: String = "r") throws -> [Data] {
+    func append(
+        _ store: ShardStore, count: Int, size: Int = 100, arrival: Int64 = 1_000, tag: String = "r"
+    ) throws -> [Data] {
         var batch = SegmentBatch()
         var payloads: [Data] = []
         let first = store.nextSeqIndex
         for i in 0..<count {
-            let data = Data("\(tag)\(first + Int64(i))-".utf8) + Data(repeating: UInt8(i % 251), count: max(0, size - 12))
-            batch.add(seqIndex: first + Int64(i), arrivalMillis: arrival, encrypted: i % 2 == 1, partitionKey: "k\(i)", data: data)
+            let data =
+                Data("\(tag)\(first + Int64(i))-".utf8) + Data(repeating: UInt8(i % 251), count: max(0, size - 12))
+            batch.add(
+                seqIndex: first + Int64(i), arrivalMillis: arrival, encrypted: i % 2 == 1, partitionKey: "k\(i)",
+                data: data)
             payloads.append(data)
         }
         _ = try store.append(batch)
@@ -108,9 +115,9 @@ struct ScratchDirectory {
         store.close()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         switch kind {
-        case "checksum": bytes[bytes.count - 1] ^= 0xFF // the last entry's body: torn
-        case "zeros": bytes += Data(count: 4096) // a file extended before its data arrived: torn
-        default: bytes[lastEntry + 3] = 0x7F // the last entry's length garbled far past the end: damage
+        case "checksum": bytes[bytes.count - 1] ^= 0xFF  // the last entry's body: torn
+        case "zeros": bytes += Data(count: 4096)  // a file extended before its data arrived: torn
+        default: bytes[lastEntry + 3] = 0x7F  // the last entry's length garbled far past the end: damage
         }
         try bytes.write(to: URL(fileURLWithPath: file))
         let reopened = try ShardStore.open(directory: dir.path, policy: .always, segmentBytes: 1 << 20)
@@ -128,7 +135,7 @@ struct ScratchDirectory {
         let dir = ScratchDirectory()
         defer { dir.cleanup() }
         let store = ShardStore.create(directory: dir.path, policy: .always, segmentBytes: 64 << 10)
-        for _ in 0..<6 { try append(store, count: 100, size: 700) } // a segment each (73 KB > 64 KiB)
+        for _ in 0..<6 { try append(store, count: 100, size: 700) }  // a segment each (73 KB > 64 KiB)
         store.close()
         let names = dir.segments()
         #expect(names.count >= 3)
@@ -162,7 +169,8 @@ struct ScratchDirectory {
         try append(store, count: 50, size: 100, arrival: 5_000)
         store.close()
         // Under `interval` a restart continues above the reserved block: positions jump.
-        let reopened = try ShardStore.open(directory: dir.path, policy: .interval(milliseconds: 10), segmentBytes: 64 << 10)
+        let reopened = try ShardStore.open(
+            directory: dir.path, policy: .interval(milliseconds: 10), segmentBytes: 64 << 10)
         let next = reopened.store.nextSeqIndex
         // The first batch reserved 2^20 counters past its last; the second stayed inside them.
         #expect(next == 50 + ShardStore.reservationBlock + 1)
@@ -187,7 +195,7 @@ struct ScratchDirectory {
         let dir = ScratchDirectory()
         defer { dir.cleanup() }
         let store = ShardStore.create(directory: dir.path, policy: .always, segmentBytes: 64 << 10)
-        for i in 0..<4 { try append(store, count: 100, size: 700, arrival: Int64(i) * 1_000) } // a segment each
+        for i in 0..<4 { try append(store, count: 100, size: 700, arrival: Int64(i) * 1_000) }  // a segment each
         #expect(dir.segments().count == 4)
         #expect(store.trim(before: 0).records == 0)
         let partial = store.trim(before: 1_500)

@@ -14,7 +14,9 @@ public enum CRC32 {
     /// `zlib.crc32(bytes, previous)`.
     public static func checksum<Bytes: Sequence>(_ bytes: Bytes, continuing previous: UInt32 = 0) -> UInt32
     where Bytes.Element == UInt8 {
-        if let fast = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0), continuing: previous) }) {
+        if let fast = bytes.withContiguousStorageIfAvailable({
+            checksum(UnsafeRawBufferPointer($0), continuing: previous)
+        }) {
             return fast
         }
         return Array(bytes).withUnsafeBytes { checksum($0, continuing: previous) }

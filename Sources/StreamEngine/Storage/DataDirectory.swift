@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The `--data-dir` of a running engine: its lock, its layout, its metadata files and the
 /// interval flusher.
@@ -42,8 +43,11 @@ public final class DataDirectory: Sendable {
         let fd = try FileIO.open(lockPath, O_RDWR | O_CREAT, what: "open the lock file")
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            let pid = (try? FileIO.contents(lockPath)).flatMap { Int32(String(decoding: $0, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let pid = (try? FileIO.contents(lockPath)).flatMap {
+                Int32(
+                    String(decoding: $0, as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines))
+            }
             Glibc.close(fd)
             if code == EWOULDBLOCK { throw StorageError(.inUse(pid: pid), path: root, reason: "locked") }
             throw .system("lock", path: lockPath, errno: code)
@@ -58,11 +62,13 @@ public final class DataDirectory: Sendable {
                     throw StorageError(.corrupt, path: formatPath, reason: "not a ktop data directory of this version")
                 }
             } else {
-                let entries = FileIO.list(root).filter { $0 != "LOCK" }
+                // A file system's own lost+found (a mount point used as the directory) is no one's data.
+                let entries = FileIO.list(root).filter { $0 != "LOCK" && $0 != "lost+found" }
                 guard entries.isEmpty else {
                     let some = entries.sorted().prefix(3).joined(separator: ", ")
-                    throw StorageError(.corrupt, path: root,
-                                       reason: "the directory holds other files (\(some)); give --data-dir an empty or ktop directory")
+                    throw StorageError(
+                        .corrupt, path: root,
+                        reason: "the directory holds other files (\(some)); give --data-dir an empty or ktop directory")
                 }
                 try FileIO.writeAtomically(Array(format.utf8), to: formatPath)
             }
@@ -152,7 +158,9 @@ public final class DataDirectory: Sendable {
     }
 
     private static func emptyTrash(_ root: String) throws(StorageError) {
-        for name in FileIO.list(root + "/trash") { try? FileManager.default.removeItem(atPath: root + "/trash/" + name) }
+        for name in FileIO.list(root + "/trash") {
+            try? FileManager.default.removeItem(atPath: root + "/trash/" + name)
+        }
     }
 
     // MARK: - Flushing (interval)
@@ -165,14 +173,22 @@ public final class DataDirectory: Sendable {
 
     /// Syncs every store written since the last flush (the flusher's work; tests call it).
     public func flush() {
-        let stores = dirty.withLock { d in defer { d.removeAll() }; return Array(d.values) }
+        let stores = dirty.withLock { d in
+            defer { d.removeAll() }
+            return Array(d.values)
+        }
         for store in stores {
             do { try store.syncAll() } catch { flushFailures.withLock { $0.append(error) } }
         }
     }
 
     /// Sync failures since the last call.
-    func takeFlushFailures() -> [StorageError] { flushFailures.withLock { f in defer { f.removeAll() }; return f } }
+    func takeFlushFailures() -> [StorageError] {
+        flushFailures.withLock { f in
+            defer { f.removeAll() }
+            return f
+        }
+    }
 
     private func startFlusher(every milliseconds: Int) {
         let thread = Thread { [self] in
@@ -193,7 +209,10 @@ public final class DataDirectory: Sendable {
 
     /// Makes everything durable and releases the lock (a graceful shutdown).
     public func close() {
-        let first = stopped.withLock { s in defer { s = true }; return !s }
+        let first = stopped.withLock { s in
+            defer { s = true }
+            return !s
+        }
         guard first else { return }
         flush()
         Glibc.close(lockFD)

@@ -4,8 +4,11 @@ extension KinesisEngine {
     /// An engine on `configuration.storage`'s data directory (or in memory without one): locks
     /// the directory and restores every stream it holds. Each shard continues its sequence
     /// counter above every number it ever handed out; its old records are read from disk.
-    public static func open(clock: any Clock = WallClock(), configuration: EngineConfiguration)
-        throws(StorageError) -> (engine: KinesisEngine, recovery: RecoveryReport) {
+    public static func open(
+        clock: any Clock = WallClock(), configuration: EngineConfiguration
+    )
+        throws(StorageError) -> (engine: KinesisEngine, recovery: RecoveryReport)
+    {
         guard let storage = configuration.storage else {
             return (KinesisEngine(clock: clock, configuration: configuration), RecoveryReport())
         }
@@ -26,7 +29,8 @@ extension KinesisEngine {
         var report = RecoveryReport()
         let now = clock.now()
         for (account, region) in Set(directory.streamDirectories().map { "\($0.account)/\($0.region)" })
-            .sorted().map({ key in (String(key.split(separator: "/")[0]), String(key.split(separator: "/")[1])) }) {
+            .sorted().map({ key in (String(key.split(separator: "/")[0]), String(key.split(separator: "/")[1])) })
+        {
             let service = service(account: account, region: region)
             let path = directory.serviceDirectory(account: account, region: region) + "/service.json"
             if let record = try DataDirectory.read(ServiceRecord.self, at: path) {
@@ -44,8 +48,9 @@ extension KinesisEngine {
             let service = service(account: account, region: region)
             let stream = try service.restore(record, path: path, directory: directory, report: &report)
             for damage in report.damage where damage.path.hasPrefix(path + "/") {
-                events.append(time: now, account: account, region: region, stream: stream.name, kind: .storageDamaged,
-                              shards: [], message: damage.message)
+                events.append(
+                    time: now, account: account, region: region, stream: stream.name, kind: .storageDamaged,
+                    shards: [], message: damage.message)
             }
             report.streams += 1
         }
@@ -60,18 +65,20 @@ extension KinesisEngine {
             return r[s.arn] != text
         }
         guard fresh else { return }
-        events.append(time: time, account: s.account, region: s.region, stream: s.name, kind: .storageFailed,
-                      shards: shard.map { [$0.shardId] } ?? [],
-                      message: "Cannot write \(text): puts fail with InternalFailure, nothing unwritten is acked")
+        events.append(
+            time: time, account: s.account, region: s.region, stream: s.name, kind: .storageFailed,
+            shards: shard.map { [$0.shardId] } ?? [],
+            message: "Storage failure: \(text). Puts fail with InternalFailure; nothing unwritten is acked")
     }
 
     /// The storage side of a tick: sync failures of the interval flusher, metadata writes to retry.
     func tickStorage(_ now: Instant) {
         guard let directory = dataDirectory else { return }
         for failure in directory.takeFlushFailures() {
-            events.append(time: now, account: configuration.defaultAccount, region: configuration.defaultRegion,
-                          stream: "", kind: .storageFailed, shards: [],
-                          message: "Sync failed: \(failure); the shard takes no more writes until ktop restarts")
+            events.append(
+                time: now, account: configuration.defaultAccount, region: configuration.defaultRegion,
+                stream: "", kind: .storageFailed, shards: [],
+                message: "Sync failed: \(failure); the shard takes no more writes until ktop restarts")
         }
         for service in allServices {
             for s in service.streamsSnapshot() where s.metadataFailure.withLock({ $0 }) != nil {
@@ -89,50 +96,61 @@ extension KinesisEngine {
 
 extension KinesisService {
     /// Rebuilds a stream from its metadata and its shards' segment files.
-    func restore(_ record: StreamRecord, path: String, directory: DataDirectory, report: inout RecoveryReport)
-        throws(StorageError) -> StreamState {
+    func restore(
+        _ record: StreamRecord, path: String, directory: DataDirectory, report: inout RecoveryReport
+    )
+        throws(StorageError) -> StreamState
+    {
         let c = directory.configuration
         var shards: [ShardState] = []
         for r in record.shards {
-            let opened = try ShardStore.open(directory: DataDirectory.shardDirectory(path, index: r.index), policy: c.fsync,
-                                             segmentBytes: c.segmentBytes)
+            let opened = try ShardStore.open(
+                directory: DataDirectory.shardDirectory(path, index: r.index), policy: c.fsync,
+                segmentBytes: c.segmentBytes)
             report.damage += opened.damage
             report.records += opened.records
             report.bytes += opened.bytes
             report.shards += 1
-            let shard = ShardState(index: r.index, range: UInt128(r.startingHashKey)!...UInt128(r.endingHashKey)!,
-                                   parent: r.parent, adjacentParent: r.adjacentParent, createdAt: r.createdAt,
-                                   limits: limits, store: opened.store,
-                                   recovered: (opened.store.nextSeqIndex - 1, opened.store.lastArrivalMillis))
+            let shard = ShardState(
+                index: r.index, range: UInt128(r.startingHashKey)!...UInt128(r.endingHashKey)!,
+                parent: r.parent, adjacentParent: r.adjacentParent, createdAt: r.createdAt,
+                limits: limits, store: opened.store,
+                recovered: (opened.store.nextSeqIndex - 1, opened.store.lastArrivalMillis))
             shard.log.withLock { $0.closedAt = r.closedAt }
             shards.append(shard)
         }
         let day = Duration.seconds(86_400)
-        var meta = StreamMeta(status: record.status, shards: shards,
-                              open: shards.filter { r in record.shards[r.index].closedAt == nil }
-                                .sorted { $0.range.lowerBound < $1.range.lowerBound },
-                              mode: record.mode, retentionHours: record.retentionHours,
-                              maxRecordSizeKiB: record.maxRecordSizeKiB, warmThroughputMiBps: record.warmThroughputMiBps,
-                              updateShardCountHistory: RollingWindowCounter(window: day, limit: limits.updateShardCountPerDay,
-                                                                            times: record.updateShardCountTimes),
-                              modeSwitchHistory: RollingWindowCounter(window: day, limit: limits.streamModeSwitchesPerDay,
-                                                                      times: record.modeSwitchTimes),
-                              encryptionHistory: RollingWindowCounter(window: day, limit: limits.encryptionChangesPerDay,
-                                                                      times: record.encryptionTimes))
+        var meta = StreamMeta(
+            status: record.status, shards: shards,
+            open: shards.filter { r in record.shards[r.index].closedAt == nil }
+                .sorted { $0.range.lowerBound < $1.range.lowerBound },
+            mode: record.mode, retentionHours: record.retentionHours,
+            maxRecordSizeKiB: record.maxRecordSizeKiB, warmThroughputMiBps: record.warmThroughputMiBps,
+            updateShardCountHistory: RollingWindowCounter(
+                window: day, limit: limits.updateShardCountPerDay,
+                times: record.updateShardCountTimes),
+            modeSwitchHistory: RollingWindowCounter(
+                window: day, limit: limits.streamModeSwitchesPerDay,
+                times: record.modeSwitchTimes),
+            encryptionHistory: RollingWindowCounter(
+                window: day, limit: limits.encryptionChangesPerDay,
+                times: record.encryptionTimes))
         meta.tags = record.tags
         meta.encryption = record.encryption
         meta.keyId = record.keyId
         meta.shardLevelMetrics = record.shardLevelMetrics
         for consumer in record.consumers {
-            meta.consumers[consumer.name] = ConsumerState(name: consumer.name, arn: consumer.arn, createdAt: consumer.createdAt,
-                                                          status: consumer.status, statusDue: consumer.statusDue,
-                                                          tags: consumer.tags)
+            meta.consumers[consumer.name] = ConsumerState(
+                name: consumer.name, arn: consumer.arn, createdAt: consumer.createdAt,
+                status: consumer.status, statusDue: consumer.statusDue,
+                tags: consumer.tags)
         }
         meta.pending = record.pending?.change(shardCount: shards.count)
         meta.storage = StreamStorage(directory: directory, path: path)
         meta.persisted = record
-        let stream = StreamState(name: record.name, account: account, region: region, createdAt: record.createdAt,
-                                 incarnation: engine.nextIncarnation(), meta: meta)
+        let stream = StreamState(
+            name: record.name, account: account, region: region, createdAt: record.createdAt,
+            incarnation: engine.nextIncarnation(), meta: meta)
         registry.write { $0[record.name] = stream }
         return stream
     }
@@ -140,11 +158,14 @@ extension KinesisService {
     /// Writes `service.json` (resource policies, account settings) after either changed.
     func persistServiceSettings() {
         guard let directory = engine.dataDirectory else { return }
-        let record = ServiceRecord(account: account, region: region, policies: policies.withLock { $0 },
-                                   accountSettings: accountSettings.withLock { $0 })
+        let record = ServiceRecord(
+            account: account, region: region, policies: policies.withLock { $0 },
+            accountSettings: accountSettings.withLock { $0 })
         do { try directory.write(record) } catch {
-            events.append(time: clock.now(), account: account, region: region, stream: "", kind: .storageFailed,
-                          message: "Cannot write \(error); the resource policies and account settings are kept in memory only")
+            events.append(
+                time: clock.now(), account: account, region: region, stream: "", kind: .storageFailed,
+                message: "Storage failure: \(error). The resource policies and account settings are kept in memory only"
+            )
         }
     }
 }

@@ -1,16 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The few POSIX calls storage needs, each turning a failure into a ``StorageError`` that
 /// names the file. Plain system calls rather than FileHandle: storage must see every
 /// short write and every failed fsync, and must never throw an Objective-C exception.
 enum FileIO {
     /// Writes all of `bytes` at `offset`, retrying short writes and EINTR.
-    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(StorageError) {
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(StorageError)
+    {
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
@@ -37,7 +39,9 @@ enum FileIO {
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + Int64(done))) }
+            let n = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset + Int64(done)))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .system("read", path: path)

@@ -30,14 +30,16 @@ enum SegmentCodec {
     static let maximumBodyBytes = fixedBodyBytes + 768 + 10 << 20
 
     /// Appends one encoded entry to `buffer`.
-    static func encode(seqIndex: Int64, arrivalMillis: Int64, encrypted: Bool, partitionKey: String, data: Data,
-                       into buffer: inout [UInt8]) {
+    static func encode(
+        seqIndex: Int64, arrivalMillis: Int64, encrypted: Bool, partitionKey: String, data: Data,
+        into buffer: inout [UInt8]
+    ) {
         let key = partitionKey.utf8
         let bodyLength = fixedBodyBytes + key.count + data.count
         let start = buffer.count
         buffer.reserveCapacity(start + headerBytes + bodyLength)
         append(UInt32(bodyLength), to: &buffer)
-        append(UInt32(0), to: &buffer) // the checksum, filled in below
+        append(UInt32(0), to: &buffer)  // the checksum, filled in below
         append(UInt64(bitPattern: seqIndex), to: &buffer)
         append(UInt64(bitPattern: arrivalMillis), to: &buffer)
         buffer.append(encrypted ? 1 : 0)
@@ -76,8 +78,9 @@ enum SegmentCodec {
         let keyBytes = UnsafeRawBufferPointer(rebasing: body[fixedBodyBytes..<(fixedBodyBytes + keyLength)])
         let key = String(decoding: keyBytes, as: UTF8.self)
         let data = Data(UnsafeRawBufferPointer(rebasing: body[(fixedBodyBytes + keyLength)...]))
-        return .entry(LogEntry(seqIndex: seq, arrivalMillis: arrival, encrypted: flags == 1, partitionKey: key, data: data),
-                      length: headerBytes + length)
+        return .entry(
+            LogEntry(seqIndex: seq, arrivalMillis: arrival, encrypted: flags == 1, partitionKey: key, data: data),
+            length: headerBytes + length)
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to buffer: inout [UInt8]) {
@@ -97,11 +100,15 @@ struct SegmentBatch {
     var isEmpty: Bool { count == 0 }
 
     mutating func add(seqIndex: Int64, arrivalMillis: Int64, encrypted: Bool, partitionKey: String, data: Data) {
-        if count == 0 { firstSeqIndex = seqIndex; firstArrivalMillis = arrivalMillis }
+        if count == 0 {
+            firstSeqIndex = seqIndex
+            firstArrivalMillis = arrivalMillis
+        }
         lastSeqIndex = seqIndex
         lastArrivalMillis = arrivalMillis
         count += 1
-        SegmentCodec.encode(seqIndex: seqIndex, arrivalMillis: arrivalMillis, encrypted: encrypted,
-                            partitionKey: partitionKey, data: data, into: &bytes)
+        SegmentCodec.encode(
+            seqIndex: seqIndex, arrivalMillis: arrivalMillis, encrypted: encrypted,
+            partitionKey: partitionKey, data: data, into: &bytes)
     }
 }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One shard's records on disk: an append-only log split into segment files named by the
 /// sequence counter of their first entry (`00000000000000000001.seg`), oldest first.
@@ -83,11 +84,15 @@ final class ShardStore: Sendable {
 
     /// Opens a shard's directory: verifies every entry, drops a torn last entry, seals a
     /// damaged segment at its damage, and continues the counter above everything issued.
-    static func open(directory: String, policy: FsyncPolicy, segmentBytes: Int)
-        throws(StorageError) -> (store: ShardStore, damage: [StorageDamage], records: Int64, bytes: Int64) {
+    static func open(
+        directory: String, policy: FsyncPolicy, segmentBytes: Int
+    )
+        throws(StorageError) -> (store: ShardStore, damage: [StorageDamage], records: Int64, bytes: Int64)
+    {
         var state = State()
         var damage: [StorageDamage] = []
-        var records: Int64 = 0, bytes: Int64 = 0
+        var records: Int64 = 0
+        var bytes: Int64 = 0
         state.directoryExists = FileIO.isDirectory(directory)
         let names = FileIO.list(directory).filter { $0.hasSuffix(".seg") }
             .compactMap { name -> (Int64, String)? in Int64(name.dropLast(4)).map { ($0, name) } }
@@ -112,7 +117,10 @@ final class ShardStore: Sendable {
         }
         if let reserved = readReservation(directory) { state.nextSeqIndex = max(state.nextSeqIndex, reserved) }
         state.reservedThrough = state.nextSeqIndex - 1
-        return (ShardStore(directory: directory, policy: policy, segmentBytes: segmentBytes, state: state), damage, records, bytes)
+        return (
+            ShardStore(directory: directory, policy: policy, segmentBytes: segmentBytes, state: state), damage, records,
+            bytes
+        )
     }
 
     /// Reads a segment through, building its marks. A bad or short entry that reaches the end
@@ -129,7 +137,7 @@ final class ShardStore: Sendable {
             var at = 0
             while at < chunk.count {
                 var read = chunk.withUnsafeBytes { SegmentCodec.decode(UnsafeRawBufferPointer(rebasing: $0[at...])) }
-                if read == .short && at > 0 { break } // the rest of it is in the next chunk
+                if read == .short && at > 0 { break }  // the rest of it is in the next chunk
                 let declared = declaredEnd(chunk, at: at).map { offset + Int64(at) + $0 }
                 if read == .short, let end = declared, end <= fileSize {
                     // One entry larger than the chunk: read it whole.
@@ -141,7 +149,8 @@ final class ShardStore: Sendable {
                     // A cut write leaves a whole header whose entry runs past the end (or not even a
                     // whole header); a garbled length or checksum before the end is damage.
                     let entryBytes = declaredEnd(chunk, at: at) ?? 0
-                    let cut = entryBytes <= Int64(SegmentCodec.headerBytes + SegmentCodec.maximumBodyBytes)
+                    let cut =
+                        entryBytes <= Int64(SegmentCodec.headerBytes + SegmentCodec.maximumBodyBytes)
                         && (declared.map { $0 >= fileSize } ?? true)
                     let zeros = last && !cut ? try isZeros(fd, from: bad, to: fileSize, path: segment.path) : false
                     let torn = last && (cut || zeros)
@@ -156,7 +165,8 @@ final class ShardStore: Sendable {
                 }
                 let entryOffset = offset + Int64(at)
                 if segment.marks.isEmpty || entryOffset - segment.marks.last!.offset >= markSpacing {
-                    segment.marks.append(Mark(seqIndex: entry.seqIndex, offset: entryOffset, arrivalMillis: entry.arrivalMillis))
+                    segment.marks.append(
+                        Mark(seqIndex: entry.seqIndex, offset: entryOffset, arrivalMillis: entry.arrivalMillis))
                 }
                 segment.count += 1
                 segment.lastSeqIndex = entry.seqIndex
@@ -164,7 +174,10 @@ final class ShardStore: Sendable {
                 segment.lastArrivalMillis = max(segment.lastArrivalMillis, entry.arrivalMillis)
                 previous = entry.seqIndex
                 at += length
-                if at >= chunk.count { offset += Int64(at); continue scanning }
+                if at >= chunk.count {
+                    offset += Int64(at)
+                    continue scanning
+                }
             }
             offset += Int64(at)
         }
@@ -174,7 +187,9 @@ final class ShardStore: Sendable {
 
     /// Whether the file holds only zero bytes from `start` on (up to 16 MiB looked at): a file
     /// system may extend a file before the data of a cut write reaches it.
-    private static func isZeros(_ fd: Int32, from start: Int64, to end: Int64, path: String) throws(StorageError) -> Bool {
+    private static func isZeros(
+        _ fd: Int32, from start: Int64, to end: Int64, path: String
+    ) throws(StorageError) -> Bool {
         guard end - start <= 16 << 20 else { return false }
         return try FileIO.read(fd, count: Int(end - start), at: start, path: path).allSatisfy { $0 == 0 }
     }
@@ -211,7 +226,12 @@ final class ShardStore: Sendable {
                 try writeReservation(through, s: &s)
                 s.reservedThrough = through
             }
-            if s.activeFD < 0 || s.segments.last!.sealed || s.segments.last!.size >= Int64(segmentBytes) {
+            // A batch that would take the segment past its size starts a new one (a single batch
+            // larger than a segment gets one of its own).
+            let size = s.segments.last?.size ?? 0
+            if s.activeFD < 0 || s.segments.last!.sealed
+                || (size > 0 && size + Int64(batch.bytes.count) > Int64(segmentBytes))
+            {
                 try roll(&s, firstSeqIndex: batch.firstSeqIndex)
             }
             let path = s.segments[s.segments.count - 1].path
@@ -224,7 +244,8 @@ final class ShardStore: Sendable {
             }
             var segment = s.segments[s.segments.count - 1]
             if segment.marks.isEmpty || offset - segment.marks.last!.offset >= Self.markSpacing {
-                segment.marks.append(Mark(seqIndex: batch.firstSeqIndex, offset: offset, arrivalMillis: batch.firstArrivalMillis))
+                segment.marks.append(
+                    Mark(seqIndex: batch.firstSeqIndex, offset: offset, arrivalMillis: batch.firstArrivalMillis))
             }
             segment.size += Int64(batch.bytes.count)
             segment.count += batch.count
@@ -270,7 +291,10 @@ final class ShardStore: Sendable {
             if synced >= generation { return }
             // A duplicate descriptor: a roll may close the active one meanwhile (after syncing it).
             let (fd, target, end, path, failed) = state.withLock { s in
-                (s.activeFD >= 0 ? dup(s.activeFD) : -1, s.generation, s.nextSeqIndex - 1, s.segments.last?.path ?? directory, s.failed)
+                (
+                    s.activeFD >= 0 ? dup(s.activeFD) : -1, s.generation, s.nextSeqIndex - 1,
+                    s.segments.last?.path ?? directory, s.failed
+                )
             }
             if let failed { throw failed }
             if fd >= 0 {
@@ -324,8 +348,11 @@ final class ShardStore: Sendable {
     /// least one) that arrived at or after `notBefore`, in order; and the position to read next.
     /// Positions need not be dense: a restart under `interval` skips counters, so when the disk
     /// holds nothing more below `end` the next position is `end`.
-    func read(from position: Int64, before end: Int64, limit: Int, maxBytes: Int, notBefore: Int64)
-        throws(StorageError) -> (entries: [LogEntry], next: Int64) {
+    func read(
+        from position: Int64, before end: Int64, limit: Int, maxBytes: Int, notBefore: Int64
+    )
+        throws(StorageError) -> (entries: [LogEntry], next: Int64)
+    {
         guard position < end, position >= 0 else { return ([], max(position, end)) }
         let segments = state.withLock { $0.segments }
         var out: [LogEntry] = []
@@ -339,11 +366,23 @@ final class ShardStore: Sendable {
             var stop = false
             var reachedEnd = false
             try forEachEntry(segment, from: start) { e in
-                if e.position >= end { reachedEnd = true; return false }
-                if out.count >= limit { stop = true; return false }
+                if e.position >= end {
+                    reachedEnd = true
+                    return false
+                }
+                if out.count >= limit {
+                    stop = true
+                    return false
+                }
                 if e.seqIndex < wanted { return true }
-                if e.arrivalMillis < notBefore { next = e.position + 1; return true }
-                if !out.isEmpty && bytes + e.size > maxBytes { stop = true; return false }
+                if e.arrivalMillis < notBefore {
+                    next = e.position + 1
+                    return true
+                }
+                if !out.isEmpty && bytes + e.size > maxBytes {
+                    stop = true
+                    return false
+                }
                 out.append(e)
                 bytes += e.size
                 next = e.position + 1
@@ -357,11 +396,12 @@ final class ShardStore: Sendable {
 
     /// Calls `visit` with each entry of `segment` from byte `start` on, until it returns false.
     private func forEachEntry(_ segment: Segment, from start: Int64, _ visit: (LogEntry) -> Bool) throws(StorageError) {
-        guard let fd = try? FileIO.open(segment.path, O_RDONLY) else { return } // trimmed meanwhile: expired
+        guard let fd = try? FileIO.open(segment.path, O_RDONLY) else { return }  // trimmed meanwhile: expired
         defer { Glibc.close(fd) }
         var offset = start
         while offset < segment.size {
-            var chunk = try FileIO.read(fd, count: Int(min(segment.size - offset, 1 << 20)), at: offset, path: segment.path)
+            var chunk = try FileIO.read(
+                fd, count: Int(min(segment.size - offset, 1 << 20)), at: offset, path: segment.path)
             var at = 0
             decoding: while at < chunk.count {
                 switch chunk.withUnsafeBytes({ SegmentCodec.decode(UnsafeRawBufferPointer(rebasing: $0[at...])) }) {
@@ -371,13 +411,16 @@ final class ShardStore: Sendable {
                 case .short:
                     break decoding
                 case .bad:
-                    throw StorageError(.corrupt, path: segment.path, reason: "unreadable entry at byte \(offset + Int64(at))")
+                    throw StorageError(
+                        .corrupt, path: segment.path, reason: "unreadable entry at byte \(offset + Int64(at))")
                 }
             }
             if at == 0 {
                 // One entry larger than the chunk: read it whole.
-                let length = chunk.count >= SegmentCodec.headerBytes
-                    ? chunk.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian) } : -1
+                let length =
+                    chunk.count >= SegmentCodec.headerBytes
+                    ? chunk.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian) }
+                    : -1
                 guard length >= 0, length <= SegmentCodec.maximumBodyBytes else {
                     throw StorageError(.corrupt, path: segment.path, reason: "unreadable entry at byte \(offset)")
                 }
@@ -395,7 +438,9 @@ final class ShardStore: Sendable {
     /// Position of the first record that arrived at or after `millis`, or nil if none on disk.
     func position(atOrAfter millis: Int64) throws(StorageError) -> Int64? {
         let segments = state.withLock { $0.segments }
-        guard let segment = segments.first(where: { $0.count > 0 && $0.lastArrivalMillis >= millis }) else { return nil }
+        guard let segment = segments.first(where: { $0.count > 0 && $0.lastArrivalMillis >= millis }) else {
+            return nil
+        }
         if segment.firstArrivalMillis >= millis { return firstPosition(of: segment) }
         let start = segment.marks.last(where: { $0.arrivalMillis < millis })?.seqIndex ?? segment.firstSeqIndex
         let found = try read(from: start - 1, before: .max, limit: 1, maxBytes: .max, notBefore: millis)
@@ -439,7 +484,10 @@ final class ShardStore: Sendable {
     /// Closes the active file (the store is dropped or its stream deleted).
     func close() {
         state.withLock { s in
-            if s.activeFD >= 0 { Glibc.close(s.activeFD); s.activeFD = -1 }
+            if s.activeFD >= 0 {
+                Glibc.close(s.activeFD)
+                s.activeFD = -1
+            }
         }
     }
 

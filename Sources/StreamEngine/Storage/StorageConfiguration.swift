@@ -16,9 +16,13 @@ public enum FsyncPolicy: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `always` or `interval:MS` (1…60000); nil otherwise.
     public init?(_ text: String) {
-        if text == "always" { self = .always; return }
+        if text == "always" {
+            self = .always
+            return
+        }
         guard text.hasPrefix("interval:"), let ms = Int(text.dropFirst("interval:".count)),
-              (1...Self.maximumIntervalMilliseconds).contains(ms) else { return nil }
+            (1...Self.maximumIntervalMilliseconds).contains(ms)
+        else { return nil }
         self = .interval(milliseconds: ms)
     }
 
@@ -74,7 +78,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     /// From `errno` after a failed system call.
     static func system(_ what: String, path: String, errno code: Int32 = errno) -> StorageError {
         let reason = "\(what): \(String(cString: strerror(code)))"
-        return StorageError(code == EROFS || code == EACCES || code == EPERM ? .notWritable : .io, path: path, reason: reason)
+        return StorageError(
+            code == EROFS || code == EACCES || code == EPERM ? .notWritable : .io, path: path, reason: reason)
     }
 
     public var description: String {

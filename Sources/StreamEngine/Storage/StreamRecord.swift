@@ -80,18 +80,20 @@ extension StreamRecord {
         maxRecordSizeKiB = m.maxRecordSizeKiB
         warmThroughputMiBps = m.warmThroughputMiBps
         consumers = m.consumers.values.sorted { $0.name < $1.name }.map {
-            ConsumerRecord(name: $0.name, arn: $0.arn, createdAt: $0.createdAt, status: $0.status, statusDue: $0.statusDue,
-                           tags: $0.tags)
+            ConsumerRecord(
+                name: $0.name, arn: $0.arn, createdAt: $0.createdAt, status: $0.status, statusDue: $0.statusDue,
+                tags: $0.tags)
         }
         pending = m.pending.map(PendingRecord.init)
         updateShardCountTimes = m.updateShardCountHistory.times
         modeSwitchTimes = m.modeSwitchHistory.times
         encryptionTimes = m.encryptionHistory.times
         shards = m.shards.map { shard in
-            ShardRecord(index: shard.index, startingHashKey: String(shard.range.lowerBound),
-                        endingHashKey: String(shard.range.upperBound), parent: shard.parentIndex,
-                        adjacentParent: shard.adjacentParentIndex, createdAt: shard.createdAt,
-                        closedAt: shard.log.withLock { $0.closedAt })
+            ShardRecord(
+                index: shard.index, startingHashKey: String(shard.range.lowerBound),
+                endingHashKey: String(shard.range.upperBound), parent: shard.parentIndex,
+                adjacentParent: shard.adjacentParentIndex, createdAt: shard.createdAt,
+                closedAt: shard.log.withLock { $0.closedAt })
         }
     }
 
@@ -121,11 +123,24 @@ extension StreamRecord.PendingRecord {
         due = change.due
         switch change.action {
         case .activate: action = "activate"
-        case .split(let shard, let at): action = "split"; self.shard = shard; hashKey = String(at)
-        case .merge(let shard, let adjacent): action = "merge"; self.shard = shard; self.adjacent = adjacent
-        case .updateShardCount(let target): action = "updateShardCount"; self.target = target
-        case .mode(let mode): action = "mode"; self.mode = mode
-        case .encryption(let type, let keyId): action = "encryption"; encryption = type; self.keyId = keyId
+        case .split(let shard, let at):
+            action = "split"
+            self.shard = shard
+            hashKey = String(at)
+        case .merge(let shard, let adjacent):
+            action = "merge"
+            self.shard = shard
+            self.adjacent = adjacent
+        case .updateShardCount(let target):
+            action = "updateShardCount"
+            self.target = target
+        case .mode(let mode):
+            action = "mode"
+            self.mode = mode
+        case .encryption(let type, let keyId):
+            action = "encryption"
+            encryption = type
+            self.keyId = keyId
         case .delete: action = "delete"
         }
     }
