@@ -291,24 +291,18 @@ extension KinesisService {
         return encryption
     }
 
-    /// Charges one record against the shard's write quotas: 1 MiB/s and 1,000
-    /// records/s. A record larger than the bytes bucket (MaxRecordSizeInKiB
-    /// above 1024) is let through only from a full bucket and leaves it in
-    /// debt: the "replenishing burst allowance" of KINESIS.md §3.
+    /// Charges one record against the shard's write quota (``ShardWriteQuota``: 1 MiB/s and
+    /// 1,000 records/s in every trailing second, and the large-record burst allowance of
+    /// KINESIS.md §3), counting a refusal under the limit that refused it.
     func admit(_ log: inout ShardLog, size: Int, now: Instant) -> Bool {
-        let cost = Int64(size)
-        let recordsOK = log.writeRecords.available(now) >= 1
-        let available = log.writeBytes.available(now)
-        let bytesOK = cost <= log.writeBytes.capacity ? available >= cost : available >= log.writeBytes.capacity
-        guard recordsOK && bytesOK else {
+        let verdict = log.write.admit(size: size, now: now)
+        guard verdict.admitted else {
             log.counters.writeThrottledRecords += 1
-            log.counters.writeThrottledBytes += cost
-            if !bytesOK { log.counters.writeThrottledByBytes += 1 }
-            if !recordsOK { log.counters.writeThrottledByRecords += 1 }
+            log.counters.writeThrottledBytes += Int64(size)
+            if !verdict.bytesOK { log.counters.writeThrottledByBytes += 1 }
+            if !verdict.recordsOK { log.counters.writeThrottledByRecords += 1 }
             return false
         }
-        _ = log.writeRecords.tryTake(1, now)
-        log.writeBytes.spend(cost, now)
         return true
     }
 

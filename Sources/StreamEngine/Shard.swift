@@ -131,16 +131,15 @@ struct ShardLog: Sendable {
     /// Where accepted records land in the shard's hash key range (for split advice).
     var hashKeys: HashKeyHistogram
 
-    var writeBytes: TokenBucket
-    var writeRecords: TokenBucket
+    var write: ShardWriteQuota
     var readBytes: TokenBucket
     var readCalls: TokenBucket
     var iteratorCalls: TokenBucket
 
     init(limits: KinesisLimits, now: Instant, range: ClosedRange<UInt128> = 0...UInt128.max) {
         hashKeys = HashKeyHistogram(range: range)
-        writeBytes = TokenBucket(capacity: Int64(limits.shardWriteBytesPerSecond), ratePerSecond: Int64(limits.shardWriteBytesPerSecond), now: now)
-        writeRecords = TokenBucket(capacity: Int64(limits.shardWriteRecordsPerSecond), ratePerSecond: Int64(limits.shardWriteRecordsPerSecond), now: now)
+        write = ShardWriteQuota(bytesPerSecond: limits.shardWriteBytesPerSecond,
+                                recordsPerSecond: limits.shardWriteRecordsPerSecond, now: now)
         // Reads bank no credit: a call may be served into debt and later calls
         // fail until it is repaid, so 10 MiB in one call blocks the shard for
         // 5 s and 2 MiB for 1 s, as the GetRecords documentation describes.

@@ -35,21 +35,109 @@ import Testing
         }
     }
 
-    @Test func bytesRefillAtOneMiBPerSecondAndCapAtOneSecond() throws {
+    /// Records accepted out of `n` one-byte records sent now in PutRecords calls of up to 500.
+    func accepted(_ h: Harness, _ n: Int) throws(KinesisError) -> Int {
+        var left = n, ok = 0
+        while left > 0 {
+            let batch = (0..<min(left, 500)).map { i in PutRecordsRequestEntry(data: Data(), partitionKey: "k\(i % 10)") }
+            let out = try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s"))
+            ok += batch.count - out.failedRecordCount
+            left -= batch.count
+        }
+        return ok
+    }
+
+    // The old token buckets started full and refilled continuously: a fresh shard took ~2,000
+    // records (or ~2 MiB) in its first second. Now no trailing second holds more than the limit.
+
+    @Test func aFreshShardsFirstSecondAcceptsExactlyOneThousandRecords() throws {
+        let h = Harness()
+        try h.stream() // immediate: the shard is created at the harness's start instant
+        #expect(try accepted(h, 1_000) == 1_000)
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
+        // One nanosecond before the first records leave the trailing second: still full.
+        h.advance(.nanoseconds(999_999_999))
+        #expect(try accepted(h, 1) == 0)
+        h.advance(.nanoseconds(1))
+        #expect(try accepted(h, 1_001) == 1_000)
+        let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
+        #expect(c.incomingRecords == 2_000)
+        #expect(c.writeThrottledRecords == 3)
+        #expect(c.writeThrottledByRecords == 3)
+        #expect(c.writeThrottledByBytes == 0)
+    }
+
+    @Test func aFreshShardsFirstSecondAcceptsExactlyOneMiB() throws {
         let h = Harness()
         try h.stream()
         _ = try h.put(data: bytes(MiB - 1), key: "k")
-        h.advance(.milliseconds(500)) // exactly 524,288 bytes back
-        _ = try h.put(data: bytes(524_288 - 1), key: "k")
         expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
-        // A long idle period banks no more than one second's worth.
+        h.advance(.milliseconds(500)) // the old bucket gave 524,288 bytes back here
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        h.advance(.nanoseconds(499_999_999))
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        h.advance(.nanoseconds(1))
+        // Exactly 1 MiB again, in two records, and not a byte more.
+        _ = try h.put(data: bytes(MiB - 1_000 - 1), key: "k")
+        _ = try h.put(data: bytes(1_000 - 1), key: "k")
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
+        #expect(c.incomingBytes == Int64(2 * MiB))
+        #expect(c.writeThrottledByBytes == 4)
+        #expect(c.writeThrottledByRecords == 0)
+    }
+
+    @Test func aSteadyThousandRecordsPerSecondIsAcceptedSecondAfterSecond() throws {
+        let h = Harness()
+        try h.stream()
+        // One record every millisecond for five seconds: every trailing second holds exactly 1,000.
+        for i in 0..<5_000 {
+            if i > 0 { h.advance(.milliseconds(1)) }
+            _ = try h.put()
+        }
+        // The 1,001st of the trailing second is refused, at any instant of the run.
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
+        h.advance(.microseconds(999))
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
+        h.advance(.microseconds(1))
+        _ = try h.put()
+        // Whole seconds at the limit: 1,000 at t, 1,000 at t + 1 s, 1,000 at t + 2 s.
+        h.advance(.seconds(5))
+        for _ in 0..<3 {
+            #expect(try accepted(h, 1_001) == 1_000)
+            h.advance(.seconds(1))
+        }
+        let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
+        #expect(c.incomingRecords == 8_001)
+        #expect(c.writeThrottledRecords == 5)
+    }
+
+    @Test func aBurstAfterIdlingIsOneSecondsWorthNotTwo() throws {
+        let h = Harness()
+        try h.stream()
+        for _ in 0..<3 { #expect(try accepted(h, 300) == 300); h.advance(.seconds(1)) }
+        h.advance(.seconds(60))
+        #expect(try accepted(h, 1_000) == 1_000)
+        // Half a second later the old bucket had refilled 500 records; nothing fits now.
+        h.advance(.milliseconds(500))
+        #expect(try accepted(h, 500) == 0)
+        // The window slides: 600 at t + 1 s, the 400 left at t + 1.5 s, none at t + 1.999 s,
+        // and at t + 2 s the 600 of t + 1 s are back.
+        h.advance(.milliseconds(500))
+        #expect(try accepted(h, 600) == 600)
+        h.advance(.milliseconds(500))
+        #expect(try accepted(h, 401) == 400)
+        h.advance(.milliseconds(499))
+        #expect(try accepted(h, 1) == 0)
+        h.advance(.milliseconds(1))
+        #expect(try accepted(h, 601) == 600)
+        // Bytes behave the same: a megabyte-second after idling, then nothing until it leaves.
         h.advance(.seconds(60))
         _ = try h.put(data: bytes(MiB - 1), key: "k")
+        h.advance(.milliseconds(999))
         expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
-        // 1 MiB/s is 1,048,576 bytes in 1 s: 1,049 bytes after 1 ms is one too many, 1,048 fits.
         h.advance(.milliseconds(1))
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: bytes(1_048), key: "k") }
-        _ = try h.put(data: bytes(1_047), key: "k")
+        _ = try h.put(data: bytes(MiB - 1), key: "k")
     }
 
     @Test func recordsPerSecondExactlyAtLimitPassesOneOverThrottles() throws {
@@ -62,18 +150,12 @@ import Testing
             #expect(out.records.allSatisfy { $0.errorCode == nil && $0.sequenceNumber != nil })
         }
         expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
-        // 1,000 records/s: one record back every millisecond.
-        h.advance(.microseconds(999))
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
-        h.advance(.microseconds(1))
-        _ = try h.put()
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
         h.advance(.seconds(1))
         for _ in 0..<2 { #expect(try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s")).failedRecordCount == 0) }
         let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
-        #expect(c.incomingRecords == 2_001)
-        #expect(c.writeThrottledRecords == 3)
-        #expect(c.writeThrottledByRecords == 3)
+        #expect(c.incomingRecords == 2_000)
+        #expect(c.writeThrottledRecords == 1)
+        #expect(c.writeThrottledByRecords == 1)
         #expect(c.writeThrottledByBytes == 0)
     }
 
