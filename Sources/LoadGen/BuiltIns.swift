@@ -200,22 +200,22 @@ extension Scenario {
 
     public static let onDemandBurst = Scenario(
         name: "on-demand-burst",
-        summary: "An on-demand stream meets a 3× burst and splits its hot shards by itself (sustain time shortened to 10 s)",
+        summary: "An on-demand stream meets a 3× burst and grows to twice its new peak by itself (scaling delay shortened to 10 s)",
         stream: StreamSetup(name: "ondemand", shardCount: 4, mode: .onDemand),
         producers: [
             ProducerConfig(name: "app", stream: "ondemand", recordsPerSecond: 1_000, keys: .uniform(count: 20_000), size: .fixed(1_000)),
         ],
         pollingConsumers: ["reader"],
         narration: [
-            "An ON_DEMAND stream starts with 4 shards (4 MB/s write). Traffic: ~1 MB/s.",
-            "ktop shortens on-demand's wait from AWS's 'within 15 minutes' to 10 s above 500 KB/s per shard, so the class sees it.",
+            "An ON_DEMAND stream starts with 4 shards: 4 MiB/s and 4,000 records/s of writes. Traffic: ~1 MB/s.",
+            "It accommodates twice its peak write throughput; ktop shortens the scaling from AWS's 'within 15 minutes' to 10 s, so the class sees it.",
         ],
         phases: [
             Phase(name: "burst", at: .seconds(15), actions: [.ramp(producer: "app", recordsPerSecond: 3_000, over: .seconds(5))], narration: [
-                "Burst: the rate ramps to 3,000 records/s — ~750 KB/s per shard, above the 500 KB/s split threshold.",
+                "Burst: the rate ramps to 3,000 records/s — ~750 KB/s per shard, above half a shard's 1 MiB/s: twice the new peak needs more shards.",
             ]),
             Phase(name: "scaled", at: .seconds(35), narration: [
-                "After 10 s above the threshold Kinesis splits the hottest shard, then the next: capacity follows demand, no SplitShard call needed.",
+                "10 s after the new peak Kinesis splits the shards above half their limits: capacity follows demand, no SplitShard call needed.",
             ]),
         ],
         expectations: [

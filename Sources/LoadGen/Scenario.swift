@@ -56,10 +56,12 @@ public struct Phase: Sendable, Equatable {
 
 /// Engine settings a scenario needs (applied to `EngineConfiguration` by whoever builds the engine).
 public struct ScenarioEngineSettings: Sendable, Equatable {
-    /// On-demand scaling: seconds a shard must stay above the threshold before it is split.
-    /// AWS takes up to 15 minutes; a classroom demo states a shorter time, and the screen says so.
+    /// On-demand scaling delay in seconds: from the second the traffic first asks for more
+    /// capacity to the new shards (``OnDemandPolicy/scalingDelay``; the scenario-file key keeps
+    /// its first name). AWS takes up to 15 minutes; a classroom demo states a shorter time, and
+    /// the screen says so.
     public var onDemandSustainSeconds: Int?
-    /// On-demand scaling threshold in bytes per second per shard (AWS: 500 KB/s).
+    /// On-demand split threshold in bytes per second per shard (AWS: 500 KB/s; ktop: half the limit).
     public var onDemandSplitThresholdBytesPerSecond: Int?
     public init(onDemandSustainSeconds: Int? = nil, onDemandSplitThresholdBytesPerSecond: Int? = nil) {
         self.onDemandSustainSeconds = onDemandSustainSeconds
@@ -67,14 +69,14 @@ public struct ScenarioEngineSettings: Sendable, Equatable {
     }
 
     public func apply(to config: inout EngineConfiguration) {
-        if let s = onDemandSustainSeconds { config.onDemand.sustainSeconds = s }
+        if let s = onDemandSustainSeconds { config.onDemand.scalingDelay = .seconds(max(0, s)) }
         if let t = onDemandSplitThresholdBytesPerSecond { config.onDemand.splitThresholdBytesPerSecond = t }
     }
 
     /// Departures from Kinesis's own numbers, for the screen to state.
     public var notes: [String] {
         var n: [String] = []
-        if let s = onDemandSustainSeconds { n.append("on-demand scaling waits \(s) s above threshold (AWS: up to 15 minutes)") }
+        if let s = onDemandSustainSeconds { n.append("on-demand scaling takes \(s) s (AWS: up to 15 minutes)") }
         if let t = onDemandSplitThresholdBytesPerSecond { n.append("on-demand split threshold \(t) B/s per shard (AWS: 500 KB/s)") }
         return n
     }

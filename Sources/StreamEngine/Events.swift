@@ -11,6 +11,8 @@ public struct EngineEvent: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable {
         case streamCreating, streamActive, streamUpdating, streamDeleting, streamDeleted
         case shardSplit, shardsMerged, shardCountUpdated, onDemandScaled
+        /// An on-demand stream's traffic asked for more capacity: the event says how much and when.
+        case onDemandScalingPlanned
         case streamModeChanged, retentionChanged, encryptionChanged
         case recordsExpired, recordsEvicted
         case consumerCreating, consumerActive, consumerDeleting, consumerDeleted

@@ -67,7 +67,7 @@ public struct KinesisLimits: Sendable, Equatable {
     public var streamModeSwitchesPerDay = 2
     public var encryptionChangesPerDay = 25
 
-    // On-demand capacity: a new stream starts at 4 MiB/s (4 shards).
+    // On-demand capacity: a new stream starts at 4 MiB/s and 4,000 records/s (4 shards).
     public var onDemandInitialShards = 4
 
     /// Control-plane transactions per second, per account and region unless
@@ -146,6 +146,13 @@ extension KinesisLimits {
         ["us-east-1", "us-west-2", "eu-west-1"].contains(region) ? 20_000 : 1_000
     }
 
+    /// Most open shards an on-demand stream scales to: its write ceiling (KDS-QUOTAS-NOW: 10 GB/s in
+    /// US East (N. Virginia), US West (Oregon) and Europe (Ireland), 200 MB/s elsewhere) in shards
+    /// of 1 MB/s.
+    public static func onDemandMaximumShards(region: String) -> Int {
+        ["us-east-1", "us-west-2", "eu-west-1"].contains(region) ? 10_000 : 200
+    }
+
     /// The shard quota in force in `region`.
     public func shardLimit(region: String) -> Int { shardLimitPerAccount ?? Self.defaultShardLimit(region: region) }
 
@@ -197,13 +204,40 @@ public struct StatusDelays: Sendable, Equatable {
     }
 }
 
-/// How the engine simulates on-demand scaling. AWS documents only "a shard
-/// above 500 KB/s is split within 15 minutes"; ktop splits after
-/// `sustainSeconds` above the threshold so that a demo shows it happening.
+/// How an on-demand stream's write capacity follows its traffic, in Kinesis's words
+/// (KDS-DG `how-do-i-size-a-stream.md`, KDS-QUOTAS-NOW; KINESIS.md §3):
+///
+/// - "new data streams created with the on-demand capacity mode have 4 MB/s of write": four
+///   shards (``KinesisLimits/onDemandInitialShards``), so 4 MiB/s and 4,000 records/s.
+/// - "A data stream in the on-demand mode accommodates up to double the peak write throughput
+///   observed in the previous 30 days": the engine keeps enough open shards for twice the
+///   highest per-second write throughput of the last 30 days, bytes and records alike. Capacity
+///   is shards: each open shard adds 1 MiB/s and 1,000 records/s, the shard limits that stay in
+///   force in on-demand mode. The throughput counted is what producers sent, accepted or
+///   throttled: "if your incoming traffic exceeds twice your prior peak, you can experience ...
+///   write exceptions for about 15 minutes", after which it is accommodated.
+/// - "When the incoming traffic exceeds 500 KB/s per shard, it splits the shard within 15
+///   minutes": a shard above half its limits (``splitThresholdBytesPerSecond``,
+///   ``splitThresholdRecordsPerSecond``) is split at its middle. Half the limit is ktop's
+///   reading of "500 KB/s": the ratio at which this shard rule and the stream's "double the peak"
+///   agree, so traffic that doubles evenly finds every shard ready for it. Unless one partition
+///   key alone is above the threshold: Kinesis "does not detect and isolate hash keys", and a
+///   split could not help.
+/// - Scaling takes time: the new shards arrive ``scalingDelay`` after the second the demand
+///   first exceeded the capacity (AWS: within 15 minutes; ktop: 60 s by default,
+///   `--on-demand-scaling-ms`), and the events say so when it is planned and when it lands.
+///
+/// Capacity never shrinks here: AWS documents no rule for scaling an on-demand stream down.
 public struct OnDemandPolicy: Sendable, Equatable {
-    public var splitThresholdBytesPerSecond = 512_000
-    public var sustainSeconds = 60
+    public var splitThresholdBytesPerSecond = 524_288
+    public var splitThresholdRecordsPerSecond = 500
+    public var scalingDelay: Duration = .seconds(60)
+    /// How far back the peak reaches ("the previous 30 days").
+    public var peakDays = 30
     public init() {}
+
+    /// Longest scaling delay a command line may set: AWS's own bound, 15 minutes.
+    public static let maximumScalingDelayMilliseconds: Double = 900_000
 }
 
 /// Everything configurable about an engine instance.

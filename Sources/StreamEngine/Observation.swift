@@ -271,47 +271,4 @@ extension KinesisService {
                           message: kind == .consumerActive ? "Consumer \(name) is ACTIVE" : "Consumer \(name) deregistered")
         }
     }
-
-    /// On-demand streams split a shard that stays above the policy's
-    /// threshold for `sustainSeconds` (AWS: "above 500 KB/s, within 15
-    /// minutes"; ktop makes the wait configurable so a demo shows it).
-    func scaleOnDemand(_ s: StreamState, _ now: Instant) {
-        let policy = engine.configuration.onDemand
-        var scaled: (String, Double)?
-        // Not `update`: the running averages change every second and are not kept on disk;
-        // a scheduled split is (below).
-        s.meta.write { m in
-            guard m.mode == .onDemand, m.status == .active else { m.lastScalingTime = nil; return }
-            let previous = m.lastScalingTime
-            let elapsed = previous.map { Double((now - $0).nanoseconds) / 1e9 } ?? 0
-            if previous != nil && elapsed < 1 { return }
-            m.lastScalingTime = now
-            var hottest: (ShardState, Double)?
-            for shard in m.open {
-                let bytes = shard.log.withLock { $0.counters.incomingBytes }
-                defer { m.lastScalingSample[shard.index] = bytes }
-                guard previous != nil, let before = m.lastScalingSample[shard.index] else { continue }
-                let rate = Double(bytes - before) / elapsed
-                if rate > Double(policy.splitThresholdBytesPerSecond) {
-                    m.hotSeconds[shard.index, default: 0] += Int(elapsed.rounded())
-                } else {
-                    m.hotSeconds[shard.index] = 0
-                }
-                if m.hotSeconds[shard.index, default: 0] >= policy.sustainSeconds, rate > (hottest?.1 ?? 0) {
-                    hottest = (shard, rate)
-                }
-            }
-            guard let (shard, rate) = hottest, shard.range.upperBound - shard.range.lowerBound > 2 else { return }
-            let mid = shard.range.lowerBound + (shard.range.upperBound - shard.range.lowerBound) / 2 + 1
-            m.hotSeconds[shard.index] = nil
-            m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: mid)), in: &m)
-            s.persist(&m)
-            scaled = (shard.shardId, rate)
-        }
-        if let (id, rate) = scaled {
-            event(s, .onDemandScaled, now, shards: [id],
-                  "On-demand scaling: \(id) sustained \(Int(rate / 1024)) KiB/s > \(policy.splitThresholdBytesPerSecond / 1024) KiB/s for \(policy.sustainSeconds) s; splitting it")
-        }
-    }
 }

@@ -225,6 +225,8 @@ extension KinesisService {
             m.status = .active
             event(s, .shardCountUpdated, at, shards: m.shards[firstNew...].filter { sh in m.open.contains { $0 === sh } }.map(\.shardId),
                   "UpdateShardCount \(s.name): \(before) → \(m.open.count) open shards (\(m.shards.count - firstNew) shards created)")
+        case .scaleOnDemand(let target):
+            applyOnDemandScaling(target: target, to: s, &m, at: at)
         case .mode(let mode):
             m.mode = mode
             m.status = .active

@@ -9,6 +9,8 @@ struct PendingChange: Sendable {
         case split(shard: Int, at: UInt128)
         case merge(shard: Int, adjacent: Int)
         case updateShardCount(target: Int)
+        /// On-demand scaling: split shards (hot ones first) until `target` are open.
+        case scaleOnDemand(target: Int)
         case mode(StreamMode)
         case encryption(EncryptionType, keyId: String?)
         case delete
@@ -62,10 +64,8 @@ struct StreamMeta: Sendable {
     var updateShardCountHistory: RollingWindowCounter
     var modeSwitchHistory: RollingWindowCounter
     var encryptionHistory: RollingWindowCounter
-    /// On-demand scaling: seconds each open shard has stayed above the threshold.
-    var hotSeconds: [Int: Int] = [:]
-    var lastScalingSample: [Int: Int64] = [:]
-    var lastScalingTime: Instant?
+    /// On-demand capacity: the peak, the hot shards and the planned scaling.
+    var onDemand = OnDemandScaling()
     /// Where the stream lives on disk (nil: memory only).
     var storage: StreamStorage?
     /// What `stream.json` holds now (nil: not yet written, or the last write failed).

@@ -27,7 +27,23 @@ struct DelayOptions: ParsableArguments {
         "Milliseconds a registered consumer stays CREATING, and a deregistered one DELETING.", valueName: "ms"))
     var consumerMs: Double?
 
-    func validate() throws { _ = try delays() }
+    @Option(name: .customLong("on-demand-scaling-ms"), help: ArgumentHelp(
+        "Milliseconds from the second an ON_DEMAND stream's writes first pass half its capacity (it accommodates "
+            + "twice its peak) to its new shards; AWS takes up to 15 minutes (default 60000; 0 to 900000). "
+            + "--delay-ms leaves it alone.", valueName: "ms"))
+    var onDemandScalingMs: Double?
+
+    func validate() throws { _ = try delays(); _ = try onDemandScalingDelay() }
+
+    /// The on-demand scaling delay these flags set, if any (``OnDemandPolicy/scalingDelay``).
+    func onDemandScalingDelay() throws -> Duration? {
+        guard let ms = onDemandScalingMs else { return nil }
+        guard (0...OnDemandPolicy.maximumScalingDelayMilliseconds).contains(ms) else {
+            throw ValidationError("--on-demand-scaling-ms must be a number of milliseconds from 0 to "
+                                  + "\(Int(OnDemandPolicy.maximumScalingDelayMilliseconds)) (AWS's 15 minutes); got \(ms).")
+        }
+        return .nanoseconds(Int64((ms * 1_000_000).rounded()))
+    }
 
     /// The delays these flags describe, over the engine's defaults.
     func delays() throws -> StatusDelays {

@@ -101,6 +101,7 @@ struct EngineOptions: ParsableArguments {
         var config = EngineConfiguration()
         config.limits = try kinesisLimits()
         config.delays = try delayOptions.delays()
+        if let d = try delayOptions.onDemandScalingDelay() { config.onDemand.scalingDelay = d }
         config.faults = try faultOptions.plan().map { FaultInjector(plan: $0, seed: faultSeed) }
         config.storage = try storageOptions.configuration()
         if config.storage != nil {

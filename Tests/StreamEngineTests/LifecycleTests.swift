@@ -119,41 +119,7 @@ import Testing
         #expect(try h.k.describeLimits().onDemandStreamCount == 1)
     }
 
-    /// Writes `bytesPerSecond` into shard 0 for `seconds`, ticking once per simulated second.
-    func load(_ h: Harness, bytesPerSecond: Int, seconds: Int) throws(KinesisError) {
-        for _ in 0..<seconds {
-            h.advance(.seconds(1))
-            _ = try h.put(data: bytes(bytesPerSecond - 1), key: "k", hash: "0")
-            h.engine.tick()
-        }
-    }
-
-    @Test func onDemandSplitsAShardUnderSustainedLoad() throws {
-        let h = Harness(delays: StatusDelays()) { $0.onDemand.sustainSeconds = 5 }
-        _ = try h.k.createStream(CreateStreamInput(streamName: "s", streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
-        h.advance(.seconds(1))
-        h.engine.tick() // baseline sample
-        let threshold = h.engine.configuration.onDemand.splitThresholdBytesPerSecond
-        // Just under the threshold, for a long time: nothing happens.
-        try load(h, bytesPerSecond: threshold, seconds: 20)
-        #expect(!kinds(h).contains(.onDemandScaled))
-        // Above it for one second less than required: still nothing.
-        try load(h, bytesPerSecond: threshold + 1_000, seconds: 4)
-        #expect(!kinds(h).contains(.onDemandScaled))
-        #expect(try h.status() == .active)
-        // The fifth hot second triggers a split of the hot shard.
-        try load(h, bytesPerSecond: threshold + 1_000, seconds: 1)
-        let scaled = try #require(h.engine.events.events().first { $0.kind == .onDemandScaled })
-        #expect(scaled.shards == ["shardId-000000000000"])
-        #expect(try h.status() == .updating)
-        h.advance(.milliseconds(500))
-        let open = try h.listAllShards(filter: ShardFilter(type: .atLatest))
-        #expect(open.count == 5)
-        expectCoversHashSpace(open)
-        #expect(open.filter { $0.parentShardId == "shardId-000000000000" }.count == 2)
-        #expect(kinds(h).contains(.shardSplit))
-        #expect(try h.status() == .active)
-    }
+    // On-demand capacity (twice the peak, the scaling delay): OnDemandCapacityTests.
 
     @Test func streamModeSwitchesTwicePerRollingDayKeepingShards() throws {
         let h = Harness()

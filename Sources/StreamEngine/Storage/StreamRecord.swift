@@ -50,7 +50,7 @@ struct StreamRecord: Codable, Sendable, Equatable {
     }
 
     struct PendingRecord: Codable, Sendable, Equatable {
-        /// activate, split, merge, updateShardCount, mode, encryption, delete.
+        /// activate, split, merge, updateShardCount, scaleOnDemand, mode, encryption, delete.
         var action: String
         var due: Instant
         var shard: Int?
@@ -134,6 +134,9 @@ extension StreamRecord.PendingRecord {
         case .updateShardCount(let target):
             action = "updateShardCount"
             self.target = target
+        case .scaleOnDemand(let target):
+            action = "scaleOnDemand"
+            self.target = target
         case .mode(let mode):
             action = "mode"
             self.mode = mode
@@ -160,6 +163,9 @@ extension StreamRecord.PendingRecord {
         case "updateShardCount":
             guard let target, target >= 1 else { return nil }
             action = .updateShardCount(target: target)
+        case "scaleOnDemand":
+            guard let target, target >= 1 else { return nil }
+            action = .scaleOnDemand(target: target)
         case "mode":
             guard let mode else { return nil }
             action = .mode(mode)
