@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from botocore.exceptions import ClientError
 
 import kwire
@@ -98,6 +99,20 @@ def test_record_count_limit_with_tiny_records(kinesis_noretry, make_stream):
     assert responses[-1]["FailedRecordCount"] > 0, f"{len(responses) * 500} tiny records in {elapsed:.2f}s not throttled"
     accepted, _ = check_failures(responses, name, hot)
     assert accepted <= 1000 * (1 + elapsed) + 1, (accepted, elapsed)
+
+
+def test_a_fresh_shard_takes_exactly_the_limit_in_its_first_second(kinesis_noretry, make_stream):
+    """No trailing second accepts more than 1,000 records, the shard's first included (the old
+    bucket started full and refilled meanwhile: ~1,000 per second more)."""
+    name = make_stream(shards=1)
+    batch = [{"Data": b"t", "PartitionKey": "k"} for _ in range(500)]
+    t0 = time.monotonic()
+    responses = [kinesis_noretry.put_records(StreamName=name, Records=batch) for _ in range(3)]
+    elapsed = time.monotonic() - t0
+    if elapsed >= 1:
+        pytest.skip(f"1,500 records took {elapsed:.2f} s to send: the burst did not fall within one second")
+    accepted, failed = check_failures(responses, name, kwire.shard_id(0))
+    assert (accepted, failed) == (1000, 500)
 
 
 def test_byte_limit_with_few_large_records(kinesis_noretry, make_stream):
