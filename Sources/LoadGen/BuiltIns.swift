@@ -200,7 +200,7 @@ extension Scenario {
 
     public static let onDemandBurst = Scenario(
         name: "on-demand-burst",
-        summary: "An on-demand stream meets a 3× burst and grows to twice its new peak by itself (scaling delay shortened to 10 s)",
+        summary: "An on-demand stream meets a 3× burst and grows to twice its new peak (scaling shortened to 10 s)",
         stream: StreamSetup(name: "ondemand", shardCount: 4, mode: .onDemand),
         producers: [
             ProducerConfig(name: "app", stream: "ondemand", recordsPerSecond: 1_000, keys: .uniform(count: 20_000), size: .fixed(1_000)),
@@ -208,7 +208,8 @@ extension Scenario {
         pollingConsumers: ["reader"],
         narration: [
             "An ON_DEMAND stream starts with 4 shards: 4 MiB/s and 4,000 records/s of writes. Traffic: ~1 MB/s.",
-            "It accommodates twice its peak write throughput; ktop shortens the scaling from AWS's 'within 15 minutes' to 10 s, so the class sees it.",
+            "It accommodates twice its peak write throughput.",
+            "ktop shortens the scaling from AWS's 'within 15 minutes' to 10 s, so the class sees it.",
         ],
         phases: [
             Phase(name: "burst", at: .seconds(15), actions: [.ramp(producer: "app", recordsPerSecond: 3_000, over: .seconds(5))], narration: [

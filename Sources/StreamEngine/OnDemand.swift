@@ -79,8 +79,9 @@ extension KinesisService {
                 if let key = dominantKey(shard, policy, now) {
                     if m.onDemand.oneKey.insert(shard.index).inserted {
                         notes.append((.onDemandScalingPlanned, [shard.shardId],
-                                      "On-demand: \(shard.shardId) is above half its limits because of one hash key "
-                                        + "(partition key '\(key)'); Kinesis does not isolate hot keys, so it is not split"))
+                                      "On-demand: \(shard.shardId) is above half its limits because of one hash "
+                                        + "key (partition key '\(key)'); Kinesis does not isolate hot keys, so it "
+                                        + "is not split"))
                     }
                 } else {
                     m.onDemand.hot.insert(shard.index)
@@ -96,7 +97,8 @@ extension KinesisService {
                 notes.append((.onDemandScalingPlanned, hot, "On-demand capacity: writes peaked at "
                     + "\(Self.mibText(peak.bytes)) and \(Int(peak.records.rounded())) records/s; Kinesis accommodates "
                     + "twice the peak, so \(s.name) grows from \(m.open.count) to "
-                    + "\(max(target, m.open.count + hot.count)) shards" + (hot.isEmpty ? "" : " (splitting \(hot.joined(separator: ", ")), above half their limits)")
+                    + "\(max(target, m.open.count + hot.count)) shards"
+                    + (hot.isEmpty ? "" : " (splitting \(hot.joined(separator: ", ")), above half their limits)")
                     + " at \(due.timeOfDay), \(Self.durationText(policy.scalingDelay)) from now (ktop's scaling "
                     + "delay; AWS: within 15 minutes)"))
             }
@@ -104,8 +106,8 @@ extension KinesisService {
             m.onDemand.due = nil
             guard needed else { return }
             m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .scaleOnDemand(target: target)),
-                       in: &m)
+            let round = now + engine.configuration.delays.update
+            s.schedule(PendingChange(due: round, action: .scaleOnDemand(target: target)), in: &m)
             s.persist(&m)
             scheduled = true
         }
@@ -161,7 +163,8 @@ extension KinesisService {
         for (index, total) in sent {
             // A shard opened since the last sample was sent everything it holds in that time.
             let start = before[index] ?? WriteRate()
-            let rate = WriteRate(bytes: (total.bytes - start.bytes) / seconds, records: (total.records - start.records) / seconds)
+            let rate = WriteRate(bytes: (total.bytes - start.bytes) / seconds,
+                                 records: (total.records - start.records) / seconds)
             stream.bytes += rate.bytes
             stream.records += rate.records
             if let shard = m.open.first(where: { $0.index == index }) { shards.append((shard, rate)) }
@@ -210,8 +213,8 @@ extension KinesisService {
             }
         } while m.open.count < target && engine.configuration.delays.update == .zero
         if m.open.count < target, !split.isEmpty {
-            s.schedule(PendingChange(due: at + engine.configuration.delays.update, action: .scaleOnDemand(target: target)),
-                       in: &m)
+            let round = at + engine.configuration.delays.update
+            s.schedule(PendingChange(due: round, action: .scaleOnDemand(target: target)), in: &m)
         } else {
             m.status = .active
         }

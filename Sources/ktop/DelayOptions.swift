@@ -39,8 +39,9 @@ struct DelayOptions: ParsableArguments {
     func onDemandScalingDelay() throws -> Duration? {
         guard let ms = onDemandScalingMs else { return nil }
         guard (0...OnDemandPolicy.maximumScalingDelayMilliseconds).contains(ms) else {
-            throw ValidationError("--on-demand-scaling-ms must be a number of milliseconds from 0 to "
-                                  + "\(Int(OnDemandPolicy.maximumScalingDelayMilliseconds)) (AWS's 15 minutes); got \(ms).")
+            let most = Int(OnDemandPolicy.maximumScalingDelayMilliseconds)
+            throw ValidationError("--on-demand-scaling-ms must be a number of milliseconds from 0 to \(most) "
+                                  + "(AWS's 15 minutes); got \(ms).")
         }
         return .nanoseconds(Int64((ms * 1_000_000).rounded()))
     }

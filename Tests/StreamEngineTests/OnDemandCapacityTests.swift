@@ -16,7 +16,8 @@ import Testing
 
     /// An ACTIVE on-demand stream "s" and a baseline sample a second later.
     func onDemandStream(_ h: Harness) throws {
-        _ = try h.k.createStream(CreateStreamInput(streamName: "s", streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
+        let onDemand = StreamModeDetails(streamMode: .onDemand)
+        _ = try h.k.createStream(CreateStreamInput(streamName: "s", streamModeDetails: onDemand))
         h.advance(.seconds(1))
         h.engine.tick()
     }
@@ -25,7 +26,9 @@ import Testing
 
     /// The shard's `j`th hash key: records of different hash keys are what a split can separate
     /// (the sketch of hot keys counts hash keys, as routing does).
-    func hashKey(_ shard: Shard, _ j: Int) -> String { String(UInt128(shard.hashKeyRange.startingHashKey)! + UInt128(j)) }
+    func hashKey(_ shard: Shard, _ j: Int) -> String {
+        String(UInt128(shard.hashKeyRange.startingHashKey)! + UInt128(j))
+    }
 
     /// Sends each open shard `bytesPerShard` (data + key) in four records of four keys, no key
     /// near the split threshold, and `extra` more bytes to the first. Returns the records accepted.
@@ -38,7 +41,8 @@ import Testing
             let entries = sizes.enumerated().map { j, size in
                 PutRecordsRequestEntry(data: bytes(size - 2), explicitHashKey: hashKey(shard, j), partitionKey: "k\(j)")
             }
-            accepted += entries.count - (try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s")).failedRecordCount ?? 0)
+            let out = try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s"))
+            accepted += entries.count - (out.failedRecordCount ?? 0)
         }
         return accepted
     }
@@ -57,7 +61,9 @@ import Testing
         }
     }
 
-    func events(_ h: Harness, _ kind: EngineEvent.Kind) -> [EngineEvent] { h.engine.events.events().filter { $0.kind == kind } }
+    func events(_ h: Harness, _ kind: EngineEvent.Kind) -> [EngineEvent] {
+        h.engine.events.events().filter { $0.kind == kind }
+    }
 
     @Test func aNewStreamTakesFourMiBAndFourThousandRecordsPerSecond() throws {
         let h = harness()
@@ -135,7 +141,8 @@ import Testing
         var refused = 0
         for shard in try open(h) {
             let records = (0..<6).map { j in
-                PutRecordsRequestEntry(data: bytes(MiB / 4 - 2), explicitHashKey: hashKey(shard, j), partitionKey: "k\(j)")
+                PutRecordsRequestEntry(data: bytes(MiB / 4 - 2), explicitHashKey: hashKey(shard, j),
+                                       partitionKey: "k\(j)")
             }
             refused += try h.k.putRecords(PutRecordsInput(records: records, streamName: "s")).failedRecordCount ?? 0
         }
@@ -171,8 +178,8 @@ import Testing
         h.advance(.seconds(1))
         var refused = 0
         for shard in shards {
-            let entry = PutRecordsRequestEntry(data: bytes(MiB - 1), explicitHashKey: shard.hashKeyRange.startingHashKey,
-                                               partitionKey: "k")
+            let entry = PutRecordsRequestEntry(data: bytes(MiB - 1),
+                                               explicitHashKey: shard.hashKeyRange.startingHashKey, partitionKey: "k")
             refused += try h.k.putRecords(PutRecordsInput(records: [entry], streamName: "s")).failedRecordCount ?? 0
         }
         #expect(refused == 0)
@@ -189,7 +196,9 @@ import Testing
         #expect(peak.peak(at: t0 + .seconds(30 * day), days: 30) == WriteRate(bytes: 10, records: 1))
         #expect(peak.peak(at: t0 + .seconds(31 * day), days: 30) == WriteRate())
         // A month of traffic keeps at most 31 days of maxima.
-        for d in 0..<365 { peak.record(WriteRate(bytes: Double(d), records: 0), at: t0 + .seconds(Int64(d) * day), days: 30) }
+        for d in 0..<365 {
+            peak.record(WriteRate(bytes: Double(d), records: 0), at: t0 + .seconds(Int64(d) * day), days: 30)
+        }
         #expect(peak.peak(at: t0 + .seconds(364 * day), days: 30).bytes == 364)
 
         // On a stream: once the traffic falls the shards stay, and twice the old peak and more
@@ -233,8 +242,9 @@ import Testing
         h.advance(.seconds(1))
         h.engine.tick()
         #expect(events(h, .onDemandScalingPlanned).count == 1)
+        let provisioned = StreamModeDetails(streamMode: .provisioned)
         _ = try h.k.updateStreamMode(UpdateStreamModeInput(streamARN: "arn:aws:kinesis:us-east-1:\(account):stream/s",
-                                                           streamModeDetails: StreamModeDetails(streamMode: .provisioned)))
+                                                           streamModeDetails: provisioned))
         h.advance(Self.delay)
         h.engine.tick()
         #expect(try open(h).count == 4)

@@ -39,12 +39,21 @@ import Testing
     func accepted(_ h: Harness, _ n: Int) throws(KinesisError) -> Int {
         var left = n, ok = 0
         while left > 0 {
-            let batch = (0..<min(left, 500)).map { i in PutRecordsRequestEntry(data: Data(), partitionKey: "k\(i % 10)") }
+            let batch = (0..<min(left, 500)).map { i in
+                PutRecordsRequestEntry(data: Data(), partitionKey: "k\(i % 10)")
+            }
             let out = try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s"))
             ok += batch.count - (out.failedRecordCount ?? 0)
             left -= batch.count
         }
         return ok
+    }
+
+    /// A one-byte record is refused with the shard's throttling message.
+    func expectThrottled(_ h: Harness, sourceLocation: SourceLocation = #_sourceLocation) {
+        expectError(.provisionedThroughputExceeded, Self.throttled, sourceLocation: sourceLocation) {
+            () throws(KinesisError) in try h.put(data: Data(), key: "k")
+        }
     }
 
     // The old token buckets started full and refilled continuously: a fresh shard took ~2,000
@@ -71,16 +80,16 @@ import Testing
         let h = Harness()
         try h.stream()
         _ = try h.put(data: bytes(MiB - 1), key: "k")
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectThrottled(h)
         h.advance(.milliseconds(500)) // the old bucket gave 524,288 bytes back here
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectThrottled(h)
         h.advance(.nanoseconds(499_999_999))
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectThrottled(h)
         h.advance(.nanoseconds(1))
         // Exactly 1 MiB again, in two records, and not a byte more.
         _ = try h.put(data: bytes(MiB - 1_000 - 1), key: "k")
         _ = try h.put(data: bytes(1_000 - 1), key: "k")
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectThrottled(h)
         let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
         #expect(c.incomingBytes == Int64(2 * MiB))
         #expect(c.writeThrottledByBytes == 4)
@@ -135,7 +144,7 @@ import Testing
         h.advance(.seconds(60))
         _ = try h.put(data: bytes(MiB - 1), key: "k")
         h.advance(.milliseconds(999))
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectThrottled(h)
         h.advance(.milliseconds(1))
         _ = try h.put(data: bytes(MiB - 1), key: "k")
     }
