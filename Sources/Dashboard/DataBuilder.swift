@@ -39,6 +39,10 @@ extension DashboardData {
         d.time = sample.time.timeOfDay
         d.clockSpeed = sample.clockSpeed
         d.limitsOff = !sample.enforcesThroughput
+        if let storage = sample.storage {
+            d.storage = "DISK fsync \(storage.fsync) \(Format.bytes(Double(storage.diskBytes)))"
+                + (storage.failedShards > 0 ? ", \(storage.failedShards) shard\(storage.failedShards == 1 ? "" : "s") FAILED" : "")
+        }
         guard let stream = sample.streams.first(where: { $0.name == streamName }) else {
             d.status = "NOT FOUND"
             return d

@@ -163,6 +163,20 @@ import Testing
         h.engine.close()
     }
 
+    @Test func theSampleSaysWhereTheStreamsAreAndHowMuchIsOnDisk() throws {
+        defer { dir.cleanup() }
+        let (h, _) = try open(configuration(fsync: .interval(milliseconds: 20)))
+        try h.stream(shards: 2)
+        _ = try put(h, count: 100, tag: "x")
+        let storage = try #require(h.engine.sample().storage)
+        #expect(storage.directory == dir.path && storage.fsync == "interval:20" && storage.failedShards == 0)
+        #expect(storage.diskBytes > 100 * 200)
+        let json = try JSONEncoder().encode(h.engine.sample())
+        #expect(try JSONDecoder().decode(EngineSample.self, from: json).storage == storage)
+        #expect(Harness().engine.sample().storage == nil, "no storage figures in memory")
+        h.engine.close()
+    }
+
     @Test func aSecondEngineOnTheSameDirectoryIsRefusedUntilTheFirstCloses() throws {
         defer { dir.cleanup() }
         let (h, _) = try open()
