@@ -40,8 +40,9 @@ extension DashboardData {
         d.clockSpeed = sample.clockSpeed
         d.limitsOff = !sample.enforcesThroughput
         if let storage = sample.storage {
+            let failed = storage.failedShards
             d.storage = "DISK fsync \(storage.fsync) \(Format.bytes(Double(storage.diskBytes)))"
-                + (storage.failedShards > 0 ? ", \(storage.failedShards) shard\(storage.failedShards == 1 ? "" : "s") FAILED" : "")
+                + (failed > 0 ? ", \(failed) shard\(failed == 1 ? "" : "s") FAILED" : "")
         }
         guard let stream = sample.streams.first(where: { $0.name == streamName }) else {
             d.status = "NOT FOUND"
