@@ -269,14 +269,14 @@ extension KinesisService {
                     return arrival
                 }
             }
-            if case .always = engine.dataDirectory?.configuration.fsync {
+            if case .always = engine.dataDirectory?.configuration.fsync, !syncs.isEmpty {
                 // Durable before acked. Records whose sync failed are in memory but never shown
                 // (readers stop at the durable end) and never acked.
-                for sync in syncs {
-                    do throws(StorageError) { try sync.store.sync(through: sync.generation) } catch {
-                        for k in sync.range where positions[k] >= 0 { unwritten[order[k]] = true }
-                        engine.storageTrouble(error, stream: s, shard: nil, time: now)
-                    }
+                let failed = engine.makeDurable(syncs.map { ($0.store, $0.generation) })
+                for (sync, error) in zip(syncs, failed) {
+                    guard let error else { continue }
+                    for k in sync.range where positions[k] >= 0 { unwritten[order[k]] = true }
+                    engine.storageTrouble(error, stream: s, shard: nil, time: now)
                 }
             }
             for g in groupShards.indices {

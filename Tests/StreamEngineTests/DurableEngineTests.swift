@@ -213,6 +213,19 @@ import Testing
         h.engine.close()
     }
 
+    @Test func aPutAcrossManyShardsIsDurableThroughOneFileSystemSync() throws {
+        defer { dir.cleanup() }
+        var (h, _) = try open()
+        try h.stream(shards: 16)
+        #expect(try h.engine.dataDirectory!.syncFileSystem(), "syncfs is there on Linux")
+        let acked = try put(h, count: 500, tag: "wide") // 100 records a call over 16 shards
+        let shards = try readAll(h).values.filter { !$0.isEmpty }.count
+        #expect(shards >= 12, "most shards took records, so every call synced many")
+        (h, _) = try reopenAfterCrash(h, configuration())
+        expectAll(acked, in: try readAll(h))
+        h.engine.close()
+    }
+
     /// Drops the engine without closing it (its lock goes with the process in real life).
     func reopenAfterCrash(_ h: Harness, _ c: EngineConfiguration) throws -> (Harness, RecoveryReport) {
         h.engine.dataDirectory?.releaseLockForTests()
