@@ -39,6 +39,11 @@ extension DashboardData {
         d.time = sample.time.timeOfDay
         d.clockSpeed = sample.clockSpeed
         d.limitsOff = !sample.enforcesThroughput
+        if let storage = sample.storage {
+            let failed = storage.failedShards
+            d.storage = "DISK fsync \(storage.fsync) \(Format.bytes(Double(storage.diskBytes)))"
+                + (failed > 0 ? ", \(failed) shard\(failed == 1 ? "" : "s") FAILED" : "")
+        }
         guard let stream = sample.streams.first(where: { $0.name == streamName }) else {
             d.status = "NOT FOUND"
             return d

@@ -106,6 +106,7 @@ enum HeaderPane {
         if let state = d.connection, state != "connected" { banner(state) }
         if d.limitsOff { banner("LIMITS OFF: no throughput quotas") }
         if d.faultsOn { banner("FAULTS ON") }
+        if let storage = d.storage { banner(storage) }
         if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") { banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))") }
         let inShare = d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""
         var parts: [(String, Role)] = [

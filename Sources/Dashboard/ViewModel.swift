@@ -118,6 +118,8 @@ public struct DashboardData: Hashable, Sendable {
     public var limitsOff: Bool = false
     /// `ktop --faults`: failures are injected on purpose, and the header says so.
     public var faultsOn: Bool = false
+    /// The data directory's banner text ("DISK fsync always"; nil: memory only).
+    public var storage: String?
     public var shards: [ShardRow] = []
     public var consumers: [ConsumerRow] = []
     public var producers: [ProducerRow] = []

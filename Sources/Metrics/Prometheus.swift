@@ -24,6 +24,7 @@ import StreamEngine
 /// Families (`…` = account, region, stream):
 /// - process: `ktop_limits_info{profile,enforced}`, `ktop_clock_speed`,
 ///   `ktop_retained_bytes`, `ktop_retained_bytes_budget` (gauges).
+///   `ktop_storage_bytes`, `ktop_storage_failed_shards` (gauges; with `--data-dir` only).
 /// - stream `{…}`: counters `ktop_stream_put_record_{success,throttled,bytes}_total`,
 ///   `ktop_stream_put_records_{calls,success,bytes,total_records,successful_records,
 ///   failed_records,throttled_records}_total`; gauges `ktop_stream_open_shards`,
@@ -72,6 +73,8 @@ public enum PrometheusText {
             f("ktop_retained_bytes", .gauge, [],
               "Memory held by the records the engine retains (payload and per-record bookkeeping)"),
             f("ktop_retained_bytes_budget", .gauge, [], "Memory budget for retained records (--memory-budget)"),
+            f("ktop_storage_bytes", .gauge, ["fsync"], "Bytes of records in the --data-dir segment files"),
+            f("ktop_storage_failed_shards", .gauge, [], "Shards refusing writes after a failed sync, until restart"),
 
             f("ktop_stream_open_shards", .gauge, st, "Open shards of the stream"),
             f("ktop_stream_put_record_success_total", .counter, st,
@@ -167,6 +170,10 @@ public enum PrometheusText {
         out.add("ktop_clock_speed", [:], sample.clockSpeed)
         out.add("ktop_retained_bytes", [:], Int64(sample.retainedBytes))
         out.add("ktop_retained_bytes_budget", [:], Int64(sample.retainedBytesBudget))
+        if let storage = sample.storage {
+            out.add("ktop_storage_bytes", ["fsync": storage.fsync], storage.diskBytes)
+            out.add("ktop_storage_failed_shards", [:], Int64(storage.failedShards))
+        }
         for stream in sample.streams {
             let sl = ["account": stream.account, "region": stream.region, "stream": stream.name]
             let series = store.streamSeries(stream)

@@ -10,6 +10,9 @@ public struct Snapshot: Encodable, Sendable {
     public var limits: String
     public var retainedBytes: Int
     public var streams: [StreamSnapshot]
+    // Added with issue 13 (additive).
+    /// The data directory (`--data-dir`), its fsync policy and bytes on disk; absent in memory.
+    public var storage: StorageSample? = nil
 }
 
 public struct StreamSnapshot: Encodable, Sendable {
@@ -264,7 +267,7 @@ extension MetricsStore {
                 addIssue4Fields(&streamSnapshot, stream, round2)
                 streamSnapshot.source = stream.provenance
                 return streamSnapshot
-            })
+            }, storage: sample.storage)
     }
 
     private func addIssue4Fields(_ snap: inout StreamSnapshot, _ stream: StreamSample, _ round2: (Double) -> Double) {

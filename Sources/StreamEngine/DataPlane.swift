@@ -13,6 +13,17 @@ struct ReadBatch {
 
     init(next: Int64) { self.next = next }
 
+    /// Adds one retained record (from memory or disk) as the wire shapes it.
+    mutating func append(_ shard: ShardState, position: Int64, arrivalMillis: Int64, data: Data, partitionKey: String,
+                         encrypted: Bool, size: Int, text: inout SequenceNumberText) {
+        let sequence = text.string(shard.sequenceNumber(position: position, arrivalMillis: arrivalMillis))
+        records.append(Record(sequenceNumber: sequence,
+                              approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: arrivalMillis).date,
+                              data: data, partitionKey: partitionKey, encryptionType: encrypted ? .kms : EncryptionType.none))
+        bytes += size
+        lastArrival = arrivalMillis
+    }
+
     /// How far behind the newest record the reader is after this batch (MillisBehindLatest).
     func behind(_ log: ShardLog, now: Instant) -> Int64 {
         if let r = log.record(at: next) { return max(0, now.millisecondsSinceEpoch - r.arrivalMillis) }
@@ -258,14 +269,14 @@ extension KinesisService {
                     return arrival
                 }
             }
-            if case .always = engine.dataDirectory?.configuration.fsync {
+            if case .always = engine.dataDirectory?.configuration.fsync, !syncs.isEmpty {
                 // Durable before acked. Records whose sync failed are in memory but never shown
                 // (readers stop at the durable end) and never acked.
-                for sync in syncs {
-                    do throws(StorageError) { try sync.store.sync(through: sync.generation) } catch {
-                        for k in sync.range where positions[k] >= 0 { unwritten[order[k]] = true }
-                        engine.storageTrouble(error, stream: s, shard: nil, time: now)
-                    }
+                let failed = engine.makeDurable(syncs.map { ($0.store, $0.generation) })
+                for (sync, error) in zip(syncs, failed) {
+                    guard let error else { continue }
+                    for k in sync.range where positions[k] >= 0 { unwritten[order[k]] = true }
+                    engine.storageTrouble(error, stream: s, shard: nil, time: now)
                 }
             }
             for g in groupShards.indices {
@@ -383,13 +394,8 @@ extension KinesisService {
                 throw .storageFailure()
             }
             for e in found.entries {
-                let sequence = text.string(shard.sequenceNumber(position: e.position, arrivalMillis: e.arrivalMillis))
-                batch.records.append(Record(sequenceNumber: sequence,
-                                            approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: e.arrivalMillis).date,
-                                            data: e.data, partitionKey: e.partitionKey,
-                                            encryptionType: e.encrypted ? .kms : EncryptionType.none))
-                batch.bytes += e.size
-                batch.lastArrival = e.arrivalMillis
+                batch.append(shard, position: e.position, arrivalMillis: e.arrivalMillis, data: e.data,
+                             partitionKey: e.partitionKey, encrypted: e.encrypted, size: e.size, text: &text)
             }
             batch.next = found.next
             if !found.entries.isEmpty || batch.next < log.firstPosition { return batch }
@@ -399,13 +405,8 @@ extension KinesisService {
         while position < end, batch.records.count < limit {
             let r = log.records[Int(position - log.firstPosition)]
             if !batch.records.isEmpty && batch.bytes + r.size > maxBytes { break }
-            let sequence = text.string(shard.sequenceNumber(position: position, arrivalMillis: r.arrivalMillis))
-            batch.records.append(Record(sequenceNumber: sequence,
-                                        approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: r.arrivalMillis).date,
-                                        data: r.data, partitionKey: r.partitionKey,
-                                        encryptionType: r.encrypted ? .kms : EncryptionType.none))
-            batch.bytes += r.size
-            batch.lastArrival = r.arrivalMillis
+            batch.append(shard, position: position, arrivalMillis: r.arrivalMillis, data: r.data,
+                         partitionKey: r.partitionKey, encrypted: r.encrypted, size: r.size, text: &text)
             position += 1
         }
         batch.next = max(position, batch.next)

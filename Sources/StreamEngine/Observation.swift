@@ -20,12 +20,33 @@ public struct EngineSample: Sendable, Equatable {
     public var retainedBytes: Int
     public var retainedBytesBudget: Int
     public var streams: [StreamSample]
+    /// The data directory the engine keeps streams in (nil: memory only).
+    public var storage: StorageSample?
 
     public init(time: Instant, limitsProfile: String, enforcesThroughput: Bool, clockSpeed: Double,
-                retainedBytes: Int, retainedBytesBudget: Int, streams: [StreamSample]) {
+                retainedBytes: Int, retainedBytesBudget: Int, streams: [StreamSample], storage: StorageSample? = nil) {
         self.time = time; self.limitsProfile = limitsProfile; self.enforcesThroughput = enforcesThroughput
         self.clockSpeed = clockSpeed; self.retainedBytes = retainedBytes; self.retainedBytesBudget = retainedBytesBudget
         self.streams = streams
+        self.storage = storage
+    }
+}
+
+/// Where an engine keeps its streams on disk (`--data-dir`), and how full it is.
+public struct StorageSample: Sendable, Equatable, Codable {
+    public var directory: String
+    /// `always` or `interval:MS` (``FsyncPolicy``).
+    public var fsync: String
+    /// Bytes of records in segment files.
+    public var diskBytes: Int64
+    /// Shards that take no writes because a sync failed (until a restart).
+    public var failedShards: Int
+
+    public init(directory: String, fsync: String, diskBytes: Int64, failedShards: Int) {
+        self.directory = directory
+        self.fsync = fsync
+        self.diskBytes = diskBytes
+        self.failedShards = failedShards
     }
 }
 
@@ -208,7 +229,25 @@ extension KinesisEngine {
         }
         return EngineSample(time: now, limitsProfile: limits.profile, enforcesThroughput: limits.enforcesThroughput,
                             clockSpeed: clock.speed, retainedBytes: retainedPayloadBytes,
-                            retainedBytesBudget: configuration.retainedBytesBudget, streams: streams)
+                            retainedBytesBudget: configuration.retainedBytesBudget, streams: streams,
+                            storage: storageSample())
+    }
+
+    /// The data directory's figures (nil without one).
+    func storageSample() -> StorageSample? {
+        guard let directory = dataDirectory else { return nil }
+        var bytes: Int64 = 0, failed = 0
+        for service in allServices {
+            for s in service.streamsSnapshot() {
+                for shard in s.meta.read({ $0.shards }) {
+                    guard let store = shard.store else { continue }
+                    bytes += store.diskBytes
+                    if store.failure != nil { failed += 1 }
+                }
+            }
+        }
+        return StorageSample(directory: directory.path, fsync: directory.configuration.fsync.description,
+                             diskBytes: bytes, failedShards: failed)
     }
 }
 

@@ -56,7 +56,7 @@ extension Sequence {
 
 extension EngineSample: Codable {
     enum CodingKeys: String, CodingKey {
-        case time, limitsProfile, enforcesThroughput, clockSpeed, retainedBytes, retainedBytesBudget, streams
+        case time, limitsProfile, enforcesThroughput, clockSpeed, retainedBytes, retainedBytesBudget, streams, storage
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +73,11 @@ extension EngineSample: Codable {
         guard !streams.hasDuplicate(by: { [$0.account, $0.region, $0.name] }) else {
             throw c.corrupted(.streams, "holds one stream (account, region, name) twice")
         }
+        // Absent from a ktop older than --data-dir.
+        storage = try c.decodeIfPresent(StorageSample.self, forKey: .storage)
+        if let storage, storage.diskBytes < 0 || storage.failedShards < 0 {
+            throw c.corrupted(.storage, "holds a negative count")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -84,6 +89,7 @@ extension EngineSample: Codable {
         try c.encode(retainedBytes, forKey: .retainedBytes)
         try c.encode(retainedBytesBudget, forKey: .retainedBytesBudget)
         try c.encode(streams, forKey: .streams)
+        try c.encode(storage, forKey: .storage)
     }
 }
 

@@ -1,4 +1,6 @@
 import Dashboard
+import Metrics
+import StreamEngine
 import Testing
 
 /// The text of every pane at the smallest supported size and a wide one,
@@ -86,6 +88,23 @@ struct SnapshotTests {
         #expect(header.contains("LIMITS OFF"))
         #expect(header.contains("CLOCK x10"))
         #expect(header.contains("clock x10 (accelerated)"))
+    }
+
+    @Test("a data directory's banner: fsync policy, bytes on disk, failed shards")
+    func storageBanner() throws {
+        var model = Fixtures.model(width: 160, height: 40)
+        #expect(!Renderer.render(model).text(of: model.layout.header).contains("DISK"))
+        var store = MetricsStore(limits: .aws)
+        var sample = EngineSample(time: Instant(secondsSinceEpoch: 1_764_000_000), limitsProfile: "aws",
+                                  enforcesThroughput: true, clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 1,
+                                  streams: [])
+        sample.storage = StorageSample(directory: "/d", fsync: "interval:100", diskBytes: 3 << 20, failedShards: 2)
+        store.ingest(sample)
+        let data = DashboardData.build(store: store, streamName: "s", scenario: "", clockKind: "wall", limits: .aws,
+                                     scenarios: [])
+        model.data.storage = data.storage
+        let header = Renderer.render(model).text(of: model.layout.header)
+        #expect(header.contains("DISK fsync interval:100 3.00M, 2 shards FAILED"), "\(header)")
     }
 
     @Test("terminal too small")

@@ -163,6 +163,20 @@ import Testing
         h.engine.close()
     }
 
+    @Test func theSampleSaysWhereTheStreamsAreAndHowMuchIsOnDisk() throws {
+        defer { dir.cleanup() }
+        let (h, _) = try open(configuration(fsync: .interval(milliseconds: 20)))
+        try h.stream(shards: 2)
+        _ = try put(h, count: 100, tag: "x")
+        let storage = try #require(h.engine.sample().storage)
+        #expect(storage.directory == dir.path && storage.fsync == "interval:20" && storage.failedShards == 0)
+        #expect(storage.diskBytes > 100 * 200)
+        let json = try JSONEncoder().encode(h.engine.sample())
+        #expect(try JSONDecoder().decode(EngineSample.self, from: json).storage == storage)
+        #expect(Harness().engine.sample().storage == nil, "no storage figures in memory")
+        h.engine.close()
+    }
+
     @Test func aSecondEngineOnTheSameDirectoryIsRefusedUntilTheFirstCloses() throws {
         defer { dir.cleanup() }
         let (h, _) = try open()
@@ -196,6 +210,19 @@ import Testing
         let firstAfter = SequenceNumber(second[0].0)!
         #expect(firstAfter.seqIndex >= lastBefore.seqIndex + UInt64(ShardStore.reservationBlock))
         expectAll(first + second, in: try readAll(h))
+        h.engine.close()
+    }
+
+    @Test func aPutAcrossManyShardsIsDurableThroughOneFileSystemSync() throws {
+        defer { dir.cleanup() }
+        var (h, _) = try open()
+        try h.stream(shards: 16)
+        #expect(try h.engine.dataDirectory!.syncFileSystem(), "syncfs is there on Linux")
+        let acked = try put(h, count: 500, tag: "wide") // 100 records a call over 16 shards
+        let shards = try readAll(h).values.filter { !$0.isEmpty }.count
+        #expect(shards >= 12, "most shards took records, so every call synced many")
+        (h, _) = try reopenAfterCrash(h, configuration())
+        expectAll(acked, in: try readAll(h))
         h.engine.close()
     }
 

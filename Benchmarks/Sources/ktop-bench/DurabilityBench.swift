@@ -34,17 +34,7 @@ func durableWriteBenchmark(policy: FsyncPolicy, rounds: Int, scale: Int) -> Row 
         defer { engine.close() }
         let k = engine.service()
         _ = try! k.createStream(CreateStreamInput(streamName: "bench", shardCount: 4))
-        return rate {
-            var n = 0
-            while n < recordsPerRound {
-                for b in batches where n < recordsPerRound {
-                    let out = try! k.putRecords(b)
-                    precondition(out.failedRecordCount == 0)
-                    n += b.records!.count
-                }
-            }
-            return n
-        }
+        return rate { putRepeatedly(k, batches, records: recordsPerRound) }
     }
     var candidate: [Double] = []
     var baseline: [Double] = []
@@ -143,24 +133,7 @@ func durableRSSBenchmark(ktop: String, seconds: Int) -> Row {
     }
     defer { server.stop() }
     let pid = server.process.processIdentifier
-    let text = String(repeating: "YWFh", count: 333) + "YQ=="
-    let script =
-        wrkCommon + "\n" + """
-            wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
-            local payload = "\(text)"
-            local bodies = {}
-            for b = 1, 20 do
-              local parts = {}
-              for i = 1, 500 do
-                parts[i] = '{"Data":"' .. payload .. '","PartitionKey":"key-' .. b .. '-' .. i .. '"}'
-              end
-              bodies[b] = '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}'
-            end
-            request = function()
-              counter = counter + 1
-              return wrk.format(nil, nil, nil, bodies[counter % 20 + 1])
-            end
-            """
+    let script = largePutRecordsScript(recordBytes: 1000)
     let file = dir + "/durable-rss.lua"
     try? script.write(toFile: file, atomically: true, encoding: .utf8)
     let wrk = Process()

@@ -30,24 +30,7 @@ func memoryBenchmarks(ktop: String, seconds: Int) -> [Row] {
         defer { server.stop() }
         let pid = server.process.processIdentifier
         let idle = rssBytes(pid: pid) ?? 0
-        // Base64 of `size` bytes of 'a' ("YWFh" is "aaa"); distinct keys per record.
-        let text = String(repeating: "YWFh", count: size / 3) + (size % 3 == 1 ? "YQ==" : size % 3 == 2 ? "YWE=" : "")
-        let script = wrkCommon + "\n" + """
-            wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
-            local payload = "\(text)"
-            local bodies = {}
-            for b = 1, 20 do
-              local parts = {}
-              for i = 1, 500 do
-                parts[i] = '{"Data":"' .. payload .. '","PartitionKey":"key-' .. b .. '-' .. i .. '"}'
-              end
-              bodies[b] = '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}'
-            end
-            request = function()
-              counter = counter + 1
-              return wrk.format(nil, nil, nil, bodies[counter % 20 + 1])
-            end
-            """
+        let script = largePutRecordsScript(recordBytes: size)
         let file = dir.appendingPathComponent("memory-\(size).lua")
         try? script.write(to: file, atomically: true, encoding: .utf8)
         let out = sh("wrk -t1 -c2 -d\(seconds)s --timeout 20s -s '\(file.path)' http://127.0.0.1:\(port)/").out
@@ -67,4 +50,27 @@ func memoryBenchmarks(ktop: String, seconds: Int) -> [Row] {
                                      put / 0x1p30, seconds, mib(deleted), mib(idle))))
     }
     return rows
+}
+
+/// A wrk script of PutRecords calls of 500 records of `recordBytes` bytes of 'a' each, cycling through 20 bodies
+/// with distinct partition keys: a load that retains far more than any budget.
+func largePutRecordsScript(recordBytes size: Int) -> String {
+    // Base64 of `size` bytes of 'a' ("YWFh" is "aaa").
+    let text = String(repeating: "YWFh", count: size / 3) + (size % 3 == 1 ? "YQ==" : size % 3 == 2 ? "YWE=" : "")
+    return wrkCommon + "\n" + """
+        wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
+        local payload = "\(text)"
+        local bodies = {}
+        for b = 1, 20 do
+          local parts = {}
+          for i = 1, 500 do
+            parts[i] = '{"Data":"' .. payload .. '","PartitionKey":"key-' .. b .. '-' .. i .. '"}'
+          end
+          bodies[b] = '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}'
+        end
+        request = function()
+          counter = counter + 1
+          return wrk.format(nil, nil, nil, bodies[counter % 20 + 1])
+        end
+        """
 }

@@ -71,6 +71,31 @@ extension KinesisEngine {
             message: "Storage failure: \(text). Puts fail with InternalFailure; nothing unwritten is acked")
     }
 
+    /// Syncs what a put wrote to `stores` before it acks: one fdatasync each for a few shards,
+    /// one `syncfs` for many (a call touching hundreds of shards would otherwise wait for
+    /// hundreds of syncs). Returns the failure per store, nil where the records are durable.
+    func makeDurable(_ stores: [(store: ShardStore, generation: UInt64)]) -> [StorageError?] {
+        if stores.count > 2, let directory = dataDirectory {
+            let points = stores.map { $0.store.syncPoint() }
+            do throws(StorageError) {
+                if try directory.syncFileSystem() {
+                    for (s, point) in zip(stores, points) { s.store.markSynced(point) }
+                    return stores.map { _ in nil }
+                }
+            } catch {
+                // Which file failed is unknown: every store it covered stops taking writes.
+                for s in stores { s.store.markFailed(error) }
+                return stores.map { _ in error }
+            }
+        }
+        return stores.map { s in
+            do throws(StorageError) {
+                try s.store.sync(through: s.generation)
+                return nil
+            } catch { return error }
+        }
+    }
+
     /// The storage side of a tick: sync failures of the interval flusher, metadata writes to retry.
     func tickStorage(_ now: Instant) {
         guard let directory = dataDirectory else { return }

@@ -61,8 +61,26 @@ enum SegmentCodec {
         case bad
     }
 
-    /// Decodes the entry at the start of `bytes`.
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> Read {
+    /// An entry's fixed fields, read after its checksum was verified.
+    struct Header: Equatable {
+        var seqIndex: Int64
+        var arrivalMillis: Int64
+        var encrypted: Bool
+        var keyLength: Int
+        /// Header and body together.
+        var length: Int
+    }
+
+    /// What verifying an entry at some offset found (nothing copied).
+    enum Verified: Equatable {
+        case entry(Header)
+        case short
+        case bad
+    }
+
+    /// Checks the entry at the start of `bytes`: its length, its checksum and its fixed fields.
+    /// Opening a segment needs no more, so it copies no key or data.
+    static func verify(_ bytes: UnsafeRawBufferPointer) -> Verified {
         guard bytes.count >= headerBytes else { return .short }
         let length = Int(bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian)
         let crc = bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
@@ -75,12 +93,24 @@ enum SegmentCodec {
         let flags = body[16]
         let keyLength = Int(body.loadUnaligned(fromByteOffset: 17, as: UInt16.self).littleEndian)
         guard seq > 0, flags <= 1, fixedBodyBytes + keyLength <= length else { return .bad }
-        let keyBytes = UnsafeRawBufferPointer(rebasing: body[fixedBodyBytes..<(fixedBodyBytes + keyLength)])
-        let key = String(decoding: keyBytes, as: UTF8.self)
-        let data = Data(UnsafeRawBufferPointer(rebasing: body[(fixedBodyBytes + keyLength)...]))
-        return .entry(
-            LogEntry(seqIndex: seq, arrivalMillis: arrival, encrypted: flags == 1, partitionKey: key, data: data),
-            length: headerBytes + length)
+        return .entry(Header(seqIndex: seq, arrivalMillis: arrival, encrypted: flags == 1, keyLength: keyLength,
+                             length: headerBytes + length))
+    }
+
+    /// Decodes the entry at the start of `bytes`.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> Read {
+        switch verify(bytes) {
+        case .short: return .short
+        case .bad: return .bad
+        case .entry(let h):
+            let keyStart = headerBytes + fixedBodyBytes
+            let key = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyStart + h.keyLength)]),
+                             as: UTF8.self)
+            let data = Data(UnsafeRawBufferPointer(rebasing: bytes[(keyStart + h.keyLength)..<h.length]))
+            return .entry(LogEntry(seqIndex: h.seqIndex, arrivalMillis: h.arrivalMillis, encrypted: h.encrypted,
+                                   partitionKey: key, data: data),
+                          length: h.length)
+        }
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to buffer: inout [UInt8]) {

@@ -136,15 +136,15 @@ final class ShardStore: Sendable {
             var chunk = try FileIO.read(fd, count: Int(min(fileSize - offset, 4 << 20)), at: offset, path: segment.path)
             var at = 0
             while at < chunk.count {
-                var read = chunk.withUnsafeBytes { SegmentCodec.decode(UnsafeRawBufferPointer(rebasing: $0[at...])) }
+                var read = chunk.withUnsafeBytes { SegmentCodec.verify(UnsafeRawBufferPointer(rebasing: $0[at...])) }
                 if read == .short && at > 0 { break }  // the rest of it is in the next chunk
                 let declared = declaredEnd(chunk, at: at).map { offset + Int64(at) + $0 }
                 if read == .short, let end = declared, end <= fileSize {
                     // One entry larger than the chunk: read it whole.
                     chunk = try FileIO.read(fd, count: Int(end - offset), at: offset, path: segment.path)
-                    read = chunk.withUnsafeBytes { SegmentCodec.decode($0) }
+                    read = chunk.withUnsafeBytes { SegmentCodec.verify($0) }
                 }
-                guard case .entry(let entry, let length) = read, entry.seqIndex > previous else {
+                guard case .entry(let entry) = read, entry.seqIndex > previous else {
                     let bad = offset + Int64(at)
                     // A cut write leaves a whole header whose entry runs past the end (or not even a
                     // whole header); a garbled length or checksum before the end is damage.
@@ -173,7 +173,7 @@ final class ShardStore: Sendable {
                 segment.firstArrivalMillis = min(segment.firstArrivalMillis, entry.arrivalMillis)
                 segment.lastArrivalMillis = max(segment.lastArrivalMillis, entry.arrivalMillis)
                 previous = entry.seqIndex
-                at += length
+                at += entry.length
                 if at >= chunk.count {
                     offset += Int64(at)
                     continue scanning
@@ -308,6 +308,23 @@ final class ShardStore: Sendable {
             durable.store(end, ordering: .releasing)
         }
     }
+
+    /// What a sync started now covers: the generation appended so far and the end position.
+    func syncPoint() -> (generation: UInt64, end: Int64) {
+        state.withLock { ($0.generation, $0.nextSeqIndex - 1) }
+    }
+
+    /// Records that a sync of the whole file system, started after `point` was taken, succeeded.
+    func markSynced(_ point: (generation: UInt64, end: Int64)) {
+        syncs.withLock { synced in
+            guard point.generation > synced else { return }
+            synced = point.generation
+            durable.store(point.end, ordering: .releasing)
+        }
+    }
+
+    /// Stops the shard's writes after a sync that covered it failed.
+    func markFailed(_ error: StorageError) { state.withLock { $0.failed = error } }
 
     /// Syncs whatever was appended (the interval flusher).
     func syncAll() throws(StorageError) {
