@@ -136,40 +136,38 @@ extension KinesisService {
         -> (stream: WriteRate, shards: [(ShardState, WriteRate)])? {
         let previous = m.onDemand.sampledAt
         if let previous, now - previous < .seconds(1) { return nil }
-        var sent: [Int: WriteRate] = [:]
-        for shard in m.open {
-            sent[shard.index] = shard.log.withLock { log in
+        func sentSoFar(_ shard: ShardState) -> WriteRate {
+            shard.log.withLock { log in
                 WriteRate(bytes: Double(log.counters.incomingBytes + log.counters.writeThrottledBytes),
                           records: Double(log.counters.incomingRecords + log.counters.writeThrottledRecords))
             }
         }
+        var open: [Int: WriteRate] = [:]
+        for shard in m.open { open[shard.index] = sentSoFar(shard) }
         let before = m.onDemand.sent
-        // Shards closed since the last sample (a split) still count what they were sent until then.
-        for index in before.keys where sent[index] == nil {
-            guard let shard = m.shard(index) else { continue }
-            sent[index] = shard.log.withLock { log in
-                WriteRate(bytes: Double(log.counters.incomingBytes + log.counters.writeThrottledBytes),
-                          records: Double(log.counters.incomingRecords + log.counters.writeThrottledRecords))
-            }
-        }
         m.onDemand.sampledAt = now
-        m.onDemand.sent = sent.filter { index, _ in m.open.contains { $0.index == index } }
-        m.onDemand.hot = m.onDemand.hot.filter { m.onDemand.sent[$0] != nil }
-        m.onDemand.oneKey = m.onDemand.oneKey.filter { m.onDemand.sent[$0] != nil }
+        m.onDemand.sent = open
+        m.onDemand.hot = m.onDemand.hot.filter { open[$0] != nil }
+        m.onDemand.oneKey = m.onDemand.oneKey.filter { open[$0] != nil }
         guard let previous else { return nil }
         let seconds = Double((now - previous).nanoseconds) / 1e9
         var stream = WriteRate()
-        var shards: [(ShardState, WriteRate)] = []
-        for (index, total) in sent {
-            // A shard opened since the last sample was sent everything it holds in that time.
-            let start = before[index] ?? WriteRate()
+        func add(_ total: WriteRate, since start: WriteRate) -> WriteRate {
             let rate = WriteRate(bytes: (total.bytes - start.bytes) / seconds,
                                  records: (total.records - start.records) / seconds)
             stream.bytes += rate.bytes
             stream.records += rate.records
-            if let shard = m.open.first(where: { $0.index == index }) { shards.append((shard, rate)) }
+            return rate
         }
-        return (stream, shards.sorted { $0.0.index < $1.0.index })
+        // A shard opened since the last sample was sent everything it holds in that time.
+        let shards = m.open.map { shard in
+            (shard, add(open[shard.index] ?? WriteRate(), since: before[shard.index] ?? WriteRate()))
+        }
+        // Shards closed since (a split) still count what they were sent until they closed.
+        for (index, start) in before where open[index] == nil {
+            if let shard = m.shard(index) { _ = add(sentSoFar(shard), since: start) }
+        }
+        return (stream, shards)
     }
 
     /// The partition key that alone went above the split threshold in the shard's last complete
