@@ -226,6 +226,29 @@ import Testing
         h.engine.close()
     }
 
+    @Test(arguments: ["..", ".", ".hidden", "trash", "s"])
+    func everyLegalStreamNameStaysInsideItsOwnFolder(name: String) throws {
+        defer { dir.cleanup() }
+        var (h, _) = try open()
+        try h.stream("other", shards: 1)
+        _ = try h.k.putRecord(PutRecordInput(streamName: "other", data: Data("kept".utf8), partitionKey: "k"))
+        try h.stream(name, shards: 1)
+        let out = try h.k.putRecord(PutRecordInput(streamName: name, data: Data("mine".utf8), partitionKey: "k"))
+        h.engine.close()
+        (h, _) = try open()
+        #expect(h.k.streamNames == [name, "other"].sorted())
+        let it = try h.iterator(name, shard: "shardId-000000000000", .trimHorizon)
+        #expect(try h.get(it).records.map(\.sequenceNumber) == [out.sequenceNumber])
+        _ = try h.k.deleteStream(DeleteStreamInput(streamName: name))
+        h.engine.tick()
+        h.engine.close()
+        (h, _) = try open()
+        #expect(h.k.streamNames == ["other"], "deleting \(name) removed only its own folder")
+        let other = try h.get(try h.iterator("other", shard: "shardId-000000000000", .trimHorizon))
+        #expect(other.records.map(\.data) == [Data("kept".utf8)])
+        h.engine.close()
+    }
+
     /// Drops the engine without closing it (its lock goes with the process in real life).
     func reopenAfterCrash(_ h: Harness, _ c: EngineConfiguration) throws -> (Harness, RecoveryReport) {
         h.engine.dataDirectory?.releaseLockForTests()

@@ -89,7 +89,13 @@ public final class DataDirectory: Sendable {
     }
 
     func streamDirectory(account: String, region: String, stream: String) -> String {
-        serviceDirectory(account: account, region: region) + "/streams/" + stream
+        serviceDirectory(account: account, region: region) + "/streams/" + Self.fileName(stream: stream)
+    }
+
+    /// A stream name as a directory name. Kinesis allows `[a-zA-Z0-9_.-]+`, so `.`, `..` and
+    /// hidden names are stream names: a leading dot is written `%2E` (no name holds a `%`).
+    static func fileName(stream: String) -> String {
+        stream.hasPrefix(".") ? "%2E" + stream.dropFirst() : stream
     }
 
     static func shardDirectory(_ streamDirectory: String, index: Int) -> String {
@@ -102,6 +108,7 @@ public final class DataDirectory: Sendable {
         for account in FileIO.list(path + "/services").sorted() {
             for region in FileIO.list(path + "/services/" + account).sorted() {
                 let streams = serviceDirectory(account: account, region: region) + "/streams"
+                // Stream folders never start with a dot (fileName(stream:)); `.tmp` leftovers and the like do.
                 for name in FileIO.list(streams).sorted() where !name.hasPrefix(".") {
                     out.append((account, region, streams + "/" + name))
                 }
@@ -146,7 +153,10 @@ public final class DataDirectory: Sendable {
 
     /// Removes a deleted stream's directory: renamed away first (atomic), then deleted.
     func removeStream(account: String, region: String, stream: String) {
-        let directory = streamDirectory(account: account, region: region, stream: stream)
+        remove(streamDirectory: streamDirectory(account: account, region: region, stream: stream))
+    }
+
+    func remove(streamDirectory directory: String) {
         guard FileIO.isDirectory(directory) else { return }
         let trash = path + "/trash"
         guard (try? FileIO.makeDirectories(trash)) != nil else { return }

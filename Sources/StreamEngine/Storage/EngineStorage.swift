@@ -41,10 +41,16 @@ extension KinesisEngine {
         for (account, region, path) in directory.streamDirectories() {
             guard let found = try DataDirectory.read(StreamRecord.self, at: path + "/stream.json") else {
                 // CreateStream is acked only after stream.json is written: this one never was.
-                directory.removeStream(account: account, region: region, stream: (path as NSString).lastPathComponent)
+                directory.remove(streamDirectory: path)
                 continue
             }
             let record = try found.validated(path: path + "/stream.json")
+            guard DataDirectory.fileName(stream: record.name) == (path as NSString).lastPathComponent,
+                  record.account == account, record.region == region else {
+                throw StorageError(.corrupt, path: path + "/stream.json",
+                                   reason: "names stream \(record.name) of \(record.account)/\(record.region), "
+                                       + "which does not live in this folder")
+            }
             let service = service(account: account, region: region)
             let stream = try service.restore(record, path: path, directory: directory, report: &report)
             for damage in report.damage where damage.path.hasPrefix(path + "/") {
