@@ -11,6 +11,7 @@ extension KinesisService {
         v.string(input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.streamARN(input.streamARN)
         try v.check()
+        try requireShardIndex(input.shardToSplit!, streamName: input.streamName, arn: input.streamARN)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.splitShard, now: now)
@@ -39,6 +40,9 @@ extension KinesisService {
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
         try v.check()
+        for id in [input.shardToMerge!, input.adjacentShardToMerge!] {
+            try requireShardIndex(id, streamName: input.streamName, arn: input.streamARN)
+        }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.mergeShards, now: now)
@@ -97,9 +101,19 @@ extension KinesisService {
         return UpdateShardCountOutput(streamName: s.name, currentShardCount: current, targetShardCount: target, streamARN: s.arn)
     }
 
+    /// SplitShard and MergeShards read a shard id before they look the stream up: one with no
+    /// index Kinesis can read (`ABKLFD8`, `2.14E4`, `2147483648`) is "Could not find shard" even in
+    /// a stream that does not exist (kinesalite's tests, run against Kinesis: KINESIS.md §0).
+    private func requireShardIndex(_ id: String, streamName: String?, arn: String?) throws(KinesisError) {
+        guard ShardID.index(id) == nil else { return }
+        throw .shardIdUnknown(id, streamName ?? arn.flatMap { ARN.stream($0)?.stream } ?? "", account)
+    }
+
+    /// The open shard SplitShard or MergeShards names; a missing one is "Could not find shard",
+    /// in its normalised id, as those two operations say it (GetShardIterator says "does not exist").
     private func openShard(_ id: String, in s: StreamState, _ m: StreamMeta) throws(KinesisError) -> ShardState {
         guard let index = ShardID.index(id), let shard = m.shard(index) else {
-            throw .shardNotFound(ShardID.index(id).map(ShardID.string) ?? id, s.name, account)
+            throw .shardIdUnknown(ShardID.index(id).map(ShardID.string) ?? id, s.name, account)
         }
         if shard.log.withLock({ $0.closedAt }) != nil { throw .shardClosed(shard.shardId, s.name, account) }
         return shard
@@ -165,7 +179,7 @@ extension KinesisService {
         let limit = min(input.maxResults ?? 1000, 1000)
         return s.meta.read { m in
             let retentionCutoff = now - .seconds(Int64(m.retentionHours) * 3600)
-            let candidates = (m.status == .creating ? [] : listedShards(m, now: now, retentionHours: m.retentionHours))
+            let candidates = (m.shardsVisible ? listedShards(m, now: now, retentionHours: m.retentionHours) : [])
                 .filter { $0.index > after }
                 .filter { shard in
                     let closed = shard.log.withLock { $0.closedAt }

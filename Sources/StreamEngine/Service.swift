@@ -189,6 +189,7 @@ public final class KinesisService: Sendable {
             if m.status == .deleting { return }
             let liveConsumers = m.consumers.values.filter { effectiveStatus($0, now) != nil }
             if !liveConsumers.isEmpty && input.enforceConsumerDeletion != true { throw .streamHasConsumers(s.name, account) }
+            if m.status == .creating { m.deletedWhileCreating = true }
             m.status = .deleting
             s.schedule(PendingChange(due: now + engine.configuration.delays.delete, action: .delete), in: &m)
         }
@@ -211,7 +212,7 @@ public final class KinesisService: Sendable {
         let limit = min(input.limit ?? 100, 100)
         let after = input.exclusiveStartShardId.flatMap(ShardID.index) ?? -1
         return s.meta.read { m in
-            let visible = m.status == .creating ? [] : listedShards(m, now: now, retentionHours: m.retentionHours)
+            let visible = m.shardsVisible ? listedShards(m, now: now, retentionHours: m.retentionHours) : []
             let page = visible.filter { $0.index > after }
             let shown = page.prefix(limit).map { shape($0) }
             return DescribeStreamOutput(streamDescription: StreamDescription(
@@ -239,7 +240,7 @@ public final class KinesisService: Sendable {
                 streamCreationTimestamp: s.createdAt.date,
                 enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: m.shardLevelMetrics)],
                 encryptionType: m.encryption, keyId: m.keyId,
-                openShardCount: m.status == .creating ? 0 : m.open.count,
+                openShardCount: m.shardsVisible ? m.open.count : 0,
                 consumerCount: m.consumers.values.filter { effectiveStatus($0, now) != nil }.count,
                 warmThroughput: m.mode == .onDemand ? WarmThroughputObject(targetMiBps: m.warmThroughputMiBps ?? 0, currentMiBps: m.warmThroughputMiBps ?? 0) : nil,
                 maxRecordSizeInKiB: m.maxRecordSizeKiB))

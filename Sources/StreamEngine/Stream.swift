@@ -66,6 +66,9 @@ struct StreamMeta: Sendable {
     var encryptionHistory: RollingWindowCounter
     /// On-demand capacity: the peak, the hot shards and the planned scaling.
     var onDemand = OnDemandScaling()
+    /// DeleteStream came while the stream was CREATING: it never shows shards (kinesalite's
+    /// AWS-run test: DELETING with `Shards: []`). Not kept on disk: it lasts the delete delay.
+    var deletedWhileCreating = false
     /// Where the stream lives on disk (nil: memory only).
     var storage: StreamStorage?
     /// What `stream.json` holds now (nil: not yet written, or the last write failed).
@@ -83,6 +86,10 @@ struct StreamMeta: Sendable {
         }
         return lo
     }
+
+    /// Whether DescribeStream, DescribeStreamSummary and ListShards show the shards: not while
+    /// CREATING (KINESIS.md §2.3), nor while deleting a stream that never became ACTIVE.
+    var shardsVisible: Bool { status != .creating && !deletedWhileCreating }
 
     func shard(_ index: Int) -> ShardState? { index >= 0 && index < shards.count ? shards[index] : nil }
 

@@ -53,6 +53,9 @@ extension KinesisService {
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.removeTagsFromStream, now: now)
+        // The keys to remove are held to the characters of tags to add (kinesalite's AWS-run test).
+        let keys = Dictionary(input.tagKeys!.map { ($0, "") }, uniquingKeysWith: { a, _ in a })
+        try checkTags(keys, stream: s.name, verb: "remove tags from")
         s.update { m in for k in input.tagKeys! { m.tags[k] = nil } }
         return EmptyOutput()
     }

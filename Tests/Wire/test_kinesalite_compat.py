@@ -159,6 +159,64 @@ def test_add_tags_invalid_characters(c, stream):
                  "Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
 
 
+@pytest.mark.parametrize("key", ["abc;def", "abc\tdef", "abc\ndef", "abc,def"])
+def test_remove_tags_invalid_characters(c, stream, key):
+    """removeTagsFromStream.js: should return InvalidArgumentException if ; (tab, newline, comma) in TagKeys"""
+    expect_error(lambda: c.remove_tags_from_stream(StreamName=stream, TagKeys=[key]), "InvalidArgumentException",
+                 "Some tags contain invalid characters. "
+                 "Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
+
+
+def test_remove_tags_percent_sign(c, stream):
+    """removeTagsFromStream.js: should return InvalidArgumentException if % in TagKeys"""
+    expect_error(lambda: c.remove_tags_from_stream(StreamName=stream, TagKeys=["abc%def"]), "InvalidArgumentException",
+                 f"Failed to remove tags from stream {stream} under account {ACCOUNT} because some tags contained "
+                 "illegal characters. The allowed characters are Unicode letters, white-spaces, "
+                 "'_',',','/','=','+','-','@'.")
+
+
+@pytest.mark.parametrize("shard", ["2147483648", "shardId-002147483648", "ABKLFD8", "2.14E4"])
+def test_split_and_merge_read_the_shard_id_before_the_stream(c, shard):
+    """splitShard.js and mergeShards.js: should return ResourceNotFoundException if unknown stream and shard ID
+    too big (raw shard ID too big, string shard ID, exponent shard ID; and their ADJ twins)"""
+    name = kwire.unique_name("__kinesalite_test_")
+    said = f"Could not find shard {shard} in stream {name} under account {ACCOUNT}."
+    expect_error(lambda: c.split_shard(StreamName=name, ShardToSplit=shard, NewStartingHashKey="10"),
+                 "ResourceNotFoundException", said)
+    expect_error(lambda: c.merge_shards(StreamName=name, ShardToMerge=shard, AdjacentShardToMerge="x-0"),
+                 "ResourceNotFoundException", said)
+    expect_error(lambda: c.merge_shards(StreamName=name, ShardToMerge="x-0", AdjacentShardToMerge=shard),
+                 "ResourceNotFoundException", said)
+    # "shard ID just small enough": then the stream is looked up.
+    expect_error(lambda: c.split_shard(StreamName=name, ShardToSplit="2147483647", NewStartingHashKey="10"),
+                 "ResourceNotFoundException", f"Stream {name} under account {ACCOUNT} not found.")
+
+
+def test_split_and_merge_of_a_missing_shard(c, stream):
+    """splitShard.js and mergeShards.js: should return ResourceNotFoundException if known stream and raw shard ID
+    does not exist"""
+    said = f"Could not find shard shardId-000000000005 in stream {stream} under account {ACCOUNT}."
+    expect_error(lambda: c.split_shard(StreamName=stream, ShardToSplit="shardId-5", NewStartingHashKey="10"),
+                 "ResourceNotFoundException", said)
+    expect_error(lambda: c.merge_shards(StreamName=stream, ShardToMerge="shardId-5", AdjacentShardToMerge="x-0"),
+                 "ResourceNotFoundException", said)
+
+
+def test_delete_stream_while_it_is_being_created():
+    """deleteStream.js: should allow stream to be deleted while it is being created (DELETING, no shards)"""
+    s = kwire.ServerProcess(["--limits", "aws", "--create-stream-ms", "2000", "--delete-stream-ms", "2000"])
+    try:
+        c = kwire.make_client(s.endpoint, retries={"total_max_attempts": 1})
+        name = kwire.unique_name("__kinesalite_test_")
+        c.create_stream(StreamName=name, ShardCount=3)
+        c.delete_stream(StreamName=name)
+        d = c.describe_stream(StreamName=name)["StreamDescription"]
+        assert (d["StreamStatus"], d["Shards"]) == ("DELETING", [])
+        kwire.wait_stream_gone(c, name)
+    finally:
+        s.stop()
+
+
 # Where ktop is right and kinesalite's 2018 assertion is not (Kinesis changed since).
 
 def test_retention_above_168_hours_is_accepted_up_to_8760(c, stream):
