@@ -8,6 +8,7 @@ Like kinesalite's suite, it uses one 3-shard test stream for the validations."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -215,6 +216,21 @@ def test_delete_stream_while_it_is_being_created():
         kwire.wait_stream_gone(c, name)
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("value, said", [
+    ("23", "class java.lang.String can not be converted to milliseconds since epoch"),
+    (True, "class java.lang.Boolean can not be converted to milliseconds since epoch"),
+    ([], "Start of list found where not expected"),
+    ({}, "Start of structure or map found where not expected."),
+])
+def test_timestamp_of_the_wrong_type(server, stream, value, said):
+    """getShardIterator.js: should return SerializationException when Timestamp is not a Timestamp
+    (helpers.js assertType 'Timestamp'; sent raw, as boto3 checks types itself)"""
+    body = {"StreamName": stream, "ShardId": "shardId-0", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": value}
+    status, _, raw = kwire.raw_post(server.endpoint, "Kinesis_20131202.GetShardIterator", json.dumps(body).encode())[:3]
+    assert status == 400
+    assert json.loads(raw) == {"__type": "SerializationException", "Message": said}
 
 
 # Where ktop is right and kinesalite's 2018 assertion is not (Kinesis changed since).
