@@ -41,7 +41,7 @@ public struct ShardRow: Hashable, Sendable {
 
     /// Share of the 128-bit hash key space, 0…1.
     public var hashSpaceShare: Double {
-        (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
+        HashKey.spaceShare(startingHashKey, endingHashKey)
     }
 
     /// The key a split of this shard gets by default: the advised key, else the midpoint.
