@@ -44,11 +44,18 @@ extension Dictionary: JSONMapMarker where Key == String {}
 /// Coral's messages name the Java type it was asked to produce.
 private enum CoralType: String {
     case string = "String", boolean = "Boolean", integer = "Integer", double = "Double", blob = "Blob"
-    /// Not captured from Kinesis: named after the Java type Coral would build.
-    case timestamp = "Date"
+    case timestamp = "Timestamp"
 
-    /// Coral writes "a Blob" but "an String", "an Integer" (sic) for the rest.
-    var article: String { self == .blob ? "a" : "an" }
+    /// What Coral's message says it could not convert to: "a Blob", but "an String",
+    /// "an Integer" (sic) for the other scalars, and for a timestamp "milliseconds since
+    /// epoch" (kinesalite's AWS-derived `test/helpers.js`).
+    var phrase: String {
+        switch self {
+        case .blob: "a Blob"
+        case .timestamp: "milliseconds since epoch"
+        default: "an \(rawValue)"
+        }
+    }
 }
 
 private struct ShapeDecoding: Decoder {
@@ -92,9 +99,9 @@ private struct ShapeDecoding: Decoder {
         switch value {
         case .object: typeError("Start of structure or map found where not expected.")
         case .array: typeError("Start of list found where not expected")
-        case .bool: typeError("class java.lang.Boolean can not be converted to \(wanted.article) \(wanted.rawValue)")
-        case .number: typeError("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.article) \(wanted.rawValue)")
-        case .string: typeError("class java.lang.String can not be converted to \(wanted.article) \(wanted.rawValue)")
+        case .bool: typeError("class java.lang.Boolean can not be converted to \(wanted.phrase)")
+        case .number: typeError("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.phrase)")
+        case .string: typeError("class java.lang.String can not be converted to \(wanted.phrase)")
         case .null: typeError("Unexpected null")
         }
     }
