@@ -182,7 +182,9 @@ struct KinesisDocumentBuilder: CBORTreeBuilder {
             guard case .number = item else { throw CBORRefusal(reason: "tag 1 (epoch time) on something not a number") }
             return item
         case 2, 3:
-            guard case .bytes(let magnitude) = item else { throw CBORRefusal(reason: "a bignum tag on something not bytes") }
+            guard case .bytes(let magnitude) = item else {
+                throw CBORRefusal(reason: "a bignum tag on something not bytes")
+            }
             let significant = magnitude.drop { $0 == 0 }
             guard significant.count <= 8 else { throw CBORRefusal(reason: "bignum beyond the range of a long") }
             let n = significant.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

@@ -4,7 +4,9 @@ import Testing
 
 private func hex(_ s: String) -> [UInt8] {
     let digits = Array(s.filter { !$0.isWhitespace }.utf8)
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    return stride(from: 0, to: digits.count, by: 2).map {
+        UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)!
+    }
 }
 
 private func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -19,6 +21,14 @@ private func readError(_ bytes: [UInt8]) -> CBORSyntaxError? {
 }
 
 private func text(_ s: String) -> CBORValue { .text(s) }
+/// `[1, [2, 3], [4, 5]]` and `{"a": 1, "b": [2, 3]}`, which Appendix A spells several ways.
+private let nested = CBORValue.array([
+    .unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)]),
+])
+private let mapAB = CBORValue.map([
+    entry(text("a"), .unsigned(1)), entry(text("b"), .array([.unsigned(2), .unsigned(3)])),
+])
+private let oneTo25 = CBORValue.array((1...25).map { .unsigned(UInt64($0)) })
 private func entry(_ k: CBORValue, _ v: CBORValue) -> CBORMapEntry { CBORMapEntry(k, v) }
 
 @Suite("CBOR reader and writer (RFC 8949)")
@@ -48,11 +58,11 @@ struct CBORCodecTests {
         ("60", text("")), ("6161", text("a")), ("6449455446", text("IETF")), ("62225c", text("\"\\")),
         ("62c3bc", text("\u{00fc}")), ("63e6b0b4", text("\u{6c34}")), ("64f0908591", text("\u{10151}")),
         ("80", .array([])), ("83010203", .array([.unsigned(1), .unsigned(2), .unsigned(3)])),
-        ("8301820203820405", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-        ("98190102030405060708090a0b0c0d0e0f101112131415161718181819", .array((1...25).map { .unsigned(UInt64($0)) })),
+        ("8301820203820405", nested),
+        ("98190102030405060708090a0b0c0d0e0f101112131415161718181819", oneTo25),
         ("a0", .map([])),
         ("a201020304", .map([entry(.unsigned(1), .unsigned(2)), entry(.unsigned(3), .unsigned(4))])),
-        ("a26161016162820203", .map([entry(text("a"), .unsigned(1)), entry(text("b"), .array([.unsigned(2), .unsigned(3)]))])),
+        ("a26161016162820203", mapAB),
         ("826161a161626163", .array([text("a"), .map([entry(text("b"), text("c"))])])),
     ]
 
@@ -78,12 +88,12 @@ struct CBORCodecTests {
             ("7f657374726561646d696e67ff", text("streaming")),
             ("5fff", .bytes([])), ("7fff", text("")),
             ("9fff", .array([])),
-            ("9f018202039f0405ffff", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-            ("9f01820203820405ff", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-            ("83018202039f0405ff", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-            ("83019f0203ff820405", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-            ("9f0102030405060708090a0b0c0d0e0f101112131415161718181819ff", .array((1...25).map { .unsigned(UInt64($0)) })),
-            ("bf61610161629f0203ffff", .map([entry(text("a"), .unsigned(1)), entry(text("b"), .array([.unsigned(2), .unsigned(3)]))])),
+            ("9f018202039f0405ffff", nested),
+            ("9f01820203820405ff", nested),
+            ("83018202039f0405ff", nested),
+            ("83019f0203ff820405", nested),
+            ("9f0102030405060708090a0b0c0d0e0f101112131415161718181819ff", oneTo25),
+            ("bf61610161629f0203ffff", mapAB),
             ("826161bf61626163ff", .array([text("a"), .map([entry(text("b"), text("c"))])])),
             ("bf6346756ef563416d7421ff", .map([entry(text("Fun"), .bool(true)), entry(text("Amt"), .negative(1))])),
             ("bfff", .map([])),
@@ -200,7 +210,8 @@ struct CBORCodecTests {
         long.writeNull()
         long.writeText(String(repeating: "\u{6c34}", count: 100))
         long.writeBreak()
-        let items = Self.appendixA.map { hex($0.0) } + [long.bytes, hex("7f657374726561646d696e67ff"), hex("bf61610161629f0203ffff")]
+        let items = Self.appendixA.map { hex($0.0) }
+            + [long.bytes, hex("7f657374726561646d696e67ff"), hex("bf61610161629f0203ffff")]
         for item in items {
             #expect(throws: Never.self) { _ = try CBORValue.decode(item) }
             for cut in 0..<item.count {

@@ -8,7 +8,9 @@ import Testing
 
 private func hex(_ s: String) -> [UInt8] {
     let digits = Array(s.filter { !$0.isWhitespace }.utf8)
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    return stride(from: 0, to: digits.count, by: 2).map {
+        UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)!
+    }
 }
 
 private func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -56,7 +58,8 @@ struct KinesisCBORTests {
                              ("PartitionKey", .text("pk")), ("ExplicitHashKey", .text("5"))])
         #expect(body.first == 0xBF && body.last == 0xFF)
         let input = try KinesisCBOR.decode(PutRecordInput.self, from: body)
-        #expect(input == PutRecordInput(streamName: "s", data: Data("hello".utf8), partitionKey: "pk", explicitHashKey: "5"))
+        #expect(input == PutRecordInput(streamName: "s", data: Data("hello".utf8), partitionKey: "pk",
+                                        explicitHashKey: "5"))
     }
 
     @Test func timestampsAreEpochMillisecondsTaggedOrNot() throws {
@@ -71,13 +74,15 @@ struct KinesisCBORTests {
             (.tagged(1, .float(2000)), 2), (.unsigned(0), 0),
         ]
         for (value, seconds) in cases {
-            let input = try KinesisCBOR.decode(ListShardsInput.self, from: javaBody([("StreamCreationTimestamp", value)]))
+            let input = try KinesisCBOR.decode(ListShardsInput.self,
+                                               from: javaBody([("StreamCreationTimestamp", value)]))
             #expect(input.streamCreationTimestamp == Date(timeIntervalSince1970: seconds), "\(value)")
         }
         // The same instant in both encodings decodes to the same Date.
-        let json = try KinesisJSON.decode(ListShardsInput.self, from: Array(#"{"StreamCreationTimestamp":1787036486.712}"#.utf8))
-        let cbor = try KinesisCBOR.decode(ListShardsInput.self, from: javaBody([("StreamCreationTimestamp",
-                                                                                 .tagged(1, .unsigned(1_787_036_486_712)))]))
+        let json = try KinesisJSON.decode(ListShardsInput.self,
+                                          from: Array(#"{"StreamCreationTimestamp":1787036486.712}"#.utf8))
+        let tagged = CBORValue.tagged(1, .unsigned(1_787_036_486_712))
+        let cbor = try KinesisCBOR.decode(ListShardsInput.self, from: javaBody([("StreamCreationTimestamp", tagged)]))
         #expect(json.streamCreationTimestamp == cbor.streamCreationTimestamp)
     }
 
@@ -129,7 +134,8 @@ struct KinesisCBORTests {
     /// saturate exactly as JSON's do.
     @Test func numbersBehaveAsTheirJSONTwins() throws {
         let twins: [(CBORValue, String)] = [
-            (.unsigned(2), "2"), (.float(1.9), "1.9"), (.float(-1.9), "-1.9"), (.unsigned(UInt64(Int64.max)), "9223372036854775807"),
+            (.unsigned(2), "2"), (.float(1.9), "1.9"), (.float(-1.9), "-1.9"),
+            (.unsigned(UInt64(Int64.max)), "9223372036854775807"),
             (.integer(Int64.min), "-9223372036854775808"), (.float(1e20), "1e20"), (.float(-1e20), "-1e20"),
             (.unsigned(4_294_967_296), "4294967296"), (.float(0.5), "0.5"),
         ]
@@ -138,7 +144,8 @@ struct KinesisCBORTests {
             let b = try KinesisJSON.decode(CreateStreamInput.self, from: Array(#"{"ShardCount":\#(json)}"#.utf8))
             #expect(a.shardCount == b.shardCount, "\(cbor) vs \(json)")
         }
-        let bool = try KinesisCBOR.decode(DeleteStreamInput.self, from: javaBody([("EnforceConsumerDeletion", .bool(true))]))
+        let bool = try KinesisCBOR.decode(DeleteStreamInput.self,
+                                          from: javaBody([("EnforceConsumerDeletion", .bool(true))]))
         #expect(bool.enforceConsumerDeletion == true)
     }
 
@@ -191,11 +198,13 @@ struct KinesisCBORTests {
             ("ShardCount", .tagged(2, .bytes([0, 0, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]))),
         ]))
         #expect(edge?.shardCount == Int.max)
-        let negative = try? KinesisCBOR.decode(CreateStreamInput.self, from: javaBody([("ShardCount", .tagged(3, .bytes([4])))]))
+        let negative = try? KinesisCBOR.decode(CreateStreamInput.self,
+                                               from: javaBody([("ShardCount", .tagged(3, .bytes([4])))]))
         #expect(negative?.shardCount == -5)
         let undefined = try? KinesisCBOR.decode(CreateStreamInput.self, from: javaBody([("StreamName", .undefined)]))
         #expect(undefined != nil && undefined?.streamName == nil)
-        let otherTag = try? KinesisCBOR.decode(CreateStreamInput.self, from: javaBody([("StreamName", .tagged(55799, .text("s")))]))
+        let otherTag = try? KinesisCBOR.decode(CreateStreamInput.self,
+                                               from: javaBody([("StreamName", .tagged(55799, .text("s")))]))
         #expect(otherTag?.streamName == "s")
     }
 
@@ -209,9 +218,11 @@ struct KinesisCBORTests {
     // MARK: replies
 
     @Test func repliesAreIndefiniteMapsWithTaggedMillisecondsAndByteStrings() throws {
-        let record = Record(sequenceNumber: "1", approximateArrivalTimestamp: Date(timeIntervalSince1970: 1_787_036_486.712),
+        let record = Record(sequenceNumber: "1",
+                            approximateArrivalTimestamp: Date(timeIntervalSince1970: 1_787_036_486.712),
                             data: Data([0, 1, 2]), partitionKey: "pk", encryptionType: EncryptionType.none)
-        let output = GetRecordsOutput(records: [record], nextShardIterator: nil, millisBehindLatest: 0, childShards: nil)
+        let output = GetRecordsOutput(records: [record], nextShardIterator: nil, millisBehindLatest: 0,
+                                      childShards: nil)
         let bytes = try KinesisCBOR.encode(output)
         let expected = "bf" + "675265636f726473" + "9f" + "bf"
             + "6e53657175656e63654e756d626572" + "6131"
@@ -242,14 +253,17 @@ struct KinesisCBORTests {
     /// JSON and CBOR carry the same instant: JSON's seconds text and CBOR's milliseconds
     /// agree digit for digit, rounding included.
     @Test func timestampsAgreeWithJSONToTheMillisecond() throws {
-        for seconds in [0, 1_787_036_486.712, 1_787_036_486.7125, 1_787_036_486.7124999, -1.5, 1e-4, 253_402_300_799.999] {
+        let instants = [0, 1_787_036_486.712, 1_787_036_486.7125, 1_787_036_486.7124999, -1.5, 1e-4,
+                        253_402_300_799.999]
+        for seconds in instants {
             let date = Date(timeIntervalSince1970: seconds)
             let json = JSONShapeEncoder.timestampText(date)
             let ms = ShapeNode.epochMilliseconds(date)
             let magnitude = ms.magnitude
             #expect(json == (ms < 0 ? "-" : "") + "\(magnitude / 1000)." + String(format: "%03d", magnitude % 1000))
-            let bytes = try KinesisCBOR.encode(ListStreamConsumersOutput(
-                consumers: [Consumer(consumerName: "c", consumerARN: "a", consumerStatus: .active, consumerCreationTimestamp: date)]))
+            let consumer = Consumer(consumerName: "c", consumerARN: "a", consumerStatus: .active,
+                                    consumerCreationTimestamp: date)
+            let bytes = try KinesisCBOR.encode(ListStreamConsumersOutput(consumers: [consumer]))
             #expect(hexString(bytes).contains("c1" + hexString(CBORValue.integer(ms).encoded)), "\(seconds)")
         }
     }
@@ -259,21 +273,24 @@ struct KinesisCBORTests {
     }
 
     @Test func errorEnvelopes() throws {
-        #expect(hexString(KinesisCBOR.errorBody(KinesisError(.resourceNotFound, "Stream s under account 123456789012 not found.")))
+        let notFound = "Stream s under account 123456789012 not found."
+        #expect(hexString(KinesisCBOR.errorBody(KinesisError(.resourceNotFound, notFound)))
                 == "bf" + "665f5f74797065" + "7819" + hexString(Array("ResourceNotFoundException".utf8))
-                + "676d657373616765" + "782e" + hexString(Array("Stream s under account 123456789012 not found.".utf8)) + "ff")
+                + "676d657373616765" + "782e" + hexString(Array(notFound.utf8)) + "ff")
         // SerializationException spells its member `Message`, as in JSON; an empty message is left out.
-        #expect(try CBORValue.decode(KinesisCBOR.errorBody(KinesisError(.serialization, "Start of list found where not expected")))
+        let listError = "Start of list found where not expected"
+        #expect(try CBORValue.decode(KinesisCBOR.errorBody(KinesisError(.serialization, listError)))
                 == .map([CBORMapEntry(.text("__type"), .text("SerializationException")),
-                         CBORMapEntry(.text("Message"), .text("Start of list found where not expected"))]))
+                         CBORMapEntry(.text("Message"), .text(listError))]))
         #expect(hexString(KinesisCBOR.errorBody(KinesisError(.unknownOperation, "")))
                 == "bf665f5f74797065" + "7819" + hexString(Array("UnknownOperationException".utf8)) + "ff")
     }
 
     @Test func subscribeToShardEventsInCBOR() throws {
-        let event = SubscribeToShardEvent(records: [Record(sequenceNumber: "9", approximateArrivalTimestamp: Date(timeIntervalSince1970: 2),
-                                                           data: Data([0xFF]), partitionKey: "p", encryptionType: nil)],
-                                          continuationSequenceNumber: "9", millisBehindLatest: 0, childShards: nil)
+        let record = Record(sequenceNumber: "9", approximateArrivalTimestamp: Date(timeIntervalSince1970: 2),
+                            data: Data([0xFF]), partitionKey: "p", encryptionType: nil)
+        let event = SubscribeToShardEvent(records: [record], continuationSequenceNumber: "9", millisBehindLatest: 0,
+                                          childShards: nil)
         let message = try KinesisEventStream.event(event, encoding: .cbor)
         #expect(message[header: ":content-type"] == .string("application/x-amz-cbor-1.1"))
         #expect(message[header: ":event-type"] == .string("SubscribeToShardEvent"))
@@ -313,7 +330,9 @@ extension ServerHarness {
 @Suite("CBOR through the front door: the same checks, answered in CBOR")
 struct ServerCBORTests {
     private func members(_ r: TestResponse) throws -> [String: JSONValue] {
-        guard case .object(let m) = try KinesisCBOR.parse(r.body) else { throw ServerHarness.HarnessError.unexpectedPart }
+        guard case .object(let m) = try KinesisCBOR.parse(r.body) else {
+            throw ServerHarness.HarnessError.unexpectedPart
+        }
         return m
     }
 
@@ -346,15 +365,15 @@ struct ServerCBORTests {
     @Test func errorsAreCBORWithTheJSONStatus() throws {
         let h = try ServerHarness()
         let cases: [(String?, [UInt8], String?, String)] = [
-            (KinesisOperation.describeStream.target, javaBody([("StreamName", .text("nope"))]), ServerHarness.authorization(),
-             "ResourceNotFoundException"),
+            (KinesisOperation.describeStream.target, javaBody([("StreamName", .text("nope"))]),
+             ServerHarness.authorization(), "ResourceNotFoundException"),
             (KinesisOperation.listStreams.target, hex("ff"), nil, "SerializationException"),  // before auth
             (KinesisOperation.listStreams.target, Array("{}".utf8), nil, "SerializationException"),  // JSON is not CBOR
             ("Kinesis_20131202.NoSuchOperation", [0xA0], nil, "UnknownOperationException"),
             (nil, [0xA0], nil, "UnknownOperationException"),
             (KinesisOperation.listStreams.target, [0xA0], nil, "MissingAuthenticationTokenException"),
-            (KinesisOperation.createStream.target, javaBody([("StreamName", .text("s"))]), ServerHarness.authorization(),
-             "ValidationException"),
+            (KinesisOperation.createStream.target, javaBody([("StreamName", .text("s"))]),
+             ServerHarness.authorization(), "ValidationException"),
         ]
         for (target, body, authorization, type) in cases {
             let r = try h.sendCBOR(target: target, body: body, authorization: authorization)
@@ -363,11 +382,13 @@ struct ServerCBORTests {
             #expect(try members(r)["__type"] == .string(type))
         }
         // The same refusal as JSON, word for word.
-        let cbor = try h.sendCBOR(target: KinesisOperation.createStream.target, body: javaBody([("StreamName", .text("s"))]))
+        let cbor = try h.sendCBOR(target: KinesisOperation.createStream.target,
+                                  body: javaBody([("StreamName", .text("s"))]))
         let json = try h.send(target: KinesisOperation.createStream.target, body: #"{"StreamName":"s"}"#)
         #expect(try members(cbor)["message"] == .string(try #require(json.json["message"] as? String)))
         // Another CBOR version is not routed: Coral's XML, as for any unknown content type.
-        let other = try h.sendCBOR(target: KinesisOperation.listStreams.target, body: [0xA0], contentType: "application/x-amz-cbor-1.0")
+        let other = try h.sendCBOR(target: KinesisOperation.listStreams.target, body: [0xA0],
+                                   contentType: "application/x-amz-cbor-1.0")
         #expect(other.status == 404)
         #expect(other.text == "<UnknownOperationException/>\n")
     }

@@ -74,7 +74,9 @@ struct CBORReader<Builder: CBORTreeBuilder> {
     static func read(_ bytes: UnsafeRawBufferPointer, into builder: Builder) throws(CBORSyntaxError) -> Builder.Item {
         var reader = CBORReader(bytes: bytes, builder: builder)
         let value = try reader.readItem()
-        guard reader.index == bytes.count else { throw reader.error("\(bytes.count - reader.index) bytes after the item") }
+        guard reader.index == bytes.count else {
+            throw reader.error("\(bytes.count - reader.index) bytes after the item")
+        }
         return value
     }
 
@@ -117,7 +119,8 @@ struct CBORReader<Builder: CBORTreeBuilder> {
     }
 
     /// Runs a builder call, turning its refusal into a syntax error at `start`.
-    private func build(at start: Int, _ make: () throws(CBORRefusal) -> Builder.Item) throws(CBORSyntaxError) -> Builder.Item {
+    private func build(at start: Int,
+                       _ make: () throws(CBORRefusal) -> Builder.Item) throws(CBORSyntaxError) -> Builder.Item {
         do {
             return try make()
         } catch {
@@ -131,7 +134,8 @@ struct CBORReader<Builder: CBORTreeBuilder> {
         switch head.major {
         case .unsigned, .negative:
             guard let n = head.argument else { throw error("indefinite length on an integer") }
-            return try build(at: start) { () throws(CBORRefusal) in try builder.integer(negative: head.major == .negative, n) }
+            let negative = head.major == .negative
+            return try build(at: start) { () throws(CBORRefusal) in try builder.integer(negative: negative, n) }
         case .bytes:
             let content = try readString(head)
             return try build(at: start) { () throws(CBORRefusal) in try builder.bytes(content) }
@@ -159,7 +163,9 @@ struct CBORReader<Builder: CBORTreeBuilder> {
             defer { depth -= 1 }
             var entries: [(key: Builder.Item, value: Builder.Item)] = []
             if let count = head.argument {
-                guard count <= UInt64(remaining) / 2 else { throw error("map of \(count) entries in \(remaining) bytes") }
+                guard count <= UInt64(remaining) / 2 else {
+                    throw error("map of \(count) entries in \(remaining) bytes")
+                }
                 entries.reserveCapacity(Int(count))
                 for _ in 0..<count { entries.append((try readItem(), try readItem())) }
             } else {
@@ -224,7 +230,9 @@ struct CBORReader<Builder: CBORTreeBuilder> {
         case 24:
             // RFC 8949 §3.3: the two-byte form is for simple values 32…255 only.
             let simple = UInt8(head.argument!)
-            guard simple >= 32 else { throw CBORSyntaxError(offset: start, reason: "simple value \(simple) in two bytes") }
+            guard simple >= 32 else {
+                throw CBORSyntaxError(offset: start, reason: "simple value \(simple) in two bytes")
+            }
             return try build(at: start) { () throws(CBORRefusal) in try builder.simple(simple) }
         case 25: value = HalfFloat.decode(UInt16(head.argument!))
         case 26: value = Double(Float(bitPattern: UInt32(head.argument!)))

@@ -122,7 +122,9 @@ struct KinesisRequestProcessor: Sendable {
         }
 
         let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
-        guard let faults else { return dispatch(operation, region: region, document, encoding: encoding, headers: headers) }
+        guard let faults else {
+            return dispatch(operation, region: region, document, encoding: encoding, headers: headers)
+        }
         // Whole-call faults replace the call (it is not applied); latency delays whatever the answer is.
         var response: KinesisResponse
         switch faults.callFault(operation: operation) {
@@ -135,8 +137,8 @@ struct KinesisRequestProcessor: Sendable {
                                        body: .bytes(encoding.serviceUnavailableBody(message: "Service Unavailable")),
                                        encoding: encoding)
         case .internalError?:
-            response = Self.errorResponse(KinesisError(.internalFailure, "Internal service failure."), encoding: encoding,
-                                          headers: headers)
+            let failure = KinesisError(.internalFailure, "Internal service failure.")
+            response = Self.errorResponse(failure, encoding: encoding, headers: headers)
         case nil:
             response = dispatch(operation, region: region, document, encoding: encoding, headers: headers)
         }
@@ -192,7 +194,8 @@ struct KinesisRequestProcessor: Sendable {
     // MARK: replies
 
     /// A Kinesis error in the request's encoding, with the status of its type (KINESIS.md §1.5).
-    static func errorResponse(_ error: KinesisError, encoding: KinesisBodyEncoding, headers: HTTPHeaders) -> KinesisResponse {
+    static func errorResponse(_ error: KinesisError, encoding: KinesisBodyEncoding,
+                              headers: HTTPHeaders) -> KinesisResponse {
         var h = headers
         h.add(name: "Content-Type", value: encoding.contentType)
         return KinesisResponse(status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
