@@ -426,3 +426,77 @@ struct ServerCBORTests {
         #expect(idle.allSatisfy { $0[header: ":content-type"] == .string("application/x-amz-cbor-1.1") })
     }
 }
+
+/// SplitMix64: a seeded generator, so a failure names the case that made it.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("CBOR request bodies mutated at random never trap")
+struct KinesisCBORMutationTests {
+    /// Whether `body` decodes as `type`; a failure must be a SerializationException.
+    private func attempt<T: Decodable>(_ type: T.Type, _ body: [UInt8]) -> Bool {
+        do {
+            _ = try KinesisCBOR.decode(type, from: body)
+            return true
+        } catch {
+            #expect(error.type == .serialization)
+            return false
+        }
+    }
+
+    /// Valid Java-style bodies of several operations, each mutated 4,000 times (bytes flipped,
+    /// set to boundary values, inserted, deleted, the body cut short) and decoded as every one of
+    /// these input shapes. A trap would end the test process; every outcome must be a value or a
+    /// Kinesis error.
+    @Test func mutatedBodiesDecodeOrFailAsKinesisErrors() {
+        let seeds: [[UInt8]] = [
+            javaBody([("StreamName", .text("s")), ("Records", .array([
+                .map([CBORMapEntry(.text("Data"), .bytes([0, 1, 2])), CBORMapEntry(.text("PartitionKey"), .text("k"))]),
+                .map([CBORMapEntry(.text("Data"), .bytes(Array(repeating: 0xFF, count: 40))),
+                      CBORMapEntry(.text("ExplicitHashKey"), .text("170141183460469231731687303715884105728"))]),
+            ]))]),
+            javaBody([("StreamName", .text("s")), ("ShardId", .text("shardId-000000000000")),
+                      ("ShardIteratorType", .text("AT_TIMESTAMP")),
+                      ("Timestamp", .tagged(1, .unsigned(1_787_036_486_712)))]),
+            javaBody([("StreamName", .text("s")), ("ShardCount", .unsigned(4)), ("Tags", .map([
+                CBORMapEntry(.text("a"), .text("b")), CBORMapEntry(.text("c"), .text("")),
+            ])), ("StreamModeDetails", .map([CBORMapEntry(.text("StreamMode"), .text("ON_DEMAND"))]))]),
+            javaBody([("ShardFilter", .map([CBORMapEntry(.text("Type"), .text("AT_TIMESTAMP")),
+                                            CBORMapEntry(.text("Timestamp"), .float(1.5e12))])),
+                      ("MaxResults", .unsigned(1000)), ("EnforceConsumerDeletion", .bool(true))]),
+        ]
+        var rng = SplitMix64(state: 0x5EED)
+        let boundary: [UInt8] = [0x00, 0x17, 0x18, 0x1B, 0x1F, 0x3B, 0x5B, 0x5F, 0x7F, 0x9F, 0xBF, 0xC1, 0xC2,
+                                 0xF7, 0xF8, 0xF9, 0xFB, 0xFF]
+        var outcomes = [0, 0]  // [decoded, refused]
+        for seed in seeds {
+            for _ in 0..<4000 {
+                var body = seed
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    let at = Int.random(in: 0..<max(body.count, 1), using: &rng)
+                    switch Int.random(in: 0..<5, using: &rng) {
+                    case 0 where !body.isEmpty: body[at] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
+                    case 1 where !body.isEmpty: body[at] = boundary.randomElement(using: &rng)!
+                    case 2: body.insert(boundary.randomElement(using: &rng)!, at: min(at, body.count))
+                    case 3 where !body.isEmpty: body.remove(at: at)
+                    default: body = Array(body.prefix(at))
+                    }
+                }
+                for decoded in [attempt(PutRecordsInput.self, body), attempt(GetShardIteratorInput.self, body),
+                                attempt(CreateStreamInput.self, body), attempt(ListShardsInput.self, body)] {
+                    outcomes[decoded ? 0 : 1] += 1
+                }
+            }
+        }
+        // Both outcomes occur: the mutations reach the decoder, not just the reader.
+        #expect(outcomes[0] > 1000 && outcomes[1] > 1000, "\(outcomes)")
+    }
+}
