@@ -1,3 +1,4 @@
+import Foundation
 import StreamEngine
 
 /// The two encodings of a Kinesis request body and of its reply, chosen by the request's
@@ -12,8 +13,16 @@ public enum KinesisBodyEncoding: Sendable, Hashable {
     case json
     case cbor
 
-    /// The encoding of a request with this media type (lower-cased, parameters removed);
-    /// nil for a content type Kinesis does not route (answered in XML).
+    /// The encoding of a request with this `Content-Type` header (case and parameters
+    /// aside); nil for a content type Kinesis does not route (answered in XML).
+    init?(contentType header: String?) {
+        guard let header else { return nil }
+        let mediaType = header.split(separator: ";", omittingEmptySubsequences: false).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        self.init(mediaType: mediaType)
+    }
+
+    /// The encoding of a request with this media type (lower-cased, parameters removed).
     init?(mediaType: String) {
         switch mediaType {
         case KinesisJSON.contentType, "application/json": self = .json

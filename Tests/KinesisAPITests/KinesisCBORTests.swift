@@ -393,6 +393,19 @@ struct ServerCBORTests {
         #expect(other.text == "<UnknownOperationException/>\n")
     }
 
+    @Test func theBodyBudget503IsCBORForACBORRequest() throws {
+        let budget = RequestBodyBudget(limit: 100)
+        let h = try WireHarness(budget: budget)
+        try h.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-cbor-1.1\r\n"
+                   + "Transfer-Encoding: chunked\r\n\r\n")
+        try h.send("3c\r\n" + String(repeating: "a", count: 60) + "\r\n")
+        try h.send("3c\r\n" + String(repeating: "a", count: 60) + "\r\n0\r\n\r\n")
+        let reply = try #require(WireResponse.parse(try h.output()).first)
+        #expect(reply.status == 503)
+        #expect(reply.headers["content-type"] == "application/x-amz-cbor-1.1")
+        #expect(reply.body.contains("ServiceUnavailableException") && !reply.body.contains("{"))
+    }
+
     @Test func subscribeToShardStreamsCBOREvents() throws {
         let h = try ServerHarness()
         try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#)

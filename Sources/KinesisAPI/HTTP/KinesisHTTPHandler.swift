@@ -137,7 +137,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .discarding(let head, .overBudget)):
             announce(.requestEnd, context: context)
             state = .idle
-            respond(context: context, head: head, response: overBudgetResponse())
+            respond(context: context, head: head, response: overBudgetResponse(head))
         default:
             // A part out of order (e.g. a pipelined request while streaming cannot
             // happen behind NIO's pipelining handler): the connection is unusable.
@@ -210,15 +210,17 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func overBudgetResponse() -> KinesisResponse {
+    /// In the request's encoding: a CBOR client's SDK parses error bodies as CBOR.
+    private func overBudgetResponse(_ head: HTTPRequestHead) -> KinesisResponse {
+        let encoding = KinesisBodyEncoding(contentType: head.headers.first(name: "content-type")) ?? .json
         let limit = bodyBudget.map { "\($0.limit >> 20) MiB" } ?? "its limit"
         var headers = HTTPHeaders()
         headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
-        headers.add(name: "Content-Type", value: KinesisJSON.contentType)
+        headers.add(name: "Content-Type", value: encoding.contentType)
         let message = "The request bodies being received fill the server's buffer of \(limit). Retry shortly."
         return KinesisResponse(status: .serviceUnavailable, headers: headers,
-                               body: .bytes(ServiceUnavailable.body(message: message)))
+                               body: .bytes(encoding.serviceUnavailableBody(message: message)), encoding: encoding)
     }
 
     // MARK: replies

@@ -85,10 +85,8 @@ struct KinesisRequestProcessor: Sendable {
             return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
                                  status: .forbidden, headers: headers)
         }
-        let contentType = request.headers.first(name: "content-type")?
-            .split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         // nil: a content type Kinesis does not route, whose errors are XML.
-        let encoding = KinesisBodyEncoding(mediaType: contentType)
+        let encoding = KinesisBodyEncoding(contentType: request.headers.first(name: "content-type"))
         let target = TargetHeader(request.headers.first(name: "x-amz-target"))
 
         var document = JSONValue.object([:])
