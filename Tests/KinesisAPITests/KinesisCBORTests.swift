@@ -208,6 +208,28 @@ struct KinesisCBORTests {
         #expect(otherTag?.streamName == "s")
     }
 
+    /// A million items at most: a body of one-byte items would otherwise become a tree many
+    /// times its size. The top-level map, the key and the list count as three.
+    @Test func itemCountIsBounded() throws {
+        let limit = KinesisCBOR.maximumItems
+        func body(elements: Int, definite: Bool) -> [UInt8] {
+            var w = CBORWriter()
+            w.beginIndefiniteMap()
+            w.writeText("Whatever")
+            if definite { w.beginArray(count: elements) } else { w.beginIndefiniteArray() }
+            w.bytes += [UInt8](repeating: 0, count: elements)
+            if !definite { w.writeBreak() }
+            w.writeBreak()
+            return w.bytes
+        }
+        #expect(try KinesisCBOR.decode(ListStreamsInput.self, from: body(elements: limit - 3, definite: true))
+                == ListStreamsInput())
+        for definite in [true, false] {
+            #expect(cborFailure(ListStreamsInput.self, body(elements: limit - 2, definite: definite))
+                    == KinesisError(.serialization, ""))
+        }
+    }
+
     @Test func emptyBodyIsAnEmptyInputAndTheLastRepeatedMemberWins() throws {
         #expect(try KinesisCBOR.decode(ListStreamsInput.self, from: []) == ListStreamsInput())
         let repeated = try KinesisCBOR.decode(DescribeStreamInput.self, from: javaBody([("StreamName", .text("a")),

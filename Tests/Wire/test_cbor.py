@@ -696,6 +696,7 @@ def test_jackson_style_chunked_text_and_indefinite_lists(endpoint, kinesis, make
     ("bytes after the item", cbor2.dumps({}) + b"\x00"),
     ("a key that is not text", cbor2.dumps({1: 2})),
     ("deep nesting", b"\x81" * 100_000),
+    ("a million one-byte items", b"\xbf" + cbor2.dumps("Limit") + b"\x9f" + b"\x00" * 2**20 + b"\xff\xff"),
     ("a length beyond the body", b"\xbf" + cbor2.dumps("StreamName") + b"\x7b" + b"\x7f" + b"\xff" * 7),
     ("a top level that is not a map", cbor2.dumps([1, 2])),
 ])

@@ -53,7 +53,9 @@ struct CBORValueBuilder: CBORTreeBuilder {
 /// * every length and count is checked against the bytes that remain before anything is
 ///   allocated (an item takes at least one byte, a map entry two), so a 9-byte header
 ///   claiming 2^64 elements is an error, not an attempt;
-/// * nesting (arrays, maps, tags) is limited to ``maximumDepth``, as ``JSONParser`` limits JSON;
+/// * nesting (arrays, maps, tags) is limited to ``maximumDepth``, as ``JSONParser`` limits JSON, and
+///   the number of items to the caller's `maximumItems`: a one-byte item becomes a tree node
+///   of tens of bytes, so a body of zeros must not become a tree of gigabytes;
 /// * not well-formed per RFC 8949 §3 and Appendix F (reserved additional information
 ///   28–30, a break outside an indefinite item, a chunk of another type inside an
 ///   indefinite string, a two-byte simple value below 32, text that is not UTF-8,
@@ -63,16 +65,22 @@ struct CBORReader<Builder: CBORTreeBuilder> {
 
     private let bytes: UnsafeRawBufferPointer
     private let builder: Builder
+    private let maximumItems: Int
     private var index = 0
     private var depth = 0
+    private var items = 0
 
-    private init(bytes: UnsafeRawBufferPointer, builder: Builder) {
+    private init(bytes: UnsafeRawBufferPointer, builder: Builder, maximumItems: Int) {
         self.bytes = bytes
         self.builder = builder
+        self.maximumItems = maximumItems
     }
 
-    static func read(_ bytes: UnsafeRawBufferPointer, into builder: Builder) throws(CBORSyntaxError) -> Builder.Item {
-        var reader = CBORReader(bytes: bytes, builder: builder)
+    /// - Parameter maximumItems: how many data items (map keys, values and array elements
+    ///   each count) the bytes may hold.
+    static func read(_ bytes: UnsafeRawBufferPointer, into builder: Builder,
+                     maximumItems: Int = .max) throws(CBORSyntaxError) -> Builder.Item {
+        var reader = CBORReader(bytes: bytes, builder: builder, maximumItems: maximumItems)
         let value = try reader.readItem()
         guard reader.index == bytes.count else {
             throw reader.error("\(bytes.count - reader.index) bytes after the item")
@@ -130,6 +138,8 @@ struct CBORReader<Builder: CBORTreeBuilder> {
 
     private mutating func readItem() throws(CBORSyntaxError) -> Builder.Item {
         let start = index
+        items += 1
+        guard items <= maximumItems else { throw error("more than \(maximumItems) items") }
         let head = try readHead()
         switch head.major {
         case .unsigned, .negative:
@@ -152,6 +162,7 @@ struct CBORReader<Builder: CBORTreeBuilder> {
             if let count = head.argument {
                 // Each element takes at least one byte: a count beyond what remains is a lie.
                 guard count <= UInt64(remaining) else { throw error("array of \(count) items in \(remaining) bytes") }
+                guard count <= UInt64(maximumItems - items) else { throw error("more than \(maximumItems) items") }
                 elements.reserveCapacity(Int(count))
                 for _ in 0..<count { elements.append(try readItem()) }
             } else {
@@ -166,6 +177,7 @@ struct CBORReader<Builder: CBORTreeBuilder> {
                 guard count <= UInt64(remaining) / 2 else {
                     throw error("map of \(count) entries in \(remaining) bytes")
                 }
+                guard count <= UInt64(maximumItems - items) / 2 else { throw error("more than \(maximumItems) items") }
                 entries.reserveCapacity(Int(count))
                 for _ in 0..<count { entries.append((try readItem(), try readItem())) }
             } else {
