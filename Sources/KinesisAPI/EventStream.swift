@@ -225,38 +225,67 @@ public struct EventStreamDecoder: Sendable {
 /// The SubscribeToShard messages Kinesis sends (KINESIS.md §1.7): the
 /// mandatory `initial-response` first, then `SubscribeToShardEvent`s, and an
 /// `exception` message when the subscription fails mid-stream.
+///
+/// Payloads are written in the encoding of the SubscribeToShard request, with a
+/// matching `:content-type`: JSON (`application/json`, what botocore reads), or CBOR
+/// for a CBOR request, whose Java client parses every event with its CBOR parser
+/// (``KinesisCBOR``, quirk 7).
 public enum KinesisEventStream {
     public static let contentType = "application/vnd.amazon.eventstream"
 
     /// botocore refuses a stream whose first event is anything else; the
     /// payload is SubscribeToShard's non-stream output members, i.e. none.
-    public static func initialResponse() -> EventStreamMessage {
-        event(type: "initial-response", payload: Array("{}".utf8))
+    public static func initialResponse(_ encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
+        switch encoding {
+        case .json: event(type: "initial-response", payload: Array("{}".utf8), encoding: encoding)
+        case .cbor: event(type: "initial-response", payload: [0xBF, 0xFF], encoding: encoding)  // an empty map
+        }
     }
 
-    public static func event(_ event: SubscribeToShardEvent) throws(KinesisError) -> EventStreamMessage {
-        self.event(type: "SubscribeToShardEvent", payload: try KinesisJSON.encode(event))
+    public static func event(_ event: SubscribeToShardEvent,
+                             encoding: KinesisBodyEncoding = .json) throws(KinesisError) -> EventStreamMessage {
+        self.event(type: "SubscribeToShardEvent", payload: try encoding.encode(event), encoding: encoding)
     }
 
     /// A modelled exception (ResourceInUseException when a newer subscription
     /// takes over, KMS errors, InternalFailure) as botocore expects it.
-    public static func exception(_ error: KinesisError) -> EventStreamMessage {
-        var payload: [UInt8] = Array(#"{"message":"#.utf8)
-        JSONNode.writeString(error.message, into: &payload)
-        payload.append(UInt8(ascii: "}"))
+    public static func exception(_ error: KinesisError, encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
+        let payload: [UInt8]
+        switch encoding {
+        case .json:
+            var json: [UInt8] = Array(#"{"message":"#.utf8)
+            JSONNode.writeString(error.message, into: &json)
+            json.append(UInt8(ascii: "}"))
+            payload = json
+        case .cbor:
+            var writer = CBORWriter()
+            writer.beginIndefiniteMap()
+            writer.writeText("message")
+            writer.writeText(error.message)
+            writer.writeBreak()
+            payload = writer.bytes
+        }
         return EventStreamMessage(headers: [
             EventStreamHeader(":exception-type", .string(error.type.rawValue)),
-            EventStreamHeader(":content-type", .string("application/json")),
+            EventStreamHeader(":content-type", .string(payloadContentType(encoding))),
             EventStreamHeader(":message-type", .string("exception")),
         ], payload: payload)
     }
 
-    static func event(type: String, payload: [UInt8]) -> EventStreamMessage {
+    static func event(type: String, payload: [UInt8], encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
         EventStreamMessage(headers: [
             EventStreamHeader(":event-type", .string(type)),
-            EventStreamHeader(":content-type", .string("application/json")),
+            EventStreamHeader(":content-type", .string(payloadContentType(encoding))),
             EventStreamHeader(":message-type", .string("event")),
         ], payload: payload)
+    }
+
+    /// `application/json` for JSON (§1.7); the request's own content type for CBOR.
+    static func payloadContentType(_ encoding: KinesisBodyEncoding) -> String {
+        switch encoding {
+        case .json: "application/json"
+        case .cbor: KinesisCBOR.contentType
+        }
     }
 }
 

@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Kinesis API server alone: point any AWS SDK's endpoint at it.",
         discussion: """
-            Speaks the Kinesis JSON 1.1 protocol on POST / (and Prometheus text on GET /metrics, the \
+            Speaks the Kinesis JSON 1.1 protocol, and its CBOR variant (application/x-amz-cbor-1.1, the \
+            Java SDK's default), on POST / (and Prometheus text on GET /metrics, the \
             engine's exact counters as JSON on GET /ktop/v1/sample, both unauthenticated),
             enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
             --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.

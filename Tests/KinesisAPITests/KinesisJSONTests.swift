@@ -111,6 +111,11 @@ struct KinesisJSONTests {
             == "'MAYBE' can not be converted to an Boolean")
         #expect(serializationMessage(PutRecordInput.self, #"{"Data":5}"#)
             == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Blob")
+        // kinesalite's AWS-derived test/helpers.js: a timestamp is "milliseconds since epoch" to Coral.
+        #expect(serializationMessage(GetShardIteratorInput.self, #"{"Timestamp":"23"}"#)
+            == "class java.lang.String can not be converted to milliseconds since epoch")
+        #expect(serializationMessage(GetShardIteratorInput.self, #"{"Timestamp":true}"#)
+            == "class java.lang.Boolean can not be converted to milliseconds since epoch")
     }
 
     @Test func booleanSpellingsCoralCoerces() throws {

@@ -67,6 +67,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request asked to leave HTTP (CONNECT, or an Upgrade): NIO's decoder parses
     /// nothing after it, so the connection must close after the answer or the client hangs.
     private var closeAfterResponse = false
+    /// The encoding of the SubscribeToShard request being streamed: its events are written in it.
+    private var streamEncoding = KinesisBodyEncoding.json
 
     /// - Parameter bodyBudget: the server-wide allowance of buffered body bytes; nil: none.
     init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
@@ -135,7 +137,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .discarding(let head, .overBudget)):
             announce(.requestEnd, context: context)
             state = .idle
-            respond(context: context, head: head, response: overBudgetResponse())
+            respond(context: context, head: head, response: overBudgetResponse(head))
         default:
             // A part out of order (e.g. a pipelined request while streaming cannot
             // happen behind NIO's pipelining handler): the connection is unusable.
@@ -208,15 +210,17 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func overBudgetResponse() -> KinesisResponse {
+    /// In the request's encoding: a CBOR client's SDK parses error bodies as CBOR.
+    private func overBudgetResponse(_ head: HTTPRequestHead) -> KinesisResponse {
+        let encoding = KinesisBodyEncoding(contentType: head.headers.first(name: "content-type")) ?? .json
         let limit = bodyBudget.map { "\($0.limit >> 20) MiB" } ?? "its limit"
         var headers = HTTPHeaders()
         headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
-        headers.add(name: "Content-Type", value: KinesisJSON.contentType)
+        headers.add(name: "Content-Type", value: encoding.contentType)
         let message = "The request bodies being received fill the server's buffer of \(limit). Retry shortly."
         return KinesisResponse(status: .serviceUnavailable, headers: headers,
-                               body: .bytes(ServiceUnavailable.body(message: message)))
+                               body: .bytes(encoding.serviceUnavailableBody(message: message)), encoding: encoding)
     }
 
     // MARK: replies
@@ -261,7 +265,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
                           promise: nil)
             state = .streaming(subscription, keepAlive: streamKeepAlive)
-            writeFrame(context: context, KinesisEventStream.initialResponse())
+            streamEncoding = response.encoding
+            writeFrame(context: context, KinesisEventStream.initialResponse(streamEncoding))
             context.flush()
             poll(context: context)
         }
@@ -312,7 +317,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let faults = processor.faults, faults.endsSubscription() {
             // --faults subscribe-end: the stream ends as Kinesis ends one on an internal failure.
             let failure = KinesisError(.internalFailure, "Internal service failure.")
-            writeFrame(context: context, KinesisEventStream.exception(failure))
+            writeFrame(context: context, KinesisEventStream.exception(failure, encoding: streamEncoding))
             finishStream(context: context)
             return
         }
@@ -321,11 +326,11 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 finishStream(context: context)
                 return
             }
-            writeFrame(context: context, try KinesisEventStream.event(event))
+            writeFrame(context: context, try KinesisEventStream.event(event, encoding: streamEncoding))
             context.flush()
             schedulePoll(context: context, in: event.records.isEmpty ? polling.whenIdle : polling.afterRecords)
         } catch {
-            writeFrame(context: context, KinesisEventStream.exception(error))
+            writeFrame(context: context, KinesisEventStream.exception(error, encoding: streamEncoding))
             finishStream(context: context)
         }
     }
@@ -342,7 +347,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bytes = try EventStreamEncoder.encode(message)
         } catch {
             // Only a frame over botocore's 24 MiB limit can fail; report it in-stream.
-            let failure = KinesisEventStream.exception(KinesisError(.internalFailure, "Internal service failure."))
+            let failure = KinesisEventStream.exception(KinesisError(.internalFailure, "Internal service failure."),
+                                                       encoding: streamEncoding)
             bytes = (try? EventStreamEncoder.encode(failure)) ?? []
         }
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)

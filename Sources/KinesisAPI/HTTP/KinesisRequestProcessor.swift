@@ -21,6 +21,8 @@ struct KinesisResponse {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: Body
+    /// The encoding of the request, which the reply and SubscribeToShard's event payloads use.
+    var encoding: KinesisBodyEncoding = .json
     /// Injected latency (`--faults latency`): the reply is written this much later.
     var delay: Duration = .zero
     /// Injected reset (`--faults reset`): the connection is closed with no reply at all.
@@ -33,8 +35,9 @@ struct KinesisResponse {
 ///
 /// The order of the checks comes from kinesalite's connection tests, which
 /// were written against live AWS:
-/// 1. method and content type decide whether errors are JSON (400) or XML (403);
-/// 2. with a JSON content type, a body that is not JSON is a SerializationException
+/// 1. method and content type decide whether errors are Kinesis errors (400, in the
+///    request's encoding: JSON, or CBOR for `application/x-amz-cbor-1.1`) or XML (403);
+/// 2. with a JSON or CBOR content type, a body that is not one is a SerializationException
 ///    and an unknown target an UnknownOperationException, before any auth check;
 /// 3. then the Authorization header must exist and be complete;
 /// 4. then the signature (only when verification is configured);
@@ -52,8 +55,6 @@ struct KinesisRequestProcessor: Sendable {
     var ktopRoutes: KtopRoutes?
     /// Faults to inject into Kinesis calls (`--faults`), when asked for.
     var faults: FaultInjector?
-
-    static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     func process(_ request: KinesisRequest) -> KinesisResponse {
         var headers = HTTPHeaders()
@@ -84,39 +85,44 @@ struct KinesisRequestProcessor: Sendable {
             return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
                                  status: .forbidden, headers: headers)
         }
-        let contentType = request.headers.first(name: "content-type")?
-            .split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        let isJSON = Self.jsonContentTypes.contains(contentType)
+        // nil: a content type Kinesis does not route, whose errors are XML.
+        let encoding = KinesisBodyEncoding(contentType: request.headers.first(name: "content-type"))
         let target = TargetHeader(request.headers.first(name: "x-amz-target"))
 
         var document = JSONValue.object([:])
-        if isJSON {
+        if let encoding {
             do {
                 document = try request.body.withUnsafeReadableBytes { raw in
-                    Result { () throws(KinesisError) in try KinesisJSON.parse(raw) }
+                    Result { () throws(KinesisError) in try encoding.parse(raw) }
                 }.get()
             } catch {
-                return Self.jsonError(error, headers: headers)
+                return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
-            guard target.operation != nil else { return Self.jsonError(KinesisError(.unknownOperation, ""), headers: headers) }
+            guard target.operation != nil else {
+                return Self.errorResponse(KinesisError(.unknownOperation, ""), encoding: encoding, headers: headers)
+            }
         }
 
         let credentials = RequestCredentials(request)
         if let refusal = credentials.incompleteness() {
-            return isJSON ? Self.jsonError(refusal, headers: headers)
-                : Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
+            guard let encoding else {
+                return Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
+            }
+            return Self.errorResponse(refusal, encoding: encoding, headers: headers)
         }
-        guard isJSON, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
+        guard let encoding, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
         if let verifier {
             do {
                 try credentials.verify(request, with: verifier, now: now())
             } catch {
-                return Self.jsonError(error, headers: headers)
+                return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
         }
 
         let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
-        guard let faults else { return dispatch(operation, region: region, document, headers: headers) }
+        guard let faults else {
+            return dispatch(operation, region: region, document, encoding: encoding, headers: headers)
+        }
         // Whole-call faults replace the call (it is not applied); latency delays whatever the answer is.
         var response: KinesisResponse
         switch faults.callFault(operation: operation) {
@@ -124,36 +130,38 @@ struct KinesisRequestProcessor: Sendable {
             response = KinesisResponse(status: .ok, headers: headers, body: .bytes([]), resetConnection: true)
         case .unavailable?:
             var h = headers
-            h.add(name: "Content-Type", value: KinesisJSON.contentType)
+            h.add(name: "Content-Type", value: encoding.contentType)
             response = KinesisResponse(status: .serviceUnavailable, headers: h,
-                                       body: .bytes(ServiceUnavailable.body(message: "Service Unavailable")))
+                                       body: .bytes(encoding.serviceUnavailableBody(message: "Service Unavailable")),
+                                       encoding: encoding)
         case .internalError?:
-            response = Self.jsonError(KinesisError(.internalFailure, "Internal service failure."), headers: headers)
+            let failure = KinesisError(.internalFailure, "Internal service failure.")
+            response = Self.errorResponse(failure, encoding: encoding, headers: headers)
         case nil:
-            response = dispatch(operation, region: region, document, headers: headers)
+            response = dispatch(operation, region: region, document, encoding: encoding, headers: headers)
         }
         response.delay = faults.latency(operation: operation) ?? .zero
         return response
     }
 
     private func dispatch(_ operation: KinesisOperation, region: String, _ document: JSONValue,
-                          headers: HTTPHeaders) -> KinesisResponse {
+                          encoding: KinesisBodyEncoding, headers: HTTPHeaders) -> KinesisResponse {
         var h = headers
         do {
-            switch try dispatcher.dispatch(operation, region: region, input: document) {
+            switch try dispatcher.dispatch(operation, region: region, input: document, encoding: encoding) {
             case .body(let body):
-                h.add(name: "Content-Type", value: KinesisJSON.contentType)
-                return KinesisResponse(status: .ok, headers: h, body: .bytes(body))
+                h.add(name: "Content-Type", value: encoding.contentType)
+                return KinesisResponse(status: .ok, headers: h, body: .bytes(body), encoding: encoding)
             case .subscription(let subscription):
                 h.add(name: "Content-Type", value: KinesisEventStream.contentType)
-                return KinesisResponse(status: .ok, headers: h, body: .eventStream(subscription))
+                return KinesisResponse(status: .ok, headers: h, body: .eventStream(subscription), encoding: encoding)
             }
         } catch {
-            return Self.jsonError(error, headers: headers)
+            return Self.errorResponse(error, encoding: encoding, headers: headers)
         }
     }
 
-    /// An authenticated request without a JSON content type: Coral cannot route it.
+    /// An authenticated request without a JSON or CBOR content type: Coral cannot route it.
     private static func unroutable(_ target: TargetHeader, headers: HTTPHeaders) -> KinesisResponse {
         guard let service = target.service, let name = target.operationName else {
             return xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
@@ -183,11 +191,13 @@ struct KinesisRequestProcessor: Sendable {
 
     // MARK: replies
 
-    static func jsonError(_ error: KinesisError, headers: HTTPHeaders) -> KinesisResponse {
+    /// A Kinesis error in the request's encoding, with the status of its type (KINESIS.md §1.5).
+    static func errorResponse(_ error: KinesisError, encoding: KinesisBodyEncoding,
+                              headers: HTTPHeaders) -> KinesisResponse {
         var h = headers
-        h.add(name: "Content-Type", value: KinesisJSON.contentType)
+        h.add(name: "Content-Type", value: encoding.contentType)
         return KinesisResponse(status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
-                               body: .bytes(KinesisJSON.errorBody(error)))
+                               body: .bytes(encoding.errorBody(error)), encoding: encoding)
     }
 
     /// Coral's XML errors, which carry no Content-Type header (kinesalite's tests assert its absence).
