@@ -21,8 +21,10 @@ protocol OperationDispatcher: Sendable {
     /// - Parameters:
     ///   - input: the request body, parsed in `encoding`.
     ///   - encoding: how the body was written, and how the reply must be.
-    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue,
-                  encoding: KinesisBodyEncoding) throws(KinesisError) -> OperationResult
+    func dispatch(
+        _ operation: KinesisOperation, region: String, input: JSONValue,
+        encoding: KinesisBodyEncoding
+    ) throws(KinesisError) -> OperationResult
 }
 
 /// A request body in its encoding: what an operation's input shape is decoded from, and
@@ -47,8 +49,10 @@ struct EngineDispatcher: OperationDispatcher {
     /// nil: the engine's default account.
     let account: String?
 
-    func dispatch(_ operation: KinesisOperation, region: String, input document: JSONValue,
-                  encoding: KinesisBodyEncoding) throws(KinesisError) -> OperationResult {
+    func dispatch(
+        _ operation: KinesisOperation, region: String, input document: JSONValue,
+        encoding: KinesisBodyEncoding
+    ) throws(KinesisError) -> OperationResult {
         let input = OperationInput(document: document, encoding: encoding)
         let k = engine().service(account: account, region: region)
         switch operation {
@@ -58,7 +62,8 @@ struct EngineDispatcher: OperationDispatcher {
         case .deleteResourcePolicy: return try call(input, k.deleteResourcePolicy)
         case .deleteStream: return try call(input, k.deleteStream)
         case .deregisterStreamConsumer: return try call(input, k.deregisterStreamConsumer)
-        case .describeAccountSettings: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeAccountSettings() }
+        case .describeAccountSettings:
+            return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeAccountSettings() }
         case .describeLimits: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeLimits() }
         case .describeStream: return try call(input, k.describeStream)
         case .describeStreamConsumer: return try call(input, k.describeStreamConsumer)

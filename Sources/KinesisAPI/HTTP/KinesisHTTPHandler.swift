@@ -1,12 +1,14 @@
-import struct Foundation.UUID
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import NIOHTTP1
 import StreamEngine
+
+import struct Foundation.UUID
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Sent down every connection's pipeline when the server shuts down: finish
 /// what is in flight, then close.
@@ -71,8 +73,10 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var streamEncoding = KinesisBodyEncoding.json
 
     /// - Parameter bodyBudget: the server-wide allowance of buffered body bytes; nil: none.
-    init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
-         bodyBudget: RequestBodyBudget? = nil, budgetNotice: RateLimitedNotice? = nil) {
+    init(
+        processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
+        bodyBudget: RequestBodyBudget? = nil, budgetNotice: RateLimitedNotice? = nil
+    ) {
         self.processor = processor
         self.maxBodyBytes = maxBodyBytes
         self.polling = polling
@@ -205,8 +209,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuseOverBudget(_ head: HTTPRequestHead) {
         state = .discarding(head, .overBudget)
         if let bodyBudget {
-            budgetNotice?.post("request bodies in memory reached the \(bodyBudget.limit >> 20) MiB budget: new ones "
-                               + "are answered 503 until some complete.")
+            budgetNotice?.post(
+                "request bodies in memory reached the \(bodyBudget.limit >> 20) MiB budget: new ones "
+                    + "are answered 503 until some complete.")
         }
     }
 
@@ -219,8 +224,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
         headers.add(name: "Content-Type", value: encoding.contentType)
         let message = "The request bodies being received fill the server's buffer of \(limit). Retry shortly."
-        return KinesisResponse(status: .serviceUnavailable, headers: headers,
-                               body: .bytes(encoding.serviceUnavailableBody(message: message)), encoding: encoding)
+        return KinesisResponse(
+            status: .serviceUnavailable, headers: headers,
+            body: .bytes(encoding.serviceUnavailableBody(message: message)), encoding: encoding)
     }
 
     // MARK: replies
@@ -244,8 +250,10 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .bytes(let bytes):
             headers.add(name: "Content-Length", value: String(bytes.count))
             setConnectionHeader(&headers, keepAlive: keepAlive, version: head.version)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-                          promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                promise: nil)
             // HEAD and CONNECT answers carry no body (NIO's encoder would refuse one).
             if !bytes.isEmpty && head.method != .HEAD && head.method != .CONNECT {
                 // In slices (views of one buffer, no copies): each slice taken by the client is
@@ -253,7 +261,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // 10 MiB GetRecords is not mistaken for one that stopped reading.
                 var buffer = context.channel.allocator.buffer(bytes: bytes)
                 while buffer.readableBytes > 0,
-                      let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
+                    let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes))
+                {
                     context.write(wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
                 }
             }
@@ -262,8 +271,10 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             // HTTP/1.0 has no chunked encoding: the stream is then delimited by closing.
             let streamKeepAlive = keepAlive && head.version.hasChunkedEncoding
             setConnectionHeader(&headers, keepAlive: streamKeepAlive, version: head.version)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-                          promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                promise: nil)
             state = .streaming(subscription, keepAlive: streamKeepAlive)
             streamEncoding = response.encoding
             writeFrame(context: context, KinesisEventStream.initialResponse(streamEncoding))
@@ -280,8 +291,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),
-                      promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),
+            promise: nil)
         endResponse(context: context, keepAlive: false)
     }
 
@@ -347,8 +359,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bytes = try EventStreamEncoder.encode(message)
         } catch {
             // Only a frame over botocore's 24 MiB limit can fail; report it in-stream.
-            let failure = KinesisEventStream.exception(KinesisError(.internalFailure, "Internal service failure."),
-                                                       encoding: streamEncoding)
+            let failure = KinesisEventStream.exception(
+                KinesisError(.internalFailure, "Internal service failure."),
+                encoding: streamEncoding)
             bytes = (try? EventStreamEncoder.encode(failure)) ?? []
         }
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)

@@ -82,8 +82,9 @@ struct KinesisRequestProcessor: Sendable {
         if let ktopRoutes, let reply = ktopRoutes.respond(to: request, headers: headers) { return reply }
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
         guard request.method == .POST else {
-            return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
-                                 status: .forbidden, headers: headers)
+            return Self.xmlError(
+                "AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                status: .forbidden, headers: headers)
         }
         // nil: a content type Kinesis does not route, whose errors are XML.
         let encoding = KinesisBodyEncoding(contentType: request.headers.first(name: "content-type"))
@@ -131,9 +132,10 @@ struct KinesisRequestProcessor: Sendable {
         case .unavailable?:
             var h = headers
             h.add(name: "Content-Type", value: encoding.contentType)
-            response = KinesisResponse(status: .serviceUnavailable, headers: h,
-                                       body: .bytes(encoding.serviceUnavailableBody(message: "Service Unavailable")),
-                                       encoding: encoding)
+            response = KinesisResponse(
+                status: .serviceUnavailable, headers: h,
+                body: .bytes(encoding.serviceUnavailableBody(message: "Service Unavailable")),
+                encoding: encoding)
         case .internalError?:
             let failure = KinesisError(.internalFailure, "Internal service failure.")
             response = Self.errorResponse(failure, encoding: encoding, headers: headers)
@@ -144,8 +146,10 @@ struct KinesisRequestProcessor: Sendable {
         return response
     }
 
-    private func dispatch(_ operation: KinesisOperation, region: String, _ document: JSONValue,
-                          encoding: KinesisBodyEncoding, headers: HTTPHeaders) -> KinesisResponse {
+    private func dispatch(
+        _ operation: KinesisOperation, region: String, _ document: JSONValue,
+        encoding: KinesisBodyEncoding, headers: HTTPHeaders
+    ) -> KinesisResponse {
         var h = headers
         do {
             switch try dispatcher.dispatch(operation, region: region, input: document, encoding: encoding) {
@@ -164,13 +168,15 @@ struct KinesisRequestProcessor: Sendable {
     /// An authenticated request without a JSON or CBOR content type: Coral cannot route it.
     private static func unroutable(_ target: TargetHeader, headers: HTTPHeaders) -> KinesisResponse {
         guard let service = target.service, let name = target.operationName else {
-            return xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
-                            status: .forbidden, headers: headers)
+            return xmlError(
+                "AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                status: .forbidden, headers: headers)
         }
         guard service == KinesisOperation.targetPrefix else {
-            return xmlError("UnrecognizedClientException",
-                            "No authorization strategy was found for service: \(service), operation: \(name)",
-                            status: .forbidden, headers: headers)
+            return xmlError(
+                "UnrecognizedClientException",
+                "No authorization strategy was found for service: \(service), operation: \(name)",
+                status: .forbidden, headers: headers)
         }
         // Kinesalite saw AWS answer a known operation with 500 here and an unknown one with 404;
         // ktop answers 404 for both, keeping 500 for its own failures.
@@ -180,7 +186,8 @@ struct KinesisRequestProcessor: Sendable {
     /// `ktop_faults_injected_total{kind,operation}`: every fault `--faults` injected, so a test can
     /// compare what its client saw with what the server did.
     static func faultCounters(_ faults: FaultInjector) -> String {
-        var s = "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
+        var s =
+            "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
             + "# TYPE ktop_faults_injected_total counter\n"
         for c in faults.counts() {
             let labels = "kind=\"\(c.kind.rawValue)\",operation=\"\(c.operation.rawValue)\""
@@ -192,16 +199,21 @@ struct KinesisRequestProcessor: Sendable {
     // MARK: replies
 
     /// A Kinesis error in the request's encoding, with the status of its type (KINESIS.md §1.5).
-    static func errorResponse(_ error: KinesisError, encoding: KinesisBodyEncoding,
-                              headers: HTTPHeaders) -> KinesisResponse {
+    static func errorResponse(
+        _ error: KinesisError, encoding: KinesisBodyEncoding,
+        headers: HTTPHeaders
+    ) -> KinesisResponse {
         var h = headers
         h.add(name: "Content-Type", value: encoding.contentType)
-        return KinesisResponse(status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
-                               body: .bytes(encoding.errorBody(error)), encoding: encoding)
+        return KinesisResponse(
+            status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
+            body: .bytes(encoding.errorBody(error)), encoding: encoding)
     }
 
     /// Coral's XML errors, which carry no Content-Type header (kinesalite's tests assert its absence).
-    static func xmlError(_ type: String, _ message: String?, status: HTTPResponseStatus, headers: HTTPHeaders) -> KinesisResponse {
+    static func xmlError(
+        _ type: String, _ message: String?, status: HTTPResponseStatus, headers: HTTPHeaders
+    ) -> KinesisResponse {
         let text: String
         if let message {
             text = "<\(type)>\n  <Message>\(xmlEscaped(message))</Message>\n</\(type)>\n"
@@ -273,8 +285,9 @@ struct RequestCredentials {
     func incompleteness() -> KinesisError? {
         let queryAuth = query.contains("X-Amz-Algorithm")
         if authorization != nil && queryAuth {
-            return KinesisError(.invalidSignature,
-                                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+            return KinesisError(
+                .invalidSignature,
+                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
         }
         guard let authorization else {
             guard queryAuth else { return KinesisError(.missingAuthenticationToken, "Missing Authentication Token") }
@@ -293,12 +306,15 @@ struct RequestCredentials {
     func verify(_ request: KinesisRequest, with verifier: SigV4Verifier, now: Date) throws(KinesisError) {
         guard authorization != nil else {
             // SDKs never presign Kinesis calls; ktop checks header signatures only.
-            throw KinesisError(.invalidSignature, "ktop verifies the Authorization header only; query-string signatures are not supported.")
+            throw KinesisError(
+                .invalidSignature,
+                "ktop verifies the Authorization header only; query-string signatures are not supported.")
         }
         let pairs = request.headers.map { (name: $0.name, value: $0.value) }
         _ = try request.body.withUnsafeReadableBytes { raw in
             Result { () throws(KinesisError) in
-                try verifier.verify(method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
+                try verifier.verify(
+                    method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
             }
         }.get()
     }

@@ -18,8 +18,10 @@ import StreamEngine
 struct JSONShapeDecoder {
     /// - Parameter encoding: the body encoding `value` was read from, which decides the
     ///   unit of timestamps and whether byte strings are blobs.
-    static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue,
-                                     encoding: KinesisBodyEncoding = .json) throws(KinesisError) -> T {
+    static func decode<T: Decodable>(
+        _ type: T.Type, from value: JSONValue,
+        encoding: KinesisBodyEncoding = .json
+    ) throws(KinesisError) -> T {
         do {
             return try ShapeDecoding(value: value, codingPath: [], isMap: false, encoding: encoding).decodeValue(T.self)
         } catch let error as KinesisError {
@@ -47,7 +49,11 @@ extension Dictionary: JSONMapMarker where Key == String {}
 
 /// Coral's messages name the Java type it was asked to produce.
 private enum CoralType: String {
-    case string = "String", boolean = "Boolean", integer = "Integer", double = "Double", blob = "Blob"
+    case string = "String"
+    case boolean = "Boolean"
+    case integer = "Integer"
+    case double = "Double"
+    case blob = "Blob"
     case timestamp = "Timestamp"
 
     /// What Coral's message says it could not convert to: "a Blob", but "an String",
@@ -74,8 +80,10 @@ private struct ShapeDecoding: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         switch value {
         case .object(let members):
-            return KeyedDecodingContainer(ShapeKeyedContainer<Key>(members: members, codingPath: codingPath, isMap: isMap,
-                                                                   encoding: encoding))
+            return KeyedDecodingContainer(
+                ShapeKeyedContainer<Key>(
+                    members: members, codingPath: codingPath, isMap: isMap,
+                    encoding: encoding))
         case .array: throw typeError("Start of list found where not expected")
         default: throw typeError(isMap ? "Expected map or null" : "Expected null")
         }
@@ -83,7 +91,8 @@ private struct ShapeDecoding: Decoder {
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         switch value {
-        case .array(let elements): return ShapeUnkeyedContainer(elements: elements, codingPath: codingPath, encoding: encoding)
+        case .array(let elements):
+            return ShapeUnkeyedContainer(elements: elements, codingPath: codingPath, encoding: encoding)
         case .object: throw typeError("Start of structure or map found where not expected.")
         default: throw typeError("Expected list or null")
         }
@@ -106,7 +115,10 @@ private struct ShapeDecoding: Decoder {
         case .object: typeError("Start of structure or map found where not expected.")
         case .array: typeError("Start of list found where not expected")
         case .bool: typeError("class java.lang.Boolean can not be converted to \(wanted.phrase)")
-        case .number: typeError("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.phrase)")
+        case .number:
+            typeError(
+                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.phrase)"
+            )
         case .string: typeError("class java.lang.String can not be converted to \(wanted.phrase)")
         case .null: typeError("Unexpected null")
         // Not captured from Kinesis: Java's name for byte[], in Coral's pattern.
@@ -227,10 +239,14 @@ private struct ShapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try child(key).decodeInteger(UInt64.self) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(T.self) }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try child(key).container(keyedBy: type)
     }
-    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try child(key).unkeyedContainer() }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try child(key).unkeyedContainer()
+    }
     func superDecoder() throws -> any Decoder {
         ShapeDecoding(value: .object(members), codingPath: codingPath, isMap: isMap, encoding: encoding)
     }
@@ -254,11 +270,13 @@ private struct ShapeUnkeyedContainer: UnkeyedDecodingContainer {
 
     private mutating func next() throws -> ShapeDecoding {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "Unexpected end of list"))
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: codingPath, debugDescription: "Unexpected end of list"))
         }
         defer { currentIndex += 1 }
-        return ShapeDecoding(value: elements[currentIndex], codingPath: codingPath + [IndexKey(intValue: currentIndex)],
-                             isMap: false, encoding: encoding)
+        return ShapeDecoding(
+            value: elements[currentIndex], codingPath: codingPath + [IndexKey(intValue: currentIndex)],
+            isMap: false, encoding: encoding)
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -283,7 +301,9 @@ private struct ShapeUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next().decodeInteger(UInt64.self) }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().decodeValue(T.self) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try next().container(keyedBy: type)
     }
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { try next().unkeyedContainer() }

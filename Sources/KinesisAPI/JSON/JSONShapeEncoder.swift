@@ -30,7 +30,8 @@ struct JSONShapeEncoder {
         let ms = ShapeNode.epochMilliseconds(date)
         let magnitude = ms.magnitude
         let fraction = String(magnitude % 1000)
-        return (ms < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        return (ms < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.count)
+            + fraction
     }
 }
 
@@ -130,14 +131,25 @@ enum JSONNode {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case 0x0A:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case 0x0D:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "r"))
+            case 0x09:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "t"))
             case 0..<0x20:
                 out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xF)])
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
             default: out.append(b)
             }
         }
@@ -252,8 +264,12 @@ private struct ShapeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol
     mutating func encodeNil(forKey key: Key) { put(.null, key) }
     mutating func encode(_ value: Bool, forKey key: Key) { put(.bool(value), key) }
     mutating func encode(_ value: String, forKey key: Key) { put(.string(value), key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { put(.double(try finite(value, codingPath + [key])), key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { put(.double(try finite(value, codingPath + [key])), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        put(.double(try finite(value, codingPath + [key])), key)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        put(.double(try finite(value, codingPath + [key])), key)
+    }
     mutating func encode(_ value: Int, forKey key: Key) { put(.integer(Int64(value)), key) }
     mutating func encode(_ value: Int8, forKey key: Key) { put(.integer(Int64(value)), key) }
     mutating func encode(_ value: Int16, forKey key: Key) { put(.integer(Int64(value)), key) }
@@ -268,10 +284,13 @@ private struct ShapeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol
         node.set(name(key), try ShapeEncoding.box(value, codingPath: codingPath + [key]))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let child = ShapeNode(.object(names: [], values: []))
         node.set(name(key), child)
-        return KeyedEncodingContainer(ShapeKeyedEncoder<NestedKey>(node: child, codingPath: codingPath + [key], isMap: false))
+        return KeyedEncodingContainer(
+            ShapeKeyedEncoder<NestedKey>(node: child, codingPath: codingPath + [key], isMap: false))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -319,7 +338,9 @@ private struct ShapeUnkeyedEncoder: UnkeyedEncodingContainer {
         node.append(try ShapeEncoding.box(value, codingPath: nextPath))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
         let child = ShapeNode(.object(names: [], values: []))
         let path = nextPath
         node.append(child)
