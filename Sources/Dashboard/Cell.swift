@@ -11,7 +11,8 @@ public enum Color: Hashable, Sendable {
     public static let yellow = Color.indexed(3), blue = Color.indexed(4), magenta = Color.indexed(5)
     public static let cyan = Color.indexed(6), white = Color.indexed(7)
     public static let brightBlack = Color.indexed(8), brightRed = Color.indexed(9), brightGreen = Color.indexed(10)
-    public static let brightYellow = Color.indexed(11), brightBlue = Color.indexed(12), brightMagenta = Color.indexed(13)
+    public static let brightYellow = Color.indexed(11), brightBlue = Color.indexed(12),
+        brightMagenta = Color.indexed(13)
     public static let brightCyan = Color.indexed(14), brightWhite = Color.indexed(15)
 }
 
@@ -31,7 +32,9 @@ public struct Style: Hashable, Sendable {
     public var bg: Color
     public var attributes: Attributes
     public init(fg: Color = .terminalDefault, bg: Color = .terminalDefault, attributes: Attributes = []) {
-        self.fg = fg; self.bg = bg; self.attributes = attributes
+        self.fg = fg
+        self.bg = bg
+        self.attributes = attributes
     }
     public static let plain = Style()
 }
@@ -40,7 +43,10 @@ public struct Style: Hashable, Sendable {
 public struct Cell: Hashable, Sendable {
     public var glyph: Unicode.Scalar
     public var style: Style
-    public init(_ glyph: Unicode.Scalar = " ", _ style: Style = .plain) { self.glyph = glyph; self.style = style }
+    public init(_ glyph: Unicode.Scalar = " ", _ style: Style = .plain) {
+        self.glyph = glyph
+        self.style = style
+    }
     public static let blank = Cell()
 }
 
@@ -48,7 +54,10 @@ public struct Cell: Hashable, Sendable {
 public struct Rect: Hashable, Sendable {
     public var x: Int, y: Int, width: Int, height: Int
     public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x; self.y = y; self.width = max(0, width); self.height = max(0, height)
+        self.x = x
+        self.y = y
+        self.width = max(0, width)
+        self.height = max(0, height)
     }
     public var maxX: Int { x + width }
     public var maxY: Int { y + height }
@@ -77,7 +86,9 @@ public struct CellGrid: Hashable, Sendable {
     public var unicode: Bool
 
     public init(width: Int, height: Int, unicode: Bool = true) {
-        self.width = max(0, width); self.height = max(0, height); self.unicode = unicode
+        self.width = max(0, width)
+        self.height = max(0, height)
+        self.unicode = unicode
         cells = Array(repeating: .blank, count: self.width * self.height)
     }
 
@@ -101,7 +112,9 @@ public struct CellGrid: Hashable, Sendable {
         let limit = maxWidth ?? (width - x)
         for s in text.unicodeScalars {
             if col >= limit { break }
-            if s.properties.generalCategory == .nonspacingMark || s.properties.generalCategory == .enclosingMark { continue }
+            if s.properties.generalCategory == .nonspacingMark || s.properties.generalCategory == .enclosingMark {
+                continue
+            }
             set(x + col, y, s, style)
             col += 1
         }
@@ -118,7 +131,9 @@ public struct CellGrid: Hashable, Sendable {
     /// Changes the style of existing cells in a rectangle (e.g. highlight a row).
     public mutating func restyle(_ r: Rect, _ transform: (Style) -> Style) {
         for yy in max(0, r.y)..<min(height, r.maxY) {
-            for xx in max(0, r.x)..<min(width, r.maxX) { cells[yy * width + xx].style = transform(cells[yy * width + xx].style) }
+            for xx in max(0, r.x)..<min(width, r.maxX) {
+                cells[yy * width + xx].style = transform(cells[yy * width + xx].style)
+            }
         }
     }
 

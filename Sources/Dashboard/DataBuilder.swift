@@ -16,9 +16,11 @@ extension DashboardData {
     /// The dashboard's view of one stream from the metrics store: the newest
     /// second of every shard and consumer, `historySeconds` of history per
     /// shard, and Metrics' advice. O(shards × historySeconds).
-    public static func build(store: MetricsStore, streamName: String, scenario: String, clockKind: String,
-                             limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240,
-                             source: String? = nil, connection: String? = nil, readOnly: Bool = false) -> DashboardData {
+    public static func build(
+        store: MetricsStore, streamName: String, scenario: String, clockKind: String,
+        limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240,
+        source: String? = nil, connection: String? = nil, readOnly: Bool = false
+    ) -> DashboardData {
         var d = DashboardData()
         d.readOnly = readOnly
         d.attachedTo = source
@@ -41,7 +43,8 @@ extension DashboardData {
         d.limitsOff = !sample.enforcesThroughput
         if let storage = sample.storage {
             let failed = storage.failedShards
-            d.storage = "DISK fsync \(storage.fsync) \(Format.bytes(Double(storage.diskBytes)))"
+            d.storage =
+                "DISK fsync \(storage.fsync) \(Format.bytes(Double(storage.diskBytes)))"
                 + (failed > 0 ? ", \(failed) shard\(failed == 1 ? "" : "s") FAILED" : "")
         }
         guard let stream = sample.streams.first(where: { $0.name == streamName }) else {
@@ -56,11 +59,17 @@ extension DashboardData {
         d.streamARN = stream.arn
         d.throttlesKnown = stream.provenance.figures["throttles"] != nil
         let advice = Advisor.advise(stream: stream, store: store, limits: limits)
-        d.advice = advice.map { AdviceRow(action: $0.action.rawValue, shardId: $0.shardId, reason: $0.reason, targetShardCount: $0.targetShardCount) }
+        d.advice = advice.map {
+            AdviceRow(
+                action: $0.action.rawValue, shardId: $0.shardId, reason: $0.reason,
+                targetShardCount: $0.targetShardCount)
+        }
         var splitKeys: [String: UInt128] = [:]
         for a in advice where a.action == .split { if let id = a.shardId, let k = a.hashKey { splitKeys[id] = k } }
         d.shards = stream.shards.map { shard in
-            var row = ShardRow(shardId: shard.shardId, open: shard.isOpen, startingHashKey: shard.startingHashKey, endingHashKey: shard.endingHashKey)
+            var row = ShardRow(
+                shardId: shard.shardId, open: shard.isOpen, startingHashKey: shard.startingHashKey,
+                endingHashKey: shard.endingHashKey)
             row.parentShardId = shard.parentShardId
             row.adjacentParentShardId = shard.adjacentParentShardId
             let history = store.history(stream, shard.shardId, seconds: historySeconds)
@@ -79,7 +88,9 @@ extension DashboardData {
             row.heatHistory = history.map { Heat4($0.heat) }
             if let sketch = shard.topKeys, sketch.total > 0 {
                 row.topKeys = sketch.top.prefix(5).map {
-                    TopKey(key: $0.partitionKey, hashKey: $0.hashKey, records: $0.records, share: Double($0.records) / Double(sketch.total))
+                    TopKey(
+                        key: $0.partitionKey, hashKey: $0.hashKey, records: $0.records,
+                        share: Double($0.records) / Double(sketch.total))
                 }
             }
             row.advisedSplitKey = splitKeys[shard.shardId]
@@ -87,12 +98,16 @@ extension DashboardData {
         }
         d.consumers = store.consumerRates.values.filter { $0.stream == streamName }
             .sorted { ($0.type, $0.name) < ($1.type, $1.name) }
-            .map { ConsumerRow(name: $0.name, kind: $0.type == "efo" ? .efo : .polling, bytesPerSecond: $0.bytesPerSecond,
-                               budgetBytesPerSecond: $0.budgetBytesPerSecond, throttledPerSecond: $0.throttledPerSecond,
-                               millisBehindLatest: $0.millisBehindLatest) }
+            .map {
+                ConsumerRow(
+                    name: $0.name, kind: $0.type == "efo" ? .efo : .polling, bytesPerSecond: $0.bytesPerSecond,
+                    budgetBytesPerSecond: $0.budgetBytesPerSecond, throttledPerSecond: $0.throttledPerSecond,
+                    millisBehindLatest: $0.millisBehindLatest)
+            }
         d.producers = store.producerRates.filter { $0.stream == streamName }.map {
-            ProducerRow(name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
-                        ackedPerSecond: $0.ackedPerSecond, throttledPerSecond: $0.throttledPerSecond, dropped: $0.droppedTotal)
+            ProducerRow(
+                name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
+                ackedPerSecond: $0.ackedPerSecond, throttledPerSecond: $0.throttledPerSecond, dropped: $0.droppedTotal)
         }
         return d
     }
@@ -110,7 +125,9 @@ extension DashboardModel {
         if view.selectedShardId == nil || !visibleShards.contains(where: { $0.shardId == view.selectedShardId }) {
             // A shard that was split or merged away hands the selection to its first child.
             let old = view.selectedShardId
-            let child = visibleShards.first { old != nil && ($0.parentShardId == old || $0.adjacentParentShardId == old) }
+            let child = visibleShards.first {
+                old != nil && ($0.parentShardId == old || $0.adjacentParentShardId == old)
+            }
             view.selectedShardId = (child ?? visibleShards.first)?.shardId
         }
         ensureSelectionVisible()

@@ -65,12 +65,20 @@ public enum Format {
         for word in text.split(separator: " ", omittingEmptySubsequences: false) {
             var w = String(word)
             while w.unicodeScalars.count > width {
-                if !current.isEmpty { lines.append(current); current = "" }
+                if !current.isEmpty {
+                    lines.append(current)
+                    current = ""
+                }
                 lines.append(String(String.UnicodeScalarView(w.unicodeScalars.prefix(width))))
                 w = String(String.UnicodeScalarView(w.unicodeScalars.dropFirst(width)))
             }
-            if current.isEmpty { current = w } else if current.unicodeScalars.count + 1 + w.unicodeScalars.count <= width { current += " " + w } else {
-                lines.append(current); current = w
+            if current.isEmpty {
+                current = w
+            } else if current.unicodeScalars.count + 1 + w.unicodeScalars.count <= width {
+                current += " " + w
+            } else {
+                lines.append(current)
+                current = w
             }
         }
         if !current.isEmpty || lines.isEmpty { lines.append(current) }

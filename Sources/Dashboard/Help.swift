@@ -25,22 +25,30 @@ public enum HelpPane {
     ]
 
     /// Kafka → Kinesis, one row per concept; the quotas are those in force (`data`).
-    public static func kafka(_ data: DashboardData) -> [(String, String)] { [
-        ("topic", "stream"),
-        ("partition", "shard (a range of the 128-bit hash key space)"),
-        ("partition key -> murmur2 % partitions", "partition key -> MD5 -> 128-bit hash key -> the shard whose range holds it"),
-        ("offset", "sequence number (opaque, increasing within a shard)"),
-        ("consumer group", "KCL application (leases in a DynamoDB table)"),
-        ("committed offset", "KCL checkpoint (sequence number + sub-sequence)"),
-        ("consumer lag", "MillisBehindLatest / IteratorAgeMilliseconds (time, not records)"),
-        ("add partitions", "SplitShard / UpdateShardCount (and shards can shrink: MergeShards)"),
-        ("broker quota", "per shard: write \(data.shardWriteText); read \(data.sharedReadText)"),
-        ("fetch from partition", "GetRecords (polling, shared \(data.sharedReadText)) or SubscribeToShard "
-            + "(EFO, its own \(data.fanOutPipeText))"),
-        ("retention.ms", "retention period (24 h default, up to 365 days)"),
-        ("log compaction", "none: records expire by age only"),
-        ("producer batching / linger", "PutRecords (<= 500 records) and KPL aggregation"),
-    ] }
+    public static func kafka(_ data: DashboardData) -> [(String, String)] {
+        [
+            ("topic", "stream"),
+            ("partition", "shard (a range of the 128-bit hash key space)"),
+            (
+                "partition key -> murmur2 % partitions",
+                "partition key -> MD5 -> 128-bit hash key -> the shard whose range holds it"
+            ),
+            ("offset", "sequence number (opaque, increasing within a shard)"),
+            ("consumer group", "KCL application (leases in a DynamoDB table)"),
+            ("committed offset", "KCL checkpoint (sequence number + sub-sequence)"),
+            ("consumer lag", "MillisBehindLatest / IteratorAgeMilliseconds (time, not records)"),
+            ("add partitions", "SplitShard / UpdateShardCount (and shards can shrink: MergeShards)"),
+            ("broker quota", "per shard: write \(data.shardWriteText); read \(data.sharedReadText)"),
+            (
+                "fetch from partition",
+                "GetRecords (polling, shared \(data.sharedReadText)) or SubscribeToShard "
+                    + "(EFO, its own \(data.fanOutPipeText))"
+            ),
+            ("retention.ms", "retention period (24 h default, up to 365 days)"),
+            ("log compaction", "none: records expire by age only"),
+            ("producer batching / linger", "PutRecords (<= 500 records) and KPL aggregation"),
+        ]
+    }
 
     static func draw(page: Int, _ model: DashboardModel, _ ctx: RenderContext, _ grid: inout CellGrid) {
         let r = Rect(x: 0, y: 0, width: grid.width, height: grid.height)
@@ -53,8 +61,10 @@ public enum HelpPane {
                 y += 1
             }
             if y < r.maxY - 1 {
-                grid.put("Every number is Kinesis's own quota; where ktop departs from Kinesis (clock speed, limits off) the header says so.",
-                         x: 2, y: y + 1, style: ctx.style(.dim), maxWidth: r.width - 3)
+                grid.put(
+                    "Every number is Kinesis's own quota; where ktop departs from Kinesis (clock speed, limits off) "
+                        + "the header says so.",
+                    x: 2, y: y + 1, style: ctx.style(.dim), maxWidth: r.width - 3)
             }
         } else {
             grid.titleRow(r, "Kafka -> Kinesis", right: "Tab: keys  Esc: close", ctx)
@@ -65,7 +75,8 @@ public enum HelpPane {
                 grid.put(Format.cell(kafka, 40), x: 2, y: y, style: ctx.style(.title))
                 let lines = Format.wrap(kinesis, max(10, r.width - 44))
                 for l in lines where y < r.maxY {
-                    grid.put(l, x: 43, y: y, style: ctx.style(.normal)); y += 1
+                    grid.put(l, x: 43, y: y, style: ctx.style(.normal))
+                    y += 1
                 }
             }
         }

@@ -18,7 +18,9 @@ public enum HashBar {
     static func draw(_ model: DashboardModel, _ r: Rect, _ ctx: RenderContext, _ grid: inout CellGrid) {
         guard r.height >= 2, r.width > 0 else { return }
         let g = ctx.glyphs
-        grid.titleRow(r, "Hash key space 0 \(g.unicode ? "…" : "..") 2^128-1", right: "\(String(g.keyMarker)) top key  \(String(g.splitMarker)) advised split", ctx)
+        grid.titleRow(
+            r, "Hash key space 0 \(g.unicode ? "…" : "..") 2^128-1",
+            right: "\(String(g.keyMarker)) top key  \(String(g.splitMarker)) advised split", ctx)
         let open = model.data.shards.filter(\.open).sorted { $0.startingHashKey < $1.startingHashKey }
         let selected = model.selectedShard?.shardId
         let y = r.y + 1
@@ -31,7 +33,10 @@ public enum HashBar {
         }
         for col in 0..<r.width {
             let s = shardAt[col]
-            guard s >= 0 else { grid.set(r.x + col, y, " ", ctx.style(.dim)); continue }
+            guard s >= 0 else {
+                grid.set(r.x + col, y, " ", ctx.style(.dim))
+                continue
+            }
             let shard = open[s]
             let style = shard.shardId == selected ? ctx.style(.selected) : ctx.style(.heat(shard.heat))
             let boundary = col > 0 && shardAt[col - 1] != s
@@ -47,7 +52,10 @@ public enum HashBar {
                 let label = Format.shortShardId(shard.shardId)
                 let width = end - start + 1
                 if width >= label.count + 2 {
-                    let style = shard.shardId == selected ? ctx.style(.selected) : Style(fg: ctx.style(.heat(shard.heat)).fg, attributes: [.bold, .reverse])
+                    let style =
+                        shard.shardId == selected
+                        ? ctx.style(.selected)
+                        : Style(fg: ctx.style(.heat(shard.heat)).fg, attributes: [.bold, .reverse])
                     grid.put(label, x: r.x + start + (width - label.count) / 2, y: y, style: style)
                 }
             }
@@ -61,7 +69,9 @@ public enum HashBar {
             }
         }
         for shard in open {
-            if let k = shard.advisedSplitKey { grid.set(r.x + column(of: k, width: r.width), my, g.splitMarker, ctx.style(.advice)) }
+            if let k = shard.advisedSplitKey {
+                grid.set(r.x + column(of: k, width: r.width), my, g.splitMarker, ctx.style(.advice))
+            }
         }
     }
 }
@@ -84,7 +94,12 @@ enum ChartPane {
         let seconds = plot.width * perColumn
         let history = Array(shard.incomingHistory.suffix(seconds))
         let heats = Array(shard.heatHistory.suffix(seconds))
-        grid.titleRow(r, "IncomingBytes/s \(r.width < 80 ? Format.shortShardId(shard.shardId) : shard.shardId)", right: "\(braille ? "⠤" : g.unicode ? "─" : "-") \(Format.bytes(model.data.shardWriteBytes))/s limit  \(String(g.throttleMarker)) throttled", ctx)
+        grid.titleRow(
+            r, "IncomingBytes/s \(r.width < 80 ? Format.shortShardId(shard.shardId) : shard.shardId)",
+            right:
+                "\(braille ? "⠤" : g.unicode ? "─" : "-") \(Format.bytes(model.data.shardWriteBytes))/s limit  "
+                    + "\(String(g.throttleMarker)) throttled",
+            ctx)
         let cap = model.data.shardWriteBytes
         let top = max(cap * 1.25, (history.max() ?? 0) * 1.1)
         let levelsPerRow = braille ? 4 : 8
@@ -92,11 +107,12 @@ enum ChartPane {
         func level(_ v: Double) -> Int { Int((v / top * Double(levels)).rounded()) }
         let capLevel = max(1, level(cap))
         let capRow = plot.height - 1 - (capLevel - 1) / levelsPerRow
-        let offset = seconds - history.count // history is right-aligned: newest at the right edge
+        let offset = seconds - history.count  // history is right-aligned: newest at the right edge
         for row in 0..<plot.height {
-            let rowBase = (plot.height - 1 - row) * levelsPerRow // levels below this row
+            let rowBase = (plot.height - 1 - row) * levelsPerRow  // levels below this row
             for col in 0..<plot.width {
-                let x = plot.x + col, y = plot.y + row
+                let x = plot.x + col
+                let y = plot.y + row
                 var over = false
                 if braille {
                     var bits: UInt8 = 0
@@ -113,7 +129,8 @@ enum ChartPane {
                         let sub = 3 - ((capLevel - 1) % 4)
                         bits |= [1, 2, 4, 64][sub] | [8, 16, 32, 128][sub]
                     }
-                    let style = over ? ctx.style(.throttleMark) : row == capRow ? ctx.style(.capacityLine) : ctx.style(.chart)
+                    let style =
+                        over ? ctx.style(.throttleMark) : row == capRow ? ctx.style(.capacityLine) : ctx.style(.chart)
                     if bits != 0 { grid.set(x, y, Glyphs.braille(bits), style) }
                 } else {
                     let i = col - offset
@@ -129,7 +146,9 @@ enum ChartPane {
             }
         }
         grid.put(Format.cell(Format.bytes(top), labelWidth - 1, right: true), x: r.x, y: plot.y, style: ctx.style(.dim))
-        grid.put(Format.cell(Format.bytes(cap), labelWidth - 1, right: true), x: r.x, y: plot.y + capRow, style: ctx.style(.capacityLine))
+        grid.put(
+            Format.cell(Format.bytes(cap), labelWidth - 1, right: true), x: r.x, y: plot.y + capRow,
+            style: ctx.style(.capacityLine))
         grid.put(Format.cell("0", labelWidth - 1, right: true), x: r.x, y: plot.maxY - 1, style: ctx.style(.dim))
         // Axis: seconds with throttled records marked.
         let ay = r.maxY - 1
@@ -139,7 +158,8 @@ enum ChartPane {
             for half in 0..<perColumn {
                 let i = col * perColumn + half - offset
                 if i >= 0 && i < heats.count && heats[i] == .throttled {
-                    grid.set(plot.x + col, ay, g.throttleMarker, ctx.style(.throttleMark)); marked = true
+                    grid.set(plot.x + col, ay, g.throttleMarker, ctx.style(.throttleMark))
+                    marked = true
                 }
             }
         }
@@ -162,9 +182,15 @@ enum HeatMapPane {
         let ly = inner.maxY - 1
         for h in Heat4.allCases {
             grid.set(lx, ly, g.heat(h), ctx.style(.heat(h)))
-            lx += 1 + grid.put(" " + h.rawValue + "  ", x: lx + 1, y: ly, style: ctx.style(.label), maxWidth: max(0, inner.maxX - lx - 1))
+            lx +=
+                1
+                + grid.put(
+                    " " + h.rawValue + "  ", x: lx + 1, y: ly, style: ctx.style(.label),
+                    maxWidth: max(0, inner.maxX - lx - 1))
         }
-        grid.put("(write utilisation: warm 25%+, hot 75%+)", x: lx, y: ly, style: ctx.style(.dim), maxWidth: max(0, inner.maxX - lx))
+        grid.put(
+            "(write utilisation: warm 25%+, hot 75%+)", x: lx, y: ly, style: ctx.style(.dim),
+            maxWidth: max(0, inner.maxX - lx))
         let rows = model.visibleShards
         let body = inner.height - 2
         let selected = model.selectedShard?.shardId
@@ -173,8 +199,9 @@ enum HeatMapPane {
         if let i = rows.firstIndex(where: { $0.shardId == selected }), i >= start + body { start = i - body + 1 }
         for (i, row) in rows.dropFirst(start).prefix(body).enumerated() {
             let y = inner.y + 1 + i
-            grid.put(Format.cell(Format.shortShardId(row.shardId), 5), x: inner.x, y: y,
-                     style: ctx.style(row.shardId == selected ? .selected : .label))
+            grid.put(
+                Format.cell(Format.shortShardId(row.shardId), 5), x: inner.x, y: y,
+                style: ctx.style(row.shardId == selected ? .selected : .label))
             let h = Array(row.heatHistory.suffix(columns))
             let offset = columns - h.count
             for (j, heat) in h.enumerated() {
@@ -193,8 +220,10 @@ enum FanOutPane {
         var y = r.y + 1
         let polling = d.consumers.filter { $0.kind == .polling }
         let rate = Format.bytes(d.shardReadBytes)
-        let note = r.width >= 72
-            ? "\(polling.count) polling share \(rate)/s + \(d.shardReadCalls) calls/s per shard; each EFO has its own \(rate)/s"
+        let note =
+            r.width >= 72
+            ? "\(polling.count) polling share \(rate)/s + \(d.shardReadCalls) calls/s per shard; each EFO has its own "
+                + "\(rate)/s"
             : "poll: shared \(rate)/s, EFO: own"
         grid.put(note, x: r.x + 1, y: y, style: ctx.style(.dim), maxWidth: r.width - 2)
         y += 1
@@ -203,23 +232,37 @@ enum FanOutPane {
             let throttled = c.throttledPerSecond > 0
             var x = r.x + 1
             x += grid.put(Format.cell(c.name, nameWidth), x: x, y: y, style: ctx.style(throttled ? .error : .value)) + 1
-            x += grid.put(Format.cell(c.kind == .efo ? "EFO" : "poll", 4), x: x, y: y, style: ctx.style(c.kind == .efo ? .efo : .polling)) + 1
+            x +=
+                grid.put(
+                    Format.cell(c.kind == .efo ? "EFO" : "poll", 4), x: x, y: y,
+                    style: ctx.style(c.kind == .efo ? .efo : .polling)) + 1
             let thr = throttled ? " thr \(Format.count(c.throttledPerSecond))" : ""
-            let tail = " \(Format.cell(Format.bytes(c.bytesPerSecond) + "/s", 8, right: true))\(thr) lag \(Format.millis(Double(c.millisBehindLatest)))"
+            let tail =
+                " \(Format.cell(Format.bytes(c.bytesPerSecond) + "/s", 8, right: true))\(thr) lag "
+                    + "\(Format.millis(Double(c.millisBehindLatest)))"
             let barWidth = max(0, r.maxX - 1 - x - tail.count)
-            grid.bar(x: x, y: y, width: barWidth, fraction: c.budgetBytesPerSecond > 0 ? c.bytesPerSecond / c.budgetBytesPerSecond : 0,
-                     style: ctx.style(c.kind == .efo ? .efo : .polling), empty: ctx.style(.dim), ctx.glyphs)
-            grid.put(tail, x: x + barWidth, y: y, style: ctx.style(throttled ? .error : .value), maxWidth: r.maxX - x - barWidth)
+            grid.bar(
+                x: x, y: y, width: barWidth,
+                fraction: c.budgetBytesPerSecond > 0 ? c.bytesPerSecond / c.budgetBytesPerSecond : 0,
+                style: ctx.style(c.kind == .efo ? .efo : .polling), empty: ctx.style(.dim), ctx.glyphs)
+            grid.put(
+                tail, x: x + barWidth, y: y, style: ctx.style(throttled ? .error : .value),
+                maxWidth: r.maxX - x - barWidth)
             y += 1
         }
         if d.consumers.isEmpty && y < r.maxY {
-            grid.put("no consumers (c adds one)", x: r.x + 1, y: y, style: ctx.style(.dim)); y += 1
+            grid.put("no consumers (c adds one)", x: r.x + 1, y: y, style: ctx.style(.dim))
+            y += 1
         }
         for p in d.producers where y < r.maxY {
             let thr = p.throttledPerSecond > 0 ? ", \(Format.count(p.throttledPerSecond)) thr/s" : ""
             let drop = p.dropped > 0 ? ", \(p.dropped) dropped" : ""
-            let text = "\(p.name): \(Format.count(p.ackedPerSecond))/\(Format.count(p.targetRecordsPerSecond)) rec/s\(thr)\(drop) \(p.keys)"
-            grid.put(text, x: r.x + 1, y: y, style: ctx.style(p.throttledPerSecond > 0 || p.dropped > 0 ? .warning : .normal), maxWidth: r.width - 2)
+            let text =
+                "\(p.name): \(Format.count(p.ackedPerSecond))/\(Format.count(p.targetRecordsPerSecond)) "
+                    + "rec/s\(thr)\(drop) \(p.keys)"
+            grid.put(
+                text, x: r.x + 1, y: y,
+                style: ctx.style(p.throttledPerSecond > 0 || p.dropped > 0 ? .warning : .normal), maxWidth: r.width - 2)
             y += 1
         }
     }
@@ -236,13 +279,14 @@ enum EventsPane {
         let textWidth = inner.width - 2
         var lines: [(String, Role)] = []
         for e in model.events.suffix(body * 2) {
-            let role: Role = switch e.kind {
-            case .engine: .value
-            case .advice: .advice
-            case .narration: .label
-            case .error: .error
-            case .action: .ok
-            }
+            let role: Role =
+                switch e.kind {
+                case .engine: .value
+                case .advice: .advice
+                case .narration: .label
+                case .error: .error
+                case .action: .ok
+                }
             let wrapped = Format.wrap("\(e.time) \(e.text)", textWidth)
             for (i, l) in wrapped.enumerated() { lines.append((i == 0 ? l : "  " + l, role)) }
         }
@@ -264,18 +308,24 @@ enum FooterPane {
             let room = r.width - p.text.unicodeScalars.count - 2
             var label = p.label
             if label.unicodeScalars.count > room {
-                label = room > 1 ? String(String.UnicodeScalarView(label.unicodeScalars.prefix(room - 1))) + ctx.glyphs.ellipsis : ""
+                label =
+                    room > 1
+                    ? String(String.UnicodeScalarView(label.unicodeScalars.prefix(room - 1))) + ctx.glyphs.ellipsis : ""
             }
             x += grid.put(label + " ", x: x, y: r.y, style: ps, maxWidth: r.width)
-            x += grid.put(p.text, x: x, y: r.y, style: Style(fg: ps.fg, bg: ps.bg, attributes: ps.attributes.union(.bold)), maxWidth: r.maxX - x)
+            x += grid.put(
+                p.text, x: x, y: r.y, style: Style(fg: ps.fg, bg: ps.bg, attributes: ps.attributes.union(.bold)),
+                maxWidth: r.maxX - x)
             grid.set(x, r.y, ctx.glyphs.unicode ? "█" : "_", ps)
             let hint = "Enter ok  Esc cancel"
             if r.maxX - x > hint.count + 3 { grid.put(hint, x: r.maxX - hint.count - 1, y: r.y, style: ps) }
             return
         }
-        let hints: [(String, String)] = [("F1", "help"), ("q", "quit"), ("s", "split"), ("m", "merge"), ("u", "shards"), ("+-", "rate"),
-                                         ("K", "keys"), ("c", "consumers"), ("o", "mode"), ("/", "filter"), ("spc", "pause"),
-                                         ("<>", "refresh"), ("f", "speed"), ("n", "scenario")]
+        let hints: [(String, String)] = [
+            ("F1", "help"), ("q", "quit"), ("s", "split"), ("m", "merge"), ("u", "shards"), ("+-", "rate"),
+            ("K", "keys"), ("c", "consumers"), ("o", "mode"), ("/", "filter"), ("spc", "pause"),
+            ("<>", "refresh"), ("f", "speed"), ("n", "scenario"),
+        ]
         var x = r.x
         for (k, label) in hints where x < r.maxX {
             x += grid.put(k, x: x, y: r.y, style: ctx.style(.header), maxWidth: r.maxX - x)
@@ -292,15 +342,25 @@ enum MenuPane {
         let hint = "Enter or 1-\(max(1, menu.items.count)) choose, Esc cancels"
         let inner = min(grid.width - 6, max(menu.title.count, hint.count, labels.map(\.count).max() ?? 0) + 2)
         let height = labels.count + 4
-        let x = (grid.width - inner - 2) / 2, y = max(0, (grid.height - height) / 2)
+        let x = (grid.width - inner - 2) / 2
+        let y = max(0, (grid.height - height) / 2)
         let box = Rect(x: x, y: y, width: inner + 2, height: height)
         let border = ctx.style(.title)
         grid.fill(box, " ", .plain)
-        let (tl, tr, bl, br): (Unicode.Scalar, Unicode.Scalar, Unicode.Scalar, Unicode.Scalar) = g.unicode ? ("┌", "┐", "└", "┘") : ("+", "+", "+", "+")
-        for xx in box.x..<box.maxX { grid.set(xx, box.y, g.horizontal, border); grid.set(xx, box.maxY - 1, g.horizontal, border) }
-        for yy in box.y..<box.maxY { grid.set(box.x, yy, g.vertical, border); grid.set(box.maxX - 1, yy, g.vertical, border) }
-        grid.set(box.x, box.y, tl, border); grid.set(box.maxX - 1, box.y, tr, border)
-        grid.set(box.x, box.maxY - 1, bl, border); grid.set(box.maxX - 1, box.maxY - 1, br, border)
+        let (tl, tr, bl, br): (Unicode.Scalar, Unicode.Scalar, Unicode.Scalar, Unicode.Scalar) =
+            g.unicode ? ("┌", "┐", "└", "┘") : ("+", "+", "+", "+")
+        for xx in box.x..<box.maxX {
+            grid.set(xx, box.y, g.horizontal, border)
+            grid.set(xx, box.maxY - 1, g.horizontal, border)
+        }
+        for yy in box.y..<box.maxY {
+            grid.set(box.x, yy, g.vertical, border)
+            grid.set(box.maxX - 1, yy, g.vertical, border)
+        }
+        grid.set(box.x, box.y, tl, border)
+        grid.set(box.maxX - 1, box.y, tr, border)
+        grid.set(box.x, box.maxY - 1, bl, border)
+        grid.set(box.maxX - 1, box.maxY - 1, br, border)
         grid.put(" " + menu.title + " ", x: box.x + 2, y: box.y, style: border, maxWidth: inner - 2)
         for (i, label) in labels.enumerated() {
             let style = i == menu.selected ? ctx.style(.selected) : ctx.style(.normal)

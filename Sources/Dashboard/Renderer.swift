@@ -60,10 +60,15 @@ extension CellGrid {
         let eighths = Int((f * Double(width * 8)).rounded())
         for i in 0..<width {
             let filled = eighths - i * 8
-            if filled >= 8 { set(x + i, y, g.barFull, style) }
-            else if filled > 0 && g.unicode { set(x + i, y, g.horizontalEighths(filled), style) }
-            else if filled >= 4 { set(x + i, y, g.barFull, style) }
-            else { set(x + i, y, g.barEmpty, empty) }
+            if filled >= 8 {
+                set(x + i, y, g.barFull, style)
+            } else if filled > 0 && g.unicode {
+                set(x + i, y, g.horizontalEighths(filled), style)
+            } else if filled >= 4 {
+                set(x + i, y, g.barFull, style)
+            } else {
+                set(x + i, y, g.barEmpty, empty)
+            }
         }
     }
 }
@@ -85,43 +90,65 @@ enum TooSmallPane {
 
 enum HeaderPane {
     static func draw(_ model: DashboardModel, _ r: Rect, _ ctx: RenderContext, _ grid: inout CellGrid) {
-        let d = model.data, v = model.view
+        let d = model.data
+        let v = model.view
         let hs = ctx.style(.header)
         grid.fill(Rect(x: r.x, y: r.y, width: r.width, height: 1), " ", hs)
-        let clock = d.clockKind == "manual" ? "clock manual (max, not real time)" : "clock \(Format.speed(d.clockSpeed))\(d.clockSpeed == 1 ? "" : " (accelerated)")"
+        let clock =
+            d.clockKind == "manual"
+            ? "clock manual (max, not real time)"
+            : "clock \(Format.speed(d.clockSpeed))\(d.clockSpeed == 1 ? "" : " (accelerated)")"
         let scenario = d.scenario == d.streamName || d.scenario.isEmpty ? "" : "[\(d.scenario)] "
         let cost = d.hourlyCostUSD.map { " | \(Format.dollars($0))/h" } ?? ""
-        let line1 = " ktop \(scenario)\(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed"
+        let line1 =
+            " ktop \(scenario)\(d.streamName) \(d.mode) \(d.status) | \(d.openShards) open, \(d.closedShards) closed"
             + " | \(d.consumers.count) consumer\(d.consumers.count == 1 ? "" : "s")\(cost)"
-        let right = r.width >= 100 ? "\(clock)  \(d.time) " : "\(d.clockKind == "manual" ? "manual" : Format.speed(d.clockSpeed)) \(d.time) "
+        let right =
+            r.width >= 100
+            ? "\(clock)  \(d.time) " : "\(d.clockKind == "manual" ? "manual" : Format.speed(d.clockSpeed)) \(d.time) "
         let rightWidth = right.unicodeScalars.count
-        grid.put(line1, x: r.x, y: r.y, style: Style(fg: hs.fg, bg: hs.bg, attributes: hs.attributes.union(.bold)), maxWidth: max(0, r.width - rightWidth - 1))
+        grid.put(
+            line1, x: r.x, y: r.y, style: Style(fg: hs.fg, bg: hs.bg, attributes: hs.attributes.union(.bold)),
+            maxWidth: max(0, r.width - rightWidth - 1))
         grid.put(right, x: max(r.x, r.maxX - rightWidth), y: r.y, style: hs)
         guard r.height > 1 else { return }
         var x = r.x
         let y = r.y + 1
-        func banner(_ s: String) { x += grid.put(" " + s + " ", x: x, y: y, style: ctx.style(.banner), maxWidth: r.maxX - x) + 1 }
+        func banner(_ s: String) {
+            x += grid.put(" " + s + " ", x: x, y: y, style: ctx.style(.banner), maxWidth: r.maxX - x) + 1
+        }
         if v.paused { banner("PAUSED") }
         if let endpoint = d.attachedTo { banner("ATTACHED \(endpoint)") }
         if let state = d.connection, state != "connected" { banner(state) }
         if d.limitsOff { banner("LIMITS OFF: no throughput quotas") }
         if d.faultsOn { banner("FAULTS ON") }
         if let storage = d.storage { banner(storage) }
-        if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") { banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))") }
-        let inShare = d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""
+        if d.clockKind != "wall" && (d.clockSpeed != 1 || d.clockKind == "manual") {
+            banner(d.clockKind == "manual" ? "CLOCK MANUAL" : "CLOCK \(Format.speed(d.clockSpeed))")
+        }
+        let inShare =
+            d.writeCapacityBytes > 0 ? " (\(Format.percent(d.totalIncomingBytes / d.writeCapacityBytes)))" : ""
         var parts: [(String, Role)] = [
-            ("in ", .label), ("\(Format.bytes(d.totalIncomingBytes))/s of \(Format.bytes(d.writeCapacityBytes))/s\(inShare)", .value),
-            (", ", .label), ("\(Format.count(d.totalIncomingRecords))/\(Format.count(d.writeCapacityRecords)) rec/s", .value),
+            ("in ", .label),
+            ("\(Format.bytes(d.totalIncomingBytes))/s of \(Format.bytes(d.writeCapacityBytes))/s\(inShare)", .value),
+            (", ", .label),
+            ("\(Format.count(d.totalIncomingRecords))/\(Format.count(d.writeCapacityRecords)) rec/s", .value),
             ("  throttles ", .label),
-            d.throttlesKnown ? ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value)
+            d.throttlesKnown
+                ? ("\(Format.count(d.throttlesPerSecond))/s", d.throttlesPerSecond > 0 ? .error : .value)
                 : ("n/a (CloudWatch)", .label),
-            ("  out ", .label), ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
+            ("  out ", .label),
+            ("\(Format.bytes(d.totalOutgoingBytes))/s of \(Format.bytes(d.readCapacityBytes))/s", .value),
             ("  load ", .label), ("\(Format.count(d.targetRecordsPerSecond))/s", .value),
             ("  keys ", .label), (v.keyStrategy == .scenario ? "default" : v.keyStrategy.rawValue, .value),
         ]
         if v.refreshInterval != 1 {
             parts.append(("  refresh ", .label))
-            parts.append((v.refreshInterval < 1 ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value))
+            parts.append(
+                (
+                    v.refreshInterval < 1
+                        ? "\(Int(v.refreshInterval * 1000))ms" : "\(Format.count(v.refreshInterval))s", .value
+                ))
         }
         for (text, role) in parts where x < r.maxX {
             x += grid.put(text, x: x, y: y, style: ctx.style(role), maxWidth: r.maxX - x)
@@ -165,16 +192,23 @@ enum ShardTablePane {
 
     /// Columns shown at this width with their widths (one space between columns).
     static func columns(width: Int) -> [(Column, Int)] {
-        let priority: [Column] = [.id, .util, .incoming, .records, .writeThrottled, .topKey, .share, .readThrottled, .outgoing, .age]
+        let priority: [Column] = [
+            .id, .util, .incoming, .records, .writeThrottled, .topKey, .share, .readThrottled, .outgoing, .age,
+        ]
         var chosen: [Column] = []
         var used = 0
         for c in priority where used + c.minWidth + 1 <= width {
-            chosen.append(c); used += c.minWidth + 1
+            chosen.append(c)
+            used += c.minWidth + 1
         }
         var extra = width - used
         var widths = Dictionary(uniqueKeysWithValues: chosen.map { ($0, $0.minWidth) })
         // Spare width: the utilisation bar first (up to 30), the rest to the top key.
-        if widths[.util] != nil { let add = min(extra, 30 - 12); widths[.util]! += add; extra -= add }
+        if widths[.util] != nil {
+            let add = min(extra, 30 - 12)
+            widths[.util]! += add
+            extra -= add
+        }
         if widths[.topKey] != nil { widths[.topKey]! += extra } else if widths[.util] != nil { widths[.util]! += extra }
         return Column.allCases.filter { widths[$0] != nil }.map { ($0, widths[$0]!) }
     }
@@ -195,7 +229,9 @@ enum ShardTablePane {
                 if model.view.sortKey == .hashKey { title += arrow }
             }
             if (c == .incoming && model.view.sortKey == .incoming) || (c == .util && model.view.sortKey == .utilization)
-                || (c == .writeThrottled && model.view.sortKey == .throttled) || (c == .age && model.view.sortKey == .iteratorAge) {
+                || (c == .writeThrottled && model.view.sortKey == .throttled)
+                || (c == .age && model.view.sortKey == .iteratorAge)
+            {
                 title += model.view.sortDescending ? model.glyphsArrowDown(ctx) : model.glyphsArrowUp(ctx)
             }
             grid.put(Format.cell(title, w, right: c.rightAligned), x: x, y: r.y, style: head)
@@ -204,7 +240,10 @@ enum ShardTablePane {
         let selected = model.selectedShard?.shardId
         let body = r.height - 1
         if rows.isEmpty {
-            let msg = model.view.filter.isEmpty ? "No shards yet (the stream is \(model.data.status))" : "No shard matches the filter '\(model.view.filter)' (Esc clears it)"
+            let msg =
+                model.view.filter.isEmpty
+                ? "No shards yet (the stream is \(model.data.status))"
+                : "No shard matches the filter '\(model.view.filter)' (Esc clears it)"
             grid.put(msg, x: r.x + 1, y: r.y + 1, style: ctx.style(.dim), maxWidth: r.width - 1)
             return
         }
@@ -218,7 +257,9 @@ enum ShardTablePane {
                 let sel = ctx.style(.selected)
                 grid.restyle(Rect(x: r.x, y: y, width: r.width, height: 1)) { s in
                     // Keep heat colours readable on the highlight; monochrome uses reverse video.
-                    Style(fg: sel.fg == .terminalDefault ? s.fg : sel.fg, bg: sel.bg, attributes: sel.attributes.union(s.attributes.subtracting(.dim)))
+                    Style(
+                        fg: sel.fg == .terminalDefault ? s.fg : sel.fg, bg: sel.bg,
+                        attributes: sel.attributes.union(s.attributes.subtracting(.dim)))
                 }
             }
         }
@@ -228,44 +269,64 @@ enum ShardTablePane {
         }
     }
 
-    static func drawRow(_ row: ShardRow, _ cols: [(Column, Int)], x x0: Int, y: Int, _ ctx: RenderContext, _ grid: inout CellGrid) {
+    static func drawRow(
+        _ row: ShardRow, _ cols: [(Column, Int)], x x0: Int, y: Int, _ ctx: RenderContext, _ grid: inout CellGrid
+    ) {
         var x = x0
         let heatStyle = ctx.style(.heat(row.heat))
         for (c, w) in cols {
             switch c {
             case .id:
-                grid.put(Format.cell(row.shardId + (row.open ? "" : " CLOSED"), w), x: x, y: y, style: ctx.style(.value))
+                grid.put(
+                    Format.cell(row.shardId + (row.open ? "" : " CLOSED"), w), x: x, y: y, style: ctx.style(.value))
             case .share:
                 let pct = row.hashSpaceShare * 100
                 let s = pct >= 10 || pct == pct.rounded() ? "\(Int(pct.rounded()))%" : Format.fixed(pct, 1) + "%"
                 grid.put(Format.cell(s, w, right: true), x: x, y: y, style: ctx.style(.value))
             case .incoming:
-                grid.put(Format.cell(Format.bytes(row.incomingBytes), w, right: true), x: x, y: y, style: ctx.style(.value))
+                grid.put(
+                    Format.cell(Format.bytes(row.incomingBytes), w, right: true), x: x, y: y, style: ctx.style(.value))
             case .records:
-                grid.put(Format.cell(Format.count(row.incomingRecords), w, right: true), x: x, y: y, style: ctx.style(.value))
+                grid.put(
+                    Format.cell(Format.count(row.incomingRecords), w, right: true), x: x, y: y, style: ctx.style(.value)
+                )
             case .util:
-                let label = w >= 22 ? " \(Format.cell(Format.percent(row.utilization), 4, right: true)) \(Format.cell(row.bindingLimit, 7))"
-                    : " \(Format.cell(Format.percent(row.utilization), 4, right: true))\(row.bindingLimit == "records" ? "R" : "B")"
+                let label =
+                    w >= 22
+                    ? " \(Format.cell(Format.percent(row.utilization), 4, right: true)) "
+                        + "\(Format.cell(row.bindingLimit, 7))"
+                    : " \(Format.cell(Format.percent(row.utilization), 4, right: true))"
+                        + (row.bindingLimit == "records" ? "R" : "B")
                 let barWidth = w - label.count
-                grid.bar(x: x, y: y, width: barWidth, fraction: row.utilization, style: heatStyle, empty: ctx.style(.dim), ctx.glyphs)
+                grid.bar(
+                    x: x, y: y, width: barWidth, fraction: row.utilization, style: heatStyle, empty: ctx.style(.dim),
+                    ctx.glyphs)
                 grid.put(label, x: x + barWidth, y: y, style: heatStyle)
             case .writeThrottled:
-                grid.put(Format.cell(Format.count(row.writeThrottled), w, right: true), x: x, y: y,
-                         style: ctx.style(row.writeThrottled > 0 ? .error : .value))
+                grid.put(
+                    Format.cell(Format.count(row.writeThrottled), w, right: true), x: x, y: y,
+                    style: ctx.style(row.writeThrottled > 0 ? .error : .value))
             case .readThrottled:
-                grid.put(Format.cell(Format.count(row.readThrottled), w, right: true), x: x, y: y,
-                         style: ctx.style(row.readThrottled > 0 ? .error : .value))
+                grid.put(
+                    Format.cell(Format.count(row.readThrottled), w, right: true), x: x, y: y,
+                    style: ctx.style(row.readThrottled > 0 ? .error : .value))
             case .outgoing:
-                grid.put(Format.cell(Format.bytes(row.outgoingBytes), w, right: true), x: x, y: y, style: ctx.style(.value))
+                grid.put(
+                    Format.cell(Format.bytes(row.outgoingBytes), w, right: true), x: x, y: y, style: ctx.style(.value))
             case .age:
-                grid.put(Format.cell(Format.millis(row.iteratorAgeMilliseconds), w, right: true), x: x, y: y,
-                         style: ctx.style(row.iteratorAgeMilliseconds >= 60_000 ? .warning : .value))
+                grid.put(
+                    Format.cell(Format.millis(row.iteratorAgeMilliseconds), w, right: true), x: x, y: y,
+                    style: ctx.style(row.iteratorAgeMilliseconds >= 60_000 ? .warning : .value))
             case .topKey:
                 if let k = row.topKeys.first {
                     let share = " " + Format.percent(k.share)
                     let keyWidth = max(1, w - share.count)
-                    let key = k.key.unicodeScalars.count > keyWidth ? String(String.UnicodeScalarView(k.key.unicodeScalars.prefix(keyWidth - 1))) + ctx.glyphs.ellipsis : k.key
-                    grid.put(Format.cell(key + share, w), x: x, y: y, style: ctx.style(k.share >= 0.5 ? .keyMark : .value))
+                    let key =
+                        k.key.unicodeScalars.count > keyWidth
+                        ? String(String.UnicodeScalarView(k.key.unicodeScalars.prefix(keyWidth - 1)))
+                            + ctx.glyphs.ellipsis : k.key
+                    grid.put(
+                        Format.cell(key + share, w), x: x, y: y, style: ctx.style(k.share >= 0.5 ? .keyMark : .value))
                 } else {
                     grid.put(Format.cell("-", w), x: x, y: y, style: ctx.style(.dim))
                 }

@@ -1,4 +1,5 @@
 import StreamEngine
+
 /// One shard as the dashboard shows it: its place in the hash key space, its
 /// CloudWatch shard-level metrics of the last second and a short history.
 public struct ShardRow: Hashable, Sendable {
@@ -32,12 +33,15 @@ public struct ShardRow: Hashable, Sendable {
     public var advisedSplitKey: UInt128?
 
     public init(shardId: String, open: Bool = true, startingHashKey: UInt128, endingHashKey: UInt128) {
-        self.shardId = shardId; self.open = open; self.startingHashKey = startingHashKey; self.endingHashKey = endingHashKey
+        self.shardId = shardId
+        self.open = open
+        self.startingHashKey = startingHashKey
+        self.endingHashKey = endingHashKey
     }
 
     /// Share of the 128-bit hash key space, 0…1.
     public var hashSpaceShare: Double {
-        (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
+        HashKey.spaceShare(startingHashKey, endingHashKey)
     }
 
     /// The key a split of this shard gets by default: the advised key, else the midpoint.
@@ -54,7 +58,10 @@ public struct TopKey: Hashable, Sendable {
     /// Share of the shard's records in the last second, 0…1.
     public var share: Double
     public init(key: String, hashKey: UInt128, records: Int64, share: Double) {
-        self.key = key; self.hashKey = hashKey; self.records = records; self.share = share
+        self.key = key
+        self.hashKey = hashKey
+        self.records = records
+        self.share = share
     }
 }
 
@@ -68,10 +75,16 @@ public struct ConsumerRow: Hashable, Sendable {
     public var budgetBytesPerSecond: Double
     public var throttledPerSecond: Double
     public var millisBehindLatest: Int64
-    public init(name: String, kind: Kind, bytesPerSecond: Double, budgetBytesPerSecond: Double,
-                throttledPerSecond: Double, millisBehindLatest: Int64) {
-        self.name = name; self.kind = kind; self.bytesPerSecond = bytesPerSecond; self.budgetBytesPerSecond = budgetBytesPerSecond
-        self.throttledPerSecond = throttledPerSecond; self.millisBehindLatest = millisBehindLatest
+    public init(
+        name: String, kind: Kind, bytesPerSecond: Double, budgetBytesPerSecond: Double,
+        throttledPerSecond: Double, millisBehindLatest: Int64
+    ) {
+        self.name = name
+        self.kind = kind
+        self.bytesPerSecond = bytesPerSecond
+        self.budgetBytesPerSecond = budgetBytesPerSecond
+        self.throttledPerSecond = throttledPerSecond
+        self.millisBehindLatest = millisBehindLatest
     }
 }
 
@@ -83,9 +96,16 @@ public struct ProducerRow: Hashable, Sendable {
     public var ackedPerSecond: Double
     public var throttledPerSecond: Double
     public var dropped: Int64
-    public init(name: String, keys: String, targetRecordsPerSecond: Double, ackedPerSecond: Double, throttledPerSecond: Double, dropped: Int64) {
-        self.name = name; self.keys = keys; self.targetRecordsPerSecond = targetRecordsPerSecond
-        self.ackedPerSecond = ackedPerSecond; self.throttledPerSecond = throttledPerSecond; self.dropped = dropped
+    public init(
+        name: String, keys: String, targetRecordsPerSecond: Double, ackedPerSecond: Double, throttledPerSecond: Double,
+        dropped: Int64
+    ) {
+        self.name = name
+        self.keys = keys
+        self.targetRecordsPerSecond = targetRecordsPerSecond
+        self.ackedPerSecond = ackedPerSecond
+        self.throttledPerSecond = throttledPerSecond
+        self.dropped = dropped
     }
 }
 
@@ -97,7 +117,10 @@ public struct AdviceRow: Hashable, Sendable {
     /// For "scale": the advised UpdateShardCount target.
     public var targetShardCount: Int?
     public init(action: String, shardId: String?, reason: String, targetShardCount: Int? = nil) {
-        self.action = action; self.shardId = shardId; self.reason = reason; self.targetShardCount = targetShardCount
+        self.action = action
+        self.shardId = shardId
+        self.reason = reason
+        self.targetShardCount = targetShardCount
     }
 }
 
@@ -168,17 +191,28 @@ public struct EventLine: Hashable, Sendable {
     public var time: String
     public var kind: Kind
     public var text: String
-    public init(time: String, kind: Kind, text: String) { self.time = time; self.kind = kind; self.text = text }
+    public init(time: String, kind: Kind, text: String) {
+        self.time = time
+        self.kind = kind
+        self.text = text
+    }
 }
 
 /// Columns the shard table sorts by.
 public enum SortKey: String, CaseIterable, Hashable, Sendable {
-    case hashKey = "hash key", incoming = "IncomingBytes", utilization = "utilisation", throttled = "throttles", iteratorAge = "iterator age"
+    case hashKey = "hash key"
+    case incoming = "IncomingBytes"
+    case utilization = "utilisation"
+    case throttled = "throttles"
+    case iteratorAge = "iterator age"
 }
 
 /// The key strategies `K` cycles through (LoadGen's key distributions).
 public enum KeyStrategy: String, CaseIterable, Hashable, Sendable {
-    case scenario = "scenario's own", uniform, zipf, hotKey = "hot key", salted
+    case scenario = "scenario's own"
+    case uniform, zipf
+    case hotKey = "hot key"
+    case salted
 
     public var next: KeyStrategy {
         switch self {
@@ -200,7 +234,11 @@ public struct Prompt: Hashable, Sendable {
     public var purpose: Purpose
     public var label: String
     public var text: String
-    public init(purpose: Purpose, label: String, text: String) { self.purpose = purpose; self.label = label; self.text = text }
+    public init(purpose: Purpose, label: String, text: String) {
+        self.purpose = purpose
+        self.label = label
+        self.text = text
+    }
 }
 
 /// A pick-one list (merge neighbour, consumers, scenarios).
@@ -208,14 +246,20 @@ public struct Menu: Hashable, Sendable {
     public struct Item: Hashable, Sendable {
         public var label: String
         public var command: DashboardCommand
-        public init(_ label: String, _ command: DashboardCommand) { self.label = label; self.command = command }
+        public init(_ label: String, _ command: DashboardCommand) {
+            self.label = label
+            self.command = command
+        }
     }
     public var title: String
     public var items: [Item]
     public var selected: Int = 0
     /// A confirmation of an action on a real stream: its item is carried out as is.
     public var isConfirmation = false
-    public init(title: String, items: [Item]) { self.title = title; self.items = items }
+    public init(title: String, items: [Item]) {
+        self.title = title
+        self.items = items
+    }
 }
 
 /// What the dashboard is showing on top of the panes.
@@ -259,7 +303,10 @@ public struct DashboardModel: Hashable, Sendable {
     /// Newest last, bounded by `maxEvents`.
     public private(set) var events: [EventLine] = []
     public static let maxEvents = 500
-    public init(data: DashboardData = DashboardData(), view: ViewState = ViewState()) { self.data = data; self.view = view }
+    public init(data: DashboardData = DashboardData(), view: ViewState = ViewState()) {
+        self.data = data
+        self.view = view
+    }
 
     public mutating func log(_ line: EventLine) {
         events.append(line)
@@ -291,7 +338,8 @@ public struct DashboardModel: Hashable, Sendable {
                 let less = (a.startingHashKey, a.shardId) < (b.startingHashKey, b.shardId)
                 return view.sortDescending ? !less : less
             }
-            let ma = metric(a), mb = metric(b)
+            let ma = metric(a)
+            let mb = metric(b)
             if ma != mb { return view.sortDescending ? ma > mb : ma < mb }
             return a.startingHashKey < b.startingHashKey
         }

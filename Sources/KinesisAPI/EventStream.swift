@@ -74,29 +74,51 @@ public enum EventStreamEncoder {
         var headers: [UInt8] = []
         for header in message.headers {
             let name = Array(header.name.utf8)
-            guard !name.isEmpty, name.count <= 255 else { throw .invalidHeader("header name must be 1...255 bytes: \(header.name)") }
+            guard !name.isEmpty, name.count <= 255 else {
+                throw .invalidHeader("header name must be 1...255 bytes: \(header.name)")
+            }
             headers.append(UInt8(name.count))
             headers += name
             switch header.value {
             case .bool(let b): headers.append(b ? 0 : 1)
-            case .byte(let v): headers.append(2); headers.append(UInt8(bitPattern: v))
-            case .short(let v): headers.append(3); headers.appendBigEndian(UInt16(bitPattern: v))
-            case .integer(let v): headers.append(4); headers.appendBigEndian(UInt32(bitPattern: v))
-            case .long(let v): headers.append(5); headers.appendBigEndian(UInt64(bitPattern: v))
+            case .byte(let v):
+                headers.append(2)
+                headers.append(UInt8(bitPattern: v))
+            case .short(let v):
+                headers.append(3)
+                headers.appendBigEndian(UInt16(bitPattern: v))
+            case .integer(let v):
+                headers.append(4)
+                headers.appendBigEndian(UInt32(bitPattern: v))
+            case .long(let v):
+                headers.append(5)
+                headers.appendBigEndian(UInt64(bitPattern: v))
             case .bytes(let b):
-                guard b.count <= Int(UInt16.max) else { throw .invalidHeader("bytes header \(header.name) longer than 65535") }
-                headers.append(6); headers.appendBigEndian(UInt16(b.count)); headers += b
+                guard b.count <= Int(UInt16.max) else {
+                    throw .invalidHeader("bytes header \(header.name) longer than 65535")
+                }
+                headers.append(6)
+                headers.appendBigEndian(UInt16(b.count))
+                headers += b
             case .string(let s):
                 let utf8 = Array(s.utf8)
-                guard utf8.count <= Int(UInt16.max) else { throw .invalidHeader("string header \(header.name) longer than 65535") }
-                headers.append(7); headers.appendBigEndian(UInt16(utf8.count)); headers += utf8
-            case .timestamp(let ms): headers.append(8); headers.appendBigEndian(UInt64(bitPattern: ms))
+                guard utf8.count <= Int(UInt16.max) else {
+                    throw .invalidHeader("string header \(header.name) longer than 65535")
+                }
+                headers.append(7)
+                headers.appendBigEndian(UInt16(utf8.count))
+                headers += utf8
+            case .timestamp(let ms):
+                headers.append(8)
+                headers.appendBigEndian(UInt64(bitPattern: ms))
             case .uuid(let id):
                 headers.append(9)
                 withUnsafeBytes(of: id.uuid) { headers.append(contentsOf: $0) }
             }
         }
-        guard headers.count <= EventStreamDecoder.maximumHeadersLength else { throw .headersTooLong(UInt32(headers.count)) }
+        guard headers.count <= EventStreamDecoder.maximumHeadersLength else {
+            throw .headersTooLong(UInt32(headers.count))
+        }
         guard message.payload.count <= EventStreamDecoder.maximumPayloadLength else {
             throw .payloadTooLong(UInt32(truncatingIfNeeded: message.payload.count))
         }
@@ -141,8 +163,12 @@ public struct EventStreamDecoder: Sendable {
         let total = buffer.bigEndianUInt32(at: start)
         let headersLength = buffer.bigEndianUInt32(at: start + 4)
         let preludeCRC = buffer.bigEndianUInt32(at: start + 8)
-        let calculatedPrelude = buffer.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 8])) }
-        guard preludeCRC == calculatedPrelude else { throw .preludeChecksumMismatch(expected: preludeCRC, calculated: calculatedPrelude) }
+        let calculatedPrelude = buffer.withUnsafeBytes {
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 8]))
+        }
+        guard preludeCRC == calculatedPrelude else {
+            throw .preludeChecksumMismatch(expected: preludeCRC, calculated: calculatedPrelude)
+        }
         guard total >= 16, UInt64(headersLength) + 16 <= UInt64(total) else {
             throw .invalidLength(total: total, headers: headersLength)
         }
@@ -156,7 +182,9 @@ public struct EventStreamDecoder: Sendable {
         let calculated = buffer.withUnsafeBytes {
             CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[start + 8..<end - 4]), continuing: preludeCRC)
         }
-        guard messageCRC == calculated else { throw .messageChecksumMismatch(expected: messageCRC, calculated: calculated) }
+        guard messageCRC == calculated else {
+            throw .messageChecksumMismatch(expected: messageCRC, calculated: calculated)
+        }
 
         let headersStart = start + 12
         let headers = try Self.parseHeaders(buffer[headersStart..<headersStart + Int(headersLength)])
@@ -204,7 +232,9 @@ public struct EventStreamDecoder: Sendable {
                 if type == 6 {
                     value = .bytes(Array(raw))
                 } else {
-                    guard let s = String(validating: raw, as: UTF8.self) else { throw .invalidHeader("header \(name) is not UTF-8") }
+                    guard let s = String(validating: raw, as: UTF8.self) else {
+                        throw .invalidHeader("header \(name) is not UTF-8")
+                    }
                     value = .string(s)
                 }
             case 8: value = .timestamp(Int64(bitPattern: try integer(UInt64.self)))
@@ -212,8 +242,12 @@ public struct EventStreamDecoder: Sendable {
                 try need(16)
                 let b = Array(bytes[i..<i + 16])
                 i += 16
-                value = .uuid(UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                                          b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])))
+                value = .uuid(
+                    UUID(
+                        uuid: (
+                            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                            b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+                        )))
             default: throw .invalidHeader("unknown header value type \(type)")
             }
             headers.append(EventStreamHeader(name, value))
@@ -225,38 +259,71 @@ public struct EventStreamDecoder: Sendable {
 /// The SubscribeToShard messages Kinesis sends (KINESIS.md §1.7): the
 /// mandatory `initial-response` first, then `SubscribeToShardEvent`s, and an
 /// `exception` message when the subscription fails mid-stream.
+///
+/// Payloads are written in the encoding of the SubscribeToShard request, with a
+/// matching `:content-type`: JSON (`application/json`, what botocore reads), or CBOR
+/// for a CBOR request, whose Java client parses every event with its CBOR parser
+/// (``KinesisCBOR``, quirk 7).
 public enum KinesisEventStream {
     public static let contentType = "application/vnd.amazon.eventstream"
 
     /// botocore refuses a stream whose first event is anything else; the
     /// payload is SubscribeToShard's non-stream output members, i.e. none.
-    public static func initialResponse() -> EventStreamMessage {
-        event(type: "initial-response", payload: Array("{}".utf8))
+    public static func initialResponse(_ encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
+        switch encoding {
+        case .json: event(type: "initial-response", payload: Array("{}".utf8), encoding: encoding)
+        case .cbor: event(type: "initial-response", payload: [0xBF, 0xFF], encoding: encoding)  // an empty map
+        }
     }
 
-    public static func event(_ event: SubscribeToShardEvent) throws(KinesisError) -> EventStreamMessage {
-        self.event(type: "SubscribeToShardEvent", payload: try KinesisJSON.encode(event))
+    public static func event(
+        _ event: SubscribeToShardEvent,
+        encoding: KinesisBodyEncoding = .json
+    ) throws(KinesisError) -> EventStreamMessage {
+        self.event(type: "SubscribeToShardEvent", payload: try encoding.encode(event), encoding: encoding)
     }
 
     /// A modelled exception (ResourceInUseException when a newer subscription
     /// takes over, KMS errors, InternalFailure) as botocore expects it.
-    public static func exception(_ error: KinesisError) -> EventStreamMessage {
-        var payload: [UInt8] = Array(#"{"message":"#.utf8)
-        JSONNode.writeString(error.message, into: &payload)
-        payload.append(UInt8(ascii: "}"))
-        return EventStreamMessage(headers: [
-            EventStreamHeader(":exception-type", .string(error.type.rawValue)),
-            EventStreamHeader(":content-type", .string("application/json")),
-            EventStreamHeader(":message-type", .string("exception")),
-        ], payload: payload)
+    public static func exception(_ error: KinesisError, encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
+        let payload: [UInt8]
+        switch encoding {
+        case .json:
+            var json: [UInt8] = Array(#"{"message":"#.utf8)
+            JSONNode.writeString(error.message, into: &json)
+            json.append(UInt8(ascii: "}"))
+            payload = json
+        case .cbor:
+            var writer = CBORWriter()
+            writer.beginIndefiniteMap()
+            writer.writeText("message")
+            writer.writeText(error.message)
+            writer.writeBreak()
+            payload = writer.bytes
+        }
+        return EventStreamMessage(
+            headers: [
+                EventStreamHeader(":exception-type", .string(error.type.rawValue)),
+                EventStreamHeader(":content-type", .string(payloadContentType(encoding))),
+                EventStreamHeader(":message-type", .string("exception")),
+            ], payload: payload)
     }
 
-    static func event(type: String, payload: [UInt8]) -> EventStreamMessage {
-        EventStreamMessage(headers: [
-            EventStreamHeader(":event-type", .string(type)),
-            EventStreamHeader(":content-type", .string("application/json")),
-            EventStreamHeader(":message-type", .string("event")),
-        ], payload: payload)
+    static func event(type: String, payload: [UInt8], encoding: KinesisBodyEncoding = .json) -> EventStreamMessage {
+        EventStreamMessage(
+            headers: [
+                EventStreamHeader(":event-type", .string(type)),
+                EventStreamHeader(":content-type", .string(payloadContentType(encoding))),
+                EventStreamHeader(":message-type", .string("event")),
+            ], payload: payload)
+    }
+
+    /// `application/json` for JSON (§1.7); the request's own content type for CBOR.
+    static func payloadContentType(_ encoding: KinesisBodyEncoding) -> String {
+        switch encoding {
+        case .json: "application/json"
+        case .cbor: KinesisCBOR.contentType
+        }
     }
 }
 

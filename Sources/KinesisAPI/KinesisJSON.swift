@@ -19,7 +19,8 @@ public enum KinesisJSON {
         try decode(type, from: try parse(body))
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from body: UnsafeRawBufferPointer) throws(KinesisError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from body: UnsafeRawBufferPointer) throws(KinesisError) -> T
+    {
         try decode(type, from: try parse(body))
     }
 

@@ -8,8 +8,8 @@ protocol EventSubscription: AnyObject, Sendable {
 
 extension ShardSubscription: EventSubscription {}
 
-/// What an operation produced: a JSON body (empty for the output-less
-/// operations) or, for SubscribeToShard, a subscription to stream.
+/// What an operation produced: a body in the request's encoding (empty for the
+/// output-less operations) or, for SubscribeToShard, a subscription to stream.
 enum OperationResult {
     case body([UInt8])
     case subscription(any EventSubscription)
@@ -18,11 +18,30 @@ enum OperationResult {
 /// Runs one decoded request. The seam between HTTP and the engine, so the
 /// HTTP layer can be tested with a stand-in.
 protocol OperationDispatcher: Sendable {
-    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult
+    /// - Parameters:
+    ///   - input: the request body, parsed in `encoding`.
+    ///   - encoding: how the body was written, and how the reply must be.
+    func dispatch(
+        _ operation: KinesisOperation, region: String, input: JSONValue,
+        encoding: KinesisBodyEncoding
+    ) throws(KinesisError) -> OperationResult
+}
+
+/// A request body in its encoding: what an operation's input shape is decoded from, and
+/// the encoding its output is written in. The dispatch table below is the only list of
+/// operations; JSON and CBOR both go through it.
+struct OperationInput {
+    var document: JSONValue
+    var encoding: KinesisBodyEncoding
+
+    func decode<T: Decodable>(_ type: T.Type) throws(KinesisError) -> T {
+        try encoding.decode(type, from: document)
+    }
 }
 
 /// The dispatch table: for each operation, decode its input shape, call the
-/// engine's regional `KinesisService`, encode the output shape.
+/// engine's regional `KinesisService`, encode the output shape, in the
+/// request's encoding.
 struct EngineDispatcher: OperationDispatcher {
     /// The engine to serve, asked per request: the dashboard swaps engines when
     /// the user picks another scenario, and the listener follows.
@@ -30,7 +49,11 @@ struct EngineDispatcher: OperationDispatcher {
     /// nil: the engine's default account.
     let account: String?
 
-    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue) throws(KinesisError) -> OperationResult {
+    func dispatch(
+        _ operation: KinesisOperation, region: String, input document: JSONValue,
+        encoding: KinesisBodyEncoding
+    ) throws(KinesisError) -> OperationResult {
+        let input = OperationInput(document: document, encoding: encoding)
         let k = engine().service(account: account, region: region)
         switch operation {
         case .addTagsToStream: return try call(input, k.addTagsToStream)
@@ -39,7 +62,8 @@ struct EngineDispatcher: OperationDispatcher {
         case .deleteResourcePolicy: return try call(input, k.deleteResourcePolicy)
         case .deleteStream: return try call(input, k.deleteStream)
         case .deregisterStreamConsumer: return try call(input, k.deregisterStreamConsumer)
-        case .describeAccountSettings: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeAccountSettings() }
+        case .describeAccountSettings:
+            return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeAccountSettings() }
         case .describeLimits: return try call(input) { (_: EmptyOutput) throws(KinesisError) in try k.describeLimits() }
         case .describeStream: return try call(input, k.describeStream)
         case .describeStreamConsumer: return try call(input, k.describeStreamConsumer)
@@ -65,7 +89,7 @@ struct EngineDispatcher: OperationDispatcher {
         case .startStreamEncryption: return try call(input, k.startStreamEncryption)
         case .stopStreamEncryption: return try call(input, k.stopStreamEncryption)
         case .subscribeToShard:
-            let request: SubscribeToShardInput = try KinesisJSON.decode(SubscribeToShardInput.self, from: input)
+            let request = try input.decode(SubscribeToShardInput.self)
             return .subscription(try k.subscribeToShard(request))
         case .tagResource: return try call(input, k.tagResource)
         case .untagResource: return try call(input, k.untagResource)
@@ -79,11 +103,11 @@ struct EngineDispatcher: OperationDispatcher {
 
     /// Decode → run → encode for one request/response operation. An input-less
     /// operation still decodes its body as an empty structure, so a body of the
-    /// wrong JSON type is rejected as Kinesis rejects it.
+    /// wrong type is rejected as Kinesis rejects it.
     private func call<Input: Decodable, Output: Encodable>(
-        _ input: JSONValue, _ operation: (Input) throws(KinesisError) -> Output
+        _ input: OperationInput, _ operation: (Input) throws(KinesisError) -> Output
     ) throws(KinesisError) -> OperationResult {
-        let request = try KinesisJSON.decode(Input.self, from: input)
-        return .body(try KinesisJSON.encode(try operation(request)))
+        let request = try input.decode(Input.self)
+        return .body(try input.encoding.encode(try operation(request)))
     }
 }

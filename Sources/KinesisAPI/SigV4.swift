@@ -32,8 +32,10 @@ extension AWSCredentials {
             guard fields.count >= 2, !fields[0].isEmpty, !fields[1].isEmpty else {
                 throw CredentialsFormatError(line: number + 1)
             }
-            out.append(AWSCredentials(accessKeyId: fields[0], secretAccessKey: fields[1],
-                                      sessionToken: fields.count > 2 ? fields[2] : nil))
+            out.append(
+                AWSCredentials(
+                    accessKeyId: fields[0], secretAccessKey: fields[1],
+                    sessionToken: fields.count > 2 ? fields[2] : nil))
         }
         return out
     }
@@ -59,7 +61,10 @@ public struct SigV4CredentialScope: Sendable, Hashable {
     public var service: String
     public var terminator: String
 
-    public init(accessKeyId: String, date: String, region: String, service: String = "kinesis", terminator: String = "aws4_request") {
+    public init(
+        accessKeyId: String, date: String, region: String, service: String = "kinesis",
+        terminator: String = "aws4_request"
+    ) {
         self.accessKeyId = accessKeyId
         self.date = date
         self.region = region
@@ -87,7 +92,8 @@ public struct SigV4CredentialScope: Sendable, Hashable {
     public static func isPlausibleRegion(_ region: String) -> Bool {
         let parts = region.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
         guard region.utf8.count <= 32, parts.count >= 3, let last = parts.last, !last.isEmpty,
-              last.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return false }
+            last.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return false }
         let lowercase = UInt8(ascii: "a")...UInt8(ascii: "z")
         return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy(lowercase.contains) }
     }
@@ -184,7 +190,8 @@ public enum SigV4 {
     }
 
     public static func stringToSign(amzDate: String, scope: SigV4CredentialScope, canonicalRequest: String) -> String {
-        "\(SigV4Authorization.algorithm)\n\(amzDate)\n\(scope.scopeString)\n\(SHA256.hash(Array(canonicalRequest.utf8)).hexString)"
+        let hashed = SHA256.hash(Array(canonicalRequest.utf8)).hexString
+        return "\(SigV4Authorization.algorithm)\n\(amzDate)\n\(scope.scopeString)\n\(hashed)"
     }
 
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
@@ -234,7 +241,8 @@ public enum SigV4 {
             guard let eq = pair.firstIndex(of: "=") else { return (pair, "") }
             return (pair[..<eq], pair[pair.index(after: eq)...])
         }
-        return pairs.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        return pairs.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map { "\($0.0)=\($0.1)" }.joined(
+            separator: "&")
     }
 
     static func percentEncode(_ s: String, keeping extra: String) -> String {
@@ -243,7 +251,7 @@ public enum SigV4 {
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             case _ where keep.contains(byte):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
@@ -288,14 +296,22 @@ public struct SigV4Signer: Sendable {
         all.append((name: "X-Amz-Date", value: amzDate))
         if let token = credentials.sessionToken { all.append((name: "X-Amz-Security-Token", value: token)) }
         let signed = Set(all.map { $0.name.lowercased() }).subtracting(SigV4.unsignableHeaders).sorted()
-        let scope = SigV4CredentialScope(accessKeyId: credentials.accessKeyId, date: String(amzDate.prefix(8)),
-                                         region: region, service: service)
-        let canonical = SigV4.canonicalRequest(method: method, uri: uri, headers: all, signedHeaders: signed,
-                                               payloadHash: SHA256.hash(body).hexString)
-        let signature = SigV4.signature(secret: credentials.secretAccessKey, scope: scope,
-                                        stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
-        all.append((name: "Authorization",
-                    value: "\(SigV4Authorization.algorithm) Credential=\(scope.credential), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"))
+        let scope = SigV4CredentialScope(
+            accessKeyId: credentials.accessKeyId, date: String(amzDate.prefix(8)),
+            region: region, service: service)
+        let canonical = SigV4.canonicalRequest(
+            method: method, uri: uri, headers: all, signedHeaders: signed,
+            payloadHash: SHA256.hash(body).hexString)
+        let signature = SigV4.signature(
+            secret: credentials.secretAccessKey, scope: scope,
+            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        all.append(
+            (
+                name: "Authorization",
+                value:
+                    "\(SigV4Authorization.algorithm) Credential=\(scope.credential), "
+                        + "SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"
+            ))
         return all
     }
 }
@@ -322,11 +338,14 @@ public struct SigV4Verifier: Sendable {
     public var allowedSkewSeconds: Int64
 
     public init(credentials: [AWSCredentials], allowedSkewSeconds: Int64 = 300) {
-        secrets = Dictionary(credentials.map { ($0.accessKeyId, $0.secretAccessKey) }, uniquingKeysWith: { _, last in last })
+        secrets = Dictionary(
+            credentials.map { ($0.accessKeyId, $0.secretAccessKey) }, uniquingKeysWith: { _, last in last })
         self.allowedSkewSeconds = allowedSkewSeconds
     }
 
-    static let mismatchMessage = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    static let mismatchMessage =
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access "
+            + "Key and signing method. Consult the service documentation for details."
 
     /// Seen from AWS (aws/aws-sdk-php#2469; scratchstack-aws-signature's AWS-compatible messages);
     /// dynalite recorded the older "'Host' must be a 'SignedHeader' in the AWS Authorization.".
@@ -346,8 +365,10 @@ public struct SigV4Verifier: Sendable {
         }
         let amzDateHeader = header("x-amz-date")
         let dateHeader = header("date")
-        if let message = SigV4Authorization.incompleteMessage(authorization: authorization,
-                                                              hasDateHeader: amzDateHeader != nil || dateHeader != nil) {
+        if let message = SigV4Authorization.incompleteMessage(
+            authorization: authorization,
+            hasDateHeader: amzDateHeader != nil || dateHeader != nil)
+        {
             throw KinesisError(.incompleteSignature, message)
         }
         let auth = SigV4Authorization(parsing: authorization)
@@ -358,8 +379,9 @@ public struct SigV4Verifier: Sendable {
         try checkSkew(requestTime: requestTime, amzDate: amzDate, now: now)
 
         let signedHeaders = signedList.split(separator: ";").map { $0.lowercased() }
-        try Self.requireSigned(signedHeaders, received: headers,
-                               dateHeaderName: amzDateHeader != nil ? "x-amz-date" : "date")
+        try Self.requireSigned(
+            signedHeaders, received: headers,
+            dateHeaderName: amzDateHeader != nil ? "x-amz-date" : "date")
 
         guard auth.algorithm == SigV4Authorization.algorithm else {
             // Not captured from Kinesis; worded as other AWS JSON services word it.
@@ -367,8 +389,10 @@ public struct SigV4Verifier: Sendable {
         }
         guard let scope = SigV4CredentialScope(credential: credential) else {
             // dynalite's AWS capture: "… got 'a/b/c/d'".
-            throw KinesisError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, "
-                               + "e.g. keyid/date/region/service/term, got '\(credential)'")
+            throw KinesisError(
+                .incompleteSignature,
+                "Credential must have exactly 5 slash-delimited elements, "
+                    + "e.g. keyid/date/region/service/term, got '\(credential)'")
         }
         if let message = Self.scopeProblems(scope, amzDate: amzDate) {
             throw KinesisError(.invalidSignature, message)
@@ -387,8 +411,9 @@ public struct SigV4Verifier: Sendable {
         for claim in headers where claim.name.lowercased() == "x-amz-content-sha256" && claim.value != payloadHash {
             throw KinesisError(.invalidSignature, Self.mismatchMessage)
         }
-        let canonical = SigV4.canonicalRequest(method: method, uri: uri, headers: headers,
-                                               signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let canonical = SigV4.canonicalRequest(
+            method: method, uri: uri, headers: headers,
+            signedHeaders: signedHeaders, payloadHash: payloadHash)
         let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical)
         let expected = SigV4.signature(secret: secret, scope: scope, stringToSign: stringToSign)
         guard SigV4.constantTimeEqual(expected, signature) else {
@@ -409,17 +434,28 @@ public struct SigV4Verifier: Sendable {
     }
 
     private static func badDate(_ value: String) -> KinesisError {
-        KinesisError(.incompleteSignature,
-                     "Date must be in ISO-8601 'basic format'. Got '\(value)'. " + "See http://en.wikipedia.org/wiki/ISO_8601")
+        KinesisError(
+            .incompleteSignature,
+            "Date must be in ISO-8601 'basic format'. Got '\(value)'. " + "See http://en.wikipedia.org/wiki/ISO_8601")
     }
 
     private func checkSkew(requestTime: Int64, amzDate: String, now: Date) throws(KinesisError) {
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         if requestTime < nowSeconds - allowedSkewSeconds {
-            throw KinesisError(.invalidSignature, "Signature expired: \(amzDate) is now earlier than \(AMZDate.format(epochSeconds: nowSeconds - allowedSkewSeconds)) (\(AMZDate.format(epochSeconds: nowSeconds)) - 5 min.)")
+            throw KinesisError(
+                .invalidSignature,
+                "Signature expired: \(amzDate) is now earlier than "
+                    + "\(AMZDate.format(epochSeconds: nowSeconds - allowedSkewSeconds)) "
+                        + "(\(AMZDate.format(epochSeconds: nowSeconds)) - 5 min.)"
+            )
         }
         if requestTime > nowSeconds + allowedSkewSeconds {
-            throw KinesisError(.invalidSignature, "Signature not yet current: \(amzDate) is still later than \(AMZDate.format(epochSeconds: nowSeconds + allowedSkewSeconds)) (\(AMZDate.format(epochSeconds: nowSeconds)) + 5 min.)")
+            throw KinesisError(
+                .invalidSignature,
+                "Signature not yet current: \(amzDate) is still later than "
+                    + "\(AMZDate.format(epochSeconds: nowSeconds + allowedSkewSeconds)) "
+                        + "(\(AMZDate.format(epochSeconds: nowSeconds)) + 5 min.)"
+            )
         }
     }
 
@@ -435,8 +471,10 @@ public struct SigV4Verifier: Sendable {
     /// when there is no x-amz-date). The host text is AWS's; for the other headers AWS's exact
     /// words were not found, so ktop says it the same way:
     /// "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".
-    static func requireSigned(_ signed: [String], received: [(name: String, value: String)],
-                              dateHeaderName: String) throws(KinesisError) {
+    static func requireSigned(
+        _ signed: [String], received: [(name: String, value: String)],
+        dateHeaderName: String
+    ) throws(KinesisError) {
         let signedSet = Set(signed)
         guard signedSet.contains("host") else { throw KinesisError(.invalidSignature, hostNotSignedMessage) }
         if !signedSet.contains(dateHeaderName) { throw notSigned(dateHeaderName) }
@@ -486,7 +524,8 @@ public struct SigV4Verifier: Sendable {
             message += "Credential should be scoped to correct service: 'kinesis'. "
         }
         if scope.terminator != "aws4_request" {
-            message += "Credential should be scoped with a valid terminator: 'aws4_request', "
+            message +=
+                "Credential should be scoped with a valid terminator: 'aws4_request', "
                 + "not '\(scope.terminator)'. "
         }
         if scope.date != String(amzDate.prefix(8)) {
@@ -504,8 +543,10 @@ enum AMZDate {
 
     static func format(epochSeconds t: Int64) -> String {
         let c = CivilTime(secondsSinceEpoch: t)
-        return String(c.year).leftPadded(to: 4) + String(c.month).leftPadded(to: 2) + String(c.day).leftPadded(to: 2) + "T"
-            + String(c.hour).leftPadded(to: 2) + String(c.minute).leftPadded(to: 2) + String(c.second).leftPadded(to: 2) + "Z"
+        return String(c.year).leftPadded(to: 4) + String(c.month).leftPadded(to: 2) + String(c.day).leftPadded(to: 2)
+            + "T"
+            + String(c.hour).leftPadded(to: 2) + String(c.minute).leftPadded(to: 2) + String(c.second).leftPadded(to: 2)
+            + "Z"
     }
 
     static func parse(_ s: String) -> Int64? {
@@ -520,7 +561,8 @@ enum AMZDate {
             return v
         }
         guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8),
-              let h = num(9..<11), let mi = num(11..<13), let se = num(13..<15) else { return nil }
+            let h = num(9..<11), let mi = num(11..<13), let se = num(13..<15)
+        else { return nil }
         return epoch(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
     }
 
@@ -530,12 +572,14 @@ enum AMZDate {
     static func parseHTTPDate(_ s: String) -> Int64? {
         let parts = s.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT", let d = digits(parts[1], count: 2),
-              let y = digits(parts[3], count: 4) else { return nil }
+            let y = digits(parts[3], count: 4)
+        else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard let m = months.firstIndex(of: String(parts[2])) else { return nil }
         let hms = parts[4].split(separator: ":", omittingEmptySubsequences: false)
         guard hms.count == 3, let h = digits(hms[0], count: 2), let mi = digits(hms[1], count: 2),
-              let se = digits(hms[2], count: 2) else { return nil }
+            let se = digits(hms[2], count: 2)
+        else { return nil }
         return epoch(year: y, month: m + 1, day: d, hour: h, minute: mi, second: se)
     }
 

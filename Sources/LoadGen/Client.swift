@@ -11,7 +11,9 @@ public protocol KinesisClient: Sendable {
     func putRecords(_ input: PutRecordsInput) throws(KinesisError) -> PutRecordsOutput
     func getShardIterator(_ input: GetShardIteratorInput) throws(KinesisError) -> GetShardIteratorOutput
     func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput
-    func registerStreamConsumer(_ input: RegisterStreamConsumerInput) throws(KinesisError) -> RegisterStreamConsumerOutput
+    func registerStreamConsumer(
+        _ input: RegisterStreamConsumerInput
+    ) throws(KinesisError) -> RegisterStreamConsumerOutput
     func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput
     func subscribe(_ input: SubscribeToShardInput) throws(KinesisError) -> any FanOutSubscription
     /// Resharding and consumer removal, for scenario phases. Clients that cannot

@@ -67,19 +67,36 @@ public final class PollingConsumer {
     /// Five readers at this pace use a shard's 5 GetRecords calls/s exactly.
     public static let defaultPollInterval: Duration = .milliseconds(200)
 
-    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = PollingConsumer.defaultPollInterval,
-                startAt: ShardIteratorType = .latest) {
-        self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval; self.startAt = startAt
+    public init(
+        name: String, stream: String, client: any KinesisClient,
+        pollInterval: Duration = PollingConsumer.defaultPollInterval,
+        startAt: ShardIteratorType = .latest
+    ) {
+        self.name = name
+        self.stream = stream
+        self.client = client
+        self.pollInterval = pollInterval
+        self.startAt = startAt
         self.start = startAt == .trimHorizon ? .trimHorizon : .latest
-        self.maxBackoff = .seconds(5); self.limit = nil
+        self.maxBackoff = .seconds(5)
+        self.limit = nil
         self.rng = SeededRandom(seed: SeededRandom.seed(from: name))
     }
 
-    /// A polling consumer with an explicit start position (e.g. AT_TIMESTAMP to replay retained data) and seed for its jitter.
-    public init(name: String, stream: String, client: any KinesisClient, pollInterval: Duration = PollingConsumer.defaultPollInterval,
-                start: StartPosition, limit: Int? = nil, maxBackoff: Duration = .seconds(5), seed: UInt64) {
-        self.name = name; self.stream = stream; self.client = client; self.pollInterval = pollInterval
-        self.start = start; self.limit = limit; self.maxBackoff = maxBackoff
+    /// A polling consumer with an explicit start position (e.g. AT_TIMESTAMP to replay retained data) and seed for
+    /// its jitter.
+    public init(
+        name: String, stream: String, client: any KinesisClient,
+        pollInterval: Duration = PollingConsumer.defaultPollInterval,
+        start: StartPosition, limit: Int? = nil, maxBackoff: Duration = .seconds(5), seed: UInt64
+    ) {
+        self.name = name
+        self.stream = stream
+        self.client = client
+        self.pollInterval = pollInterval
+        self.start = start
+        self.limit = limit
+        self.maxBackoff = maxBackoff
         switch start {
         case .latest: startAt = .latest
         case .trimHorizon: startAt = .trimHorizon
@@ -90,12 +107,17 @@ public final class PollingConsumer {
 
     private func iteratorInput(_ shardId: String, _ r: Reader) -> GetShardIteratorInput {
         if let seq = r.lastSequence {
-            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber, startingSequenceNumber: seq)
+            return GetShardIteratorInput(
+                streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber,
+                startingSequenceNumber: seq)
         }
         switch r.start {
         case .latest: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .latest)
-        case .trimHorizon: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .trimHorizon)
-        case .atTimestamp(let t): return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .atTimestamp, timestamp: t.date)
+        case .trimHorizon:
+            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .trimHorizon)
+        case .atTimestamp(let t):
+            return GetShardIteratorInput(
+                streamName: stream, shardId: shardId, shardIteratorType: .atTimestamp, timestamp: t.date)
         }
     }
 
@@ -107,7 +129,9 @@ public final class PollingConsumer {
             case .trimHorizon: filter = ShardFilter(type: .atTrimHorizon)
             case .atTimestamp(let t): filter = ShardFilter(type: .atTimestamp, timestamp: t.date)
             }
-            guard let shards = try? client.listShards(ListShardsInput(streamName: stream, shardFilter: filter)) else { return }
+            guard let shards = try? client.listShards(ListShardsInput(streamName: stream, shardFilter: filter)) else {
+                return
+            }
             for s in shards.shards { readers[s.shardId] = Reader(iterator: nil, nextPoll: now, start: start) }
             started = true
         }
@@ -135,7 +159,8 @@ public final class PollingConsumer {
                     r.behind = 0
                     for child in out.childShards ?? [] where readers[child.shardId] == nil {
                         // A child starts from its beginning so nothing written after the reshard is missed.
-                        readers[child.shardId] = Reader(iterator: nil, nextPoll: now, parents: child.parentShards, start: .trimHorizon)
+                        readers[child.shardId] = Reader(
+                            iterator: nil, nextPoll: now, parents: child.parentShards, start: .trimHorizon)
                     }
                 }
             } catch {
@@ -144,8 +169,15 @@ public final class PollingConsumer {
                     stats.throttled += 1
                     // Exponential backoff with full jitter, as the AWS SDKs retry throttling.
                     r.throttleStreak += 1
-                    let cap = min(Double(maxBackoff.nanoseconds), Double(pollInterval.nanoseconds) * pow(2, Double(min(r.throttleStreak, 20))))
-                    r.nextPoll = now + .nanoseconds(Int64(Double(pollInterval.nanoseconds) + rng.unit() * (cap - Double(pollInterval.nanoseconds))))
+                    let cap = min(
+                        Double(maxBackoff.nanoseconds),
+                        Double(pollInterval.nanoseconds) * pow(2, Double(min(r.throttleStreak, 20))))
+                    r.nextPoll =
+                        now
+                        + .nanoseconds(
+                            Int64(
+                                Double(pollInterval.nanoseconds) + rng.unit() * (cap - Double(pollInterval.nanoseconds))
+                            ))
                 } else {
                     if error.type == .expiredIterator { r.iterator = nil }
                     r.nextPoll = now + pollInterval * 2
@@ -181,13 +213,18 @@ public final class FanOutConsumer {
     private let client: any KinesisClient
 
     public init(name: String, stream: String, client: any KinesisClient) {
-        self.name = name; self.stream = stream; self.client = client
+        self.name = name
+        self.stream = stream
+        self.client = client
     }
 
     public func step(now: Instant) {
         guard let arn = ensureRegistered() else { return }
         if subs.isEmpty {
-            guard let shards = try? client.listShards(ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))) else { return }
+            guard
+                let shards = try? client.listShards(
+                    ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest)))
+            else { return }
             for s in shards.shards { subs[s.shardId] = Sub(retryAt: now) }
         }
         for id in subs.keys.sorted() {
@@ -197,12 +234,14 @@ public final class FanOutConsumer {
             do {
                 if s.subscription == nil {
                     guard s.retryAt <= now else { continue }
-                    let start = s.continuation.map { StartingPosition(type: .afterSequenceNumber, sequenceNumber: $0) }
+                    let start =
+                        s.continuation.map { StartingPosition(type: .afterSequenceNumber, sequenceNumber: $0) }
                         ?? StartingPosition(type: s.fromStart ? .trimHorizon : .latest)
-                    s.subscription = try client.subscribe(SubscribeToShardInput(consumerARN: arn, shardId: id, startingPosition: start))
+                    s.subscription = try client.subscribe(
+                        SubscribeToShardInput(consumerARN: arn, shardId: id, startingPosition: start))
                 }
                 guard let event = try s.subscription!.nextEvent() else {
-                    s.subscription = nil // 5-minute lifetime over: subscribe again from the continuation
+                    s.subscription = nil  // 5-minute lifetime over: subscribe again from the continuation
                     continue
                 }
                 stats.calls += 1
@@ -214,8 +253,10 @@ public final class FanOutConsumer {
                 } else {
                     s.done = true
                     for child in event.childShards ?? [] where subs[child.shardId] == nil {
-                        // Children start at their beginning (TRIM_HORIZON) to miss nothing, once every parent has ended.
-                        subs[child.shardId] = Sub(continuation: nil, retryAt: now, parents: child.parentShards, fromStart: true)
+                        // Children start at their beginning (TRIM_HORIZON) to miss nothing, once every parent has
+                        // ended.
+                        subs[child.shardId] = Sub(
+                            continuation: nil, retryAt: now, parents: child.parentShards, fromStart: true)
                     }
                 }
             } catch {
@@ -231,17 +272,25 @@ public final class FanOutConsumer {
     private func ensureRegistered() -> String? {
         if active { return consumerARN }
         if let consumerARN {
-            let status = try? client.describeStreamConsumer(StreamConsumerInput(consumerARN: consumerARN)).consumerDescription.consumerStatus
+            let status = try? client.describeStreamConsumer(StreamConsumerInput(consumerARN: consumerARN))
+                .consumerDescription.consumerStatus
             active = status == .active
             return active ? consumerARN : nil
         }
-        guard let streamARN = try? client.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamARN else { return nil }
+        guard
+            let streamARN = try? client.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary
+                .streamARN
+        else { return nil }
         do {
-            consumerARN = try client.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: streamARN, consumerName: name)).consumer.consumerARN
-        } catch where error.type == .resourceInUse {
+            consumerARN = try client.registerStreamConsumer(
+                RegisterStreamConsumerInput(streamARN: streamARN, consumerName: name)
+            ).consumer.consumerARN
+        } catch  where error.type == .resourceInUse {
             // Registered by an earlier run (a consumer outlives its application): use it.
-            consumerARN = try? client.describeStreamConsumer(StreamConsumerInput(streamARN: streamARN, consumerName: name))
-                .consumerDescription.consumerARN
+            consumerARN = try? client.describeStreamConsumer(
+                StreamConsumerInput(streamARN: streamARN, consumerName: name)
+            )
+            .consumerDescription.consumerARN
         } catch {
             stats.lastError = error.description
         }

@@ -28,7 +28,10 @@ public struct MetricQuery: Sendable, Equatable {
     public var from: Int
     public var to: Int?
     public init(_ metric: ScenarioMetric, _ subject: String? = nil, from: Int = 0, to: Int? = nil) {
-        self.metric = metric; self.subject = subject; self.from = from; self.to = to
+        self.metric = metric
+        self.subject = subject
+        self.from = from
+        self.to = to
     }
 }
 
@@ -41,8 +44,15 @@ public struct Expectation: Sendable, Equatable {
     public var comparison: Comparison
     public var value: Double
     public var relativeTo: MetricQuery?
-    public init(_ description: String, _ query: MetricQuery, _ comparison: Comparison, _ value: Double, relativeTo: MetricQuery? = nil) {
-        self.description = description; self.query = query; self.comparison = comparison; self.value = value; self.relativeTo = relativeTo
+    public init(
+        _ description: String, _ query: MetricQuery, _ comparison: Comparison, _ value: Double,
+        relativeTo: MetricQuery? = nil
+    ) {
+        self.description = description
+        self.query = query
+        self.comparison = comparison
+        self.value = value
+        self.relativeTo = relativeTo
     }
 }
 
@@ -61,9 +71,13 @@ public struct ExpectationResult: Sendable, Equatable, CustomStringConvertible {
         case .greaterThan: op = ">"
         case .lessThan: op = "<"
         }
-        return "\(passed ? "✓" : "✗") \(expectation.description) (\(expectation.query.metric.rawValue) = \(fmt(measured)), expected \(op) \(fmt(threshold)))"
+        return
+            "\(passed ? "✓" : "✗") \(expectation.description) (\(expectation.query.metric.rawValue) = "
+                + "\(fmt(measured)), expected \(op) \(fmt(threshold)))"
     }
-    private func fmt(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format: "%.2f", v) }
+    private func fmt(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format: "%.2f", v)
+    }
 }
 
 /// Per-second frames of what a scenario run did, for its expectations:
@@ -99,8 +113,9 @@ public struct ScenarioRecorder: Sendable {
         for c in runner.pollingConsumers { f.consumers[c.name] = c.stats }
         for c in runner.fanOutConsumers { f.consumers[c.name] = c.stats }
         for a in runner.kclApplications {
-            f.consumers[a.name] = ConsumerStats(records: a.stats.records, bytes: a.stats.bytes, calls: a.stats.getRecordsCalls,
-                                                throttled: a.stats.throttled, millisBehindLatest: a.stats.millisBehindLatest)
+            f.consumers[a.name] = ConsumerStats(
+                records: a.stats.records, bytes: a.stats.bytes, calls: a.stats.getRecordsCalls,
+                throttled: a.stats.throttled, millisBehindLatest: a.stats.millisBehindLatest)
             f.kcl[a.name] = a.stats
             let counts = a.workers.map { a.leaseCounts[$0.id] ?? 0 }
             f.leaseSpread[a.name] = (counts.max() ?? 0) - (counts.min() ?? 0)
@@ -132,24 +147,28 @@ public struct ScenarioRecorder: Sendable {
         let end = q.to.map { min($0, last.second) } ?? last.second
         guard let a = frame(at: q.from), let b = frame(at: end) else { return 0 }
         func shardSum(_ value: (ShardCounters) -> Int64) -> Double {
-            Double(b.shards.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
-                acc + value(kv.value) - (a.shards[kv.key].map(value) ?? 0)
-            })
+            Double(
+                b.shards.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                    acc + value(kv.value) - (a.shards[kv.key].map(value) ?? 0)
+                })
         }
         func consumerSum(_ value: (ConsumerStats) -> Int64) -> Double {
-            Double(b.consumers.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
-                acc + value(kv.value) - (a.consumers[kv.key].map(value) ?? 0)
-            })
+            Double(
+                b.consumers.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                    acc + value(kv.value) - (a.consumers[kv.key].map(value) ?? 0)
+                })
         }
         func producerSum(_ value: (ProducerStats) -> Int64) -> Double {
-            Double(b.producers.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
-                acc + value(kv.value) - (a.producers[kv.key].map(value) ?? 0)
-            })
+            Double(
+                b.producers.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                    acc + value(kv.value) - (a.producers[kv.key].map(value) ?? 0)
+                })
         }
         func kclSum(_ value: (KCLStats) -> Int64) -> Double {
-            Double(b.kcl.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
-                acc + value(kv.value) - (a.kcl[kv.key].map(value) ?? 0)
-            })
+            Double(
+                b.kcl.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                    acc + value(kv.value) - (a.kcl[kv.key].map(value) ?? 0)
+                })
         }
         switch q.metric {
         case .writeThrottled: return shardSum(\.writeThrottledRecords)
@@ -161,19 +180,22 @@ public struct ScenarioRecorder: Sendable {
         case .consumerBytes: return consumerSum(\.bytes)
         case .consumerBytesPerSecond: return consumerSum(\.bytes) / Double(max(end - q.from, 1))
         case .consumerThrottled: return consumerSum(\.throttled)
-        case .consumerLag: return Double(b.consumers.filter { matches(q.subject, $0.key) }.map(\.value.millisBehindLatest).max() ?? 0)
+        case .consumerLag:
+            return Double(b.consumers.filter { matches(q.subject, $0.key) }.map(\.value.millisBehindLatest).max() ?? 0)
         case .producerAcked: return producerSum(\.acked)
         case .producerThrottled: return producerSum(\.throttled)
         case .producerDropped: return producerSum(\.dropped)
-        case .producerInFlight: return Double(b.producerInFlight.filter { matches(q.subject, $0.key) }.map(\.value).reduce(0, +))
+        case .producerInFlight:
+            return Double(b.producerInFlight.filter { matches(q.subject, $0.key) }.map(\.value).reduce(0, +))
         case .kclDuplicates: return kclSum(\.duplicates)
         case .kclParentOrderViolations: return kclSum(\.parentOrderViolations)
         case .kclShardsCompleted: return kclSum(\.shardsCompleted)
         case .kclLeaseSpread: return Double(b.leaseSpread.filter { matches(q.subject, $0.key) }.map(\.value).max() ?? 0)
         case .faultsInjected:
-            return Double(b.faults.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
-                acc + kv.value - (a.faults[kv.key] ?? 0)
-            })
+            return Double(
+                b.faults.filter { matches(q.subject, $0.key) }.reduce(Int64(0)) { acc, kv in
+                    acc + kv.value - (a.faults[kv.key] ?? 0)
+                })
         }
     }
 
@@ -232,8 +254,9 @@ public final class ScenarioRun {
             engine.tick()
             ticked = true
             if let start = runner.startTime {
-                recorder.record(second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner,
-                                faults: engine.faults?.counts() ?? [])
+                recorder.record(
+                    second: Int((now - start).components.seconds), sample: engine.sample(), runner: runner,
+                    faults: engine.faults?.counts() ?? [])
             }
         }
         let wasStarted = runner.startTime != nil
@@ -259,8 +282,10 @@ public final class ScenarioSimulation {
     public var runner: LoadRunner { run.runner }
     public var recorder: ScenarioRecorder { run.recorder }
 
-    public init(scenario: Scenario, seed: UInt64, configuration: EngineConfiguration = EngineConfiguration(),
-                start: Instant = Instant(secondsSinceEpoch: 1_764_000_000), step: Duration = .milliseconds(10)) {
+    public init(
+        scenario: Scenario, seed: UInt64, configuration: EngineConfiguration = EngineConfiguration(),
+        start: Instant = Instant(secondsSinceEpoch: 1_764_000_000), step: Duration = .milliseconds(10)
+    ) {
         self.step = step
         clock = ManualClock(start: start)
         var config = configuration
@@ -277,7 +302,8 @@ public final class ScenarioSimulation {
         while runner.startTime == nil || elapsed < .seconds(seconds) {
             clock.advance(by: step)
             run.step(now: clock.now())
-            if runner.startTime == nil && clock.now() - begin > .seconds(60) { return } // the stream never became ACTIVE
+            // The stream never became ACTIVE.
+            if runner.startTime == nil && clock.now() - begin > .seconds(60) { return }
         }
     }
 

@@ -89,12 +89,20 @@ public struct KCLConfig: Sendable, Equatable {
     /// GetRecords `Limit` (`maxRecords`, KCL default 10,000).
     public var maxRecords: Int
 
-    public init(name: String, stream: String, workers: [String], initialPosition: StartPosition = .trimHorizon,
-                failoverTime: Duration = .seconds(10), idleTimeBetweenReads: Duration = .seconds(1),
-                checkpointInterval: Duration = .seconds(5), shardSyncInterval: Duration = .seconds(10), maxRecords: Int = 10_000) {
-        self.name = name; self.stream = stream; self.workers = workers; self.initialPosition = initialPosition
-        self.failoverTime = failoverTime; self.idleTimeBetweenReads = idleTimeBetweenReads
-        self.checkpointInterval = checkpointInterval; self.shardSyncInterval = shardSyncInterval; self.maxRecords = maxRecords
+    public init(
+        name: String, stream: String, workers: [String], initialPosition: StartPosition = .trimHorizon,
+        failoverTime: Duration = .seconds(10), idleTimeBetweenReads: Duration = .seconds(1),
+        checkpointInterval: Duration = .seconds(5), shardSyncInterval: Duration = .seconds(10), maxRecords: Int = 10_000
+    ) {
+        self.name = name
+        self.stream = stream
+        self.workers = workers
+        self.initialPosition = initialPosition
+        self.failoverTime = failoverTime
+        self.idleTimeBetweenReads = idleTimeBetweenReads
+        self.checkpointInterval = checkpointInterval
+        self.shardSyncInterval = shardSyncInterval
+        self.maxRecords = maxRecords
     }
 }
 
@@ -185,29 +193,39 @@ public final class KCLApplication {
         case .trimHorizon: filter = ShardFilter(type: .fromTrimHorizon)
         case .atTimestamp(let t): filter = ShardFilter(type: .fromTimestamp, timestamp: t.date)
         }
-        guard let shards = try? client.listShards(ListShardsInput(streamName: config.stream, shardFilter: filter)).shards else { return }
+        guard
+            let shards = try? client.listShards(ListShardsInput(streamName: config.stream, shardFilter: filter)).shards
+        else { return }
         let known = Set(shards.map(\.shardId))
         for s in shards {
-            let parents = [s.parentShardId, s.adjacentParentShardId].compactMap { $0 }.filter { known.contains($0) || table.leases[$0] != nil }
+            let parents = [s.parentShardId, s.adjacentParentShardId].compactMap { $0 }.filter {
+                known.contains($0) || table.leases[$0] != nil
+            }
             let initial: String
-            if !parents.isEmpty { initial = Lease.trimHorizon } else {
+            if !parents.isEmpty {
+                initial = Lease.trimHorizon
+            } else {
                 switch config.initialPosition {
                 case .latest: initial = Lease.latest
                 case .trimHorizon: initial = Lease.trimHorizon
                 case .atTimestamp: initial = Lease.atTimestamp
                 }
             }
-            table.createIfAbsent(Lease(leaseKey: s.shardId, checkpoint: initial, parentShardId: parents,
-                                       startingHashKey: s.hashKeyRange.startingHashKey, endingHashKey: s.hashKeyRange.endingHashKey,
-                                       lastRenewal: Instant(nanosecondsSinceEpoch: 0)))
+            table.createIfAbsent(
+                Lease(
+                    leaseKey: s.shardId, checkpoint: initial, parentShardId: parents,
+                    startingHashKey: s.hashKeyRange.startingHashKey, endingHashKey: s.hashKeyRange.endingHashKey,
+                    lastRenewal: Instant(nanosecondsSinceEpoch: 0)))
         }
     }
 
     func addChildLeases(_ children: [ChildShard]) {
         for c in children {
-            table.createIfAbsent(Lease(leaseKey: c.shardId, checkpoint: Lease.trimHorizon, parentShardId: c.parentShards,
-                                       startingHashKey: c.hashKeyRange.startingHashKey, endingHashKey: c.hashKeyRange.endingHashKey,
-                                       lastRenewal: Instant(nanosecondsSinceEpoch: 0)))
+            table.createIfAbsent(
+                Lease(
+                    leaseKey: c.shardId, checkpoint: Lease.trimHorizon, parentShardId: c.parentShards,
+                    startingHashKey: c.hashKeyRange.startingHashKey, endingHashKey: c.hashKeyRange.endingHashKey,
+                    lastRenewal: Instant(nanosecondsSinceEpoch: 0)))
         }
     }
 
@@ -270,10 +288,15 @@ public final class KCLWorker {
     private var nextLeaseCycle: Instant?
     public private(set) var millisBehindLatest: Int64 = 0
 
-    init(id: String, app: KCLApplication) { self.id = id; self.app = app }
+    init(id: String, app: KCLApplication) {
+        self.id = id
+        self.app = app
+    }
 
     /// Shards this worker holds leases on.
-    public var heldShards: [String] { app.table.sortedLeases.filter { $0.leaseOwner == id && !$0.isFinished }.map(\.leaseKey) }
+    public var heldShards: [String] {
+        app.table.sortedLeases.filter { $0.leaseOwner == id && !$0.isFinished }.map(\.leaseKey)
+    }
 
     func step(now: Instant) {
         let cfg = app.config
@@ -304,7 +327,10 @@ public final class KCLWorker {
         let table = app.table
         // Renew what we hold; a lease whose owner changed was stolen.
         for l in table.sortedLeases where l.leaseOwner == id {
-            table.update(l.leaseKey, expectedCounter: l.leaseCounter) { $0.leaseCounter += 1; $0.lastRenewal = now }
+            table.update(l.leaseKey, expectedCounter: l.leaseCounter) {
+                $0.leaseCounter += 1
+                $0.lastRenewal = now
+            }
         }
         for key in consumers.keys where table.leases[key]?.leaseOwner != id {
             consumers[key] = nil
@@ -323,9 +349,15 @@ public final class KCLWorker {
         let target = (active.count + owners.count - 1) / max(owners.count, 1)
         var mine = owners[id] ?? 0
         for l in active where mine < target && expired(l) && l.leaseOwner != id {
-            if take(l, now) { mine += 1; app.count { $0.leasesTaken += 1 } }
+            if take(l, now) {
+                mine += 1
+                app.count { $0.leasesTaken += 1 }
+            }
         }
-        if mine < target, let (victim, count) = owners.filter({ $0.key != id }).max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), count > target {
+        if mine < target,
+            let (victim, count) = owners.filter({ $0.key != id }).max(by: { ($0.value, $1.key) < ($1.value, $0.key) }),
+            count > target
+        {
             // Steal one lease from the most loaded worker (the KCL steals at most one per cycle).
             if let l = active.last(where: { $0.leaseOwner == victim }), take(l, now) {
                 mine += 1
@@ -349,20 +381,33 @@ public final class KCLWorker {
     private func iteratorInput(_ shardId: String, _ lease: Lease, _ c: ShardConsumer) -> GetShardIteratorInput {
         let stream = app.config.stream
         if let seq = c.lastSequence {
-            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber, startingSequenceNumber: seq)
+            return GetShardIteratorInput(
+                streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber,
+                startingSequenceNumber: seq)
         }
         switch lease.checkpoint {
-        case Lease.trimHorizon: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .trimHorizon)
-        case Lease.latest: return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .latest)
+        case Lease.trimHorizon:
+            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .trimHorizon)
+        case Lease.latest:
+            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .latest)
         case Lease.atTimestamp:
             let t: Instant
-            if case .atTimestamp(let ts) = app.config.initialPosition { t = ts } else { t = Instant(nanosecondsSinceEpoch: 0) }
-            return GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .atTimestamp, timestamp: t.date)
+            if case .atTimestamp(let ts) = app.config.initialPosition {
+                t = ts
+            } else {
+                t = Instant(nanosecondsSinceEpoch: 0)
+            }
+            return GetShardIteratorInput(
+                streamName: stream, shardId: shardId, shardIteratorType: .atTimestamp, timestamp: t.date)
         default:
             // A checkpoint inside an aggregate re-reads that record and skips the processed user records.
             return lease.checkpointSubSequenceNumber > 0
-                ? GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .atSequenceNumber, startingSequenceNumber: lease.checkpoint)
-                : GetShardIteratorInput(streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber, startingSequenceNumber: lease.checkpoint)
+                ? GetShardIteratorInput(
+                    streamName: stream, shardId: shardId, shardIteratorType: .atSequenceNumber,
+                    startingSequenceNumber: lease.checkpoint)
+                : GetShardIteratorInput(
+                    streamName: stream, shardId: shardId, shardIteratorType: .afterSequenceNumber,
+                    startingSequenceNumber: lease.checkpoint)
         }
     }
 
@@ -370,12 +415,16 @@ public final class KCLWorker {
         let cfg = app.config
         let client = app.kinesis
         do {
-            if c.iterator == nil { c.iterator = try client.getShardIterator(iteratorInput(key, lease, c)).shardIterator }
+            if c.iterator == nil {
+                c.iterator = try client.getShardIterator(iteratorInput(key, lease, c)).shardIterator
+            }
             let out = try client.getRecords(GetRecordsInput(shardIterator: c.iterator, limit: cfg.maxRecords))
             app.count { $0.getRecordsCalls += 1 }
             c.throttleStreak = 0
             c.lastSuccess = now
-            let range = HashKey.parse(lease.startingHashKey).flatMap { lo in HashKey.parse(lease.endingHashKey).map { lo...$0 } }
+            let range = HashKey.parse(lease.startingHashKey).flatMap { lo in
+                HashKey.parse(lease.endingHashKey).map { lo...$0 }
+            }
             for r in out.records {
                 let (users, discarded) = KPLAggregation.deaggregate(r, shardRange: range)
                 if discarded > 0 { app.count { $0.discardedByDeaggregation += Int64(discarded) } }
@@ -396,7 +445,10 @@ public final class KCLWorker {
                     $0.ownerSwitchesSinceCheckpoint = 0
                 }
                 app.addChildLeases(children)
-                app.count { $0.shardsCompleted += 1; $0.checkpoints += 1 }
+                app.count {
+                    $0.shardsCompleted += 1
+                    $0.checkpoints += 1
+                }
                 c.behind = 0
                 return
             }
@@ -415,7 +467,8 @@ public final class KCLWorker {
             if error.type == .provisionedThroughputExceeded {
                 app.count { $0.throttled += 1 }
                 c.throttleStreak += 1
-                let backoff = Double(cfg.idleTimeBetweenReads.nanoseconds) * (1 + app.jitter()) * Double(min(c.throttleStreak, 5))
+                let backoff =
+                    Double(cfg.idleTimeBetweenReads.nanoseconds) * (1 + app.jitter()) * Double(min(c.throttleStreak, 5))
                 c.nextPoll = now + .nanoseconds(Int64(backoff))
             } else {
                 if error.type == .expiredIterator { c.iterator = nil }

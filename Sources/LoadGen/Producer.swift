@@ -11,7 +11,8 @@ public struct AggregationConfig: Sendable, Equatable {
     /// Most user records per aggregate (KPL `AggregationMaxCount`).
     public var maxRecords: Int
     public init(maxBytes: Int = KPLAggregation.defaultMaxBytes, maxRecords: Int = 1_000) {
-        self.maxBytes = max(64, min(maxBytes, 1_048_576)); self.maxRecords = max(1, maxRecords)
+        self.maxBytes = max(64, min(maxBytes, 1_048_576))
+        self.maxRecords = max(1, maxRecords)
     }
 }
 
@@ -40,14 +41,24 @@ public struct ProducerConfig: Sendable, Equatable {
     /// Pack user records into KPL aggregates; nil sends one Kinesis record per user record.
     public var aggregation: AggregationConfig?
 
-    public init(name: String, stream: String, recordsPerSecond: Double, keys: KeyDistribution,
-                size: SizeDistribution = .fixed(512), batchSize: Int = 500, maxRetries: Int = 3,
-                backoffBase: Duration = .milliseconds(100), bytesPerSecond: Double? = nil,
-                maxBatchBytes: Int = 5_242_880, linger: Duration = .zero, aggregation: AggregationConfig? = nil) {
-        self.name = name; self.stream = stream; self.recordsPerSecond = recordsPerSecond; self.keys = keys
-        self.size = size; self.batchSize = min(max(batchSize, 1), 500); self.maxRetries = maxRetries
-        self.backoffBase = backoffBase; self.bytesPerSecond = bytesPerSecond
-        self.maxBatchBytes = min(max(maxBatchBytes, 1), 5_242_880); self.linger = linger; self.aggregation = aggregation
+    public init(
+        name: String, stream: String, recordsPerSecond: Double, keys: KeyDistribution,
+        size: SizeDistribution = .fixed(512), batchSize: Int = 500, maxRetries: Int = 3,
+        backoffBase: Duration = .milliseconds(100), bytesPerSecond: Double? = nil,
+        maxBatchBytes: Int = 5_242_880, linger: Duration = .zero, aggregation: AggregationConfig? = nil
+    ) {
+        self.name = name
+        self.stream = stream
+        self.recordsPerSecond = recordsPerSecond
+        self.keys = keys
+        self.size = size
+        self.batchSize = min(max(batchSize, 1), 500)
+        self.maxRetries = maxRetries
+        self.backoffBase = backoffBase
+        self.bytesPerSecond = bytesPerSecond
+        self.maxBatchBytes = min(max(maxBatchBytes, 1), 5_242_880)
+        self.linger = linger
+        self.aggregation = aggregation
     }
 
     /// The record rate this configuration aims at (derived from the byte rate when one is set).
@@ -102,7 +113,12 @@ public final class Producer {
         var size: Int { data.count + key.utf8.count }
     }
     /// An aggregate being filled for one shard.
-    private struct OpenAggregate { var records: [UserRecord] = []; var bytes = 0; var opened: Instant; var shard: String? }
+    private struct OpenAggregate {
+        var records: [UserRecord] = []
+        var bytes = 0
+        var opened: Instant
+        var shard: String?
+    }
 
     public private(set) var config: ProducerConfig
     public private(set) var stats = ProducerStats()
@@ -146,8 +162,9 @@ public final class Producer {
 
     /// User records generated but neither acked, dropped nor failed yet (buffered, lingering, awaiting a retry).
     public var inFlight: Int64 {
-        Int64(buffer.reduce(0) { $0 + $1.users } + retries.reduce(0) { $0 + $1.users }
-              + aggregates.values.reduce(0) { $0 + $1.records.count })
+        Int64(
+            buffer.reduce(0) { $0 + $1.users } + retries.reduce(0) { $0 + $1.users }
+                + aggregates.values.reduce(0) { $0 + $1.records.count })
     }
 
     /// Sends the records due between the previous step and `now`, then retries that are due.
@@ -184,12 +201,15 @@ public final class Producer {
             }
             owed -= byBytes ? Double(size) : 1
             stats.generated += 1
-            let user = UserRecord(partitionKey: key.partitionKey, explicitHashKey: key.explicitHashKey, data: Data(bytes))
+            let user = UserRecord(
+                partitionKey: key.partitionKey, explicitHashKey: key.explicitHashKey, data: Data(bytes))
             if let agg = config.aggregation {
                 add(user, aggregation: agg, now: now)
             } else {
-                enqueue(Pending(key: user.partitionKey, explicitHashKey: user.explicitHashKey, data: user.data,
-                                      users: 1, attempt: 0, due: now, enqueued: now))
+                enqueue(
+                    Pending(
+                        key: user.partitionKey, explicitHashKey: user.explicitHashKey, data: user.data,
+                        users: 1, attempt: 0, due: now, enqueued: now))
             }
         }
     }
@@ -204,9 +224,13 @@ public final class Producer {
     private func shardSlot(_ hash: UInt128, now: Instant) -> Int {
         if shardMapAt == nil || now - shardMapAt! >= .seconds(30) {
             shardMapAt = now
-            if let out = try? client.listShards(ListShardsInput(streamName: config.stream, shardFilter: ShardFilter(type: .atLatest))) {
+            if let out = try? client.listShards(
+                ListShardsInput(streamName: config.stream, shardFilter: ShardFilter(type: .atLatest)))
+            {
                 shardMap = out.shards.compactMap { s in
-                    guard let lo = HashKey.parse(s.hashKeyRange.startingHashKey), let hi = HashKey.parse(s.hashKeyRange.endingHashKey) else { return nil }
+                    guard let lo = HashKey.parse(s.hashKeyRange.startingHashKey),
+                        let hi = HashKey.parse(s.hashKeyRange.endingHashKey)
+                    else { return nil }
                     return (lo...hi, s.shardId)
                 }
             }
@@ -219,7 +243,9 @@ public final class Producer {
         let shardId = slot >= 0 ? shardMap[slot].id : nil
         // Each user record costs its payload, its key (if new) and a few bytes of protobuf framing.
         let cost = user.data.count + user.partitionKey.utf8.count + (user.explicitHashKey?.utf8.count ?? 0) + 12
-        if var open = aggregates[slot], open.bytes + cost > aggregation.maxBytes || open.records.count >= aggregation.maxRecords {
+        if var open = aggregates[slot],
+            open.bytes + cost > aggregation.maxBytes || open.records.count >= aggregation.maxRecords
+        {
             seal(open, now: now)
             open = OpenAggregate(opened: now, shard: shardId)
             aggregates[slot] = open
@@ -242,14 +268,18 @@ public final class Producer {
         guard let first = open.records.first else { return }
         if open.records.count == 1 {
             // The KPL sends a lone record as-is, not as an aggregate of one.
-            enqueue(Pending(key: first.partitionKey, explicitHashKey: first.explicitHashKey, data: first.data,
-                                  users: 1, attempt: 0, due: now, enqueued: open.opened))
+            enqueue(
+                Pending(
+                    key: first.partitionKey, explicitHashKey: first.explicitHashKey, data: first.data,
+                    users: 1, attempt: 0, due: now, enqueued: open.opened))
             return
         }
         // The aggregate is routed by its first user record's hash key, so it lands on that record's shard.
-        enqueue(Pending(key: first.partitionKey, explicitHashKey: String(first.effectiveHashKey),
-                              data: KPLAggregation.encode(open.records), users: open.records.count,
-                              attempt: 0, due: now, enqueued: open.opened, aggregated: open.records, predictedShard: open.shard))
+        enqueue(
+            Pending(
+                key: first.partitionKey, explicitHashKey: String(first.effectiveHashKey),
+                data: KPLAggregation.encode(open.records), users: open.records.count,
+                attempt: 0, due: now, enqueued: open.opened, aggregated: open.records, predictedShard: open.shard))
     }
 
     // MARK: Sending
@@ -257,7 +287,8 @@ public final class Producer {
     private func sendAll(_ batch: [Pending], now: Instant) {
         var i = 0
         while i < batch.count {
-            var j = i, bytes = 0
+            var j = i
+            var bytes = 0
             while j < batch.count, j - i < config.batchSize, j == i || bytes + batch[j].size <= config.maxBatchBytes {
                 bytes += batch[j].size
                 j += 1
@@ -287,7 +318,10 @@ public final class Producer {
         if chunk.count == 1 && config.batchSize == 1 {
             let p = chunk[0]
             do {
-                let out = try client.putRecord(PutRecordInput(streamName: config.stream, data: p.data, partitionKey: p.key, explicitHashKey: p.explicitHashKey))
+                let out = try client.putRecord(
+                    PutRecordInput(
+                        streamName: config.stream, data: p.data, partitionKey: p.key, explicitHashKey: p.explicitHashKey
+                    ))
                 acked(p, shardId: out.shardId, now: now)
             } catch {
                 handle(p, error: error, now: now)
@@ -295,14 +329,21 @@ public final class Producer {
             return
         }
         do {
-            let out = try client.putRecords(PutRecordsInput(
-                records: chunk.map { PutRecordsRequestEntry(data: $0.data, explicitHashKey: $0.explicitHashKey, partitionKey: $0.key) },
-                streamName: config.stream))
+            let out = try client.putRecords(
+                PutRecordsInput(
+                    records: chunk.map {
+                        PutRecordsRequestEntry(data: $0.data, explicitHashKey: $0.explicitHashKey, partitionKey: $0.key)
+                    },
+                    streamName: config.stream))
             for (p, r) in zip(chunk, out.records) {
                 if r.sequenceNumber != nil {
                     acked(p, shardId: r.shardId, now: now)
                 } else {
-                    handle(p, error: KinesisError(KinesisErrorType(rawValue: r.errorCode ?? "") ?? .internalFailure, r.errorMessage ?? ""), now: now)
+                    handle(
+                        p,
+                        error: KinesisError(
+                            KinesisErrorType(rawValue: r.errorCode ?? "") ?? .internalFailure, r.errorMessage ?? ""),
+                        now: now)
                 }
             }
         } catch {

@@ -50,7 +50,10 @@ public struct Phase: Sendable, Equatable {
     public var actions: [PhaseAction]
     public var narration: [String]
     public init(name: String, at: Duration, actions: [PhaseAction] = [], narration: [String] = []) {
-        self.name = name; self.at = at; self.actions = actions; self.narration = narration
+        self.name = name
+        self.at = at
+        self.actions = actions
+        self.narration = narration
     }
 }
 
@@ -76,8 +79,12 @@ public struct ScenarioEngineSettings: Sendable, Equatable {
     /// Departures from Kinesis's own numbers, for the screen to state.
     public var notes: [String] {
         var n: [String] = []
-        if let s = onDemandSustainSeconds { n.append("on-demand scaling takes \(s) s (AWS: up to 15 minutes)") }
-        if let t = onDemandSplitThresholdBytesPerSecond { n.append("on-demand split threshold \(t) B/s per shard (AWS: 500 KB/s)") }
+        if let s = onDemandSustainSeconds {
+            n.append("on-demand scaling takes \(s) s (AWS: up to 15 minutes)")
+        }
+        if let t = onDemandSplitThresholdBytesPerSecond {
+            n.append("on-demand split threshold \(t) B/s per shard (AWS: 500 KB/s)")
+        }
         return n
     }
 }
@@ -92,7 +99,9 @@ public struct Scenario: Sendable, Equatable {
         public var shardCount: Int
         public var mode: StreamMode
         public init(name: String, shardCount: Int, mode: StreamMode = .provisioned) {
-            self.name = name; self.shardCount = shardCount; self.mode = mode
+            self.name = name
+            self.shardCount = shardCount
+            self.mode = mode
         }
     }
     public var name: String
@@ -115,14 +124,25 @@ public struct Scenario: Sendable, Equatable {
     /// Seed used when none is given (nil: a random one).
     public var seed: UInt64?
 
-    public init(name: String, summary: String, stream: StreamSetup, producers: [ProducerConfig],
-                pollingConsumers: [String] = [], fanOutConsumers: [String] = [], narration: [String] = [],
-                kclApplications: [KCLConfig] = [], phases: [Phase] = [], expectations: [Expectation] = [],
-                duration: Duration? = nil, engine: ScenarioEngineSettings = ScenarioEngineSettings(), seed: UInt64? = nil) {
-        self.name = name; self.summary = summary; self.stream = stream; self.producers = producers
-        self.pollingConsumers = pollingConsumers; self.fanOutConsumers = fanOutConsumers; self.narration = narration
-        self.kclApplications = kclApplications; self.phases = phases.sorted { $0.at < $1.at }
-        self.expectations = expectations; self.duration = duration; self.engine = engine; self.seed = seed
+    public init(
+        name: String, summary: String, stream: StreamSetup, producers: [ProducerConfig],
+        pollingConsumers: [String] = [], fanOutConsumers: [String] = [], narration: [String] = [],
+        kclApplications: [KCLConfig] = [], phases: [Phase] = [], expectations: [Expectation] = [],
+        duration: Duration? = nil, engine: ScenarioEngineSettings = ScenarioEngineSettings(), seed: UInt64? = nil
+    ) {
+        self.name = name
+        self.summary = summary
+        self.stream = stream
+        self.producers = producers
+        self.pollingConsumers = pollingConsumers
+        self.fanOutConsumers = fanOutConsumers
+        self.narration = narration
+        self.kclApplications = kclApplications
+        self.phases = phases.sorted { $0.at < $1.at }
+        self.expectations = expectations
+        self.duration = duration
+        self.engine = engine
+        self.seed = seed
     }
 
     public static func named(_ name: String) -> Scenario? { builtIns.first { $0.name == name } }
@@ -171,8 +191,12 @@ public final class LoadRunner {
         self.client = client
         var rng = SeededRandom(seed: seed)
         producers = scenario.producers.map { Producer(config: $0, client: client, seed: rng.next()) }
-        pollingConsumers = scenario.pollingConsumers.map { PollingConsumer(name: $0, stream: scenario.stream.name, client: client) }
-        fanOutConsumers = scenario.fanOutConsumers.map { FanOutConsumer(name: $0, stream: scenario.stream.name, client: client) }
+        pollingConsumers = scenario.pollingConsumers.map {
+            PollingConsumer(name: $0, stream: scenario.stream.name, client: client)
+        }
+        fanOutConsumers = scenario.fanOutConsumers.map {
+            FanOutConsumer(name: $0, stream: scenario.stream.name, client: client)
+        }
         kclApplications = scenario.kclApplications.map { KCLApplication(config: $0, client: client, seed: rng.next()) }
         self.rng = rng
     }
@@ -181,10 +205,11 @@ public final class LoadRunner {
     public func setUp() {
         let s = scenario.stream
         do {
-            _ = try client.createStream(CreateStreamInput(
-                streamName: s.name, shardCount: s.mode == .onDemand ? nil : s.shardCount,
-                streamModeDetails: StreamModeDetails(streamMode: s.mode)))
-        } catch where error.type == .resourceInUse {
+            _ = try client.createStream(
+                CreateStreamInput(
+                    streamName: s.name, shardCount: s.mode == .onDemand ? nil : s.shardCount,
+                    streamModeDetails: StreamModeDetails(streamMode: s.mode)))
+        } catch  where error.type == .resourceInUse {
             // Already there (e.g. a second ktop attached to the same server): use it.
         } catch {
             setupError = error
@@ -202,12 +227,13 @@ public final class LoadRunner {
 
     public func step(now: Instant) {
         if !streamReady {
-            let status = try? client.describeStreamSummary(StreamInput(streamName: scenario.stream.name)).streamDescriptionSummary.streamStatus
+            let status = try? client.describeStreamSummary(StreamInput(streamName: scenario.stream.name))
+                .streamDescriptionSummary.streamStatus
             guard status == .active else { return }
             streamReady = true
             startTime = now
             narrationLog += scenario.narration.map { NarrationLine(at: .zero, phase: "start", text: $0) }
-            for p in producers { p.step(now: now) } // starts their clocks
+            for p in producers { p.step(now: now) }  // starts their clocks
         }
         applyPhases(now)
         for p in producers { p.step(now: now) }
@@ -267,8 +293,10 @@ public final class LoadRunner {
                 producers.append(p)
             case .removeProducer(let name): producers.removeAll { $0.config.name == name }
             case .addPollingConsumer(let name, let start, let interval):
-                pollingConsumers.append(PollingConsumer(name: name, stream: stream, client: client, pollInterval: interval,
-                                                        start: instant(start), seed: rng.next()))
+                pollingConsumers.append(
+                    PollingConsumer(
+                        name: name, stream: stream, client: client, pollInterval: interval,
+                        start: instant(start), seed: rng.next()))
             case .addFanOutConsumer(let name):
                 fanOutConsumers.append(FanOutConsumer(name: name, stream: stream, client: client))
             case .removeConsumer(let name):
@@ -276,7 +304,9 @@ public final class LoadRunner {
                 kclApplications.removeAll { $0.name == name }
                 if let c = fanOutConsumers.first(where: { $0.name == name }) {
                     fanOutConsumers.removeAll { $0 === c }
-                    if let arn = c.consumerARN { _ = try client.deregisterStreamConsumer(StreamConsumerInput(consumerARN: arn)) }
+                    if let arn = c.consumerARN {
+                        _ = try client.deregisterStreamConsumer(StreamConsumerInput(consumerARN: arn))
+                    }
                 }
             case .addKCLApplication(let config):
                 kclApplications.append(KCLApplication(config: config, client: client, seed: rng.next()))
@@ -287,16 +317,22 @@ public final class LoadRunner {
                 switch point {
                 case .hashKey(let k): key = k
                 case .midpoint:
-                    let shards = try client.listShards(ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))).shards
+                    let shards = try client.listShards(
+                        ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))
+                    ).shards
                     guard let s = shards.first(where: { $0.shardId == shardId }),
-                          let lo = HashKey.parse(s.hashKeyRange.startingHashKey), let hi = HashKey.parse(s.hashKeyRange.endingHashKey) else {
+                        let lo = HashKey.parse(s.hashKeyRange.startingHashKey),
+                        let hi = HashKey.parse(s.hashKeyRange.endingHashKey)
+                    else {
                         throw KinesisError(.resourceNotFound, "Shard \(shardId) is not open in stream \(stream).")
                     }
                     key = String(lo + (hi - lo) / 2 + 1)
                 }
-                _ = try client.splitShard(SplitShardInput(streamName: stream, shardToSplit: shardId, newStartingHashKey: key))
+                _ = try client.splitShard(
+                    SplitShardInput(streamName: stream, shardToSplit: shardId, newStartingHashKey: key))
             case .mergeShards(let a, let b):
-                _ = try client.mergeShards(MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
+                _ = try client.mergeShards(
+                    MergeShardsInput(streamName: stream, shardToMerge: a, adjacentShardToMerge: b))
             case .updateShardCount(let n):
                 _ = try client.updateShardCount(UpdateShardCountInput(streamName: stream, targetShardCount: n))
             case .setFaults(let spec):

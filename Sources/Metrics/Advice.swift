@@ -29,45 +29,80 @@ public enum Advisor {
         for shard in open {
             guard let s = store.latest(stream, shard.shardId), s.heat >= .hot else { continue }
             if let sketch = shard.topKeys, let top = sketch.top.first, sketch.total > 0,
-               Double(top.records - top.error) / Double(sketch.total) >= dominantKeyShare {
+                Double(top.records - top.error) / Double(sketch.total) >= dominantKeyShare
+            {
                 let share = Int((Double(top.records) / Double(sketch.total) * 100).rounded())
-                out.append(Advice(action: .salt, shardId: shard.shardId, reason:
-                    "Key '\(top.partitionKey)' carries \(share)% of \(shard.shardId)'s records: a split cannot separate one key. Salt it (\(top.partitionKey)#0…#N) or use a finer key."))
+                out.append(
+                    Advice(
+                        action: .salt, shardId: shard.shardId,
+                        reason:
+                            "Key '\(top.partitionKey)' carries \(share)% of \(shard.shardId)'s records: a split "
+                                + "cannot separate one key. Salt it (\(top.partitionKey)#0…#N) or use a finer key."
+                    ))
             } else if stream.mode == .provisioned {
                 let weight: SpaceSaving.Weight = s.bindingLimit == "records" ? .records : .bytes
                 let series = store.shardSeries(stream, shard.shardId)
                 let k = splitPoint(shard, series: series, weight: weight)
                 let fromHistogram = (series?.recentRecordsByBucket.reduce(0, +) ?? 0) > 0
-                out.append(Advice(action: .split, shardId: shard.shardId, hashKey: k, reason:
-                    "\(shard.shardId) is \(s.heat.rawValue) at \(Int((s.utilization * 100).rounded()))% of its \(s.bindingLimit) limit; split at \(k) to halve its observed \(weight.rawValue) (\(fromHistogram ? "from its hash key histogram" : "from its top keys")), not at the midpoint."))
+                let basis = fromHistogram ? "from its hash key histogram" : "from its top keys"
+                out.append(
+                    Advice(
+                        action: .split, shardId: shard.shardId, hashKey: k,
+                        reason:
+                            "\(shard.shardId) is \(s.heat.rawValue) at \(Int((s.utilization * 100).rounded()))% of "
+                                + "its \(s.bindingLimit) limit; split at \(k) to halve its observed "
+                                    + "\(weight.rawValue) (\(basis)), not at the midpoint."
+                    ))
             }
         }
         if stream.mode == .provisioned {
             for (a, b) in zip(open, open.dropFirst()) {
-                let ha = store.history(stream, a.shardId, seconds: 60), hb = store.history(stream, b.shardId, seconds: 60)
+                let ha = store.history(stream, a.shardId, seconds: 60)
+                let hb = store.history(stream, b.shardId, seconds: 60)
                 guard ha.count >= 60, hb.count >= 60 else { continue }
-                let ua = ha.map(\.utilization).reduce(0, +) / 60, ub = hb.map(\.utilization).reduce(0, +) / 60
-                if ua < coldUtilization && ub < coldUtilization && !out.contains(where: { $0.action == .merge && $0.adjacentShardId == a.shardId }) {
-                    out.append(Advice(action: .merge, shardId: a.shardId, adjacentShardId: b.shardId, reason:
-                        "\(a.shardId) and \(b.shardId) are adjacent and both under \(Int(coldUtilization * 100))% for a minute; merge them to save a shard-hour each hour."))
+                let ua = ha.map(\.utilization).reduce(0, +) / 60
+                let ub = hb.map(\.utilization).reduce(0, +) / 60
+                if ua < coldUtilization && ub < coldUtilization
+                    && !out.contains(where: { $0.action == .merge && $0.adjacentShardId == a.shardId })
+                {
+                    out.append(
+                        Advice(
+                            action: .merge, shardId: a.shardId, adjacentShardId: b.shardId,
+                            reason:
+                                "\(a.shardId) and \(b.shardId) are adjacent and both under "
+                                    + "\(Int(coldUtilization * 100))% for a minute; merge them to save a shard-hour "
+                                        + "each hour."
+                        ))
                 }
             }
             let latest = open.compactMap { store.latest(stream, $0.shardId) }
             if latest.count == open.count, !open.isEmpty {
-                let bytes = latest.map(\.incomingBytes).reduce(0, +), records = latest.map(\.incomingRecords).reduce(0, +)
-                let need = max(bytes / Double(limits.shardWriteBytesPerSecond), records / Double(limits.shardWriteRecordsPerSecond))
+                let bytes = latest.map(\.incomingBytes).reduce(0, +)
+                let records = latest.map(\.incomingRecords).reduce(0, +)
+                let need = max(
+                    bytes / Double(limits.shardWriteBytesPerSecond), records / Double(limits.shardWriteRecordsPerSecond)
+                )
                 // 25 % headroom, within UpdateShardCount's ×2 / ÷2 bounds.
                 let allowed = KinesisLimits.updateShardCountTargets(current: open.count)
                 let target = min(max(Int((need * 1.25).rounded(.up)), allowed.lowerBound, 1), allowed.upperBound)
                 if target > open.count {
                     // Price both ways so the reason says which is cheaper at this load.
                     let cost = store.cost(stream)
-                    let perShard = store.configuration.prices.shardHour
+                    let perShard =
+                        store.configuration.prices.shardHour
                         + (stream.retentionHours > 24 ? store.configuration.prices.extendedRetentionShardHour : 0)
                     let provisioned = cost.provisionedHourly + Double(target - open.count) * perShard
                     let money = { (x: Double) in "$" + String((x * 1000).rounded() / 1000) }
-                    out.append(Advice(action: .scale, targetShardCount: target, reason:
-                        "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: \(target) shards give 25% headroom (UpdateShardCount, ≈\(money(provisioned))/h), or switch to ON_DEMAND (≈\(money(cost.onDemandHourly))/h at this load; prices \(cost.pricesConfirmed ? "confirmed" : "unconfirmed"))."))
+                    out.append(
+                        Advice(
+                            action: .scale, targetShardCount: target,
+                            reason:
+                                "The stream writes \(Int(bytes / 1024)) KiB/s and \(Int(records)) records/s: "
+                                    + "\(target) shards give 25% headroom (UpdateShardCount, "
+                                        + "≈\(money(provisioned))/h), or switch to ON_DEMAND "
+                                            + "(≈\(money(cost.onDemandHourly))/h at this load; prices "
+                                                + "\(cost.pricesConfirmed ? "confirmed" : "unconfirmed"))."
+                        ))
                 }
             }
         }
@@ -79,7 +114,8 @@ public enum Advisor {
     /// range. Falls back to the midpoint without traffic. Uses only the
     /// shard's top-key sketch; `splitPoint(_:series:weight:)` is better.
     public static func splitPoint(_ shard: ShardSample) -> UInt128 {
-        let lo = shard.startingHashKey, hi = shard.endingHashKey
+        let lo = shard.startingHashKey
+        let hi = shard.endingHashKey
         let width = Double(hi - lo) + 1
         guard let sketch = shard.topKeys, sketch.total > 0 else { return lo + (hi - lo) / 2 + 1 }
         let tracked = sketch.entries.filter { $0.hashKey >= lo && $0.hashKey <= hi }
@@ -89,7 +125,8 @@ public enum Advisor {
             let keyed = tracked.filter { $0.hashKey < k }.reduce(0.0) { $0 + Double($1.records) }
             return keyed + untracked * Double(k - lo) / width
         }
-        var a = lo + 2, b = hi - 1 // valid split keys: start+1 < k < end
+        var a = lo + 2
+        var b = hi - 1  // valid split keys: start+1 < k < end
         guard a < b else { return lo + (hi - lo) / 2 + 1 }
         while a < b {
             let mid = a + (b - a) / 2
@@ -108,7 +145,9 @@ public enum Advisor {
     /// the bucket is spread evenly. So a skewed shard is split where its load
     /// halves, not at the midpoint, and to within one bucket's untracked load.
     /// Falls back to `splitPoint(_:)` before the histogram has data.
-    public static func splitPoint(_ shard: ShardSample, series: ShardSeries?, weight: SpaceSaving.Weight = .records) -> UInt128 {
+    public static func splitPoint(
+        _ shard: ShardSample, series: ShardSeries?, weight: SpaceSaving.Weight = .records
+    ) -> UInt128 {
         guard let series, let geometry = shard.hashKeyHistogram else { return splitPoint(shard) }
         let load = weight == .records ? series.recentRecordsByBucket : series.recentBytesByBucket
         let lastSecond = weight == .records ? series.lastSecondRecordsByBucket : series.lastSecondBytesByBucket
@@ -125,14 +164,21 @@ public enum Advisor {
 
     /// The split key for bucket loads `load` over `histogram`'s geometry,
     /// with `heavyKeys` as point masses holding `share` of their bucket.
-    public static func splitPoint(histogram h: HashKeyHistogram, load: [Double], heavyKeys: [(hash: UInt128, share: Double)]) -> UInt128 {
-        let lo = h.lowerBound, hi = h.upperBound
+    public static func splitPoint(
+        histogram h: HashKeyHistogram, load: [Double], heavyKeys: [(hash: UInt128, share: Double)]
+    ) -> UInt128 {
+        let lo = h.lowerBound
+        let hi = h.upperBound
         let midpoint = lo + (hi - lo) / 2 + 1
         let total = load.reduce(0, +)
         guard total > 0, hi - lo > 3 else { return midpoint }
         let half = total / 2
-        var before = 0.0, j = 0
-        while j < load.count - 1 && before + load[j] < half { before += load[j]; j += 1 }
+        var before = 0.0
+        var j = 0
+        while j < load.count - 1 && before + load[j] < half {
+            before += load[j]
+            j += 1
+        }
         let bucket = h.range(ofBucket: j)
         var keys = heavyKeys.filter { bucket.contains($0.hash) }.map { (hash: $0.hash, load: $0.share * load[j]) }
         let keyed = keys.reduce(0) { $0 + $1.load }
@@ -141,9 +187,11 @@ public enum Advisor {
         let span = Double(bucket.upperBound - bucket.lowerBound) + 1
         // Load strictly below k (k in bucket.lowerBound ... bucket.upperBound + 1).
         func below(_ k: UInt128) -> Double {
-            before + residual * Double(k - bucket.lowerBound) / span + keys.filter { $0.hash < k }.reduce(0) { $0 + $1.load }
+            before + residual * Double(k - bucket.lowerBound) / span
+                + keys.filter { $0.hash < k }.reduce(0) { $0 + $1.load }
         }
-        var a = bucket.lowerBound, b = bucket.upperBound == UInt128.max ? bucket.upperBound : bucket.upperBound + 1
+        var a = bucket.lowerBound
+        var b = bucket.upperBound == UInt128.max ? bucket.upperBound : bucket.upperBound + 1
         while a < b {
             let mid = a + (b - a) / 2
             if below(mid) < half { a = mid + 1 } else { b = mid }
@@ -151,6 +199,6 @@ public enum Advisor {
         // The first key reaching half may overshoot by a tracked key's load: take the closer side.
         var k = a
         if k > bucket.lowerBound, abs(below(k - 1) - half) < abs(below(k) - half) { k -= 1 }
-        return min(max(k, lo + 2), hi - 1) // valid split keys: start+1 < k < end
+        return min(max(k, lo + 2), hi - 1)  // valid split keys: start+1 < k < end
     }
 }

@@ -58,22 +58,35 @@ public struct HotKeys: Sendable, Equatable {
     public var recordsErrorBound: Int64
     public var bytesErrorBound: Int64
 
-    public static let empty = HotKeys(byRecords: [], byBytes: [], windowRecords: 0, windowBytes: 0, recordsErrorBound: 0, bytesErrorBound: 0)
+    public static let empty = HotKeys(
+        byRecords: [], byBytes: [], windowRecords: 0, windowBytes: 0, recordsErrorBound: 0, bytesErrorBound: 0)
 
-    public init(byRecords: [HotKey], byBytes: [HotKey], windowRecords: Int64, windowBytes: Int64, recordsErrorBound: Int64, bytesErrorBound: Int64) {
-        self.byRecords = byRecords; self.byBytes = byBytes; self.windowRecords = windowRecords; self.windowBytes = windowBytes
-        self.recordsErrorBound = recordsErrorBound; self.bytesErrorBound = bytesErrorBound
+    public init(
+        byRecords: [HotKey], byBytes: [HotKey], windowRecords: Int64, windowBytes: Int64, recordsErrorBound: Int64,
+        bytesErrorBound: Int64
+    ) {
+        self.byRecords = byRecords
+        self.byBytes = byBytes
+        self.windowRecords = windowRecords
+        self.windowBytes = windowBytes
+        self.recordsErrorBound = recordsErrorBound
+        self.bytesErrorBound = bytesErrorBound
     }
 
     public init(_ shard: ShardSample) {
-        let r = shard.topKeys, b = shard.topKeysByBytes
+        let r = shard.topKeys
+        let b = shard.topKeysByBytes
         byRecords = (r?.top ?? []).map {
-            HotKey(partitionKey: $0.partitionKey, hashKey: $0.hashKey, shardId: shard.shardId, records: $0.records, bytes: $0.bytes,
-                   maxError: $0.error, guaranteedMinimum: $0.records - $0.error)
+            HotKey(
+                partitionKey: $0.partitionKey, hashKey: $0.hashKey, shardId: shard.shardId, records: $0.records,
+                bytes: $0.bytes,
+                maxError: $0.error, guaranteedMinimum: $0.records - $0.error)
         }
         byBytes = (b?.topByBytes ?? []).map {
-            HotKey(partitionKey: $0.partitionKey, hashKey: $0.hashKey, shardId: shard.shardId, records: $0.records, bytes: $0.bytes,
-                   maxError: $0.error, guaranteedMinimum: $0.bytes - $0.error)
+            HotKey(
+                partitionKey: $0.partitionKey, hashKey: $0.hashKey, shardId: shard.shardId, records: $0.records,
+                bytes: $0.bytes,
+                maxError: $0.error, guaranteedMinimum: $0.bytes - $0.error)
         }
         windowRecords = r?.total ?? b?.total ?? 0
         windowBytes = b?.totalBytes ?? r?.totalBytes ?? 0
@@ -85,7 +98,10 @@ public struct HotKeys: Sendable, Equatable {
 extension MetricsStore {
     /// Skew of the stream's open shards in the last second.
     public func skew(_ stream: StreamSample) -> Skew {
-        Skew(utilizations: stream.shards.filter(\.isOpen).map { ($0.shardId, latest(stream, $0.shardId)?.utilization ?? 0) })
+        Skew(
+            utilizations: stream.shards.filter(\.isOpen).map {
+                ($0.shardId, latest(stream, $0.shardId)?.utilization ?? 0)
+            })
     }
 
     /// Hot keys of one shard (last complete second).
@@ -97,7 +113,9 @@ extension MetricsStore {
     /// so the per-shard lists merge without double counting.
     public func hotKeys(_ stream: StreamSample, limit: Int = 10) -> (byRecords: [HotKey], byBytes: [HotKey]) {
         let all = stream.shards.filter(\.isOpen).map(HotKeys.init)
-        return (Array(all.flatMap(\.byRecords).sorted { $0.records > $1.records }.prefix(limit)),
-                Array(all.flatMap(\.byBytes).sorted { $0.bytes > $1.bytes }.prefix(limit)))
+        return (
+            Array(all.flatMap(\.byRecords).sorted { $0.records > $1.records }.prefix(limit)),
+            Array(all.flatMap(\.byBytes).sorted { $0.bytes > $1.bytes }.prefix(limit))
+        )
     }
 }

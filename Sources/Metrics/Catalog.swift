@@ -1,6 +1,9 @@
 /// CloudWatch units (KINESIS.md §6), as CloudWatch spells them.
 public enum MetricUnit: String, Sendable, Equatable {
-    case bytes = "Bytes", count = "Count", milliseconds = "Milliseconds", none = "None"
+    case bytes = "Bytes"
+    case count = "Count"
+    case milliseconds = "Milliseconds"
+    case none = "None"
 }
 
 /// How a per-second point relates to what happened in its interval.
@@ -14,7 +17,8 @@ public enum MetricKind: Sendable, Equatable {
 
 /// A metric's name as CloudWatch publishes it (namespace `AWS/Kinesis`), its
 /// unit and kind.
-public protocol MetricName: CaseIterable, Hashable, Sendable, RawRepresentable where RawValue == String, AllCases == [Self] {
+public protocol MetricName: CaseIterable, Hashable, Sendable, RawRepresentable
+where RawValue == String, AllCases == [Self] {
     var unit: MetricUnit { get }
     var kind: MetricKind { get }
     var help: String { get }
@@ -51,7 +55,8 @@ public enum ShardMetric: String, MetricName {
         case .outgoingRecords: "Records served by GetRecords and pushed to enhanced fan-out consumers"
         case .iteratorAgeMilliseconds: "Age of the last record returned by GetRecords on the shard"
         case .writeProvisionedThroughputExceeded: "Records refused by the shard's write quota (1 MiB/s, 1000 records/s)"
-        case .readProvisionedThroughputExceeded: "GetRecords calls refused by the shard's read quota (2 MiB/s, 5 calls/s)"
+        case .readProvisionedThroughputExceeded:
+            "GetRecords calls refused by the shard's read quota (2 MiB/s, 5 calls/s)"
         }
     }
 }
@@ -147,7 +152,8 @@ public enum ConsumerMetric: String, MetricName {
         case .bytes: "Bytes the consumer received (SubscribeToShardEvent.Bytes or its GetRecords bytes)"
         case .records: "Records the consumer received"
         case .success: "SubscribeToShardEvent events or successful GetRecords calls"
-        case .throttled: "Refused reads: SubscribeToShard.RateExceeded (EFO) or ReadProvisionedThroughputExceeded (polling)"
+        case .throttled:
+            "Refused reads: SubscribeToShard.RateExceeded (EFO) or ReadProvisionedThroughputExceeded (polling)"
         case .millisBehindLatest: "Largest MillisBehindLatest over the consumer's shards"
         }
     }

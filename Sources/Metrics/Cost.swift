@@ -32,21 +32,27 @@ public struct PriceTable: Sendable, Equatable {
     public var bytesPerGB = 1_073_741_824.0
     /// Whether these prices were checked against AWS's pricing page.
     public var confirmed = false
-    public var source = "KINESIS.md §8 (third-party figures, not confirmed against aws.amazon.com/kinesis/data-streams/pricing)"
+    public var source =
+        "KINESIS.md §8 (third-party figures, not confirmed against aws.amazon.com/kinesis/data-streams/pricing)"
     public init() {}
 
     /// The prices a user may override by name (`ktop --price NAME=USD`), in USD.
-    public static var overridable: [(name: String, path: WritableKeyPath<PriceTable, Double>, meaning: String)] { [
-        ("shard-hour", \.shardHour, "provisioned shard-hour"),
-        ("put-units-per-million", \.putPayloadUnitsPerMillion, "million PUT payload units (25 KiB each)"),
-        ("extended-retention-shard-hour", \.extendedRetentionShardHour, "shard-hour of retention beyond 24 h (to 7 days)"),
-        ("long-term-retention-gb-month", \.longTermRetentionGBMonth, "GB-month kept beyond 7 days"),
-        ("efo-consumer-shard-hour", \.fanOutConsumerShardHour, "enhanced fan-out consumer-shard-hour"),
-        ("efo-per-gb", \.fanOutPerGB, "GB read by enhanced fan-out"),
-        ("on-demand-stream-hour", \.onDemandStreamHour, "on-demand stream-hour"),
-        ("on-demand-in-per-gb", \.onDemandInPerGB, "GB written to an on-demand stream"),
-        ("on-demand-out-per-gb", \.onDemandOutPerGB, "GB read from an on-demand stream"),
-    ] }
+    public static var overridable: [(name: String, path: WritableKeyPath<PriceTable, Double>, meaning: String)] {
+        [
+            ("shard-hour", \.shardHour, "provisioned shard-hour"),
+            ("put-units-per-million", \.putPayloadUnitsPerMillion, "million PUT payload units (25 KiB each)"),
+            (
+                "extended-retention-shard-hour", \.extendedRetentionShardHour,
+                "shard-hour of retention beyond 24 h (to 7 days)"
+            ),
+            ("long-term-retention-gb-month", \.longTermRetentionGBMonth, "GB-month kept beyond 7 days"),
+            ("efo-consumer-shard-hour", \.fanOutConsumerShardHour, "enhanced fan-out consumer-shard-hour"),
+            ("efo-per-gb", \.fanOutPerGB, "GB read by enhanced fan-out"),
+            ("on-demand-stream-hour", \.onDemandStreamHour, "on-demand stream-hour"),
+            ("on-demand-in-per-gb", \.onDemandInPerGB, "GB written to an on-demand stream"),
+            ("on-demand-out-per-gb", \.onDemandOutPerGB, "GB read from an on-demand stream"),
+        ]
+    }
 
     /// Applies `NAME=USD` overrides; the table then says where its prices came from.
     /// Throws a one-line message naming the valid names on a bad entry.
@@ -57,7 +63,9 @@ public struct PriceTable: Sendable, Equatable {
             guard parts.count == 2, let field = Self.overridable.first(where: { $0.name == parts[0] }) else {
                 throw PriceOverrideError(entry: entry)
             }
-            guard let value = Double(parts[1]), value >= 0, value.isFinite else { throw PriceOverrideError(entry: entry) }
+            guard let value = Double(parts[1]), value >= 0, value.isFinite else {
+                throw PriceOverrideError(entry: entry)
+            }
             self[keyPath: field.path] = value
         }
         source += "; overridden on the command line: " + entries.joined(separator: ", ")
@@ -68,7 +76,8 @@ public struct PriceTable: Sendable, Equatable {
 public struct PriceOverrideError: Error, Sendable, CustomStringConvertible {
     public var entry: String
     public var description: String {
-        "--price '\(entry)' is not NAME=USD; NAME is one of " + PriceTable.overridable.map(\.name).joined(separator: ", ")
+        "--price '\(entry)' is not NAME=USD; NAME is one of "
+            + PriceTable.overridable.map(\.name).joined(separator: ", ")
             + " (e.g. --price shard-hour=0.015)"
     }
 }
@@ -116,36 +125,61 @@ extension MetricsStore {
         let efo = Double(stream.consumers.filter { $0.status == .active }.count)
         let gb = { (bytesPerSecond: Double) in bytesPerSecond * 3600 / p.bytesPerGB }
         var provisioned = [
-            CostLine(item: "shard-hours", quantityPerHour: shards, unit: "shard-hour", unitPrice: p.shardHour, hourly: shards * p.shardHour),
-            CostLine(item: "PUT payload units", quantityPerHour: rates.putPayloadUnits * 3600, unit: "unit",
-                     unitPrice: p.putPayloadUnitsPerMillion / 1e6, hourly: rates.putPayloadUnits * 3600 * p.putPayloadUnitsPerMillion / 1e6),
+            CostLine(
+                item: "shard-hours", quantityPerHour: shards, unit: "shard-hour", unitPrice: p.shardHour,
+                hourly: shards * p.shardHour),
+            CostLine(
+                item: "PUT payload units", quantityPerHour: rates.putPayloadUnits * 3600, unit: "unit",
+                unitPrice: p.putPayloadUnitsPerMillion / 1e6,
+                hourly: rates.putPayloadUnits * 3600 * p.putPayloadUnitsPerMillion / 1e6),
         ]
         if stream.retentionHours > 24 {
-            provisioned.append(CostLine(item: "extended retention", quantityPerHour: shards, unit: "shard-hour",
-                                        unitPrice: p.extendedRetentionShardHour, hourly: shards * p.extendedRetentionShardHour))
+            provisioned.append(
+                CostLine(
+                    item: "extended retention", quantityPerHour: shards, unit: "shard-hour",
+                    unitPrice: p.extendedRetentionShardHour, hourly: shards * p.extendedRetentionShardHour))
         }
         if stream.retentionHours > 168 {
             // Steady state: everything written in the last (retention − 7 d) is held past day 7.
             let heldGB = incoming.bytes * Double(stream.retentionHours - 168) * 3600 / p.bytesPerGB
-            provisioned.append(CostLine(item: "long-term retention", quantityPerHour: heldGB, unit: "GB-month held",
-                                        unitPrice: p.longTermRetentionGBMonth, hourly: heldGB * p.longTermRetentionGBMonth / p.hoursPerMonth))
+            provisioned.append(
+                CostLine(
+                    item: "long-term retention", quantityPerHour: heldGB, unit: "GB-month held",
+                    unitPrice: p.longTermRetentionGBMonth, hourly: heldGB * p.longTermRetentionGBMonth / p.hoursPerMonth
+                ))
         }
         if efo > 0 {
-            provisioned.append(CostLine(item: "enhanced fan-out consumer-shard-hours", quantityPerHour: efo * shards, unit: "consumer-shard-hour",
-                                        unitPrice: p.fanOutConsumerShardHour, hourly: efo * shards * p.fanOutConsumerShardHour))
-            provisioned.append(CostLine(item: "enhanced fan-out data", quantityPerHour: gb(rates.fanOutBytes), unit: "GB",
-                                        unitPrice: p.fanOutPerGB, hourly: gb(rates.fanOutBytes) * p.fanOutPerGB))
+            provisioned.append(
+                CostLine(
+                    item: "enhanced fan-out consumer-shard-hours", quantityPerHour: efo * shards,
+                    unit: "consumer-shard-hour",
+                    unitPrice: p.fanOutConsumerShardHour, hourly: efo * shards * p.fanOutConsumerShardHour))
+            provisioned.append(
+                CostLine(
+                    item: "enhanced fan-out data", quantityPerHour: gb(rates.fanOutBytes), unit: "GB",
+                    unitPrice: p.fanOutPerGB, hourly: gb(rates.fanOutBytes) * p.fanOutPerGB))
         }
-        let inGB = gb(rates.billedKiB * 1024), outGB = gb(rates.getRecordsBytes + rates.fanOutBytes)
+        let inGB = gb(rates.billedKiB * 1024)
+        let outGB = gb(rates.getRecordsBytes + rates.fanOutBytes)
         let onDemand = [
-            CostLine(item: "stream-hours", quantityPerHour: 1, unit: "stream-hour", unitPrice: p.onDemandStreamHour, hourly: p.onDemandStreamHour),
-            CostLine(item: "data in (records rounded up to 1 KiB)", quantityPerHour: inGB, unit: "GB", unitPrice: p.onDemandInPerGB, hourly: inGB * p.onDemandInPerGB),
-            CostLine(item: "data out", quantityPerHour: outGB, unit: "GB", unitPrice: p.onDemandOutPerGB, hourly: outGB * p.onDemandOutPerGB),
+            CostLine(
+                item: "stream-hours", quantityPerHour: 1, unit: "stream-hour", unitPrice: p.onDemandStreamHour,
+                hourly: p.onDemandStreamHour),
+            CostLine(
+                item: "data in (records rounded up to 1 KiB)", quantityPerHour: inGB, unit: "GB",
+                unitPrice: p.onDemandInPerGB, hourly: inGB * p.onDemandInPerGB),
+            CostLine(
+                item: "data out", quantityPerHour: outGB, unit: "GB", unitPrice: p.onDemandOutPerGB,
+                hourly: outGB * p.onDemandOutPerGB),
         ]
-        var notes = ["Extrapolated from the last \(StreamSeries.billingWindowSeconds) s of load; prices \(p.confirmed ? "confirmed" : "UNCONFIRMED") (\(p.source))."]
+        var notes = [
+            "Extrapolated from the last \(StreamSeries.billingWindowSeconds) s of load; prices "
+                + "\(p.confirmed ? "confirmed" : "UNCONFIRMED") (\(p.source))."
+        ]
         if stream.retentionHours > 24 { notes.append("On-demand extended retention is not priced here.") }
         notes.append("Data transfer, KMS and CloudWatch enhanced-monitoring charges are not included.")
-        return CostEstimate(mode: stream.mode.rawValue, provisioned: provisioned, onDemand: onDemand, hoursPerMonth: p.hoursPerMonth,
-                            pricesConfirmed: p.confirmed, notes: notes)
+        return CostEstimate(
+            mode: stream.mode.rawValue, provisioned: provisioned, onDemand: onDemand, hoursPerMonth: p.hoursPerMonth,
+            pricesConfirmed: p.confirmed, notes: notes)
     }
 }

@@ -63,7 +63,10 @@ public final class LatencyRecorder: Sendable {
     public struct Key: Hashable, Sendable {
         public var stream: String
         public var operation: LatencyOperation
-        public init(stream: String, operation: LatencyOperation) { self.stream = stream; self.operation = operation }
+        public init(stream: String, operation: LatencyOperation) {
+            self.stream = stream
+            self.operation = operation
+        }
     }
     /// Values above this (60 s) are clamped to it.
     public static let highestMicroseconds: UInt64 = 60_000_000
@@ -72,12 +75,16 @@ public final class LatencyRecorder: Sendable {
     public init() {}
 
     static func emptyHistogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: highestMicroseconds, numberOfSignificantValueDigits: .three)
+        Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: highestMicroseconds,
+            numberOfSignificantValueDigits: .three)
     }
 
     /// Records one call of `operation` on `stream` that took `duration`.
     public func record(stream: String, operation: LatencyOperation, duration: Duration) {
-        let micros = UInt64(clamping: max(0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
+        let micros = UInt64(
+            clamping: max(
+                0, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
         let value = min(max(micros, 1), Self.highestMicroseconds)
         state.withLock { s in
             let key = Key(stream: stream, operation: operation)

@@ -18,14 +18,23 @@ public struct ConsumerReport: Sendable {
     /// a shard's 2 MiB/s and 5 calls/s. Empty when unknown.
     public var shards: [String: ShardReadReport] = [:]
 
-    public init(stream: String, name: String, bytes: Int64, records: Int64, throttled: Int64, millisBehindLatest: Int64) {
-        self.stream = stream; self.name = name; self.bytes = bytes; self.records = records
-        self.throttled = throttled; self.millisBehindLatest = millisBehindLatest
+    public init(stream: String, name: String, bytes: Int64, records: Int64, throttled: Int64, millisBehindLatest: Int64)
+    {
+        self.stream = stream
+        self.name = name
+        self.bytes = bytes
+        self.records = records
+        self.throttled = throttled
+        self.millisBehindLatest = millisBehindLatest
     }
 
-    public init(stream: String, name: String, bytes: Int64, records: Int64, throttled: Int64, millisBehindLatest: Int64,
-                calls: Int64, shards: [String: ShardReadReport]) {
-        self.init(stream: stream, name: name, bytes: bytes, records: records, throttled: throttled, millisBehindLatest: millisBehindLatest)
+    public init(
+        stream: String, name: String, bytes: Int64, records: Int64, throttled: Int64, millisBehindLatest: Int64,
+        calls: Int64, shards: [String: ShardReadReport]
+    ) {
+        self.init(
+            stream: stream, name: name, bytes: bytes, records: records, throttled: throttled,
+            millisBehindLatest: millisBehindLatest)
         self.calls = calls
         self.shards = shards
     }
@@ -39,7 +48,10 @@ public struct ShardReadReport: Sendable, Equatable {
     public var throttled: Int64
     public var millisBehindLatest: Int64
     public init(bytes: Int64, records: Int64, calls: Int64, throttled: Int64, millisBehindLatest: Int64) {
-        self.bytes = bytes; self.records = records; self.calls = calls; self.throttled = throttled
+        self.bytes = bytes
+        self.records = records
+        self.calls = calls
+        self.throttled = throttled
         self.millisBehindLatest = millisBehindLatest
     }
 }
@@ -64,7 +76,7 @@ public struct MetricsConfiguration: Sendable {
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
-    public private(set) var shards: [String: ShardSeries] = [:] // key: stream ARN + "/" + shard id
+    public private(set) var shards: [String: ShardSeries] = [:]  // key: stream ARN + "/" + shard id
     /// Stream-level series, by stream ARN.
     public private(set) var streams: [String: StreamSeries] = [:]
     /// Consumer series, by stream ARN + "#efo#" or "#polling#" + name.
@@ -104,7 +116,7 @@ public struct MetricsStore: Sendable {
     public struct ConsumerRate: Sendable {
         public var stream: String
         public var name: String
-        public var type: String // "polling" or "efo"
+        public var type: String  // "polling" or "efo"
         public var bytesPerSecond: Double
         public var recordsPerSecond: Double
         public var budgetBytesPerSecond: Double
@@ -131,8 +143,10 @@ public struct MetricsStore: Sendable {
 
         mutating func add(bytes: Int64, records: Int64, success: Int64, throttled: Int64) {
             // A counter that went down was restarted by its owner: what it holds now is new.
-            self.bytes &+= max(0, bytes); self.records &+= max(0, records)
-            self.success &+= max(0, success); self.throttled &+= max(0, throttled)
+            self.bytes &+= max(0, bytes)
+            self.records &+= max(0, records)
+            self.success &+= max(0, success)
+            self.throttled &+= max(0, throttled)
         }
     }
 
@@ -171,13 +185,16 @@ public struct MetricsStore: Sendable {
         let buckets = HashKeyHistogram.maxBuckets
         return 4 * buckets * 8 + 2 * buckets * 8
             + 2 * 16 * (MemoryLayout<SpaceSaving.Entry>.stride + 256)
-            + 2 * MemoryLayout<ShardCounters>.stride + MemoryLayout<ShardSample>.stride + MemoryLayout<ShardSeries>.stride
+            + 2 * MemoryLayout<ShardCounters>.stride + MemoryLayout<ShardSample>.stride
+            + MemoryLayout<ShardSeries>.stride
     }
 
     /// Folds in a new sample (and the polling consumers' and producers'
     /// counters, and the latencies callers measured since the last sample).
-    public mutating func ingest(_ sample: EngineSample, consumers reports: [ConsumerReport] = [], producers: [ProducerReport] = [],
-                                latencies: [LatencyRecorder.Key: Histogram<UInt64>] = [:]) {
+    public mutating func ingest(
+        _ sample: EngineSample, consumers reports: [ConsumerReport] = [], producers: [ProducerReport] = [],
+        latencies: [LatencyRecorder.Key: Histogram<UInt64>] = [:]
+    ) {
         let previousTime = lastSample?.time
         let elapsed = previousTime.map { Double((sample.time - $0).nanoseconds) / 1e9 } ?? 0
         let intervalMillis = Int64((elapsed * 1000).rounded())
@@ -209,10 +226,12 @@ public struct MetricsStore: Sendable {
                     consumerShardsNow[k] = now
                     var before = previousConsumerShards[k] ?? ConsumerShardCounters()
                     if now.bytes < before.bytes || now.events < before.events { before = ConsumerShardCounters() }
-                    totals.add(bytes: now.bytes - before.bytes, records: now.records - before.records,
-                               success: now.events - before.events,
-                               throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
-                    let bytes = Double(now.bytes - before.bytes), records = Double(now.records - before.records)
+                    totals.add(
+                        bytes: now.bytes - before.bytes, records: now.records - before.records,
+                        success: now.events - before.events,
+                        throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
+                    let bytes = Double(now.bytes - before.bytes)
+                    let records = Double(now.records - before.records)
                     let events = Double(now.events - before.events)
                     let rejected = Double(now.rejectedSubscriptions - before.rejectedSubscriptions)
                     let subscribed = Double(now.subscriptions - before.subscriptions)
@@ -227,19 +246,27 @@ public struct MetricsStore: Sendable {
                     add(.subscribeToShardEventRecords, records)
                     add(.subscribeToShardEventSuccess, events)
                     streamRow[StreamMetric.subscribeToShardEventMillisBehindLatest.column] =
-                        max(streamRow[StreamMetric.subscribeToShardEventMillisBehindLatest.column], Double(now.millisBehindLatest))
+                        max(
+                            streamRow[StreamMetric.subscribeToShardEventMillisBehindLatest.column],
+                            Double(now.millisBehindLatest))
                     let budget = Double(limits.efoBytesPerSecondPerConsumerShard)
-                    pipesByShard[shardId, default: []].append(FanOutPipe(
-                        consumer: c.name, bytesPerSecond: bytes / dt, recordsPerSecond: records / dt, budgetBytesPerSecond: budget,
-                        utilization: bytes / dt / budget, millisBehindLatest: now.millisBehindLatest,
-                        rejectedSubscriptionsPerSecond: rejected / dt))
+                    pipesByShard[shardId, default: []].append(
+                        FanOutPipe(
+                            consumer: c.name, bytesPerSecond: bytes / dt, recordsPerSecond: records / dt,
+                            budgetBytesPerSecond: budget,
+                            utilization: bytes / dt / budget, millisBehindLatest: now.millisBehindLatest,
+                            rejectedSubscriptionsPerSecond: rejected / dt))
                 }
                 row[ConsumerMetric.millisBehindLatest.column] = Double(behind)
                 totals.millisBehindLatest = behind
                 consumerTotals[id] = totals
                 if previousTime != nil {
-                    var series = self.consumers[id] ?? ConsumerSeries(stream: stream.name, name: c.name, type: "efo",
-                        secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
+                    var series =
+                        self.consumers[id]
+                        ?? ConsumerSeries(
+                            stream: stream.name, name: c.name, type: "efo",
+                            secondsCapacity: configuration.secondsCapacity,
+                            minutesCapacity: configuration.minutesCapacity)
                     series.append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: row)
                     self.consumers[id] = series
                 }
@@ -256,21 +283,31 @@ public struct MetricsStore: Sendable {
                 let base = before.flatMap { b in
                     b.bytes <= r.bytes && b.records <= r.records && b.calls <= r.calls ? b : nil
                 }
-                totals.add(bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
-                           success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
+                totals.add(
+                    bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
+                    success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
                 totals.millisBehindLatest = r.millisBehindLatest
                 consumerTotals[id] = totals
                 for (shardId, now) in r.shards {
-                    let b = before?.shards[shardId] ?? ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
-                    pollingByShard[shardId, default: []].append(PollingShare(
-                        consumer: r.name, bytesPerSecond: Double(now.bytes - b.bytes) / dt,
-                        callsPerSecond: Double(now.calls - b.calls) / dt, throttledPerSecond: Double(now.throttled - b.throttled) / dt,
-                        shareOfBytesBudget: Double(now.bytes - b.bytes) / dt / Double(limits.shardReadBytesPerSecond),
-                        millisBehindLatest: now.millisBehindLatest))
+                    let b =
+                        before?.shards[shardId]
+                        ?? ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
+                    pollingByShard[shardId, default: []].append(
+                        PollingShare(
+                            consumer: r.name, bytesPerSecond: Double(now.bytes - b.bytes) / dt,
+                            callsPerSecond: Double(now.calls - b.calls) / dt,
+                            throttledPerSecond: Double(now.throttled - b.throttled) / dt,
+                            shareOfBytesBudget: Double(now.bytes - b.bytes) / dt
+                                / Double(limits.shardReadBytesPerSecond),
+                            millisBehindLatest: now.millisBehindLatest))
                 }
                 if let before, previousTime != nil {
-                    var series = self.consumers[id] ?? ConsumerSeries(stream: stream.name, name: r.name, type: "polling",
-                        secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
+                    var series =
+                        self.consumers[id]
+                        ?? ConsumerSeries(
+                            stream: stream.name, name: r.name, type: "polling",
+                            secondsCapacity: configuration.secondsCapacity,
+                            minutesCapacity: configuration.minutesCapacity)
                     var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
                     row[ConsumerMetric.bytes.column] = Double(r.bytes - before.bytes)
                     row[ConsumerMetric.records.column] = Double(r.records - before.records)
@@ -288,13 +325,18 @@ public struct MetricsStore: Sendable {
                 let k = Self.key(stream, shard.shardId)
                 seen.insert(k)
                 let known = shards[k] != nil
-                var series = shards[k] ?? ShardSeries(shardId: shard.shardId, secondsCapacity: configuration.secondsCapacity,
-                                                      minutesCapacity: configuration.minutesCapacity)
+                var series =
+                    shards[k]
+                    ?? ShardSeries(
+                        shardId: shard.shardId, secondsCapacity: configuration.secondsCapacity,
+                        minutesCapacity: configuration.minutesCapacity)
                 // A shard that first appears after the store's first sample started from
                 // zero within the interval. Its creation time alone cannot tell: a stream
                 // created concurrently with the previous sample can carry a creation time
                 // just before that sample's and still be missing from it.
-                if series.previous == nil, let previousTime, !known || shard.createdAt >= previousTime { series.previous = ShardCounters() }
+                if series.previous == nil, let previousTime, !known || shard.createdAt >= previousTime {
+                    series.previous = ShardCounters()
+                }
                 let before = series.previous
                 series.ingest(shard, at: sample.time, elapsedSeconds: elapsed, limits: limits)
                 shards[k] = series
@@ -309,28 +351,36 @@ public struct MetricsStore: Sendable {
                 add(.writeProvisionedThroughputExceeded, d(c.writeThrottledRecords, p.writeThrottledRecords))
                 add(.readProvisionedThroughputExceeded, d(c.readThrottledCalls, p.readThrottledCalls))
                 streamRow[StreamMetric.getRecordsIteratorAgeMilliseconds.column] =
-                    max(streamRow[StreamMetric.getRecordsIteratorAgeMilliseconds.column], Double(c.iteratorAgeMilliseconds))
+                    max(
+                        streamRow[StreamMetric.getRecordsIteratorAgeMilliseconds.column],
+                        Double(c.iteratorAgeMilliseconds))
                 billingRow[0] += d(c.putPayloadUnits, p.putPayloadUnits)
                 billingRow[1] += d(c.billedKiB, p.billedKiB)
                 billingRow[2] += d(c.outgoingBytes, p.outgoingBytes)
                 billingRow[3] += d(c.fanOutBytes, p.fanOutBytes)
-                let calls = d(c.getRecordsCalls, p.getRecordsCalls), throttled = d(c.readThrottledCalls, p.readThrottledCalls)
+                let calls = d(c.getRecordsCalls, p.getRecordsCalls)
+                let throttled = d(c.readThrottledCalls, p.readThrottledCalls)
                 let bytes = d(c.outgoingBytes, p.outgoingBytes)
-                let bytesBudget = Double(limits.shardReadBytesPerSecond), callsBudget = Double(limits.shardReadCallsPerSecond)
-                budgetsOfStream.append(ReadBudget(
-                    shardId: shard.shardId, open: shard.isOpen,
-                    pollingBytesPerSecond: bytes / dt, pollingBytesBudget: bytesBudget,
-                    pollingCallsPerSecond: (calls + throttled) / dt, pollingCallsBudget: callsBudget,
-                    throttledCallsPerSecond: throttled / dt,
-                    pollingUtilization: max(bytes / dt / bytesBudget, calls / dt / callsBudget),
-                    iteratorAgeMilliseconds: c.iteratorAgeMilliseconds,
-                    pollingConsumers: (pollingByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer },
-                    fanOut: (pipesByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer }))
+                let bytesBudget = Double(limits.shardReadBytesPerSecond)
+                let callsBudget = Double(limits.shardReadCallsPerSecond)
+                budgetsOfStream.append(
+                    ReadBudget(
+                        shardId: shard.shardId, open: shard.isOpen,
+                        pollingBytesPerSecond: bytes / dt, pollingBytesBudget: bytesBudget,
+                        pollingCallsPerSecond: (calls + throttled) / dt, pollingCallsBudget: callsBudget,
+                        throttledCallsPerSecond: throttled / dt,
+                        pollingUtilization: max(bytes / dt / bytesBudget, calls / dt / callsBudget),
+                        iteratorAgeMilliseconds: c.iteratorAgeMilliseconds,
+                        pollingConsumers: (pollingByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer },
+                        fanOut: (pipesByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer }))
             }
 
             // Per-call counters of the stream.
-            var series = streams[stream.arn] ?? StreamSeries(arn: stream.arn, name: stream.name,
-                secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
+            var series =
+                streams[stream.arn]
+                ?? StreamSeries(
+                    arn: stream.arn, name: stream.name,
+                    secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
             if let p = series.previousCounters, elapsed > 0 {
                 let c = stream.counters
                 func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
@@ -345,8 +395,9 @@ public struct MetricsStore: Sendable {
                 add(.putRecordsThrottledRecords, d(c.putRecordsThrottledRecords, p.putRecordsThrottledRecords))
                 var lat: [LatencyOperation: Histogram<UInt64>] = [:]
                 for (key, h) in latencies where key.stream == stream.name { lat[key.operation] = h }
-                series.append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: streamRow,
-                              billingRow: billingRow, latencies: lat)
+                series.append(
+                    timeMillis: timeMillis, intervalMillis: intervalMillis, values: streamRow,
+                    billingRow: billingRow, latencies: lat)
             }
             series.previousCounters = stream.counters
             streams[stream.arn] = series
@@ -363,8 +414,10 @@ public struct MetricsStore: Sendable {
         // Consumer rates (the original, still-public view).
         var rates: [String: ConsumerRate] = [:]
         var current: [String: (bytes: Int64, records: Int64, throttled: Int64)] = [:]
-        func fold(_ id: String, stream: String, name: String, type: String, budget: Double,
-                  bytes: Int64, records: Int64, throttled: Int64, behind: Int64) {
+        func fold(
+            _ id: String, stream: String, name: String, type: String, budget: Double,
+            bytes: Int64, records: Int64, throttled: Int64, behind: Int64
+        ) {
             current[id] = (bytes, records, throttled)
             let p = previousConsumers[id]
             rates[id] = ConsumerRate(
@@ -376,31 +429,38 @@ public struct MetricsStore: Sendable {
         }
         for stream in sample.streams {
             for c in stream.consumers {
-                let totals = c.shards.values.reduce(into: (bytes: Int64(0), records: Int64(0), rejected: Int64(0), behind: Int64(0))) {
-                    $0.bytes += $1.bytes; $0.records += $1.records; $0.rejected += $1.rejectedSubscriptions
+                let totals = c.shards.values.reduce(
+                    into: (bytes: Int64(0), records: Int64(0), rejected: Int64(0), behind: Int64(0))
+                ) {
+                    $0.bytes += $1.bytes
+                    $0.records += $1.records
+                    $0.rejected += $1.rejectedSubscriptions
                     $0.behind = max($0.behind, $1.millisBehindLatest)
                 }
                 // An EFO consumer has its own 2 MiB/s pipe on every shard it reads.
                 let budget = Double(limits.efoBytesPerSecondPerConsumerShard * max(c.shards.count, 1))
-                fold(stream.arn + "#efo#" + c.name, stream: stream.name, name: c.name, type: "efo", budget: budget,
-                     bytes: totals.bytes, records: totals.records, throttled: totals.rejected, behind: totals.behind)
+                fold(
+                    stream.arn + "#efo#" + c.name, stream: stream.name, name: c.name, type: "efo", budget: budget,
+                    bytes: totals.bytes, records: totals.records, throttled: totals.rejected, behind: totals.behind)
             }
         }
         for r in reports {
             guard let stream = sample.streams.first(where: { $0.name == r.stream }) else { continue }
             // Polling consumers share each shard's 2 MiB/s with every other polling reader.
             let budget = Double(limits.shardReadBytesPerSecond * max(stream.openShardCount, 1))
-            fold(stream.arn + "#polling#" + r.name, stream: r.stream, name: r.name, type: "polling", budget: budget,
-                 bytes: r.bytes, records: r.records, throttled: r.throttled, behind: r.millisBehindLatest)
+            fold(
+                stream.arn + "#polling#" + r.name, stream: r.stream, name: r.name, type: "polling", budget: budget,
+                bytes: r.bytes, records: r.records, throttled: r.throttled, behind: r.millisBehindLatest)
         }
         previousConsumers = current
         consumerRates = rates
         producerRates = producers.map { p in
             let before = previousProducers[p.stream + "/" + p.name]
-            return ProducerRate(stream: p.stream, name: p.name, keys: p.keys, targetRecordsPerSecond: p.targetRecordsPerSecond,
-                                ackedPerSecond: before.map { Double(p.acked - $0.acked) / dt } ?? 0,
-                                throttledPerSecond: before.map { Double(p.throttled - $0.throttled) / dt } ?? 0,
-                                droppedTotal: p.dropped)
+            return ProducerRate(
+                stream: p.stream, name: p.name, keys: p.keys, targetRecordsPerSecond: p.targetRecordsPerSecond,
+                ackedPerSecond: before.map { Double(p.acked - $0.acked) / dt } ?? 0,
+                throttledPerSecond: before.map { Double(p.throttled - $0.throttled) / dt } ?? 0,
+                droppedTotal: p.dropped)
         }
         previousProducers = Dictionary(producers.map { ($0.stream + "/" + $0.name, $0) }, uniquingKeysWith: { $1 })
         lastSample = sample
@@ -426,7 +486,9 @@ public struct MetricsStore: Sendable {
 
     /// The series of every consumer of a stream, EFO first, by name.
     public func consumerSeries(_ stream: StreamSample) -> [ConsumerSeries] {
-        consumers.filter { $0.key.hasPrefix(stream.arn + "#") }.values.sorted { ($0.type, $0.name) < ($1.type, $1.name) }
+        consumers.filter { $0.key.hasPrefix(stream.arn + "#") }.values.sorted {
+            ($0.type, $0.name) < ($1.type, $1.name)
+        }
     }
 }
 
@@ -439,8 +501,16 @@ public struct ProducerReport: Sendable {
     public var acked: Int64
     public var throttled: Int64
     public var dropped: Int64
-    public init(stream: String, name: String, targetRecordsPerSecond: Double, keys: String, acked: Int64, throttled: Int64, dropped: Int64) {
-        self.stream = stream; self.name = name; self.targetRecordsPerSecond = targetRecordsPerSecond; self.keys = keys
-        self.acked = acked; self.throttled = throttled; self.dropped = dropped
+    public init(
+        stream: String, name: String, targetRecordsPerSecond: Double, keys: String, acked: Int64, throttled: Int64,
+        dropped: Int64
+    ) {
+        self.stream = stream
+        self.name = name
+        self.targetRecordsPerSecond = targetRecordsPerSecond
+        self.keys = keys
+        self.acked = acked
+        self.throttled = throttled
+        self.dropped = dropped
     }
 }

@@ -46,7 +46,10 @@ public struct RowRing<Scalar: Sendable>: Sendable {
             return
         }
         var i = head * width
-        for v in row { storage[i] = v; i += 1 }
+        for v in row {
+            storage[i] = v
+            i += 1
+        }
         head = (head + 1) % capacity
     }
 
@@ -54,7 +57,7 @@ public struct RowRing<Scalar: Sendable>: Sendable {
     public func row(_ i: Int) -> ArraySlice<Scalar> {
         precondition(i >= 0 && i < count)
         let r = count < capacity ? i : (head + i) % capacity
-        return storage[r * width ..< (r + 1) * width]
+        return storage[r * width..<(r + 1) * width]
     }
 
     /// Elements held (for memory accounting).
@@ -72,7 +75,10 @@ public struct Statistics: Sendable, Equatable {
     public var sampleCount: Int
     public var average: Double { sampleCount > 0 ? sum / Double(sampleCount) : 0 }
     public init(sum: Double, minimum: Double, maximum: Double, sampleCount: Int) {
-        self.sum = sum; self.minimum = minimum; self.maximum = maximum; self.sampleCount = sampleCount
+        self.sum = sum
+        self.minimum = minimum
+        self.maximum = maximum
+        self.sampleCount = sampleCount
     }
 }
 
@@ -153,7 +159,10 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         values.append(stored)
         // Roll up by the minute the interval ends in (the second it is labelled with).
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
-        if minute != openMinute { closeMinute(); openMinute = minute }
+        if minute != openMinute {
+            closeMinute()
+            openMinute = minute
+        }
         let rate = intervalMillis > 0 ? 1000 / Double(intervalMillis) : 1
         for (i, m) in M.allCases.enumerated() {
             let v = stored[i].seriesValue
@@ -161,9 +170,12 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
             if openCount == 0 {
                 if openSums.isEmpty {
                     openSums = Array(repeating: 0, count: Self.width)
-                    openMins = openSums; openMaxs = openSums
+                    openMins = openSums
+                    openMaxs = openSums
                 }
-                openSums[i] = v; openMins[i] = perSecond; openMaxs[i] = perSecond
+                openSums[i] = v
+                openMins[i] = perSecond
+                openMaxs[i] = perSecond
             } else {
                 openSums[i] += v
                 openMins[i] = min(openMins[i], perSecond)
@@ -180,15 +192,19 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         minuteSums.append(openSums)
         var mm: [Scalar] = []
         mm.reserveCapacity(2 * Self.width)
-        for i in 0..<Self.width { mm.append(Scalar(seriesValue: openMins[i])); mm.append(Scalar(seriesValue: openMaxs[i])) }
+        for i in 0..<Self.width {
+            mm.append(Scalar(seriesValue: openMins[i]))
+            mm.append(Scalar(seriesValue: openMaxs[i]))
+        }
         minuteMinMax.append(mm)
         openCount = 0
     }
 
     /// Second `i`, oldest first.
     public func second(_ i: Int) -> SecondPoint<M> {
-        SecondPoint(timeMillis: times.row(i).first!, intervalMillis: Int64(intervals.row(i).first!),
-                    values: values.row(i).map(\.seriesValue))
+        SecondPoint(
+            timeMillis: times.row(i).first!, intervalMillis: Int64(intervals.row(i).first!),
+            values: values.row(i).map(\.seriesValue))
     }
 
     public var lastSecond: SecondPoint<M>? { secondCount > 0 ? second(secondCount - 1) : nil }
@@ -196,19 +212,22 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     /// The newest `n` seconds, oldest first.
     public func seconds(last n: Int) -> [SecondPoint<M>] {
         let k = Swift.min(n, secondCount)
-        return (secondCount - k ..< secondCount).map(second)
+        return (secondCount - k..<secondCount).map(second)
     }
 
     /// Minute `i`, oldest first. For gauges `sum` is the sum of the levels,
     /// so `average` is the minute's mean level.
     public func minute(_ i: Int) -> MinutePoint<M> {
         let n = Int(minuteCounts.row(i).first!)
-        let sums = minuteSums.row(i), mm = minuteMinMax.row(i)
+        let sums = minuteSums.row(i)
+        let mm = minuteMinMax.row(i)
         var stats: [Statistics] = []
         stats.reserveCapacity(Self.width)
         for c in 0..<Self.width {
-            stats.append(Statistics(sum: sums[sums.startIndex + c], minimum: mm[mm.startIndex + 2 * c].seriesValue,
-                                    maximum: mm[mm.startIndex + 2 * c + 1].seriesValue, sampleCount: n))
+            stats.append(
+                Statistics(
+                    sum: sums[sums.startIndex + c], minimum: mm[mm.startIndex + 2 * c].seriesValue,
+                    maximum: mm[mm.startIndex + 2 * c + 1].seriesValue, sampleCount: n))
         }
         return MinutePoint(startMillis: minuteStarts.row(i).first!, statistics: stats)
     }
@@ -216,9 +235,11 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     /// The minute being filled, if it has any seconds.
     public var openMinutePoint: MinutePoint<M>? {
         guard openCount > 0 else { return nil }
-        return MinutePoint(startMillis: openMinute, statistics: (0..<Self.width).map {
-            Statistics(sum: openSums[$0], minimum: openMins[$0], maximum: openMaxs[$0], sampleCount: openCount)
-        })
+        return MinutePoint(
+            startMillis: openMinute,
+            statistics: (0..<Self.width).map {
+                Statistics(sum: openSums[$0], minimum: openMins[$0], maximum: openMaxs[$0], sampleCount: openCount)
+            })
     }
 
     public var minutes: [MinutePoint<M>] { (0..<minuteCount).map(minute) }

@@ -110,7 +110,7 @@ public struct ShardSeries: Sendable {
     /// The newest `n` points, oldest first.
     public func history(last n: Int) -> [ShardSecond] {
         let k = min(n, metrics.secondCount)
-        return (metrics.secondCount - k ..< metrics.secondCount).map(shardSecond)
+        return (metrics.secondCount - k..<metrics.secondCount).map(shardSecond)
     }
 
     func shardSecond(_ i: Int) -> ShardSecond {
@@ -145,7 +145,10 @@ public struct ShardSeries: Sendable {
         writeBytesLimit = limits.shardWriteBytesPerSecond
         writeRecordsLimit = limits.shardWriteRecordsPerSecond
         let before = last
-        defer { previous = shard.counters; last = shard }
+        defer {
+            previous = shard.counters
+            last = shard
+        }
         guard let p = previous, elapsedSeconds > 0 else { return }
         let c = shard.counters
         func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
@@ -153,15 +156,19 @@ public struct ShardSeries: Sendable {
         row[ShardMetric.incomingBytes.column] = d(c.incomingBytes, p.incomingBytes)
         row[ShardMetric.incomingRecords.column] = d(c.incomingRecords, p.incomingRecords)
         row[ShardMetric.outgoingBytes.column] = d(c.outgoingBytes + c.fanOutBytes, p.outgoingBytes + p.fanOutBytes)
-        row[ShardMetric.outgoingRecords.column] = d(c.outgoingRecords + c.fanOutRecords, p.outgoingRecords + p.fanOutRecords)
+        row[ShardMetric.outgoingRecords.column] = d(
+            c.outgoingRecords + c.fanOutRecords, p.outgoingRecords + p.fanOutRecords)
         row[ShardMetric.iteratorAgeMilliseconds.column] = Double(c.iteratorAgeMilliseconds)
         row[ShardMetric.writeProvisionedThroughputExceeded.column] = d(c.writeThrottledRecords, p.writeThrottledRecords)
         row[ShardMetric.readProvisionedThroughputExceeded.column] = d(c.readThrottledCalls, p.readThrottledCalls)
         let interval = Int64((elapsedSeconds * 1000).rounded())
         metrics.append(timeMillis: time.millisecondsSinceEpoch, intervalMillis: interval, values: row)
-        extras.append([d(c.outgoingBytes, p.outgoingBytes), d(c.outgoingRecords, p.outgoingRecords),
-                       d(c.getRecordsCalls, p.getRecordsCalls), d(c.fanOutBytes, p.fanOutBytes),
-                       d(c.fanOutRecords, p.fanOutRecords)].map { UInt32(seriesValue: $0) })
+        extras.append(
+            [
+                d(c.outgoingBytes, p.outgoingBytes), d(c.outgoingRecords, p.outgoingRecords),
+                d(c.getRecordsCalls, p.getRecordsCalls), d(c.fanOutBytes, p.fanOutBytes),
+                d(c.fanOutRecords, p.fanOutRecords),
+            ].map { UInt32(seriesValue: $0) })
         foldHistogram(new: shard.hashKeyHistogram, old: before?.hashKeyHistogram, elapsedSeconds: elapsedSeconds)
     }
 
@@ -176,7 +183,8 @@ public struct ShardSeries: Sendable {
         }
         let decay = exp2(-elapsedSeconds / Self.loadHalfLifeSeconds)
         for i in 0..<n {
-            let r = Double(new.records[i] - old.records[i]), b = Double(new.bytes[i] - old.bytes[i])
+            let r = Double(new.records[i] - old.records[i])
+            let b = Double(new.bytes[i] - old.bytes[i])
             lastSecondRecordsByBucket[i] = r
             lastSecondBytesByBucket[i] = b
             recentRecordsByBucket[i] = recentRecordsByBucket[i] * decay + r

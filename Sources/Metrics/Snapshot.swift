@@ -96,7 +96,10 @@ public struct PollingShareSnapshot: Encodable, Sendable {
     public var callsPerSecond: Double
     public var throttledPerSecond: Double
     public var millisBehindLatest: Int64
-    enum CodingKeys: String, CodingKey { case consumer, bytesPerSecond, callsPerSecond, throttledPerSecond, millisBehindLatest = "MillisBehindLatest" }
+    enum CodingKeys: String, CodingKey {
+        case consumer, bytesPerSecond, callsPerSecond, throttledPerSecond
+        case millisBehindLatest = "MillisBehindLatest"
+    }
 }
 
 public struct FanOutSnapshot: Encodable, Sendable {
@@ -105,7 +108,10 @@ public struct FanOutSnapshot: Encodable, Sendable {
     public var budgetBytesPerSecond: Double
     public var utilization: Double
     public var millisBehindLatest: Int64
-    enum CodingKeys: String, CodingKey { case consumer, bytesPerSecond, budgetBytesPerSecond, utilization, millisBehindLatest = "MillisBehindLatest" }
+    enum CodingKeys: String, CodingKey {
+        case consumer, bytesPerSecond, budgetBytesPerSecond, utilization
+        case millisBehindLatest = "MillisBehindLatest"
+    }
 }
 
 public struct ProducerSnapshot: Encodable, Sendable {
@@ -146,13 +152,16 @@ public struct ShardSnapshot: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case shardId, open, startingHashKey, endingHashKey, parentShardId, adjacentParentShardId
-        case incomingBytes = "IncomingBytes", incomingRecords = "IncomingRecords"
+        case incomingBytes = "IncomingBytes"
+        case incomingRecords = "IncomingRecords"
         case writeProvisionedThroughputExceeded = "WriteProvisionedThroughputExceeded"
-        case outgoingBytes = "OutgoingBytes", outgoingRecords = "OutgoingRecords"
+        case outgoingBytes = "OutgoingBytes"
+        case outgoingRecords = "OutgoingRecords"
         case readProvisionedThroughputExceeded = "ReadProvisionedThroughputExceeded"
         case iteratorAgeMilliseconds = "IteratorAgeMilliseconds"
         case utilization, bindingLimit, heat, topKeys
-        case topKeysByBytes, topKeysErrorBound, topKeysByBytesErrorBound, getRecordsSuccess = "GetRecords.Success"
+        case topKeysByBytes, topKeysErrorBound, topKeysByBytesErrorBound
+        case getRecordsSuccess = "GetRecords.Success"
         case cloudWatch
     }
 
@@ -162,7 +171,7 @@ public struct ShardSnapshot: Encodable, Sendable {
         try c.encode(open, forKey: .open)
         try c.encode(startingHashKey, forKey: .startingHashKey)
         try c.encode(endingHashKey, forKey: .endingHashKey)
-        try c.encode(parentShardId, forKey: .parentShardId) // null, not absent
+        try c.encode(parentShardId, forKey: .parentShardId)  // null, not absent
         try c.encode(adjacentParentShardId, forKey: .adjacentParentShardId)
         try c.encode(incomingBytes, forKey: .incomingBytes)
         try c.encode(incomingRecords, forKey: .incomingRecords)
@@ -200,7 +209,9 @@ public struct ConsumerSnapshot: Encodable, Sendable {
     public var throttled: Double
 
     enum CodingKeys: String, CodingKey {
-        case name, type, bytesPerSecond, budgetBytesPerSecond, millisBehindLatest = "MillisBehindLatest", throttled
+        case name, type, bytesPerSecond, budgetBytesPerSecond
+        case millisBehindLatest = "MillisBehindLatest"
+        case throttled
     }
 }
 
@@ -237,12 +248,15 @@ extension MetricsStore {
                             outgoingBytes: round2(s.outgoingBytes), outgoingRecords: round2(s.outgoingRecords),
                             readProvisionedThroughputExceeded: round2(s.readProvisionedThroughputExceeded),
                             iteratorAgeMilliseconds: s.iteratorAgeMilliseconds,
-                            utilization: (s.utilization * 1000).rounded() / 1000, bindingLimit: s.bindingLimit, heat: s.heat.rawValue,
+                            utilization: (s.utilization * 1000).rounded() / 1000, bindingLimit: s.bindingLimit,
+                            heat: s.heat.rawValue,
                             topKeys: (shard.topKeys?.top.prefix(5) ?? []).map {
-                                KeySnapshot(key: $0.partitionKey, records: $0.records, bytes: $0.bytes, maxError: $0.error)
+                                KeySnapshot(
+                                    key: $0.partitionKey, records: $0.records, bytes: $0.bytes, maxError: $0.error)
                             })
                         snap.topKeysByBytes = keys.byBytes.prefix(5).map {
-                            KeySnapshot(key: $0.partitionKey, records: $0.records, bytes: $0.bytes, maxError: $0.maxError)
+                            KeySnapshot(
+                                key: $0.partitionKey, records: $0.records, bytes: $0.bytes, maxError: $0.maxError)
                         }
                         snap.topKeysErrorBound = keys.recordsErrorBound
                         snap.topKeysByBytesErrorBound = keys.bytesErrorBound
@@ -250,19 +264,25 @@ extension MetricsStore {
                         snap.cloudWatch = shard.cloudWatch
                         return snap
                     },
-                    consumers: consumerRates.values.filter { $0.stream == stream.name }.sorted { ($0.type, $0.name) < ($1.type, $1.name) }.map {
-                        ConsumerSnapshot(name: $0.name, type: $0.type, bytesPerSecond: round2($0.bytesPerSecond),
-                                         budgetBytesPerSecond: $0.budgetBytesPerSecond, millisBehindLatest: $0.millisBehindLatest,
-                                         throttled: round2($0.throttledPerSecond))
+                    consumers: consumerRates.values.filter { $0.stream == stream.name }.sorted {
+                        ($0.type, $0.name) < ($1.type, $1.name)
+                    }.map {
+                        ConsumerSnapshot(
+                            name: $0.name, type: $0.type, bytesPerSecond: round2($0.bytesPerSecond),
+                            budgetBytesPerSecond: $0.budgetBytesPerSecond, millisBehindLatest: $0.millisBehindLatest,
+                            throttled: round2($0.throttledPerSecond))
                     },
                     producers: producerRates.filter { $0.stream == stream.name }.map {
-                        ProducerSnapshot(name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
-                                         ackedRecordsPerSecond: round2($0.ackedPerSecond),
-                                         throttledRecordsPerSecond: round2($0.throttledPerSecond), droppedRecords: $0.droppedTotal)
+                        ProducerSnapshot(
+                            name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
+                            ackedRecordsPerSecond: round2($0.ackedPerSecond),
+                            throttledRecordsPerSecond: round2($0.throttledPerSecond), droppedRecords: $0.droppedTotal)
                     },
                     advice: Advisor.advise(stream: stream, store: self, limits: limits).map {
-                        AdviceSnapshot(action: $0.action.rawValue, shardId: $0.shardId, adjacentShardId: $0.adjacentShardId,
-                                       hashKey: $0.hashKey.map { String($0) }, targetShardCount: $0.targetShardCount, reason: $0.reason)
+                        AdviceSnapshot(
+                            action: $0.action.rawValue, shardId: $0.shardId, adjacentShardId: $0.adjacentShardId,
+                            hashKey: $0.hashKey.map { String($0) }, targetShardCount: $0.targetShardCount,
+                            reason: $0.reason)
                     })
                 addIssue4Fields(&streamSnapshot, stream, round2)
                 streamSnapshot.source = stream.provenance
@@ -276,38 +296,50 @@ extension MetricsStore {
             for m in StreamMetric.allCases { snap.cloudWatch[m.rawValue] = round2(last.rate(m)) }
         }
         for (op, l) in series?.lastSecondLatency ?? [:] {
-            snap.latency[op.metricName] = LatencySnapshot(sampleCount: l.sampleCount, minimum: l.minimum, maximum: l.maximum,
-                                                          average: l.average, p50: l.p50, p90: l.p90, p99: l.p99)
+            snap.latency[op.metricName] = LatencySnapshot(
+                sampleCount: l.sampleCount, minimum: l.minimum, maximum: l.maximum,
+                average: l.average, p50: l.p50, p90: l.p90, p99: l.p99)
         }
         let k = skew(stream)
-        snap.skew = SkewSnapshot(peakToAverage: (k.peakToAverage * 1000).rounded() / 1000,
-                                 coefficientOfVariation: (k.coefficientOfVariation * 1000).rounded() / 1000,
-                                 averageUtilization: (k.averageUtilization * 1000).rounded() / 1000, hottestShardId: k.hottestShardId)
+        snap.skew = SkewSnapshot(
+            peakToAverage: (k.peakToAverage * 1000).rounded() / 1000,
+            coefficientOfVariation: (k.coefficientOfVariation * 1000).rounded() / 1000,
+            averageUtilization: (k.averageUtilization * 1000).rounded() / 1000, hottestShardId: k.hottestShardId)
         let c = cost(stream)
         let money = { (x: Double) in (x * 1_000_000).rounded() / 1_000_000 }
         snap.cost = CostSnapshot(
             mode: c.mode, hourlyUSD: money(c.hourly), monthlyUSD: (c.monthly * 100).rounded() / 100,
-            provisionedHourlyUSD: money(c.provisionedHourly), onDemandHourlyUSD: money(c.onDemandHourly), pricesConfirmed: c.pricesConfirmed,
-            lines: c.provisioned.map { ("PROVISIONED", $0) } .map(Self.costLine) + c.onDemand.map { ("ON_DEMAND", $0) }.map(Self.costLine),
+            provisionedHourlyUSD: money(c.provisionedHourly), onDemandHourlyUSD: money(c.onDemandHourly),
+            pricesConfirmed: c.pricesConfirmed,
+            lines: c.provisioned.map { ("PROVISIONED", $0) }.map(Self.costLine)
+                + c.onDemand.map { ("ON_DEMAND", $0) }.map(Self.costLine),
             notes: c.notes)
         snap.readBudgets = (readBudgets[stream.arn] ?? []).filter(\.open).map { b in
             ReadBudgetSnapshot(
-                shardId: b.shardId, pollingBytesPerSecond: round2(b.pollingBytesPerSecond), pollingBytesBudget: b.pollingBytesBudget,
+                shardId: b.shardId, pollingBytesPerSecond: round2(b.pollingBytesPerSecond),
+                pollingBytesBudget: b.pollingBytesBudget,
                 pollingCallsPerSecond: round2(b.pollingCallsPerSecond), pollingCallsBudget: b.pollingCallsBudget,
-                throttledCallsPerSecond: round2(b.throttledCallsPerSecond), pollingUtilization: (b.pollingUtilization * 1000).rounded() / 1000,
+                throttledCallsPerSecond: round2(b.throttledCallsPerSecond),
+                pollingUtilization: (b.pollingUtilization * 1000).rounded() / 1000,
                 pollingConsumers: b.pollingConsumers.map {
-                    PollingShareSnapshot(consumer: $0.consumer, bytesPerSecond: round2($0.bytesPerSecond), callsPerSecond: round2($0.callsPerSecond),
-                                         throttledPerSecond: round2($0.throttledPerSecond), millisBehindLatest: $0.millisBehindLatest)
+                    PollingShareSnapshot(
+                        consumer: $0.consumer, bytesPerSecond: round2($0.bytesPerSecond),
+                        callsPerSecond: round2($0.callsPerSecond),
+                        throttledPerSecond: round2($0.throttledPerSecond), millisBehindLatest: $0.millisBehindLatest)
                 },
                 fanOut: b.fanOut.map {
-                    FanOutSnapshot(consumer: $0.consumer, bytesPerSecond: round2($0.bytesPerSecond), budgetBytesPerSecond: $0.budgetBytesPerSecond,
-                                   utilization: (($0.utilization) * 1000).rounded() / 1000, millisBehindLatest: $0.millisBehindLatest)
+                    FanOutSnapshot(
+                        consumer: $0.consumer, bytesPerSecond: round2($0.bytesPerSecond),
+                        budgetBytesPerSecond: $0.budgetBytesPerSecond,
+                        utilization: (($0.utilization) * 1000).rounded() / 1000,
+                        millisBehindLatest: $0.millisBehindLatest)
                 })
         }
     }
 
     private static func costLine(_ x: (String, CostLine)) -> CostLineSnapshot {
-        CostLineSnapshot(mode: x.0, item: x.1.item, quantityPerHour: (x.1.quantityPerHour * 1000).rounded() / 1000, unit: x.1.unit,
-                         unitPriceUSD: x.1.unitPrice, hourlyUSD: (x.1.hourly * 1_000_000).rounded() / 1_000_000)
+        CostLineSnapshot(
+            mode: x.0, item: x.1.item, quantityPerHour: (x.1.quantityPerHour * 1000).rounded() / 1000, unit: x.1.unit,
+            unitPriceUSD: x.1.unitPrice, hourlyUSD: (x.1.hourly * 1_000_000).rounded() / 1_000_000)
     }
 }

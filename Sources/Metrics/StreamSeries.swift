@@ -31,10 +31,14 @@ public struct StreamSeries: Sendable {
     /// Latency of the minute being filled.
     public var openMinuteLatency: [LatencyOperation: LatencyStatistics] { latency.openMinuteStatistics }
     /// Rolled-up minutes of latency, oldest first.
-    public var minuteLatency: [(startMillis: Int64, stats: [LatencyOperation: LatencyStatistics])] { Array(latency.minutes) }
+    public var minuteLatency: [(startMillis: Int64, stats: [LatencyOperation: LatencyStatistics])] {
+        Array(latency.minutes)
+    }
 
-    mutating func append(timeMillis: Int64, intervalMillis: Int64, values: [Double], billingRow: [Double],
-                         latencies: [LatencyOperation: Histogram<UInt64>]) {
+    mutating func append(
+        timeMillis: Int64, intervalMillis: Int64, values: [Double], billingRow: [Double],
+        latencies: [LatencyOperation: Histogram<UInt64>]
+    ) {
         metrics.append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: values)
         billing.append([Double(intervalMillis)] + billingRow)
         latency.ingest(timeMillis: timeMillis, latencies)
@@ -42,7 +46,8 @@ public struct StreamSeries: Sendable {
 
     /// Average per-second rates over the last `billingWindowSeconds`:
     /// (PUT payload units, billed KiB, GetRecords bytes, fan-out bytes).
-    public var billingRates: (putPayloadUnits: Double, billedKiB: Double, getRecordsBytes: Double, fanOutBytes: Double) {
+    public var billingRates: (putPayloadUnits: Double, billedKiB: Double, getRecordsBytes: Double, fanOutBytes: Double)
+    {
         var sums = [Double](repeating: 0, count: 5)
         for i in 0..<billing.count { for (k, v) in billing.row(i).enumerated() { sums[k] += v } }
         let seconds = sums[0] / 1000
@@ -55,7 +60,8 @@ public struct StreamSeries: Sendable {
         let pts = metrics.seconds(last: n)
         let ms = pts.reduce(0) { $0 + $1.intervalMillis }
         guard ms > 0 else { return (0, 0) }
-        let b = pts.reduce(0) { $0 + $1[.incomingBytes] }, r = pts.reduce(0) { $0 + $1[.incomingRecords] }
+        let b = pts.reduce(0) { $0 + $1[.incomingBytes] }
+        let r = pts.reduce(0) { $0 + $1[.incomingRecords] }
         return (b * 1000 / Double(ms), r * 1000 / Double(ms))
     }
 }

@@ -6,6 +6,11 @@ public enum HashKey {
     /// 2^128 − 1, the top of the space.
     public static let max = UInt128.max
 
+    /// The share (0…1) of the whole key space, 2^128 keys, that `start...end` covers.
+    public static func spaceShare(_ start: UInt128, _ end: UInt128) -> Double {
+        (Double(end - start) + 1) / 0x1p128
+    }
+
     /// MD5 of the partition key's UTF-8 bytes as a big-endian integer.
     /// Allocation-free for keys Swift stores contiguously (all native strings).
     @inlinable

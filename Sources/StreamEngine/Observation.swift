@@ -151,7 +151,7 @@ public struct ShardSample: Sendable, Equatable {
     public var cloudWatch: CloudWatchShardMetrics? = nil
     /// Share of the hash key space, 0…1.
     public var hashSpaceShare: Double {
-        (Double(endingHashKey - startingHashKey) + 1) / 340_282_366_920_938_463_463_374_607_431_768_211_456.0
+        HashKey.spaceShare(startingHashKey, endingHashKey)
     }
 
     public init(shardId: String, index: Int, parentShardId: String?, adjacentParentShardId: String?,

@@ -33,34 +33,62 @@ struct KPLCommand: ParsableCommand {
     }
 
     struct Encode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "User records (JSON) → one KPL aggregate (JSON with base64 data).")
+        static let configuration = CommandConfiguration(
+            abstract: "User records (JSON) → one KPL aggregate (JSON with base64 data).")
         struct Input: Codable { var records: [UserRecordJSON] }
-        struct Output: Codable { var partitionKey: String; var explicitHashKey: String; var data: Data }
+        struct Output: Codable {
+            var partitionKey: String
+            var explicitHashKey: String
+            var data: Data
+        }
 
         func run() throws {
             let input = try readJSON(Input.self)
-            guard let first = input.records.first else { throw KPLInputError("encode needs at least one record in \"records\".") }
-            let users = input.records.map { UserRecord(partitionKey: $0.partitionKey, explicitHashKey: $0.explicitHashKey, data: $0.data) }
-            let out = Output(partitionKey: first.partitionKey, explicitHashKey: String(users[0].effectiveHashKey), data: KPLAggregation.encode(users))
+            guard let first = input.records.first else {
+                throw KPLInputError("encode needs at least one record in \"records\".")
+            }
+            let users = input.records.map {
+                UserRecord(partitionKey: $0.partitionKey, explicitHashKey: $0.explicitHashKey, data: $0.data)
+            }
+            let out = Output(
+                partitionKey: first.partitionKey, explicitHashKey: String(users[0].effectiveHashKey),
+                data: KPLAggregation.encode(users))
             try writeJSON(out)
         }
     }
 
     struct Decode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A Kinesis record's data (base64 in JSON) → its user records (JSON).")
-        struct Input: Codable { var data: Data; var partitionKey: String? }
-        struct Output: Codable { var aggregated: Bool; var records: [UserRecordJSON] }
+        static let configuration = CommandConfiguration(
+            abstract: "A Kinesis record's data (base64 in JSON) → its user records (JSON).")
+        struct Input: Codable {
+            var data: Data
+            var partitionKey: String?
+        }
+        struct Output: Codable {
+            var aggregated: Bool
+            var records: [UserRecordJSON]
+        }
 
         func run() throws {
             let input = try readJSON(Input.self)
             if let users = KPLAggregation.decode(input.data) {
-                try writeJSON(Output(aggregated: true, records: users.map {
-                    UserRecordJSON(partitionKey: $0.partitionKey, explicitHashKey: $0.explicitHashKey, data: $0.data, subSequenceNumber: $0.subSequenceNumber)
-                }))
+                try writeJSON(
+                    Output(
+                        aggregated: true,
+                        records: users.map {
+                            UserRecordJSON(
+                                partitionKey: $0.partitionKey, explicitHashKey: $0.explicitHashKey, data: $0.data,
+                                subSequenceNumber: $0.subSequenceNumber)
+                        }))
             } else {
-                try writeJSON(Output(aggregated: false, records: [
-                    UserRecordJSON(partitionKey: input.partitionKey ?? "", explicitHashKey: nil, data: input.data, subSequenceNumber: 0),
-                ]))
+                try writeJSON(
+                    Output(
+                        aggregated: false,
+                        records: [
+                            UserRecordJSON(
+                                partitionKey: input.partitionKey ?? "", explicitHashKey: nil, data: input.data,
+                                subSequenceNumber: 0)
+                        ]))
             }
         }
     }

@@ -16,7 +16,9 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
     init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
         let hostPart = parts.count > 1 ? parts.dropLast().joined(separator: ":") : "127.0.0.1"
-        guard let last = parts.last, let port = Int(last), (0...65_535).contains(port), !hostPart.isEmpty else { return nil }
+        guard let last = parts.last, let port = Int(last), (0...65_535).contains(port), !hostPart.isEmpty else {
+            return nil
+        }
         self.host = hostPart
         self.port = port
     }
@@ -37,7 +39,10 @@ final class APIListener: Sendable {
     private let metrics: LockedValue<MetricsStore>
     private let ticker: LockedValue<Task<Void, Never>?> = LockedValue(nil)
     private let server: LockedValue<KinesisServer?> = LockedValue(nil)
-    private(set) var url: String { get { urlBox.withLock { $0 } } set { urlBox.withLock { $0 = newValue } } }
+    private(set) var url: String {
+        get { urlBox.withLock { $0 } }
+        set { urlBox.withLock { $0 = newValue } }
+    }
     private let urlBox = LockedValue("")
 
     private init(engine: KinesisEngine) {
@@ -57,8 +62,9 @@ final class APIListener: Sendable {
     /// Binds and starts serving `engine`; throws a one-line error if it cannot bind.
     static func start(at address: ListenAddress, engine: KinesisEngine) throws -> APIListener {
         let listener = APIListener(engine: engine)
-        var configuration = KinesisServer.Configuration(host: address.host, port: address.port,
-                                                        connectionLimits: address.connectionLimits)
+        var configuration = KinesisServer.Configuration(
+            host: address.host, port: address.port,
+            connectionLimits: address.connectionLimits)
         configuration.metricsText = { [weak listener] in
             listener.map { l in PrometheusText.render(l.metrics.withLock { $0 }) } ?? ""
         }

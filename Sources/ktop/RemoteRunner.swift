@@ -39,8 +39,11 @@ struct RemoteRunner {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         if format == .text {
-            let header = ["ktop: scenario \(scenario.name), seed \(seed), remote endpoint \(endpoint.absoluteString) (\(region))",
-                          "  what the load generator sees: acked/throttled per second; no per-shard metrics for a remote endpoint"]
+            let header = [
+                "ktop: scenario \(scenario.name), seed \(seed), remote endpoint \(endpoint.absoluteString) (\(region))",
+                "  what the load generator sees: acked/throttled per second; "
+                    + "no per-shard metrics for a remote endpoint",
+            ]
             FileHandle.standardOutput.write(Data(header.map { $0 + "\n" }.joined().utf8))
         }
         while true {
@@ -53,8 +56,9 @@ struct RemoteRunner {
             }
             if now >= nextReport {
                 let current = Counters(runner)
-                let line = RemoteLine(time: now.iso8601, endpoint: endpoint.absoluteString, region: region, seed: seed,
-                                      stream: stream, runner: runner, previous: previous, current: current)
+                let line = RemoteLine(
+                    time: now.iso8601, endpoint: endpoint.absoluteString, region: region, seed: seed,
+                    stream: stream, runner: runner, previous: previous, current: current)
                 previous = current
                 nextReport = max(nextReport + .seconds(1), now)
                 switch format {
@@ -75,13 +79,15 @@ struct RemoteRunner {
         var said = false
         while Date() < give {
             do {
-                let status = try client.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary.streamStatus
+                let status = try client.describeStreamSummary(StreamInput(streamName: stream)).streamDescriptionSummary
+                    .streamStatus
                 if status == .active || status == .updating { return }
                 if !said {
-                    FileHandle.standardError.write(Data("ktop: stream \(stream) is \(status); waiting until it is ACTIVE\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("ktop: stream \(stream) is \(status); waiting until it is ACTIVE\n".utf8))
                     said = true
                 }
-            } catch where error.type == .limitExceeded {
+            } catch  where error.type == .limitExceeded {
                 // DescribeStreamSummary is limited to 20 calls/s per account: just wait.
             } catch {
                 fail("cannot describe stream \(stream) at \(endpoint.absoluteString): \(error)")
@@ -138,25 +144,35 @@ private struct RemoteLine: Encodable {
     var producers: [Producer]
     var consumers: [Consumer]
 
-    init(time: String, endpoint: String, region: String, seed: UInt64, stream: String, runner: LoadRunner,
-         previous: Counters, current: Counters) {
-        self.time = time; self.endpoint = endpoint; self.region = region; self.seed = seed; self.stream = stream
+    init(
+        time: String, endpoint: String, region: String, seed: UInt64, stream: String, runner: LoadRunner,
+        previous: Counters, current: Counters
+    ) {
+        self.time = time
+        self.endpoint = endpoint
+        self.region = region
+        self.seed = seed
+        self.stream = stream
         producers = zip(runner.producers, zip(previous.producers, current.producers)).map { p, pair in
             let (a, b) = pair
-            return Producer(name: p.config.name, targetRecordsPerSecond: p.config.recordsPerSecond,
-                            ackedRecords: b.acked - a.acked, ackedBytes: b.ackedBytes - a.ackedBytes,
-                            throttled: b.throttled - a.throttled, retried: b.retried - a.retried,
-                            dropped: b.dropped - a.dropped, failed: b.failed - a.failed, lastError: b.lastError)
+            return Producer(
+                name: p.config.name, targetRecordsPerSecond: p.config.recordsPerSecond,
+                ackedRecords: b.acked - a.acked, ackedBytes: b.ackedBytes - a.ackedBytes,
+                throttled: b.throttled - a.throttled, retried: b.retried - a.retried,
+                dropped: b.dropped - a.dropped, failed: b.failed - a.failed, lastError: b.lastError)
         }
         func consumer(_ name: String, _ type: String, _ a: ConsumerStats, _ b: ConsumerStats) -> Consumer {
-            Consumer(name: name, type: type, records: b.records - a.records, bytes: b.bytes - a.bytes,
-                     throttled: b.throttled - a.throttled, MillisBehindLatest: b.millisBehindLatest, lastError: b.lastError)
+            Consumer(
+                name: name, type: type, records: b.records - a.records, bytes: b.bytes - a.bytes,
+                throttled: b.throttled - a.throttled, MillisBehindLatest: b.millisBehindLatest, lastError: b.lastError)
         }
-        consumers = zip(runner.pollingConsumers, zip(previous.polling, current.polling)).map { c, pair in
-            consumer(c.name, "polling", pair.0, pair.1)
-        } + zip(runner.fanOutConsumers, zip(previous.fanOut, current.fanOut)).map { c, pair in
-            consumer(c.name, "efo", pair.0, pair.1)
-        }
+        consumers =
+            zip(runner.pollingConsumers, zip(previous.polling, current.polling)).map { c, pair in
+                consumer(c.name, "polling", pair.0, pair.1)
+            }
+            + zip(runner.fanOutConsumers, zip(previous.fanOut, current.fanOut)).map { c, pair in
+                consumer(c.name, "efo", pair.0, pair.1)
+            }
     }
 
     var text: String {
@@ -165,13 +181,16 @@ private struct RemoteLine: Encodable {
         let throttled = producers.map(\.throttled).reduce(0, +)
         let dropped = producers.map(\.dropped).reduce(0, +)
         let failed = producers.map(\.failed).reduce(0, +)
-        var line = "\(time) \(stream) | put acked \(acked) rec/s \(String(format: "%.1f", Double(bytes) / 1024)) KiB/s"
+        var line =
+            "\(time) \(stream) | put acked \(acked) rec/s \(String(format: "%.1f", Double(bytes) / 1024)) KiB/s"
             + " | throttled \(throttled)/s dropped \(dropped)/s failed \(failed)/s"
         for c in consumers {
             line += " | \(c.name) (\(c.type)) \(c.records) rec/s behind \(c.MillisBehindLatest) ms"
             if c.throttled > 0 { line += " throttled \(c.throttled)/s" }
         }
-        if let error = (producers.compactMap(\.lastError) + consumers.compactMap(\.lastError)).first, failed > 0 || acked == 0 {
+        if let error = (producers.compactMap(\.lastError) + consumers.compactMap(\.lastError)).first,
+            failed > 0 || acked == 0
+        {
             line += " | last error: \(error)"
         }
         return line

@@ -7,22 +7,25 @@ import Metrics
 
 extension PollingConsumer {
     var report: ConsumerReport {
-        ConsumerReport(stream: stream, name: name, bytes: stats.bytes, records: stats.records,
-                       throttled: stats.throttled, millisBehindLatest: stats.millisBehindLatest)
+        ConsumerReport(
+            stream: stream, name: name, bytes: stats.bytes, records: stats.records,
+            throttled: stats.throttled, millisBehindLatest: stats.millisBehindLatest)
     }
 }
 
 extension KCLApplication {
     /// KCL workers poll GetRecords: they share the shards' read quota like any polling consumer.
     var report: ConsumerReport {
-        ConsumerReport(stream: stream, name: name, bytes: stats.bytes, records: stats.records,
-                       throttled: stats.throttled, millisBehindLatest: stats.millisBehindLatest)
+        ConsumerReport(
+            stream: stream, name: name, bytes: stats.bytes, records: stats.records,
+            throttled: stats.throttled, millisBehindLatest: stats.millisBehindLatest)
     }
 }
 
 extension Producer {
     var report: ProducerReport {
-        ProducerReport(stream: config.stream, name: config.name, targetRecordsPerSecond: config.effectiveRecordsPerSecond,
-                       keys: config.keys.description, acked: stats.acked, throttled: stats.throttled, dropped: stats.dropped)
+        ProducerReport(
+            stream: config.stream, name: config.name, targetRecordsPerSecond: config.effectiveRecordsPerSecond,
+            keys: config.keys.description, acked: stats.acked, throttled: stats.throttled, dropped: stats.dropped)
     }
 }

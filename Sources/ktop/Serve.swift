@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Kinesis API server alone: point any AWS SDK's endpoint at it.",
         discussion: """
-            Speaks the Kinesis JSON 1.1 protocol on POST / (and Prometheus text on GET /metrics, the \
+            Speaks the Kinesis JSON 1.1 protocol, and its CBOR variant (application/x-amz-cbor-1.1, the \
+            Java SDK's default), on POST / (and Prometheus text on GET /metrics, the \
             engine's exact counters as JSON on GET /ktop/v1/sample, both unauthenticated),
             enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
             --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.
@@ -42,18 +43,25 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var priceOptions: PriceOptions
 
-    @Flag(name: .customLong("verify-sigv4"), help: "Check SigV4 signatures and clock skew (±5 min) as AWS does; needs --credentials.")
+    @Flag(
+        name: .customLong("verify-sigv4"),
+        help: "Check SigV4 signatures and clock skew (±5 min) as AWS does; needs --credentials.")
     var verifySigV4 = false
 
-    @Option(help: ArgumentHelp("File of accepted credentials, one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File of accepted credentials, one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.", valueName: "file"))
     var credentials: String?
 
     @OptionGroup(title: "Connection limits") var connectionOptions: ConnectionOptions
 
     func validate() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.") }
+        guard (0...65_535).contains(port) else {
+            throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.")
+        }
         if verifySigV4 && credentials == nil {
-            throw ValidationError("--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
+            throw ValidationError(
+                "--verify-sigv4 needs --credentials FILE with one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line.")
         }
         _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
@@ -69,17 +77,20 @@ struct Serve: AsyncParsableCommand {
             if let storage = config.storage {
                 let r = opened.recovery
                 let ms = r.elapsed.components.seconds * 1000 + r.elapsed.components.attoseconds / 1_000_000_000_000_000
-                Self.say("data dir \(storage.directory) (fsync \(storage.fsync)): recovered \(r.streams) "
-                         + "stream\(r.streams == 1 ? "" : "s"), \(r.shards) shard\(r.shards == 1 ? "" : "s"), "
-                         + "\(r.records) records (\(r.bytes) bytes) in \(ms) ms")
+                Self.say(
+                    "data dir \(storage.directory) (fsync \(storage.fsync)): recovered \(r.streams) "
+                        + "stream\(r.streams == 1 ? "" : "s"), \(r.shards) shard\(r.shards == 1 ? "" : "s"), "
+                        + "\(r.records) records (\(r.bytes) bytes) in \(ms) ms")
                 for damage in r.damage { Self.say("storage: " + damage.message) }
             }
         } catch {
             Self.say("\(error)")
             throw ExitCode(1)
         }
-        let metrics = LockedValue(MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
-        var serverConfig = KinesisServer.Configuration(host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
+        let metrics = LockedValue(
+            MetricsStore(configuration: try priceOptions.metricsConfiguration(), limits: config.limits))
+        var serverConfig = KinesisServer.Configuration(
+            host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
         serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
@@ -93,7 +104,8 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ktop serve: cannot listen on \(host):\(port): \(error)\n".utf8))
             throw ExitCode(1)
         }
-        FileHandle.standardError.write(Data("ktop serve: Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(verifySigV4 ? ", SigV4 verified" : "")\(config.faults == nil ? "" : ", FAULTS ON")); Ctrl-C stops\n".utf8))
+        let notes = (verifySigV4 ? ", SigV4 verified" : "") + (config.faults == nil ? "" : ", FAULTS ON")
+        Self.say("Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(notes)); Ctrl-C stops")
         FileHandle.standardError.write(Data("ktop serve: \(serverConfig.connectionLimits.summary)\n".utf8))
 
         // Time-driven rules (retention, transitions, on-demand scaling) and the
@@ -115,7 +127,8 @@ struct Serve: AsyncParsableCommand {
         }
         let signal = await Signals.wait(for: [SIGINT, SIGTERM])
         ticker.cancel()
-        FileHandle.standardError.write(Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
+        FileHandle.standardError.write(
+            Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
         try await server.shutdown()
         engine.close()
     }
@@ -133,7 +146,9 @@ struct Serve: AsyncParsableCommand {
         do { list = try AWSCredentials.list(parsing: text) } catch {
             throw ValidationError("'\(path)' \(error.description).")
         }
-        guard !list.isEmpty else { throw ValidationError("'\(path)' holds no credentials (one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line).") }
+        guard !list.isEmpty else {
+            throw ValidationError("'\(path)' holds no credentials (one ACCESS_KEY_ID:SECRET_ACCESS_KEY per line).")
+        }
         return list
     }
 }

@@ -16,7 +16,10 @@ final class NcursesBackend {
     private var pairLimit = 0
     private var defaultColors = false
 
-    private struct PairKey: Hashable { var fg: Color; var bg: Color }
+    private struct PairKey: Hashable {
+        var fg: Color
+        var bg: Color
+    }
 
     /// Starts curses: locale, keypad, mouse, 25 ms ESC delay, colours.
     func start() {
@@ -67,7 +70,8 @@ final class NcursesBackend {
             for x in 0..<grid.width {
                 let cell = grid[x, y]
                 if let p = previous, p[x, y] == cell { continue }
-                _ = ktop_put_cell(Int32(y), Int32(x), cell.glyph.value, UInt32(cell.style.attributes.rawValue), pair(for: cell.style))
+                _ = ktop_put_cell(
+                    Int32(y), Int32(x), cell.glyph.value, UInt32(cell.style.attributes.rawValue), pair(for: cell.style))
             }
         }
         previous = grid
@@ -118,7 +122,9 @@ final class NcursesBackend {
                 previous = nil
                 return .resize(width: Int(ktop_cols()), height: Int(ktop_lines()))
             case KEY_MOUSE:
-                var x: Int32 = 0, y: Int32 = 0, kind: Int32 = 0
+                var x: Int32 = 0
+                var y: Int32 = 0
+                var kind: Int32 = 0
                 guard ktop_get_mouse(&x, &y, &kind) != 0 else { return nil }
                 switch kind {
                 case 1: return .click(x: Int(x), y: Int(y))

@@ -18,12 +18,15 @@ struct DataAndThemeTests {
         store.ingest(engine.sample())
         for second in 0..<3 {
             clock.advance(by: .seconds(1))
-            let records = (0..<200).map { PutRecordsRequestEntry(data: Data(repeating: 7, count: 500), partitionKey: "user-\($0 % 9)-\(second)") }
+            let records = (0..<200).map {
+                PutRecordsRequestEntry(data: Data(repeating: 7, count: 500), partitionKey: "user-\($0 % 9)-\(second)")
+            }
             _ = try kinesis.putRecords(PutRecordsInput(records: records, streamName: "demo"))
             engine.tick()
             store.ingest(engine.sample())
         }
-        let d = DashboardData.build(store: store, streamName: "demo", scenario: "test", clockKind: "manual", limits: .aws, scenarios: ["demo"])
+        let d = DashboardData.build(
+            store: store, streamName: "demo", scenario: "test", clockKind: "manual", limits: .aws, scenarios: ["demo"])
         #expect(d.status == "ACTIVE")
         #expect(d.openShards == 4 && d.shards.count == 4)
         #expect(d.totalIncomingRecords == 200)
@@ -33,7 +36,8 @@ struct DataAndThemeTests {
         #expect(d.writeCapacityBytes == 4 * 1_048_576)
         // The rendered screen shows the four shards.
         var model = DashboardModel()
-        model.view.width = 120; model.view.height = 40
+        model.view.width = 120
+        model.view.height = 40
         model.update(data: d)
         let text = Renderer.render(model).text
         for i in 0..<4 { #expect(text.contains("shardId-00000000000\(i)")) }
@@ -42,7 +46,8 @@ struct DataAndThemeTests {
 
     @Test("an unknown stream builds an empty view, not a crash")
     func missingStream() {
-        let d = DashboardData.build(store: MetricsStore(), streamName: "nope", scenario: "x", clockKind: "wall", limits: .aws, scenarios: [])
+        let d = DashboardData.build(
+            store: MetricsStore(), streamName: "nope", scenario: "x", clockKind: "wall", limits: .aws, scenarios: [])
         #expect(d.shards.isEmpty)
         var m = DashboardModel()
         m.update(data: d)

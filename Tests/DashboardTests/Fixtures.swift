@@ -7,7 +7,7 @@ import Testing
 enum Fixtures {
     static let space = UInt128.max
     static func ranges(_ n: Int) -> [(UInt128, UInt128)] {
-        let step = space / UInt128(n) // close enough to Kinesis's floor(2^128 / n) for a fixture
+        let step = space / UInt128(n)  // close enough to Kinesis's floor(2^128 / n) for a fixture
         return (0..<n).map { i in
             let lo = step * UInt128(i)
             let hi = i == n - 1 ? space : step * UInt128(i + 1) - 1
@@ -52,34 +52,62 @@ enum Fixtures {
             shard(i, of: n, incoming: i == 1 ? 1_000_000 : 150_000 + Double(i % 7) * 40_000, throttled: i == 1 ? 37 : 0)
         }
         if n > 1 {
-            d.shards[1].advisedSplitKey = d.shards[1].startingHashKey + (d.shards[1].endingHashKey - d.shards[1].startingHashKey) / 3
+            d.shards[1].advisedSplitKey =
+                d.shards[1].startingHashKey + (d.shards[1].endingHashKey - d.shards[1].startingHashKey) / 3
         }
         d.consumers = [
-            ConsumerRow(name: "alerts", kind: .efo, bytesPerSecond: 1_500_000, budgetBytesPerSecond: 8_388_608, throttledPerSecond: 0, millisBehindLatest: 0),
-            ConsumerRow(name: "analytics", kind: .polling, bytesPerSecond: 1_400_000, budgetBytesPerSecond: 8_388_608, throttledPerSecond: 2, millisBehindLatest: 1_200),
+            ConsumerRow(
+                name: "alerts", kind: .efo, bytesPerSecond: 1_500_000, budgetBytesPerSecond: 8_388_608,
+                throttledPerSecond: 0, millisBehindLatest: 0),
+            ConsumerRow(
+                name: "analytics", kind: .polling, bytesPerSecond: 1_400_000, budgetBytesPerSecond: 8_388_608,
+                throttledPerSecond: 2, millisBehindLatest: 1_200),
         ]
         d.producers = [
-            ProducerRow(name: "web", keys: "zipf(2000, s=0.9)", targetRecordsPerSecond: 900, ackedPerSecond: 880, throttledPerSecond: 20, dropped: 3),
-            ProducerRow(name: "mobile", keys: "uniform(10000)", targetRecordsPerSecond: 600, ackedPerSecond: 600, throttledPerSecond: 0, dropped: 0),
-            ProducerRow(name: "billing", keys: "uniform(50)", targetRecordsPerSecond: 40, ackedPerSecond: 40, throttledPerSecond: 0, dropped: 0),
+            ProducerRow(
+                name: "web", keys: "zipf(2000, s=0.9)", targetRecordsPerSecond: 900, ackedPerSecond: 880,
+                throttledPerSecond: 20, dropped: 3),
+            ProducerRow(
+                name: "mobile", keys: "uniform(10000)", targetRecordsPerSecond: 600, ackedPerSecond: 600,
+                throttledPerSecond: 0, dropped: 0),
+            ProducerRow(
+                name: "billing", keys: "uniform(50)", targetRecordsPerSecond: 40, ackedPerSecond: 40,
+                throttledPerSecond: 0, dropped: 0),
         ]
-        d.advice = [AdviceRow(action: "split", shardId: "shardId-000000000001",
-                              reason: "shardId-000000000001 is throttled at 95% of its bytes limit; split it to halve its observed load.")]
+        d.advice = [
+            AdviceRow(
+                action: "split", shardId: "shardId-000000000001",
+                reason:
+                    "shardId-000000000001 is throttled at 95% of its bytes limit; split it to halve its observed load.")
+        ]
         return d
     }
 
-    static func model(width: Int = 120, height: Int = 40, shards: Int = 4,
-                      capabilities: TerminalCapabilities = .full) -> DashboardModel {
+    static func model(
+        width: Int = 120, height: Int = 40, shards: Int = 4,
+        capabilities: TerminalCapabilities = .full
+    ) -> DashboardModel {
         var view = ViewState()
         view.width = width
         view.height = height
         view.capabilities = capabilities
         var m = DashboardModel(data: data(shards: shards), view: view)
         m.view.selectedShardId = "shardId-000000000001"
-        m.log(EventLine(time: "12:00:01", kind: .narration, text: "Three producers write to 4 shards; zipf keys make some shards warmer."))
+        m.log(
+            EventLine(
+                time: "12:00:01", kind: .narration,
+                text: "Three producers write to 4 shards; zipf keys make some shards warmer."))
         m.log(EventLine(time: "12:00:02", kind: .engine, text: "demo is ACTIVE"))
-        m.log(EventLine(time: "12:00:30", kind: .advice, text: "Advice (split): shardId-000000000001 is throttled; split it."))
-        m.log(EventLine(time: "12:00:41", kind: .error, text: "MergeShards: ResourceInUseException: Stream demo under account 123456789012 not ACTIVE, instead in state UPDATING"))
+        m.log(
+            EventLine(
+                time: "12:00:30", kind: .advice, text: "Advice (split): shardId-000000000001 is throttled; split it."))
+        m.log(
+            EventLine(
+                time: "12:00:41", kind: .error,
+                text:
+                    "MergeShards: ResourceInUseException: Stream demo under account 123456789012 not ACTIVE, instead "
+                        + "in state UPDATING"
+            ))
         m.ensureSelectionVisible()
         return m
     }
@@ -109,12 +137,15 @@ func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
     if record || !FileManager.default.fileExists(atPath: file.path) {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try? (text + "\n").write(to: file, atomically: true, encoding: .utf8)
-        if !record { Issue.record("Recorded new snapshot \(name); review it and run again", sourceLocation: sourceLocation) }
+        if !record {
+            Issue.record("Recorded new snapshot \(name); review it and run again", sourceLocation: sourceLocation)
+        }
         return
     }
     let expected = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
     if expected != text + "\n" {
-        Issue.record("Snapshot \(name) differs.\n--- expected\n\(expected)--- actual\n\(text)\n", sourceLocation: sourceLocation)
+        Issue.record(
+            "Snapshot \(name) differs.\n--- expected\n\(expected)--- actual\n\(text)\n", sourceLocation: sourceLocation)
     }
 }
 

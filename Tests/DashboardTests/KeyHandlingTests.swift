@@ -21,7 +21,10 @@ struct KeyHandlingTests {
     func splitAdvised() {
         let advised = base.data.shards[1].advisedSplitKey!
         let (m, none) = Fixtures.press(base, [.char("s")])
-        guard case .prompt(let p) = m.view.overlay else { Issue.record("no prompt"); return }
+        guard case .prompt(let p) = m.view.overlay else {
+            Issue.record("no prompt")
+            return
+        }
         #expect(p.text == String(advised))
         #expect(p.label.contains("advised"))
         #expect(none.isEmpty)
@@ -37,7 +40,10 @@ struct KeyHandlingTests {
         let shard = model.data.shards[0]
         let mid = shard.startingHashKey + (shard.endingHashKey - shard.startingHashKey) / 2 + 1
         var (m, _) = Fixtures.press(model, [.char("s")])
-        guard case .prompt(let p) = m.view.overlay else { Issue.record("no prompt"); return }
+        guard case .prompt(let p) = m.view.overlay else {
+            Issue.record("no prompt")
+            return
+        }
         #expect(p.text == String(mid))
         #expect(p.label.contains("midpoint"))
         // Clear it, type a key (letters are ignored), confirm.
@@ -56,7 +62,10 @@ struct KeyHandlingTests {
     @Test("m offers the adjacent neighbours and merges the lower range first")
     func merge() {
         var (m, _) = Fixtures.press(base, [.char("m")])
-        guard case .menu(let menu) = m.view.overlay else { Issue.record("no menu"); return }
+        guard case .menu(let menu) = m.view.overlay else {
+            Issue.record("no menu")
+            return
+        }
         #expect(menu.items.count == 2)
         var cmds: [DashboardCommand]
         (m, cmds) = Fixtures.press(m, [.down, .enter])
@@ -67,14 +76,23 @@ struct KeyHandlingTests {
         var first = base
         first.view.selectedShardId = "shardId-000000000000"
         (m, _) = Fixtures.press(first, [.char("m")])
-        guard case .menu(let only) = m.view.overlay else { Issue.record("no menu"); return }
-        #expect(only.items.map(\.command) == [.mergeShards(shardId: "shardId-000000000000", adjacentShardId: "shardId-000000000001")])
+        guard case .menu(let only) = m.view.overlay else {
+            Issue.record("no menu")
+            return
+        }
+        #expect(
+            only.items.map(\.command) == [
+                .mergeShards(shardId: "shardId-000000000000", adjacentShardId: "shardId-000000000001")
+            ])
     }
 
     @Test("u asks for a shard count")
     func updateShardCount() {
         let (m, _) = Fixtures.press(base, [.char("u")])
-        guard case .prompt(let p) = m.view.overlay else { Issue.record("no prompt"); return }
+        guard case .prompt(let p) = m.view.overlay else {
+            Issue.record("no prompt")
+            return
+        }
         #expect(p.text == "4")
         let (_, cmds) = Fixtures.press(m, [.backspace, .char("8"), .enter])
         #expect(cmds == [.updateShardCount(target: 8)])
@@ -90,16 +108,26 @@ struct KeyHandlingTests {
     @Test("K cycles the key strategy: uniform, zipf, hot key, salted")
     func keyStrategy() {
         let (m, cmds) = Fixtures.press(base, Array(repeating: .char("K"), count: 5))
-        #expect(cmds == [.setKeyStrategy(.uniform), .setKeyStrategy(.zipf), .setKeyStrategy(.hotKey), .setKeyStrategy(.salted), .setKeyStrategy(.uniform)])
+        #expect(
+            cmds == [
+                .setKeyStrategy(.uniform), .setKeyStrategy(.zipf), .setKeyStrategy(.hotKey), .setKeyStrategy(.salted),
+                .setKeyStrategy(.uniform),
+            ])
         #expect(m.view.keyStrategy == .uniform)
     }
 
     @Test("c adds or removes consumers")
     func consumers() {
         var (m, cmds) = Fixtures.press(base, [.char("c")])
-        guard case .menu(let menu) = m.view.overlay else { Issue.record("no menu"); return }
-        #expect(menu.items.map(\.command) == [.addConsumer(.polling), .addConsumer(.efo),
-                                               .removeConsumer(name: "alerts", kind: .efo), .removeConsumer(name: "analytics", kind: .polling)])
+        guard case .menu(let menu) = m.view.overlay else {
+            Issue.record("no menu")
+            return
+        }
+        #expect(
+            menu.items.map(\.command) == [
+                .addConsumer(.polling), .addConsumer(.efo),
+                .removeConsumer(name: "alerts", kind: .efo), .removeConsumer(name: "analytics", kind: .polling),
+            ])
         (m, cmds) = Fixtures.press(m, [.char("2")])
         #expect(cmds == [.addConsumer(.efo)])
         (m, cmds) = Fixtures.press(base, [.char("c"), .escape])
@@ -175,8 +203,14 @@ struct KeyHandlingTests {
         #expect(m.view.filter == "0003" && m.view.overlay == .none)
         #expect(Fixtures.press(m, [.escape]).0.visibleShards.count == 4)
         // Heat names and top keys match too.
-        #expect(Fixtures.press(base, [.char("/")] + Fixtures.chars("throttled")).0.visibleShards.map(\.shardId) == ["shardId-000000000001"])
-        #expect(Fixtures.press(base, [.char("/")] + Fixtures.chars("user-22")).0.visibleShards.map(\.shardId) == ["shardId-000000000002"])
+        #expect(
+            Fixtures.press(base, [.char("/")] + Fixtures.chars("throttled")).0.visibleShards.map(\.shardId) == [
+                "shardId-000000000001"
+            ])
+        #expect(
+            Fixtures.press(base, [.char("/")] + Fixtures.chars("user-22")).0.visibleShards.map(\.shardId) == [
+                "shardId-000000000002"
+            ])
     }
 
     @Test("Tab sorts by the next column, hottest first; r reverses")
@@ -240,7 +274,8 @@ struct KeyHandlingTests {
         var d = m.data
         d.shards[1].open = false
         var lower = Fixtures.shard(1, of: 4, incoming: 1)
-        lower.shardId = "shardId-000000000004"; lower.parentShardId = "shardId-000000000001"
+        lower.shardId = "shardId-000000000004"
+        lower.parentShardId = "shardId-000000000001"
         lower.endingHashKey = lower.startingHashKey + (lower.endingHashKey - lower.startingHashKey) / 2
         d.shards.append(lower)
         m.update(data: d)

@@ -42,7 +42,9 @@ struct SnapshotTests {
     @Test("ASCII fallback: no glyph outside printable ASCII")
     func ascii() {
         for (w, h) in Self.sizes {
-            let grid = Renderer.render(Fixtures.model(width: w, height: h, capabilities: TerminalCapabilities(colors: .sixteen, unicode: false)))
+            let grid = Renderer.render(
+                Fixtures.model(
+                    width: w, height: h, capabilities: TerminalCapabilities(colors: .sixteen, unicode: false)))
             #expect(grid.cells.allSatisfy { $0.glyph.value >= 0x20 && $0.glyph.value < 0x7F })
             assertSnapshot(grid.text, named: "screen-ascii-\(w)x\(h)")
         }
@@ -50,7 +52,8 @@ struct SnapshotTests {
 
     @Test("monochrome: no colours, the selection in reverse video, throttling in bold")
     func monochrome() {
-        let model = Fixtures.model(width: 80, height: 24, capabilities: TerminalCapabilities(colors: .monochrome, unicode: true))
+        let model = Fixtures.model(
+            width: 80, height: 24, capabilities: TerminalCapabilities(colors: .monochrome, unicode: true))
         let grid = Renderer.render(model)
         #expect(grid.cells.allSatisfy { $0.style.fg == .terminalDefault && $0.style.bg == .terminalDefault })
         // The selected shard (row 2 of the table: shard 1) is drawn in reverse video.
@@ -66,8 +69,15 @@ struct SnapshotTests {
     @Test("every colour depth uses only colours the terminal has")
     func colourDepths() {
         for depth in ColorDepth.allCases {
-            let grid = Renderer.render(Fixtures.model(width: 80, height: 24, capabilities: TerminalCapabilities(colors: depth, unicode: true)))
-            let limit: Int = switch depth { case .monochrome: 0; case .eight: 8; case .sixteen: 16; case .full256: 256 }
+            let grid = Renderer.render(
+                Fixtures.model(width: 80, height: 24, capabilities: TerminalCapabilities(colors: depth, unicode: true)))
+            let limit: Int =
+                switch depth {
+                case .monochrome: 0
+                case .eight: 8
+                case .sixteen: 16
+                case .full256: 256
+                }
             for cell in grid.cells {
                 for c in [cell.style.fg, cell.style.bg] {
                     if case .indexed(let i) = c { #expect(Int(i) < limit, "\(depth) used colour \(i)") }
@@ -95,13 +105,15 @@ struct SnapshotTests {
         var model = Fixtures.model(width: 160, height: 40)
         #expect(!Renderer.render(model).text(of: model.layout.header).contains("DISK"))
         var store = MetricsStore(limits: .aws)
-        var sample = EngineSample(time: Instant(secondsSinceEpoch: 1_764_000_000), limitsProfile: "aws",
-                                  enforcesThroughput: true, clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 1,
-                                  streams: [])
+        var sample = EngineSample(
+            time: Instant(secondsSinceEpoch: 1_764_000_000), limitsProfile: "aws",
+            enforcesThroughput: true, clockSpeed: 1, retainedBytes: 0, retainedBytesBudget: 1,
+            streams: [])
         sample.storage = StorageSample(directory: "/d", fsync: "interval:100", diskBytes: 3 << 20, failedShards: 2)
         store.ingest(sample)
-        let data = DashboardData.build(store: store, streamName: "s", scenario: "", clockKind: "wall", limits: .aws,
-                                     scenarios: [])
+        let data = DashboardData.build(
+            store: store, streamName: "s", scenario: "", clockKind: "wall", limits: .aws,
+            scenarios: [])
         model.data.storage = data.storage
         let header = Renderer.render(model).text(of: model.layout.header)
         #expect(header.contains("DISK fsync interval:100 3.00M, 2 shards FAILED"), "\(header)")
@@ -115,7 +127,9 @@ struct SnapshotTests {
         assertSnapshot(grid.text, named: "too-small-60x20")
     }
 
-    @Test("any size renders without trapping, down to nothing", arguments: [(0, 0), (1, 1), (10, 3), (79, 24), (80, 23), (300, 100)])
+    @Test(
+        "any size renders without trapping, down to nothing",
+        arguments: [(0, 0), (1, 1), (10, 3), (79, 24), (80, 23), (300, 100)])
     func anySize(_ size: (Int, Int)) {
         var model = Fixtures.model(width: size.0, height: size.1)
         model.view.overlay = .menu(Menu(title: "t", items: [Menu.Item("x", .quit)]))
@@ -136,7 +150,9 @@ struct SnapshotTests {
         model.view.overlay = .help(page: 1)
         let kafka = Renderer.render(model).text
         assertSnapshot(kafka, named: "help-kafka-80x24")
-        for term in ["topic", "stream", "partition", "shard", "offset", "sequence number", "consumer group", "KCL application"] {
+        for term in [
+            "topic", "stream", "partition", "shard", "offset", "sequence number", "consumer group", "KCL application",
+        ] {
             #expect(kafka.contains(term))
         }
     }
@@ -160,7 +176,8 @@ struct SnapshotTests {
         #expect(blocks.contains("▲"))
         #expect(blocks.contains("1.00M"))
         assertSnapshot(blocks, named: "chart-blocks-80x24")
-        let ascii = Renderer.render(Fixtures.model(width: 80, height: 24, capabilities: TerminalCapabilities(colors: .eight, unicode: false)))
+        let ascii = Renderer.render(
+            Fixtures.model(width: 80, height: 24, capabilities: TerminalCapabilities(colors: .eight, unicode: false)))
         #expect(ascii.text(of: model.layout.chart).contains("!"))
     }
 

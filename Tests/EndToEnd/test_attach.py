@@ -36,7 +36,9 @@ def shard_of(client, stream: str, key: str) -> str:
     h = md5_hash_key(key)
     for s in client.list_shards(StreamName=stream)["Shards"]:
         r = s["HashKeyRange"]
-        if "EndingSequenceNumber" not in s["SequenceNumberRange"] and int(r["StartingHashKey"]) <= h <= int(r["EndingHashKey"]):
+        if "EndingSequenceNumber" not in s["SequenceNumberRange"] and int(r["StartingHashKey"]) <= h <= int(
+            r["EndingHashKey"]
+        ):
             return s["ShardId"]
     raise AssertionError(f"no open shard holds {key}")
 
@@ -71,7 +73,9 @@ class Producer(threading.Thread):
         self.join(timeout=10)
 
 
-def attach(endpoint: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def attach(
+    endpoint: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     base.update({"AWS_ACCESS_KEY_ID": "ktop", "AWS_SECRET_ACCESS_KEY": "ktop", "AWS_REGION": kwire.REGION})
     base.update(env or {})
@@ -166,9 +170,23 @@ def test_attach_to_ktop_serve_shows_the_hot_shard_and_splits_it(ktop_serve, meas
 def test_attach_to_ktop_serve_counts_exactly_what_was_acked(ktop_serve):
     """The ktop endpoint's counters are the engine's: the records summed over the lines equal the acks."""
     client = make_stream(ktop_serve.endpoint, "exact", shards=1)
-    proc = subprocess.Popen([kwire.find_ktop_binary(), "attach", "--endpoint", ktop_serve.endpoint, "--stream", "exact",
-                             "--headless", "--duration", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"})
+    proc = subprocess.Popen(
+        [
+            kwire.find_ktop_binary(),
+            "attach",
+            "--endpoint",
+            ktop_serve.endpoint,
+            "--stream",
+            "exact",
+            "--headless",
+            "--duration",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+    )
     first = json.loads(proc.stdout.readline())  # attached: from here on every record counts
     assert first["source"]["kind"] == "ktop-endpoint"
     for i in range(3):
@@ -279,18 +297,38 @@ class TestCredentials:
     def run(self, server, tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         clean.update({"HOME": str(tmp_path), "AWS_REGION": kwire.REGION, **env})
-        return subprocess.run([kwire.find_ktop_binary(), "attach", "--endpoint", server.endpoint, "--stream", "guarded",
-                               "--headless", "--duration", "2", *args], capture_output=True, text=True, timeout=60, env=clean)
+        return subprocess.run(
+            [
+                kwire.find_ktop_binary(),
+                "attach",
+                "--endpoint",
+                server.endpoint,
+                "--stream",
+                "guarded",
+                "--headless",
+                "--duration",
+                "2",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean,
+        )
 
     def test_environment(self, verifying_server, tmp_path):
-        done = self.run(verifying_server, tmp_path, {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret"})
+        done = self.run(
+            verifying_server, tmp_path, {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret"}
+        )
         assert done.returncode == 0 and done.stdout.strip(), done.stderr
 
     def test_profile_file(self, verifying_server, tmp_path):
         (tmp_path / ".aws").mkdir()
         (tmp_path / ".aws" / "credentials").write_text(
             "[default]\naws_access_key_id = WRONG\naws_secret_access_key = wrong\n\n"
-            "# the one the server accepts\n[ops]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n")
+            "# the one the server accepts\n[ops]\naws_access_key_id = AKIDPROFILE\n"
+            "aws_secret_access_key = profile-secret\n"
+        )
         done = self.run(verifying_server, tmp_path, {}, "--profile", "ops")
         assert done.returncode == 0 and done.stdout.strip(), done.stderr
         done = self.run(verifying_server, tmp_path, {"AWS_PROFILE": "ops"})
@@ -298,10 +336,14 @@ class TestCredentials:
 
     def test_credential_process(self, verifying_server, tmp_path):
         script = tmp_path / "creds.sh"
-        script.write_text('#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process-secret"}\'\n')
+        script.write_text(
+            '#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process-secret"}\'\n'
+        )
         script.chmod(0o755)
         (tmp_path / ".aws").mkdir()
-        (tmp_path / ".aws" / "config").write_text(f"[profile sso]\ncredential_process = {script}\nregion = {kwire.REGION}\n")
+        (tmp_path / ".aws" / "config").write_text(
+            f"[profile sso]\ncredential_process = {script}\nregion = {kwire.REGION}\n"
+        )
         done = self.run(verifying_server, tmp_path, {}, "--profile", "sso")
         assert done.returncode == 0 and done.stdout.strip(), done.stderr
 
@@ -315,14 +357,20 @@ class TestCredentials:
     def test_rejected_credentials_are_one_clear_line(self, verifying_server, tmp_path):
         done = self.run(verifying_server, tmp_path, {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "not-it"})
         assert done.returncode != 0
-        assert any(t in done.stderr for t in ("InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClient")), done.stderr
+        assert any(
+            t in done.stderr for t in ("InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClient")
+        ), done.stderr
         assert "environment" in done.stderr, done.stderr
 
 
 def run_until_first_line(endpoint: str, stream: str, *args: str) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([kwire.find_ktop_binary(), "attach", "--endpoint", endpoint, "--stream", stream, "--headless",
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": kwire.REGION})
+    proc = subprocess.Popen(
+        [kwire.find_ktop_binary(), "attach", "--endpoint", endpoint, "--stream", stream, "--headless", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": kwire.REGION},
+    )
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
     return proc, json.loads(line)

@@ -20,7 +20,8 @@ import kwire  # noqa: E402
 
 agg = pytest.importorskip(
     "aws_kinesis_agg",
-    reason="aws-kinesis-agg is not installed (pip install aws-kinesis-agg); the Swift KPLTests check the format by hand",
+    reason="aws-kinesis-agg is not installed (pip install aws-kinesis-agg); "
+    "the Swift KPLTests check the format by hand",
 )
 from aws_kinesis_agg.aggregator import RecordAggregator  # noqa: E402
 from aws_kinesis_agg.deaggregator import deaggregate_records  # noqa: E402
@@ -57,9 +58,15 @@ def test_aggregate_written_by_ktop_is_read_by_aws_kinesis_agg(ktop_bin):
     first_hash = users[0][1] or str(int.from_bytes(hashlib.md5(users[0][0].encode()).digest(), "big"))
     assert out["explicitHashKey"] == first_hash
 
-    kinesis_record = {"kinesis": {
-        "kinesisSchemaVersion": "1.0", "partitionKey": out["partitionKey"], "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
-        "data": out["data"], "approximateArrivalTimestamp": 1545084650.987}}
+    kinesis_record = {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": out["partitionKey"],
+            "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+            "data": out["data"],
+            "approximateArrivalTimestamp": 1545084650.987,
+        }
+    }
     got = deaggregate_records([kinesis_record])
     assert len(got) == len(users)
     for (pk, ehk, data), r in zip(users, got):
@@ -89,7 +96,10 @@ def test_aggregate_written_by_aws_kinesis_agg_is_read_by_ktop(ktop_bin):
 
 def test_a_plain_record_passes_through_decode(ktop_bin):
     out = ktop_kpl(ktop_bin, "decode", {"data": base64.b64encode(b"just bytes").decode(), "partitionKey": "k"})
-    assert out == {"aggregated": False, "records": [{"partitionKey": "k", "data": base64.b64encode(b"just bytes").decode(), "subSequenceNumber": 0}]}
+    assert out == {
+        "aggregated": False,
+        "records": [{"partitionKey": "k", "data": base64.b64encode(b"just bytes").decode(), "subSequenceNumber": 0}],
+    }
 
 
 def test_bad_input_is_one_clear_line(ktop_bin):

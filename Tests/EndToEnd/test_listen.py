@@ -40,7 +40,9 @@ def test_sdk_stream_appears_in_the_headless_snapshots():
                 total += sum(s["IncomingRecords"] for s in streams["sdkapp"]["shards"])
                 if total >= 47.5:
                     break
-            assert time.time() < deadline, f"only {total} of the SDK's 50 records showed up in the snapshots; last: {streams.get('sdkapp')}"
+            assert time.time() < deadline, (
+                f"only {total} of the SDK's 50 records showed up in the snapshots; last: {streams.get('sdkapp')}"
+            )
         assert 47.5 <= total <= 52.5
     finally:
         proc.terminate()

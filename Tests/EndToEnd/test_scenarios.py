@@ -64,7 +64,10 @@ def test_scenario_file_from_show_runs(ktop_bin, tmp_path):
 
 def test_bad_scenario_file_is_one_clear_line(ktop_bin, tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text('{"name": "x", "stream": {"name": "s"}, "producers": [{"name": "p", "recordsPerSecond": 1, "keys": {"type": "gauss"}}]}')
+    path.write_text(
+        '{"name": "x", "stream": {"name": "s"}, '
+        '"producers": [{"name": "p", "recordsPerSecond": 1, "keys": {"type": "gauss"}}]}'
+    )
     p = run(ktop_bin, "--scenario", str(path), "--headless", timeout=30)
     assert p.returncode != 0
     assert "unknown key distribution 'gauss'" in p.stderr

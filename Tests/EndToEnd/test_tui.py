@@ -88,7 +88,9 @@ class Terminal:
 def terminal():
     tmux = tmux_executable()
     if tmux is None:
-        pytest.skip("tmux is not installed and could not be installed (apt-get install -y tmux); the dashboard needs a terminal")
+        pytest.skip(
+            "tmux is not installed and could not be installed (apt-get install -y tmux); the dashboard needs a terminal"
+        )
     binary = ktop_binary()
     term = Terminal(tmux)
     term.binary = binary
@@ -133,7 +135,9 @@ def test_split_from_the_dashboard_then_quit(terminal):
     assert "demo" in screen and "ACTIVE" in screen
     # The first shard is selected; s opens the split prompt with the key pre-filled, Enter splits.
     terminal.keys("s")
-    prompt = terminal.wait_for("the split prompt", lambda s: re.search(r"Split\S* shardId-000000000000.*\d{30,}", s) is not None, 10)
+    prompt = terminal.wait_for(
+        "the split prompt", lambda s: re.search(r"Split\S* shardId-000000000000.*\d{30,}", s) is not None, 10
+    )
     assert "Esc" in prompt or "cancel" in prompt or "\u2588" in prompt
     terminal.keys("Enter")
     screen = terminal.wait_for(
@@ -157,7 +161,9 @@ def test_sigterm_restores_the_terminal(terminal):
     assert children, "ktop is not running under the shell"
     for pid in children:
         os.kill(pid, 15)
-    screen = terminal.wait_for("the shell again after SIGTERM", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15)
+    screen = terminal.wait_for(
+        "the shell again after SIGTERM", lambda s: re.search(r"KTOP_EXIT=\d+", s) is not None, 15
+    )
     assert "KTOP_EXIT=143" in screen
     assert "HASH%" not in screen
 
@@ -220,7 +226,9 @@ def test_attach_dashboard_confirms_a_split_on_the_real_stream(terminal, measure)
         client = kwire.make_client(server.endpoint)
         client.create_stream(StreamName="live", ShardCount=2)
         kwire.wait_stream_status(client, "live")
-        client.put_records(StreamName="live", Records=[{"Data": b"x" * 100, "PartitionKey": f"k{i}"} for i in range(50)])
+        client.put_records(
+            StreamName="live", Records=[{"Data": b"x" * 100, "PartitionKey": f"k{i}"} for i in range(50)]
+        )
         screen = start_attach(terminal, server.endpoint, "--stream", "live", "--source", measure)
         assert f"ATTACHED {server.endpoint}" in screen and "live" in screen
         assert "/h" in screen, "the header shows the hourly cost"

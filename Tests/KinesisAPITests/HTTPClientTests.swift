@@ -1,11 +1,13 @@
 import Foundation
-@testable import KinesisAPI
 import StreamEngine
 import Testing
+
+@testable import KinesisAPI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `KinesisServer` on a free loopback port in front of an engine on a
@@ -23,7 +25,8 @@ private final class Loopback: @unchecked Sendable {
         var configuration = EngineConfiguration()
         configuration.delays = .immediate
         engine = KinesisEngine(clock: clock, configuration: configuration)
-        var serverConfiguration = KinesisServer.Configuration(host: "127.0.0.1", port: 0, verifySigV4: verify, threads: 1)
+        var serverConfiguration = KinesisServer.Configuration(
+            host: "127.0.0.1", port: 0, verifySigV4: verify, threads: 1)
         serverConfiguration.subscriptionPollWhenIdle = .milliseconds(20)
         serverConfiguration.subscriptionPollAfterRecords = .milliseconds(5)
         serverConfiguration.shutdownGracePeriod = .milliseconds(200)
@@ -33,7 +36,9 @@ private final class Loopback: @unchecked Sendable {
 
     var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    func client(credentials: AWSCredentials = Loopback.credentials, timeout: Duration = .seconds(5)) -> KinesisHTTPClient {
+    func client(
+        credentials: AWSCredentials = Loopback.credentials, timeout: Duration = .seconds(5)
+    ) -> KinesisHTTPClient {
         KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: credentials, timeout: timeout)
     }
 
@@ -47,8 +52,10 @@ private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) a
     }
 }
 
-private func expectKinesisError(_ type: KinesisErrorType, _ message: String? = nil,
-                                _ body: () throws(KinesisError) -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectKinesisError(
+    _ type: KinesisErrorType, _ message: String? = nil,
+    _ body: () throws(KinesisError) -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) {
     do {
         try body()
         Issue.record("expected \(type.rawValue)", sourceLocation: sourceLocation)
@@ -71,12 +78,18 @@ struct HTTPClientTests {
             #expect(summary.streamStatus == .active)
             #expect(summary.openShardCount == 2)
 
-            let put = try client.putRecord(PutRecordInput(streamName: "rt", data: Data("hello".utf8), partitionKey: "pk",
-                                                          explicitHashKey: "5"))
+            let put = try client.putRecord(
+                PutRecordInput(
+                    streamName: "rt", data: Data("hello".utf8), partitionKey: "pk",
+                    explicitHashKey: "5"))
             #expect(put.shardId == "shardId-000000000000")
-            let batch = try client.putRecords(PutRecordsInput(
-                records: (0..<3).map { PutRecordsRequestEntry(data: Data([UInt8($0), 0, 255]), explicitHashKey: "7", partitionKey: "k\($0)") },
-                streamName: "rt"))
+            let batch = try client.putRecords(
+                PutRecordsInput(
+                    records: (0..<3).map {
+                        PutRecordsRequestEntry(
+                            data: Data([UInt8($0), 0, 255]), explicitHashKey: "7", partitionKey: "k\($0)")
+                    },
+                    streamName: "rt"))
             #expect(batch.failedRecordCount == 0)
             #expect(batch.records.count == 3)
 
@@ -84,8 +97,10 @@ struct HTTPClientTests {
             #expect(shards.map(\.shardId) == ["shardId-000000000000", "shardId-000000000001"])
             #expect(shards[0].hashKeyRange.startingHashKey == "0")
 
-            let iterator = try client.getShardIterator(GetShardIteratorInput(
-                streamName: "rt", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)).shardIterator
+            let iterator = try client.getShardIterator(
+                GetShardIteratorInput(
+                    streamName: "rt", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)
+            ).shardIterator
             let got = try client.getRecords(GetRecordsInput(shardIterator: iterator))
             #expect(got.records.map(\.data) == [Data("hello".utf8)] + (0..<3).map { Data([UInt8($0), 0, 255]) })
             #expect(got.records.map(\.partitionKey) == ["pk", "k0", "k1", "k2"])
@@ -96,7 +111,8 @@ struct HTTPClientTests {
             #expect(try client.describeLimits().shardLimit > 0)
             #expect(try client.listStreams(ListStreamsInput()).streamNames == ["rt"])
             // The generic entry point reaches the same operations.
-            let described: DescribeStreamOutput = try client.call(.describeStream, DescribeStreamInput(streamName: "rt"))
+            let described: DescribeStreamOutput = try client.call(
+                .describeStream, DescribeStreamInput(streamName: "rt"))
             #expect(described.streamDescription.shards.count == 2)
         }
         try await loop.stop()
@@ -106,11 +122,13 @@ struct HTTPClientTests {
         let loop = try await Loopback()
         let client = loop.client()
         try await blocking {
-            expectKinesisError(.resourceNotFound, "Stream nope under account 123456789012 not found.") { () throws(KinesisError) in
+            expectKinesisError(.resourceNotFound, "Stream nope under account 123456789012 not found.") {
+                () throws(KinesisError) in
                 _ = try client.describeStreamSummary(StreamInput(streamName: "nope"))
             }
             _ = try client.createStream(CreateStreamInput(streamName: "dup", shardCount: 1))
-            expectKinesisError(.resourceInUse, "Stream dup under account 123456789012 already exists.") { () throws(KinesisError) in
+            expectKinesisError(.resourceInUse, "Stream dup under account 123456789012 already exists.") {
+                () throws(KinesisError) in
                 _ = try client.createStream(CreateStreamInput(streamName: "dup", shardCount: 1))
             }
             expectKinesisError(.invalidArgument) { () throws(KinesisError) in
@@ -126,13 +144,18 @@ struct HTTPClientTests {
         try await blocking {
             _ = try client.createStream(CreateStreamInput(streamName: "hot", shardCount: 1))
             // data + key = exactly 1 MiB: the shard's whole second of write quota (the clock stands still).
-            _ = try client.putRecord(PutRecordInput(streamName: "hot", data: Data(count: 1_048_576 - 2), partitionKey: "pk"))
-            expectKinesisError(.provisionedThroughputExceeded,
-                               "Rate exceeded for shard shardId-000000000000 in stream hot under account 123456789012.") { () throws(KinesisError) in
+            _ = try client.putRecord(
+                PutRecordInput(streamName: "hot", data: Data(count: 1_048_576 - 2), partitionKey: "pk"))
+            expectKinesisError(
+                .provisionedThroughputExceeded,
+                "Rate exceeded for shard shardId-000000000000 in stream hot under account 123456789012."
+            ) { () throws(KinesisError) in
                 _ = try client.putRecord(PutRecordInput(streamName: "hot", data: Data("x".utf8), partitionKey: "k"))
             }
-            let batch = try client.putRecords(PutRecordsInput(records: [PutRecordsRequestEntry(data: Data("x".utf8), partitionKey: "k")],
-                                                              streamName: "hot"))
+            let batch = try client.putRecords(
+                PutRecordsInput(
+                    records: [PutRecordsRequestEntry(data: Data("x".utf8), partitionKey: "k")],
+                    streamName: "hot"))
             #expect(batch.failedRecordCount == 1)
             #expect(batch.records.first?.errorCode == "ProvisionedThroughputExceededException")
         }
@@ -142,12 +165,14 @@ struct HTTPClientTests {
     @Test func signaturesAreAcceptedByAVerifyingServerAndRefusedWithTheWrongSecret() async throws {
         let loop = try await Loopback(verify: [Loopback.credentials])
         let good = loop.client()
-        let wrongSecret = loop.client(credentials: AWSCredentials(accessKeyId: Loopback.credentials.accessKeyId, secretAccessKey: "wrong"))
+        let wrongSecret = loop.client(
+            credentials: AWSCredentials(accessKeyId: Loopback.credentials.accessKeyId, secretAccessKey: "wrong"))
         let unknownKey = loop.client(credentials: AWSCredentials(accessKeyId: "AKIDNOBODY", secretAccessKey: "x"))
         let withToken = KinesisHTTPClient(
             endpoint: loop.endpoint, region: "us-east-1",
-            credentials: AWSCredentials(accessKeyId: Loopback.credentials.accessKeyId,
-                                        secretAccessKey: Loopback.credentials.secretAccessKey, sessionToken: "TOKEN123"))
+            credentials: AWSCredentials(
+                accessKeyId: Loopback.credentials.accessKeyId,
+                secretAccessKey: Loopback.credentials.secretAccessKey, sessionToken: "TOKEN123"))
         try await blocking {
             _ = try good.createStream(CreateStreamInput(streamName: "signed", shardCount: 1))
             #expect(try good.listStreams(ListStreamsInput()).streamNames == ["signed"])
@@ -156,7 +181,8 @@ struct HTTPClientTests {
             expectKinesisError(.invalidSignature) { () throws(KinesisError) in
                 _ = try wrongSecret.listStreams(ListStreamsInput())
             }
-            expectKinesisError(.unrecognizedClient, "The security token included in the request is invalid.") { () throws(KinesisError) in
+            expectKinesisError(.unrecognizedClient, "The security token included in the request is invalid.") {
+                () throws(KinesisError) in
                 _ = try unknownKey.listStreams(ListStreamsInput())
             }
         }
@@ -168,15 +194,20 @@ struct HTTPClientTests {
         let client = loop.client()
         try await blocking {
             _ = try client.createStream(CreateStreamInput(streamName: "efo", shardCount: 1))
-            let arn = try client.describeStreamSummary(StreamInput(streamName: "efo")).streamDescriptionSummary.streamARN
-            let consumer = try client.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer
-            #expect(try client.describeStreamConsumer(StreamConsumerInput(consumerARN: consumer.consumerARN))
-                .consumerDescription.consumerStatus == .active)
+            let arn = try client.describeStreamSummary(StreamInput(streamName: "efo")).streamDescriptionSummary
+                .streamARN
+            let consumer = try client.registerStreamConsumer(
+                RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")
+            ).consumer
+            #expect(
+                try client.describeStreamConsumer(StreamConsumerInput(consumerARN: consumer.consumerARN))
+                    .consumerDescription.consumerStatus == .active)
             _ = try client.putRecord(PutRecordInput(streamName: "efo", data: Data("one".utf8), partitionKey: "a"))
 
-            let subscription = try client.subscribeToShard(SubscribeToShardInput(
-                consumerARN: consumer.consumerARN, shardId: "shardId-000000000000",
-                startingPosition: StartingPosition(type: .trimHorizon)))
+            let subscription = try client.subscribeToShard(
+                SubscribeToShardInput(
+                    consumerARN: consumer.consumerARN, shardId: "shardId-000000000000",
+                    startingPosition: StartingPosition(type: .trimHorizon)))
             var seen: [Data] = []
             var continuation: String?
             // Bounded: the server sends an event every 20 ms; 2 s is ample.
@@ -189,7 +220,8 @@ struct HTTPClientTests {
                 continuation = event.continuationSequenceNumber ?? continuation
                 if seen.count == 1 && !putSecond {
                     putSecond = true
-                    _ = try client.putRecord(PutRecordInput(streamName: "efo", data: Data("two".utf8), partitionKey: "b"))
+                    _ = try client.putRecord(
+                        PutRecordInput(streamName: "efo", data: Data("two".utf8), partitionKey: "b"))
                 }
             }
             #expect(seen == [Data("one".utf8), Data("two".utf8)])
@@ -209,9 +241,11 @@ struct HTTPClientTests {
         try await blocking {
             _ = try client.createStream(CreateStreamInput(streamName: "efo", shardCount: 1))
             expectKinesisError(.resourceNotFound) { () throws(KinesisError) in
-                _ = try client.subscribeToShard(SubscribeToShardInput(
-                    consumerARN: "arn:aws:kinesis:us-east-1:123456789012:stream/efo/consumer/none:1", shardId: "shardId-000000000000",
-                    startingPosition: StartingPosition(type: .latest)))
+                _ = try client.subscribeToShard(
+                    SubscribeToShardInput(
+                        consumerARN: "arn:aws:kinesis:us-east-1:123456789012:stream/efo/consumer/none:1",
+                        shardId: "shardId-000000000000",
+                        startingPosition: StartingPosition(type: .latest)))
             }
         }
         try await loop.stop()
@@ -222,10 +256,14 @@ struct HTTPClientTests {
         let client = loop.client()
         try await blocking {
             _ = try client.createStream(CreateStreamInput(streamName: "efo", shardCount: 1))
-            let arn = try client.describeStreamSummary(StreamInput(streamName: "efo")).streamDescriptionSummary.streamARN
-            let consumer = try client.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer
-            let input = SubscribeToShardInput(consumerARN: consumer.consumerARN, shardId: "shardId-000000000000",
-                                              startingPosition: StartingPosition(type: .latest))
+            let arn = try client.describeStreamSummary(StreamInput(streamName: "efo")).streamDescriptionSummary
+                .streamARN
+            let consumer = try client.registerStreamConsumer(
+                RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")
+            ).consumer
+            let input = SubscribeToShardInput(
+                consumerARN: consumer.consumerARN, shardId: "shardId-000000000000",
+                startingPosition: StartingPosition(type: .latest))
             let first = try client.subscribeToShard(input)
             #expect(try first.nextEvent()?.records == [])
             // Within 5 s a second subscription is refused; 5 s later it takes over.
@@ -241,7 +279,11 @@ struct HTTPClientTests {
                 } catch { thrown = error }
             }
             #expect(thrown?.type == .resourceInUse)
-            #expect(thrown?.message == "Subscription for consumer \(consumer.consumerARN) and shard shardId-000000000000 was replaced by a newer subscription.")
+            #expect(
+                thrown?.message
+                    == "Subscription for consumer \(consumer.consumerARN) and shard shardId-000000000000 was replaced "
+                        + "by a newer subscription."
+            )
             #expect(try first.nextEvent() == nil)
 
             // Kinesis ends a subscription after 5 minutes: the stream ends, nextEvent says nil.
@@ -266,20 +308,27 @@ struct HTTPClientTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         try #require(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
-        let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .milliseconds(300))
+        let client = KinesisHTTPClient(
+            endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .milliseconds(300))
         try await blocking {
             let started = Date()
-            expectKinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): no ListStreams reply within 0.3 seconds") {
+            expectKinesisError(
+                .internalFailure, "cannot reach \(endpoint.absoluteString): no ListStreams reply within 0.3 seconds"
+            ) {
                 () throws(KinesisError) in _ = try client.listStreams(ListStreamsInput())
             }
             expectKinesisError(.internalFailure) { () throws(KinesisError) in
-                _ = try client.subscribeToShard(SubscribeToShardInput(consumerARN: "arn", shardId: "shardId-000000000000",
-                                                                      startingPosition: StartingPosition(type: .latest)))
+                _ = try client.subscribeToShard(
+                    SubscribeToShardInput(
+                        consumerARN: "arn", shardId: "shardId-000000000000",
+                        startingPosition: StartingPosition(type: .latest)))
             }
             #expect(Date().timeIntervalSince(started) < 3)
         }
@@ -303,15 +352,19 @@ struct HTTPClientTests {
         }
         #expect(bound)
         let endpoint = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
-        let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .seconds(3))
+        let client = KinesisHTTPClient(
+            endpoint: endpoint, region: "us-east-1", credentials: Loopback.credentials, timeout: .seconds(3))
         try await blocking {
             let started = Date()
-            expectKinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): connection refused") { () throws(KinesisError) in
+            expectKinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): connection refused") {
+                () throws(KinesisError) in
                 _ = try client.listStreams(ListStreamsInput())
             }
             do throws(KinesisError) {
-                _ = try client.subscribeToShard(SubscribeToShardInput(consumerARN: "arn", shardId: "shardId-000000000000",
-                                                                      startingPosition: StartingPosition(type: .latest)))
+                _ = try client.subscribeToShard(
+                    SubscribeToShardInput(
+                        consumerARN: "arn", shardId: "shardId-000000000000",
+                        startingPosition: StartingPosition(type: .latest)))
                 Issue.record("subscribe to a closed port succeeded")
             } catch {
                 #expect(error.type == .internalFailure)
@@ -327,46 +380,61 @@ struct ErrorReplyTests {
     @Test func typeIsSanitisedAndMessageReadEitherWay() {
         let e = KinesisErrorReply.error(
             status: 400, headerType: nil,
-            body: Array(#"{"__type":"com.amazon.coral.validate#ValidationException:http://internal.amazon.com/x","Message":"bad"}"#.utf8),
+            body: Array(
+                (#"{"__type":"com.amazon.coral.validate#ValidationException:http://internal.amazon.com/x","#
+                    + #""Message":"bad"}"#).utf8),
             endpoint: "http://x")
         #expect(e == KinesisError(.validation, "bad"))
-        let header = KinesisErrorReply.error(status: 400, headerType: "ResourceNotFoundException:http://internal.amazon.com/",
-                                             body: Array(#"{"message":"gone"}"#.utf8), endpoint: "http://x")
+        let header = KinesisErrorReply.error(
+            status: 400, headerType: "ResourceNotFoundException:http://internal.amazon.com/",
+            body: Array(#"{"message":"gone"}"#.utf8), endpoint: "http://x")
         #expect(header == KinesisError(.resourceNotFound, "gone"))
-        #expect(KinesisErrorReply.sanitize("aws.protocoltests.restjson#FooError:http://internal.amazon.com/") == "FooError")
+        #expect(
+            KinesisErrorReply.sanitize("aws.protocoltests.restjson#FooError:http://internal.amazon.com/") == "FooError")
     }
 
     @Test func unknownAndGenericTypesFallBackKeepingTheirName() {
-        let unknown = KinesisErrorReply.error(status: 400, headerType: nil,
-                                              body: Array(#"{"__type":"WeirdException","message":"odd"}"#.utf8), endpoint: "e")
+        let unknown = KinesisErrorReply.error(
+            status: 400, headerType: nil,
+            body: Array(#"{"__type":"WeirdException","message":"odd"}"#.utf8), endpoint: "e")
         #expect(unknown == KinesisError(.invalidArgument, "WeirdException: odd"))
-        let unknownFault = KinesisErrorReply.error(status: 503, headerType: nil,
-                                                   body: Array(#"{"__type":"Meltdown","message":"hot"}"#.utf8), endpoint: "e")
+        let unknownFault = KinesisErrorReply.error(
+            status: 503, headerType: nil,
+            body: Array(#"{"__type":"Meltdown","message":"hot"}"#.utf8), endpoint: "e")
         #expect(unknownFault == KinesisError(.internalFailure, "Meltdown: hot"))
-        let throttle = KinesisErrorReply.error(status: 400, headerType: nil,
-                                               body: Array(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.utf8), endpoint: "e")
+        let throttle = KinesisErrorReply.error(
+            status: 400, headerType: nil,
+            body: Array(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.utf8), endpoint: "e")
         #expect(throttle == KinesisError(.limitExceeded, "ThrottlingException: Rate exceeded"))
-        #expect(KinesisErrorReply.error(status: 500, headerType: nil, body: Array(#"{"__type":"InternalFailure"}"#.utf8), endpoint: "e").type
+        #expect(
+            KinesisErrorReply.error(
+                status: 500, headerType: nil, body: Array(#"{"__type":"InternalFailure"}"#.utf8), endpoint: "e"
+            ).type
                 == .internalFailure)
-        let html = KinesisErrorReply.error(status: 502, headerType: nil, body: Array("<html>Bad Gateway</html>".utf8), endpoint: "http://p")
+        let html = KinesisErrorReply.error(
+            status: 502, headerType: nil, body: Array("<html>Bad Gateway</html>".utf8), endpoint: "http://p")
         #expect(html == KinesisError(.internalFailure, "HTTP 502 from http://p: <html>Bad Gateway</html>"))
-        #expect(KinesisErrorReply.error(status: 403, headerType: nil, body: [], endpoint: "http://p").type == .accessDenied)
+        #expect(
+            KinesisErrorReply.error(status: 403, headerType: nil, body: [], endpoint: "http://p").type == .accessDenied)
     }
 
     @Test func eventStreamExceptionFrames() {
         let frame = KinesisEventStream.exception(KinesisError(.resourceInUse, "taken over"))
         #expect(KinesisErrorReply.error(streamMessage: frame) == KinesisError(.resourceInUse, "taken over"))
-        let error = EventStreamMessage(headers: [
-            EventStreamHeader(":message-type", .string("error")),
-            EventStreamHeader(":error-code", .string("InternalFailure")),
-            EventStreamHeader(":error-message", .string("boom")),
-        ], payload: [])
+        let error = EventStreamMessage(
+            headers: [
+                EventStreamHeader(":message-type", .string("error")),
+                EventStreamHeader(":error-code", .string("InternalFailure")),
+                EventStreamHeader(":error-message", .string("boom")),
+            ], payload: [])
         #expect(KinesisErrorReply.error(streamMessage: error) == KinesisError(.internalFailure, "boom"))
     }
 
     @Test func hostHeaderKeepsOnlyNonDefaultPorts() {
         #expect(KinesisHTTPClient.hostHeader(for: URL(string: "http://127.0.0.1:4567")!) == "127.0.0.1:4567")
-        #expect(KinesisHTTPClient.hostHeader(for: URL(string: "https://kinesis.us-east-1.amazonaws.com")!) == "kinesis.us-east-1.amazonaws.com")
+        #expect(
+            KinesisHTTPClient.hostHeader(for: URL(string: "https://kinesis.us-east-1.amazonaws.com")!)
+                == "kinesis.us-east-1.amazonaws.com")
         #expect(KinesisHTTPClient.hostHeader(for: URL(string: "https://h:443")!) == "h")
         #expect(KinesisHTTPClient.hostHeader(for: URL(string: "http://h:80/")!) == "h")
     }

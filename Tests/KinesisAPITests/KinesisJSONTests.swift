@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import KinesisAPI
 @testable import StreamEngine
-import Testing
 
 private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 private func text(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
@@ -20,25 +21,38 @@ struct KinesisJSONTests {
     // MARK: decoding inputs
 
     @Test func decodesTheCapturedBoto3PutRecord() throws {
-        let input = try KinesisJSON.decode(PutRecordInput.self, from: bytes(
-            #"{"StreamName": "s", "Data": "aGVsbG8=", "PartitionKey": "pk", "ExplicitHashKey": "5"}"#))
-        #expect(input == PutRecordInput(streamName: "s", data: Data("hello".utf8), partitionKey: "pk", explicitHashKey: "5"))
+        let input = try KinesisJSON.decode(
+            PutRecordInput.self,
+            from: bytes(
+                #"{"StreamName": "s", "Data": "aGVsbG8=", "PartitionKey": "pk", "ExplicitHashKey": "5"}"#))
+        #expect(
+            input == PutRecordInput(streamName: "s", data: Data("hello".utf8), partitionKey: "pk", explicitHashKey: "5")
+        )
     }
 
     @Test func timestampsAcceptIntegersAndFractions() throws {
-        let whole = try KinesisJSON.decode(GetShardIteratorInput.self, from: bytes(
-            #"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":1459799926}"#))
+        let whole = try KinesisJSON.decode(
+            GetShardIteratorInput.self,
+            from: bytes(
+                #"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":1"#
+                    + #"459799926}"#
+            ))
         #expect(whole.timestamp == Date(timeIntervalSince1970: 1_459_799_926))
         #expect(whole.shardIteratorType == .atTimestamp)
-        let fractional = try KinesisJSON.decode(GetShardIteratorInput.self, from: bytes(#"{"Timestamp":1459799926.48}"#))
+        let fractional = try KinesisJSON.decode(
+            GetShardIteratorInput.self, from: bytes(#"{"Timestamp":1459799926.48}"#))
         #expect(fractional.timestamp == Date(timeIntervalSince1970: 1_459_799_926.48))
         let exponent = try KinesisJSON.decode(GetShardIteratorInput.self, from: bytes(#"{"Timestamp":1.459799926E9}"#))
         #expect(exponent.timestamp == Date(timeIntervalSince1970: 1_459_799_926))
     }
 
     @Test func memberNamesMapButMapKeysStayVerbatim() throws {
-        let input = try KinesisJSON.decode(CreateStreamInput.self, from: bytes(
-            #"{"StreamName":"s","ShardCount":2,"StreamModeDetails":{"StreamMode":"PROVISIONED"},"Tags":{"Env":"prod","team":"x"},"MaxRecordSizeInKiB":2048}"#))
+        let input = try KinesisJSON.decode(
+            CreateStreamInput.self,
+            from: bytes(
+                #"{"StreamName":"s","ShardCount":2,"StreamModeDetails":{"StreamMode":"PROVISIONED"},"Tags":{"Env":"pr"#
+                    + #"od","team":"x"},"MaxRecordSizeInKiB":2048}"#
+            ))
         #expect(input.streamModeDetails == StreamModeDetails(streamMode: .provisioned))
         #expect(input.tags == ["Env": "prod", "team": "x"])
         #expect(input.maxRecordSizeInKiB == 2048)
@@ -48,13 +62,21 @@ struct KinesisJSONTests {
     }
 
     @Test func nestedShapesListsAndNulls() throws {
-        let input = try KinesisJSON.decode(PutRecordsInput.self, from: bytes(
-            #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","StreamName":null,"Records":[{"Data":"","PartitionKey":"a"},{"Data":"AQID","PartitionKey":"b","ExplicitHashKey":"7"}]}"#))
+        let input = try KinesisJSON.decode(
+            PutRecordsInput.self,
+            from: bytes(
+                #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","StreamName":null,"Records":[{"Data""#
+                    + #":"","PartitionKey":"a"},{"Data":"AQID","PartitionKey":"b","ExplicitHashKey":"7"}]}"#
+            ))
         #expect(input.streamName == nil)
         #expect(input.streamARN == "arn:aws:kinesis:us-east-1:123456789012:stream/s")
-        #expect(input.records == [PutRecordsRequestEntry(data: Data(), partitionKey: "a"),
-                                  PutRecordsRequestEntry(data: Data([1, 2, 3]), explicitHashKey: "7", partitionKey: "b")])
-        let filter = try KinesisJSON.decode(ListShardsInput.self, from: bytes(#"{"ShardFilter":{"Type":"AT_TIMESTAMP","Timestamp":1.5}}"#))
+        #expect(
+            input.records == [
+                PutRecordsRequestEntry(data: Data(), partitionKey: "a"),
+                PutRecordsRequestEntry(data: Data([1, 2, 3]), explicitHashKey: "7", partitionKey: "b"),
+            ])
+        let filter = try KinesisJSON.decode(
+            ListShardsInput.self, from: bytes(#"{"ShardFilter":{"Type":"AT_TIMESTAMP","Timestamp":1.5}}"#))
         #expect(filter.shardFilter == ShardFilter(type: .atTimestamp, timestamp: Date(timeIntervalSince1970: 1.5)))
     }
 
@@ -64,7 +86,8 @@ struct KinesisJSONTests {
     }
 
     @Test func unknownEnumValuesSurviveForTheEngineToReject() throws {
-        let input = try KinesisJSON.decode(GetShardIteratorInput.self, from: bytes(#"{"ShardIteratorType":"SOMEWHERE"}"#))
+        let input = try KinesisJSON.decode(
+            GetShardIteratorInput.self, from: bytes(#"{"ShardIteratorType":"SOMEWHERE"}"#))
         #expect(input.shardIteratorType?.rawValue == "SOMEWHERE")
         #expect(input.shardIteratorType?.isKnown == false)
     }
@@ -72,12 +95,15 @@ struct KinesisJSONTests {
     @Test func integersTruncateLikeCoral() throws {
         #expect(try KinesisJSON.decode(CreateStreamInput.self, from: bytes(#"{"ShardCount":2.9}"#)).shardCount == 2)
         #expect(try KinesisJSON.decode(CreateStreamInput.self, from: bytes(#"{"ShardCount":3e0}"#)).shardCount == 3)
-        #expect(try KinesisJSON.decode(CreateStreamInput.self, from: bytes(#"{"ShardCount":1e40}"#)).shardCount == Int.max)
+        #expect(
+            try KinesisJSON.decode(CreateStreamInput.self, from: bytes(#"{"ShardCount":1e40}"#)).shardCount == Int.max)
     }
 
     // MARK: decoding failures
 
-    @Test(arguments: ["hello", "{", #"{"StreamName":}"#, "[1,]", #"{"a":"\x"}"#, "{} {}", "\u{FEFF}{}", #"{"a":01}"#, "nul"])
+    @Test(arguments: [
+        "hello", "{", #"{"StreamName":}"#, "[1,]", #"{"a":"\x"}"#, "{} {}", "\u{FEFF}{}", #"{"a":01}"#, "nul",
+    ])
     func malformedJSONIsABareSerializationException(body: String) {
         #expect(serializationMessage(ListStreamsInput.self, body) == "")
     }
@@ -94,45 +120,75 @@ struct KinesisJSONTests {
     }
 
     @Test func wrongTypesGetCoralMessages() {
-        #expect(serializationMessage(StreamInput.self, #"{"StreamName":1}"#)
-            == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String")
-        #expect(serializationMessage(StreamInput.self, #"{"StreamName":true}"#)
-            == "class java.lang.Boolean can not be converted to an String")
-        #expect(serializationMessage(StreamInput.self, #"{"StreamName":{}}"#) == "Start of structure or map found where not expected.")
-        #expect(serializationMessage(StreamInput.self, #"{"StreamName":[]}"#) == "Start of list found where not expected")
-        #expect(serializationMessage(CreateStreamInput.self, #"{"ShardCount":"2"}"#)
-            == "class java.lang.String can not be converted to an Integer")
+        #expect(
+            serializationMessage(StreamInput.self, #"{"StreamName":1}"#)
+                == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String")
+        #expect(
+            serializationMessage(StreamInput.self, #"{"StreamName":true}"#)
+                == "class java.lang.Boolean can not be converted to an String")
+        #expect(
+            serializationMessage(StreamInput.self, #"{"StreamName":{}}"#)
+                == "Start of structure or map found where not expected.")
+        #expect(
+            serializationMessage(StreamInput.self, #"{"StreamName":[]}"#) == "Start of list found where not expected")
+        #expect(
+            serializationMessage(CreateStreamInput.self, #"{"ShardCount":"2"}"#)
+                == "class java.lang.String can not be converted to an Integer")
         #expect(serializationMessage(CreateStreamInput.self, #"{"StreamModeDetails":"x"}"#) == "Expected null")
-        #expect(serializationMessage(CreateStreamInput.self, #"{"Tags":[]}"#) == "Start of list found where not expected")
+        #expect(
+            serializationMessage(CreateStreamInput.self, #"{"Tags":[]}"#) == "Start of list found where not expected")
         #expect(serializationMessage(CreateStreamInput.self, #"{"Tags":1}"#) == "Expected map or null")
-        #expect(serializationMessage(PutRecordsInput.self, #"{"Records":{}}"#) == "Start of structure or map found where not expected.")
+        #expect(
+            serializationMessage(PutRecordsInput.self, #"{"Records":{}}"#)
+                == "Start of structure or map found where not expected.")
         #expect(serializationMessage(PutRecordsInput.self, #"{"Records":"x"}"#) == "Expected list or null")
-        #expect(serializationMessage(DeleteStreamInput.self, #"{"EnforceConsumerDeletion":"maybe"}"#)
-            == "'MAYBE' can not be converted to an Boolean")
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":5}"#)
-            == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Blob")
+        #expect(
+            serializationMessage(DeleteStreamInput.self, #"{"EnforceConsumerDeletion":"maybe"}"#)
+                == "'MAYBE' can not be converted to an Boolean")
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":5}"#)
+                == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Blob")
+        // kinesalite's AWS-derived test/helpers.js: a timestamp is "milliseconds since epoch" to Coral.
+        #expect(
+            serializationMessage(GetShardIteratorInput.self, #"{"Timestamp":"23"}"#)
+                == "class java.lang.String can not be converted to milliseconds since epoch")
+        #expect(
+            serializationMessage(GetShardIteratorInput.self, #"{"Timestamp":true}"#)
+                == "class java.lang.Boolean can not be converted to milliseconds since epoch")
     }
 
     @Test func booleanSpellingsCoralCoerces() throws {
-        #expect(try KinesisJSON.decode(DeleteStreamInput.self, from: bytes(#"{"EnforceConsumerDeletion":"yes"}"#)).enforceConsumerDeletion == true)
-        #expect(try KinesisJSON.decode(DeleteStreamInput.self, from: bytes(#"{"EnforceConsumerDeletion":false}"#)).enforceConsumerDeletion == false)
+        #expect(
+            try KinesisJSON.decode(DeleteStreamInput.self, from: bytes(#"{"EnforceConsumerDeletion":"yes"}"#))
+                .enforceConsumerDeletion == true)
+        #expect(
+            try KinesisJSON.decode(DeleteStreamInput.self, from: bytes(#"{"EnforceConsumerDeletion":false}"#))
+                .enforceConsumerDeletion == false)
     }
 
     @Test func badBase64IsASerializationException() {
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":"aGVsbG8"}"#)
-            == "'aGVsbG8' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 7")
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":"aGVs*G8="}"#)
-            == "'aGVs*G8=' can not be converted to a Blob: Invalid Base64 character: '*'")
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":"aG=sbG8="}"#)
-            == "'aG=sbG8=' can not be converted to a Blob: Invalid Base64 character: '='")
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":"aGVsbG9="}"#)
-            == "'aGVsbG9=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
-        #expect(serializationMessage(PutRecordInput.self, #"{"Data":"a==="}"#)
-            == "'a===' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":"aGVsbG8"}"#)
+                == "'aGVsbG8' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes "
+                    + "but found: 7"
+        )
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":"aGVs*G8="}"#)
+                == "'aGVs*G8=' can not be converted to a Blob: Invalid Base64 character: '*'")
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":"aG=sbG8="}"#)
+                == "'aG=sbG8=' can not be converted to a Blob: Invalid Base64 character: '='")
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":"aGVsbG9="}"#)
+                == "'aGVsbG9=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
+        #expect(
+            serializationMessage(PutRecordInput.self, #"{"Data":"a==="}"#)
+                == "'a===' can not be converted to a Blob: Invalid last non-pad Base64 character dectected")
     }
 
     @Test func stringEscapesAndUnicode() throws {
-        let input = try KinesisJSON.decode(PutRecordInput.self, from: bytes(#"{"PartitionKey":"\u00e9\ud83d\ude00\n\"\/é"}"#))
+        let input = try KinesisJSON.decode(
+            PutRecordInput.self, from: bytes(#"{"PartitionKey":"\u00e9\ud83d\ude00\n\"\/é"}"#))
         #expect(input.partitionKey == "é😀\n\"/é")
         #expect(serializationMessage(PutRecordInput.self, "{\"PartitionKey\":\"a\u{1}\"}") == "")
     }
@@ -155,23 +211,38 @@ struct KinesisJSONTests {
 
     @Test func getRecordsOutputHasAWSMemberNamesAndOrder() throws {
         let output = GetRecordsOutput(
-            records: [Record(sequenceNumber: "49590338271490256608559692538361571095921575989136588898",
-                             approximateArrivalTimestamp: Date(timeIntervalSince1970: 1_700_000_000.1),
-                             data: Data("hello".utf8), partitionKey: "pk/1", encryptionType: EncryptionType.none)],
+            records: [
+                Record(
+                    sequenceNumber: "49590338271490256608559692538361571095921575989136588898",
+                    approximateArrivalTimestamp: Date(timeIntervalSince1970: 1_700_000_000.1),
+                    data: Data("hello".utf8), partitionKey: "pk/1", encryptionType: EncryptionType.none)
+            ],
             nextShardIterator: "AAAAAAAAAAE=", millisBehindLatest: 0, childShards: nil)
-        #expect(text(try KinesisJSON.encode(output)) ==
-            #"{"Records":[{"SequenceNumber":"49590338271490256608559692538361571095921575989136588898","ApproximateArrivalTimestamp":1700000000.100,"Data":"aGVsbG8=","PartitionKey":"pk/1","EncryptionType":"NONE"}],"NextShardIterator":"AAAAAAAAAAE=","MillisBehindLatest":0}"#)
+        #expect(
+            text(try KinesisJSON.encode(output))
+                == #"{"Records":[{"SequenceNumber":"49590338271490256608559692538361571095921575989136588898","Approx"#
+                    + #"imateArrivalTimestamp":1700000000.100,"Data":"aGVsbG8=","PartitionKey":"pk/1","EncryptionType"#
+                        + #"":"NONE"}],"NextShardIterator":"AAAAAAAAAAE=","MillisBehindLatest":0}"#
+        )
     }
 
     @Test func streamDescriptionNestsAndKeepsAcronyms() throws {
-        let summary = DescribeStreamSummaryOutput(streamDescriptionSummary: StreamDescriptionSummary(
-            streamName: "s", streamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s", streamStatus: .active,
-            streamModeDetails: StreamModeDetails(streamMode: .onDemand), retentionPeriodHours: 24,
-            streamCreationTimestamp: Date(timeIntervalSince1970: 1_764_000_000), enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: [])],
-            encryptionType: EncryptionType.none, keyId: nil, openShardCount: 4, consumerCount: 0,
-            warmThroughput: WarmThroughputObject(targetMiBps: nil, currentMiBps: 4), maxRecordSizeInKiB: 1024))
-        #expect(text(try KinesisJSON.encode(summary)) ==
-            #"{"StreamDescriptionSummary":{"StreamName":"s","StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","StreamStatus":"ACTIVE","StreamModeDetails":{"StreamMode":"ON_DEMAND"},"RetentionPeriodHours":24,"StreamCreationTimestamp":1764000000.000,"EnhancedMonitoring":[{"ShardLevelMetrics":[]}],"EncryptionType":"NONE","OpenShardCount":4,"ConsumerCount":0,"WarmThroughput":{"CurrentMiBps":4},"MaxRecordSizeInKiB":1024}}"#)
+        let summary = DescribeStreamSummaryOutput(
+            streamDescriptionSummary: StreamDescriptionSummary(
+                streamName: "s", streamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s", streamStatus: .active,
+                streamModeDetails: StreamModeDetails(streamMode: .onDemand), retentionPeriodHours: 24,
+                streamCreationTimestamp: Date(timeIntervalSince1970: 1_764_000_000),
+                enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: [])],
+                encryptionType: EncryptionType.none, keyId: nil, openShardCount: 4, consumerCount: 0,
+                warmThroughput: WarmThroughputObject(targetMiBps: nil, currentMiBps: 4), maxRecordSizeInKiB: 1024))
+        #expect(
+            text(try KinesisJSON.encode(summary))
+                == #"{"StreamDescriptionSummary":{"StreamName":"s","StreamARN":"arn:aws:kinesis:us-east-1:12345678901"#
+                    + #"2:stream/s","StreamStatus":"ACTIVE","StreamModeDetails":{"StreamMode":"ON_DEMAND"},"Retention"#
+                        + #"PeriodHours":24,"StreamCreationTimestamp":1764000000.000,"EnhancedMonitoring":[{"ShardLev"#
+                            + #"elMetrics":[]}],"EncryptionType":"NONE","OpenShardCount":4,"ConsumerCount":0,"WarmThr"#
+                                + #"oughput":{"CurrentMiBps":4},"MaxRecordSizeInKiB":1024}}"#
+        )
     }
 
     @Test func emptyOutputIsAnEmptyBody() throws {
@@ -179,10 +250,15 @@ struct KinesisJSONTests {
     }
 
     @Test func inputsRoundTripForTheClient() throws {
-        let input = CreateStreamInput(streamName: "s", shardCount: 3, streamModeDetails: StreamModeDetails(streamMode: .provisioned),
-                                      tags: ["env": "prod"])
+        let input = CreateStreamInput(
+            streamName: "s", shardCount: 3, streamModeDetails: StreamModeDetails(streamMode: .provisioned),
+            tags: ["env": "prod"])
         let body = try KinesisJSON.encode(input)
-        #expect(text(body) == #"{"StreamName":"s","ShardCount":3,"StreamModeDetails":{"StreamMode":"PROVISIONED"},"Tags":{"env":"prod"}}"#)
+        #expect(
+            text(body)
+                == #"{"StreamName":"s","ShardCount":3,"StreamModeDetails":{"StreamMode":"PROVISIONED"},"Tags":{"env":"#
+                    + #""prod"}}"#
+        )
         #expect(try KinesisJSON.decode(CreateStreamInput.self, from: body) == input)
     }
 
@@ -192,10 +268,17 @@ struct KinesisJSONTests {
     }
 
     @Test func errorEnvelopes() {
-        #expect(text(KinesisJSON.errorBody(KinesisError(.resourceNotFound, "Stream foo under account 123456789012 not found.")))
-            == #"{"__type":"ResourceNotFoundException","message":"Stream foo under account 123456789012 not found."}"#)
-        #expect(text(KinesisJSON.errorBody(KinesisError(.serialization, ""))) == #"{"__type":"SerializationException"}"#)
-        #expect(text(KinesisJSON.errorBody(KinesisError(.serialization, "Expected null")))
-            == #"{"__type":"SerializationException","Message":"Expected null"}"#)
+        #expect(
+            text(
+                KinesisJSON.errorBody(
+                    KinesisError(.resourceNotFound, "Stream foo under account 123456789012 not found.")))
+                == #"{"__type":"ResourceNotFoundException","message":"Stream foo under account 123456789012 not found"#
+                    + #"."}"#
+        )
+        #expect(
+            text(KinesisJSON.errorBody(KinesisError(.serialization, ""))) == #"{"__type":"SerializationException"}"#)
+        #expect(
+            text(KinesisJSON.errorBody(KinesisError(.serialization, "Expected null")))
+                == #"{"__type":"SerializationException","Message":"Expected null"}"#)
     }
 }

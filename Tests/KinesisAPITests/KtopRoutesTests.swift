@@ -132,8 +132,8 @@ extension ServerHarness {
 
 /// A stand-in for a server ktop does not run: nothing reaches an engine.
 private struct NoEngine: OperationDispatcher {
-    func dispatch(_ operation: KinesisOperation, region: String,
-                  input: JSONValue) throws(KinesisError) -> OperationResult {
+    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue,
+                  encoding: KinesisBodyEncoding) throws(KinesisError) -> OperationResult {
         throw KinesisError(.internalFailure, "no engine")
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
-@testable import KinesisAPI
 import StreamEngine
 import Testing
+
+@testable import KinesisAPI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One blocking HTTP exchange over a real loopback socket. Every read has a
@@ -21,7 +23,9 @@ private func exchange(port: Int, _ request: String) throws -> String {
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
     let bytes = Array(request.utf8)
@@ -48,7 +52,9 @@ struct ServerLoopbackTests {
         #expect(server.port == port)
 
         let body = #"{"StreamName":"loop","ShardCount":1}"#
-        let created = try exchange(port: port, """
+        let created = try exchange(
+            port: port,
+            """
             POST / HTTP/1.1\r
             Host: 127.0.0.1:\(port)\r
             Content-Type: application/x-amz-json-1.1\r
@@ -67,7 +73,9 @@ struct ServerLoopbackTests {
         // Malformed HTTP gets NIO's 400 and the server carries on.
         let garbage = try exchange(port: port, "GARBAGE GARBAGE\r\n\r\n")
         #expect(garbage.isEmpty || garbage.hasPrefix("HTTP/1.1 400"))
-        let listed = try exchange(port: port, """
+        let listed = try exchange(
+            port: port,
+            """
             POST / HTTP/1.1\r
             Host: 127.0.0.1\r
             Content-Type: application/x-amz-json-1.1\r
@@ -88,7 +96,9 @@ struct ServerLoopbackTests {
         await #expect(throws: KinesisServer.ServerError.self) { _ = try await server.start() }
         // Nothing of ours answers on the old port. Other suites run in parallel and the kernel may hand
         // the freed port to one of their servers, so the check is "not our stream", not "refused".
-        if let reply = try? exchange(port: port, """
+        if let reply = try? exchange(
+            port: port,
+            """
             POST / HTTP/1.1\r
             Host: 127.0.0.1\r
             Content-Type: application/x-amz-json-1.1\r
@@ -99,7 +109,8 @@ struct ServerLoopbackTests {
             Connection: close\r
             \r
 
-            """) {
+            """)
+        {
             #expect(!reply.contains(#""StreamNames":["loop"]"#), "the shut-down server still answers: \(reply)")
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
-@testable import KinesisAPI
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import StreamEngine
 import Testing
+
+@testable import KinesisAPI
 
 /// What a test reads back from one exchange.
 struct TestResponse {
@@ -31,7 +32,8 @@ final class ServerHarness {
     static let account = "123456789012"
     /// Any complete header passes when verification is off.
     static func authorization(region: String = "us-east-1") -> String {
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/\(region)/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000"
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/\(region)/kinesis/aws4_request, "
+            + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000"
     }
 
     let clock: ManualClock
@@ -39,26 +41,32 @@ final class ServerHarness {
     let channel = EmbeddedChannel()
 
     /// - Parameter sharing: another harness whose engine and clock this one uses (a second client connection).
-    init(maxBodyBytes: Int = 16 << 20, verifier: SigV4Verifier? = nil, now: @escaping @Sendable () -> Date = { Date() },
-         sharing other: ServerHarness? = nil) throws {
+    init(
+        maxBodyBytes: Int = 16 << 20, verifier: SigV4Verifier? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        sharing other: ServerHarness? = nil
+    ) throws {
         (clock, engine) = other.map { ($0.clock, $0.engine) } ?? testEngine()
-        var processor = KinesisRequestProcessor(dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
-                                                verifier: verifier, defaultRegion: "us-east-1")
+        var processor = KinesisRequestProcessor(
+            dispatcher: EngineDispatcher(engine: { [engine] in engine }, account: nil),
+            verifier: verifier, defaultRegion: "us-east-1")
         processor.now = now
         processor.ktopRoutes = KtopRoutes(engine: { [engine] in engine })  // as KinesisServer sets it
         try channel.pipeline.syncOperations.addHandler(
             KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: SubscriptionPolling()))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4567)).wait()  // an embedded channel starts inactive
+        // An embedded channel starts inactive.
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4567)).wait()
     }
 
     deinit { _ = try? channel.finish(acceptAlreadyClosed: true) }
 
     /// Sends one request; returns the head and whatever body parts were written so far.
     @discardableResult
-    func send(method: HTTPMethod = .POST, uri: String = "/", target: String?, body: String = "{}",
-              contentType: String? = "application/x-amz-json-1.1", authorization: String? = ServerHarness.authorization(),
-              extraHeaders: [(String, String)] = [], exactHeaders: [(name: String, value: String)]? = nil,
-              version: HTTPVersion = .http1_1) throws -> TestResponse {
+    func send(
+        method: HTTPMethod = .POST, uri: String = "/", target: String?, body: String = "{}",
+        contentType: String? = "application/x-amz-json-1.1", authorization: String? = ServerHarness.authorization(),
+        extraHeaders: [(String, String)] = [], exactHeaders: [(name: String, value: String)]? = nil,
+        version: HTTPVersion = .http1_1
+    ) throws -> TestResponse {
         var headers = HTTPHeaders()
         if let exactHeaders {
             headers.add(contentsOf: exactHeaders.map { ($0.name, $0.value) })
@@ -77,8 +85,11 @@ final class ServerHarness {
         return try send(method: method, uri: uri, headers: headers, body: body, version: version)
     }
 
-    private func send(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: String, version: HTTPVersion) throws -> TestResponse {
-        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)))
+    private func send(
+        method: HTTPMethod, uri: String, headers: HTTPHeaders, body: String, version: HTTPVersion
+    ) throws -> TestResponse {
+        try channel.writeInbound(
+            HTTPServerRequestPart.head(HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)))
         if !body.isEmpty {
             try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: body)))
         }
@@ -101,7 +112,9 @@ final class ServerHarness {
         while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {
             switch part {
             case .body(.byteBuffer(let b)): body += Array(b.readableBytesView)
-            case .end: endedResponses += 1; return body
+            case .end:
+                endedResponses += 1
+                return body
             default: throw HarnessError.unexpectedPart
             }
         }
@@ -112,8 +125,11 @@ final class ServerHarness {
 
     /// Calls an operation as boto3 would and returns the parsed JSON (or throws the wire error).
     @discardableResult
-    func call(_ operation: KinesisOperation, _ body: String = "{}", region: String = "us-east-1") throws -> [String: Any] {
-        let r = try send(target: operation.target, body: body, authorization: ServerHarness.authorization(region: region))
+    func call(
+        _ operation: KinesisOperation, _ body: String = "{}", region: String = "us-east-1"
+    ) throws -> [String: Any] {
+        let r = try send(
+            target: operation.target, body: body, authorization: ServerHarness.authorization(region: region))
         guard r.status == 200 else { throw WireError(status: r.status, body: r.text) }
         return r.json
     }

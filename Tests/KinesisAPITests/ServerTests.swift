@@ -1,10 +1,11 @@
 import Foundation
-@testable import KinesisAPI
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-@testable import StreamEngine
 import Testing
+
+@testable import KinesisAPI
+@testable import StreamEngine
 
 private let listStreams = KinesisOperation.listStreams.target
 
@@ -25,7 +26,11 @@ struct ServerProtocolTests {
         let r = try ServerHarness().send(method: method, target: listStreams, body: "")
         #expect(r.status == 403)
         if method != .HEAD {
-            #expect(r.text == "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n")
+            #expect(
+                r.text
+                    == "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be "
+                        + "authorized</Message>\n</AccessDeniedException>\n"
+            )
         }
         #expect(r.header("content-type") == nil)
         #expect(r.header("x-amzn-requestid") != nil)
@@ -33,7 +38,9 @@ struct ServerProtocolTests {
 
     @Test func unknownTargetIsUnknownOperation() throws {
         let h = try ServerHarness()
-        for target in ["Kinesis_20131202.NoSuchOperation", "Kinesis_20131202.", "DynamoDB_20120810.ListTables", "ListStreams"] {
+        for target in [
+            "Kinesis_20131202.NoSuchOperation", "Kinesis_20131202.", "DynamoDB_20120810.ListTables", "ListStreams",
+        ] {
             let r = try h.send(target: target)
             #expect(r.status == 400)
             #expect(r.text == #"{"__type":"UnknownOperationException"}"#)
@@ -51,9 +58,14 @@ struct ServerProtocolTests {
     }
 
     @Test func wrongMemberTypeIsSerializationExceptionWithCoralMessage() throws {
-        let r = try ServerHarness().send(target: KinesisOperation.describeStream.target, body: #"{"StreamName": {"nested": 1}}"#)
+        let r = try ServerHarness().send(
+            target: KinesisOperation.describeStream.target, body: #"{"StreamName": {"nested": 1}}"#)
         #expect(r.status == 400)
-        #expect(r.text == #"{"__type":"SerializationException","Message":"Start of structure or map found where not expected."}"#)
+        #expect(
+            r.text
+                == #"{"__type":"SerializationException","Message":"Start of structure or map found where not expected"#
+                    + #"."}"#
+        )
     }
 
     @Test func missingAuthorizationIsMissingAuthenticationToken() throws {
@@ -64,25 +76,43 @@ struct ServerProtocolTests {
         // Without a JSON content type the same refusal is Coral's XML, 403.
         let xml = try h.send(target: listStreams, contentType: nil, authorization: nil)
         #expect(xml.status == 403)
-        #expect(xml.text == "<MissingAuthenticationTokenException>\n  <Message>Missing Authentication Token</Message>\n</MissingAuthenticationTokenException>\n")
+        #expect(
+            xml.text
+                == "<MissingAuthenticationTokenException>\n  <Message>Missing Authentication "
+                    + "Token</Message>\n</MissingAuthenticationTokenException>\n"
+        )
     }
 
     @Test func incompleteAuthorizationIsIncompleteSignature() throws {
-        let r = try ServerHarness().send(target: listStreams, authorization: nil, extraHeaders: [("Authorization", "X")])
+        let r = try ServerHarness().send(
+            target: listStreams, authorization: nil, extraHeaders: [("Authorization", "X")])
         #expect(r.status == 400)
         #expect(r.json["__type"] as? String == "IncompleteSignatureException")
-        #expect(r.json["message"] as? String == "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=X")
+        #expect(
+            r.json["message"] as? String
+                == "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+                    + "parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header "
+                        + "requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=X"
+        )
     }
 
     @Test func headerAndQuerySignaturesTogetherAreInvalid() throws {
         let r = try ServerHarness().send(uri: "/?X-Amz-Algorithm", target: listStreams)
         #expect(r.json["__type"] as? String == "InvalidSignatureException")
-        #expect(r.json["message"] as? String == "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+        #expect(
+            r.json["message"] as? String
+                == "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
     }
 
     @Test func incompleteQuerySignature() throws {
         let r = try ServerHarness().send(uri: "/?X-Amz-Algorithm", target: listStreams, authorization: nil)
-        #expect(r.json["message"] as? String == "AWS query-string parameters must include 'X-Amz-Algorithm'. AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-Signature'. AWS query-string parameters must include 'X-Amz-SignedHeaders'. AWS query-string parameters must include 'X-Amz-Date'. Re-examine the query-string parameters.")
+        #expect(
+            r.json["message"] as? String
+                == "AWS query-string parameters must include 'X-Amz-Algorithm'. AWS query-string parameters must "
+                    + "include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-Signature'. AWS "
+                        + "query-string parameters must include 'X-Amz-SignedHeaders'. AWS query-string parameters "
+                            + "must include 'X-Amz-Date'. Re-examine the query-string parameters."
+        )
     }
 
     @Test func authenticatedRequestWithOtherContentTypeCannotBeRouted() throws {
@@ -92,7 +122,9 @@ struct ServerProtocolTests {
         #expect(unknown.text == "<UnknownOperationException/>\n")
         let foreign = try h.send(target: "DynamoDB_20120810.ListTables", contentType: "text/plain")
         #expect(foreign.status == 403)
-        #expect(foreign.text.contains("No authorization strategy was found for service: DynamoDB_20120810, operation: ListTables"))
+        #expect(
+            foreign.text.contains(
+                "No authorization strategy was found for service: DynamoDB_20120810, operation: ListTables"))
         let none = try h.send(target: nil, contentType: nil)
         #expect(none.status == 403)
         #expect(none.text.hasPrefix("<AccessDeniedException>"))
@@ -105,14 +137,20 @@ struct ServerProtocolTests {
     }
 
     @Test func engineErrorsUseTheEnvelopeAndStatus() throws {
-        let r = try ServerHarness().send(target: KinesisOperation.describeStream.target, body: #"{"StreamName":"nope"}"#)
+        let r = try ServerHarness().send(
+            target: KinesisOperation.describeStream.target, body: #"{"StreamName":"nope"}"#)
         #expect(r.status == 400)
-        #expect(r.text == #"{"__type":"ResourceNotFoundException","message":"Stream nope under account 123456789012 not found."}"#)
+        #expect(
+            r.text
+                == #"{"__type":"ResourceNotFoundException","message":"Stream nope under account 123456789012 not foun"#
+                    + #"d."}"#
+        )
     }
 
     @Test func corsPreflight() throws {
-        let r = try ServerHarness().send(method: .OPTIONS, target: nil, body: "", authorization: nil,
-                                        extraHeaders: [("Origin", "http://localhost"), ("Access-Control-Request-Method", "POST")])
+        let r = try ServerHarness().send(
+            method: .OPTIONS, target: nil, body: "", authorization: nil,
+            extraHeaders: [("Origin", "http://localhost"), ("Access-Control-Request-Method", "POST")])
         #expect(r.status == 200)
         #expect(r.header("access-control-allow-origin") == "*")
         #expect(r.header("access-control-allow-methods") == "POST")
@@ -143,8 +181,12 @@ struct ServerConnectionTests {
         let h = try ServerHarness(maxBodyBytes: 64)
         var headers = HTTPHeaders()
         headers.add(name: "Transfer-Encoding", value: "chunked")
-        try h.channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
-        for _ in 0..<10 { try h.channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: String(repeating: "y", count: 20)))) }
+        try h.channel.writeInbound(
+            HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: headers)))
+        for _ in 0..<10 {
+            try h.channel.writeInbound(
+                HTTPServerRequestPart.body(ByteBuffer(string: String(repeating: "y", count: 20))))
+        }
         try h.channel.writeInbound(HTTPServerRequestPart.end(nil))
         #expect(try h.readResponse().status == 413)
     }
@@ -182,7 +224,8 @@ struct ServerConnectionTests {
 struct ServerRoundTripTests {
     @Test func createPutGetShardIteratorGetRecords() throws {
         let h = try ServerHarness()
-        let created = try h.send(target: KinesisOperation.createStream.target, body: #"{"StreamName":"s","ShardCount":1}"#)
+        let created = try h.send(
+            target: KinesisOperation.createStream.target, body: #"{"StreamName":"s","ShardCount":1}"#)
         #expect(created.status == 200)
         #expect(created.body.isEmpty)  // an output-less operation answers with an empty body (§1.3)
         #expect(created.header("content-length") == "0")
@@ -192,9 +235,13 @@ struct ServerRoundTripTests {
         let sequence = try #require(put["SequenceNumber"] as? String)
         #expect(sequence.count == 56)
 
-        let iterator = try h.call(.getShardIterator,
-            #"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}"#)["ShardIterator"] as? String
-        let records = try h.send(target: KinesisOperation.getRecords.target, body: #"{"ShardIterator":"\#(try #require(iterator))"}"#)
+        let iterator =
+            try h.call(
+                .getShardIterator,
+                #"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}"#)[
+                "ShardIterator"] as? String
+        let records = try h.send(
+            target: KinesisOperation.getRecords.target, body: #"{"ShardIterator":"\#(try #require(iterator))"}"#)
         #expect(records.status == 200)
         let record = try #require((records.json["Records"] as? [[String: Any]])?.first)
         #expect(record["Data"] as? String == "aGVsbG8=")
@@ -212,8 +259,9 @@ struct ServerRoundTripTests {
         #expect(try h.call(.listStreams, region: "eu-west-1")["StreamNames"] as? [String] == ["eu"])
         #expect(try h.call(.listStreams, region: "us-east-1")["StreamNames"] as? [String] == [])
         let arn = try h.call(.describeStreamSummary, #"{"StreamName":"eu"}"#, region: "eu-west-1")
-        #expect((arn["StreamDescriptionSummary"] as? [String: Any])?["StreamARN"] as? String
-            == "arn:aws:kinesis:eu-west-1:123456789012:stream/eu")
+        #expect(
+            (arn["StreamDescriptionSummary"] as? [String: Any])?["StreamARN"] as? String
+                == "arn:aws:kinesis:eu-west-1:123456789012:stream/eu")
     }
 
     @Test func everyOperationIsRouted() throws {
@@ -234,16 +282,20 @@ struct ServerSubscribeToShardTests {
     /// A stream with one shard and an ACTIVE consumer; returns the consumer ARN.
     private func consumer(_ h: ServerHarness) throws -> String {
         try h.call(.createStream, #"{"StreamName":"s","ShardCount":1}"#)
-        let registered = try h.call(.registerStreamConsumer,
+        let registered = try h.call(
+            .registerStreamConsumer,
             #"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s","ConsumerName":"app"}"#)
         let arn = try #require((registered["Consumer"] as? [String: Any])?["ConsumerARN"] as? String)
         h.clock.advance(by: .seconds(1))
         return arn
     }
 
-    private func subscribe(_ h: ServerHarness, _ arn: String, position: String = #"{"Type":"TRIM_HORIZON"}"#) throws -> TestResponse {
-        try h.send(target: KinesisOperation.subscribeToShard.target,
-                   body: #"{"ConsumerARN":"\#(arn)","ShardId":"shardId-000000000000","StartingPosition":\#(position)}"#)
+    private func subscribe(
+        _ h: ServerHarness, _ arn: String, position: String = #"{"Type":"TRIM_HORIZON"}"#
+    ) throws -> TestResponse {
+        try h.send(
+            target: KinesisOperation.subscribeToShard.target,
+            body: #"{"ConsumerARN":"\#(arn)","ShardId":"shardId-000000000000","StartingPosition":\#(position)}"#)
     }
 
     private func events(_ messages: [EventStreamMessage]) throws -> [SubscribeToShardEvent] {
@@ -339,12 +391,18 @@ struct ServerSubscribeToShardTests {
 
 @Suite("SigV4 verification in the server")
 struct ServerSigV4Tests {
-    static let credentials = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    static let credentials = AWSCredentials(
+        accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     static let signedAt = Date(timeIntervalSince1970: 1_795_379_717)
 
-    private func signed(_ body: String, key: AWSCredentials = credentials, at date: Date = signedAt) -> [(name: String, value: String)] {
+    private func signed(
+        _ body: String, key: AWSCredentials = credentials, at date: Date = signedAt
+    ) -> [(name: String, value: String)] {
         SigV4Signer(credentials: key, region: "us-east-1").sign(
-            headers: [("Host", "127.0.0.1:4567"), ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", listStreams)],
+            headers: [
+                ("Host", "127.0.0.1:4567"), ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", listStreams),
+            ],
             body: Array(body.utf8), date: date)
     }
 
@@ -367,16 +425,24 @@ struct ServerSigV4Tests {
     @Test func unknownKeyIsUnrecognizedClient() throws {
         let stranger = AWSCredentials(accessKeyId: "AKIDSTRANGER", secretAccessKey: "x")
         let r = try harness().send(target: listStreams, body: "{}", exactHeaders: signed("{}", key: stranger))
-        #expect(r.text == #"{"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."}"#)
+        #expect(
+            r.text
+                == #"{"__type":"UnrecognizedClientException","message":"The security token included in the request is"#
+                    + #" invalid."}"#
+        )
     }
 
     @Test func staleSignatureIsExpired() throws {
         let r = try harness().send(target: listStreams, body: "{}", exactHeaders: signed("{}", at: Self.signedAt - 600))
-        #expect((r.json["message"] as? String)?.hasPrefix("Signature expired: 20261122T202517Z is now earlier than") == true)
+        #expect(
+            (r.json["message"] as? String)?.hasPrefix("Signature expired: 20261122T202517Z is now earlier than") == true
+        )
     }
 
     @Test func withoutVerificationAnyCompleteSignatureIsAccepted() throws {
-        let r = try ServerHarness().send(target: listStreams, body: "{}", exactHeaders: signed("{}", key: AWSCredentials(accessKeyId: "A", secretAccessKey: "B")))
+        let r = try ServerHarness().send(
+            target: listStreams, body: "{}",
+            exactHeaders: signed("{}", key: AWSCredentials(accessKeyId: "A", secretAccessKey: "B")))
         #expect(r.status == 200)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LoadGen
 import StreamEngine
+import Testing
+
+@testable import LoadGen
 
 /// A one-stream engine on a manual clock, stepped in 10 ms steps with a tick per simulated second.
 final class Bench {
@@ -24,7 +25,10 @@ final class Bench {
             clock.advance(by: .milliseconds(10))
             let now = clock.now()
             step(now)
-            if now >= nextTick { nextTick = nextTick + .seconds(1); engine.tick() }
+            if now >= nextTick {
+                nextTick = nextTick + .seconds(1)
+                engine.tick()
+            }
         }
     }
 
@@ -35,8 +39,11 @@ final class Bench {
 }
 
 /// GetRecords, or nil after waiting a second when the read quota refuses the call.
-func getRecordsWaiting(_ service: KinesisService, _ clock: ManualClock, _ iterator: String) throws -> GetRecordsOutput? {
-    let result = Result { () throws(KinesisError) -> GetRecordsOutput in try service.getRecords(GetRecordsInput(shardIterator: iterator)) }
+func getRecordsWaiting(_ service: KinesisService, _ clock: ManualClock, _ iterator: String) throws -> GetRecordsOutput?
+{
+    let result = Result { () throws(KinesisError) -> GetRecordsOutput in
+        try service.getRecords(GetRecordsInput(shardIterator: iterator))
+    }
     if case .failure(let e) = result, e.type == .provisionedThroughputExceeded {
         clock.advance(by: .seconds(1))
         return nil
@@ -49,7 +56,9 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
     var out: [Record] = []
     for shard in try service.listShards(ListShardsInput(streamName: stream)).shards {
         clock.advance(by: .seconds(1))
-        var it: String? = try service.getShardIterator(GetShardIteratorInput(streamName: stream, shardId: shard.shardId, shardIteratorType: .trimHorizon)).shardIterator
+        var it: String? = try service.getShardIterator(
+            GetShardIteratorInput(streamName: stream, shardId: shard.shardId, shardIteratorType: .trimHorizon)
+        ).shardIterator
         while let i = it {
             clock.advance(by: .milliseconds(300))
             guard let r = try getRecordsWaiting(service, clock, i) else { continue }
@@ -64,8 +73,10 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
     @Test func throttledRecordsAreRetriedAndDropsEqualWhatTheEngineNeverAcked() throws {
         let bench = try Bench()
         // 1,500 records/s into one shard (limit 1,000/s): a third is throttled on each attempt.
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 1_500, keys: .uniform(count: 100),
-                                                size: .fixed(100), maxRetries: 3), client: bench.service, seed: 7)
+        let p = Producer(
+            config: ProducerConfig(
+                name: "p", stream: "s", recordsPerSecond: 1_500, keys: .uniform(count: 100),
+                size: .fixed(100), maxRetries: 3), client: bench.service, seed: 7)
         bench.run(10) { p.step(now: $0) }
         let s = p.stats
         let engineIn = bench.shardCounters.map(\.incomingRecords).reduce(0, +)
@@ -87,8 +98,10 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
         let bench = try Bench()
         // A 1-second burst at 3,000 records/s (the shard takes 1,000 banked + 1,000/s), then silence:
         // with enough retries everything lands.
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 3_000, keys: .uniform(count: 100),
-                                                size: .fixed(100), maxRetries: 10, backoffBase: .milliseconds(100)), client: bench.service, seed: 3)
+        let p = Producer(
+            config: ProducerConfig(
+                name: "p", stream: "s", recordsPerSecond: 3_000, keys: .uniform(count: 100),
+                size: .fixed(100), maxRetries: 10, backoffBase: .milliseconds(100)), client: bench.service, seed: 3)
         bench.run(1) { p.step(now: $0) }
         p.setRate(0)
         bench.run(20) { p.step(now: $0) }
@@ -101,26 +114,37 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
 
     @Test func putRecordModeSendsOneRecordPerCall() throws {
         let bench = try Bench()
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 100, keys: .uniform(count: 10), batchSize: 1),
-                         client: bench.service, seed: 1)
+        let p = Producer(
+            config: ProducerConfig(
+                name: "p", stream: "s", recordsPerSecond: 100, keys: .uniform(count: 10), batchSize: 1),
+            client: bench.service, seed: 1)
         bench.run(2) { p.step(now: $0) }
         #expect(p.stats.acked == p.stats.generated)
         #expect(p.stats.requests == p.stats.generated)
     }
 
     @Test func batchesRespectCountBytesAndLinger() throws {
-        let bench = try Bench(configuration: { var c = EngineConfiguration(); c.limits = .off; return c }())
+        let bench = try Bench(
+            configuration: {
+                var c = EngineConfiguration()
+                c.limits = .off
+                return c
+            }())
         // 100 KiB records: 5 MiB fits 51 of them (keys included), so batches are cut by bytes, not by count.
-        let big = Producer(config: ProducerConfig(name: "big", stream: "s", recordsPerSecond: 500, keys: .uniform(count: 10),
-                                                  size: .fixed(102_400), batchSize: 500, linger: .seconds(1)), client: bench.service, seed: 1)
+        let big = Producer(
+            config: ProducerConfig(
+                name: "big", stream: "s", recordsPerSecond: 500, keys: .uniform(count: 10),
+                size: .fixed(102_400), batchSize: 500, linger: .seconds(1)), client: bench.service, seed: 1)
         bench.run(2.005) { big.step(now: $0) }
         #expect(big.stats.failed == 0, "\(big.stats.lastError ?? "")")
         #expect(big.stats.acked >= 500)
-        #expect(big.stats.requests >= 10) // ≥ 500 records / 51 per request
+        #expect(big.stats.requests >= 10)  // ≥ 500 records / 51 per request
         // Linger: 100 records/s with a 500 ms linger go out in about two requests a second.
         let bench2 = try Bench()
-        let slow = Producer(config: ProducerConfig(name: "slow", stream: "s", recordsPerSecond: 100, keys: .uniform(count: 10),
-                                                   linger: .milliseconds(500)), client: bench2.service, seed: 1)
+        let slow = Producer(
+            config: ProducerConfig(
+                name: "slow", stream: "s", recordsPerSecond: 100, keys: .uniform(count: 10),
+                linger: .milliseconds(500)), client: bench2.service, seed: 1)
         bench2.run(10) { slow.step(now: $0) }
         #expect((18...22).contains(slow.stats.requests), "\(slow.stats.requests)")
         #expect(slow.stats.acked + slow.inFlight == slow.stats.generated)
@@ -128,10 +152,13 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
 
     @Test func byteRateTargetsBytesPerSecond() throws {
         let bench = try Bench(shards: 2)
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 0, keys: .uniform(count: 100),
-                                                size: .uniform(100...900), bytesPerSecond: 200_000), client: bench.service, seed: 5)
+        let p = Producer(
+            config: ProducerConfig(
+                name: "p", stream: "s", recordsPerSecond: 0, keys: .uniform(count: 100),
+                size: .uniform(100...900), bytesPerSecond: 200_000), client: bench.service, seed: 5)
         bench.run(10) { p.step(now: $0) }
-        let payload = bench.shardCounters.map(\.incomingBytes).reduce(0, +) - p.stats.acked * 8 // minus keys ("user-NN" ≈ 7–8 bytes)
+        // Minus the keys ("user-NN" ≈ 7–8 bytes).
+        let payload = bench.shardCounters.map(\.incomingBytes).reduce(0, +) - p.stats.acked * 8
         #expect(abs(Double(payload) / 10 - 200_000) < 10_000, "\(payload)")
     }
 
@@ -140,8 +167,9 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
         let ranges = HashKey.uniformRanges(count: 4)
         // Every record aimed at shard 2 by its explicit hash key, whatever its partition key.
         let target = String(ranges[2].lowerBound + 12_345)
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 200, keys: .explicitHashKeys([target])),
-                         client: bench.service, seed: 1)
+        let p = Producer(
+            config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 200, keys: .explicitHashKeys([target])),
+            client: bench.service, seed: 1)
         bench.run(2) { p.step(now: $0) }
         let perShard = bench.engine.sample().streams[0].shards.map(\.counters.incomingRecords)
         #expect(perShard[2] == p.stats.acked && p.stats.acked > 0)
@@ -150,8 +178,10 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
 
     @Test func monotonicKeysPutEachSecondOnOneShard() throws {
         let bench = try Bench(shards: 4)
-        let p = Producer(config: ProducerConfig(name: "p", stream: "s", recordsPerSecond: 100, keys: .monotonic(granularityMillis: 1_000)),
-                         client: bench.service, seed: 1)
+        let p = Producer(
+            config: ProducerConfig(
+                name: "p", stream: "s", recordsPerSecond: 100, keys: .monotonic(granularityMillis: 1_000)),
+            client: bench.service, seed: 1)
         bench.run(3) { p.step(now: $0) }
         let records = try bench.allRecords()
         let byKey = Dictionary(grouping: records, by: \.partitionKey)
@@ -185,13 +215,15 @@ func readAll(_ service: KinesisService, _ clock: ManualClock, stream: String) th
     }
 
     @Test func sameSeedSameRecords() throws {
-        let a = try records(seed: 1234), b = try records(seed: 1234)
+        let a = try records(seed: 1234)
+        let b = try records(seed: 1234)
         #expect(a.count > 1_000)
         #expect(a == b)
     }
 
     @Test func differentSeedsDiffer() throws {
-        let a = try records(seed: 1234), b = try records(seed: 4321)
+        let a = try records(seed: 1234)
+        let b = try records(seed: 4321)
         #expect(a.map(\.partitionKey) != b.map(\.partitionKey))
         #expect(a.map(\.data) != b.map(\.data))
     }
@@ -205,7 +237,9 @@ extension DeterminismTests {
             let app = sim.runner.kclApplications[0]
             return (app.stats, sim.runner.producers.map(\.stats), app.table.sortedLeases)
         }
-        let a = run(9), b = run(9), c = run(10)
+        let a = run(9)
+        let b = run(9)
+        let c = run(10)
         #expect(a.0 == b.0 && a.1 == b.1 && a.2 == b.2)
         #expect(a.1 != c.1)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 @Suite struct AdviceTests {
@@ -28,7 +29,9 @@ import Testing
         for _ in 0..<20 {
             var entries: [PutRecordsRequestEntry] = []
             for _ in 0..<900 {
-                let key = Double.random(in: 0..<1, using: &rng) < 0.8 ? skewed.randomElement(using: &rng)! : "any-\(UInt32.random(in: 0...1_000_000, using: &rng))"
+                let key =
+                    Double.random(in: 0..<1, using: &rng) < 0.8
+                    ? skewed.randomElement(using: &rng)! : "any-\(UInt32.random(in: 0...1_000_000, using: &rng))"
                 entries.append(PutRecordsRequestEntry(data: payload(50), partitionKey: key))
             }
             for chunk in [entries[0..<450], entries[450..<900]] {
@@ -45,7 +48,8 @@ import Testing
         #expect(!advice.contains { $0.action == .salt })
         let k = try #require(split.hashKey)
         // Replay the same keys against the two child ranges [0, k) and [k, max].
-        let lower = Double(sent.filter { $0 < k }.count), upper = Double(sent.count) - lower
+        let lower = Double(sent.filter { $0 < k }.count)
+        let upper = Double(sent.count) - lower
         #expect(abs(lower - upper) / Double(sent.count) <= 0.10, "lower \(lower) upper \(upper)")
         // Far from the midpoint: the load halves inside the hot eighth.
         #expect(k < UInt128.max / 8)
@@ -61,15 +65,17 @@ import Testing
         try rig.create("whale", shards: 2)
         rig.tick()
         var rng = TestRandom(seed: 5)
-        let whaleShard = HashKey.of(partitionKey: "whale") <= UInt128.max / 2 ? "shardId-000000000000" : "shardId-000000000001"
+        let whaleShard =
+            HashKey.of(partitionKey: "whale") <= UInt128.max / 2 ? "shardId-000000000000" : "shardId-000000000001"
         for _ in 0..<5 {
             var entries: [PutRecordsRequestEntry] = []
             for i in 0..<900 {
                 // 70 % of the shard's records carry one key; the rest land in the same shard.
                 var key = "whale"
                 if i % 10 >= 7 {
-                    repeat { key = "minnow-\(UInt32.random(in: 0...1_000_000, using: &rng))" }
-                    while (HashKey.of(partitionKey: key) <= UInt128.max / 2) != (whaleShard == "shardId-000000000000")
+                    repeat {
+                        key = "minnow-\(UInt32.random(in: 0...1_000_000, using: &rng))"
+                    } while (HashKey.of(partitionKey: key) <= UInt128.max / 2) != (whaleShard == "shardId-000000000000")
                 }
                 entries.append(PutRecordsRequestEntry(data: payload(40), partitionKey: key))
             }
@@ -109,7 +115,11 @@ import Testing
         try rig.create("cold", shards: 4)
         for _ in 0..<62 { rig.tick() }
         let advice = Advisor.advise(stream: rig.stream("cold"), store: rig.store, limits: .aws)
-        #expect(advice.contains { $0.action == .merge && $0.shardId == "shardId-000000000000" && $0.adjacentShardId == "shardId-000000000001" })
+        #expect(
+            advice.contains {
+                $0.action == .merge && $0.shardId == "shardId-000000000000"
+                    && $0.adjacentShardId == "shardId-000000000001"
+            })
 
         var hot = Rig()
         try hot.create("busy", shards: 1)
@@ -119,7 +129,8 @@ import Testing
             _ = try hot.kinesis.putRecords(PutRecordsInput(records: entries, streamName: "busy"))
         }
         hot.tick()
-        let scale = try #require(Advisor.advise(stream: hot.stream("busy"), store: hot.store, limits: .aws).first { $0.action == .scale })
+        let scale = try #require(
+            Advisor.advise(stream: hot.stream("busy"), store: hot.store, limits: .aws).first { $0.action == .scale })
         #expect(scale.targetShardCount == 2)
         #expect(scale.reason.contains("ON_DEMAND") && scale.reason.contains("unconfirmed"))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 /// Every per-second, per-shard figure equals what the engine accepted,
@@ -24,14 +25,19 @@ import Testing
         let arn = try #require(rig.engine.sample().streams.first { $0.name == "truth" }).arn
         _ = try rig.kinesis.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "fan"))
         rig.tick()
-        let consumerARN = try rig.kinesis.describeStreamConsumer(StreamConsumerInput(streamARN: arn, consumerName: "fan"))
-            .consumerDescription.consumerARN
+        let consumerARN = try rig.kinesis.describeStreamConsumer(
+            StreamConsumerInput(streamARN: arn, consumerName: "fan")
+        )
+        .consumerDescription.consumerARN
         var iterators: [String: String] = [:]
         var subscriptions: [String: ShardSubscription] = [:]
         for (id, _) in ranges {
-            iterators[id] = try rig.kinesis.getShardIterator(GetShardIteratorInput(streamName: "truth", shardId: id, shardIteratorType: .trimHorizon)).shardIterator
-            subscriptions[id] = try rig.kinesis.subscribeToShard(SubscribeToShardInput(
-                consumerARN: consumerARN, shardId: id, startingPosition: StartingPosition(type: .trimHorizon)))
+            iterators[id] = try rig.kinesis.getShardIterator(
+                GetShardIteratorInput(streamName: "truth", shardId: id, shardIteratorType: .trimHorizon)
+            ).shardIterator
+            subscriptions[id] = try rig.kinesis.subscribeToShard(
+                SubscribeToShardInput(
+                    consumerARN: consumerARN, shardId: id, startingPosition: StartingPosition(type: .trimHorizon)))
         }
         rig.tick()
         var rng = TestRandom(seed: 42)
@@ -39,13 +45,23 @@ import Testing
         let hot = ["hot-a", "hot-b"]
         for second in 0..<25 {
             var truth: [String: Truth] = [:]
-            var putRecordOK = 0.0, putRecordBytes = 0.0
-            var batches = 0.0, batchesWithSuccess = 0.0, total = 0.0, ok = 0.0, throttled = 0.0, batchBytes = 0.0
+            var putRecordOK = 0.0
+            var putRecordBytes = 0.0
+            var batches = 0.0
+            var batchesWithSuccess = 0.0
+            var total = 0.0
+            var ok = 0.0
+            var throttled = 0.0
+            var batchBytes = 0.0
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 let n = Int.random(in: 1...500, using: &rng)
                 let entries = (0..<n).map { _ -> PutRecordsRequestEntry in
-                    let key = Bool.random(using: &rng) && second % 3 == 0 ? hot.randomElement(using: &rng)! : "k-\(UInt32.random(in: 0...100_000, using: &rng))"
-                    return PutRecordsRequestEntry(data: payload(Int.random(in: 1...(second % 5 == 0 ? 4_000 : 400), using: &rng)), partitionKey: key)
+                    let key =
+                        Bool.random(using: &rng) && second % 3 == 0
+                        ? hot.randomElement(using: &rng)! : "k-\(UInt32.random(in: 0...100_000, using: &rng))"
+                    return PutRecordsRequestEntry(
+                        data: payload(Int.random(in: 1...(second % 5 == 0 ? 4_000 : 400), using: &rng)),
+                        partitionKey: key)
                 }
                 let out = try rig.kinesis.putRecords(PutRecordsInput(records: entries, streamName: "truth"))
                 batches += 1
@@ -58,7 +74,8 @@ import Testing
                         #expect(r.shardId == shard)
                         truth[shard, default: Truth()].inBytes += size
                         truth[shard, default: Truth()].inRecords += 1
-                        ok += 1; batchBytes += size
+                        ok += 1
+                        batchBytes += size
                     } else {
                         #expect(r.errorCode == "ProvisionedThroughputExceededException")
                         truth[shard, default: Truth()].writeThrottled += 1
@@ -71,10 +88,12 @@ import Testing
                 let size = Int.random(in: 1...300, using: &rng)
                 let total = Double(size + key.utf8.count)
                 do {
-                    _ = try rig.kinesis.putRecord(PutRecordInput(streamName: "truth", data: payload(size), partitionKey: key))
+                    _ = try rig.kinesis.putRecord(
+                        PutRecordInput(streamName: "truth", data: payload(size), partitionKey: key))
                     truth[shardOf(key), default: Truth()].inBytes += total
                     truth[shardOf(key), default: Truth()].inRecords += 1
-                    putRecordOK += 1; putRecordBytes += total
+                    putRecordOK += 1
+                    putRecordBytes += total
                 } catch {
                     truth[shardOf(key), default: Truth()].writeThrottled += 1
                 }
@@ -83,18 +102,21 @@ import Testing
             for (id, _) in ranges {
                 for _ in 0..<Int.random(in: 0...8, using: &rng) {
                     do {
-                        let out = try rig.kinesis.getRecords(GetRecordsInput(shardIterator: iterators[id]!, limit: Int.random(in: 1...600, using: &rng)))
+                        let out = try rig.kinesis.getRecords(
+                            GetRecordsInput(shardIterator: iterators[id]!, limit: Int.random(in: 1...600, using: &rng)))
                         iterators[id] = out.nextShardIterator
                         truth[id, default: Truth()].getCalls += 1
                         truth[id, default: Truth()].getRecords += Double(out.records.count)
-                        truth[id, default: Truth()].getBytes += Double(out.records.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
+                        truth[id, default: Truth()].getBytes += Double(
+                            out.records.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
                     } catch {
                         truth[id, default: Truth()].readThrottled += 1
                     }
                 }
                 if let event = try subscriptions[id]!.nextEvent() {
                     truth[id, default: Truth()].fanOutRecords += Double(event.records.count)
-                    truth[id, default: Truth()].fanOutBytes += Double(event.records.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
+                    truth[id, default: Truth()].fanOutBytes += Double(
+                        event.records.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count })
                 }
             }
             rig.tick()
@@ -116,9 +138,15 @@ import Testing
                 #expect(s.outgoingRecords == t.getRecords + t.fanOutRecords)
                 let u = max(t.inBytes / 1_048_576, t.inRecords / 1_000)
                 #expect(abs(s.utilization - u) < 1e-12)
-                sums.inBytes += t.inBytes; sums.inRecords += t.inRecords; sums.writeThrottled += t.writeThrottled
-                sums.getBytes += t.getBytes; sums.getRecords += t.getRecords; sums.getCalls += t.getCalls
-                sums.readThrottled += t.readThrottled; sums.fanOutBytes += t.fanOutBytes; sums.fanOutRecords += t.fanOutRecords
+                sums.inBytes += t.inBytes
+                sums.inRecords += t.inRecords
+                sums.writeThrottled += t.writeThrottled
+                sums.getBytes += t.getBytes
+                sums.getRecords += t.getRecords
+                sums.getCalls += t.getCalls
+                sums.readThrottled += t.readThrottled
+                sums.fanOutBytes += t.fanOutBytes
+                sums.fanOutRecords += t.fanOutRecords
             }
             let p = try #require(rig.store.streamSeries(stream)?.metrics.lastSecond)
             #expect(p.intervalMillis == 1000)
@@ -169,12 +197,15 @@ import Testing
         try rig.create("split", shards: 1)
         rig.tick()
         rig.tick()
-        _ = try rig.kinesis.splitShard(SplitShardInput(streamName: "split", shardToSplit: "shardId-000000000000",
-                                                       newStartingHashKey: String(UInt128.max / 2)))
+        _ = try rig.kinesis.splitShard(
+            SplitShardInput(
+                streamName: "split", shardToSplit: "shardId-000000000000",
+                newStartingHashKey: String(UInt128.max / 2)))
         rig.clock.advance(by: .milliseconds(1))
         var accepted: [String: Double] = [:]
         for i in 0..<200 {
-            let out = try rig.kinesis.putRecord(PutRecordInput(streamName: "split", data: payload(10), partitionKey: "p\(i)"))
+            let out = try rig.kinesis.putRecord(
+                PutRecordInput(streamName: "split", data: payload(10), partitionKey: "p\(i)"))
             accepted[out.shardId, default: 0] += 1
         }
         rig.tick()

@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 /// Zipf-distributed keys by inverse CDF over `n` ranks with exponent `s`.
@@ -9,12 +10,19 @@ struct Zipf {
     init(n: Int, s: Double) {
         var acc = 0.0
         var c: [Double] = []
-        for k in 1...n { acc += 1 / pow(Double(k), s); c.append(acc) }
+        for k in 1...n {
+            acc += 1 / pow(Double(k), s)
+            c.append(acc)
+        }
         cdf = c.map { $0 / acc }
     }
     func rank(_ u: Double) -> Int {
-        var lo = 0, hi = cdf.count - 1
-        while lo < hi { let m = (lo + hi) / 2; if cdf[m] < u { lo = m + 1 } else { hi = m } }
+        var lo = 0
+        var hi = cdf.count - 1
+        while lo < hi {
+            let m = (lo + hi) / 2
+            if cdf[m] < u { lo = m + 1 } else { hi = m }
+        }
         return lo
     }
 }
@@ -35,15 +43,23 @@ struct Zipf {
         for i in 0..<950 {
             let key: String
             let size: Int
-            if i % 8 == 0 { key = "planted-hot"; size = 20 }
-            else if i % 95 == 1 { key = "whale"; size = 9_000 }
-            else { key = "z-\(zipf.rank(Double.random(in: 0..<1, using: &rng)))"; size = Int.random(in: 10...200, using: &rng) }
+            if i % 8 == 0 {
+                key = "planted-hot"
+                size = 20
+            } else if i % 95 == 1 {
+                key = "whale"
+                size = 9_000
+            } else {
+                key = "z-\(zipf.rank(Double.random(in: 0..<1, using: &rng)))"
+                size = Int.random(in: 10...200, using: &rng)
+            }
             entries.append(PutRecordsRequestEntry(data: payload(size), partitionKey: key))
             trueRecords[key, default: 0] += 1
             trueBytes[key, default: 0] += Int64(size + key.utf8.count)
         }
         for chunk in stride(from: 0, to: entries.count, by: 475) {
-            let out = try rig.kinesis.putRecords(PutRecordsInput(records: Array(entries[chunk..<min(chunk + 475, entries.count)]), streamName: "zipf"))
+            let out = try rig.kinesis.putRecords(
+                PutRecordsInput(records: Array(entries[chunk..<min(chunk + 475, entries.count)]), streamName: "zipf"))
             #expect(out.failedRecordCount == 0)
         }
         rig.tick()
@@ -63,7 +79,9 @@ struct Zipf {
             #expect(k.maxError <= keys.recordsErrorBound)
         }
         // Every key above the bound is listed.
-        for (key, n) in trueRecords where n > keys.recordsErrorBound { #expect(keys.byRecords.contains { $0.partitionKey == key }) }
+        for (key, n) in trueRecords where n > keys.recordsErrorBound {
+            #expect(keys.byRecords.contains { $0.partitionKey == key })
+        }
 
         let heaviest = try #require(keys.byBytes.first)
         #expect(heaviest.partitionKey == "whale")
@@ -72,7 +90,9 @@ struct Zipf {
             #expect(k.guaranteedMinimum <= truth && truth <= k.bytes, "\(k.partitionKey)")
             #expect(k.maxError <= keys.bytesErrorBound)
         }
-        for (key, b) in trueBytes where b > keys.bytesErrorBound { #expect(keys.byBytes.contains { $0.partitionKey == key }) }
+        for (key, b) in trueBytes where b > keys.bytesErrorBound {
+            #expect(keys.byBytes.contains { $0.partitionKey == key })
+        }
 
         // The snapshot carries both orderings and their bounds.
         let snap = try #require(rig.store.snapshot(limits: .aws))

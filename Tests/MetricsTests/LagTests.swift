@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 /// IteratorAgeMilliseconds per shard and MillisBehindLatest per consumer are
@@ -12,15 +13,24 @@ import Testing
         let arn = try #require(rig.engine.sample().streams.first).arn
         _ = try rig.kinesis.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "slow"))
         rig.tick()
-        let consumerARN = try rig.kinesis.describeStreamConsumer(StreamConsumerInput(streamARN: arn, consumerName: "slow"))
-            .consumerDescription.consumerARN
-        let iterator = try rig.kinesis.getShardIterator(GetShardIteratorInput(streamName: "lag", shardId: "shardId-000000000000",
-                                                                             shardIteratorType: .trimHorizon)).shardIterator
-        let subscription = try rig.kinesis.subscribeToShard(SubscribeToShardInput(
-            consumerARN: consumerARN, shardId: "shardId-000000000000", startingPosition: StartingPosition(type: .trimHorizon)))
+        let consumerARN = try rig.kinesis.describeStreamConsumer(
+            StreamConsumerInput(streamARN: arn, consumerName: "slow")
+        )
+        .consumerDescription.consumerARN
+        let iterator = try rig.kinesis.getShardIterator(
+            GetShardIteratorInput(
+                streamName: "lag", shardId: "shardId-000000000000",
+                shardIteratorType: .trimHorizon)
+        ).shardIterator
+        let subscription = try rig.kinesis.subscribeToShard(
+            SubscribeToShardInput(
+                consumerARN: consumerARN, shardId: "shardId-000000000000",
+                startingPosition: StartingPosition(type: .trimHorizon)))
         // Three seconds of 900 KB each, read by nobody.
         for second in 0..<3 {
-            let entries = (0..<9).map { PutRecordsRequestEntry(data: payload(100_000), partitionKey: "s\(second)-\($0)") }
+            let entries = (0..<9).map {
+                PutRecordsRequestEntry(data: payload(100_000), partitionKey: "s\(second)-\($0)")
+            }
             _ = try rig.kinesis.putRecords(PutRecordsInput(records: entries, streamName: "lag"))
             rig.tick()
         }
@@ -41,7 +51,10 @@ import Testing
         #expect(pipe.millisBehindLatest == Int64(event.millisBehindLatest))
         let consumer = try #require(rig.store.consumerSeries(stream).first { $0.name == "slow" }?.metrics.lastSecond)
         #expect(consumer[.millisBehindLatest] == Double(event.millisBehindLatest))
-        #expect(rig.store.streamSeries(stream)?.metrics.lastSecond?[.subscribeToShardEventMillisBehindLatest] == Double(event.millisBehindLatest))
-        #expect(rig.store.consumerRates[stream.arn + "#efo#slow"]?.millisBehindLatest == Int64(event.millisBehindLatest))
+        #expect(
+            rig.store.streamSeries(stream)?.metrics.lastSecond?[.subscribeToShardEventMillisBehindLatest]
+                == Double(event.millisBehindLatest))
+        #expect(
+            rig.store.consumerRates[stream.arn + "#efo#slow"]?.millisBehindLatest == Int64(event.millisBehindLatest))
     }
 }

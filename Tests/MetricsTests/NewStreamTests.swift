@@ -1,6 +1,7 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 @Suite struct NewStreamTests {
@@ -15,10 +16,11 @@ import Testing
         rig.clock.advance(by: .milliseconds(900))
         try rig.create("late", shards: 2)
         rig.clock.advance(by: .milliseconds(100))
-        rig.store.ingest(rig.engine.sample()) // first sample with the stream
+        rig.store.ingest(rig.engine.sample())  // first sample with the stream
         rig.clock.advance(by: .milliseconds(300))
         for i in 0..<50 {
-            _ = try rig.kinesis.putRecord(PutRecordInput(streamName: "late", data: Data("x".utf8), partitionKey: "k\(i)"))
+            _ = try rig.kinesis.putRecord(
+                PutRecordInput(streamName: "late", data: Data("x".utf8), partitionKey: "k\(i)"))
         }
         rig.clock.advance(by: .milliseconds(700))
         let sample = rig.engine.sample()

@@ -1,11 +1,16 @@
 import Foundation
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 @Suite struct PrometheusTests {
     /// A parsed sample line: name, labels, value.
-    struct Sample { var name: String; var labels: [String: String]; var value: Double }
+    struct Sample {
+        var name: String
+        var labels: [String: String]
+        var value: Double
+    }
 
     /// Parses the exposition strictly enough to catch format errors: every
     /// family has one HELP then one TYPE before its samples, families are not
@@ -40,7 +45,9 @@ import Testing
             #expect(!line.hasPrefix("#"))
             let s = try parseSample(line)
             let family = try #require(current)
-            #expect(s.name == family || s.name == family + "_sum" || s.name == family + "_count", "\(s.name) under \(family)")
+            #expect(
+                s.name == family || s.name == family + "_sum" || s.name == family + "_count",
+                "\(s.name) under \(family)")
             #expect(declared[family] != nil)
             samples.append(s)
         }
@@ -50,14 +57,20 @@ import Testing
     static func parseSample(_ line: String) throws -> Sample {
         var i = line.startIndex
         var name = ""
-        while i < line.endIndex, line[i].isLetter || line[i].isNumber || line[i] == "_" || line[i] == ":" { name.append(line[i]); i = line.index(after: i) }
+        while i < line.endIndex, line[i].isLetter || line[i].isNumber || line[i] == "_" || line[i] == ":" {
+            name.append(line[i])
+            i = line.index(after: i)
+        }
         #expect(!name.isEmpty && !(name.first!.isNumber))
         var labels: [String: String] = [:]
         if i < line.endIndex, line[i] == "{" {
             i = line.index(after: i)
             while line[i] != "}" {
                 var key = ""
-                while line[i] != "=" { key.append(line[i]); i = line.index(after: i) }
+                while line[i] != "=" {
+                    key.append(line[i])
+                    i = line.index(after: i)
+                }
                 #expect(key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" })
                 i = line.index(after: i)
                 #expect(line[i] == "\"")
@@ -85,7 +98,10 @@ import Testing
         }
         #expect(line[i] == " ")
         let text = String(line[line.index(after: i)...])
-        let value = text == "+Inf" ? Double.infinity : text == "-Inf" ? -Double.infinity : text == "NaN" ? Double.nan : try #require(Double(text))
+        let value =
+            text == "+Inf"
+            ? Double.infinity
+            : text == "-Inf" ? -Double.infinity : text == "NaN" ? Double.nan : try #require(Double(text))
         return Sample(name: name, labels: labels, value: value)
     }
 
@@ -105,16 +121,20 @@ import Testing
         let table = Dictionary(uniqueKeysWithValues: PrometheusText.families.map { ($0.name, $0) })
         var seen = Set<String>()
         for s in samples {
-            let family = try #require(table[s.name] ?? table[String(s.name.dropLast(4))] ?? table[String(s.name.dropLast(6))],
-                                      "\(s.name) not in the table")
+            let family = try #require(
+                table[s.name] ?? table[String(s.name.dropLast(4))] ?? table[String(s.name.dropLast(6))],
+                "\(s.name) not in the table")
             var keys = Set(s.labels.keys)
             if family.kind == .summary && s.name == family.name { #expect(keys.remove("quantile") != nil) }
             #expect(keys == Set(family.labels), "\(s.name) labels \(keys.sorted())")
-            let id = s.name + "{" + s.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+            let id =
+                s.name + "{"
+                + s.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
             #expect(seen.insert(id).inserted, "duplicate series \(id)")
             #expect(!s.value.isNaN, "\(id) is NaN")
         }
-        for f in PrometheusText.families where text.contains("\n" + f.name + " ") || text.contains("\n" + f.name + "{") {
+        for f in PrometheusText.families where text.contains("\n" + f.name + " ") || text.contains("\n" + f.name + "{")
+        {
             #expect(text.contains("# HELP \(f.name) ") && text.contains("# TYPE \(f.name) \(f.kind.rawValue)\n"))
         }
         return samples
@@ -130,13 +150,19 @@ import Testing
         for f in PrometheusText.families {
             #expect(Self.isMetricName(f.name), "\(f.name)")
             #expect(f.name.hasPrefix("ktop_"))
-            #expect((f.kind == .counter) == f.name.hasSuffix("_total"), "\(f.name): counters and only counters end in _total")
-            for bad in ["_per_second", "millis", "_milliseconds", "_ms"] { #expect(!f.name.contains(bad), "\(f.name) is not in base units") }
+            #expect(
+                (f.kind == .counter) == f.name.hasSuffix("_total"),
+                "\(f.name): counters and only counters end in _total")
+            for bad in ["_per_second", "millis", "_milliseconds", "_ms"] {
+                #expect(!f.name.contains(bad), "\(f.name) is not in base units")
+            }
             #expect(!f.help.isEmpty && !f.help.contains("\n"))
             #expect(f.labels.allSatisfy { Self.isMetricName($0) && !$0.hasPrefix("__") && $0 != "quantile" })
             #expect(Set(f.labels).count == f.labels.count)
         }
-        #expect(!Self.isMetricName("9lives") && !Self.isMetricName("a-b") && !Self.isMetricName("") && Self.isMetricName("a:b_9"))
+        #expect(
+            !Self.isMetricName("9lives") && !Self.isMetricName("a-b") && !Self.isMetricName("")
+                && Self.isMetricName("a:b_9"))
     }
 
     @Test func exposesTheStoreWellFormedWithEscapedLabels() throws {
@@ -144,7 +170,9 @@ import Testing
         try rig.create("prom", shards: 2)
         rig.tick()
         let weird = "we\"ird\\key\nline\r\t é"
-        let entries = (0..<300).map { PutRecordsRequestEntry(data: payload(100), partitionKey: $0 % 2 == 0 ? weird : "k\($0)") }
+        let entries = (0..<300).map {
+            PutRecordsRequestEntry(data: payload(100), partitionKey: $0 % 2 == 0 ? weird : "k\($0)")
+        }
         _ = try rig.kinesis.putRecords(PutRecordsInput(records: entries, streamName: "prom"))
         _ = try rig.kinesis.putRecord(PutRecordInput(streamName: "prom", data: payload(10), partitionKey: "single"))
         let recorder = LatencyRecorder()
@@ -181,7 +209,9 @@ import Testing
         #expect(value("ktop_stream_put_record_success_total", sl) == 1)
         #expect(value("ktop_stream_put_record_bytes_total", sl) == 16)
         #expect(value("ktop_stream_open_shards", sl) == 2)
-        #expect(samples.contains { $0.name == "ktop_shard_hot_key_records" && $0.labels["key"] == weird && $0.value == 150 })
+        #expect(
+            samples.contains { $0.name == "ktop_shard_hot_key_records" && $0.labels["key"] == weird && $0.value == 150 }
+        )
         #expect(value("ktop_limits_info", ["profile": "aws", "enforced": "true"]) == 1)
         var lo = sl
         lo["operation"] = "PutRecords"
@@ -225,7 +255,8 @@ import Testing
             // Enough on one key in some rounds that its shard throttles.
             let n = Int.random(in: 1...500, using: &rng)
             let entries = (0..<n).map { i in
-                PutRecordsRequestEntry(data: payload(round % 2 == 0 ? 3_000 : 10), partitionKey: round % 2 == 0 ? "hot" : "k\(i)")
+                PutRecordsRequestEntry(
+                    data: payload(round % 2 == 0 ? 3_000 : 10), partitionKey: round % 2 == 0 ? "hot" : "k\(i)")
             }
             _ = try rig.kinesis.putRecords(PutRecordsInput(records: entries, streamName: "mono"))
             rig.tick()
@@ -242,7 +273,9 @@ import Testing
         let throttled = stream.shards.reduce(Int64(0)) { $0 + $1.counters.writeThrottledRecords }
         #expect(throttled > 0, "the test meant to throttle")
         #expect(Self.value(before, "ktop_stream_put_records_throttled_records_total", sl) == Double(throttled))
-        let total = before.filter { $0.name == "ktop_shard_write_provisioned_throughput_exceeded_total" }.reduce(0) { $0 + $1.value }
+        let total = before.filter { $0.name == "ktop_shard_write_provisioned_throughput_exceeded_total" }.reduce(0) {
+            $0 + $1.value
+        }
         #expect(total == Double(throttled))
     }
 
@@ -251,8 +284,9 @@ import Testing
         try rig.create("c", shards: 1)
         let odd = "reader \"one\"\\\nx"
         func report(_ bytes: Int64, _ calls: Int64) -> ConsumerReport {
-            ConsumerReport(stream: "c", name: odd, bytes: bytes, records: bytes / 10, throttled: 1, millisBehindLatest: 2_500,
-                           calls: calls, shards: [:])
+            ConsumerReport(
+                stream: "c", name: odd, bytes: bytes, records: bytes / 10, throttled: 1, millisBehindLatest: 2_500,
+                calls: calls, shards: [:])
         }
         rig.tick(consumers: [report(100, 3)])
         rig.tick(consumers: [report(300, 5)])
@@ -275,14 +309,21 @@ import Testing
         #expect(Self.value(samples, "ktop_consumer_bytes_total", l) == nil)
 
         // Enhanced fan-out: the engine's per-subscription counters, summed over shards.
-        _ = try rig.kinesis.putRecords(PutRecordsInput(records: (0..<4).map { PutRecordsRequestEntry(data: payload(50), partitionKey: "p\($0)") },
-                                                       streamName: "c"))
-        _ = try rig.kinesis.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: stream.arn, consumerName: "fan.out-1"))
+        _ = try rig.kinesis.putRecords(
+            PutRecordsInput(
+                records: (0..<4).map { PutRecordsRequestEntry(data: payload(50), partitionKey: "p\($0)") },
+                streamName: "c"))
+        _ = try rig.kinesis.registerStreamConsumer(
+            RegisterStreamConsumerInput(streamARN: stream.arn, consumerName: "fan.out-1"))
         rig.tick()
-        let consumerARN = try rig.kinesis.describeStreamConsumer(StreamConsumerInput(streamARN: stream.arn, consumerName: "fan.out-1"))
-            .consumerDescription.consumerARN
-        let sub = try rig.kinesis.subscribeToShard(SubscribeToShardInput(
-            consumerARN: consumerARN, shardId: stream.shards[0].shardId, startingPosition: StartingPosition(type: .trimHorizon)))
+        let consumerARN = try rig.kinesis.describeStreamConsumer(
+            StreamConsumerInput(streamARN: stream.arn, consumerName: "fan.out-1")
+        )
+        .consumerDescription.consumerARN
+        let sub = try rig.kinesis.subscribeToShard(
+            SubscribeToShardInput(
+                consumerARN: consumerARN, shardId: stream.shards[0].shardId,
+                startingPosition: StartingPosition(type: .trimHorizon)))
         let event = try #require(try sub.nextEvent())
         rig.tick()
         samples = try Self.check(PrometheusText.render(rig.store))
@@ -323,7 +364,9 @@ import Testing
 
     @Test func namesAndEscapes() {
         #expect(PrometheusText.snakeCase("PutRecords.SuccessfulRecords") == "put_records_successful_records")
-        #expect(PrometheusText.snakeCase("SubscribeToShardEvent.MillisBehindLatest") == "subscribe_to_shard_event_millis_behind_latest")
+        #expect(
+            PrometheusText.snakeCase("SubscribeToShardEvent.MillisBehindLatest")
+                == "subscribe_to_shard_event_millis_behind_latest")
         #expect(PrometheusText.escapeLabel("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
         #expect(PrometheusText.escapeLabel("\r\n") == "\r\\n", "a CR LF pair is two characters to escape, not one")
         #expect(PrometheusText.escapeHelp("x\\y\nz") == "x\\\\y\\nz")

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import StreamEngine
 import Testing
+
 @testable import Metrics
 
 @Suite struct StoreTests {
@@ -49,17 +50,21 @@ import Testing
         #expect(MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: 900, minutesCapacity: 1_440) == rings)
         #expect(MetricsStore.bytesPerShard() == rings + 900 * 5 * 4 + MetricsStore.fixedBytesPerShard)
         #expect(MetricsStore.bytesPerShard() < 256 * 1024)
-        #expect(MetricsStore.bytesPerShard() == 248_112) // the figure documented on bytesPerShard (64-bit platforms)
+        #expect(MetricsStore.bytesPerShard() == 248_112)  // the figure documented on bytesPerShard (64-bit platforms)
         #expect(MetricsStore.bytesPerShard(secondsCapacity: 60, minutesCapacity: 60) < MetricsStore.bytesPerShard())
 
         // A ring never grows past its capacity, however long it runs.
         var small = MetricSeries<ShardMetric, UInt32>(secondsCapacity: 10, minutesCapacity: 3)
         let row = [Double](repeating: 1, count: ShardMetric.allCases.count)
         var t: Int64 = 1_000
-        for _ in 0..<600 { t += 1_000; small.append(timeMillis: t, intervalMillis: 1_000, values: row) }
+        for _ in 0..<600 {
+            t += 1_000
+            small.append(timeMillis: t, intervalMillis: 1_000, values: row)
+        }
         #expect(small.secondCount == 10)
         #expect(small.minuteCount == 3)
-        #expect(small.storedBytes == MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: 10, minutesCapacity: 3))
+        #expect(
+            small.storedBytes == MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: 10, minutesCapacity: 3))
 
         // 10,000 shards: one series per shard, each within the bound.
         var config = EngineConfiguration()
@@ -75,7 +80,8 @@ import Testing
         #expect(store.shards.count == 10_000)
         #expect(store.streams.count == 1)
         let bound = MetricsStore.bytesPerShard()
-        #expect(store.shards.values.allSatisfy { $0.metrics.secondsCapacity == 900 && $0.metrics.minutesCapacity == 1_440 })
+        #expect(
+            store.shards.values.allSatisfy { $0.metrics.secondsCapacity == 900 && $0.metrics.minutesCapacity == 1_440 })
         #expect(store.shards.values.allSatisfy { $0.storedBytes <= bound && $0.metrics.secondCount == 2 })
         #expect(store.shards.values.allSatisfy { $0.recentRecordsByBucket.count <= HashKeyHistogram.maxBuckets })
     }
@@ -83,7 +89,8 @@ import Testing
     @Test func costFollowsThePriceTableAndCanBeOverridden() throws {
         var rig = Rig()
         try rig.create("bill", shards: 2)
-        _ = try rig.kinesis.increaseStreamRetentionPeriod(StreamRetentionInput(streamName: "bill", retentionPeriodHours: 48))
+        _ = try rig.kinesis.increaseStreamRetentionPeriod(
+            StreamRetentionInput(streamName: "bill", retentionPeriodHours: 48))
         rig.tick()
         for _ in 0..<10 {
             // 20 records a second of 30,000 bytes + key: 2 PUT payload units and 30 KiB billed each.
@@ -97,10 +104,12 @@ import Testing
         #expect(!c.pricesConfirmed)
         #expect(c.mode == "PROVISIONED")
         let units = 40.0 * 3600
-        let expected = 2 * prices.shardHour + units * prices.putPayloadUnitsPerMillion / 1e6 + 2 * prices.extendedRetentionShardHour
+        let expected =
+            2 * prices.shardHour + units * prices.putPayloadUnitsPerMillion / 1e6 + 2
+            * prices.extendedRetentionShardHour
         #expect(abs(c.provisionedHourly - expected) < 1e-12)
         #expect(abs(c.monthly - expected * 730) < 1e-9)
-        let kib = 20.0 * 30 // each 30,000 + 2 or 3 key bytes → 30 KiB
+        let kib = 20.0 * 30  // each 30,000 + 2 or 3 key bytes → 30 KiB
         let onDemand = prices.onDemandStreamHour + kib * 1024 * 3600 / 1_073_741_824 * prices.onDemandInPerGB
         #expect(abs(c.onDemandHourly - onDemand) < 1e-12)
         var cheaper = PriceTable()
@@ -155,16 +164,26 @@ import Testing
         var rig = Rig()
         try rig.create("reads", shards: 1)
         rig.tick(consumers: [
-            ConsumerReport(stream: "reads", name: "a", bytes: 0, records: 0, throttled: 0, millisBehindLatest: 0, calls: 0,
-                           shards: ["shardId-000000000000": ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)]),
+            ConsumerReport(
+                stream: "reads", name: "a", bytes: 0, records: 0, throttled: 0, millisBehindLatest: 0, calls: 0,
+                shards: [
+                    "shardId-000000000000": ShardReadReport(
+                        bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
+                ])
         ])
         rig.tick(consumers: [
-            ConsumerReport(stream: "reads", name: "a", bytes: 3_000, records: 3, throttled: 2, millisBehindLatest: 40, calls: 3,
-                           shards: ["shardId-000000000000": ShardReadReport(bytes: 3_000, records: 3, calls: 3, throttled: 2, millisBehindLatest: 40)]),
+            ConsumerReport(
+                stream: "reads", name: "a", bytes: 3_000, records: 3, throttled: 2, millisBehindLatest: 40, calls: 3,
+                shards: [
+                    "shardId-000000000000": ShardReadReport(
+                        bytes: 3_000, records: 3, calls: 3, throttled: 2, millisBehindLatest: 40)
+                ])
         ])
         let stream = rig.stream("reads")
         let share = try #require(rig.store.readBudgets[stream.arn]?.first?.pollingConsumers.first)
-        #expect(share.consumer == "a" && share.bytesPerSecond == 3_000 && share.throttledPerSecond == 2 && share.callsPerSecond == 3)
+        #expect(
+            share.consumer == "a" && share.bytesPerSecond == 3_000 && share.throttledPerSecond == 2
+                && share.callsPerSecond == 3)
         let c = try #require(rig.store.consumerSeries(stream).first { $0.name == "a" }?.metrics.lastSecond)
         #expect(c[.bytes] == 3_000 && c[.throttled] == 2 && c[.millisBehindLatest] == 40 && c[.success] == 3)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import StreamEngine
+
 @testable import Metrics
 
 /// SplitMix64: a tiny seeded generator so every test run sees the same load.
@@ -48,8 +49,12 @@ struct Rig {
 
     /// Open shards' ranges of a stream.
     func ranges(_ name: String) throws -> [(id: String, range: ClosedRange<UInt128>)] {
-        try kinesis.listShards(ListShardsInput(streamName: name, shardFilter: ShardFilter(type: .atLatest))).shards.map {
-            ($0.shardId, HashKey.parse($0.hashKeyRange.startingHashKey)!...HashKey.parse($0.hashKeyRange.endingHashKey)!)
+        try kinesis.listShards(ListShardsInput(streamName: name, shardFilter: ShardFilter(type: .atLatest))).shards.map
+        {
+            (
+                $0.shardId,
+                HashKey.parse($0.hashKeyRange.startingHashKey)!...HashKey.parse($0.hashKeyRange.endingHashKey)!
+            )
         }
     }
 }

@@ -104,7 +104,9 @@ def test_delete_stream_with_consumers_needs_enforce(kinesis, make_stream):
     c = register(kinesis, name, "blocker")
     kwire.wait_consumer_status(kinesis, c["ConsumerARN"])
     expect_error(lambda: kinesis.delete_stream(StreamName=name), "ResourceInUseException")
-    expect_error(lambda: kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=False), "ResourceInUseException")
+    expect_error(
+        lambda: kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=False), "ResourceInUseException"
+    )
     assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
     kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
     kwire.wait_stream_gone(kinesis, name)
@@ -169,7 +171,9 @@ def test_subscribe_latest_then_put(kinesis, efo_client, make_stream):
 
 def test_subscribe_at_sequence_number(kinesis, efo_client, make_stream):
     name = make_stream(shards=1)
-    seqs = [kinesis.put_record(StreamName=name, Data=f"{i}".encode(), PartitionKey="k")["SequenceNumber"] for i in range(4)]
+    seqs = [
+        kinesis.put_record(StreamName=name, Data=f"{i}".encode(), PartitionKey="k")["SequenceNumber"] for i in range(4)
+    ]
     c = register(kinesis, name, "seq")
     kwire.wait_consumer_status(kinesis, c["ConsumerARN"])
     resp = efo_client.subscribe_to_shard(

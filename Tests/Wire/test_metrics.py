@@ -115,11 +115,21 @@ def test_counters_equal_what_was_put_and_never_decrease(server):
 
     put(200, 100)
     first = settled(201)
-    for family in ("ktop_shard_incoming_records", "ktop_shard_incoming_bytes", "ktop_stream_put_records_successful_records",
-                   "ktop_shard_write_provisioned_throughput_exceeded"):
+    for family in (
+        "ktop_shard_incoming_records",
+        "ktop_shard_incoming_bytes",
+        "ktop_stream_put_records_successful_records",
+        "ktop_shard_write_provisioned_throughput_exceeded",
+    ):
         assert first[family].type == "counter", family
-    for family in ("ktop_shard_open", "ktop_stream_open_shards", "ktop_shard_iterator_age_seconds", "ktop_retained_bytes",
-                   "ktop_stream_cost_hourly_usd", "ktop_stream_skew_peak_to_average"):
+    for family in (
+        "ktop_shard_open",
+        "ktop_stream_open_shards",
+        "ktop_shard_iterator_age_seconds",
+        "ktop_retained_bytes",
+        "ktop_stream_cost_hourly_usd",
+        "ktop_stream_skew_peak_to_average",
+    ):
         assert first[family].type == "gauge", family
     assert not any(n.endswith(("_per_second", "_milliseconds")) for n in first), "rates and milliseconds are gone"
 
@@ -129,7 +139,9 @@ def test_counters_equal_what_was_put_and_never_decrease(server):
     assert bytes_ == {k: v[1] for k, v in expected.items()}
     assert samples(first, "ktop_stream_put_records_total_records_total", stream=name) == {None: 201}
     assert samples(first, "ktop_stream_open_shards", stream=name) == {None: 2}
-    assert set(samples(first, "ktop_shard_open", stream=name, region=kwire.REGION, account=kwire.ACCOUNT)) == set(expected)
+    assert set(samples(first, "ktop_shard_open", stream=name, region=kwire.REGION, account=kwire.ACCOUNT)) == set(
+        expected
+    )
 
     put(50, 1000)
     kinesis.put_record(StreamName=name, Data=b"z" * 7, PartitionKey="single")

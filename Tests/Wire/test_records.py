@@ -75,9 +75,9 @@ def test_sequence_for_ordering_gives_increasing_numbers(kinesis, make_stream):
     name = make_stream(shards=1)
     prev = kinesis.put_record(StreamName=name, Data=b"0", PartitionKey="k")["SequenceNumber"]
     for i in range(1, 5):
-        cur = kinesis.put_record(StreamName=name, Data=str(i).encode(), PartitionKey="k", SequenceNumberForOrdering=prev)[
-            "SequenceNumber"
-        ]
+        cur = kinesis.put_record(
+            StreamName=name, Data=str(i).encode(), PartitionKey="k", SequenceNumberForOrdering=prev
+        )["SequenceNumber"]
         assert int(cur) > int(prev)
         prev = cur
 
@@ -130,7 +130,9 @@ def test_all_iterator_types(kinesis, make_stream):
     name = make_stream(shards=1)
     shard0 = kwire.shard_id(0)
     t_before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)
-    seqs = [kinesis.put_record(StreamName=name, Data=f"r{i}".encode(), PartitionKey="k")["SequenceNumber"] for i in range(3)]
+    seqs = [
+        kinesis.put_record(StreamName=name, Data=f"r{i}".encode(), PartitionKey="k")["SequenceNumber"] for i in range(3)
+    ]
 
     def data(it, limit=100):
         return [r["Data"] for r in kinesis.get_records(ShardIterator=it, Limit=limit)["Records"]]

@@ -352,7 +352,9 @@ def test_payload_hash_other_than_the_bodys_is_refused(sigv4_server, signed, sig_
 @needs_own_server
 def test_upper_case_hash_of_the_body_is_refused(sigv4_server):
     target = "Kinesis_20131202.ListStreams"
-    headers = botocore_signed(sigv4_server, target, b"{}", {"X-Amz-Content-SHA256": hashlib.sha256(b"{}").hexdigest().upper()})
+    headers = botocore_signed(
+        sigv4_server, target, b"{}", {"X-Amz-Content-SHA256": hashlib.sha256(b"{}").hexdigest().upper()}
+    )
     assert wire_error(*send(sigv4_server, target, b"{}", headers)[::2]) == ("InvalidSignatureException", MISMATCH)
 
 
@@ -393,7 +395,10 @@ def test_replayed_signature_with_unsigned_target_cannot_delete(sigv4_server, sig
 def test_x_amz_date_must_be_signed(sigv4_server):
     t = "Kinesis_20131202.ListStreams"
     headers = hand_signed(sigv4_server, t, b"{}", signed=["content-type", "host", "x-amz-target"])
-    assert wire_error(*send(sigv4_server, t, b"{}", headers)[::2]) == ("InvalidSignatureException", not_signed("X-Amz-Date"))
+    assert wire_error(*send(sigv4_server, t, b"{}", headers)[::2]) == (
+        "InvalidSignatureException",
+        not_signed("X-Amz-Date"),
+    )
 
 
 @needs_own_server
@@ -507,8 +512,9 @@ def send_raw_headers(server, target, body, header_pairs):
 
 
 @needs_own_server
-@pytest.mark.parametrize("amz_date", ["20261330T120000Z", "20261130T250000Z", "999991130T120000Z", "2026-11-30T12:00:00Z",
-                                      "", "\u00e9" * 16])
+@pytest.mark.parametrize(
+    "amz_date", ["20261330T120000Z", "20261130T250000Z", "999991130T120000Z", "2026-11-30T12:00:00Z", "", "\u00e9" * 16]
+)
 def test_malformed_x_amz_date_is_incomplete_signature(sigv4_server, amz_date):
     t = "Kinesis_20131202.ListStreams"
     headers = hand_signed(sigv4_server, t, b"{}")
@@ -546,7 +552,9 @@ def test_non_ascii_and_duplicate_headers_are_refused(sigv4_server):
     status, body = send_raw_headers(sigv4_server, t, b"{}", base + [("X-Amz-Target", "Kinesis_20131202.DeleteStream")])
     assert wire_error(status, body) == ("InvalidSignatureException", MISMATCH)
     # Latin-1 bytes in an x-amz header the signature does not cover.
-    status, body = send_raw_headers(sigv4_server, t, b"{}", base + [("X-Amz-Foo", "caf\u00e9 \u00ff".encode("latin-1"))])
+    status, body = send_raw_headers(
+        sigv4_server, t, b"{}", base + [("X-Amz-Foo", "caf\u00e9 \u00ff".encode("latin-1"))]
+    )
     assert wire_error(status, body) == ("InvalidSignatureException", not_signed("X-Amz-Foo"))
     # Non-ASCII inside the Authorization header itself.
     auth = headers["authorization"].replace("us-east-1", "\u00fc\u00df-east-1")

@@ -631,5 +631,6 @@ def test_bad_enum_value(kinesis, make_stream):
         lambda: kinesis.get_shard_iterator(StreamName=name, ShardId=kwire.shard_id(0), ShardIteratorType="BOGUS"),
         "ValidationException",
         "1 validation error detected: Value 'BOGUS' at 'shardIteratorType' failed to satisfy constraint: "
-        "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
+        "Member must satisfy enum value set: "
+        "[AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
     )

@@ -13,29 +13,40 @@ func putBenchmark(shards: Int, rounds: Int, scale: Int) -> Row {
     config.limits = .off
     config.delays = .immediate
     let recordsPerRound = 1_000_000 / scale
-    var candidate: [Double] = [], baseline: [Double] = []
+    var candidate: [Double] = []
+    var baseline: [Double] = []
     for _ in 0..<rounds {
         let engine = KinesisEngine(clock: ManualClock(), configuration: config)
         let k = engine.service()
         _ = try! k.createStream(CreateStreamInput(streamName: "bench", shardCount: shards))
         let batches = stride(from: 0, to: keys.count, by: 500).map { start in
-            PutRecordsInput(records: keys[start..<min(start + 500, keys.count)].map { PutRecordsRequestEntry(data: payload, partitionKey: $0) },
-                            streamName: "bench")
+            PutRecordsInput(
+                records: keys[start..<min(start + 500, keys.count)].map {
+                    PutRecordsRequestEntry(data: payload, partitionKey: $0)
+                },
+                streamName: "bench")
         }
         candidate.append(rate { putRepeatedly(k, batches, records: recordsPerRound) })
-        baseline.append(rate {
-            var n = 0, sink: UInt128 = 0
-            while n < recordsPerRound {
-                for key in keys where n < recordsPerRound { sink ^= HashKey.of(partitionKey: key); n += 1 }
-            }
-            precondition(sink != 1)
-            return n
-        })
+        baseline.append(
+            rate {
+                var n = 0
+                var sink: UInt128 = 0
+                while n < recordsPerRound {
+                    for key in keys where n < recordsPerRound {
+                        sink ^= HashKey.of(partitionKey: key)
+                        n += 1
+                    }
+                }
+                precondition(sink != 1)
+                return n
+            })
     }
-    let c = median(candidate), b = median(baseline)
-    return Row(name: "engine put path, \(shards) shards, PutRecords 500 × 100 B, limits off, one core",
-               ktop: "\(fmt(c)) records/s", baseline: "\(fmt(b)) records/s (MD5 of the same partition keys)",
-               ratio: ratio(c / b), target: "≥ 0.5× (aim ≥ 3 M records/s)", met: c / b >= 0.5)
+    let c = median(candidate)
+    let b = median(baseline)
+    return Row(
+        name: "engine put path, \(shards) shards, PutRecords 500 × 100 B, limits off, one core",
+        ktop: "\(fmt(c)) records/s", baseline: "\(fmt(b)) records/s (MD5 of the same partition keys)",
+        ratio: ratio(c / b), target: "≥ 0.5× (aim ≥ 3 M records/s)", met: c / b >= 0.5)
 }
 
 /// Sends `batches` in turn until `records` records are stored (none may fail); returns how many were sent.
@@ -66,44 +77,55 @@ func getBenchmark(rounds: Int, scale: Int) -> Row {
     // Distinct payloads, as producers send them (no shared buffers to stay in cache).
     let payloads = (0..<count).map { i in Data((0..<100).map { UInt8(truncatingIfNeeded: $0 &+ i) }) }
     for start in stride(from: 0, to: count, by: 500) {
-        let batch = payloads[start..<min(start + 500, count)].enumerated().map { PutRecordsRequestEntry(data: $1, partitionKey: "k\($0)") }
+        let batch = payloads[start..<min(start + 500, count)].enumerated().map {
+            PutRecordsRequestEntry(data: $1, partitionKey: "k\($0)")
+        }
         _ = try! k.putRecords(PutRecordsInput(records: batch, streamName: "bench"))
     }
-    var candidate: [Double] = [], baseline: [Double] = []
+    var candidate: [Double] = []
+    var baseline: [Double] = []
     var response = [UInt8](repeating: 0, count: 10_000 * 100)
     for _ in 0..<rounds {
-        candidate.append(rate {
-            var it = try! k.getShardIterator(GetShardIteratorInput(streamName: "bench", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)).shardIterator
-            var n = 0
-            while n < count {
-                let out = try! k.getRecords(GetRecordsInput(shardIterator: it))
-                n += out.records.count
-                it = out.nextShardIterator!
-            }
-            return n
-        })
-        baseline.append(rate {
-            var n = 0, sink = 0
-            response.withUnsafeMutableBytes { dst in
+        candidate.append(
+            rate {
+                var it = try! k.getShardIterator(
+                    GetShardIteratorInput(
+                        streamName: "bench", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)
+                ).shardIterator
+                var n = 0
                 while n < count {
-                    let callEnd = min(n + 10_000, count)
-                    var offset = 0
-                    while n < callEnd {
-                        payloads[n].withUnsafeBytes { src in
-                            (dst.baseAddress! + offset).copyMemory(from: src.baseAddress!, byteCount: src.count)
-                            offset += src.count
-                        }
-                        n += 1
-                    }
-                    sink &+= Int(dst[offset - 1])
+                    let out = try! k.getRecords(GetRecordsInput(shardIterator: it))
+                    n += out.records.count
+                    it = out.nextShardIterator!
                 }
-            }
-            precondition(sink >= 0)
-            return n
-        })
+                return n
+            })
+        baseline.append(
+            rate {
+                var n = 0
+                var sink = 0
+                response.withUnsafeMutableBytes { dst in
+                    while n < count {
+                        let callEnd = min(n + 10_000, count)
+                        var offset = 0
+                        while n < callEnd {
+                            payloads[n].withUnsafeBytes { src in
+                                (dst.baseAddress! + offset).copyMemory(from: src.baseAddress!, byteCount: src.count)
+                                offset += src.count
+                            }
+                            n += 1
+                        }
+                        sink &+= Int(dst[offset - 1])
+                    }
+                }
+                precondition(sink >= 0)
+                return n
+            })
     }
-    let c = median(candidate), b = median(baseline)
-    return Row(name: "engine GetRecords, 10,000-record calls, 100 B records", ktop: "\(fmt(c)) records/s",
-               baseline: "\(fmt(b)) records/s (memcpy of each stored payload into a call-sized buffer)",
-               ratio: ratio(c / b), target: "≥ 0.3×", met: c / b >= 0.3)
+    let c = median(candidate)
+    let b = median(baseline)
+    return Row(
+        name: "engine GetRecords, 10,000-record calls, 100 B records", ktop: "\(fmt(c)) records/s",
+        baseline: "\(fmt(b)) records/s (memcpy of each stored payload into a call-sized buffer)",
+        ratio: ratio(c / b), target: "≥ 0.3×", met: c / b >= 0.3)
 }

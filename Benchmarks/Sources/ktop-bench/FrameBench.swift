@@ -27,21 +27,25 @@ func frameBenchmark(rounds: Int, scale: Int) -> Row {
         for _ in 0..<10 {
             // Mostly uniform keys, a few very hot ones.
             let records = (0..<500).map { i in
-                PutRecordsRequestEntry(data: payload, partitionKey: i % 5 == 0 ? "hot-\(i % 3)" : "user-\(UInt32.random(in: 0...1_000_000, using: &rng))")
+                PutRecordsRequestEntry(
+                    data: payload,
+                    partitionKey: i % 5 == 0 ? "hot-\(i % 3)" : "user-\(UInt32.random(in: 0...1_000_000, using: &rng))")
             }
             _ = try? k.putRecords(PutRecordsInput(records: records, streamName: "bench"))
         }
         store.ingest(engine.sample())
     }
-    let data = DashboardData.build(store: store, streamName: "bench", scenario: "bench", clockKind: "manual",
-                                   limits: config.limits, scenarios: ["bench"])
+    let data = DashboardData.build(
+        store: store, streamName: "bench", scenario: "bench", clockKind: "manual",
+        limits: config.limits, scenarios: ["bench"])
     var view = ViewState()
     view.width = 200
     view.height = 60
     var model = DashboardModel(data: data, view: view)
     model.ensureSelectionVisible()
     let frames = scale == 1 ? 200 : 5
-    var render: [Double] = [], build: [Double] = []
+    var render: [Double] = []
+    var build: [Double] = []
     let c = ContinuousClock()
     var sink = 0
     for _ in 0..<rounds {
@@ -51,8 +55,9 @@ func frameBenchmark(rounds: Int, scale: Int) -> Row {
         }
         for _ in 0..<max(1, frames / 10) {
             let d = c.measure {
-                let fresh = DashboardData.build(store: store, streamName: "bench", scenario: "bench", clockKind: "manual",
-                                                limits: config.limits, scenarios: ["bench"])
+                let fresh = DashboardData.build(
+                    store: store, streamName: "bench", scenario: "bench", clockKind: "manual",
+                    limits: config.limits, scenarios: ["bench"])
                 sink &+= fresh.shards.count
             }
             build.append(seconds(d))
@@ -67,9 +72,16 @@ func frameBenchmark(rounds: Int, scale: Int) -> Row {
         tick.append(seconds(d))
     }
     precondition(sink > 0 && data.shards.count == 1_000)
-    let frame = median(render), refresh = 1.0
-    return Row(name: "dashboard frame, 1,000 shards, render into the cell grid (200 × 60)",
-               ktop: String(format: "%.3f ms/frame", frame * 1e3), baseline: "1,000 ms (the refresh interval)",
-               ratio: String(format: "%.3f %%", frame / refresh * 100), target: "≤ 0.2 % (≈ 2 ms)", met: frame / refresh <= 0.002,
-               note: String(format: "Building the view model from the metrics store (once per refresh) takes a further %.2f ms; one metrics tick (engine.sample() + MetricsStore.ingest) at 1,000 shards takes %.2f ms.", median(build) * 1e3, median(tick) * 1e3))
+    let frame = median(render)
+    let refresh = 1.0
+    return Row(
+        name: "dashboard frame, 1,000 shards, render into the cell grid (200 × 60)",
+        ktop: String(format: "%.3f ms/frame", frame * 1e3), baseline: "1,000 ms (the refresh interval)",
+        ratio: String(format: "%.3f %%", frame / refresh * 100), target: "≤ 0.2 % (≈ 2 ms)",
+        met: frame / refresh <= 0.002,
+        note: String(
+            format:
+                "Building the view model from the metrics store (once per refresh) takes a further %.2f ms; one "
+                    + "metrics tick (engine.sample() + MetricsStore.ingest) at 1,000 shards takes %.2f ms.",
+            median(build) * 1e3, median(tick) * 1e3))
 }

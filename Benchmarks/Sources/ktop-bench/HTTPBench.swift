@@ -8,55 +8,70 @@ import StreamEngine
 // machine. Each server gets the same stream (4 shards) and the same requests.
 
 let wrkCommon = #"""
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
-wrk.headers["X-Amz-Date"] = "20261127T000000Z"
-wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000"
-local data = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ==" -- 100 bytes
-local counter = 0
-local bad = 0
-response = function(status, headers, body)
-  if status ~= 200 or string.find(body, '"FailedRecordCount": ?[1-9]') then bad = bad + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("KTOPBENCH requests=%d bad=%d errors=%d seconds=%f\n", summary.requests, bad,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
-    summary.duration / 1e6))
-end
-"""#
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
+    wrk.headers["X-Amz-Date"] = "20261127T000000Z"
+    wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, "
+        + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+            + "Signature=0000000000000000000000000000000000000000000000000000000000000000"
+    local data = string.rep("YWFh", 33) .. "YQ==" -- 100 bytes of "a"
+    local counter = 0
+    local bad = 0
+    response = function(status, headers, body)
+      if status ~= 200 or string.find(body, '"FailedRecordCount": ?[1-9]') then bad = bad + 1 end
+    end
+    done = function(summary, latency, requests)
+      io.write(string.format("KTOPBENCH requests=%d bad=%d errors=%d seconds=%f\n", summary.requests, bad,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status
+          + summary.errors.timeout,
+        summary.duration / 1e6))
+    end
+    """#
 
 /// PutRecords: 500 records of 100 B. 200 bodies with distinct partition keys
 /// (100,000 keys) are built once and sent in turn, so the client spends its
 /// time on the wire, not on building JSON.
-private let putRecordsScript = wrkCommon + "\n" + #"""
-wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
-local bodies = {}
-for b = 1, 200 do
-  local parts = {}
-  for i = 1, 500 do
-    parts[i] = '{"Data":"' .. data .. '","PartitionKey":"k-' .. b .. '-' .. i .. '"}'
-  end
-  bodies[b] = '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}'
-end
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, bodies[counter % 200 + 1])
-end
-"""#
+private let putRecordsScript =
+    wrkCommon + "\n" + #"""
+        wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
+        local bodies = {}
+        for b = 1, 200 do
+          local parts = {}
+          for i = 1, 500 do
+            parts[i] = '{"Data":"' .. data .. '","PartitionKey":"k-' .. b .. '-' .. i .. '"}'
+          end
+          bodies[b] = '{"StreamName":"bench","Records":[' .. table.concat(parts, ",") .. ']}'
+        end
+        request = function()
+          counter = counter + 1
+          return wrk.format(nil, nil, nil, bodies[counter % 200 + 1])
+        end
+        """#
 
 /// PutRecord: one 100 B record per call.
-private let putRecordScript = wrkCommon + "\n" + #"""
-wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, '{"StreamName":"bench","Data":"' .. data .. '","PartitionKey":"k-' .. counter .. '"}')
-end
-"""#
+private let putRecordScript =
+    wrkCommon + "\n" + #"""
+        wrk.headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"
+        request = function()
+          counter = counter + 1
+          local body = '{"StreamName":"bench","Data":"' .. data .. '","PartitionKey":"k-' .. counter .. '"}'
+          return wrk.format(nil, nil, nil, body)
+        end
+        """#
 
-struct WrkResult { var perSecond: Double; var bad: Int }
+struct WrkResult {
+    var perSecond: Double
+    var bad: Int
+}
 
 func kinesis(_ port: Int, _ target: String, _ body: String) -> String {
-    sh("curl -s -m 5 -X POST http://127.0.0.1:\(port)/ -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: Kinesis_20131202.\(target)' -H 'X-Amz-Date: 20261127T000000Z' -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000' -d '\(body)'").out
+    sh(
+        "curl -s -m 5 -X POST http://127.0.0.1:\(port)/ -H 'Content-Type: application/x-amz-json-1.1' -H "
+            + "'X-Amz-Target: Kinesis_20131202.\(target)' -H 'X-Amz-Date: 20261127T000000Z' -H 'Authorization: "
+                + "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261127/us-east-1/kinesis/aws4_request, "
+                    + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+                        + "Signature=0000000000000000000000000000000000000000000000000000000000000000' -d '\(body)'"
+    ).out
 }
 
 /// Waits for a server to answer, creates the stream and waits until it is ACTIVE.
@@ -67,8 +82,11 @@ func prepare(port: Int) -> Bool {
     }
     _ = kinesis(port, "CreateStream", #"{"StreamName":"bench","ShardCount":4}"#)
     for _ in 0..<100 {
-        if kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus":"ACTIVE""#) ||
-            kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus": "ACTIVE""#) { return true }
+        if kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus":"ACTIVE""#)
+            || kinesis(port, "DescribeStreamSummary", #"{"StreamName":"bench"}"#).contains(#""StreamStatus": "ACTIVE""#)
+        {
+            return true
+        }
         Thread.sleep(forTimeInterval: 0.2)
     }
     return false
@@ -80,7 +98,8 @@ func wrk(port: Int, script: String, seconds: Int, dir: URL) -> WrkResult? {
     let command = "wrk -t1 -c8 -d\(seconds)s --timeout 10s -s '\(file.path)' http://127.0.0.1:\(port)/"
     let out = sh(command).out
     guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("KTOPBENCH") }) else {
-        log("no result from \(command): \(out.suffix(300))"); try? FileManager.default.copyItem(at: file, to: URL(fileURLWithPath: "/tmp/failed.lua"))
+        log("no result from \(command): \(out.suffix(300))")
+        try? FileManager.default.copyItem(at: file, to: URL(fileURLWithPath: "/tmp/failed.lua"))
         return nil
     }
     var fields: [String: Double] = [:]
@@ -113,58 +132,101 @@ func httpBenchmarks(ktop: String?, seconds: Int, rounds: Int) -> [Row] {
     let putRecordsName = "HTTP PutRecords (500 × 100 B per call), `ktop serve --limits off`"
     let putRecordName = "HTTP PutRecord calls/s, `ktop serve --limits off`"
     func skipAll(_ why: String) -> [Row] {
-        [Row.skipped(putRecordsName, baseline: "moto_server", target: "≥ 50×", why: why),
-         Row.skipped(putRecordName, baseline: "moto_server", target: "≥ 20×", why: why)]
+        [
+            Row.skipped(putRecordsName, baseline: "moto_server", target: "≥ 50×", why: why),
+            Row.skipped(putRecordName, baseline: "moto_server", target: "≥ 20×", why: why),
+        ]
     }
-    if sh("command -v wrk").status != 0 && !ensureInstalled(apt: "wrk") { return skipAll("wrk is missing and could not be installed") }
+    if sh("command -v wrk").status != 0 && !ensureInstalled(apt: "wrk") {
+        return skipAll("wrk is missing and could not be installed")
+    }
     if sh("python3 -c 'import moto.server, flask'").status != 0 {
         log("installing moto[server] (pip)…")
-        sh("python3 -m pip install 'moto[server]' >&2 || python3 -m pip install --break-system-packages 'moto[server]' >&2", quiet: false)
-        if sh("python3 -c 'import moto.server, flask'").status != 0 { return skipAll("moto[server] is missing and could not be installed") }
+        sh(
+            "python3 -m pip install 'moto[server]' >&2 || python3 -m pip install --break-system-packages "
+                + "'moto[server]' >&2",
+            quiet: false)
+        if sh("python3 -c 'import moto.server, flask'").status != 0 {
+            return skipAll("moto[server] is missing and could not be installed")
+        }
     }
     // `ktop serve` exists once `ktop --help` lists it among the subcommands.
-    let servesHTTP = ktop.map { sh("'\($0)' --help").out.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("serve ") } } ?? false
+    let servesHTTP =
+        ktop.map {
+            sh("'\($0)' --help").out.split(separator: "\n").contains {
+                $0.trimmingCharacters(in: .whitespaces).hasPrefix("serve ")
+            }
+        } ?? false
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ktop-bench-\(getpid())")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let (ktopPort, motoPort) = (45_671, 45_672)
 
     // One server of each kind for the whole run; rounds alternate between them.
-    guard let moto = Server("python3 -m moto.server -p \(motoPort)") else { return skipAll("moto_server did not start") }
+    guard let moto = Server("python3 -m moto.server -p \(motoPort)") else {
+        return skipAll("moto_server did not start")
+    }
     defer { moto.stop() }
     guard prepare(port: motoPort) else { return skipAll("moto_server did not create the stream") }
     // `ktop serve` once the subcommand lands; until then the same server code
     // (KinesisAPI.KinesisServer on a limits-off engine) in a process of its own.
-    let serverCommand = servesHTTP ? "'\(ktop!)' serve --host 127.0.0.1 --port \(ktopPort) --limits off"
+    let serverCommand =
+        servesHTTP
+        ? "'\(ktop!)' serve --host 127.0.0.1 --port \(ktopPort) --limits off"
         : "'\(CommandLine.arguments[0])' --serve-kinesis \(ktopPort)"
     var server = Server(serverCommand)
     if server == nil || !prepare(port: ktopPort) {
         log("the ktop server (\(serverCommand)) did not become ready")
-        server?.stop(); server = nil
+        server?.stop()
+        server = nil
     }
     defer { server?.stop() }
 
     var rows: [Row] = []
-    for (name, script, perCall, target, goal) in [(putRecordsName, putRecordsScript, 500.0, "≥ 50×", 50.0),
-                                                  (putRecordName, putRecordScript, 1.0, "≥ 20×", 20.0)] {
-        var k: [Double] = [], m: [Double] = []
+    for (name, script, perCall, target, goal) in [
+        (putRecordsName, putRecordsScript, 500.0, "≥ 50×", 50.0),
+        (putRecordName, putRecordScript, 1.0, "≥ 20×", 20.0),
+    ] {
+        var k: [Double] = []
+        var m: [Double] = []
         var bad = 0
         for _ in 0..<rounds {
-            if server != nil, let r = wrk(port: ktopPort, script: script, seconds: seconds, dir: dir) { k.append(r.perSecond * perCall); bad += r.bad }
-            if let r = wrk(port: motoPort, script: script, seconds: seconds, dir: dir) { m.append(r.perSecond * perCall); bad += r.bad }
+            if server != nil, let r = wrk(port: ktopPort, script: script, seconds: seconds, dir: dir) {
+                k.append(r.perSecond * perCall)
+                bad += r.bad
+            }
+            if let r = wrk(port: motoPort, script: script, seconds: seconds, dir: dir) {
+                m.append(r.perSecond * perCall)
+                bad += r.bad
+            }
         }
         let unit = perCall > 1 ? "records/s" : "calls/s"
-        let baseline = m.isEmpty ? "moto_server: no result" : "\(fmt(median(m))) \(unit) (moto_server \(motoVersion()), same client and stream)"
+        let baseline =
+            m.isEmpty
+            ? "moto_server: no result"
+            : "\(fmt(median(m))) \(unit) (moto_server \(motoVersion()), same client and stream)"
         guard !k.isEmpty, !m.isEmpty else {
-            rows.append(Row.skipped(name, baseline: baseline, target: target,
-                                    why: "the ktop server did not answer"))
+            rows.append(
+                Row.skipped(
+                    name, baseline: baseline, target: target,
+                    why: "the ktop server did not answer"))
             continue
         }
         let r = median(k) / median(m)
-        rows.append(Row(name: name, ktop: "\(fmt(median(k))) \(unit)", baseline: baseline, ratio: ratio(r), target: target,
-                        met: r >= goal && bad == 0,
-                        note: "Client: wrk -t1 -c8 (LuaJIT; PutRecords cycles through 200 prebuilt bodies with 100,000 distinct keys, PutRecord builds each call with a fresh key), \(seconds) s per round. Server: "
-                            + (servesHTTP ? "`ktop serve --limits off`." : "`ktop serve` has no subcommand on main yet, so the harness runs the same server, KinesisAPI's `KinesisServer` on a wall-clock engine with limits off (its default \(ProcessInfo.processInfo.processorCount) event-loop threads), in a process of its own (`ktop-bench --serve-kinesis PORT`).") + (bad > 0 ? " \(bad) responses were not 200 or had failed records." : "")))
+        rows.append(
+            Row(
+                name: name, ktop: "\(fmt(median(k))) \(unit)", baseline: baseline, ratio: ratio(r), target: target,
+                met: r >= goal && bad == 0,
+                note:
+                    "Client: wrk -t1 -c8 (LuaJIT; PutRecords cycles through 200 prebuilt bodies with 100,000 distinct "
+                        + "keys, PutRecord builds each call with a fresh key), \(seconds) s per round. Server: "
+                    + (servesHTTP
+                        ? "`ktop serve --limits off`."
+                        : "`ktop serve` has no subcommand on main yet, so the harness runs the same server, "
+                            + "KinesisAPI's `KinesisServer` on a wall-clock engine with limits off (its default "
+                                + "\(ProcessInfo.processInfo.processorCount) event-loop threads), in a process of its "
+                                    + "own (`ktop-bench --serve-kinesis PORT`).")
+                    + (bad > 0 ? " \(bad) responses were not 200 or had failed records." : "")))
     }
     return rows
 }
@@ -181,7 +243,8 @@ func serveKinesis(port: Int) -> Never {
     var config = EngineConfiguration()
     config.limits = .off
     let engine = KinesisEngine(clock: WallClock(), configuration: config)
-    let server = KinesisServer(engine: engine, configuration: KinesisServer.Configuration(host: "127.0.0.1", port: port))
+    let server = KinesisServer(
+        engine: engine, configuration: KinesisServer.Configuration(host: "127.0.0.1", port: port))
     Task { _ = try await server.start() }
     while true { sleep(3600) }
 }

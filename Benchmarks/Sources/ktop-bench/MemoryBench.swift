@@ -22,9 +22,13 @@ func memoryBenchmarks(ktop: String, seconds: Int) -> [Row] {
     var rows: [Row] = []
     for (i, size) in [10_240, 100].enumerated() {
         let port = 45_681 + i
-        guard let server = Server("'\(ktop)' serve --host 127.0.0.1 --port \(port) --limits off --memory-budget 256MiB"),
-              prepare(port: port) else {
-            rows.append(Row.skipped(name(size), baseline: "budget + idle RSS", target: "≤ 1.25×", why: "ktop serve did not start"))
+        guard
+            let server = Server("'\(ktop)' serve --host 127.0.0.1 --port \(port) --limits off --memory-budget 256MiB"),
+            prepare(port: port)
+        else {
+            rows.append(
+                Row.skipped(
+                    name(size), baseline: "budget + idle RSS", target: "≤ 1.25×", why: "ktop serve did not start"))
             continue
         }
         defer { server.stop() }
@@ -34,20 +38,26 @@ func memoryBenchmarks(ktop: String, seconds: Int) -> [Row] {
         let file = dir.appendingPathComponent("memory-\(size).lua")
         try? script.write(to: file, atomically: true, encoding: .utf8)
         let out = sh("wrk -t1 -c2 -d\(seconds)s --timeout 20s -s '\(file.path)' http://127.0.0.1:\(port)/").out
-        let calls = out.split(separator: "\n").first { $0.hasPrefix("KTOPBENCH") }
+        let calls =
+            out.split(separator: "\n").first { $0.hasPrefix("KTOPBENCH") }
             .flatMap { $0.split(separator: " ").first { $0.hasPrefix("requests=") } }
             .flatMap { Double($0.dropFirst("requests=".count)) } ?? 0
-        Thread.sleep(forTimeInterval: 2.5) // two ticks: the budget's trim runs on the tick
+        Thread.sleep(forTimeInterval: 2.5)  // two ticks: the budget's trim runs on the tick
         let loaded = rssBytes(pid: pid) ?? 0
         _ = kinesis(port, "DeleteStream", #"{"StreamName":"bench"}"#)
         Thread.sleep(forTimeInterval: 3)
         let deleted = rssBytes(pid: pid) ?? 0
         let put = calls * 500 * Double(size)
         let r = Double(loaded) / Double(budget + idle)
-        rows.append(Row(name: name(size), ktop: mib(loaded), baseline: "\(mib(budget + idle)) (budget + idle \(mib(idle)))",
-                        ratio: String(format: "%.2f×", r), target: "≤ 1.25×", met: r <= 1.25 && calls > 0,
-                        note: String(format: "%.1f GiB of payload put in %d s (wrk -t1 -c2, 500 records a call); RSS after DeleteStream: %@ (idle was %@).",
-                                     put / 0x1p30, seconds, mib(deleted), mib(idle))))
+        rows.append(
+            Row(
+                name: name(size), ktop: mib(loaded), baseline: "\(mib(budget + idle)) (budget + idle \(mib(idle)))",
+                ratio: String(format: "%.2f×", r), target: "≤ 1.25×", met: r <= 1.25 && calls > 0,
+                note: String(
+                    format:
+                        "%.1f GiB of payload put in %d s (wrk -t1 -c2, 500 records a call); RSS after DeleteStream: "
+                            + "%@ (idle was %@).",
+                    put / 0x1p30, seconds, mib(deleted), mib(idle))))
     }
     return rows
 }

@@ -17,7 +17,10 @@ struct Row {
     }
 }
 
-func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s[s.count / 2]
+}
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
@@ -30,7 +33,8 @@ func rate(_ body: () -> Int) -> Double {
 }
 
 func fmt(_ x: Double) -> String {
-    x >= 1e6 ? String(format: "%.2f M", x / 1e6) : x >= 1e3 ? String(format: "%.1f k", x / 1e3) : String(format: "%.1f", x)
+    x >= 1e6
+        ? String(format: "%.2f M", x / 1e6) : x >= 1e3 ? String(format: "%.1f k", x / 1e3) : String(format: "%.1f", x)
 }
 
 func ratio(_ x: Double) -> String { x >= 10 ? String(format: "%.0f×", x) : String(format: "%.2f×", x) }
@@ -73,7 +77,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// CPU seconds (user + system) a process has used, from /proc/PID/stat.
 func cpuSeconds(pid: Int32) -> Double? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // After the command: state(0) ppid(1) ... utime(11) stime(12), in clock ticks.
     guard fields.count > 12, let u = Double(fields[11]), let s = Double(fields[12]) else { return nil }

@@ -6,7 +6,8 @@ import Foundation
 //
 //   swift run -c release --package-path Benchmarks ktop-bench           full run, rewrites BENCHMARKS.md
 //   swift run -c release --package-path Benchmarks ktop-bench --long    RSS window of 10 minutes instead of 2
-//   swift run -c release --package-path Benchmarks ktop-bench --smoke   a few seconds, in-process rows only, writes nothing
+//   swift run -c release --package-path Benchmarks ktop-bench --smoke   a few seconds, in-process rows only,
+//                                                                       writes nothing
 //   ... ktop-bench --only put4|put1000|get|frame|http|process|memory|durable   one benchmark (profiling, checks)
 
 let args = CommandLine.arguments
@@ -22,17 +23,22 @@ if let i = args.firstIndex(of: "--serve-kinesis"), i + 1 < args.count, let port 
 if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
     if args[i + 1] == "durable" {
         let bin = smoke ? nil : buildKtop()
-        var rs = [durableWriteBenchmark(policy: .always, rounds: rounds, scale: scale),
-                  durableWriteBenchmark(policy: .interval(milliseconds: 100), rounds: rounds, scale: scale),
-                  recoveryBenchmark(gigabytes: smoke ? 0.01 : 1, rounds: smoke ? 1 : 3)]
+        var rs = [
+            durableWriteBenchmark(policy: .always, rounds: rounds, scale: scale),
+            durableWriteBenchmark(policy: .interval(milliseconds: 100), rounds: rounds, scale: scale),
+            recoveryBenchmark(gigabytes: smoke ? 0.01 : 1, rounds: smoke ? 1 : 3),
+        ]
         if let bin { rs.append(durableRSSBenchmark(ktop: bin, seconds: 60)) }
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
         exit(0)
     }
     if ["http", "process", "memory"].contains(args[i + 1]) {
         let bin = buildKtop()
-        let rs = args[i + 1] == "http" ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1)
-            : args[i + 1] == "memory" ? memoryBenchmarks(ktop: bin!, seconds: 20) : processBenchmarks(ktop: bin!, long: long)
+        let rs =
+            args[i + 1] == "http"
+            ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1)
+            : args[i + 1] == "memory"
+                ? memoryBenchmarks(ktop: bin!, seconds: 20) : processBenchmarks(ktop: bin!, long: long)
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
         exit(0)
     }
@@ -74,50 +80,60 @@ if !smoke {
         log("--data-dir: RSS under constant load…")
         rows.append(durableRSSBenchmark(ktop: ktopBinary, seconds: long ? 600 : 60))
     } else {
-        rows.append(Row.skipped("whole process CPU", baseline: "one core", target: "≤ 15 %", why: "the ktop binary did not build"))
+        rows.append(
+            Row.skipped(
+                "whole process CPU", baseline: "one core", target: "≤ 15 %", why: "the ktop binary did not build"))
     }
 }
 
 func machine() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    let cpu =
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }
         .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     let info = ProcessInfo.processInfo
-    return "\(info.processorCount) cores (\(cpu)), \(info.physicalMemory >> 30) GiB, \(info.operatingSystemVersionString), shared with other builds"
+    return
+        "\(info.processorCount) cores (\(cpu)), \(info.physicalMemory >> 30) GiB, "
+            + "\(info.operatingSystemVersionString), shared with other builds"
 }
 
 let notes = rows.filter { !$0.note.isEmpty }.map { "- **\($0.name)**: \($0.note)" }.joined(separator: "\n")
 var table = """
-| benchmark | ktop | baseline (same run) | ratio | target | met |
-|---|---|---|---|---|---|
+    | benchmark | ktop | baseline (same run) | ratio | target | met |
+    |---|---|---|---|---|---|
 
-"""
+    """
 for r in rows {
     let met = r.met.map { $0 ? "yes" : "no" } ?? (r.target.hasPrefix("recorded") && r.ktop != "—" ? "—" : "not run")
     table += "| \(r.name) | \(r.ktop) | \(r.baseline) | \(r.ratio) | \(r.target) | \(met) |\n"
 }
 
+let swiftVersion = sh("swift --version 2>&1 | head -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
 let header = """
-# Benchmarks
+    # Benchmarks
 
-Run: `swift run -c release --package-path Benchmarks ktop-bench` (about 6 minutes, 14 with `--long`; rewrites this file;
-`--long` takes the RSS reading at 10 minutes instead of 2; `--smoke` is the few-second CI check, which writes nothing).
-It installs what it needs when missing: `wrk` and `tmux` (apt-get), `moto[server]` (pip).
-Every figure is a ratio against a baseline measured in the same run: candidate and baseline
-rounds alternate and the medians are reported (engine rows: \(rounds) rounds; HTTP rows: 3 rounds of 10 s).
+    Run: `swift run -c release --package-path Benchmarks ktop-bench` (about 6 minutes, 14 with `--long`; rewrites \
+    this file; `--long` takes the RSS reading at 10 minutes instead of 2; `--smoke` is the few-second CI check, \
+    which writes nothing).
+    It installs what it needs when missing: `wrk` and `tmux` (apt-get), `moto[server]` (pip).
+    Every figure is a ratio against a baseline measured in the same run: candidate and baseline
+    rounds alternate and the medians are reported (engine rows: \(rounds) rounds; HTTP rows: 3 rounds of 10 s).
 
-- date: \(Date().ISO8601Format())
-- machine: \(machine())
-- build: release (`-c release`), \(sh("swift --version 2>&1 | head -1").out.trimmingCharacters(in: .whitespacesAndNewlines))
+    - date: \(Date().ISO8601Format())
+    - machine: \(machine())
+    - build: release (`-c release`), \(swiftVersion)
 
 
-"""
+    """
 
 let md = header + table + (notes.isEmpty ? "" : "\nNotes on the rows:\n\n" + notes + "\n")
 if smoke {
     // CI's check that the harness builds and runs: tiny sizes, usually a debug build,
     // so its figures say nothing about speed and the "met" column is not a verdict.
-    print("ktop-bench --smoke: the harness ran every in-process row at 1/20 size (figures not comparable; run without --smoke for BENCHMARKS.md)")
+    print(
+        "ktop-bench --smoke: the harness ran every in-process row at 1/20 size (figures not comparable; run without "
+            + "--smoke for BENCHMARKS.md)"
+    )
     for r in rows { print("  ran: \(r.name)") }
 } else {
     print(md)

@@ -70,12 +70,17 @@ final class FuzzConnection {
         return fresh
     }
 
-    /// Remembers identifiers from complete JSON success replies among `bytes`.
+    /// Remembers identifiers from complete JSON or CBOR success replies among `bytes`.
     func learn(from bytes: [UInt8]) {
         guard let replies = try? HTTPResponseReader.responses(in: bytes) else { return }
-        for r in replies where r.status == 200 && r.complete && !r.body.isEmpty
-            && r.header("content-type") == KinesisJSON.contentType {
-            if let json = try? JSONSerialization.jsonObject(with: Data(r.body)) { collect(json) }
+        for r in replies where r.status == 200 && r.complete && !r.body.isEmpty {
+            switch r.header("content-type") {
+            case KinesisJSON.contentType:
+                if let json = try? JSONSerialization.jsonObject(with: Data(r.body)) { collect(json) }
+            case KinesisCBOR.contentType:
+                if let object = KinesisCBORFuzzing.foundationObject(r.body) { collect(object) }
+            default: break
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+@_spi(Fuzzing) import KinesisAPI
+
 /// How the fuzzer reads its input bytes (see Fuzz/README.md for examples).
 ///
 /// Two modes, so that libFuzzer's byte mutations land mostly on what the
@@ -94,6 +96,8 @@ struct ScriptedRequest {
     static let connectionClose = UInt8(ascii: "k")
     static let chunked = UInt8(ascii: "e")
     static let queryAuthorization = UInt8(ascii: "q")
+    /// `application/x-amz-cbor-1.1`, the body (after substitution) re-encoded as the Java SDK's CBOR.
+    static let cborBody = UInt8(ascii: "b")
     /// Advance the engine's clock by 1 s / 301 s before sending (rate limits refill; iterators and tokens expire).
     static let advanceSecond = UInt8(ascii: "s")
     static let advancePastIteratorLifetime = UInt8(ascii: "t")
@@ -110,7 +114,8 @@ struct ScriptedRequest {
 
     /// The request on the wire, with `$XX` placeholders in the body replaced from `bindings`.
     func wireBytes(bindings: [String: [UInt8]]) -> [UInt8] {
-        let body = Self.substitute(self.body, bindings)
+        var body = Self.substitute(self.body, bindings)
+        if flags.contains(Self.cborBody) { body = KinesisCBORFuzzing.cborBody(fromJSON: body) ?? body }
         let method = flags.contains(Self.methodOPTIONS) ? "OPTIONS" : flags.contains(Self.methodGET) ? "GET" : "POST"
         let uri = flags.contains(Self.queryAuthorization)
             ? "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261122%2Fus-east-1%2Fkinesis%2Faws4_request"
@@ -118,7 +123,8 @@ struct ScriptedRequest {
         var head = Array("\(method) \(uri) HTTP/1.\(isHTTP10 ? 0 : 1)\r\nHost: 127.0.0.1:4567\r\n".utf8)
         if let target { head += Array("X-Amz-Target: ".utf8) + target + [13, 10] }
         let contentType = flags.contains(Self.textContentType) ? "text/plain"
-            : flags.contains(Self.plainJSONContentType) ? "application/json" : "application/x-amz-json-1.1"
+            : flags.contains(Self.plainJSONContentType) ? "application/json"
+            : flags.contains(Self.cborBody) ? KinesisCBOR.contentType : "application/x-amz-json-1.1"
         head += Array("Content-Type: \(contentType)\r\n".utf8)
         if !flags.contains(Self.noAuthorization) {
             let region = flags.contains(Self.otherRegion) ? "eu-west-1" : "us-east-1"

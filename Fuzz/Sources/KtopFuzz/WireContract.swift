@@ -1,12 +1,13 @@
 import Foundation
-import KinesisAPI
+@_spi(Fuzzing) import KinesisAPI
 import StreamEngine
 
 /// What one reply turned out to be; every reply must be one of these.
 enum ReplyKind: String, CaseIterable {
-    /// 200 with a JSON object body, or an empty body for the 17 output-less operations (KINESIS.md §1.3).
+    /// 200 with a JSON (or, for a CBOR request, CBOR) object body, or an empty body for the 17
+    /// output-less operations (KINESIS.md §1.3).
     case jsonSuccess
-    /// `{"__type": …, "message": …}` with the status of its type (§1.4–1.5).
+    /// `{"__type": …, "message": …}` with the status of its type (§1.4–1.5), in JSON or CBOR.
     case jsonError
     /// Coral's XML refusal without a Content-Type (403, or 404 for an unknown operation).
     case xmlRefusal
@@ -52,19 +53,20 @@ enum WireContract {
             return r.status == 413 ? .tooLarge : .requestTimeout
         }
         switch r.header("content-type") {
-        case "application/x-amz-json-1.1":
-            guard r.complete else { throw ContractViolation("JSON reply cut off") }
+        case let type? where type == KinesisJSON.contentType || type == KinesisCBOR.contentType:
+            let cbor = type == KinesisCBOR.contentType
+            guard r.complete else { throw ContractViolation("JSON or CBOR reply cut off") }
             if r.status == 200 {
-                try checkSuccessBody(r.body, operation: operation)
+                try checkSuccessBody(r.body, operation: operation, cbor: cbor)
                 return .jsonSuccess
             }
             if r.status == 503 {
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any],
+                guard let object = object(r.body, cbor: cbor) as? [String: Any],
                       object["__type"] as? String == "ServiceUnavailableException", object["message"] is String
                 else { throw ContractViolation("503 body is not a ServiceUnavailableException") }
                 return .serviceUnavailable
             }
-            try checkErrorBody(r.body, status: r.status)
+            try checkErrorBody(r.body, status: r.status, cbor: cbor)
             return .jsonError
         case "application/vnd.amazon.eventstream":
             guard r.status == 200, operation == nil || operation == "SubscribeToShard" else {
@@ -87,7 +89,12 @@ enum WireContract {
         }
     }
 
-    static func checkSuccessBody(_ body: [UInt8], operation: String?) throws(ContractViolation) {
+    /// A reply body as Foundation objects, read in the encoding its Content-Type names.
+    static func object(_ body: [UInt8], cbor: Bool) -> Any? {
+        cbor ? KinesisCBORFuzzing.foundationObject(body) : try? JSONSerialization.jsonObject(with: Data(body))
+    }
+
+    static func checkSuccessBody(_ body: [UInt8], operation: String?, cbor: Bool) throws(ContractViolation) {
         if let operation, KinesisOperationNames.all.contains(operation) {
             if outputless.contains(operation) {
                 guard body.isEmpty else { throw ContractViolation("\(operation) answered with a body") }
@@ -96,14 +103,14 @@ enum WireContract {
             guard !body.isEmpty else { throw ContractViolation("\(operation) answered with an empty body") }
         }
         if body.isEmpty { return }
-        guard (try? JSONSerialization.jsonObject(with: Data(body))) is [String: Any] else {
-            throw ContractViolation("success body is not a JSON object")
+        guard object(body, cbor: cbor) is [String: Any] else {
+            throw ContractViolation("success body is not a \(cbor ? "CBOR map" : "JSON object")")
         }
     }
 
-    static func checkErrorBody(_ body: [UInt8], status: Int) throws(ContractViolation) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw ContractViolation("error body is not a JSON object")
+    static func checkErrorBody(_ body: [UInt8], status: Int, cbor: Bool) throws(ContractViolation) {
+        guard let object = object(body, cbor: cbor) as? [String: Any] else {
+            throw ContractViolation("error body is not a \(cbor ? "CBOR map" : "JSON object")")
         }
         guard let type = object["__type"] as? String, errorTypes.contains(type) else {
             throw ContractViolation("error __type \(String(describing: object["__type"])) is not a Kinesis error")
@@ -154,8 +161,10 @@ enum WireContract {
             default:
                 throw ContractViolation("event frame \(i) headers \(frame.headers)")
             }
-            guard (try? JSONSerialization.jsonObject(with: Data(frame.payload))) is [String: Any] else {
-                throw ContractViolation("event frame \(i) payload is not a JSON object")
+            // A CBOR SubscribeToShard gets CBOR payloads (KinesisCBOR quirk 7), labelled so.
+            let cbor = frame.headers[":content-type"] == KinesisCBOR.contentType
+            guard object(frame.payload, cbor: cbor) is [String: Any] else {
+                throw ContractViolation("event frame \(i) payload is not a \(cbor ? "CBOR map" : "JSON object")")
             }
         }
     }

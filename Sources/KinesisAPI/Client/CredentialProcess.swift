@@ -127,6 +127,7 @@ public struct CredentialProcess: Sendable {
         case .string(let s): return "\"\(s.count > 40 ? String(s.prefix(40)) + "…" : s)\""
         case .array: return "an array"
         case .object: return "an object"
+        case .bytes: return "bytes"  // only a CBOR document has them
         }
     }
 }

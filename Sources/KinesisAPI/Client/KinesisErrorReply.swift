@@ -17,10 +17,10 @@ public enum KinesisErrorReply {
         if let known = KinesisErrorType(rawValue: raw) ?? KinesisErrorType(rawValue: raw + "Exception") { return known }
         switch raw {
         case "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
-             "RequestLimitExceeded", "SlowDown":
+            "RequestLimitExceeded", "SlowDown":
             return .limitExceeded
         case "ServiceUnavailable", "ServiceUnavailableException", "InternalError", "InternalServerError",
-             "InternalServerErrorException", "InternalFailure":
+            "InternalServerErrorException", "InternalFailure":
             return .internalFailure
         case "ExpiredTokenException", "ExpiredToken", "InvalidClientTokenId", "InvalidAccessKeyId":
             return .unrecognizedClient
@@ -53,8 +53,16 @@ public enum KinesisErrorReply {
         var typeName: String?
         var message: String?
         if let document = try? KinesisJSON.parse(body), case .object(let members) = document {
-            if case .string(let t) = members["__type"] ?? .null { typeName = t } else if case .string(let t) = members["code"] ?? .null { typeName = t }
-            if case .string(let m) = members["message"] ?? .null { message = m } else if case .string(let m) = members["Message"] ?? .null { message = m }
+            if case .string(let t) = members["__type"] ?? .null {
+                typeName = t
+            } else if case .string(let t) = members["code"] ?? .null {
+                typeName = t
+            }
+            if case .string(let m) = members["message"] ?? .null {
+                message = m
+            } else if case .string(let m) = members["Message"] ?? .null {
+                message = m
+            }
         }
         if typeName == nil, let headerType, !headerType.isEmpty { typeName = headerType }
         guard let raw = typeName.map(sanitize), !raw.isEmpty else {
@@ -67,10 +75,12 @@ public enum KinesisErrorReply {
             }
         }
         if let known = type(named: raw) {
-            let isKinesisName = KinesisErrorType(rawValue: raw) != nil || KinesisErrorType(rawValue: raw + "Exception") != nil
+            let isKinesisName =
+                KinesisErrorType(rawValue: raw) != nil || KinesisErrorType(rawValue: raw + "Exception") != nil
             return KinesisError(known, isKinesisName ? (message ?? "") : "\(raw): \(message ?? "")")
         }
-        return KinesisError(status >= 500 ? .internalFailure : .invalidArgument, "\(raw): \(message ?? "HTTP \(status)")")
+        return KinesisError(
+            status >= 500 ? .internalFailure : .invalidArgument, "\(raw): \(message ?? "HTTP \(status)")")
     }
 
     /// An event-stream `exception` frame (`:exception-type` + `{"message": …}`) or
@@ -79,9 +89,10 @@ public enum KinesisErrorReply {
         let kind = message[header: ":message-type"]?.stringValue
         if kind == "error" {
             let code = message[header: ":error-code"]?.stringValue ?? "InternalFailure"
-            return error(status: 500, headerType: code,
-                         body: Array("{\"message\":\(quoted(message[header: ":error-message"]?.stringValue ?? ""))}".utf8),
-                         endpoint: "")
+            return error(
+                status: 500, headerType: code,
+                body: Array("{\"message\":\(quoted(message[header: ":error-message"]?.stringValue ?? ""))}".utf8),
+                endpoint: "")
         }
         let type = message[header: ":exception-type"]?.stringValue ?? "InternalFailure"
         return error(status: 400, headerType: type, body: message.payload, endpoint: "")

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import StreamEngine
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A Kinesis Data Streams client over HTTP for any endpoint that speaks the
 /// `awsJson1_1` protocol: real AWS (https), LocalStack, moto, kinesalite or
@@ -56,18 +57,23 @@ public final class KinesisHTTPClient: Sendable {
     ///     serves; which region AWS checks the signature against).
     ///   - timeout: the longest a call waits for its whole reply (and SubscribeToShard
     ///     for its initial response). The Java SDK's Kinesis default is 10 s.
-    public convenience init(endpoint: URL, region: String, credentials: AWSCredentials,
-                            timeout: Duration = .seconds(10)) {
-        self.init(endpoint: endpoint, region: region, credentialsProvider: AWSCredentialsProvider(credentials),
-                  timeout: timeout)
+    public convenience init(
+        endpoint: URL, region: String, credentials: AWSCredentials,
+        timeout: Duration = .seconds(10)
+    ) {
+        self.init(
+            endpoint: endpoint, region: region, credentialsProvider: AWSCredentialsProvider(credentials),
+            timeout: timeout)
     }
 
     /// A client that signs each request with what `credentialsProvider` hands out then
     /// (temporary credentials from a `credential_process` are renewed before they expire).
     /// A provider that cannot renew makes the call throw UnrecognizedClientException with
     /// the provider's reason, as AWS answers expired credentials.
-    public init(endpoint: URL, region: String, credentialsProvider: AWSCredentialsProvider,
-                timeout: Duration = .seconds(10)) {
+    public init(
+        endpoint: URL, region: String, credentialsProvider: AWSCredentialsProvider,
+        timeout: Duration = .seconds(10)
+    ) {
         self.endpoint = endpoint
         self.region = region
         self.timeout = timeout
@@ -127,16 +133,18 @@ public final class KinesisHTTPClient: Sendable {
         do {
             return try KinesisJSON.decode(Output.self, from: body)
         } catch {
-            throw KinesisError(.internalFailure,
-                               "cannot read the \(operation.rawValue) reply from \(endpoint.absoluteString): \(error.message)")
+            throw KinesisError(
+                .internalFailure,
+                "cannot read the \(operation.rawValue) reply from \(endpoint.absoluteString): \(error.message)")
         }
     }
 
     /// Sends one signed request and returns the body of a 200 reply; anything
     /// else is thrown as the error it carries.
     func exchange(_ operation: KinesisOperation, _ body: [UInt8]) throws(KinesisError) -> [UInt8] {
-        let request = try makeRequest(operation, body: body,
-                                      timeout: (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1)
+        let request = try makeRequest(
+            operation, body: body,
+            timeout: (Double(timeout.nanoseconds) / 1e9).rounded(.up) + 1)
         let outcome = Outcome()
         let task = session.dataTask(with: request) { data, response, error in
             outcome.finish(data: data, response: response as? HTTPURLResponse, error: error)
@@ -144,8 +152,9 @@ public final class KinesisHTTPClient: Sendable {
         task.resume()
         guard let result = outcome.wait(for: timeout) else {
             task.cancel()
-            throw KinesisError(.internalFailure,
-                               "cannot reach \(endpoint.absoluteString): no \(operation.rawValue) reply within \(timeout)")
+            throw KinesisError(
+                .internalFailure,
+                "cannot reach \(endpoint.absoluteString): no \(operation.rawValue) reply within \(timeout)")
         }
         if let error = result.error {
             throw KinesisError(.internalFailure, "cannot reach \(endpoint.absoluteString): \(Self.describe(error))")
@@ -155,9 +164,10 @@ public final class KinesisHTTPClient: Sendable {
         }
         let bytes = result.data.map { [UInt8]($0) } ?? []
         guard response.statusCode == 200 else {
-            throw KinesisErrorReply.error(status: response.statusCode,
-                                          headerType: response.value(forHTTPHeaderField: "X-Amzn-Errortype"),
-                                          body: bytes, endpoint: endpoint.absoluteString)
+            throw KinesisErrorReply.error(
+                status: response.statusCode,
+                headerType: response.value(forHTTPHeaderField: "X-Amzn-Errortype"),
+                body: bytes, endpoint: endpoint.absoluteString)
         }
         return bytes
     }
@@ -168,8 +178,10 @@ public final class KinesisHTTPClient: Sendable {
         return body.isEmpty ? Array("{}".utf8) : body
     }
 
-    func makeRequest(_ operation: KinesisOperation, body: [UInt8],
-                     timeout: TimeInterval) throws(KinesisError) -> URLRequest {
+    func makeRequest(
+        _ operation: KinesisOperation, body: [UInt8],
+        timeout: TimeInterval
+    ) throws(KinesisError) -> URLRequest {
         let signer: SigV4Signer
         do throws(AWSCredentialError) {
             signer = SigV4Signer(credentials: try credentials.credentials(), region: region)
@@ -180,9 +192,11 @@ public final class KinesisHTTPClient: Sendable {
         request.httpMethod = "POST"
         let headers = signer.sign(
             method: "POST", uri: path,
-            headers: [(name: "Host", value: hostHeader),
-                      (name: "Content-Type", value: KinesisJSON.contentType),
-                      (name: "X-Amz-Target", value: operation.target)],
+            headers: [
+                (name: "Host", value: hostHeader),
+                (name: "Content-Type", value: KinesisJSON.contentType),
+                (name: "X-Amz-Target", value: operation.target),
+            ],
             body: body, date: Date())
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.setValue("ktop", forHTTPHeaderField: "User-Agent")
@@ -223,8 +237,9 @@ public final class KinesisHTTPClient: Sendable {
     /// answered instead. Events are then read in the background as they arrive;
     /// see ``KinesisHTTPSubscription/nextEvent()``.
     public func subscribeToShard(_ input: SubscribeToShardInput) throws(KinesisError) -> KinesisHTTPSubscription {
-        let request = try makeRequest(.subscribeToShard, body: try requestBody(input),
-                                      timeout: Self.subscriptionLifetime)
+        let request = try makeRequest(
+            .subscribeToShard, body: try requestBody(input),
+            timeout: Self.subscriptionLifetime)
         let state = SubscriptionState(endpoint: endpoint.absoluteString, timeout: timeout)
         let task = streamSession.dataTask(with: request)
         streams.register(state, for: task.taskIdentifier)
@@ -244,34 +259,54 @@ public final class KinesisHTTPClient: Sendable {
 // MARK: the typed operations (KinesisService's signatures)
 
 extension KinesisHTTPClient {
-    public func addTagsToStream(_ input: AddTagsToStreamInput) throws(KinesisError) -> EmptyOutput { try call(.addTagsToStream, input) }
-    public func createStream(_ input: CreateStreamInput) throws(KinesisError) -> EmptyOutput { try call(.createStream, input) }
+    public func addTagsToStream(_ input: AddTagsToStreamInput) throws(KinesisError) -> EmptyOutput {
+        try call(.addTagsToStream, input)
+    }
+    public func createStream(_ input: CreateStreamInput) throws(KinesisError) -> EmptyOutput {
+        try call(.createStream, input)
+    }
     public func decreaseStreamRetentionPeriod(_ input: StreamRetentionInput) throws(KinesisError) -> EmptyOutput {
         try call(.decreaseStreamRetentionPeriod, input)
     }
-    public func deleteResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> EmptyOutput { try call(.deleteResourcePolicy, input) }
-    public func deleteStream(_ input: DeleteStreamInput) throws(KinesisError) -> EmptyOutput { try call(.deleteStream, input) }
+    public func deleteResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> EmptyOutput {
+        try call(.deleteResourcePolicy, input)
+    }
+    public func deleteStream(_ input: DeleteStreamInput) throws(KinesisError) -> EmptyOutput {
+        try call(.deleteStream, input)
+    }
     public func deregisterStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> EmptyOutput {
         try call(.deregisterStreamConsumer, input)
     }
     public func describeAccountSettings() throws(KinesisError) -> DescribeAccountSettingsOutput {
         try call(.describeAccountSettings, EmptyOutput())
     }
-    public func describeLimits() throws(KinesisError) -> DescribeLimitsOutput { try call(.describeLimits, EmptyOutput()) }
-    public func describeStream(_ input: DescribeStreamInput) throws(KinesisError) -> DescribeStreamOutput { try call(.describeStream, input) }
-    public func describeStreamConsumer(_ input: StreamConsumerInput) throws(KinesisError) -> DescribeStreamConsumerOutput {
+    public func describeLimits() throws(KinesisError) -> DescribeLimitsOutput {
+        try call(.describeLimits, EmptyOutput())
+    }
+    public func describeStream(_ input: DescribeStreamInput) throws(KinesisError) -> DescribeStreamOutput {
+        try call(.describeStream, input)
+    }
+    public func describeStreamConsumer(
+        _ input: StreamConsumerInput
+    ) throws(KinesisError) -> DescribeStreamConsumerOutput {
         try call(.describeStreamConsumer, input)
     }
     public func describeStreamSummary(_ input: StreamInput) throws(KinesisError) -> DescribeStreamSummaryOutput {
         try call(.describeStreamSummary, input)
     }
-    public func disableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+    public func disableEnhancedMonitoring(
+        _ input: EnhancedMonitoringInput
+    ) throws(KinesisError) -> EnhancedMonitoringOutput {
         try call(.disableEnhancedMonitoring, input)
     }
-    public func enableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+    public func enableEnhancedMonitoring(
+        _ input: EnhancedMonitoringInput
+    ) throws(KinesisError) -> EnhancedMonitoringOutput {
         try call(.enableEnhancedMonitoring, input)
     }
-    public func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput { try call(.getRecords, input) }
+    public func getRecords(_ input: GetRecordsInput) throws(KinesisError) -> GetRecordsOutput {
+        try call(.getRecords, input)
+    }
     public func getResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> GetResourcePolicyOutput {
         try call(.getResourcePolicy, input)
     }
@@ -281,37 +316,60 @@ extension KinesisHTTPClient {
     public func increaseStreamRetentionPeriod(_ input: StreamRetentionInput) throws(KinesisError) -> EmptyOutput {
         try call(.increaseStreamRetentionPeriod, input)
     }
-    public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput { try call(.listShards, input) }
-    public func listStreamConsumers(_ input: ListStreamConsumersInput) throws(KinesisError) -> ListStreamConsumersOutput {
+    public func listShards(_ input: ListShardsInput) throws(KinesisError) -> ListShardsOutput {
+        try call(.listShards, input)
+    }
+    public func listStreamConsumers(_ input: ListStreamConsumersInput) throws(KinesisError) -> ListStreamConsumersOutput
+    {
         try call(.listStreamConsumers, input)
     }
-    public func listStreams(_ input: ListStreamsInput) throws(KinesisError) -> ListStreamsOutput { try call(.listStreams, input) }
+    public func listStreams(_ input: ListStreamsInput) throws(KinesisError) -> ListStreamsOutput {
+        try call(.listStreams, input)
+    }
     public func listTagsForResource(_ input: ResourceARNInput) throws(KinesisError) -> ListTagsForResourceOutput {
         try call(.listTagsForResource, input)
     }
     public func listTagsForStream(_ input: ListTagsForStreamInput) throws(KinesisError) -> ListTagsForStreamOutput {
         try call(.listTagsForStream, input)
     }
-    public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput { try call(.mergeShards, input) }
-    public func putRecord(_ input: PutRecordInput) throws(KinesisError) -> PutRecordOutput { try call(.putRecord, input) }
-    public func putRecords(_ input: PutRecordsInput) throws(KinesisError) -> PutRecordsOutput { try call(.putRecords, input) }
-    public func putResourcePolicy(_ input: PutResourcePolicyInput) throws(KinesisError) -> EmptyOutput { try call(.putResourcePolicy, input) }
-    public func registerStreamConsumer(_ input: RegisterStreamConsumerInput) throws(KinesisError) -> RegisterStreamConsumerOutput {
+    public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput {
+        try call(.mergeShards, input)
+    }
+    public func putRecord(_ input: PutRecordInput) throws(KinesisError) -> PutRecordOutput {
+        try call(.putRecord, input)
+    }
+    public func putRecords(_ input: PutRecordsInput) throws(KinesisError) -> PutRecordsOutput {
+        try call(.putRecords, input)
+    }
+    public func putResourcePolicy(_ input: PutResourcePolicyInput) throws(KinesisError) -> EmptyOutput {
+        try call(.putResourcePolicy, input)
+    }
+    public func registerStreamConsumer(
+        _ input: RegisterStreamConsumerInput
+    ) throws(KinesisError) -> RegisterStreamConsumerOutput {
         try call(.registerStreamConsumer, input)
     }
     public func removeTagsFromStream(_ input: RemoveTagsFromStreamInput) throws(KinesisError) -> EmptyOutput {
         try call(.removeTagsFromStream, input)
     }
-    public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput { try call(.splitShard, input) }
+    public func splitShard(_ input: SplitShardInput) throws(KinesisError) -> EmptyOutput {
+        try call(.splitShard, input)
+    }
     public func startStreamEncryption(_ input: StreamEncryptionInput) throws(KinesisError) -> EmptyOutput {
         try call(.startStreamEncryption, input)
     }
     public func stopStreamEncryption(_ input: StreamEncryptionInput) throws(KinesisError) -> EmptyOutput {
         try call(.stopStreamEncryption, input)
     }
-    public func tagResource(_ input: TagResourceInput) throws(KinesisError) -> EmptyOutput { try call(.tagResource, input) }
-    public func untagResource(_ input: UntagResourceInput) throws(KinesisError) -> EmptyOutput { try call(.untagResource, input) }
-    public func updateAccountSettings(_ input: UpdateAccountSettingsInput) throws(KinesisError) -> UpdateAccountSettingsOutput {
+    public func tagResource(_ input: TagResourceInput) throws(KinesisError) -> EmptyOutput {
+        try call(.tagResource, input)
+    }
+    public func untagResource(_ input: UntagResourceInput) throws(KinesisError) -> EmptyOutput {
+        try call(.untagResource, input)
+    }
+    public func updateAccountSettings(
+        _ input: UpdateAccountSettingsInput
+    ) throws(KinesisError) -> UpdateAccountSettingsOutput {
         try call(.updateAccountSettings, input)
     }
     public func updateMaxRecordSize(_ input: UpdateMaxRecordSizeInput) throws(KinesisError) -> EmptyOutput {
@@ -320,8 +378,12 @@ extension KinesisHTTPClient {
     public func updateShardCount(_ input: UpdateShardCountInput) throws(KinesisError) -> UpdateShardCountOutput {
         try call(.updateShardCount, input)
     }
-    public func updateStreamMode(_ input: UpdateStreamModeInput) throws(KinesisError) -> EmptyOutput { try call(.updateStreamMode, input) }
-    public func updateStreamWarmThroughput(_ input: UpdateStreamWarmThroughputInput) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
+    public func updateStreamMode(_ input: UpdateStreamModeInput) throws(KinesisError) -> EmptyOutput {
+        try call(.updateStreamMode, input)
+    }
+    public func updateStreamWarmThroughput(
+        _ input: UpdateStreamWarmThroughputInput
+    ) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
         try call(.updateStreamWarmThroughput, input)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import StreamEngine
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A SubscribeToShard over HTTP: the `application/vnd.amazon.eventstream`
 /// reply (KINESIS.md §1.7) read incrementally in the background, its
@@ -94,7 +95,8 @@ final class SubscriptionState: @unchecked Sendable {
         if accepted { return }
         if let failure { throw failure }
         if completed {
-            throw KinesisError(.internalFailure, "SubscribeToShard reply from \(endpoint) ended before its initial-response")
+            throw KinesisError(
+                .internalFailure, "SubscribeToShard reply from \(endpoint) ended before its initial-response")
         }
         throw KinesisError(.internalFailure, "cannot reach \(endpoint): no SubscribeToShard reply within \(timeout)")
     }
@@ -118,14 +120,20 @@ final class SubscriptionState: @unchecked Sendable {
             closed = true
             throw failure
         }
-        if completed { closed = true; return nil }
+        if completed {
+            closed = true
+            return nil
+        }
         guard var idle = last else {
             closed = true
             task?.cancel()
             throw KinesisError(.internalFailure, "no SubscribeToShardEvent from \(endpoint) within \(timeout)")
         }
         // The shard-end event was the last one there will ever be.
-        if idle.continuationSequenceNumber == nil { closed = true; return nil }
+        if idle.continuationSequenceNumber == nil {
+            closed = true
+            return nil
+        }
         idle.records = []
         idle.childShards = nil
         return idle
@@ -154,11 +162,15 @@ final class SubscriptionState: @unchecked Sendable {
         status = http?.statusCode ?? 0
         errorHeader = http?.value(forHTTPHeaderField: "X-Amzn-Errortype")
         let contentType = http?.value(forHTTPHeaderField: "Content-Type") ?? ""
-        let notAStream = status == 200 && !contentType.isEmpty && !contentType.lowercased().hasPrefix(KinesisEventStream.contentType)
+        let notAStream =
+            status == 200 && !contentType.isEmpty && !contentType.lowercased().hasPrefix(KinesisEventStream.contentType)
         if notAStream && failure == nil {
             // An endpoint without SubscribeToShard support (some emulators) answering 200 with something else.
-            failure = KinesisError(.internalFailure,
-                                   "\(endpoint) answered SubscribeToShard with Content-Type \(contentType), not \(KinesisEventStream.contentType)")
+            failure = KinesisError(
+                .internalFailure,
+                "\(endpoint) answered SubscribeToShard with Content-Type \(contentType), not "
+                    + "\(KinesisEventStream.contentType)"
+            )
             condition.broadcast()
         }
         condition.unlock()
@@ -197,7 +209,8 @@ final class SubscriptionState: @unchecked Sendable {
                     events.append(try KinesisJSON.decode(SubscribeToShardEvent.self, from: message.payload))
                     accepted = true
                 } catch {
-                    failure = KinesisError(.internalFailure, "cannot read a SubscribeToShardEvent from \(endpoint): \(error.message)")
+                    failure = KinesisError(
+                        .internalFailure, "cannot read a SubscribeToShardEvent from \(endpoint): \(error.message)")
                 }
             default:
                 break  // event types added to the model later are skipped, as the SDKs do
@@ -215,9 +228,11 @@ final class SubscriptionState: @unchecked Sendable {
         completed = true
         if failure == nil && !closed {
             if let status, status != 200 {
-                failure = KinesisErrorReply.error(status: status, headerType: errorHeader, body: errorBody, endpoint: endpoint)
+                failure = KinesisErrorReply.error(
+                    status: status, headerType: errorHeader, body: errorBody, endpoint: endpoint)
             } else if let error {
-                failure = KinesisError(.internalFailure, "cannot reach \(endpoint): \(KinesisHTTPClient.describe(error))")
+                failure = KinesisError(
+                    .internalFailure, "cannot reach \(endpoint): \(KinesisHTTPClient.describe(error))")
             }
         }
         condition.broadcast()
@@ -248,8 +263,10 @@ final class StreamRouter: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         return states[task.taskIdentifier]
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+    ) {
         state(dataTask)?.received(response: response)
         completionHandler(.allow)
     }

@@ -1,12 +1,14 @@
-import struct Foundation.UUID
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import NIOHTTP1
 import StreamEngine
+
+import struct Foundation.UUID
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Sent down every connection's pipeline when the server shuts down: finish
 /// what is in flight, then close.
@@ -67,10 +69,14 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request asked to leave HTTP (CONNECT, or an Upgrade): NIO's decoder parses
     /// nothing after it, so the connection must close after the answer or the client hangs.
     private var closeAfterResponse = false
+    /// The encoding of the SubscribeToShard request being streamed: its events are written in it.
+    private var streamEncoding = KinesisBodyEncoding.json
 
     /// - Parameter bodyBudget: the server-wide allowance of buffered body bytes; nil: none.
-    init(processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
-         bodyBudget: RequestBodyBudget? = nil, budgetNotice: RateLimitedNotice? = nil) {
+    init(
+        processor: KinesisRequestProcessor, maxBodyBytes: Int, polling: SubscriptionPolling,
+        bodyBudget: RequestBodyBudget? = nil, budgetNotice: RateLimitedNotice? = nil
+    ) {
         self.processor = processor
         self.maxBodyBytes = maxBodyBytes
         self.polling = polling
@@ -135,7 +141,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .discarding(let head, .overBudget)):
             announce(.requestEnd, context: context)
             state = .idle
-            respond(context: context, head: head, response: overBudgetResponse())
+            respond(context: context, head: head, response: overBudgetResponse(head))
         default:
             // A part out of order (e.g. a pipelined request while streaming cannot
             // happen behind NIO's pipelining handler): the connection is unusable.
@@ -203,20 +209,24 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuseOverBudget(_ head: HTTPRequestHead) {
         state = .discarding(head, .overBudget)
         if let bodyBudget {
-            budgetNotice?.post("request bodies in memory reached the \(bodyBudget.limit >> 20) MiB budget: new ones "
-                               + "are answered 503 until some complete.")
+            budgetNotice?.post(
+                "request bodies in memory reached the \(bodyBudget.limit >> 20) MiB budget: new ones "
+                    + "are answered 503 until some complete.")
         }
     }
 
-    private func overBudgetResponse() -> KinesisResponse {
+    /// In the request's encoding: a CBOR client's SDK parses error bodies as CBOR.
+    private func overBudgetResponse(_ head: HTTPRequestHead) -> KinesisResponse {
+        let encoding = KinesisBodyEncoding(contentType: head.headers.first(name: "content-type")) ?? .json
         let limit = bodyBudget.map { "\($0.limit >> 20) MiB" } ?? "its limit"
         var headers = HTTPHeaders()
         headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
-        headers.add(name: "Content-Type", value: KinesisJSON.contentType)
+        headers.add(name: "Content-Type", value: encoding.contentType)
         let message = "The request bodies being received fill the server's buffer of \(limit). Retry shortly."
-        return KinesisResponse(status: .serviceUnavailable, headers: headers,
-                               body: .bytes(ServiceUnavailable.body(message: message)))
+        return KinesisResponse(
+            status: .serviceUnavailable, headers: headers,
+            body: .bytes(encoding.serviceUnavailableBody(message: message)), encoding: encoding)
     }
 
     // MARK: replies
@@ -240,8 +250,10 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .bytes(let bytes):
             headers.add(name: "Content-Length", value: String(bytes.count))
             setConnectionHeader(&headers, keepAlive: keepAlive, version: head.version)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-                          promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                promise: nil)
             // HEAD and CONNECT answers carry no body (NIO's encoder would refuse one).
             if !bytes.isEmpty && head.method != .HEAD && head.method != .CONNECT {
                 // In slices (views of one buffer, no copies): each slice taken by the client is
@@ -249,7 +261,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // 10 MiB GetRecords is not mistaken for one that stopped reading.
                 var buffer = context.channel.allocator.buffer(bytes: bytes)
                 while buffer.readableBytes > 0,
-                      let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes)) {
+                    let slice = buffer.readSlice(length: min(buffer.readableBytes, Self.bodySliceBytes))
+                {
                     context.write(wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
                 }
             }
@@ -258,10 +271,13 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             // HTTP/1.0 has no chunked encoding: the stream is then delimited by closing.
             let streamKeepAlive = keepAlive && head.version.hasChunkedEncoding
             setConnectionHeader(&headers, keepAlive: streamKeepAlive, version: head.version)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-                          promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
+                promise: nil)
             state = .streaming(subscription, keepAlive: streamKeepAlive)
-            writeFrame(context: context, KinesisEventStream.initialResponse())
+            streamEncoding = response.encoding
+            writeFrame(context: context, KinesisEventStream.initialResponse(streamEncoding))
             context.flush()
             poll(context: context)
         }
@@ -275,8 +291,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),
-                      promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .payloadTooLarge, headers: headers))),
+            promise: nil)
         endResponse(context: context, keepAlive: false)
     }
 
@@ -312,7 +329,7 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let faults = processor.faults, faults.endsSubscription() {
             // --faults subscribe-end: the stream ends as Kinesis ends one on an internal failure.
             let failure = KinesisError(.internalFailure, "Internal service failure.")
-            writeFrame(context: context, KinesisEventStream.exception(failure))
+            writeFrame(context: context, KinesisEventStream.exception(failure, encoding: streamEncoding))
             finishStream(context: context)
             return
         }
@@ -321,11 +338,11 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 finishStream(context: context)
                 return
             }
-            writeFrame(context: context, try KinesisEventStream.event(event))
+            writeFrame(context: context, try KinesisEventStream.event(event, encoding: streamEncoding))
             context.flush()
             schedulePoll(context: context, in: event.records.isEmpty ? polling.whenIdle : polling.afterRecords)
         } catch {
-            writeFrame(context: context, KinesisEventStream.exception(error))
+            writeFrame(context: context, KinesisEventStream.exception(error, encoding: streamEncoding))
             finishStream(context: context)
         }
     }
@@ -342,7 +359,9 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bytes = try EventStreamEncoder.encode(message)
         } catch {
             // Only a frame over botocore's 24 MiB limit can fail; report it in-stream.
-            let failure = KinesisEventStream.exception(KinesisError(.internalFailure, "Internal service failure."))
+            let failure = KinesisEventStream.exception(
+                KinesisError(.internalFailure, "Internal service failure."),
+                encoding: streamEncoding)
             bytes = (try? EventStreamEncoder.encode(failure)) ?? []
         }
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)

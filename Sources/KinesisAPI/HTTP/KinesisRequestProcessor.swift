@@ -21,6 +21,8 @@ struct KinesisResponse {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: Body
+    /// The encoding of the request, which the reply and SubscribeToShard's event payloads use.
+    var encoding: KinesisBodyEncoding = .json
     /// Injected latency (`--faults latency`): the reply is written this much later.
     var delay: Duration = .zero
     /// Injected reset (`--faults reset`): the connection is closed with no reply at all.
@@ -33,8 +35,9 @@ struct KinesisResponse {
 ///
 /// The order of the checks comes from kinesalite's connection tests, which
 /// were written against live AWS:
-/// 1. method and content type decide whether errors are JSON (400) or XML (403);
-/// 2. with a JSON content type, a body that is not JSON is a SerializationException
+/// 1. method and content type decide whether errors are Kinesis errors (400, in the
+///    request's encoding: JSON, or CBOR for `application/x-amz-cbor-1.1`) or XML (403);
+/// 2. with a JSON or CBOR content type, a body that is not one is a SerializationException
 ///    and an unknown target an UnknownOperationException, before any auth check;
 /// 3. then the Authorization header must exist and be complete;
 /// 4. then the signature (only when verification is configured);
@@ -52,8 +55,6 @@ struct KinesisRequestProcessor: Sendable {
     var ktopRoutes: KtopRoutes?
     /// Faults to inject into Kinesis calls (`--faults`), when asked for.
     var faults: FaultInjector?
-
-    static let jsonContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     func process(_ request: KinesisRequest) -> KinesisResponse {
         var headers = HTTPHeaders()
@@ -81,42 +82,48 @@ struct KinesisRequestProcessor: Sendable {
         if let ktopRoutes, let reply = ktopRoutes.respond(to: request, headers: headers) { return reply }
         // Other methods get Coral's XML refusal: it cannot tell which operation to authorize.
         guard request.method == .POST else {
-            return Self.xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
-                                 status: .forbidden, headers: headers)
+            return Self.xmlError(
+                "AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                status: .forbidden, headers: headers)
         }
-        let contentType = request.headers.first(name: "content-type")?
-            .split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        let isJSON = Self.jsonContentTypes.contains(contentType)
+        // nil: a content type Kinesis does not route, whose errors are XML.
+        let encoding = KinesisBodyEncoding(contentType: request.headers.first(name: "content-type"))
         let target = TargetHeader(request.headers.first(name: "x-amz-target"))
 
         var document = JSONValue.object([:])
-        if isJSON {
+        if let encoding {
             do {
                 document = try request.body.withUnsafeReadableBytes { raw in
-                    Result { () throws(KinesisError) in try KinesisJSON.parse(raw) }
+                    Result { () throws(KinesisError) in try encoding.parse(raw) }
                 }.get()
             } catch {
-                return Self.jsonError(error, headers: headers)
+                return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
-            guard target.operation != nil else { return Self.jsonError(KinesisError(.unknownOperation, ""), headers: headers) }
+            guard target.operation != nil else {
+                return Self.errorResponse(KinesisError(.unknownOperation, ""), encoding: encoding, headers: headers)
+            }
         }
 
         let credentials = RequestCredentials(request)
         if let refusal = credentials.incompleteness() {
-            return isJSON ? Self.jsonError(refusal, headers: headers)
-                : Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
+            guard let encoding else {
+                return Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
+            }
+            return Self.errorResponse(refusal, encoding: encoding, headers: headers)
         }
-        guard isJSON, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
+        guard let encoding, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
         if let verifier {
             do {
                 try credentials.verify(request, with: verifier, now: now())
             } catch {
-                return Self.jsonError(error, headers: headers)
+                return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
         }
 
         let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
-        guard let faults else { return dispatch(operation, region: region, document, headers: headers) }
+        guard let faults else {
+            return dispatch(operation, region: region, document, encoding: encoding, headers: headers)
+        }
         // Whole-call faults replace the call (it is not applied); latency delays whatever the answer is.
         var response: KinesisResponse
         switch faults.callFault(operation: operation) {
@@ -124,45 +131,52 @@ struct KinesisRequestProcessor: Sendable {
             response = KinesisResponse(status: .ok, headers: headers, body: .bytes([]), resetConnection: true)
         case .unavailable?:
             var h = headers
-            h.add(name: "Content-Type", value: KinesisJSON.contentType)
-            response = KinesisResponse(status: .serviceUnavailable, headers: h,
-                                       body: .bytes(ServiceUnavailable.body(message: "Service Unavailable")))
+            h.add(name: "Content-Type", value: encoding.contentType)
+            response = KinesisResponse(
+                status: .serviceUnavailable, headers: h,
+                body: .bytes(encoding.serviceUnavailableBody(message: "Service Unavailable")),
+                encoding: encoding)
         case .internalError?:
-            response = Self.jsonError(KinesisError(.internalFailure, "Internal service failure."), headers: headers)
+            let failure = KinesisError(.internalFailure, "Internal service failure.")
+            response = Self.errorResponse(failure, encoding: encoding, headers: headers)
         case nil:
-            response = dispatch(operation, region: region, document, headers: headers)
+            response = dispatch(operation, region: region, document, encoding: encoding, headers: headers)
         }
         response.delay = faults.latency(operation: operation) ?? .zero
         return response
     }
 
-    private func dispatch(_ operation: KinesisOperation, region: String, _ document: JSONValue,
-                          headers: HTTPHeaders) -> KinesisResponse {
+    private func dispatch(
+        _ operation: KinesisOperation, region: String, _ document: JSONValue,
+        encoding: KinesisBodyEncoding, headers: HTTPHeaders
+    ) -> KinesisResponse {
         var h = headers
         do {
-            switch try dispatcher.dispatch(operation, region: region, input: document) {
+            switch try dispatcher.dispatch(operation, region: region, input: document, encoding: encoding) {
             case .body(let body):
-                h.add(name: "Content-Type", value: KinesisJSON.contentType)
-                return KinesisResponse(status: .ok, headers: h, body: .bytes(body))
+                h.add(name: "Content-Type", value: encoding.contentType)
+                return KinesisResponse(status: .ok, headers: h, body: .bytes(body), encoding: encoding)
             case .subscription(let subscription):
                 h.add(name: "Content-Type", value: KinesisEventStream.contentType)
-                return KinesisResponse(status: .ok, headers: h, body: .eventStream(subscription))
+                return KinesisResponse(status: .ok, headers: h, body: .eventStream(subscription), encoding: encoding)
             }
         } catch {
-            return Self.jsonError(error, headers: headers)
+            return Self.errorResponse(error, encoding: encoding, headers: headers)
         }
     }
 
-    /// An authenticated request without a JSON content type: Coral cannot route it.
+    /// An authenticated request without a JSON or CBOR content type: Coral cannot route it.
     private static func unroutable(_ target: TargetHeader, headers: HTTPHeaders) -> KinesisResponse {
         guard let service = target.service, let name = target.operationName else {
-            return xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized",
-                            status: .forbidden, headers: headers)
+            return xmlError(
+                "AccessDeniedException", "Unable to determine service/operation name to be authorized",
+                status: .forbidden, headers: headers)
         }
         guard service == KinesisOperation.targetPrefix else {
-            return xmlError("UnrecognizedClientException",
-                            "No authorization strategy was found for service: \(service), operation: \(name)",
-                            status: .forbidden, headers: headers)
+            return xmlError(
+                "UnrecognizedClientException",
+                "No authorization strategy was found for service: \(service), operation: \(name)",
+                status: .forbidden, headers: headers)
         }
         // Kinesalite saw AWS answer a known operation with 500 here and an unknown one with 404;
         // ktop answers 404 for both, keeping 500 for its own failures.
@@ -172,7 +186,8 @@ struct KinesisRequestProcessor: Sendable {
     /// `ktop_faults_injected_total{kind,operation}`: every fault `--faults` injected, so a test can
     /// compare what its client saw with what the server did.
     static func faultCounters(_ faults: FaultInjector) -> String {
-        var s = "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
+        var s =
+            "# HELP ktop_faults_injected_total Faults injected on purpose by --faults, by kind and operation.\n"
             + "# TYPE ktop_faults_injected_total counter\n"
         for c in faults.counts() {
             let labels = "kind=\"\(c.kind.rawValue)\",operation=\"\(c.operation.rawValue)\""
@@ -183,15 +198,22 @@ struct KinesisRequestProcessor: Sendable {
 
     // MARK: replies
 
-    static func jsonError(_ error: KinesisError, headers: HTTPHeaders) -> KinesisResponse {
+    /// A Kinesis error in the request's encoding, with the status of its type (KINESIS.md §1.5).
+    static func errorResponse(
+        _ error: KinesisError, encoding: KinesisBodyEncoding,
+        headers: HTTPHeaders
+    ) -> KinesisResponse {
         var h = headers
-        h.add(name: "Content-Type", value: KinesisJSON.contentType)
-        return KinesisResponse(status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
-                               body: .bytes(KinesisJSON.errorBody(error)))
+        h.add(name: "Content-Type", value: encoding.contentType)
+        return KinesisResponse(
+            status: HTTPResponseStatus(statusCode: error.type.httpStatus), headers: h,
+            body: .bytes(encoding.errorBody(error)), encoding: encoding)
     }
 
     /// Coral's XML errors, which carry no Content-Type header (kinesalite's tests assert its absence).
-    static func xmlError(_ type: String, _ message: String?, status: HTTPResponseStatus, headers: HTTPHeaders) -> KinesisResponse {
+    static func xmlError(
+        _ type: String, _ message: String?, status: HTTPResponseStatus, headers: HTTPHeaders
+    ) -> KinesisResponse {
         let text: String
         if let message {
             text = "<\(type)>\n  <Message>\(xmlEscaped(message))</Message>\n</\(type)>\n"
@@ -263,8 +285,9 @@ struct RequestCredentials {
     func incompleteness() -> KinesisError? {
         let queryAuth = query.contains("X-Amz-Algorithm")
         if authorization != nil && queryAuth {
-            return KinesisError(.invalidSignature,
-                                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+            return KinesisError(
+                .invalidSignature,
+                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
         }
         guard let authorization else {
             guard queryAuth else { return KinesisError(.missingAuthenticationToken, "Missing Authentication Token") }
@@ -283,12 +306,15 @@ struct RequestCredentials {
     func verify(_ request: KinesisRequest, with verifier: SigV4Verifier, now: Date) throws(KinesisError) {
         guard authorization != nil else {
             // SDKs never presign Kinesis calls; ktop checks header signatures only.
-            throw KinesisError(.invalidSignature, "ktop verifies the Authorization header only; query-string signatures are not supported.")
+            throw KinesisError(
+                .invalidSignature,
+                "ktop verifies the Authorization header only; query-string signatures are not supported.")
         }
         let pairs = request.headers.map { (name: $0.name, value: $0.value) }
         _ = try request.body.withUnsafeReadableBytes { raw in
             Result { () throws(KinesisError) in
-                try verifier.verify(method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
+                try verifier.verify(
+                    method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
             }
         }.get()
     }

@@ -103,26 +103,34 @@ public final class KinesisServer: Sendable {
 
     /// - Parameter eventLoopGroup: an existing group to run on; by default the
     ///   server makes (and on shutdown stops) its own with `configuration.threads` threads.
-    public convenience init(engine: KinesisEngine, configuration: Configuration = Configuration(),
-                            eventLoopGroup: (any EventLoopGroup)? = nil) {
+    public convenience init(
+        engine: KinesisEngine, configuration: Configuration = Configuration(),
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) {
         self.init(engineProvider: { engine }, configuration: configuration, eventLoopGroup: eventLoopGroup)
     }
 
     /// Serves whichever engine `engineProvider` returns at each request (it must
     /// be cheap and thread-safe): how `ktop --listen` follows the dashboard when
     /// the user switches scenarios.
-    public convenience init(engineProvider: @escaping @Sendable () -> KinesisEngine, configuration: Configuration = Configuration(),
-                            eventLoopGroup: (any EventLoopGroup)? = nil) {
-        self.init(dispatcher: EngineDispatcher(engine: engineProvider, account: configuration.account),
-                  defaultRegion: configuration.defaultRegion ?? engineProvider().configuration.defaultRegion,
-                  configuration: configuration, eventLoopGroup: eventLoopGroup)
+    public convenience init(
+        engineProvider: @escaping @Sendable () -> KinesisEngine, configuration: Configuration = Configuration(),
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) {
+        self.init(
+            dispatcher: EngineDispatcher(engine: engineProvider, account: configuration.account),
+            defaultRegion: configuration.defaultRegion ?? engineProvider().configuration.defaultRegion,
+            configuration: configuration, eventLoopGroup: eventLoopGroup)
     }
 
-    init(dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
-         eventLoopGroup: (any EventLoopGroup)?) {
+    init(
+        dispatcher: any OperationDispatcher, defaultRegion: String, configuration: Configuration,
+        eventLoopGroup: (any EventLoopGroup)?
+    ) {
         self.configuration = configuration
-        processor = Self.processor(dispatcher: dispatcher, defaultRegion: defaultRegion,
-                                   configuration: configuration)
+        processor = Self.processor(
+            dispatcher: dispatcher, defaultRegion: defaultRegion,
+            configuration: configuration)
         if let eventLoopGroup {
             group = eventLoopGroup
             ownsGroup = false
@@ -169,15 +177,17 @@ public final class KinesisServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard connections.admit(channel, limit: limits.maxConnections) else {
-                        capNotice.post("\(limits.maxConnections) connections open, the cap: new ones are answered 503 "
-                                       + "until some close.")
+                        capNotice.post(
+                            "\(limits.maxConnections) connections open, the cap: new ones are answered 503 "
+                                + "until some close.")
                         try channel.pipeline.syncOperations.addHandler(
                             ConnectionRefusalHandler(maxConnections: limits.maxConnections))
                         return
                     }
-                    try Self.configureConnection(channel.pipeline.syncOperations, processor: processor,
-                                                 maxBodyBytes: maxBody, polling: polling, timeouts: timeouts,
-                                                 bodyBudget: budget, budgetNotice: budgetNotice)
+                    try Self.configureConnection(
+                        channel.pipeline.syncOperations, processor: processor,
+                        maxBodyBytes: maxBody, polling: polling, timeouts: timeouts,
+                        bodyBudget: budget, budgetNotice: budgetNotice)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -196,8 +206,10 @@ public final class KinesisServer: Sendable {
 
     /// The front door as `configuration` asks for it (verification, `/metrics`), with `/ktop/v1/…`
     /// when `dispatcher` is an engine's.
-    static func processor(dispatcher: any OperationDispatcher, defaultRegion: String,
-                          configuration: Configuration) -> KinesisRequestProcessor {
+    static func processor(
+        dispatcher: any OperationDispatcher, defaultRegion: String,
+        configuration: Configuration
+    ) -> KinesisRequestProcessor {
         var processor = KinesisRequestProcessor(
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
@@ -211,21 +223,26 @@ public final class KinesisServer: Sendable {
 
     /// The SubscribeToShard pump's cadence from `configuration`.
     static func polling(_ configuration: Configuration) -> SubscriptionPolling {
-        SubscriptionPolling(afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
-                            whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
+        SubscriptionPolling(
+            afterRecords: TimeAmount(configuration.subscriptionPollAfterRecords),
+            whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
     }
 
     /// The handlers of one admitted connection: deadlines, NIO's HTTP/1.1 codec,
     /// pipelining and protocol-error handlers, then Kinesis's. Shared with
     /// ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
-    static func configureConnection(_ pipeline: ChannelPipeline.SynchronousOperations,
-                                    processor: KinesisRequestProcessor, maxBodyBytes: Int,
-                                    polling: SubscriptionPolling, timeouts: ConnectionTimeouts,
-                                    bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice) throws {
+    static func configureConnection(
+        _ pipeline: ChannelPipeline.SynchronousOperations,
+        processor: KinesisRequestProcessor, maxBodyBytes: Int,
+        polling: SubscriptionPolling, timeouts: ConnectionTimeouts,
+        bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice
+    ) throws {
         try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-        try pipeline.addHandler(KinesisHTTPHandler(processor: processor, maxBodyBytes: maxBodyBytes, polling: polling,
-                                                   bodyBudget: bodyBudget, budgetNotice: budgetNotice))
+        try pipeline.addHandler(
+            KinesisHTTPHandler(
+                processor: processor, maxBodyBytes: maxBodyBytes, polling: polling,
+                bodyBudget: bodyBudget, budgetNotice: budgetNotice))
     }
 
     /// The bound port while running.

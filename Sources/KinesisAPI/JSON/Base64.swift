@@ -24,19 +24,25 @@ enum Base64 {
                     let n = raw.count
                     while i + 3 <= n {
                         let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2])
-                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
-                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = a[Int(v & 63)]
+                        buffer[o] = a[Int(v >> 18 & 63)]
+                        buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]
+                        buffer[o + 3] = a[Int(v & 63)]
                         i += 3
                         o += 4
                     }
                     if n - i == 1 {
                         let v = UInt32(raw[i]) << 16
-                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
-                        buffer[o + 2] = UInt8(ascii: "="); buffer[o + 3] = UInt8(ascii: "=")
+                        buffer[o] = a[Int(v >> 18 & 63)]
+                        buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = UInt8(ascii: "=")
+                        buffer[o + 3] = UInt8(ascii: "=")
                     } else if n - i == 2 {
                         let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8
-                        buffer[o] = a[Int(v >> 18 & 63)]; buffer[o + 1] = a[Int(v >> 12 & 63)]
-                        buffer[o + 2] = a[Int(v >> 6 & 63)]; buffer[o + 3] = UInt8(ascii: "=")
+                        buffer[o] = a[Int(v >> 18 & 63)]
+                        buffer[o + 1] = a[Int(v >> 12 & 63)]
+                        buffer[o + 2] = a[Int(v >> 6 & 63)]
+                        buffer[o + 3] = UInt8(ascii: "=")
                     }
                 }
             }
@@ -75,7 +81,9 @@ enum Base64 {
         reverse.withUnsafeBufferPointer { r in decode(text, table: r) }
     }
 
-    private static func decode(_ text: UnsafeRawBufferPointer, table r: UnsafeBufferPointer<UInt8>) -> Result<Data, Failure> {
+    private static func decode(
+        _ text: UnsafeRawBufferPointer, table r: UnsafeBufferPointer<UInt8>
+    ) -> Result<Data, Failure> {
         let n = text.count
         guard n % 4 == 0 else { return .failure(.length(n)) }
         // Checked in Coral's order: bad characters, then a '=' followed by data.
@@ -101,20 +109,26 @@ enum Base64 {
             var o = 0
             var i = 0
             while i < n {
-                let a = UInt32(r[Int(text[i])]), b = UInt32(r[Int(text[i + 1])])
-                let cPad = text[i + 2] == UInt8(ascii: "="), dPad = text[i + 3] == UInt8(ascii: "=")
-                let c = cPad ? 0 : UInt32(r[Int(text[i + 2])]), d = dPad ? 0 : UInt32(r[Int(text[i + 3])])
+                let a = UInt32(r[Int(text[i])])
+                let b = UInt32(r[Int(text[i + 1])])
+                let cPad = text[i + 2] == UInt8(ascii: "=")
+                let dPad = text[i + 3] == UInt8(ascii: "=")
+                let c = cPad ? 0 : UInt32(r[Int(text[i + 2])])
+                let d = dPad ? 0 : UInt32(r[Int(text[i + 3])])
                 let v = a << 18 | b << 12 | c << 6 | d
-                dst[o] = UInt8(truncatingIfNeeded: v >> 16); o += 1
+                dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                o += 1
                 if cPad {
                     // Bits below the last full byte must be zero, or the text is not canonical.
                     if v & 0xFFFF != 0 { return false }
                 } else {
-                    dst[o] = UInt8(truncatingIfNeeded: v >> 8); o += 1
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 8)
+                    o += 1
                     if dPad {
                         if v & 0xFF != 0 { return false }
                     } else {
-                        dst[o] = UInt8(truncatingIfNeeded: v); o += 1
+                        dst[o] = UInt8(truncatingIfNeeded: v)
+                        o += 1
                     }
                 }
                 i += 4

@@ -8,16 +8,22 @@ import StreamEngine
 ///   member names are case-sensitive, unknown members are ignored);
 /// * `null` is the same as an absent member;
 /// * an Integer given as `1.9` is truncated (Coral's `TruncatingBigNumber`);
-/// * timestamps are epoch seconds, integer or fractional;
-/// * blobs are strict base64;
+/// * timestamps are epoch seconds, integer or fractional (in a CBOR document,
+///   epoch milliseconds: see ``KinesisCBOR``);
+/// * blobs are strict base64 (in a CBOR document also a byte string);
 /// * a value of the wrong JSON type is a SerializationException with Coral's
 ///   Java-flavoured message (`class java.lang.String can not be converted to an Integer`).
 ///
 /// Map members (`Tags`) keep their keys verbatim.
 struct JSONShapeDecoder {
-    static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws(KinesisError) -> T {
+    /// - Parameter encoding: the body encoding `value` was read from, which decides the
+    ///   unit of timestamps and whether byte strings are blobs.
+    static func decode<T: Decodable>(
+        _ type: T.Type, from value: JSONValue,
+        encoding: KinesisBodyEncoding = .json
+    ) throws(KinesisError) -> T {
         do {
-            return try ShapeDecoding(value: value, codingPath: [], isMap: false).decodeValue(T.self)
+            return try ShapeDecoding(value: value, codingPath: [], isMap: false, encoding: encoding).decodeValue(T.self)
         } catch let error as KinesisError {
             throw error
         } catch let error as DecodingError {
@@ -43,13 +49,17 @@ extension Dictionary: JSONMapMarker where Key == String {}
 
 /// Coral's messages name the Java type it was asked to produce.
 private enum CoralType: String {
-    case string = "String", boolean = "Boolean", integer = "Integer", double = "Double", blob = "Blob"
-    case timestamp = "Date"
+    case string = "String"
+    case boolean = "Boolean"
+    case integer = "Integer"
+    case double = "Double"
+    case blob = "Blob"
+    case timestamp = "Timestamp"
 
-    /// What the message says the value could not become: Coral writes "a Blob" but "an String",
-    /// "an Integer" (sic) for the rest, and "milliseconds since epoch" for a timestamp
-    /// (kinesalite's `assertType`, run against Kinesis).
-    var target: String {
+    /// What Coral's message says it could not convert to: "a Blob", but "an String",
+    /// "an Integer" (sic) for the other scalars, and for a timestamp "milliseconds since
+    /// epoch" (kinesalite's AWS-derived `test/helpers.js`).
+    var phrase: String {
         switch self {
         case .blob: "a Blob"
         case .timestamp: "milliseconds since epoch"
@@ -62,6 +72,7 @@ private struct ShapeDecoding: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
     let isMap: Bool
+    let encoding: KinesisBodyEncoding
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func typeError(_ message: String) -> KinesisError { KinesisError(.serialization, message) }
@@ -69,7 +80,10 @@ private struct ShapeDecoding: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         switch value {
         case .object(let members):
-            return KeyedDecodingContainer(ShapeKeyedContainer<Key>(members: members, codingPath: codingPath, isMap: isMap))
+            return KeyedDecodingContainer(
+                ShapeKeyedContainer<Key>(
+                    members: members, codingPath: codingPath, isMap: isMap,
+                    encoding: encoding))
         case .array: throw typeError("Start of list found where not expected")
         default: throw typeError(isMap ? "Expected map or null" : "Expected null")
         }
@@ -77,7 +91,8 @@ private struct ShapeDecoding: Decoder {
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         switch value {
-        case .array(let elements): return ShapeUnkeyedContainer(elements: elements, codingPath: codingPath)
+        case .array(let elements):
+            return ShapeUnkeyedContainer(elements: elements, codingPath: codingPath, encoding: encoding)
         case .object: throw typeError("Start of structure or map found where not expected.")
         default: throw typeError("Expected list or null")
         }
@@ -89,7 +104,7 @@ private struct ShapeDecoding: Decoder {
         if T.self == Data.self { return try decodeBlob() as! T }
         if T.self == Date.self { return try decodeTimestamp() as! T }
         if T.self is JSONMapMarker.Type {
-            return try T(from: ShapeDecoding(value: value, codingPath: codingPath, isMap: true))
+            return try T(from: ShapeDecoding(value: value, codingPath: codingPath, isMap: true, encoding: encoding))
         }
         return try T(from: self)
     }
@@ -99,10 +114,15 @@ private struct ShapeDecoding: Decoder {
         switch value {
         case .object: typeError("Start of structure or map found where not expected.")
         case .array: typeError("Start of list found where not expected")
-        case .bool: typeError("class java.lang.Boolean can not be converted to \(wanted.target)")
-        case .number: typeError("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.target)")
-        case .string: typeError("class java.lang.String can not be converted to \(wanted.target)")
+        case .bool: typeError("class java.lang.Boolean can not be converted to \(wanted.phrase)")
+        case .number:
+            typeError(
+                "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to \(wanted.phrase)"
+            )
+        case .string: typeError("class java.lang.String can not be converted to \(wanted.phrase)")
         case .null: typeError("Unexpected null")
+        // Not captured from Kinesis: Java's name for byte[], in Coral's pattern.
+        case .bytes: typeError("class [B can not be converted to \(wanted.phrase)")
         }
     }
 
@@ -143,11 +163,16 @@ private struct ShapeDecoding: Decoder {
     }
 
     func decodeTimestamp() throws -> Date {
-        guard case .number(let lexeme) = value, let seconds = Double(lexeme) else { throw mismatch(.timestamp) }
-        return Date(timeIntervalSince1970: seconds)
+        guard case .number(let lexeme) = value, let number = Double(lexeme) else { throw mismatch(.timestamp) }
+        switch encoding {
+        case .json: return Date(timeIntervalSince1970: number)
+        case .cbor: return Date(timeIntervalSince1970: number / 1000)  // epoch milliseconds, see KinesisCBOR
+        }
     }
 
     func decodeBlob() throws -> Data {
+        if case .bytes(let bytes) = value { return Data(bytes) }
+        // A CBOR document may carry a blob as base64 text too, as kinesis-mock and LocalStack accept it.
         guard case .string(let s) = value else { throw mismatch(.blob) }
         switch Base64.decode(s) {
         case .success(let data): return data
@@ -179,6 +204,7 @@ private struct ShapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
     let isMap: Bool
+    let encoding: KinesisBodyEncoding
 
     private func memberName(_ key: Key) -> String { isMap ? key.stringValue : key.stringValue.upperFirst }
 
@@ -194,7 +220,7 @@ private struct ShapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         guard let value = members[memberName(key)], value != .null else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
-        return ShapeDecoding(value: value, codingPath: codingPath + [key], isMap: false)
+        return ShapeDecoding(value: value, codingPath: codingPath + [key], isMap: false, encoding: encoding)
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try child(key).decodeBool() }
@@ -213,22 +239,30 @@ private struct ShapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try child(key).decodeInteger(UInt64.self) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(T.self) }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try child(key).container(keyedBy: type)
     }
-    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try child(key).unkeyedContainer() }
-    func superDecoder() throws -> any Decoder { ShapeDecoding(value: .object(members), codingPath: codingPath, isMap: isMap) }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try child(key).unkeyedContainer()
+    }
+    func superDecoder() throws -> any Decoder {
+        ShapeDecoding(value: .object(members), codingPath: codingPath, isMap: isMap, encoding: encoding)
+    }
     func superDecoder(forKey key: Key) throws -> any Decoder { try child(key) }
 }
 
 private struct ShapeUnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONValue]
     let codingPath: [any CodingKey]
+    let encoding: KinesisBodyEncoding
     var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], codingPath: [any CodingKey], encoding: KinesisBodyEncoding) {
         self.elements = elements
         self.codingPath = codingPath
+        self.encoding = encoding
     }
 
     var count: Int? { elements.count }
@@ -236,11 +270,13 @@ private struct ShapeUnkeyedContainer: UnkeyedDecodingContainer {
 
     private mutating func next() throws -> ShapeDecoding {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "Unexpected end of list"))
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: codingPath, debugDescription: "Unexpected end of list"))
         }
         defer { currentIndex += 1 }
-        return ShapeDecoding(value: elements[currentIndex], codingPath: codingPath + [IndexKey(intValue: currentIndex)],
-                             isMap: false)
+        return ShapeDecoding(
+            value: elements[currentIndex], codingPath: codingPath + [IndexKey(intValue: currentIndex)],
+            isMap: false, encoding: encoding)
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -265,7 +301,9 @@ private struct ShapeUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next().decodeInteger(UInt64.self) }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().decodeValue(T.self) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try next().container(keyedBy: type)
     }
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { try next().unkeyedContainer() }

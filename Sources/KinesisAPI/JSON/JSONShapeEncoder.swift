@@ -13,51 +13,74 @@ import StreamEngine
 ///   through `Double`, and drops trailing zeros through `Decimal`;
 /// * strings are escaped minimally (`/` is left alone) and written as UTF-8.
 ///
-/// Map members (`Tags`) keep their keys verbatim.
+/// Map members (`Tags`) keep their keys verbatim. The shape is first turned into a
+/// ``ShapeNode`` tree, which ``KinesisCBOR`` writes as CBOR instead: one encoder of
+/// shapes, two encodings.
 struct JSONShapeEncoder {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let node = try ShapeEncoding.box(value, codingPath: [])
+        let node = try ShapeNode.make(value)
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        node.write(into: &out)
+        node.writeJSON(into: &out)
         return out
     }
 
     /// `1700000000.123` for a date, rounded to the millisecond.
     static func timestampText(_ date: Date) -> String {
-        // Saturating: every date the engine holds fits, but a trap here would end the server.
-        let ms = Int64(saturating: date.timeIntervalSince1970 * 1000)
+        let ms = ShapeNode.epochMilliseconds(date)
         let magnitude = ms.magnitude
         let fraction = String(magnitude % 1000)
-        return (ms < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        return (ms < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.count)
+            + fraction
     }
 }
 
-/// A value being encoded. A class, because a container handed out by the
-/// `Encoder` protocol must be able to fill its node after the call returned.
-final class JSONNode {
+/// A shape being encoded, independent of the encoding: the tree ``JSONShapeEncoder``
+/// writes as JSON and ``KinesisCBOR`` as CBOR. Scalars keep their type (a timestamp is a
+/// `Date`, a blob `Data`) so that each encoding writes them its own way.
+///
+/// A class, because a container handed out by the `Encoder` protocol must be able to
+/// fill its node after the call returned.
+final class ShapeNode {
     enum Kind {
-        case literal(String)  // numbers, true/false/null: already JSON text
+        case null
+        case bool(Bool)
+        case integer(Int64)
+        case unsigned(UInt64)
+        /// Always finite: the encoder refuses NaN and infinities, which JSON cannot carry.
+        case double(Double)
+        case timestamp(Date)
         case string(String)
         case blob(Data)
-        case array([JSONNode])
-        case object(names: [String], values: [JSONNode])
+        case array([ShapeNode])
+        case object(names: [String], values: [ShapeNode])
     }
 
     var kind: Kind
     init(_ kind: Kind) { self.kind = kind }
 
-    func append(_ node: JSONNode) {
+    /// The tree of one shape.
+    static func make<T: Encodable>(_ value: T) throws -> ShapeNode {
+        try ShapeEncoding.box(value, codingPath: [])
+    }
+
+    /// Milliseconds since the epoch, rounded: both encodings carry timestamps at this precision.
+    static func epochMilliseconds(_ date: Date) -> Int64 {
+        // Saturating: every date the engine holds fits, but a trap here would end the server.
+        Int64(saturating: date.timeIntervalSince1970 * 1000)
+    }
+
+    func append(_ node: ShapeNode) {
         if case .array(var elements) = kind {
-            kind = .literal("")  // release the array so the append below does not copy it
+            kind = .null  // release the array so the append below does not copy it
             elements.append(node)
             kind = .array(elements)
         }
     }
 
-    func set(_ name: String, _ node: JSONNode) {
+    func set(_ name: String, _ node: ShapeNode) {
         guard case .object(var names, var values) = kind else { return }
-        kind = .literal("")
+        kind = .null
         if let i = names.firstIndex(of: name) {
             values[i] = node
         } else {
@@ -67,10 +90,15 @@ final class JSONNode {
         kind = .object(names: names, values: values)
     }
 
-    func write(into out: inout [UInt8]) {
+    func writeJSON(into out: inout [UInt8]) {
         switch kind {
-        case .literal(let text): out.append(contentsOf: text.utf8)
-        case .string(let s): Self.writeString(s, into: &out)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let n): out.append(contentsOf: String(n).utf8)
+        case .unsigned(let n): out.append(contentsOf: String(n).utf8)
+        case .double(let d): out.append(contentsOf: JSONNode.numberText(d).utf8)
+        case .timestamp(let date): out.append(contentsOf: JSONShapeEncoder.timestampText(date).utf8)
+        case .string(let s): JSONNode.writeString(s, into: &out)
         case .blob(let data):
             out.append(UInt8(ascii: "\""))
             Base64.encode(data, into: &out)
@@ -79,38 +107,59 @@ final class JSONNode {
             out.append(UInt8(ascii: "["))
             for (i, e) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                e.write(into: &out)
+                e.writeJSON(into: &out)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let names, let values):
             out.append(UInt8(ascii: "{"))
             for i in names.indices {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(names[i], into: &out)
+                JSONNode.writeString(names[i], into: &out)
                 out.append(UInt8(ascii: ":"))
-                values[i].write(into: &out)
+                values[i].writeJSON(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
+}
 
+/// JSON text of scalars, shared by the shape encoder and the hand-written envelopes
+/// (error bodies, event-stream exceptions, 503 answers).
+enum JSONNode {
     static func writeString(_ s: String, into out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case 0x0A:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case 0x0D:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "r"))
+            case 0x09:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "t"))
             case 0..<0x20:
                 out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xF)])
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
             default: out.append(b)
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// A finite double: whole numbers without ".0"; no Kinesis shape has other floating members.
+    static func numberText(_ value: Double) -> String {
+        if value.rounded() == value, value.magnitude < 1e15 { return String(Int64(value)) }
+        return String(value)
     }
 }
 
@@ -127,21 +176,21 @@ private final class ShapeEncoding: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// The value's node. It starts as an empty object, so a type that encodes
     /// nothing (EmptyOutput) is `{}`; the first container request sets its kind.
-    let node: JSONNode
+    let node: ShapeNode
     private var started = false
 
-    init(codingPath: [any CodingKey], isMap: Bool, node: JSONNode = JSONNode(.object(names: [], values: []))) {
+    init(codingPath: [any CodingKey], isMap: Bool, node: ShapeNode = ShapeNode(.object(names: [], values: []))) {
         self.codingPath = codingPath
         self.isMap = isMap
         self.node = node
     }
 
     /// Encodes one value, with the special cases every Kinesis shape needs.
-    static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONNode {
+    static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> ShapeNode {
         switch value {
-        case let data as Data: return JSONNode(.blob(data))
-        case let date as Date: return JSONNode(.literal(JSONShapeEncoder.timestampText(date)))
-        case let string as String: return JSONNode(.string(string))
+        case let data as Data: return ShapeNode(.blob(data))
+        case let date as Date: return ShapeNode(.timestamp(date))
+        case let string as String: return ShapeNode(.string(string))
         default: break
         }
         let encoder = ShapeEncoding(codingPath: codingPath, isMap: value is JSONMapMarker)
@@ -149,7 +198,7 @@ private final class ShapeEncoding: Encoder {
         return encoder.node
     }
 
-    private func start(_ kind: JSONNode.Kind) {
+    private func start(_ kind: ShapeNode.Kind) {
         if !started { node.kind = kind }
         started = true
     }
@@ -170,76 +219,82 @@ private final class ShapeEncoding: Encoder {
     }
 }
 
-private func numberText<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, _ path: [any CodingKey]) throws -> String {
+/// JSON has no NaN or infinity: such a value cannot be a Kinesis reply in either encoding.
+private func finite<F: BinaryFloatingPoint>(_ value: F, _ path: [any CodingKey]) throws -> Double {
     guard value.isFinite else {
         throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "JSON has no \(value)"))
     }
-    // Whole numbers print without ".0"; no Kinesis shape has other floating members.
-    if value.rounded() == value, value.magnitude < 1e15 { return String(Int64(value)) }
-    return String(value)
+    return Double(value)
 }
 
 private struct ShapeSingleValueEncoder: SingleValueEncodingContainer {
     let encoder: ShapeEncoding
     var codingPath: [any CodingKey] { encoder.codingPath }
 
-    private func set(_ kind: JSONNode.Kind) { encoder.node.kind = kind }
+    private func set(_ kind: ShapeNode.Kind) { encoder.node.kind = kind }
 
-    func encodeNil() { set(.literal("null")) }
-    func encode(_ value: Bool) { set(.literal(value ? "true" : "false")) }
+    func encodeNil() { set(.null) }
+    func encode(_ value: Bool) { set(.bool(value)) }
     func encode(_ value: String) { set(.string(value)) }
-    func encode(_ value: Double) throws { set(.literal(try numberText(value, codingPath))) }
-    func encode(_ value: Float) throws { set(.literal(try numberText(value, codingPath))) }
-    func encode(_ value: Int) { set(.literal(String(value))) }
-    func encode(_ value: Int8) { set(.literal(String(value))) }
-    func encode(_ value: Int16) { set(.literal(String(value))) }
-    func encode(_ value: Int32) { set(.literal(String(value))) }
-    func encode(_ value: Int64) { set(.literal(String(value))) }
-    func encode(_ value: UInt) { set(.literal(String(value))) }
-    func encode(_ value: UInt8) { set(.literal(String(value))) }
-    func encode(_ value: UInt16) { set(.literal(String(value))) }
-    func encode(_ value: UInt32) { set(.literal(String(value))) }
-    func encode(_ value: UInt64) { set(.literal(String(value))) }
+    func encode(_ value: Double) throws { set(.double(try finite(value, codingPath))) }
+    func encode(_ value: Float) throws { set(.double(try finite(value, codingPath))) }
+    func encode(_ value: Int) { set(.integer(Int64(value))) }
+    func encode(_ value: Int8) { set(.integer(Int64(value))) }
+    func encode(_ value: Int16) { set(.integer(Int64(value))) }
+    func encode(_ value: Int32) { set(.integer(Int64(value))) }
+    func encode(_ value: Int64) { set(.integer(Int64(value))) }
+    func encode(_ value: UInt) { set(.unsigned(UInt64(value))) }
+    func encode(_ value: UInt8) { set(.unsigned(UInt64(value))) }
+    func encode(_ value: UInt16) { set(.unsigned(UInt64(value))) }
+    func encode(_ value: UInt32) { set(.unsigned(UInt64(value))) }
+    func encode(_ value: UInt64) { set(.unsigned(UInt64(value))) }
     func encode<T: Encodable>(_ value: T) throws {
         encoder.node.kind = try ShapeEncoding.box(value, codingPath: codingPath).kind
     }
 }
 
 private struct ShapeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let node: JSONNode
+    let node: ShapeNode
     let codingPath: [any CodingKey]
     let isMap: Bool
 
     private func name(_ key: Key) -> String { isMap ? key.stringValue : key.stringValue.upperFirst }
-    private func put(_ kind: JSONNode.Kind, _ key: Key) { node.set(name(key), JSONNode(kind)) }
+    private func put(_ kind: ShapeNode.Kind, _ key: Key) { node.set(name(key), ShapeNode(kind)) }
 
-    mutating func encodeNil(forKey key: Key) { put(.literal("null"), key) }
-    mutating func encode(_ value: Bool, forKey key: Key) { put(.literal(value ? "true" : "false"), key) }
+    mutating func encodeNil(forKey key: Key) { put(.null, key) }
+    mutating func encode(_ value: Bool, forKey key: Key) { put(.bool(value), key) }
     mutating func encode(_ value: String, forKey key: Key) { put(.string(value), key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { put(.literal(try numberText(value, codingPath + [key])), key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { put(.literal(try numberText(value, codingPath + [key])), key) }
-    mutating func encode(_ value: Int, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: Int8, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: Int16, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: Int32, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: Int64, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: UInt, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) { put(.literal(String(value)), key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) { put(.literal(String(value)), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        put(.double(try finite(value, codingPath + [key])), key)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        put(.double(try finite(value, codingPath + [key])), key)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) { put(.integer(Int64(value)), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) { put(.integer(Int64(value)), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) { put(.integer(Int64(value)), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) { put(.integer(Int64(value)), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) { put(.integer(Int64(value)), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) { put(.unsigned(UInt64(value)), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) { put(.unsigned(UInt64(value)), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) { put(.unsigned(UInt64(value)), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) { put(.unsigned(UInt64(value)), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) { put(.unsigned(UInt64(value)), key) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         node.set(name(key), try ShapeEncoding.box(value, codingPath: codingPath + [key]))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        let child = JSONNode(.object(names: [], values: []))
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = ShapeNode(.object(names: [], values: []))
         node.set(name(key), child)
-        return KeyedEncodingContainer(ShapeKeyedEncoder<NestedKey>(node: child, codingPath: codingPath + [key], isMap: false))
+        return KeyedEncodingContainer(
+            ShapeKeyedEncoder<NestedKey>(node: child, codingPath: codingPath + [key], isMap: false))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let child = JSONNode(.array([]))
+        let child = ShapeNode(.array([]))
         node.set(name(key), child)
         return ShapeUnkeyedEncoder(node: child, codingPath: codingPath + [key])
     }
@@ -247,58 +302,60 @@ private struct ShapeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol
     mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let child = JSONNode(.object(names: [], values: []))
+        let child = ShapeNode(.object(names: [], values: []))
         node.set(name(key), child)
         return ShapeEncoding(codingPath: codingPath + [key], isMap: false, node: child)
     }
 }
 
 private struct ShapeUnkeyedEncoder: UnkeyedEncodingContainer {
-    let node: JSONNode
+    let node: ShapeNode
     let codingPath: [any CodingKey]
     var count: Int {
         if case .array(let elements) = node.kind { return elements.count }
         return 0
     }
 
-    private func add(_ kind: JSONNode.Kind) { node.append(JSONNode(kind)) }
+    private func add(_ kind: ShapeNode.Kind) { node.append(ShapeNode(kind)) }
     private var nextPath: [any CodingKey] { codingPath + [IndexKey(intValue: count)] }
 
-    mutating func encodeNil() { add(.literal("null")) }
-    mutating func encode(_ value: Bool) { add(.literal(value ? "true" : "false")) }
+    mutating func encodeNil() { add(.null) }
+    mutating func encode(_ value: Bool) { add(.bool(value)) }
     mutating func encode(_ value: String) { add(.string(value)) }
-    mutating func encode(_ value: Double) throws { add(.literal(try numberText(value, nextPath))) }
-    mutating func encode(_ value: Float) throws { add(.literal(try numberText(value, nextPath))) }
-    mutating func encode(_ value: Int) { add(.literal(String(value))) }
-    mutating func encode(_ value: Int8) { add(.literal(String(value))) }
-    mutating func encode(_ value: Int16) { add(.literal(String(value))) }
-    mutating func encode(_ value: Int32) { add(.literal(String(value))) }
-    mutating func encode(_ value: Int64) { add(.literal(String(value))) }
-    mutating func encode(_ value: UInt) { add(.literal(String(value))) }
-    mutating func encode(_ value: UInt8) { add(.literal(String(value))) }
-    mutating func encode(_ value: UInt16) { add(.literal(String(value))) }
-    mutating func encode(_ value: UInt32) { add(.literal(String(value))) }
-    mutating func encode(_ value: UInt64) { add(.literal(String(value))) }
+    mutating func encode(_ value: Double) throws { add(.double(try finite(value, nextPath))) }
+    mutating func encode(_ value: Float) throws { add(.double(try finite(value, nextPath))) }
+    mutating func encode(_ value: Int) { add(.integer(Int64(value))) }
+    mutating func encode(_ value: Int8) { add(.integer(Int64(value))) }
+    mutating func encode(_ value: Int16) { add(.integer(Int64(value))) }
+    mutating func encode(_ value: Int32) { add(.integer(Int64(value))) }
+    mutating func encode(_ value: Int64) { add(.integer(Int64(value))) }
+    mutating func encode(_ value: UInt) { add(.unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt8) { add(.unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt16) { add(.unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt32) { add(.unsigned(UInt64(value))) }
+    mutating func encode(_ value: UInt64) { add(.unsigned(UInt64(value))) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         node.append(try ShapeEncoding.box(value, codingPath: nextPath))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let child = JSONNode(.object(names: [], values: []))
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = ShapeNode(.object(names: [], values: []))
         let path = nextPath
         node.append(child)
         return KeyedEncodingContainer(ShapeKeyedEncoder<NestedKey>(node: child, codingPath: path, isMap: false))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let child = JSONNode(.array([]))
+        let child = ShapeNode(.array([]))
         let path = nextPath
         node.append(child)
         return ShapeUnkeyedEncoder(node: child, codingPath: path)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let child = JSONNode(.object(names: [], values: []))
+        let child = ShapeNode(.object(names: [], values: []))
         let path = nextPath
         node.append(child)
         return ShapeEncoding(codingPath: path, isMap: false, node: child)

@@ -1,6 +1,10 @@
 /// A parsed JSON document, kept as close to the wire as Coral sees it:
 /// numbers keep their lexeme so an Integer member can be truncated the way
 /// Kinesis truncates (`TruncatingBigNumber`) and a timestamp read as a double.
+///
+/// A CBOR request body (``KinesisCBOR``) is read into the same document, so that one
+/// shape decoder serves both encodings: its numbers as their decimal lexeme, its byte
+/// strings as ``bytes(_:)``, the one case JSON text never produces.
 enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -8,6 +12,8 @@ enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+    /// A CBOR byte string (major type 2): a blob as the Java SDKs send it, not base64.
+    case bytes([UInt8])
 }
 
 /// Why a body is not JSON. Kinesis answers all of these with a bare
