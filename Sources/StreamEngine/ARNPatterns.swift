@@ -30,7 +30,9 @@ enum ARNPatterns {
 
     /// `arn:aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`
     static func isConsumerARN(_ s: String) -> Bool {
-        guard let u = prepared(s), let afterKinesis = kinesisGap(u), let tail = consumerTailStart(u) else { return false }
+        guard let u = prepared(s), let afterKinesis = kinesisGap(u), let tail = consumerTailStart(u) else {
+            return false
+        }
         guard let j = firstAccountPiece(u, from: afterKinesis) else { return false }
         return j + 14 <= tail
     }
@@ -96,7 +98,8 @@ enum ARNPatterns {
             return true
         }
         guard run(isDigit), literal(":"), run(isNameCharacter), literal("/consumer/"), run(isNameCharacter),
-              literal("stream/") else { return nil }
+            literal("stream/")
+        else { return nil }
         return i
     }
 

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A point in time as nanoseconds since the Unix epoch.
@@ -25,7 +25,9 @@ public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConv
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
     /// Saturates at ``distantPast``/``distantFuture``: milliseconds reach ±292 million
     /// years, nanoseconds only ±292 years, and a client may send either extreme.
-    public init(millisecondsSinceEpoch ms: Int64) { self.nanosecondsSinceEpoch = ms.saturatingMultiplied(by: 1_000_000) }
+    public init(millisecondsSinceEpoch ms: Int64) {
+        self.nanosecondsSinceEpoch = ms.saturatingMultiplied(by: 1_000_000)
+    }
     /// Saturates like ``init(millisecondsSinceEpoch:)``; NaN reads as ``distantPast``.
     public init(secondsSinceEpoch s: Double) { self.nanosecondsSinceEpoch = Int64(saturating: s * 1e9) }
 
@@ -65,7 +67,9 @@ public struct Instant: Comparable, Hashable, Sendable, Codable, CustomStringConv
         let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let dayIndex = Int(((secondsSinceEpoch.floorDiv(86_400)) % 7 + 7) % 7)
-        return "\(days[dayIndex]) \(months[c.month - 1]) \(pad(c.day)) \(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)) UTC \(c.year)"
+        return
+            "\(days[dayIndex]) \(months[c.month - 1]) \(pad(c.day)) \(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)) "
+                + "UTC \(c.year)"
     }
 
     public var description: String { iso8601 }
@@ -94,11 +98,20 @@ extension Int64 {
     /// engine turns into an integer: rounds to nearest, pins values beyond the range
     /// (±inf included) to `min`/`max` and NaN to `min`, where `Int64(d)` would trap.
     public init(saturating d: Double) {
-        if d.isNaN { self = .min; return }
+        if d.isNaN {
+            self = .min
+            return
+        }
         let r = d.rounded()
         // 2^63 is exactly representable; every Double below it converts.
-        if r >= 9_223_372_036_854_775_808.0 { self = .max; return }
-        if r <= -9_223_372_036_854_775_808.0 { self = .min; return }
+        if r >= 9_223_372_036_854_775_808.0 {
+            self = .max
+            return
+        }
+        if r <= -9_223_372_036_854_775_808.0 {
+            self = .min
+            return
+        }
         self = Int64(r)
     }
 
@@ -133,7 +146,9 @@ public struct CivilTime: Equatable, Sendable {
     public init(secondsSinceEpoch t: Int64) {
         let days = t.floorDiv(86_400)
         let secs = Int(t - days * 86_400)
-        hour = secs / 3600; minute = (secs % 3600) / 60; second = secs % 60
+        hour = secs / 3600
+        minute = (secs % 3600) / 60
+        second = secs % 60
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -146,9 +161,11 @@ public struct CivilTime: Equatable, Sendable {
     }
 
     /// Seconds since the epoch of a UTC calendar time; nil when a field is out of range.
-    public static func secondsSinceEpoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+    public static func secondsSinceEpoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64?
+    {
         guard (1...12).contains(month), (1...31).contains(day), (0..<24).contains(hour),
-              (0..<60).contains(minute), (0...60).contains(second) else { return nil }
+            (0..<60).contains(minute), (0...60).contains(second)
+        else { return nil }
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -219,7 +236,11 @@ public final class ManualClock: Clock {
 /// re-based, for teaching ("fast-forward an hour of traffic in a minute").
 /// Changing speed re-bases, so simulated time never jumps or reverses.
 public final class AcceleratedClock: Clock {
-    private struct Base { var real: Int64; var simulated: Int64; var speed: Double }
+    private struct Base {
+        var real: Int64
+        var simulated: Int64
+        var speed: Double
+    }
     private let base: LockedValue<Base>
     private let monotonic = Atomic<Int64>(0)
 
@@ -240,7 +261,9 @@ public final class AcceleratedClock: Clock {
     }
 
     public func now() -> Instant {
-        Instant(nanosecondsSinceEpoch: monotonic.ratchet(to: base.withLock { Self.simulated($0, WallClock.readSystemTime()) }))
+        Instant(
+            nanosecondsSinceEpoch: monotonic.ratchet(
+                to: base.withLock { Self.simulated($0, WallClock.readSystemTime()) }))
     }
 
     private static func simulated(_ b: Base, _ real: Int64) -> Int64 {

@@ -14,12 +14,16 @@ struct ReadBatch {
     init(next: Int64) { self.next = next }
 
     /// Adds one retained record (from memory or disk) as the wire shapes it.
-    mutating func append(_ shard: ShardState, position: Int64, arrivalMillis: Int64, data: Data, partitionKey: String,
-                         encrypted: Bool, size: Int, text: inout SequenceNumberText) {
+    mutating func append(
+        _ shard: ShardState, position: Int64, arrivalMillis: Int64, data: Data, partitionKey: String,
+        encrypted: Bool, size: Int, text: inout SequenceNumberText
+    ) {
         let sequence = text.string(shard.sequenceNumber(position: position, arrivalMillis: arrivalMillis))
-        records.append(Record(sequenceNumber: sequence,
-                              approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: arrivalMillis).date,
-                              data: data, partitionKey: partitionKey, encryptionType: encrypted ? .kms : EncryptionType.none))
+        records.append(
+            Record(
+                sequenceNumber: sequence,
+                approximateArrivalTimestamp: Instant(millisecondsSinceEpoch: arrivalMillis).date,
+                data: data, partitionKey: partitionKey, encryptionType: encrypted ? .kms : EncryptionType.none))
         bytes += size
         lastArrival = arrivalMillis
     }
@@ -57,16 +61,23 @@ extension KinesisService {
         if let ordering = input.sequenceNumberForOrdering, SequenceNumber(ordering) == nil {
             throw .invalidSequenceNumberForOrdering(ordering, s.name, account)
         }
-        let entry = PutRecordsRequestEntry(data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
+        let entry = PutRecordsRequestEntry(
+            data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
         var result: Result<Accepted, KinesisError>?
         let encryption = try put([entry], into: s, now: now) { _, r in result = r }
         let size = input.data!.count + input.partitionKey!.utf8.count
         s.counters.withLock { c in
-            if case .success = result! { c.putRecordSuccess += 1; c.putRecordBytes += Int64(size) } else { c.putRecordThrottled += 1 }
+            if case .success = result! {
+                c.putRecordSuccess += 1
+                c.putRecordBytes += Int64(size)
+            } else {
+                c.putRecordThrottled += 1
+            }
         }
         switch result! {
         case .success(let a):
-            return PutRecordOutput(shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
+            return PutRecordOutput(
+                shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
         case .failure(let e):
             throw e
         }
@@ -74,15 +85,19 @@ extension KinesisService {
 
     public func putRecords(_ input: PutRecordsInput) throws(KinesisError) -> PutRecordsOutput {
         var v = Validator()
-        v.list(input.records, "records", required: true, count: 1...limits.putRecordsMaxRecords,
-               memberDescription: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310")
+        v.list(
+            input.records, "records", required: true, count: 1...limits.putRecordsMaxRecords,
+            memberDescription: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310")
         let maxData = limits.maxRecordSizeKiBRange.upperBound * 1024
         let keyLength = 1...limits.partitionKeyMaxLength
         for (i, r) in (input.records ?? []).enumerated() where v.errors.count < 10 {
             // A well-formed entry adds no error: skip building its member paths
             // (three string allocations per record, a fifth of the put path).
             if let d = r.data, d.count <= maxData, let k = r.partitionKey, r.explicitHashKey == nil,
-               keyLength.contains(k.utf16.count) { continue }
+                keyLength.contains(k.utf16.count)
+            {
+                continue
+            }
             let p = "records.\(i + 1).member"
             v.blob(r.data, p + ".data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
             v.string(r.partitionKey, p + ".partitionKey", required: true, length: 1...limits.partitionKeyMaxLength)
@@ -97,7 +112,8 @@ extension KinesisService {
         // 5 MiB per request, or 10 MiB on a stream that accepts large records
         // (MaxRecordSizeInKiB above 1024; KINESIS.md §3).
         let total = records.reduce(0) { $0 + $1.data!.count + $1.partitionKey!.utf8.count }
-        let cap = s.meta.read { $0.maxRecordSizeKiB } > limits.defaultMaxRecordSizeKiB
+        let cap =
+            s.meta.read { $0.maxRecordSizeKiB } > limits.defaultMaxRecordSizeKiB
             ? limits.maxRecordSizeKiBRange.upperBound * 1024 : limits.putRecordsMaxBytes
         if total > cap { throw .putRecordsTooLarge(size: total, limit: cap) }
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
@@ -108,11 +124,15 @@ extension KinesisService {
         let failing = engine.faults?.failedRecords(count: records.count)
         let encryption = try put(records, into: s, now: now, failing: failing) { i, r in
             switch r {
-            case .success(let a): out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)
+            case .success(let a):
+                out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)
             case .failure(let e) where e.type == .internalFailure:
                 // Per-entry codes drop the "Exception" suffix (KINESIS.md §2.3, PutRecords).
-                out[i] = PutRecordsResultEntry(errorCode: "InternalFailure", errorMessage: e.message); injected += 1
-            case .failure(let e): out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message); failed += 1
+                out[i] = PutRecordsResultEntry(errorCode: "InternalFailure", errorMessage: e.message)
+                injected += 1
+            case .failure(let e):
+                out[i] = PutRecordsResultEntry(errorCode: e.type.rawValue, errorMessage: e.message)
+                failed += 1
             }
         }
         var storedBytes: Int64 = 0
@@ -135,8 +155,10 @@ extension KinesisService {
     /// written; per-record throttling is reported through `result`.
     /// Records are grouped by shard so each shard's lock is taken once per batch.
     /// `failing` marks entries that fail with InternalFailure (injected faults): never stored, no sequence number.
-    func put(_ records: [PutRecordsRequestEntry], into s: StreamState, now: Instant, failing: [Bool]? = nil,
-             result: (Int, Result<Accepted, KinesisError>) -> Void) throws(KinesisError) -> EncryptionType {
+    func put(
+        _ records: [PutRecordsRequestEntry], into s: StreamState, now: Instant, failing: [Bool]? = nil,
+        result: (Int, Result<Accepted, KinesisError>) -> Void
+    ) throws(KinesisError) -> EncryptionType {
         let enforce = limits.enforcesThroughput
         var added = 0
         let encryption = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> EncryptionType in
@@ -176,7 +198,10 @@ extension KinesisService {
                 groupEnds[Int(g)] += 1
             }
             var total = 0
-            for g in groupEnds.indices { total += groupEnds[g]; groupEnds[g] = total }
+            for g in groupEnds.indices {
+                total += groupEnds[g]
+                groupEnds[g] = total
+            }
             var order = [Int](repeating: 0, count: records.count)
             var fill = [Int](repeating: 0, count: groupEnds.count)
             for g in groupEnds.indices { fill[g] = g == 0 ? 0 : groupEnds[g - 1] }
@@ -215,14 +240,16 @@ extension KinesisService {
                         var batch = SegmentBatch()
                         for k in range where admitted[k] {
                             let r = records[order[k]]
-                            batch.add(seqIndex: log.nextPosition + Int64(batch.count) + 1, arrivalMillis: arrival,
-                                      encrypted: encrypted, partitionKey: r.partitionKey!, data: r.data!)
+                            batch.add(
+                                seqIndex: log.nextPosition + Int64(batch.count) + 1, arrivalMillis: arrival,
+                                encrypted: encrypted, partitionKey: r.partitionKey!, data: r.data!)
                         }
                         do throws(StorageError) {
                             if !metadataOnDisk {
                                 throw s.metadataFailure.withLock { $0 }
-                                    ?? StorageError(.io, path: (m.storage?.path ?? "") + "/stream.json",
-                                                    reason: "not written yet")
+                                    ?? StorageError(
+                                        .io, path: (m.storage?.path ?? "") + "/stream.json",
+                                        reason: "not written yet")
                             }
                             let generation = try store.append(batch)
                             syncs.append((store, generation, range))
@@ -238,12 +265,15 @@ extension KinesisService {
                     for k in range where admitted[k] {
                         let i = order[k]
                         let r = records[i]
-                        let data = r.data!, key = r.partitionKey!
+                        let data = r.data!
+                        let key = r.partitionKey!
                         let size = data.count + key.utf8.count
                         log.lastArrivalMillis = arrival
                         positions[k] = log.nextPosition
-                        log.records.append(StoredRecord(arrivalMillis: arrival, data: data, partitionKey: key,
-                                                        encrypted: encrypted, size: size))
+                        log.records.append(
+                            StoredRecord(
+                                arrivalMillis: arrival, data: data, partitionKey: key,
+                                encrypted: encrypted, size: size))
                         let resident = StoredRecord.residentBytes(dataCount: data.count, keyUTF8Count: key.utf8.count)
                         log.retainedBytes += resident
                         log.counters.incomingBytes += Int64(size)
@@ -252,7 +282,8 @@ extension KinesisService {
                             // A KPL aggregate: the hot keys and the split advice are about the
                             // user records inside it, as a KCL consumer sees them.
                             for u in users {
-                                let hash = u.explicitHashKey.flatMap(HashKey.parse) ?? HashKey.of(partitionKey: u.partitionKey)
+                                let hash =
+                                    u.explicitHashKey.flatMap(HashKey.parse) ?? HashKey.of(partitionKey: u.partitionKey)
                                 let userSize = u.data.count + u.partitionKey.utf8.count
                                 log.keys.record(hash: hash, key: u.partitionKey, size: userSize, second: arrival / 1000)
                                 log.hashKeys.record(hash: hash, size: userSize)
@@ -262,7 +293,8 @@ extension KinesisService {
                             log.keys.record(hash: hashes[i], key: key, size: size, second: arrival / 1000)
                             log.hashKeys.record(hash: hashes[i], size: size)
                         }
-                        log.counters.putPayloadUnits += Int64((size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
+                        log.counters.putPayloadUnits += Int64(
+                            (size + ShardCounters.putPayloadUnitBytes - 1) / ShardCounters.putPayloadUnitBytes)
                         log.counters.billedKiB += Int64((size + 1023) / 1024)
                         added += resident
                     }
@@ -329,8 +361,9 @@ extension KinesisService {
         let shardIds = lost.map(\.shard.shardId)
         engine.retainedBytes.wrappingSubtract(evicted.bytes, ordering: .relaxed)
         if evicted.records > 0 {
-            event(s, .recordsEvicted, now, shards: shardIds,
-                  s.meta.read { $0.storage } == nil
+            event(
+                s, .recordsEvicted, now, shards: shardIds,
+                s.meta.read { $0.storage } == nil
                     ? "Memory budget exceeded: trimmed \(evicted.records) oldest records (\(evicted.bytes) bytes) "
                         + "of \(s.name) early"
                     : "Memory window full: the \(evicted.records) oldest records of \(s.name) are now read from disk")
@@ -340,8 +373,11 @@ extension KinesisService {
     /// Drops records past the stream's retention period from every shard and
     /// reports it in the event log (one event per call that trimmed anything).
     func expire(_ s: StreamState, _ now: Instant) {
-        var freed = 0, records: Int64 = 0, payload: Int64 = 0
-        var diskFreed: Int64 = 0, diskSegments = 0
+        var freed = 0
+        var records: Int64 = 0
+        var payload: Int64 = 0
+        var diskFreed: Int64 = 0
+        var diskSegments = 0
         var shardIds: [String] = []
         var hours = 0
         s.meta.read { m in
@@ -356,8 +392,10 @@ extension KinesisService {
                         diskFreed += trimmed.bytes
                         diskSegments += 1
                     }
-                    return (resident, log.counters.expiredRecords - before.expiredRecords,
-                            log.counters.expiredBytes - before.expiredBytes)
+                    return (
+                        resident, log.counters.expiredRecords - before.expiredRecords,
+                        log.counters.expiredBytes - before.expiredBytes
+                    )
                 }
                 if n > 0 { shardIds.append(shard.shardId) }
                 freed += resident
@@ -367,12 +405,14 @@ extension KinesisService {
         }
         if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
         if records > 0 {
-            event(s, .recordsExpired, now, shards: shardIds,
-                  "Retention (\(hours) h): \(records) records (\(payload) bytes) of \(s.name) expired")
+            event(
+                s, .recordsExpired, now, shards: shardIds,
+                "Retention (\(hours) h): \(records) records (\(payload) bytes) of \(s.name) expired")
         }
         if diskFreed > 0 {
-            event(s, .recordsExpired, now,
-                  "Retention (\(hours) h): segment files of \(diskSegments) shard(s) of \(s.name) deleted "
+            event(
+                s, .recordsExpired, now,
+                "Retention (\(hours) h): segment files of \(diskSegments) shard(s) of \(s.name) deleted "
                     + "(\(diskFreed) bytes)")
         }
     }
@@ -380,22 +420,26 @@ extension KinesisService {
     /// Records from `position` on, as the wire shapes them: from disk while `position` is below
     /// the memory window (one batch from one place), then from memory up to `end`. Called
     /// under the shard's lock, as GetRecords and SubscribeToShard read.
-    func readRecords(_ shard: ShardState, _ log: ShardLog, from start: Int64, end: Int64, limit: Int, maxBytes: Int,
-                     cutoff: Int64, stream s: StreamState, now: Instant) throws(KinesisError) -> ReadBatch {
+    func readRecords(
+        _ shard: ShardState, _ log: ShardLog, from start: Int64, end: Int64, limit: Int, maxBytes: Int,
+        cutoff: Int64, stream s: StreamState, now: Instant
+    ) throws(KinesisError) -> ReadBatch {
         var batch = ReadBatch(next: max(start, shard.oldestReadablePosition(log)))
         var text = SequenceNumberText()
         if let store = shard.store, batch.next < log.firstPosition {
             let found: (entries: [LogEntry], next: Int64)
             do throws(StorageError) {
-                found = try store.read(from: batch.next, before: log.firstPosition, limit: limit, maxBytes: maxBytes,
-                                       notBefore: cutoff)
+                found = try store.read(
+                    from: batch.next, before: log.firstPosition, limit: limit, maxBytes: maxBytes,
+                    notBefore: cutoff)
             } catch {
                 engine.storageTrouble(error, stream: s, shard: shard, time: now)
                 throw .storageFailure()
             }
             for e in found.entries {
-                batch.append(shard, position: e.position, arrivalMillis: e.arrivalMillis, data: e.data,
-                             partitionKey: e.partitionKey, encrypted: e.encrypted, size: e.size, text: &text)
+                batch.append(
+                    shard, position: e.position, arrivalMillis: e.arrivalMillis, data: e.data,
+                    partitionKey: e.partitionKey, encrypted: e.encrypted, size: e.size, text: &text)
             }
             batch.next = found.next
             if !found.entries.isEmpty || batch.next < log.firstPosition { return batch }
@@ -405,8 +449,9 @@ extension KinesisService {
         while position < end, batch.records.count < limit {
             let r = log.records[Int(position - log.firstPosition)]
             if !batch.records.isEmpty && batch.bytes + r.size > maxBytes { break }
-            batch.append(shard, position: position, arrivalMillis: r.arrivalMillis, data: r.data,
-                         partitionKey: r.partitionKey, encrypted: r.encrypted, size: r.size, text: &text)
+            batch.append(
+                shard, position: position, arrivalMillis: r.arrivalMillis, data: r.data,
+                partitionKey: r.partitionKey, encrypted: r.encrypted, size: r.size, text: &text)
             position += 1
         }
         batch.next = max(position, batch.next)
@@ -449,20 +494,30 @@ extension KinesisService {
             return .shardNotFound(ShardID.string(index), stream, account)
         }
         let s: StreamState
-        do { s = try resolve(name: input.streamName, arn: input.streamARN, now: now) } catch where error.type == .resourceNotFound {
+        do { s = try resolve(name: input.streamName, arn: input.streamARN, now: now) } catch
+            where error.type == .resourceNotFound
+        {
             throw missing(input.streamName ?? input.streamARN.flatMap { ARN.stream($0)?.stream } ?? "")
         }
         let position = try s.meta.read { (m: StreamMeta) throws(KinesisError) -> (Int, Int64) in
             guard m.status != .creating, let index = ShardID.index(requested), let shard = m.shard(index),
-                  listedShards(m, now: now, retentionHours: m.retentionHours).contains(where: { $0 === shard })
+                listedShards(m, now: now, retentionHours: m.retentionHours).contains(where: { $0 === shard })
             else { throw missing(s.name) }
             var sequence: SequenceNumber?
             if let text = input.startingSequenceNumber {
                 guard let seq = SequenceNumber(text) else {
-                    throw KinesisError(.invalidArgument, "StartingSequenceNumber \(text) used in GetShardIterator on shard \(shard.shardId) in stream \(s.name) under account \(account) is invalid.")
+                    throw KinesisError(
+                        .invalidArgument,
+                        "StartingSequenceNumber \(text) used in GetShardIterator on shard \(shard.shardId) in "
+                            + "stream \(s.name) under account \(account) is invalid."
+                    )
                 }
-                if Int(seq.shardIndex) != shard.index { throw .sequenceFromOtherShard(encoded: seq.shardId, used: shard.shardId) }
-                if seq.shardCreateSeconds != shard.createSeconds { throw .sequenceFromOtherStream(text, shard: shard.shardId, s.name, account) }
+                if Int(seq.shardIndex) != shard.index {
+                    throw .sequenceFromOtherShard(encoded: seq.shardId, used: shard.shardId)
+                }
+                if seq.shardCreateSeconds != shard.createSeconds {
+                    throw .sequenceFromOtherStream(text, shard: shard.shardId, s.name, account)
+                }
                 sequence = seq
             }
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
@@ -480,7 +535,9 @@ extension KinesisService {
                 case .latest: return (index, end)
                 case .atSequenceNumber:
                     let seq = sequence!
-                    return (index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(max(seq.seqIndex, 1) - 1), end))
+                    return (
+                        index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(max(seq.seqIndex, 1) - 1), end)
+                    )
                 case .afterSequenceNumber:
                     let seq = sequence!
                     return (index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(seq.seqIndex), end))
@@ -502,8 +559,9 @@ extension KinesisService {
                 }
             }
         }
-        let token = ShardIteratorToken(issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
-                                       shardIndex: position.0, position: position.1, account: account, region: region, stream: s.name)
+        let token = ShardIteratorToken(
+            issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
+            shardIndex: position.0, position: position.1, account: account, region: region, stream: s.name)
         return GetShardIteratorOutput(shardIterator: token.encode(key: engine.tokenKey))
     }
 
@@ -517,7 +575,8 @@ extension KinesisService {
         try v.check()
         let now = clock.now()
         guard let token = ShardIteratorToken.decode(input.shardIterator!, key: engine.tokenKey),
-              token.account == account, token.region == region else { throw .invalidShardIterator() }
+            token.account == account, token.region == region
+        else { throw .invalidShardIterator() }
         if now.millisecondsSinceEpoch - token.issuedAtMillis > limits.shardIteratorLifetimeMilliseconds {
             throw .iteratorExpired(created: Instant(millisecondsSinceEpoch: token.issuedAtMillis), now: now)
         }
@@ -532,9 +591,14 @@ extension KinesisService {
         let maxBytes = limits.getRecordsMaxBytes
         let enforce = limits.enforcesThroughput
         return try s.meta.read { (m: StreamMeta) throws(KinesisError) -> GetRecordsOutput in
-            guard let shard = m.shard(token.shardIndex) else { throw .shardNotFound(ShardID.string(token.shardIndex), s.name, account) }
+            guard let shard = m.shard(token.shardIndex) else {
+                throw .shardNotFound(ShardID.string(token.shardIndex), s.name, account)
+            }
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
-            let read = try shard.log.withLock { (log: inout ShardLog) throws(KinesisError) -> (records: [Record], next: Int64, atEnd: Bool, behind: Int64) in
+            let read = try shard.log.withLock {
+                (
+                    log: inout ShardLog
+                ) throws(KinesisError) -> (records: [Record], next: Int64, atEnd: Bool, behind: Int64) in
                 if enforce {
                     guard log.readBytes.isSolvent(now), log.readCalls.tryTake(1, now) else {
                         log.counters.readThrottledCalls += 1
@@ -545,26 +609,32 @@ extension KinesisService {
                 if freed > 0 { engine.retainedBytes.wrappingSubtract(freed, ordering: .relaxed) }
                 log.counters.getRecordsCalls += 1
                 let end = shard.readableEnd(log)
-                let batch = try readRecords(shard, log, from: token.position, end: end, limit: limit, maxBytes: maxBytes,
-                                     cutoff: cutoff, stream: s, now: now)
+                let batch = try readRecords(
+                    shard, log, from: token.position, end: end, limit: limit, maxBytes: maxBytes,
+                    cutoff: cutoff, stream: s, now: now)
                 let (out, bytes, position) = (batch.records, batch.bytes, batch.next)
                 if enforce && bytes > 0 { log.readBytes.spend(Int64(bytes), now) }
                 log.counters.outgoingBytes += Int64(bytes)
                 log.counters.outgoingRecords += Int64(out.count)
                 if let lastArrival = batch.lastArrival {
                     log.counters.iteratorAgeMilliseconds = max(0, now.millisecondsSinceEpoch - lastArrival)
-                } else if position >= end { log.counters.iteratorAgeMilliseconds = 0 }
+                } else if position >= end {
+                    log.counters.iteratorAgeMilliseconds = 0
+                }
                 let behind = batch.behind(log, now: now)
                 return (out, position, log.closedAt != nil && position >= end, behind)
             }
             if read.atEnd {
-                return GetRecordsOutput(records: read.records, nextShardIterator: nil, millisBehindLatest: 0,
-                                        childShards: childShards(of: shard.index, m))
+                return GetRecordsOutput(
+                    records: read.records, nextShardIterator: nil, millisBehindLatest: 0,
+                    childShards: childShards(of: shard.index, m))
             }
-            let next = ShardIteratorToken(issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
-                                          shardIndex: shard.index, position: read.next, account: account, region: region, stream: s.name)
-            return GetRecordsOutput(records: read.records, nextShardIterator: next.encode(key: engine.tokenKey),
-                                    millisBehindLatest: Int(read.behind), childShards: nil)
+            let next = ShardIteratorToken(
+                issuedAtMillis: now.millisecondsSinceEpoch, incarnation: s.incarnation,
+                shardIndex: shard.index, position: read.next, account: account, region: region, stream: s.name)
+            return GetRecordsOutput(
+                records: read.records, nextShardIterator: next.encode(key: engine.tokenKey),
+                millisBehindLatest: Int(read.behind), childShards: nil)
         }
     }
 }

@@ -33,8 +33,10 @@ public final class KinesisEngine: Sendable {
 
     /// An engine that keeps everything in memory (`configuration.storage` is ignored: see
     /// ``open(clock:configuration:)``).
-    public convenience init(clock: any Clock = WallClock(),
-                            configuration: EngineConfiguration = EngineConfiguration()) {
+    public convenience init(
+        clock: any Clock = WallClock(),
+        configuration: EngineConfiguration = EngineConfiguration()
+    ) {
         self.init(clock: clock, configuration: configuration, dataDirectory: nil)
     }
 
@@ -111,7 +113,10 @@ public final class KinesisEngine: Sendable {
         for service in allServices {
             for stream in service.streamsSnapshot() {
                 stream.meta.read { m in
-                    for shard in m.shards { owner[ObjectIdentifier(shard)] = stream; shards.append(shard) }
+                    for shard in m.shards {
+                        owner[ObjectIdentifier(shard)] = stream
+                        shards.append(shard)
+                    }
                 }
             }
         }
@@ -119,13 +124,14 @@ public final class KinesisEngine: Sendable {
         retainedBytes.wrappingSubtract(evicted.reduce(0) { $0 + $1.bytes }, ordering: .relaxed)
         for e in evicted {
             let stream = owner[ObjectIdentifier(e.shard)]!
-            events.append(time: now, account: stream.account, region: stream.region, stream: stream.name,
-                          kind: .recordsEvicted, shards: [e.shard.shardId],
-                          message: e.shard.store == nil
-                            ? "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of "
-                                + "\(e.shard.shardId) early"
-                            : "Memory window full: the \(e.records) oldest records of \(e.shard.shardId) are now "
-                                + "read from disk")
+            events.append(
+                time: now, account: stream.account, region: stream.region, stream: stream.name,
+                kind: .recordsEvicted, shards: [e.shard.shardId],
+                message: e.shard.store == nil
+                    ? "Memory budget reached: trimmed the \(e.records) oldest records (\(e.bytes) bytes) of "
+                        + "\(e.shard.shardId) early"
+                    : "Memory window full: the \(e.records) oldest records of \(e.shard.shardId) are now "
+                        + "read from disk")
         }
     }
 
@@ -133,7 +139,9 @@ public final class KinesisEngine: Sendable {
     /// across all of them: each round takes from the shard whose head is oldest,
     /// up to the next-oldest head. O(shards) per round; only shard locks are taken.
     /// Returns what each shard lost, in the order shards first lost records.
-    static func evictOldest(_ shards: [ShardState], bytes target: Int) -> [(shard: ShardState, records: Int, bytes: Int)] {
+    static func evictOldest(
+        _ shards: [ShardState], bytes target: Int
+    ) -> [(shard: ShardState, records: Int, bytes: Int)] {
         var out: [(shard: ShardState, records: Int, bytes: Int)] = []
         var freed = 0
         while freed < target {

@@ -7,9 +7,14 @@ import Foundation
 /// LoadGen's KCL-style consumers de-aggregate with it.
 ///
 /// ```
-/// message AggregatedRecord { repeated string partition_key_table = 1; repeated string explicit_hash_key_table = 2; repeated Record records = 3; }
+/// message AggregatedRecord {
+///   repeated string partition_key_table = 1; repeated string explicit_hash_key_table = 2; repeated Record records = 3;
+/// }
 /// message Tag    { required string key = 1; optional string value = 2; }
-/// message Record { required uint64 partition_key_index = 1; optional uint64 explicit_hash_key_index = 2; required bytes data = 3; repeated Tag tags = 4; }
+/// message Record {
+///   required uint64 partition_key_index = 1; optional uint64 explicit_hash_key_index = 2; required bytes data = 3;
+///   repeated Tag tags = 4;
+/// }
 /// ```
 public enum KPLFormat {
     public static let magic: [UInt8] = [0xF3, 0x89, 0x9A, 0xC2]
@@ -36,18 +41,25 @@ public enum KPLFormat {
         guard Array(bytes[0..<4]) == magic else { return nil }
         let body = Array(bytes[4..<(bytes.count - 16)])
         guard MD5.digest(body) == Array(bytes[(bytes.count - 16)...]) else { return nil }
-        var pkTable: [String] = [], ehkTable: [String] = []
+        var pkTable: [String] = []
+        var ehkTable: [String] = []
         var raw: [(pk: UInt64, ehk: UInt64?, data: [UInt8])] = []
         var reader = ProtoReader(body)
         while !reader.atEnd {
             guard let (field, wire) = reader.tag() else { return nil }
             switch (field, wire) {
-            case (1, 2): guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }; pkTable.append(s)
-            case (2, 2): guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }; ehkTable.append(s)
+            case (1, 2):
+                guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }
+                pkTable.append(s)
+            case (2, 2):
+                guard let b = reader.lengthDelimited(), let s = String(validating: b, as: UTF8.self) else { return nil }
+                ehkTable.append(s)
             case (3, 2):
                 guard let b = reader.lengthDelimited() else { return nil }
                 var r = ProtoReader(b)
-                var pk: UInt64?, ehk: UInt64?, payload: [UInt8]?
+                var pk: UInt64?
+                var ehk: UInt64?
+                var payload: [UInt8]?
                 while !r.atEnd {
                     guard let (f, w) = r.tag() else { return nil }
                     switch (f, w) {
@@ -68,7 +80,10 @@ public enum KPLFormat {
         for r in raw {
             guard r.pk < pkTable.count else { return nil }
             var ehk: String?
-            if let e = r.ehk { guard e < ehkTable.count else { return nil }; ehk = ehkTable[Int(e)] }
+            if let e = r.ehk {
+                guard e < ehkTable.count else { return nil }
+                ehk = ehkTable[Int(e)]
+            }
             out.append(UserRecord(partitionKey: pkTable[Int(r.pk)], explicitHashKey: ehk, data: Data(r.data)))
         }
         return out
@@ -81,9 +96,11 @@ public enum KPLFormat {
         public init(_ b: [UInt8]) { bytes = b }
         public var atEnd: Bool { i >= bytes.count }
         public mutating func varint() -> UInt64? {
-            var v: UInt64 = 0, shift: UInt64 = 0
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
             while i < bytes.count, shift < 64 {
-                let b = bytes[i]; i += 1
+                let b = bytes[i]
+                i += 1
                 v |= UInt64(b & 0x7F) << shift
                 if b < 0x80 { return v }
                 shift += 7
@@ -102,9 +119,15 @@ public enum KPLFormat {
         public mutating func skip(wire: Int) -> Bool {
             switch wire {
             case 0: return varint() != nil
-            case 1: guard bytes.count - i >= 8 else { return false }; i += 8; return true
+            case 1:
+                guard bytes.count - i >= 8 else { return false }
+                i += 8
+                return true
             case 2: return lengthDelimited() != nil
-            case 5: guard bytes.count - i >= 4 else { return false }; i += 4; return true
+            case 5:
+                guard bytes.count - i >= 4 else { return false }
+                i += 4
+                return true
             default: return false
             }
         }

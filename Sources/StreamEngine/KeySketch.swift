@@ -35,7 +35,11 @@ public struct SpaceSaving: Sendable, Equatable {
     private var errors: [Int64] = []
     /// The tracked keys, in slot order.
     public var entries: [Entry] {
-        hashes.indices.map { Entry(partitionKey: keys[$0], hashKey: hashes[$0], records: recordCounts[$0], bytes: byteCounts[$0], error: errors[$0]) }
+        hashes.indices.map {
+            Entry(
+                partitionKey: keys[$0], hashKey: hashes[$0], records: recordCounts[$0], bytes: byteCounts[$0],
+                error: errors[$0])
+        }
     }
     /// Records seen in the window.
     public private(set) var total: Int64 = 0
@@ -51,8 +55,11 @@ public struct SpaceSaving: Sendable, Equatable {
     public init(slots: Int, weight: Weight) {
         self.slots = slots
         self.weight = weight
-        hashes.reserveCapacity(slots); keys.reserveCapacity(slots)
-        recordCounts.reserveCapacity(slots); byteCounts.reserveCapacity(slots); errors.reserveCapacity(slots)
+        hashes.reserveCapacity(slots)
+        keys.reserveCapacity(slots)
+        recordCounts.reserveCapacity(slots)
+        byteCounts.reserveCapacity(slots)
+        errors.reserveCapacity(slots)
     }
 
     /// The guaranteed bound on any entry's overestimate, in the sketch's
@@ -79,7 +86,10 @@ public struct SpaceSaving: Sendable, Equatable {
                 var minWeight = Int64.max
                 for i in 0..<h.count {
                     if h[i] == hash { return (i, 0, 0) }
-                    if w[i] < minWeight { minWeight = w[i]; min = i }
+                    if w[i] < minWeight {
+                        minWeight = w[i]
+                        min = i
+                    }
                 }
                 return (-1, min, minWeight)
             }
@@ -90,21 +100,32 @@ public struct SpaceSaving: Sendable, Equatable {
             return
         }
         if !full {
-            hashes.append(hash); keys.append(key); recordCounts.append(1); byteCounts.append(size); errors.append(0)
+            hashes.append(hash)
+            keys.append(key)
+            recordCounts.append(1)
+            byteCounts.append(size)
+            errors.append(0)
             return
         }
         hashes[min] = hash
         keys[min] = key
         errors[min] = minWeight
         switch weight {
-        case .records: recordCounts[min] = minWeight + 1; byteCounts[min] = size
-        case .bytes: recordCounts[min] = 1; byteCounts[min] = minWeight + size
+        case .records:
+            recordCounts[min] = minWeight + 1
+            byteCounts[min] = size
+        case .bytes:
+            recordCounts[min] = 1
+            byteCounts[min] = minWeight + size
         }
     }
 
     mutating func reset() {
-        hashes.removeAll(keepingCapacity: true); keys.removeAll(keepingCapacity: true)
-        recordCounts.removeAll(keepingCapacity: true); byteCounts.removeAll(keepingCapacity: true); errors.removeAll(keepingCapacity: true)
+        hashes.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        recordCounts.removeAll(keepingCapacity: true)
+        byteCounts.removeAll(keepingCapacity: true)
+        errors.removeAll(keepingCapacity: true)
         total = 0
         totalBytes = 0
     }
@@ -154,7 +175,8 @@ extension SpaceSaving: Codable {
             throw c.corrupted(.entries, "holds \(entries.count) entries for \(slots) slots")
         }
         guard !entries.hasDuplicate(by: \.hashKey) else { throw c.corrupted(.entries, "holds one hash key twice") }
-        var records: Int64 = 0, bytes: Int64 = 0
+        var records: Int64 = 0
+        var bytes: Int64 = 0
         for e in entries {
             guard e.error <= (weight == .records ? e.records : e.bytes) else {
                 throw c.corrupted(.entries, "holds an error above its entry's \(weight.rawValue)")
@@ -164,8 +186,11 @@ extension SpaceSaving: Codable {
             if overflow { throw c.corrupted(.entries, "hold more records than total") }
             (bytes, overflow) = bytes.addingReportingOverflow(e.bytes)
             if overflow { throw c.corrupted(.entries, "hold more bytes than totalBytes") }
-            hashes.append(e.hashKey); keys.append(e.partitionKey)
-            recordCounts.append(e.records); byteCounts.append(e.bytes); errors.append(e.error)
+            hashes.append(e.hashKey)
+            keys.append(e.partitionKey)
+            recordCounts.append(e.records)
+            byteCounts.append(e.bytes)
+            errors.append(e.error)
         }
         guard records <= total else { throw c.corrupted(.entries, "hold \(records) records, above total \(total)") }
         guard bytes <= totalBytes else {
@@ -220,9 +245,13 @@ struct KeyWindow: Sendable {
     mutating func record(hash: UInt128, key: String, size: Int, second now: Int64) {
         if now != second {
             if now == second + 1 {
-                swap(&current, &previous); swap(&currentBytes, &previousBytes); previousSecond = second
+                swap(&current, &previous)
+                swap(&currentBytes, &previousBytes)
+                previousSecond = second
             } else {
-                previous.reset(); previousBytes.reset(); previousSecond = now - 1
+                previous.reset()
+                previousBytes.reset()
+                previousSecond = now - 1
             }
             current.reset()
             currentBytes.reset()

@@ -55,10 +55,15 @@ extension KinesisError {
         .init(.resourceInUse, "Stream \(stream) under account \(account) already exists.")
     }
     static func streamNotActive(_ stream: String, _ account: String, _ status: StreamStatus) -> KinesisError {
-        .init(.resourceInUse, "Stream \(stream) under account \(account) not ACTIVE, instead in state \(status.rawValue)")
+        .init(
+            .resourceInUse, "Stream \(stream) under account \(account) not ACTIVE, instead in state \(status.rawValue)")
     }
     static func streamHasConsumers(_ stream: String, _ account: String) -> KinesisError {
-        .init(.resourceInUse, "Stream \(stream) under account \(account) has registered consumers. Set EnforceConsumerDeletion to delete the stream along with its consumers.")
+        .init(
+            .resourceInUse,
+            "Stream \(stream) under account \(account) has registered consumers. Set EnforceConsumerDeletion to "
+                + "delete the stream along with its consumers."
+        )
     }
     static func shardNotFound(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
         .init(.resourceNotFound, "Shard \(shard) in stream \(stream) under account \(account) does not exist")
@@ -89,13 +94,23 @@ extension KinesisError {
     // MARK: quotas
 
     static func shardLimit(account: String, region: String, current: Int, limit: Int, additional: Int) -> KinesisError {
-        .init(.limitExceeded, "This request would exceed the shard limit for the account \(account) in \(region). Current shard count for the account: \(current). Limit: \(limit). Number of additional shards that would have resulted from this request: \(additional). Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
+        .init(
+            .limitExceeded,
+            "This request would exceed the shard limit for the account \(account) in \(region). Current shard count "
+                + "for the account: \(current). Limit: \(limit). Number of additional shards that would have "
+                    + "resulted from this request: \(additional). Refer to the AWS Service Limits page "
+                        + "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits "
+                            + "and how to request higher limits."
+        )
     }
     static func tooManyCreating(_ account: String, _ limit: Int) -> KinesisError {
-        .init(.limitExceeded, "This request would exceed the limit of \(limit) streams in CREATING state for account \(account).")
+        .init(
+            .limitExceeded,
+            "This request would exceed the limit of \(limit) streams in CREATING state for account \(account).")
     }
     static func onDemandStreamLimit(_ account: String, _ limit: Int) -> KinesisError {
-        .init(.limitExceeded, "This request would exceed the limit of \(limit) on-demand streams for account \(account).")
+        .init(
+            .limitExceeded, "This request would exceed the limit of \(limit) on-demand streams for account \(account).")
     }
     /// Control-plane throttling (LimitExceededException), worded as Kinesis
     /// words it in client logs; boto3 retries it for Kinesis.
@@ -107,10 +122,14 @@ extension KinesisError {
         return .init(.limitExceeded, "Rate exceeded for \(op.rawValue) under account \(account).")
     }
     static func shardRate(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.provisionedThroughputExceeded, "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
+        .init(
+            .provisionedThroughputExceeded,
+            "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
     }
     static func getShardIteratorRate(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.provisionedThroughputExceeded, "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
+        .init(
+            .provisionedThroughputExceeded,
+            "Rate exceeded for shard \(shard) in stream \(stream) under account \(account).")
     }
     static let internalFailureMessage = "Internal service failure."
     /// A write the data directory could not take (disk full, read-only, a failed sync): Kinesis's
@@ -118,75 +137,151 @@ extension KinesisError {
     static func storageFailure() -> KinesisError { .init(.internalFailure, internalFailureMessage) }
 
     static func tooManyTags(_ stream: String, _ account: String, _ limit: Int) -> KinesisError {
-        .init(.invalidArgument, "Failed to add tags to stream \(stream) under account \(account) because a given stream cannot have more than \(limit) tags associated with it.")
+        .init(
+            .invalidArgument,
+            "Failed to add tags to stream \(stream) under account \(account) because a given stream cannot have more "
+                + "than \(limit) tags associated with it."
+        )
     }
 
     // MARK: records
 
     static func invalidExplicitHashKey(_ v: String) -> KinesisError {
-        .init(.invalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(v)")
+        .init(
+            .invalidArgument,
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(v)")
     }
     static func invalidSequenceNumberForOrdering(_ v: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.invalidArgument, "ExclusiveMinimumSequenceNumber \(v) used in PutRecord on stream \(stream) under account \(account) is invalid.")
+        .init(
+            .invalidArgument,
+            "ExclusiveMinimumSequenceNumber \(v) used in PutRecord on stream \(stream) under account \(account) is "
+                + "invalid."
+        )
     }
     static func recordTooLarge(index: Int?, size: Int, limit: Int) -> KinesisError {
         let at = index.map { "records.\($0 + 1).member.data" } ?? "data"
-        return .init(.validation, "1 validation error detected: Value at '\(at)' failed to satisfy constraint: Member must have length less than or equal to \(limit) (record size including partition key: \(size) bytes)")
+        return .init(
+            .validation,
+            "1 validation error detected: Value at '\(at)' failed to satisfy constraint: Member must have length "
+                + "less than or equal to \(limit) (record size including partition key: \(size) bytes)"
+        )
     }
     static func putRecordsTooLarge(size: Int, limit: Int) -> KinesisError {
-        .init(.invalidArgument, "Records size exceeds \(limit / 1_048_576) MB limit: the total size of the records in the request, including partition keys, is \(size) bytes.")
+        .init(
+            .invalidArgument,
+            "Records size exceeds \(limit / 1_048_576) MB limit: the total size of the records in the request, "
+                + "including partition keys, is \(size) bytes."
+        )
     }
 
     // MARK: iterators
 
     static func iteratorTypeMismatch(_ type: ShardIteratorType, hasSequence: Bool) -> KinesisError {
-        .init(.invalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified \(type.rawValue) and \(hasSequence ? "also a" : "no") StartingSequenceNumber.")
+        .init(
+            .invalidArgument,
+            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) "
+                + "TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified \(type.rawValue) "
+                    + "and \(hasSequence ? "also a" : "no") StartingSequenceNumber."
+        )
     }
     static func missingTimestamp() -> KinesisError {
-        .init(.invalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+        .init(
+            .invalidArgument,
+            "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no "
+                + "timestamp parameter."
+        )
     }
     static func futureTimestamp(_ t: Int64, _ now: Int64) -> KinesisError {
-        .init(.invalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: \(t), currentTimestampInMillis: \(now)")
+        .init(
+            .invalidArgument,
+            "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                + "timestampInMillis: \(t), currentTimestampInMillis: \(now)"
+        )
     }
     static func timestampWithWrongType(_ type: ShardIteratorType) -> KinesisError {
-        .init(.invalidArgument, "Must specify timestampInMillis parameter only for iterator of type AT_TIMESTAMP. Current request has type \(type.rawValue).")
+        .init(
+            .invalidArgument,
+            "Must specify timestampInMillis parameter only for iterator of type AT_TIMESTAMP. Current request has "
+                + "type \(type.rawValue)."
+        )
     }
     static func sequenceFromOtherShard(encoded: String, used: String) -> KinesisError {
-        .init(.invalidArgument, "Invalid StartingSequenceNumber. It encodes \(encoded), while it was used in a call to a shard with \(used)")
+        .init(
+            .invalidArgument,
+            "Invalid StartingSequenceNumber. It encodes \(encoded), while it was used in a call to a shard with \(used)"
+        )
     }
-    static func sequenceFromOtherStream(_ seq: String, shard: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.invalidArgument, "StartingSequenceNumber \(seq) used in GetShardIterator on shard \(shard) in stream \(stream) under account \(account) is invalid because it did not come from this stream.")
+    static func sequenceFromOtherStream(
+        _ seq: String, shard: String, _ stream: String, _ account: String
+    ) -> KinesisError {
+        .init(
+            .invalidArgument,
+            "StartingSequenceNumber \(seq) used in GetShardIterator on shard \(shard) in stream \(stream) under "
+                + "account \(account) is invalid because it did not come from this stream."
+        )
     }
     static func invalidShardIterator() -> KinesisError { .init(.invalidArgument, "Invalid ShardIterator.") }
     static func iteratorExpired(created: Instant, now: Instant) -> KinesisError {
-        .init(.expiredIterator, "Iterator expired. The iterator was created at time \(created.javaDateString) while right now it is \(now.javaDateString) which is further in the future than the tolerated delay of 300000 milliseconds.")
+        .init(
+            .expiredIterator,
+            "Iterator expired. The iterator was created at time \(created.javaDateString) while right now it "
+                + "is \(now.javaDateString) which is further in the future than the tolerated delay of 300000 "
+                    + "milliseconds."
+        )
     }
 
     // MARK: resharding
 
-    static func invalidSplitKey(_ key: String, shard: String, _ stream: String, _ account: String, start: String, end: String) -> KinesisError {
-        .init(.invalidArgument, "NewStartingHashKey \(key) used in SplitShard() on shard \(shard) in stream \(stream) under account \(account) is not both greater than one plus the shard's StartingHashKey \(start) and less than the shard's EndingHashKey \(end).")
+    static func invalidSplitKey(
+        _ key: String, shard: String, _ stream: String, _ account: String, start: String, end: String
+    ) -> KinesisError {
+        .init(
+            .invalidArgument,
+            "NewStartingHashKey \(key) used in SplitShard() on shard \(shard) in stream \(stream) under "
+                + "account \(account) is not both greater than one plus the shard's StartingHashKey \(start) and "
+                    + "less than the shard's EndingHashKey \(end)."
+        )
     }
     static func notAdjacent(_ a: String, _ b: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.invalidArgument, "Shards \(a) and \(b) in stream \(stream) under account \(account) are not an adjacent pair of shards eligible for merging")
+        .init(
+            .invalidArgument,
+            "Shards \(a) and \(b) in stream \(stream) under account \(account) are not an adjacent pair of shards "
+                + "eligible for merging"
+        )
     }
     static func shardClosed(_ shard: String, _ stream: String, _ account: String) -> KinesisError {
-        .init(.resourceInUse, "Shard \(shard) in stream \(stream) under account \(account) has already been merged or split, and thus is not eligible for merging or splitting.")
+        .init(
+            .resourceInUse,
+            "Shard \(shard) in stream \(stream) under account \(account) has already been merged or split, and thus "
+                + "is not eligible for merging or splitting."
+        )
     }
 
     // MARK: retention
 
     static func retentionTooShort(_ h: Int) -> KinesisError {
-        .init(.invalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (\(h) hours) is too short.")
+        .init(
+            .invalidArgument,
+            "Minimum allowed retention period is 24 hours. Requested retention period (\(h) hours) is too short.")
     }
     static func retentionTooLong(_ h: Int) -> KinesisError {
-        .init(.invalidArgument, "Maximum allowed retention period is 8760 hours. Requested retention period (\(h) hours) is too long.")
+        .init(
+            .invalidArgument,
+            "Maximum allowed retention period is 8760 hours. Requested retention period (\(h) hours) is too long.")
     }
     static func retentionNotIncrease(_ h: Int, _ stream: String, current: Int) -> KinesisError {
-        .init(.invalidArgument, "Requested retention period (\(h) hours) for stream \(stream) can not be shorter than existing retention period (\(current) hours). Use DecreaseRetentionPeriod API.")
+        .init(
+            .invalidArgument,
+            "Requested retention period (\(h) hours) for stream \(stream) can not be shorter than existing retention "
+                + "period (\(current) hours). Use DecreaseRetentionPeriod API."
+        )
     }
     static func retentionNotDecrease(_ h: Int, _ stream: String, current: Int) -> KinesisError {
-        .init(.invalidArgument, "Requested retention period (\(h) hours) for stream \(stream) can not be longer than existing retention period (\(current) hours). Use IncreaseRetentionPeriod API.")
+        .init(
+            .invalidArgument,
+            "Requested retention period (\(h) hours) for stream \(stream) can not be longer than existing retention "
+                + "period (\(current) hours). Use IncreaseRetentionPeriod API."
+        )
     }
 
     // MARK: pagination
@@ -223,7 +318,9 @@ extension KinesisError {
         .init(.resourceInUse, "Another active subscription exists for consumer \(consumer) and shard \(shard).")
     }
     static func subscriptionTakenOver(_ consumer: String, _ shard: String) -> KinesisError {
-        .init(.resourceInUse, "Subscription for consumer \(consumer) and shard \(shard) was replaced by a newer subscription.")
+        .init(
+            .resourceInUse,
+            "Subscription for consumer \(consumer) and shard \(shard) was replaced by a newer subscription.")
     }
     static func subscribeRate(_ consumer: String, _ shard: String) -> KinesisError {
         .init(.limitExceeded, "Rate exceeded for SubscribeToShard by consumer \(consumer) on shard \(shard).")

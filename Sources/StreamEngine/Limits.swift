@@ -10,7 +10,10 @@ public struct KinesisLimits: Sendable, Equatable {
     public struct ControlPlaneQuota: Sendable, Equatable {
         public var perSecond: Int
         public var perStream: Bool
-        public init(_ perSecond: Int, perStream: Bool) { self.perSecond = perSecond; self.perStream = perStream }
+        public init(_ perSecond: Int, perStream: Bool) {
+            self.perSecond = perSecond
+            self.perStream = perStream
+        }
     }
 
     /// Name shown on screens and in `/metrics`.
@@ -158,7 +161,8 @@ extension KinesisLimits {
 
     /// A polling reader's shared per-shard budget as the screen says it, from the limits in force.
     public var sharedReadText: String {
-        enforcesThroughput ? "\(Self.rateText(bytes: shardReadBytesPerSecond)) and \(shardReadCallsPerSecond) GetRecords/s"
+        enforcesThroughput
+            ? "\(Self.rateText(bytes: shardReadBytesPerSecond)) and \(shardReadCallsPerSecond) GetRecords/s"
             : "unthrottled reads (--limits off)"
     }
 
@@ -188,8 +192,11 @@ public struct StatusDelays: Sendable, Equatable {
     /// Every transition immediate: handy in unit tests about something else.
     public static var immediate: StatusDelays {
         var d = StatusDelays()
-        d.create = .zero; d.delete = .zero; d.update = .zero
-        d.consumerCreate = .zero; d.consumerDelete = .zero
+        d.create = .zero
+        d.delete = .zero
+        d.update = .zero
+        d.consumerCreate = .zero
+        d.consumerDelete = .zero
         return d
     }
 

@@ -23,10 +23,16 @@ public struct EngineSample: Sendable, Equatable {
     /// The data directory the engine keeps streams in (nil: memory only).
     public var storage: StorageSample?
 
-    public init(time: Instant, limitsProfile: String, enforcesThroughput: Bool, clockSpeed: Double,
-                retainedBytes: Int, retainedBytesBudget: Int, streams: [StreamSample], storage: StorageSample? = nil) {
-        self.time = time; self.limitsProfile = limitsProfile; self.enforcesThroughput = enforcesThroughput
-        self.clockSpeed = clockSpeed; self.retainedBytes = retainedBytes; self.retainedBytesBudget = retainedBytesBudget
+    public init(
+        time: Instant, limitsProfile: String, enforcesThroughput: Bool, clockSpeed: Double,
+        retainedBytes: Int, retainedBytesBudget: Int, streams: [StreamSample], storage: StorageSample? = nil
+    ) {
+        self.time = time
+        self.limitsProfile = limitsProfile
+        self.enforcesThroughput = enforcesThroughput
+        self.clockSpeed = clockSpeed
+        self.retainedBytes = retainedBytes
+        self.retainedBytesBudget = retainedBytesBudget
         self.streams = streams
         self.storage = storage
     }
@@ -71,13 +77,25 @@ public struct StreamSample: Sendable, Equatable {
     public var provenance: SampleProvenance = .embedded
     public var openShardCount: Int { shards.filter(\.isOpen).count }
 
-    public init(account: String, region: String, name: String, arn: String, status: StreamStatus, mode: StreamMode,
-                retentionHours: Int, encryption: EncryptionType, createdAt: Instant, shards: [ShardSample],
-                consumers: [ConsumerSample], counters: StreamCounters = StreamCounters(),
-                provenance: SampleProvenance = .embedded) {
-        self.account = account; self.region = region; self.name = name; self.arn = arn; self.status = status
-        self.mode = mode; self.retentionHours = retentionHours; self.encryption = encryption; self.createdAt = createdAt
-        self.shards = shards; self.consumers = consumers; self.counters = counters; self.provenance = provenance
+    public init(
+        account: String, region: String, name: String, arn: String, status: StreamStatus, mode: StreamMode,
+        retentionHours: Int, encryption: EncryptionType, createdAt: Instant, shards: [ShardSample],
+        consumers: [ConsumerSample], counters: StreamCounters = StreamCounters(),
+        provenance: SampleProvenance = .embedded
+    ) {
+        self.account = account
+        self.region = region
+        self.name = name
+        self.arn = arn
+        self.status = status
+        self.mode = mode
+        self.retentionHours = retentionHours
+        self.encryption = encryption
+        self.createdAt = createdAt
+        self.shards = shards
+        self.consumers = consumers
+        self.counters = counters
+        self.provenance = provenance
     }
 }
 
@@ -95,13 +113,17 @@ public struct SampleProvenance: Sendable, Equatable, Codable {
     public var figures: [String: String]
 
     public init(kind: String, endpoint: String?, figures: [String: String]) {
-        self.kind = kind; self.endpoint = endpoint; self.figures = figures
+        self.kind = kind
+        self.endpoint = endpoint
+        self.figures = figures
     }
 
     /// The embedded engine: every figure is the engine's own exact counter.
-    public static let embedded = SampleProvenance(kind: "embedded", endpoint: nil, figures: Dictionary(
-        uniqueKeysWithValues: ["topology", "incoming", "outgoing", "throttles", "consumers", "topKeys", "hashKeys"]
-            .map { ($0, "engine: exact counters") }))
+    public static let embedded = SampleProvenance(
+        kind: "embedded", endpoint: nil,
+        figures: Dictionary(
+            uniqueKeysWithValues: ["topology", "incoming", "outgoing", "throttles", "consumers", "topKeys", "hashKeys"]
+                .map { ($0, "engine: exact counters") }))
 }
 
 /// One shard's CloudWatch shard-level ("enhanced") metrics for one period, as
@@ -114,7 +136,9 @@ public struct CloudWatchShardMetrics: Sendable, Equatable, Codable {
     public var values: [String: Double]
 
     public init(periodStart: Instant, periodSeconds: Int, values: [String: Double]) {
-        self.periodStart = periodStart; self.periodSeconds = periodSeconds; self.values = values
+        self.periodStart = periodStart
+        self.periodSeconds = periodSeconds
+        self.values = values
     }
 
     /// Readers divide by the period: decoding refuses one below a second.
@@ -154,16 +178,27 @@ public struct ShardSample: Sendable, Equatable {
         HashKey.spaceShare(startingHashKey, endingHashKey)
     }
 
-    public init(shardId: String, index: Int, parentShardId: String?, adjacentParentShardId: String?,
-                startingHashKey: UInt128, endingHashKey: UInt128, createdAt: Instant, closedAt: Instant?,
-                counters: ShardCounters, retainedRecords: Int = 0, retainedBytes: Int = 0,
-                topKeys: SpaceSaving? = nil, topKeysByBytes: SpaceSaving? = nil,
-                hashKeyHistogram: HashKeyHistogram? = nil, cloudWatch: CloudWatchShardMetrics? = nil) {
-        self.shardId = shardId; self.index = index; self.parentShardId = parentShardId
-        self.adjacentParentShardId = adjacentParentShardId; self.startingHashKey = startingHashKey
-        self.endingHashKey = endingHashKey; self.createdAt = createdAt; self.closedAt = closedAt
-        self.counters = counters; self.retainedRecords = retainedRecords; self.retainedBytes = retainedBytes
-        self.topKeys = topKeys; self.topKeysByBytes = topKeysByBytes; self.hashKeyHistogram = hashKeyHistogram
+    public init(
+        shardId: String, index: Int, parentShardId: String?, adjacentParentShardId: String?,
+        startingHashKey: UInt128, endingHashKey: UInt128, createdAt: Instant, closedAt: Instant?,
+        counters: ShardCounters, retainedRecords: Int = 0, retainedBytes: Int = 0,
+        topKeys: SpaceSaving? = nil, topKeysByBytes: SpaceSaving? = nil,
+        hashKeyHistogram: HashKeyHistogram? = nil, cloudWatch: CloudWatchShardMetrics? = nil
+    ) {
+        self.shardId = shardId
+        self.index = index
+        self.parentShardId = parentShardId
+        self.adjacentParentShardId = adjacentParentShardId
+        self.startingHashKey = startingHashKey
+        self.endingHashKey = endingHashKey
+        self.createdAt = createdAt
+        self.closedAt = closedAt
+        self.counters = counters
+        self.retainedRecords = retainedRecords
+        self.retainedBytes = retainedBytes
+        self.topKeys = topKeys
+        self.topKeysByBytes = topKeysByBytes
+        self.hashKeyHistogram = hashKeyHistogram
         self.cloudWatch = cloudWatch
     }
 }
@@ -177,9 +212,15 @@ public struct ConsumerSample: Sendable, Equatable {
     /// Counters keyed by shard id, for shards it has subscribed to.
     public var shards: [String: ConsumerShardCounters]
 
-    public init(name: String, arn: String, status: ConsumerStatus, createdAt: Instant,
-                shards: [String: ConsumerShardCounters] = [:]) {
-        self.name = name; self.arn = arn; self.status = status; self.createdAt = createdAt; self.shards = shards
+    public init(
+        name: String, arn: String, status: ConsumerStatus, createdAt: Instant,
+        shards: [String: ConsumerShardCounters] = [:]
+    ) {
+        self.name = name
+        self.arn = arn
+        self.status = status
+        self.createdAt = createdAt
+        self.shards = shards
     }
 }
 
@@ -192,51 +233,60 @@ extension KinesisEngine {
     public func sample(account: String? = nil, region: String? = nil, stream: String? = nil) -> EngineSample {
         let now = clock.now()
         var streams: [StreamSample] = []
-        for service in allServices where account.map({ $0 == service.account }) ?? true
-                                      && region.map({ $0 == service.region }) ?? true {
+        for service in allServices
+        where account.map({ $0 == service.account }) ?? true
+            && region.map({ $0 == service.region }) ?? true
+        {
             for s in service.streamsSnapshot().sorted(by: { $0.name < $1.name })
             where stream.map({ $0 == s.name }) ?? true && !service.isGone(s, now) {
                 service.settle(s, now)
                 let slots = s.subscriptions.withLock { $0 }
-                streams.append(s.meta.read { m in
-                    let shards = service.listedShards(m, now: now, retentionHours: m.retentionHours).map { shard in
-                        shard.log.withLock { log in
-                            ShardSample(shardId: shard.shardId, index: shard.index,
-                                        parentShardId: shard.parentIndex.map(ShardID.string),
-                                        adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
-                                        startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
-                                        createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
-                                        retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
-                                        topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
-                                        topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
-                                        hashKeyHistogram: log.hashKeys.detached())
+                streams.append(
+                    s.meta.read { m in
+                        let shards = service.listedShards(m, now: now, retentionHours: m.retentionHours).map { shard in
+                            shard.log.withLock { log in
+                                ShardSample(
+                                    shardId: shard.shardId, index: shard.index,
+                                    parentShardId: shard.parentIndex.map(ShardID.string),
+                                    adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
+                                    startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
+                                    createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
+                                    retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
+                                    topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
+                                    topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
+                                    hashKeyHistogram: log.hashKeys.detached())
+                            }
                         }
-                    }
-                    let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in
-                        guard let status = service.effectiveStatus(c, now) else { return nil }
-                        var perShard: [String: ConsumerShardCounters] = [:]
-                        for (key, slot) in slots where key.consumerName == c.name && slot.consumerCreatedAt == c.createdAt {
-                            perShard[ShardID.string(key.shardIndex)] = slot.counters
-                        }
-                        return ConsumerSample(name: c.name, arn: c.arn, status: status, createdAt: c.createdAt, shards: perShard)
-                    }.sorted { $0.name < $1.name }
-                    return StreamSample(account: service.account, region: service.region, name: s.name, arn: s.arn,
-                                        status: m.status, mode: m.mode, retentionHours: m.retentionHours,
-                                        encryption: m.encryption, createdAt: s.createdAt, shards: shards, consumers: consumers,
-                                        counters: s.counters.withLock { $0 })
-                })
+                        let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in
+                            guard let status = service.effectiveStatus(c, now) else { return nil }
+                            var perShard: [String: ConsumerShardCounters] = [:]
+                            for (key, slot) in slots
+                            where key.consumerName == c.name && slot.consumerCreatedAt == c.createdAt {
+                                perShard[ShardID.string(key.shardIndex)] = slot.counters
+                            }
+                            return ConsumerSample(
+                                name: c.name, arn: c.arn, status: status, createdAt: c.createdAt, shards: perShard)
+                        }.sorted { $0.name < $1.name }
+                        return StreamSample(
+                            account: service.account, region: service.region, name: s.name, arn: s.arn,
+                            status: m.status, mode: m.mode, retentionHours: m.retentionHours,
+                            encryption: m.encryption, createdAt: s.createdAt, shards: shards, consumers: consumers,
+                            counters: s.counters.withLock { $0 })
+                    })
             }
         }
-        return EngineSample(time: now, limitsProfile: limits.profile, enforcesThroughput: limits.enforcesThroughput,
-                            clockSpeed: clock.speed, retainedBytes: retainedPayloadBytes,
-                            retainedBytesBudget: configuration.retainedBytesBudget, streams: streams,
-                            storage: storageSample())
+        return EngineSample(
+            time: now, limitsProfile: limits.profile, enforcesThroughput: limits.enforcesThroughput,
+            clockSpeed: clock.speed, retainedBytes: retainedPayloadBytes,
+            retainedBytesBudget: configuration.retainedBytesBudget, streams: streams,
+            storage: storageSample())
     }
 
     /// The data directory's figures (nil without one).
     func storageSample() -> StorageSample? {
         guard let directory = dataDirectory else { return nil }
-        var bytes: Int64 = 0, failed = 0
+        var bytes: Int64 = 0
+        var failed = 0
         for service in allServices {
             for s in service.streamsSnapshot() {
                 for shard in s.meta.read({ $0.shards }) {
@@ -246,8 +296,9 @@ extension KinesisEngine {
                 }
             }
         }
-        return StorageSample(directory: directory.path, fsync: directory.configuration.fsync.description,
-                             diskBytes: bytes, failedShards: failed)
+        return StorageSample(
+            directory: directory.path, fsync: directory.configuration.fsync.description,
+            diskBytes: bytes, failedShards: failed)
     }
 }
 
@@ -257,7 +308,10 @@ extension KinesisService {
         var gone: [StreamState] = []
         for s in streamsSnapshot() {
             settle(s, now)
-            if isGone(s, now) { gone.append(s); continue }
+            if isGone(s, now) {
+                gone.append(s)
+                continue
+            }
             expire(s, now)
             settleConsumers(s, now)
             scaleOnDemand(s, now)
@@ -306,8 +360,9 @@ extension KinesisService {
             }
         }
         for (name, kind) in changes {
-            events.append(time: now, account: account, region: region, stream: s.name, kind: kind,
-                          message: kind == .consumerActive ? "Consumer \(name) is ACTIVE" : "Consumer \(name) deregistered")
+            events.append(
+                time: now, account: account, region: region, stream: s.name, kind: kind,
+                message: kind == .consumerActive ? "Consumer \(name) is ACTIVE" : "Consumer \(name) deregistered")
         }
     }
 }

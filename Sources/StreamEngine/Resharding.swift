@@ -8,7 +8,8 @@ extension KinesisService {
         var v = Validator()
         v.string(input.newStartingHashKey, "newStartingHashKey", required: true, pattern: Validator.hashKeyPattern)
         v.streamName(input.streamName)
-        v.string(input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.streamARN(input.streamARN)
         try v.check()
         try requireShardIndex(input.shardToSplit!, streamName: input.streamName, arn: input.streamARN)
@@ -21,22 +22,29 @@ extension KinesisService {
             try requireActive(s, m)
             let shard = try openShard(input.shardToSplit!, in: s, m)
             guard let k = HashKey.parse(key), k > shard.range.lowerBound + 1, k < shard.range.upperBound else {
-                throw .invalidSplitKey(key, shard: shard.shardId, s.name, account,
-                                       start: String(shard.range.lowerBound), end: String(shard.range.upperBound))
+                throw .invalidSplitKey(
+                    key, shard: shard.shardId, s.name, account,
+                    start: String(shard.range.lowerBound), end: String(shard.range.upperBound))
             }
             try checkShardLimit(adding: 1, in: s, ownOpen: m.open.count, now: now)
             m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: k)), in: &m)
+            s.schedule(
+                PendingChange(due: now + engine.configuration.delays.update, action: .split(shard: shard.index, at: k)),
+                in: &m)
         }
-        event(s, .streamUpdating, now, shards: [ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)],
-              "SplitShard \(ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)) at \(key)")
+        event(
+            s, .streamUpdating, now, shards: [ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)],
+            "SplitShard \(ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)) at \(key)")
         return EmptyOutput()
     }
 
     public func mergeShards(_ input: MergeShardsInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.shardToMerge, "shardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
-        v.string(input.adjacentShardToMerge, "adjacentShardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.shardToMerge, "shardToMerge", required: true, length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.adjacentShardToMerge, "adjacentShardToMerge", required: true, length: 1...128,
+            pattern: Validator.streamNamePattern)
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
         try v.check()
@@ -56,7 +64,10 @@ extension KinesisService {
                 throw .notAdjacent(a.shardId, b.shardId, s.name, account)
             }
             m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .merge(shard: a.index, adjacent: b.index)), in: &m)
+            s.schedule(
+                PendingChange(
+                    due: now + engine.configuration.delays.update, action: .merge(shard: a.index, adjacent: b.index)),
+                in: &m)
             return (a.shardId, b.shardId)
         }
         event(s, .streamUpdating, now, shards: [a, b], "MergeShards \(a) + \(b)")
@@ -80,25 +91,44 @@ extension KinesisService {
             let current = m.open.count
             let allowed = KinesisLimits.updateShardCountTargets(current: current)
             if target > allowed.upperBound {
-                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
+                throw KinesisError(
+                    .invalidArgument,
+                    "UpdateShardCount cannot scale up over double your current open shard count. Current open shard "
+                        + "count: \(current) Target shard count: \(target)"
+                )
             }
             if target < allowed.lowerBound {
-                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: \(current) Target shard count: \(target)")
+                throw KinesisError(
+                    .invalidArgument,
+                    "UpdateShardCount cannot scale down below half your current open shard count. Current open shard "
+                        + "count: \(current) Target shard count: \(target)"
+                )
             }
             if target > limits.maxShardsPerStream && current <= limits.maxShardsPerStream {
-                throw KinesisError(.invalidArgument, "UpdateShardCount cannot scale up a stream beyond \(limits.maxShardsPerStream) shards. Current open shard count: \(current) Target shard count: \(target)")
+                throw KinesisError(
+                    .invalidArgument,
+                    "UpdateShardCount cannot scale up a stream beyond \(limits.maxShardsPerStream) shards. Current "
+                        + "open shard count: \(current) Target shard count: \(target)"
+                )
             }
             guard m.updateShardCountHistory.canRecord(now) else {
-                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) has exceeded the limit of \(limits.updateShardCountPerDay) UpdateShardCount operations in a rolling 24-hour period.")
+                throw KinesisError(
+                    .limitExceeded,
+                    "Stream \(s.name) under account \(account) has exceeded the limit "
+                        + "of \(limits.updateShardCountPerDay) UpdateShardCount operations in a rolling 24-hour period."
+                )
             }
             if target > current { try checkShardLimit(adding: target - current, in: s, ownOpen: current, now: now) }
             m.updateShardCountHistory.record(now)
             m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update, action: .updateShardCount(target: target)), in: &m)
+            s.schedule(
+                PendingChange(due: now + engine.configuration.delays.update, action: .updateShardCount(target: target)),
+                in: &m)
             return current
         }
         event(s, .streamUpdating, now, "UpdateShardCount \(s.name): \(current) → \(target)")
-        return UpdateShardCountOutput(streamName: s.name, currentShardCount: current, targetShardCount: target, streamARN: s.arn)
+        return UpdateShardCountOutput(
+            streamName: s.name, currentShardCount: current, targetShardCount: target, streamARN: s.arn)
     }
 
     /// SplitShard and MergeShards read a shard id before they look the stream up: one with no
@@ -121,13 +151,16 @@ extension KinesisService {
 
     /// The account-wide shard quota. The caller holds `stream`'s write lock,
     /// so that stream's own open shards are passed in rather than read.
-    private func checkShardLimit(adding n: Int, in stream: StreamState, ownOpen: Int, now: Instant) throws(KinesisError) {
+    private func checkShardLimit(adding n: Int, in stream: StreamState, ownOpen: Int, now: Instant) throws(KinesisError)
+    {
         var current = ownOpen
         for s in streamsSnapshot() where s !== stream && !isGone(s, now) {
             current += s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 }
         }
         if n > limits.shardLimit(region: region) - current {
-            throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimit(region: region), additional: n)
+            throw .shardLimit(
+                account: account, region: region, current: current, limit: limits.shardLimit(region: region),
+                additional: n)
         }
     }
 
@@ -137,10 +170,12 @@ extension KinesisService {
         var v = Validator()
         v.streamName(input.streamName)
         v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
-        v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.int(input.maxResults, "maxResults", range: 1...10_000)
         v.enumValue(input.shardFilter?.type, "shardFilter.type", required: input.shardFilter != nil)
-        v.string(input.shardFilter?.shardId, "shardFilter.shardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.shardFilter?.shardId, "shardFilter.shardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
@@ -151,16 +186,20 @@ extension KinesisService {
             if input.streamName != nil || input.exclusiveStartShardId != nil || input.streamCreationTimestamp != nil {
                 throw .nextTokenWithStreamName()
             }
-            guard let t = PageToken.decode(tokenText, key: engine.tokenKey), t.kind == "ListShards", let name = t.stream else {
+            guard let t = PageToken.decode(tokenText, key: engine.tokenKey), t.kind == "ListShards", let name = t.stream
+            else {
                 throw .invalidNextToken()
             }
-            if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds { throw .expiredNextToken() }
+            if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds {
+                throw .expiredNextToken()
+            }
             s = try resolve(name: name, arn: nil, now: now)
             guard s.incarnation == t.incarnation else { throw .invalidNextToken() }
             after = Int(t.after) ?? -1
             filter = t.filterType.map {
-                ShardFilter(type: ShardFilterType(rawValue: $0), shardId: t.filterShardId,
-                            timestamp: t.filterTimestampMillis.map { Instant(millisecondsSinceEpoch: $0).date })
+                ShardFilter(
+                    type: ShardFilterType(rawValue: $0), shardId: t.filterShardId,
+                    timestamp: t.filterTimestampMillis.map { Instant(millisecondsSinceEpoch: $0).date })
             }
         } else {
             if input.streamName == nil && input.streamARN == nil { throw .nextTokenOrStreamName() }
@@ -172,7 +211,8 @@ extension KinesisService {
                 throw KinesisError(.invalidArgument, "ShardId must be specified for ShardFilterType AFTER_SHARD_ID.")
             }
             if f.type == .atTimestamp || f.type == .fromTimestamp, f.timestamp == nil {
-                throw KinesisError(.invalidArgument, "Timestamp must be specified for ShardFilterType \(f.type!.rawValue).")
+                throw KinesisError(
+                    .invalidArgument, "Timestamp must be specified for ShardFilterType \(f.type!.rawValue).")
             }
             if f.type == .afterShardId, let id = f.shardId { after = max(after, ShardID.index(id) ?? -1) }
         }
@@ -187,7 +227,8 @@ extension KinesisService {
                     case .atLatest?: return closed == nil
                     case .atTrimHorizon?:
                         // Open at the trim horizon: created before it and not closed before it.
-                        return shard.createdAt <= retentionCutoff ? (closed == nil || closed! >= retentionCutoff)
+                        return shard.createdAt <= retentionCutoff
+                            ? (closed == nil || closed! >= retentionCutoff)
                             : (shard.parentIndex == nil && shard.adjacentParentIndex == nil)
                     case .atTimestamp?:
                         let t = Instant(filter!.timestamp!)
@@ -202,11 +243,13 @@ extension KinesisService {
             let page = Array(candidates.prefix(limit))
             var token: String?
             if candidates.count > limit, let last = page.last {
-                token = PageToken(kind: "ListShards", issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
-                                  incarnation: s.incarnation, after: String(last.index), filterType: filter?.type?.rawValue,
-                                  filterShardId: filter?.shardId,
-                                  filterTimestampMillis: filter?.timestamp.map { Instant($0).millisecondsSinceEpoch })
-                    .encode(key: engine.tokenKey)
+                token = PageToken(
+                    kind: "ListShards", issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
+                    incarnation: s.incarnation, after: String(last.index), filterType: filter?.type?.rawValue,
+                    filterShardId: filter?.shardId,
+                    filterTimestampMillis: filter?.timestamp.map { Instant($0).millisecondsSinceEpoch }
+                )
+                .encode(key: engine.tokenKey)
             }
             return ListShardsOutput(shards: page.map { shape($0) }, nextToken: token)
         }
@@ -225,20 +268,26 @@ extension KinesisService {
         case .split(let index, let key):
             let (lo, hi) = split(index, at: key, in: &m, time: at)
             m.status = .active
-            event(s, .shardSplit, at, shards: [ShardID.string(index), lo.shardId, hi.shardId],
-                  "Split \(ShardID.string(index)) into \(lo.shardId) and \(hi.shardId)")
+            event(
+                s, .shardSplit, at, shards: [ShardID.string(index), lo.shardId, hi.shardId],
+                "Split \(ShardID.string(index)) into \(lo.shardId) and \(hi.shardId)")
         case .merge(let a, let b):
             let child = merge(a, b, in: &m, time: at)
             m.status = .active
-            event(s, .shardsMerged, at, shards: [ShardID.string(a), ShardID.string(b), child.shardId],
-                  "Merged \(ShardID.string(a)) and \(ShardID.string(b)) into \(child.shardId)")
+            event(
+                s, .shardsMerged, at, shards: [ShardID.string(a), ShardID.string(b), child.shardId],
+                "Merged \(ShardID.string(a)) and \(ShardID.string(b)) into \(child.shardId)")
         case .updateShardCount(let target):
             let before = m.open.count
             let firstNew = m.shards.count
             scale(to: target, in: &m, time: at)
             m.status = .active
-            event(s, .shardCountUpdated, at, shards: m.shards[firstNew...].filter { sh in m.open.contains { $0 === sh } }.map(\.shardId),
-                  "UpdateShardCount \(s.name): \(before) → \(m.open.count) open shards (\(m.shards.count - firstNew) shards created)")
+            event(
+                s, .shardCountUpdated, at,
+                shards: m.shards[firstNew...].filter { sh in m.open.contains { $0 === sh } }.map(\.shardId),
+                "UpdateShardCount \(s.name): \(before) → \(m.open.count) open shards (\(m.shards.count - firstNew) "
+                    + "shards created)"
+            )
         case .scaleOnDemand(let target):
             applyOnDemandScaling(target: target, to: s, &m, at: at)
         case .mode(let mode):
@@ -252,14 +301,17 @@ extension KinesisService {
             event(s, .encryptionChanged, at, "Encryption of \(s.name) is \(type.rawValue)")
         case .delete:
             m.status = .deleting
-            s.schedule(change, in: &m) // stays: the registry removes the stream
+            s.schedule(change, in: &m)  // stays: the registry removes the stream
             event(s, .streamDeleted, at, "\(s.name) deleted")
         }
     }
 
-    private func newShard(_ range: ClosedRange<UInt128>, parent: Int?, adjacent: Int?, in m: inout StreamMeta, time: Instant) -> ShardState {
-        let shard = ShardState(index: m.shards.count, range: range, parent: parent, adjacentParent: adjacent,
-                               createdAt: time, limits: limits, store: m.storage?.store(forShard: m.shards.count))
+    private func newShard(
+        _ range: ClosedRange<UInt128>, parent: Int?, adjacent: Int?, in m: inout StreamMeta, time: Instant
+    ) -> ShardState {
+        let shard = ShardState(
+            index: m.shards.count, range: range, parent: parent, adjacentParent: adjacent,
+            createdAt: time, limits: limits, store: m.storage?.store(forShard: m.shards.count))
         m.shards.append(shard)
         return shard
     }
@@ -287,10 +339,13 @@ extension KinesisService {
 
     @discardableResult
     func merge(_ a: Int, _ b: Int, in m: inout StreamMeta, time: Instant) -> ShardState {
-        let ra = m.shards[a].range, rb = m.shards[b].range
+        let ra = m.shards[a].range
+        let rb = m.shards[b].range
         close(a, in: &m, time: time)
         close(b, in: &m, time: time)
-        let child = newShard(min(ra.lowerBound, rb.lowerBound)...max(ra.upperBound, rb.upperBound), parent: a, adjacent: b, in: &m, time: time)
+        let child = newShard(
+            min(ra.lowerBound, rb.lowerBound)...max(ra.upperBound, rb.upperBound), parent: a, adjacent: b, in: &m,
+            time: time)
         m.open.append(child)
         reopenSorted(&m)
         return child
@@ -310,7 +365,8 @@ extension KinesisService {
     func scale(to target: Int, in m: inout StreamMeta, time: Instant) {
         let existing = m.open.dropFirst().map(\.range.lowerBound)
         let final = Self.uniformScalingBoundaries(existing: existing, target: target)
-        let kept = Set(final), inPlace = Set(existing)
+        let kept = Set(final)
+        let inPlace = Set(existing)
         let added = final.filter { !inPlace.contains($0) }
         // 1. Split at every target boundary that is not in place yet (ascending,
         //    so each later boundary lies in the upper child of the previous split).

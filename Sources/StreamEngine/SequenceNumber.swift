@@ -32,16 +32,17 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         lo |= UInt128(shardIndex) << 4
         lo |= UInt128(recordSeconds) << 36
         lo |= UInt128(byte1) << 72
-        lo |= UInt128(seqIndex & 0xFFFF_FFFF_FFFF) << 80 // low 48 bits of seqIndex fit under bit 128
-        var hi: UInt64 = seqIndex >> 48 // remaining 16 bits: bits 128–143
-        hi |= UInt64(shardIndex & 0xF) << 16 // bits 144–147
-        hi |= shardCreateSeconds << 20 // bits 148–183
-        hi |= 2 << 56 // version: bits 184–187
+        lo |= UInt128(seqIndex & 0xFFFF_FFFF_FFFF) << 80  // low 48 bits of seqIndex fit under bit 128
+        var hi: UInt64 = seqIndex >> 48  // remaining 16 bits: bits 128–143
+        hi |= UInt64(shardIndex & 0xF) << 16  // bits 144–147
+        hi |= shardCreateSeconds << 20  // bits 148–183
+        hi |= 2 << 56  // version: bits 184–187
         return (hi, lo)
     }
 
     public static func < (a: SequenceNumber, b: SequenceNumber) -> Bool {
-        let x = a.limbs, y = b.limbs
+        let x = a.limbs
+        let y = b.limbs
         return x.hi != y.hi ? x.hi < y.hi : x.lo < y.lo
     }
 
@@ -55,7 +56,7 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
     /// number (188 bits, version nibble 2, trailing nibble 2).
     public init?(_ text: String) {
         guard Validator.matches(text, Validator.sequenceNumberPattern) else { return nil }
-        var w: (UInt64, UInt64, UInt64) = (0, 0, 0) // hi, mid, lo
+        var w: (UInt64, UInt64, UInt64) = (0, 0, 0)  // hi, mid, lo
         for c in text.utf8 {
             let d = UInt64(c - 48)
             let lo = w.2.multipliedFullWidth(by: 10)
@@ -67,7 +68,8 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
             if hi.high != 0 || c3 { return nil }
             w = (hi2, mid2, lo2)
         }
-        let hi = w.0, lo = UInt128(w.1) << 64 | UInt128(w.2)
+        let hi = w.0
+        let lo = UInt128(w.1) << 64 | UInt128(w.2)
         guard hi >> 56 == 2, lo & 0xF == 2 else { return nil }
         shardIndex = UInt32(truncatingIfNeeded: lo >> 4)
         recordSeconds = UInt64(truncatingIfNeeded: lo >> 36) & 0xF_FFFF_FFFF
@@ -96,8 +98,10 @@ struct SequenceNumberText {
     private var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     mutating func string(_ s: SequenceNumber) -> String {
-        if let l = last, s.seqIndex == l.seqIndex &+ 1, l.recordSeconds == s.recordSeconds, l.shardIndex == s.shardIndex,
-           l.shardCreateSeconds == s.shardCreateSeconds, l.byte1 == s.byte1 {
+        if let l = last, s.seqIndex == l.seqIndex &+ 1, l.recordSeconds == s.recordSeconds,
+            l.shardIndex == s.shardIndex,
+            l.shardCreateSeconds == s.shardCreateSeconds, l.byte1 == s.byte1
+        {
             addPow80()
         } else {
             fill(s)
@@ -116,9 +120,11 @@ struct SequenceNumberText {
 
     private mutating func addPow80() {
         // 2^80 = 1208925819614629174706176, least significant digit first.
-        let add: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
-            = (6, 7, 1, 6, 0, 7, 4, 7, 1, 9, 2, 6, 4, 1, 6, 9, 1, 8, 5, 2, 9, 8, 0, 2, 1)
+        let add:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) = (6, 7, 1, 6, 0, 7, 4, 7, 1, 9, 2, 6, 4, 1, 6, 9, 1, 8, 5, 2, 9, 8, 0, 2, 1)
         withUnsafeBytes(of: add) { a in
             withUnsafeMutableBytes(of: &digits) { d in
                 // ASCII digits: x runs from "0" (48) to 48 + 9 + 9 + 1; above "9" (57) it carries.
@@ -130,7 +136,13 @@ struct SequenceNumberText {
                 }
                 var j = 31
                 while carry == 1 && j >= 0 {
-                    if d[j] == 57 { d[j] = 48; j -= 1 } else { d[j] &+= 1; carry = 0 }
+                    if d[j] == 57 {
+                        d[j] = 48
+                        j -= 1
+                    } else {
+                        d[j] &+= 1
+                        carry = 0
+                    }
                 }
             }
         }
@@ -138,7 +150,9 @@ struct SequenceNumberText {
 
     private mutating func fill(_ s: SequenceNumber) {
         let (hi, lo) = s.limbs
-        var w0 = hi, w1 = UInt64(truncatingIfNeeded: lo >> 64), w2 = UInt64(truncatingIfNeeded: lo)
+        var w0 = hi
+        var w1 = UInt64(truncatingIfNeeded: lo >> 64)
+        var w2 = UInt64(truncatingIfNeeded: lo)
         let base: UInt64 = 10_000_000_000_000_000_000
         withUnsafeMutableBytes(of: &digits) { d in
             // Three chunks of 19 digits, from the right.
@@ -147,7 +161,9 @@ struct SequenceNumberText {
                 let (q0, r0) = base.dividingFullWidth((high: 0, low: w0))
                 let (q1, r1) = base.dividingFullWidth((high: r0, low: w1))
                 let (q2, r2) = base.dividingFullWidth((high: r1, low: w2))
-                w0 = q0; w1 = q1; w2 = q2
+                w0 = q0
+                w1 = q1
+                w2 = q2
                 var chunk = r2
                 for _ in 0..<19 {
                     end -= 1
@@ -171,7 +187,8 @@ public enum ShardID {
     /// digits after the last `-`; nil when there are none or they overflow.
     public static func index(_ s: String) -> Int? {
         let tail = s.split(separator: "-", omittingEmptySubsequences: false).last.map(String.init) ?? s
-        guard !tail.isEmpty, tail.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int(tail), v <= 2_147_483_647 else {
+        guard !tail.isEmpty, tail.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int(tail), v <= 2_147_483_647
+        else {
             return nil
         }
         return v

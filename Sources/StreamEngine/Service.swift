@@ -55,7 +55,9 @@ public final class KinesisService: Sendable {
             streamName = ref.stream
         }
         guard let streamName else { throw .streamNameOrARN() }
-        guard let s = registry.read({ $0[streamName] }), !isGone(s, now) else { throw .streamNotFound(streamName, account) }
+        guard let s = registry.read({ $0[streamName] }), !isGone(s, now) else {
+            throw .streamNotFound(streamName, account)
+        }
         settle(s, now)
         return s
     }
@@ -84,7 +86,8 @@ public final class KinesisService: Sendable {
     }
 
     func event(_ s: StreamState, _ kind: EngineEvent.Kind, _ time: Instant, shards: [String] = [], _ message: String) {
-        events.append(time: time, account: account, region: region, stream: s.name, kind: kind, shards: shards, message: message)
+        events.append(
+            time: time, account: account, region: region, stream: s.name, kind: kind, shards: shards, message: message)
     }
 
     func requireActive(_ s: StreamState, _ m: StreamMeta) throws(KinesisError) {
@@ -97,7 +100,9 @@ public final class KinesisService: Sendable {
         var v = Validator()
         v.int(input.shardCount, "shardCount", range: 1...Int.max)
         v.streamName(input.streamName, required: true)
-        v.enumValue(input.streamModeDetails?.streamMode, "streamModeDetails.streamMode", required: input.streamModeDetails != nil)
+        v.enumValue(
+            input.streamModeDetails?.streamMode, "streamModeDetails.streamMode",
+            required: input.streamModeDetails != nil)
         v.tagMap(input.tags, "tags", count: 1...200)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
         v.int(input.maxRecordSizeInKiB, "maxRecordSizeInKiB", range: limits.maxRecordSizeKiBRange)
@@ -126,14 +131,20 @@ public final class KinesisService: Sendable {
             let current = live.reduce(0) { acc, s in acc + s.meta.read { $0.mode == .provisioned ? $0.open.count : 0 } }
             // Written as a subtraction: ShardCount may be as large as Int.max here.
             if shardCount > limits.shardLimit(region: region) - current {
-                throw .shardLimit(account: account, region: region, current: current, limit: limits.shardLimit(region: region), additional: shardCount)
+                throw .shardLimit(
+                    account: account, region: region, current: current, limit: limits.shardLimit(region: region),
+                    additional: shardCount)
             }
             if shardCount > limits.maxShardsPerStream {
-                throw KinesisError(.invalidArgument, "ShardCount \(shardCount) exceeds the maximum of \(limits.maxShardsPerStream) shards per stream.")
+                throw KinesisError(
+                    .invalidArgument,
+                    "ShardCount \(shardCount) exceeds the maximum of \(limits.maxShardsPerStream) shards per stream.")
             }
         } else {
             let onDemand = live.filter { s in s.meta.read { $0.mode == .onDemand } }.count
-            if onDemand >= limits.onDemandStreamsPerAccount { throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount) }
+            if onDemand >= limits.onDemandStreamsPerAccount {
+                throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount)
+            }
         }
         let existing = registry.read { $0[name] }
         if let existing, !isGone(existing, now) { throw .streamExists(name, account) }
@@ -146,22 +157,25 @@ public final class KinesisService: Sendable {
             // Whatever is on disk under this name belongs to a deleted stream.
             storage?.directory.removeStream(account: account, region: region, stream: name)
             let shards = HashKey.uniformRanges(count: shardCount).enumerated().map { i, r in
-                ShardState(index: i, range: r, parent: nil, adjacentParent: nil, createdAt: now, limits: limits,
-                           store: storage?.store(forShard: i))
+                ShardState(
+                    index: i, range: r, parent: nil, adjacentParent: nil, createdAt: now, limits: limits,
+                    store: storage?.store(forShard: i))
             }
             let day = Duration.seconds(86_400)
-            var meta = StreamMeta(status: .creating, shards: shards, open: shards, mode: mode,
-                                  retentionHours: limits.defaultRetentionHours,
-                                  maxRecordSizeKiB: input.maxRecordSizeInKiB ?? limits.defaultMaxRecordSizeKiB,
-                                  warmThroughputMiBps: input.warmThroughputMiBps,
-                                  updateShardCountHistory: RollingWindowCounter(window: day, limit: limits.updateShardCountPerDay),
-                                  modeSwitchHistory: RollingWindowCounter(window: day, limit: limits.streamModeSwitchesPerDay),
-                                  encryptionHistory: RollingWindowCounter(window: day, limit: limits.encryptionChangesPerDay))
+            var meta = StreamMeta(
+                status: .creating, shards: shards, open: shards, mode: mode,
+                retentionHours: limits.defaultRetentionHours,
+                maxRecordSizeKiB: input.maxRecordSizeInKiB ?? limits.defaultMaxRecordSizeKiB,
+                warmThroughputMiBps: input.warmThroughputMiBps,
+                updateShardCountHistory: RollingWindowCounter(window: day, limit: limits.updateShardCountPerDay),
+                modeSwitchHistory: RollingWindowCounter(window: day, limit: limits.streamModeSwitchesPerDay),
+                encryptionHistory: RollingWindowCounter(window: day, limit: limits.encryptionChangesPerDay))
             meta.tags = input.tags ?? [:]
             meta.pending = PendingChange(due: now + engine.configuration.delays.create, action: .activate)
             meta.storage = storage
-            let stream = StreamState(name: name, account: account, region: region, createdAt: now,
-                                     incarnation: engine.nextIncarnation(), meta: meta)
+            let stream = StreamState(
+                name: name, account: account, region: region, createdAt: now,
+                incarnation: engine.nextIncarnation(), meta: meta)
             if storage != nil {
                 // Acked only once stream.json is on disk: a restart finds every stream it acked.
                 try stream.meta.write { (m: inout StreamMeta) throws(KinesisError) in
@@ -170,7 +184,9 @@ public final class KinesisService: Sendable {
                 }
             }
             reg[name] = stream
-            event(stream, .streamCreating, now, "CreateStream \(name): \(shardCount) shard\(shardCount == 1 ? "" : "s"), \(mode.rawValue)")
+            event(
+                stream, .streamCreating, now,
+                "CreateStream \(name): \(shardCount) shard\(shardCount == 1 ? "" : "s"), \(mode.rawValue)")
         }
         // A deleted stream replaced before a tick removed it: its records leave the budget now.
         if let existing { release(existing) }
@@ -188,7 +204,9 @@ public final class KinesisService: Sendable {
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             if m.status == .deleting { return }
             let liveConsumers = m.consumers.values.filter { effectiveStatus($0, now) != nil }
-            if !liveConsumers.isEmpty && input.enforceConsumerDeletion != true { throw .streamHasConsumers(s.name, account) }
+            if !liveConsumers.isEmpty && input.enforceConsumerDeletion != true {
+                throw .streamHasConsumers(s.name, account)
+            }
             if m.status == .creating { m.deletedWhileCreating = true }
             m.status = .deleting
             s.schedule(PendingChange(due: now + engine.configuration.delays.delete, action: .delete), in: &m)
@@ -202,7 +220,8 @@ public final class KinesisService: Sendable {
     public func describeStream(_ input: DescribeStreamInput) throws(KinesisError) -> DescribeStreamOutput {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...10_000)
-        v.string(input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.exclusiveStartShardId, "exclusiveStartShardId", length: 1...128, pattern: Validator.streamNamePattern)
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
         try v.check()
@@ -215,13 +234,14 @@ public final class KinesisService: Sendable {
             let visible = m.shardsVisible ? listedShards(m, now: now, retentionHours: m.retentionHours) : []
             let page = visible.filter { $0.index > after }
             let shown = page.prefix(limit).map { shape($0) }
-            return DescribeStreamOutput(streamDescription: StreamDescription(
-                streamName: s.name, streamARN: s.arn, streamStatus: m.status,
-                streamModeDetails: StreamModeDetails(streamMode: m.mode), shards: Array(shown),
-                hasMoreShards: page.count > limit, retentionPeriodHours: m.retentionHours,
-                streamCreationTimestamp: s.createdAt.date,
-                enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: m.shardLevelMetrics)],
-                encryptionType: m.encryption, keyId: m.keyId))
+            return DescribeStreamOutput(
+                streamDescription: StreamDescription(
+                    streamName: s.name, streamARN: s.arn, streamStatus: m.status,
+                    streamModeDetails: StreamModeDetails(streamMode: m.mode), shards: Array(shown),
+                    hasMoreShards: page.count > limit, retentionPeriodHours: m.retentionHours,
+                    streamCreationTimestamp: s.createdAt.date,
+                    enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: m.shardLevelMetrics)],
+                    encryptionType: m.encryption, keyId: m.keyId))
         }
     }
 
@@ -234,31 +254,40 @@ public final class KinesisService: Sendable {
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.describeStreamSummary, now: now)
         return s.meta.read { m in
-            DescribeStreamSummaryOutput(streamDescriptionSummary: StreamDescriptionSummary(
-                streamName: s.name, streamARN: s.arn, streamStatus: m.status,
-                streamModeDetails: StreamModeDetails(streamMode: m.mode), retentionPeriodHours: m.retentionHours,
-                streamCreationTimestamp: s.createdAt.date,
-                enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: m.shardLevelMetrics)],
-                encryptionType: m.encryption, keyId: m.keyId,
-                openShardCount: m.shardsVisible ? m.open.count : 0,
-                consumerCount: m.consumers.values.filter { effectiveStatus($0, now) != nil }.count,
-                warmThroughput: m.mode == .onDemand ? WarmThroughputObject(targetMiBps: m.warmThroughputMiBps ?? 0, currentMiBps: m.warmThroughputMiBps ?? 0) : nil,
-                maxRecordSizeInKiB: m.maxRecordSizeKiB))
+            DescribeStreamSummaryOutput(
+                streamDescriptionSummary: StreamDescriptionSummary(
+                    streamName: s.name, streamARN: s.arn, streamStatus: m.status,
+                    streamModeDetails: StreamModeDetails(streamMode: m.mode), retentionPeriodHours: m.retentionHours,
+                    streamCreationTimestamp: s.createdAt.date,
+                    enhancedMonitoring: [EnhancedMetrics(shardLevelMetrics: m.shardLevelMetrics)],
+                    encryptionType: m.encryption, keyId: m.keyId,
+                    openShardCount: m.shardsVisible ? m.open.count : 0,
+                    consumerCount: m.consumers.values.filter { effectiveStatus($0, now) != nil }.count,
+                    warmThroughput: m.mode == .onDemand
+                        ? WarmThroughputObject(
+                            targetMiBps: m.warmThroughputMiBps ?? 0, currentMiBps: m.warmThroughputMiBps ?? 0) : nil,
+                    maxRecordSizeInKiB: m.maxRecordSizeKiB))
         }
     }
 
     public func listStreams(_ input: ListStreamsInput) throws(KinesisError) -> ListStreamsOutput {
         var v = Validator()
         v.int(input.limit, "limit", range: 1...10_000)
-        v.string(input.exclusiveStartStreamName, "exclusiveStartStreamName", length: 1...128, pattern: Validator.streamNamePattern)
+        v.string(
+            input.exclusiveStartStreamName, "exclusiveStartStreamName", length: 1...128,
+            pattern: Validator.streamNamePattern)
         v.string(input.nextToken, "nextToken", length: KinesisLimits.nextTokenLength)
         try v.check()
         let now = clock.now()
         try rate(.listStreams, now: now)
         var after = input.exclusiveStartStreamName ?? ""
         if let token = input.nextToken {
-            guard let t = PageToken.decode(token, key: engine.tokenKey), t.kind == "ListStreams" else { throw .invalidNextToken() }
-            if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds { throw .expiredNextToken() }
+            guard let t = PageToken.decode(token, key: engine.tokenKey), t.kind == "ListStreams" else {
+                throw .invalidNextToken()
+            }
+            if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds {
+                throw .expiredNextToken()
+            }
             after = t.after
         }
         let limit = min(input.limit ?? 100, 100)
@@ -266,13 +295,18 @@ public final class KinesisService: Sendable {
         let page = Array(streams.prefix(limit))
         for s in page { settle(s, now) }
         let more = streams.count > limit
-        let token = more ? PageToken(kind: "ListStreams", issuedAtMillis: now.millisecondsSinceEpoch, after: page.last!.name).encode(key: engine.tokenKey) : nil
+        let token =
+            more
+            ? PageToken(kind: "ListStreams", issuedAtMillis: now.millisecondsSinceEpoch, after: page.last!.name).encode(
+                key: engine.tokenKey) : nil
         return ListStreamsOutput(
             streamNames: page.map(\.name), hasMoreStreams: more, nextToken: token,
             streamSummaries: page.map { s in
                 s.meta.read { m in
-                    StreamSummary(streamName: s.name, streamARN: s.arn, streamStatus: m.status,
-                                  streamModeDetails: StreamModeDetails(streamMode: m.mode), streamCreationTimestamp: s.createdAt.date)
+                    StreamSummary(
+                        streamName: s.name, streamARN: s.arn, streamStatus: m.status,
+                        streamModeDetails: StreamModeDetails(streamMode: m.mode),
+                        streamCreationTimestamp: s.createdAt.date)
                 }
             })
     }
@@ -280,27 +314,30 @@ public final class KinesisService: Sendable {
     public func describeLimits() throws(KinesisError) -> DescribeLimitsOutput {
         let now = clock.now()
         try rate(.describeLimits, now: now)
-        var open = 0, onDemand = 0
+        var open = 0
+        var onDemand = 0
         for s in streamsSnapshot() where !isGone(s, now) {
             settle(s, now)
             s.meta.read { m in
                 if m.mode == .onDemand { onDemand += 1 } else { open += m.open.count }
             }
         }
-        return DescribeLimitsOutput(shardLimit: limits.shardLimit(region: region), openShardCount: open,
-                                    onDemandStreamCount: onDemand, onDemandStreamCountLimit: limits.onDemandStreamsPerAccount)
+        return DescribeLimitsOutput(
+            shardLimit: limits.shardLimit(region: region), openShardCount: open,
+            onDemandStreamCount: onDemand, onDemandStreamCountLimit: limits.onDemandStreamsPerAccount)
     }
 
     // MARK: - Shapes
 
     func shape(_ shard: ShardState) -> Shard {
         let closedAt = shard.log.withLock { $0.closedAt }
-        return Shard(shardId: shard.shardId, parentShardId: shard.parentIndex.map(ShardID.string),
-                     adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
-                     hashKeyRange: shard.hashKeyRange,
-                     sequenceNumberRange: SequenceNumberRange(
-                        startingSequenceNumber: shard.startingSequenceNumber.description,
-                        endingSequenceNumber: closedAt.map { shard.endingSequenceNumber(closedAt: $0).description }))
+        return Shard(
+            shardId: shard.shardId, parentShardId: shard.parentIndex.map(ShardID.string),
+            adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
+            hashKeyRange: shard.hashKeyRange,
+            sequenceNumberRange: SequenceNumberRange(
+                startingSequenceNumber: shard.startingSequenceNumber.description,
+                endingSequenceNumber: closedAt.map { shard.endingSequenceNumber(closedAt: $0).description }))
     }
 
     /// Shards DescribeStream/ListShards show: all but those closed longer ago
@@ -315,8 +352,10 @@ public final class KinesisService: Sendable {
 
     func childShards(of index: Int, _ m: StreamMeta) -> [ChildShard] {
         m.children(of: index).map { c in
-            ChildShard(shardId: c.shardId, parentShards: [c.parentIndex, c.adjacentParentIndex].compactMap { $0.map(ShardID.string) },
-                       hashKeyRange: c.hashKeyRange)
+            ChildShard(
+                shardId: c.shardId,
+                parentShards: [c.parentIndex, c.adjacentParentIndex].compactMap { $0.map(ShardID.string) },
+                hashKeyRange: c.hashKeyRange)
         }
     }
 }

@@ -114,9 +114,11 @@ public struct MetricsName: KinesisEnum {
     public static let readProvisionedThroughputExceeded = Self(rawValue: "ReadProvisionedThroughputExceeded")
     public static let iteratorAgeMilliseconds = Self(rawValue: "IteratorAgeMilliseconds")
     public static let all = Self(rawValue: "ALL")
-    public static let allCases = [incomingBytes, incomingRecords, outgoingBytes, outgoingRecords,
-                                  writeProvisionedThroughputExceeded, readProvisionedThroughputExceeded,
-                                  iteratorAgeMilliseconds, all]
+    public static let allCases = [
+        incomingBytes, incomingRecords, outgoingBytes, outgoingRecords,
+        writeProvisionedThroughputExceeded, readProvisionedThroughputExceeded,
+        iteratorAgeMilliseconds, all,
+    ]
 }
 
 /// Account-level billing commitment for On-demand Advantage.
@@ -136,7 +138,8 @@ public struct HashKeyRange: Codable, Hashable, Sendable {
     public var startingHashKey: String
     public var endingHashKey: String
     public init(startingHashKey: String, endingHashKey: String) {
-        self.startingHashKey = startingHashKey; self.endingHashKey = endingHashKey
+        self.startingHashKey = startingHashKey
+        self.endingHashKey = endingHashKey
     }
 }
 
@@ -145,7 +148,8 @@ public struct SequenceNumberRange: Codable, Hashable, Sendable {
     public var startingSequenceNumber: String
     public var endingSequenceNumber: String?
     public init(startingSequenceNumber: String, endingSequenceNumber: String? = nil) {
-        self.startingSequenceNumber = startingSequenceNumber; self.endingSequenceNumber = endingSequenceNumber
+        self.startingSequenceNumber = startingSequenceNumber
+        self.endingSequenceNumber = endingSequenceNumber
     }
 }
 
@@ -177,7 +181,10 @@ public struct EnhancedMetrics: Codable, Hashable, Sendable {
 public struct Tag: Codable, Hashable, Sendable {
     public var key: String
     public var value: String?
-    public init(key: String, value: String?) { self.key = key; self.value = value }
+    public init(key: String, value: String?) {
+        self.key = key
+        self.value = value
+    }
 }
 
 /// A data record as GetRecords and SubscribeToShard return it.
@@ -210,7 +217,9 @@ public struct ShardFilter: Codable, Hashable, Sendable {
     public var shardId: String?
     public var timestamp: Date?
     public init(type: ShardFilterType?, shardId: String? = nil, timestamp: Date? = nil) {
-        self.type = type; self.shardId = shardId; self.timestamp = timestamp
+        self.type = type
+        self.shardId = shardId
+        self.timestamp = timestamp
     }
 }
 
@@ -219,7 +228,9 @@ public struct StartingPosition: Codable, Hashable, Sendable {
     public var sequenceNumber: String?
     public var timestamp: Date?
     public init(type: ShardIteratorType?, sequenceNumber: String? = nil, timestamp: Date? = nil) {
-        self.type = type; self.sequenceNumber = sequenceNumber; self.timestamp = timestamp
+        self.type = type
+        self.sequenceNumber = sequenceNumber
+        self.timestamp = timestamp
     }
 }
 
@@ -288,7 +299,9 @@ public struct AddTagsToStreamInput: Codable, Hashable, Sendable {
     public var tags: [String: String]?
     public var streamARN: String?
     public init(streamName: String? = nil, tags: [String: String]? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.tags = tags; self.streamARN = streamARN
+        self.streamName = streamName
+        self.tags = tags
+        self.streamARN = streamARN
     }
 }
 
@@ -299,10 +312,16 @@ public struct CreateStreamInput: Codable, Hashable, Sendable {
     public var tags: [String: String]?
     public var warmThroughputMiBps: Int?
     public var maxRecordSizeInKiB: Int?
-    public init(streamName: String? = nil, shardCount: Int? = nil, streamModeDetails: StreamModeDetails? = nil,
-                tags: [String: String]? = nil, warmThroughputMiBps: Int? = nil, maxRecordSizeInKiB: Int? = nil) {
-        self.streamName = streamName; self.shardCount = shardCount; self.streamModeDetails = streamModeDetails
-        self.tags = tags; self.warmThroughputMiBps = warmThroughputMiBps; self.maxRecordSizeInKiB = maxRecordSizeInKiB
+    public init(
+        streamName: String? = nil, shardCount: Int? = nil, streamModeDetails: StreamModeDetails? = nil,
+        tags: [String: String]? = nil, warmThroughputMiBps: Int? = nil, maxRecordSizeInKiB: Int? = nil
+    ) {
+        self.streamName = streamName
+        self.shardCount = shardCount
+        self.streamModeDetails = streamModeDetails
+        self.tags = tags
+        self.warmThroughputMiBps = warmThroughputMiBps
+        self.maxRecordSizeInKiB = maxRecordSizeInKiB
     }
 }
 
@@ -312,7 +331,9 @@ public struct StreamRetentionInput: Codable, Hashable, Sendable {
     public var retentionPeriodHours: Int?
     public var streamARN: String?
     public init(streamName: String? = nil, retentionPeriodHours: Int? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.retentionPeriodHours = retentionPeriodHours; self.streamARN = streamARN
+        self.streamName = streamName
+        self.retentionPeriodHours = retentionPeriodHours
+        self.streamARN = streamARN
     }
 }
 
@@ -326,7 +347,9 @@ public struct DeleteStreamInput: Codable, Hashable, Sendable {
     public var enforceConsumerDeletion: Bool?
     public var streamARN: String?
     public init(streamName: String? = nil, enforceConsumerDeletion: Bool? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.enforceConsumerDeletion = enforceConsumerDeletion; self.streamARN = streamARN
+        self.streamName = streamName
+        self.enforceConsumerDeletion = enforceConsumerDeletion
+        self.streamARN = streamARN
     }
 }
 
@@ -336,7 +359,9 @@ public struct StreamConsumerInput: Codable, Hashable, Sendable {
     public var consumerName: String?
     public var consumerARN: String?
     public init(streamARN: String? = nil, consumerName: String? = nil, consumerARN: String? = nil) {
-        self.streamARN = streamARN; self.consumerName = consumerName; self.consumerARN = consumerARN
+        self.streamARN = streamARN
+        self.consumerName = consumerName
+        self.consumerARN = consumerARN
     }
 }
 
@@ -356,8 +381,13 @@ public struct DescribeStreamInput: Codable, Hashable, Sendable {
     public var limit: Int?
     public var exclusiveStartShardId: String?
     public var streamARN: String?
-    public init(streamName: String? = nil, limit: Int? = nil, exclusiveStartShardId: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.limit = limit; self.exclusiveStartShardId = exclusiveStartShardId; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, limit: Int? = nil, exclusiveStartShardId: String? = nil, streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.limit = limit
+        self.exclusiveStartShardId = exclusiveStartShardId
+        self.streamARN = streamARN
     }
 }
 
@@ -374,7 +404,8 @@ public struct StreamInput: Codable, Hashable, Sendable {
     public var streamName: String?
     public var streamARN: String?
     public init(streamName: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.streamARN = streamARN
+        self.streamName = streamName
+        self.streamARN = streamARN
     }
 }
 
@@ -388,7 +419,9 @@ public struct EnhancedMonitoringInput: Codable, Hashable, Sendable {
     public var shardLevelMetrics: [MetricsName]?
     public var streamARN: String?
     public init(streamName: String? = nil, shardLevelMetrics: [MetricsName]? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.shardLevelMetrics = shardLevelMetrics; self.streamARN = streamARN
+        self.streamName = streamName
+        self.shardLevelMetrics = shardLevelMetrics
+        self.streamARN = streamARN
     }
 }
 
@@ -404,7 +437,9 @@ public struct GetRecordsInput: Codable, Hashable, Sendable {
     public var limit: Int?
     public var streamARN: String?
     public init(shardIterator: String? = nil, limit: Int? = nil, streamARN: String? = nil) {
-        self.shardIterator = shardIterator; self.limit = limit; self.streamARN = streamARN
+        self.shardIterator = shardIterator
+        self.limit = limit
+        self.streamARN = streamARN
     }
 }
 
@@ -426,10 +461,16 @@ public struct GetShardIteratorInput: Codable, Hashable, Sendable {
     public var startingSequenceNumber: String?
     public var timestamp: Date?
     public var streamARN: String?
-    public init(streamName: String? = nil, shardId: String? = nil, shardIteratorType: ShardIteratorType? = nil,
-                startingSequenceNumber: String? = nil, timestamp: Date? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.shardId = shardId; self.shardIteratorType = shardIteratorType
-        self.startingSequenceNumber = startingSequenceNumber; self.timestamp = timestamp; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, shardId: String? = nil, shardIteratorType: ShardIteratorType? = nil,
+        startingSequenceNumber: String? = nil, timestamp: Date? = nil, streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.shardId = shardId
+        self.shardIteratorType = shardIteratorType
+        self.startingSequenceNumber = startingSequenceNumber
+        self.timestamp = timestamp
+        self.streamARN = streamARN
     }
 }
 
@@ -445,12 +486,18 @@ public struct ListShardsInput: Codable, Hashable, Sendable {
     public var streamCreationTimestamp: Date?
     public var shardFilter: ShardFilter?
     public var streamARN: String?
-    public init(streamName: String? = nil, nextToken: String? = nil, exclusiveStartShardId: String? = nil,
-                maxResults: Int? = nil, streamCreationTimestamp: Date? = nil, shardFilter: ShardFilter? = nil,
-                streamARN: String? = nil) {
-        self.streamName = streamName; self.nextToken = nextToken; self.exclusiveStartShardId = exclusiveStartShardId
-        self.maxResults = maxResults; self.streamCreationTimestamp = streamCreationTimestamp
-        self.shardFilter = shardFilter; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, nextToken: String? = nil, exclusiveStartShardId: String? = nil,
+        maxResults: Int? = nil, streamCreationTimestamp: Date? = nil, shardFilter: ShardFilter? = nil,
+        streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.nextToken = nextToken
+        self.exclusiveStartShardId = exclusiveStartShardId
+        self.maxResults = maxResults
+        self.streamCreationTimestamp = streamCreationTimestamp
+        self.shardFilter = shardFilter
+        self.streamARN = streamARN
     }
 }
 
@@ -464,8 +511,12 @@ public struct ListStreamConsumersInput: Codable, Hashable, Sendable {
     public var nextToken: String?
     public var maxResults: Int?
     public var streamCreationTimestamp: Date?
-    public init(streamARN: String? = nil, nextToken: String? = nil, maxResults: Int? = nil, streamCreationTimestamp: Date? = nil) {
-        self.streamARN = streamARN; self.nextToken = nextToken; self.maxResults = maxResults
+    public init(
+        streamARN: String? = nil, nextToken: String? = nil, maxResults: Int? = nil, streamCreationTimestamp: Date? = nil
+    ) {
+        self.streamARN = streamARN
+        self.nextToken = nextToken
+        self.maxResults = maxResults
         self.streamCreationTimestamp = streamCreationTimestamp
     }
 }
@@ -480,7 +531,9 @@ public struct ListStreamsInput: Codable, Hashable, Sendable {
     public var exclusiveStartStreamName: String?
     public var nextToken: String?
     public init(limit: Int? = nil, exclusiveStartStreamName: String? = nil, nextToken: String? = nil) {
-        self.limit = limit; self.exclusiveStartStreamName = exclusiveStartStreamName; self.nextToken = nextToken
+        self.limit = limit
+        self.exclusiveStartStreamName = exclusiveStartStreamName
+        self.nextToken = nextToken
     }
 }
 
@@ -500,8 +553,13 @@ public struct ListTagsForStreamInput: Codable, Hashable, Sendable {
     public var exclusiveStartTagKey: String?
     public var limit: Int?
     public var streamARN: String?
-    public init(streamName: String? = nil, exclusiveStartTagKey: String? = nil, limit: Int? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.exclusiveStartTagKey = exclusiveStartTagKey; self.limit = limit; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, exclusiveStartTagKey: String? = nil, limit: Int? = nil, streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.exclusiveStartTagKey = exclusiveStartTagKey
+        self.limit = limit
+        self.streamARN = streamARN
     }
 }
 
@@ -515,8 +573,14 @@ public struct MergeShardsInput: Codable, Hashable, Sendable {
     public var shardToMerge: String?
     public var adjacentShardToMerge: String?
     public var streamARN: String?
-    public init(streamName: String? = nil, shardToMerge: String? = nil, adjacentShardToMerge: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.shardToMerge = shardToMerge; self.adjacentShardToMerge = adjacentShardToMerge; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, shardToMerge: String? = nil, adjacentShardToMerge: String? = nil,
+        streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.shardToMerge = shardToMerge
+        self.adjacentShardToMerge = adjacentShardToMerge
+        self.streamARN = streamARN
     }
 }
 
@@ -527,10 +591,15 @@ public struct PutRecordInput: Codable, Hashable, Sendable {
     public var explicitHashKey: String?
     public var sequenceNumberForOrdering: String?
     public var streamARN: String?
-    public init(streamName: String? = nil, data: Data? = nil, partitionKey: String? = nil, explicitHashKey: String? = nil,
-                sequenceNumberForOrdering: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.data = data; self.partitionKey = partitionKey
-        self.explicitHashKey = explicitHashKey; self.sequenceNumberForOrdering = sequenceNumberForOrdering
+    public init(
+        streamName: String? = nil, data: Data? = nil, partitionKey: String? = nil, explicitHashKey: String? = nil,
+        sequenceNumberForOrdering: String? = nil, streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.data = data
+        self.partitionKey = partitionKey
+        self.explicitHashKey = explicitHashKey
+        self.sequenceNumberForOrdering = sequenceNumberForOrdering
         self.streamARN = streamARN
     }
 }
@@ -546,7 +615,9 @@ public struct PutRecordsRequestEntry: Codable, Hashable, Sendable {
     public var explicitHashKey: String?
     public var partitionKey: String?
     public init(data: Data? = nil, explicitHashKey: String? = nil, partitionKey: String? = nil) {
-        self.data = data; self.explicitHashKey = explicitHashKey; self.partitionKey = partitionKey
+        self.data = data
+        self.explicitHashKey = explicitHashKey
+        self.partitionKey = partitionKey
     }
 }
 
@@ -555,7 +626,9 @@ public struct PutRecordsInput: Codable, Hashable, Sendable {
     public var streamName: String?
     public var streamARN: String?
     public init(records: [PutRecordsRequestEntry]? = nil, streamName: String? = nil, streamARN: String? = nil) {
-        self.records = records; self.streamName = streamName; self.streamARN = streamARN
+        self.records = records
+        self.streamName = streamName
+        self.streamARN = streamARN
     }
 }
 
@@ -575,7 +648,10 @@ public struct PutRecordsOutput: Codable, Hashable, Sendable {
 public struct PutResourcePolicyInput: Codable, Hashable, Sendable {
     public var resourceARN: String?
     public var policy: String?
-    public init(resourceARN: String? = nil, policy: String? = nil) { self.resourceARN = resourceARN; self.policy = policy }
+    public init(resourceARN: String? = nil, policy: String? = nil) {
+        self.resourceARN = resourceARN
+        self.policy = policy
+    }
 }
 
 public struct RegisterStreamConsumerInput: Codable, Hashable, Sendable {
@@ -583,7 +659,9 @@ public struct RegisterStreamConsumerInput: Codable, Hashable, Sendable {
     public var consumerName: String?
     public var tags: [String: String]?
     public init(streamARN: String? = nil, consumerName: String? = nil, tags: [String: String]? = nil) {
-        self.streamARN = streamARN; self.consumerName = consumerName; self.tags = tags
+        self.streamARN = streamARN
+        self.consumerName = consumerName
+        self.tags = tags
     }
 }
 
@@ -596,7 +674,9 @@ public struct RemoveTagsFromStreamInput: Codable, Hashable, Sendable {
     public var tagKeys: [String]?
     public var streamARN: String?
     public init(streamName: String? = nil, tagKeys: [String]? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.tagKeys = tagKeys; self.streamARN = streamARN
+        self.streamName = streamName
+        self.tagKeys = tagKeys
+        self.streamARN = streamARN
     }
 }
 
@@ -605,8 +685,14 @@ public struct SplitShardInput: Codable, Hashable, Sendable {
     public var shardToSplit: String?
     public var newStartingHashKey: String?
     public var streamARN: String?
-    public init(streamName: String? = nil, shardToSplit: String? = nil, newStartingHashKey: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.shardToSplit = shardToSplit; self.newStartingHashKey = newStartingHashKey; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, shardToSplit: String? = nil, newStartingHashKey: String? = nil,
+        streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.shardToSplit = shardToSplit
+        self.newStartingHashKey = newStartingHashKey
+        self.streamARN = streamARN
     }
 }
 
@@ -616,8 +702,13 @@ public struct StreamEncryptionInput: Codable, Hashable, Sendable {
     public var encryptionType: EncryptionType?
     public var keyId: String?
     public var streamARN: String?
-    public init(streamName: String? = nil, encryptionType: EncryptionType? = nil, keyId: String? = nil, streamARN: String? = nil) {
-        self.streamName = streamName; self.encryptionType = encryptionType; self.keyId = keyId; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, encryptionType: EncryptionType? = nil, keyId: String? = nil, streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.encryptionType = encryptionType
+        self.keyId = keyId
+        self.streamARN = streamARN
     }
 }
 
@@ -626,7 +717,9 @@ public struct SubscribeToShardInput: Codable, Hashable, Sendable {
     public var shardId: String?
     public var startingPosition: StartingPosition?
     public init(consumerARN: String? = nil, shardId: String? = nil, startingPosition: StartingPosition? = nil) {
-        self.consumerARN = consumerARN; self.shardId = shardId; self.startingPosition = startingPosition
+        self.consumerARN = consumerARN
+        self.shardId = shardId
+        self.startingPosition = startingPosition
     }
 }
 
@@ -642,13 +735,19 @@ public struct SubscribeToShardEvent: Codable, Hashable, Sendable {
 public struct TagResourceInput: Codable, Hashable, Sendable {
     public var tags: [String: String]?
     public var resourceARN: String?
-    public init(tags: [String: String]? = nil, resourceARN: String? = nil) { self.tags = tags; self.resourceARN = resourceARN }
+    public init(tags: [String: String]? = nil, resourceARN: String? = nil) {
+        self.tags = tags
+        self.resourceARN = resourceARN
+    }
 }
 
 public struct UntagResourceInput: Codable, Hashable, Sendable {
     public var tagKeys: [String]?
     public var resourceARN: String?
-    public init(tagKeys: [String]? = nil, resourceARN: String? = nil) { self.tagKeys = tagKeys; self.resourceARN = resourceARN }
+    public init(tagKeys: [String]? = nil, resourceARN: String? = nil) {
+        self.tagKeys = tagKeys
+        self.resourceARN = resourceARN
+    }
 }
 
 public struct UpdateAccountSettingsInput: Codable, Hashable, Sendable {
@@ -666,7 +765,8 @@ public struct UpdateMaxRecordSizeInput: Codable, Hashable, Sendable {
     public var streamARN: String?
     public var maxRecordSizeInKiB: Int?
     public init(streamARN: String? = nil, maxRecordSizeInKiB: Int? = nil) {
-        self.streamARN = streamARN; self.maxRecordSizeInKiB = maxRecordSizeInKiB
+        self.streamARN = streamARN
+        self.maxRecordSizeInKiB = maxRecordSizeInKiB
     }
 }
 
@@ -675,8 +775,14 @@ public struct UpdateShardCountInput: Codable, Hashable, Sendable {
     public var targetShardCount: Int?
     public var scalingType: ScalingType?
     public var streamARN: String?
-    public init(streamName: String? = nil, targetShardCount: Int? = nil, scalingType: ScalingType? = .uniformScaling, streamARN: String? = nil) {
-        self.streamName = streamName; self.targetShardCount = targetShardCount; self.scalingType = scalingType; self.streamARN = streamARN
+    public init(
+        streamName: String? = nil, targetShardCount: Int? = nil, scalingType: ScalingType? = .uniformScaling,
+        streamARN: String? = nil
+    ) {
+        self.streamName = streamName
+        self.targetShardCount = targetShardCount
+        self.scalingType = scalingType
+        self.streamARN = streamARN
     }
 }
 
@@ -691,8 +797,11 @@ public struct UpdateStreamModeInput: Codable, Hashable, Sendable {
     public var streamARN: String?
     public var streamModeDetails: StreamModeDetails?
     public var warmThroughputMiBps: Int?
-    public init(streamARN: String? = nil, streamModeDetails: StreamModeDetails? = nil, warmThroughputMiBps: Int? = nil) {
-        self.streamARN = streamARN; self.streamModeDetails = streamModeDetails; self.warmThroughputMiBps = warmThroughputMiBps
+    public init(streamARN: String? = nil, streamModeDetails: StreamModeDetails? = nil, warmThroughputMiBps: Int? = nil)
+    {
+        self.streamARN = streamARN
+        self.streamModeDetails = streamModeDetails
+        self.warmThroughputMiBps = warmThroughputMiBps
     }
 }
 
@@ -701,7 +810,9 @@ public struct UpdateStreamWarmThroughputInput: Codable, Hashable, Sendable {
     public var streamName: String?
     public var warmThroughputMiBps: Int?
     public init(streamARN: String? = nil, streamName: String? = nil, warmThroughputMiBps: Int? = nil) {
-        self.streamARN = streamARN; self.streamName = streamName; self.warmThroughputMiBps = warmThroughputMiBps
+        self.streamARN = streamARN
+        self.streamName = streamName
+        self.warmThroughputMiBps = warmThroughputMiBps
     }
 }
 

@@ -138,20 +138,27 @@ struct ShardLog: Sendable {
 
     init(limits: KinesisLimits, now: Instant, range: ClosedRange<UInt128> = 0...UInt128.max) {
         hashKeys = HashKeyHistogram(range: range)
-        write = ShardWriteQuota(bytesPerSecond: limits.shardWriteBytesPerSecond,
-                                recordsPerSecond: limits.shardWriteRecordsPerSecond, now: now)
+        write = ShardWriteQuota(
+            bytesPerSecond: limits.shardWriteBytesPerSecond,
+            recordsPerSecond: limits.shardWriteRecordsPerSecond, now: now)
         // Reads bank no credit: a call may be served into debt and later calls
         // fail until it is repaid, so 10 MiB in one call blocks the shard for
         // 5 s and 2 MiB for 1 s, as the GetRecords documentation describes.
-        readBytes = TokenBucket(capacity: 0, ratePerSecond: Int64(limits.shardReadBytesPerSecond), now: now, startFull: false)
-        readCalls = TokenBucket(capacity: Int64(limits.shardReadCallsPerSecond), ratePerSecond: Int64(limits.shardReadCallsPerSecond), now: now)
-        iteratorCalls = TokenBucket(capacity: Int64(limits.getShardIteratorPerShardPerSecond), ratePerSecond: Int64(limits.getShardIteratorPerShardPerSecond), now: now)
+        readBytes = TokenBucket(
+            capacity: 0, ratePerSecond: Int64(limits.shardReadBytesPerSecond), now: now, startFull: false)
+        readCalls = TokenBucket(
+            capacity: Int64(limits.shardReadCallsPerSecond), ratePerSecond: Int64(limits.shardReadCallsPerSecond),
+            now: now)
+        iteratorCalls = TokenBucket(
+            capacity: Int64(limits.getShardIteratorPerShardPerSecond),
+            ratePerSecond: Int64(limits.getShardIteratorPerShardPerSecond), now: now)
     }
 
     /// Index of the first retained record that arrived at or after `millis`
     /// (arrival times never decrease within a shard). O(log n).
     func position(atOrAfter millis: Int64) -> Int64 {
-        var lo = 0, hi = records.count
+        var lo = 0
+        var hi = records.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if records[mid].arrivalMillis < millis { lo = mid + 1 } else { hi = mid }
@@ -182,7 +189,9 @@ struct ShardLog: Sendable {
     /// Drops the oldest records until at least `bytes` of resident memory are freed
     /// (memory budget), stopping early at the first record that arrived after `notAfter`.
     mutating func evict(bytes target: Int, notAfter: Int64 = .max) -> (records: Int, bytes: Int) {
-        var freed = 0, n = 0, payload = 0
+        var freed = 0
+        var n = 0
+        var payload = 0
         while freed < target, let first = records.first, first.arrivalMillis <= notAfter {
             records.removeFirst()
             firstPosition += 1
@@ -215,8 +224,10 @@ final class ShardState: Sendable {
     /// The shard's segment files under `--data-dir`; nil keeps records in memory only.
     let store: ShardStore?
 
-    init(index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant,
-         limits: KinesisLimits, store: ShardStore? = nil, recovered: (next: Int64, lastArrival: Int64)? = nil) {
+    init(
+        index: Int, range: ClosedRange<UInt128>, parent: Int?, adjacentParent: Int?, createdAt: Instant,
+        limits: KinesisLimits, store: ShardStore? = nil, recovered: (next: Int64, lastArrival: Int64)? = nil
+    ) {
         self.index = index
         self.shardId = ShardID.string(index)
         self.range = range
@@ -246,17 +257,20 @@ final class ShardState: Sendable {
     var createSeconds: UInt64 { UInt64(max(0, createdAt.secondsSinceEpoch)) }
 
     func sequenceNumber(position: Int64, arrivalMillis: Int64) -> SequenceNumber {
-        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: UInt64(position + 1),
-                       recordSeconds: UInt64(max(0, arrivalMillis / 1000)))
+        SequenceNumber(
+            shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: UInt64(position + 1),
+            recordSeconds: UInt64(max(0, arrivalMillis / 1000)))
     }
 
     var startingSequenceNumber: SequenceNumber {
-        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: 0, recordSeconds: createSeconds)
+        SequenceNumber(
+            shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: 0, recordSeconds: createSeconds)
     }
 
     func endingSequenceNumber(closedAt: Instant) -> SequenceNumber {
-        SequenceNumber(shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: SequenceNumber.endIndex,
-                       recordSeconds: UInt64(max(0, closedAt.secondsSinceEpoch)))
+        SequenceNumber(
+            shardCreateSeconds: createSeconds, shardIndex: UInt32(index), seqIndex: SequenceNumber.endIndex,
+            recordSeconds: UInt64(max(0, closedAt.secondsSinceEpoch)))
     }
 
     var hashKeyRange: HashKeyRange {

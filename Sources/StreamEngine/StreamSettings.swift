@@ -15,10 +15,19 @@ extension KinesisService {
             c.isLetter || c.isNumber || c == " " || "_./=+-@%".contains(c)
         }
         if all.contains(where: { !$0.allSatisfy(allowed) }) {
-            throw KinesisError(.invalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.")
+            throw KinesisError(
+                .invalidArgument,
+                "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / "
+                    + "= + - % @."
+            )
         }
         if all.contains(where: { $0.contains("%") }) {
-            throw KinesisError(.invalidArgument, "Failed to \(verb) stream \(stream) under account \(account) because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.")
+            throw KinesisError(
+                .invalidArgument,
+                "Failed to \(verb) stream \(stream) under account \(account) because some tags contained illegal "
+                    + "characters. The allowed characters are Unicode letters, white-spaces, "
+                        + "'_',',','/','=','+','-','@'."
+            )
         }
     }
 
@@ -73,18 +82,32 @@ extension KinesisService {
         let limit = input.limit ?? 50
         let tags = s.meta.read { m in m.tags.sorted { $0.key < $1.key } }
             .filter { input.exclusiveStartTagKey == nil || $0.key > input.exclusiveStartTagKey! }
-        return ListTagsForStreamOutput(tags: tags.prefix(limit).map { Tag(key: $0.key, value: $0.value) },
-                                       hasMoreTags: tags.count > limit)
+        return ListTagsForStreamOutput(
+            tags: tags.prefix(limit).map { Tag(key: $0.key, value: $0.value) },
+            hasMoreTags: tags.count > limit)
     }
 
     /// TagResource, UntagResource and ListTagsForResource address a stream or a consumer by ARN.
-    enum Resource { case stream(StreamState); case consumer(StreamState, String) }
+    enum Resource {
+        case stream(StreamState)
+        case consumer(StreamState, String)
+    }
 
     func resource(_ arn: String?, now: Instant) throws(KinesisError) -> Resource {
-        guard let arn else { throw KinesisError(.validation, "1 validation error detected: Value null at 'resourceARN' failed to satisfy constraint: Member must not be null") }
+        guard let arn else {
+            throw KinesisError(
+                .validation,
+                "1 validation error detected: Value null at 'resourceARN' failed to satisfy constraint: Member must "
+                    + "not be null"
+            )
+        }
         if let c = ARN.consumer(arn) {
             let s = try resolve(name: nil, arn: "arn:aws:kinesis:\(c.region):\(c.account):stream/\(c.stream)", now: now)
-            guard s.meta.read({ m in m.consumers[c.consumer].map { $0.arn == arn && effectiveStatus($0, now) != nil } ?? false }) else {
+            guard
+                s.meta.read({ m in
+                    m.consumers[c.consumer].map { $0.arn == arn && effectiveStatus($0, now) != nil } ?? false
+                })
+            else {
                 throw .consumerNotFound(arn, account)
             }
             return .consumer(s, c.consumer)
@@ -96,7 +119,8 @@ extension KinesisService {
     public func tagResource(_ input: TagResourceInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
         v.tagMap(input.tags, "tags", required: true, count: 1...200)
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         try v.check()
         let now = clock.now()
         switch try resource(input.resourceARN, now: now) {
@@ -111,7 +135,8 @@ extension KinesisService {
     public func untagResource(_ input: UntagResourceInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
         v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         try v.check()
         let now = clock.now()
         switch try resource(input.resourceARN, now: now) {
@@ -123,7 +148,8 @@ extension KinesisService {
 
     public func listTagsForResource(_ input: ResourceARNInput) throws(KinesisError) -> ListTagsForResourceOutput {
         var v = Validator()
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         try v.check()
         let now = clock.now()
         let tags: [String: String]
@@ -131,7 +157,8 @@ extension KinesisService {
         case .stream(let s): tags = s.meta.read { $0.tags }
         case .consumer(let s, let name): tags = s.meta.read { $0.consumers[name]?.tags ?? [:] }
         }
-        return ListTagsForResourceOutput(tags: tags.sorted { $0.key < $1.key }.map { Tag(key: $0.key, value: $0.value) })
+        return ListTagsForResourceOutput(
+            tags: tags.sorted { $0.key < $1.key }.map { Tag(key: $0.key, value: $0.value) })
     }
 
     // MARK: - Retention
@@ -158,8 +185,12 @@ extension KinesisService {
         try rate(increase ? .increaseStreamRetentionPeriod : .decreaseStreamRetentionPeriod, now: now)
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
-            if increase, hours < m.retentionHours { throw .retentionNotIncrease(hours, s.name, current: m.retentionHours) }
-            if !increase, hours > m.retentionHours { throw .retentionNotDecrease(hours, s.name, current: m.retentionHours) }
+            if increase, hours < m.retentionHours {
+                throw .retentionNotIncrease(hours, s.name, current: m.retentionHours)
+            }
+            if !increase, hours > m.retentionHours {
+                throw .retentionNotDecrease(hours, s.name, current: m.retentionHours)
+            }
             m.retentionHours = hours
         }
         // A decrease makes older records inaccessible at once.
@@ -170,19 +201,27 @@ extension KinesisService {
 
     // MARK: - Enhanced monitoring
 
-    public func enableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+    public func enableEnhancedMonitoring(
+        _ input: EnhancedMonitoringInput
+    ) throws(KinesisError) -> EnhancedMonitoringOutput {
         try changeMonitoring(input, enable: true)
     }
 
-    public func disableEnhancedMonitoring(_ input: EnhancedMonitoringInput) throws(KinesisError) -> EnhancedMonitoringOutput {
+    public func disableEnhancedMonitoring(
+        _ input: EnhancedMonitoringInput
+    ) throws(KinesisError) -> EnhancedMonitoringOutput {
         try changeMonitoring(input, enable: false)
     }
 
-    private func changeMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws(KinesisError) -> EnhancedMonitoringOutput {
+    private func changeMonitoring(
+        _ input: EnhancedMonitoringInput, enable: Bool
+    ) throws(KinesisError) -> EnhancedMonitoringOutput {
         var v = Validator()
         v.streamName(input.streamName)
         v.list(input.shardLevelMetrics, "shardLevelMetrics", required: true, count: 1...7, memberDescription: "metric")
-        for (i, metric) in (input.shardLevelMetrics ?? []).enumerated() { v.enumValue(metric, "shardLevelMetrics.\(i + 1).member") }
+        for (i, metric) in (input.shardLevelMetrics ?? []).enumerated() {
+            v.enumValue(metric, "shardLevelMetrics.\(i + 1).member")
+        }
         v.streamARN(input.streamARN)
         try v.check()
         let now = clock.now()
@@ -198,8 +237,9 @@ extension KinesisService {
             m.shardLevelMetrics = all.filter { set.contains($0) }
             return (before, m.shardLevelMetrics)
         }
-        return EnhancedMonitoringOutput(streamName: s.name, currentShardLevelMetrics: before,
-                                        desiredShardLevelMetrics: after, streamARN: s.arn)
+        return EnhancedMonitoringOutput(
+            streamName: s.name, currentShardLevelMetrics: before,
+            desiredShardLevelMetrics: after, streamARN: s.arn)
     }
 
     // MARK: - Encryption
@@ -220,19 +260,27 @@ extension KinesisService {
         v.streamARN(input.streamARN)
         try v.check()
         if input.encryptionType != .kms {
-            throw KinesisError(.invalidArgument, "Encryption type \(input.encryptionType!.rawValue) is not supported. Only KMS is allowed.")
+            throw KinesisError(
+                .invalidArgument,
+                "Encryption type \(input.encryptionType!.rawValue) is not supported. Only KMS is allowed.")
         }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             guard m.encryptionHistory.canRecord(now) else {
-                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) has exceeded the limit of \(limits.encryptionChangesPerDay) encryption changes in a rolling 24-hour period.")
+                throw KinesisError(
+                    .limitExceeded,
+                    "Stream \(s.name) under account \(account) has exceeded the limit "
+                        + "of \(limits.encryptionChangesPerDay) encryption changes in a rolling 24-hour period."
+                )
             }
             m.encryptionHistory.record(now)
             m.status = .updating
-            s.schedule(PendingChange(due: now + engine.configuration.delays.update,
-                                     action: .encryption(start ? .kms : .none, keyId: start ? input.keyId : nil)), in: &m)
+            s.schedule(
+                PendingChange(
+                    due: now + engine.configuration.delays.update,
+                    action: .encryption(start ? .kms : .none, keyId: start ? input.keyId : nil)), in: &m)
         }
         event(s, .streamUpdating, now, "\(start ? "StartStreamEncryption" : "StopStreamEncryption") on \(s.name)")
         return EmptyOutput()
@@ -252,15 +300,23 @@ extension KinesisService {
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
         if target == .onDemand {
             let onDemand = streamsSnapshot().filter { !isGone($0, now) && $0.meta.read { $0.mode == .onDemand } }.count
-            if onDemand >= limits.onDemandStreamsPerAccount { throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount) }
+            if onDemand >= limits.onDemandStreamsPerAccount {
+                throw .onDemandStreamLimit(account, limits.onDemandStreamsPerAccount)
+            }
         }
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             if m.mode == target {
-                throw KinesisError(.invalidArgument, "Stream \(s.name) under account \(account) is already in \(target.rawValue) mode.")
+                throw KinesisError(
+                    .invalidArgument, "Stream \(s.name) under account \(account) is already in \(target.rawValue) mode."
+                )
             }
             guard m.modeSwitchHistory.canRecord(now) else {
-                throw KinesisError(.limitExceeded, "Stream \(s.name) under account \(account) can switch capacity mode at most \(limits.streamModeSwitchesPerDay) times in a rolling 24-hour period.")
+                throw KinesisError(
+                    .limitExceeded,
+                    "Stream \(s.name) under account \(account) can switch capacity mode at "
+                        + "most \(limits.streamModeSwitchesPerDay) times in a rolling 24-hour period."
+                )
             }
             m.modeSwitchHistory.record(now)
             if let w = input.warmThroughputMiBps { m.warmThroughputMiBps = w }
@@ -285,7 +341,9 @@ extension KinesisService {
         return EmptyOutput()
     }
 
-    public func updateStreamWarmThroughput(_ input: UpdateStreamWarmThroughputInput) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
+    public func updateStreamWarmThroughput(
+        _ input: UpdateStreamWarmThroughputInput
+    ) throws(KinesisError) -> UpdateStreamWarmThroughputOutput {
         var v = Validator()
         v.streamARN(input.streamARN)
         v.streamName(input.streamName)
@@ -295,28 +353,38 @@ extension KinesisService {
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.updateStreamWarmThroughput, now: now)
         guard accountSettings.withLock({ $0?.status }) == .enabled else {
-            throw KinesisError(.validation, "Warm throughput can only be configured when the account has MinimumThroughputBillingCommitment ENABLED.")
+            throw KinesisError(
+                .validation,
+                "Warm throughput can only be configured when the account has MinimumThroughputBillingCommitment "
+                    + "ENABLED."
+            )
         }
         let target = input.warmThroughputMiBps!
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
-            guard m.mode == .onDemand else { throw .onDemandOnlyProvisioned("UpdateStreamWarmThroughput (on-demand only)", s.name) }
+            guard m.mode == .onDemand else {
+                throw .onDemandOnlyProvisioned("UpdateStreamWarmThroughput (on-demand only)", s.name)
+            }
             try requireActive(s, m)
             m.warmThroughputMiBps = target
         }
-        return UpdateStreamWarmThroughputOutput(streamARN: s.arn, streamName: s.name,
-                                                warmThroughput: WarmThroughputObject(targetMiBps: target, currentMiBps: target))
+        return UpdateStreamWarmThroughputOutput(
+            streamARN: s.arn, streamName: s.name,
+            warmThroughput: WarmThroughputObject(targetMiBps: target, currentMiBps: target))
     }
 
     // MARK: - Resource policies
 
     public func putResourcePolicy(_ input: PutResourcePolicyInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         v.string(input.policy, "policy", required: true)
         try v.check()
         let now = clock.now()
         _ = try resource(input.resourceARN, now: now)
-        guard let data = input.policy!.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+        guard let data = input.policy!.data(using: .utf8),
+            (try? JSONSerialization.jsonObject(with: data)) is [String: Any]
+        else {
             throw KinesisError(.invalidArgument, "Policy is not a valid JSON document.")
         }
         policies.withLock { $0[input.resourceARN!] = input.policy! }
@@ -326,7 +394,8 @@ extension KinesisService {
 
     public func getResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> GetResourcePolicyOutput {
         var v = Validator()
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         try v.check()
         _ = try resource(input.resourceARN, now: clock.now())
         // AWS answers `{}` for a resource without a policy.
@@ -335,7 +404,8 @@ extension KinesisService {
 
     public func deleteResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
-        v.string(input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
+        v.string(
+            input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         try v.check()
         _ = try resource(input.resourceARN, now: clock.now())
         let removed = policies.withLock { $0.removeValue(forKey: input.resourceARN!) }
@@ -351,25 +421,32 @@ extension KinesisService {
     public func describeAccountSettings() throws(KinesisError) -> DescribeAccountSettingsOutput {
         let now = clock.now()
         try rate(.describeAccountSettings, now: now)
-        return DescribeAccountSettingsOutput(minimumThroughputBillingCommitment: accountSettings.withLock { current in
-            Self.settleCommitment(&current, now)
-            return current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)
-        })
+        return DescribeAccountSettingsOutput(
+            minimumThroughputBillingCommitment: accountSettings.withLock { current in
+                Self.settleCommitment(&current, now)
+                return current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)
+            })
     }
 
     /// A commitment asked to end early runs until its earliest allowed end, then ends.
     private static func settleCommitment(_ c: inout MinimumThroughputBillingCommitmentOutput?, _ now: Instant) {
         guard let current = c, current.status == .enabledUntilEarliestAllowedEnd,
-              let end = current.earliestAllowedEndAt, now.date >= end else { return }
-        c = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current.startedAt, endedAt: end, earliestAllowedEndAt: nil)
+            let end = current.earliestAllowedEndAt, now.date >= end
+        else { return }
+        c = MinimumThroughputBillingCommitmentOutput(
+            status: .disabled, startedAt: current.startedAt, endedAt: end, earliestAllowedEndAt: nil)
     }
 
-    public func updateAccountSettings(_ input: UpdateAccountSettingsInput) throws(KinesisError) -> UpdateAccountSettingsOutput {
+    public func updateAccountSettings(
+        _ input: UpdateAccountSettingsInput
+    ) throws(KinesisError) -> UpdateAccountSettingsOutput {
         var v = Validator()
         v.required(input.minimumThroughputBillingCommitment, "minimumThroughputBillingCommitment")
         if let status = input.minimumThroughputBillingCommitment?.status, ![.enabled, .disabled].contains(status) {
             // The input enum is narrower than the output one.
-            v.fail(status.rawValue, "minimumThroughputBillingCommitment.status", "Member must satisfy enum value set: [ENABLED, DISABLED]")
+            v.fail(
+                status.rawValue, "minimumThroughputBillingCommitment.status",
+                "Member must satisfy enum value set: [ENABLED, DISABLED]")
         } else if input.minimumThroughputBillingCommitment != nil {
             v.required(input.minimumThroughputBillingCommitment?.status, "minimumThroughputBillingCommitment.status")
         }
@@ -377,7 +454,8 @@ extension KinesisService {
         let now = clock.now()
         try rate(.updateAccountSettings, now: now)
         let status = input.minimumThroughputBillingCommitment!.status!
-        let result = accountSettings.withLock { (current: inout MinimumThroughputBillingCommitmentOutput?) -> MinimumThroughputBillingCommitmentOutput in
+        let result = accountSettings.withLock {
+            (current: inout MinimumThroughputBillingCommitmentOutput?) -> MinimumThroughputBillingCommitmentOutput in
             Self.settleCommitment(&current, now)
             switch (status, current?.status) {
             case (.enabled, .enabled?):
@@ -386,14 +464,16 @@ extension KinesisService {
                 current?.status = .enabled
             case (.enabled, _):
                 // A commitment lasts at least 24 hours from when it starts.
-                current = MinimumThroughputBillingCommitmentOutput(status: .enabled, startedAt: now.date, endedAt: nil,
-                                                                   earliestAllowedEndAt: (now + .seconds(86_400)).date)
+                current = MinimumThroughputBillingCommitmentOutput(
+                    status: .enabled, startedAt: now.date, endedAt: nil,
+                    earliestAllowedEndAt: (now + .seconds(86_400)).date)
             case (_, .enabled?), (_, .enabledUntilEarliestAllowedEnd?):
                 // Disabling before the earliest allowed end schedules the end for then.
                 if let earliest = current?.earliestAllowedEndAt, now.date < earliest {
                     current?.status = .enabledUntilEarliestAllowedEnd
                 } else {
-                    current = MinimumThroughputBillingCommitmentOutput(status: .disabled, startedAt: current?.startedAt, endedAt: now.date, earliestAllowedEndAt: nil)
+                    current = MinimumThroughputBillingCommitmentOutput(
+                        status: .disabled, startedAt: current?.startedAt, endedAt: now.date, earliestAllowedEndAt: nil)
                 }
             default:
                 current = current ?? MinimumThroughputBillingCommitmentOutput(status: .disabled)

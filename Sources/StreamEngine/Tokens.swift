@@ -39,13 +39,15 @@ struct ShardIteratorToken: Equatable {
         let b = [UInt8](data)
         let body = b[..<(b.count - mac)]
         guard HMACSHA256.constantTimeEqual(b[(b.count - mac)...], HMACSHA256.authenticate(key: key, message: body)),
-              Array(body[..<8]) == header else { return nil }
+            Array(body[..<8]) == header
+        else { return nil }
         var r = ByteReader(bytes: Array(body), offset: 8)
         guard let issued = r.uint64(), let inc = r.uint64(), let shard = r.uint64(), let pos = r.uint64(),
-              let account = r.string(), let region = r.string(), let stream = r.string(), shard <= UInt64(Int32.max)
+            let account = r.string(), let region = r.string(), let stream = r.string(), shard <= UInt64(Int32.max)
         else { return nil }
-        return ShardIteratorToken(issuedAtMillis: Int64(bitPattern: issued), incarnation: inc, shardIndex: Int(shard),
-                                  position: Int64(bitPattern: pos), account: account, region: region, stream: stream)
+        return ShardIteratorToken(
+            issuedAtMillis: Int64(bitPattern: issued), incarnation: inc, shardIndex: Int(shard),
+            position: Int64(bitPattern: pos), account: account, region: region, stream: stream)
     }
 }
 
@@ -74,7 +76,8 @@ struct PageToken: Codable, Equatable {
         guard let data = Data(base64Encoded: s), data.count > mac else { return nil }
         let b = [UInt8](data)
         let body = b[..<(b.count - mac)]
-        guard HMACSHA256.constantTimeEqual(b[(b.count - mac)...], HMACSHA256.authenticate(key: key, message: body)) else {
+        guard HMACSHA256.constantTimeEqual(b[(b.count - mac)...], HMACSHA256.authenticate(key: key, message: body))
+        else {
             return nil
         }
         return try? JSONDecoder().decode(PageToken.self, from: Data(body))
@@ -111,14 +114,25 @@ extension Array where Element == UInt8 {
 
 /// Stream and consumer ARNs as AWS forms them (KINESIS.md §2.2).
 enum ARN {
-    struct StreamRef { var region: String; var account: String; var stream: String }
-    struct ConsumerRef { var region: String; var account: String; var stream: String; var consumer: String; var createdSeconds: Int64 }
+    struct StreamRef {
+        var region: String
+        var account: String
+        var stream: String
+    }
+    struct ConsumerRef {
+        var region: String
+        var account: String
+        var stream: String
+        var consumer: String
+        var createdSeconds: Int64
+    }
 
     /// `arn:aws:kinesis:<region>:<account>:stream/<name>`
     static func stream(_ arn: String) -> StreamRef? {
         let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "kinesis",
-              parts[5].hasPrefix("stream/") else { return nil }
+            parts[5].hasPrefix("stream/")
+        else { return nil }
         let name = String(parts[5].dropFirst("stream/".count))
         guard !name.isEmpty, !name.contains("/") else { return nil }
         return StreamRef(region: String(parts[3]), account: String(parts[4]), stream: name)
@@ -128,10 +142,14 @@ enum ARN {
     static func consumer(_ arn: String) -> ConsumerRef? {
         let parts = arn.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
         guard parts.count == 7, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "kinesis",
-              let created = Int64(parts[6]) else { return nil }
+            let created = Int64(parts[6])
+        else { return nil }
         let path = parts[5].split(separator: "/", omittingEmptySubsequences: false)
-        guard path.count == 4, path[0] == "stream", path[2] == "consumer", !path[1].isEmpty, !path[3].isEmpty else { return nil }
-        return ConsumerRef(region: String(parts[3]), account: String(parts[4]), stream: String(path[1]),
-                           consumer: String(path[3]), createdSeconds: created)
+        guard path.count == 4, path[0] == "stream", path[2] == "consumer", !path[1].isEmpty, !path[3].isEmpty else {
+            return nil
+        }
+        return ConsumerRef(
+            region: String(parts[3]), account: String(parts[4]), stream: String(path[1]),
+            consumer: String(path[3]), createdSeconds: created)
     }
 }

@@ -14,7 +14,8 @@ struct Validator {
     static let hashKeyPattern = "0|([1-9]\\d{0,38})"
     static let sequenceNumberPattern = "0|([1-9]\\d{0,128})"
     static let streamARNPattern = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
-    static let consumerARNPattern = "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
+    static let consumerARNPattern =
+        "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
     static let resourceARNPattern = "arn:aws.*:kinesis:.*:\\d{12}:.*"
 
     mutating func fail(_ value: String?, _ path: String, _ constraint: String) {
@@ -27,7 +28,8 @@ struct Validator {
     func check() throws(KinesisError) {
         guard !errors.isEmpty else { return }
         let n = errors.count
-        throw KinesisError(.validation, "\(n) validation error\(n > 1 ? "s" : "") detected: " + errors.joined(separator: "; "))
+        throw KinesisError(
+            .validation, "\(n) validation error\(n > 1 ? "s" : "") detected: " + errors.joined(separator: "; "))
     }
 
     // MARK: member checks (each returns the value when present, for chaining)
@@ -36,7 +38,9 @@ struct Validator {
         if v == nil { fail(nil, path, "Member must not be null") }
     }
 
-    mutating func string(_ v: String?, _ path: String, required: Bool = false, length: ClosedRange<Int>? = nil, pattern: String? = nil) {
+    mutating func string(
+        _ v: String?, _ path: String, required: Bool = false, length: ClosedRange<Int>? = nil, pattern: String? = nil
+    ) {
         guard let v else {
             if required { fail(nil, path, "Member must not be null") }
             return
@@ -47,8 +51,12 @@ struct Validator {
         if let length {
             // The model counts UTF-16 code units, as Java strings do.
             let count = v.utf16.count
-            if count < length.lowerBound { fail(v, path, "Member must have length greater than or equal to \(length.lowerBound)") }
-            if count > length.upperBound { fail(v, path, "Member must have length less than or equal to \(length.upperBound)") }
+            if count < length.lowerBound {
+                fail(v, path, "Member must have length greater than or equal to \(length.lowerBound)")
+            }
+            if count > length.upperBound {
+                fail(v, path, "Member must have length less than or equal to \(length.upperBound)")
+            }
         }
     }
 
@@ -68,8 +76,12 @@ struct Validator {
             return
         }
         if let range {
-            if v < range.lowerBound { fail(String(v), path, "Member must have value greater than or equal to \(range.lowerBound)") }
-            if v > range.upperBound { fail(String(v), path, "Member must have value less than or equal to \(range.upperBound)") }
+            if v < range.lowerBound {
+                fail(String(v), path, "Member must have value greater than or equal to \(range.lowerBound)")
+            }
+            if v > range.upperBound {
+                fail(String(v), path, "Member must have value less than or equal to \(range.upperBound)")
+            }
         }
     }
 
@@ -79,7 +91,9 @@ struct Validator {
             return
         }
         if !v.isKnown {
-            fail(v.rawValue, path, "Member must satisfy enum value set: [\(E.allCases.map(\.rawValue).joined(separator: ", "))]")
+            fail(
+                v.rawValue, path,
+                "Member must satisfy enum value set: [\(E.allCases.map(\.rawValue).joined(separator: ", "))]")
         }
     }
 
@@ -89,19 +103,28 @@ struct Validator {
             return
         }
         if v.count > maxLength {
-            fail("java.nio.HeapByteBuffer[pos=0 lim=\(v.count) cap=\(v.count)]", path,
-                 "Member must have length less than or equal to \(maxLength)")
+            fail(
+                "java.nio.HeapByteBuffer[pos=0 lim=\(v.count) cap=\(v.count)]", path,
+                "Member must have length less than or equal to \(maxLength)")
         }
     }
 
-    mutating func list<T>(_ v: [T]?, _ path: String, required: Bool = false, count: ClosedRange<Int>, memberDescription: String) {
+    mutating func list<T>(
+        _ v: [T]?, _ path: String, required: Bool = false, count: ClosedRange<Int>, memberDescription: String
+    ) {
         guard let v else {
             if required { fail(nil, path, "Member must not be null") }
             return
         }
-        let shown = "[" + Array(repeating: memberDescription, count: min(v.count, 3)).joined(separator: ", ") + (v.count > 3 ? ", ..." : "") + "]"
-        if v.count < count.lowerBound { fail(shown, path, "Member must have length greater than or equal to \(count.lowerBound)") }
-        if v.count > count.upperBound { fail(shown, path, "Member must have length less than or equal to \(count.upperBound)") }
+        let shown =
+            "[" + Array(repeating: memberDescription, count: min(v.count, 3)).joined(separator: ", ")
+            + (v.count > 3 ? ", ..." : "") + "]"
+        if v.count < count.lowerBound {
+            fail(shown, path, "Member must have length greater than or equal to \(count.lowerBound)")
+        }
+        if v.count > count.upperBound {
+            fail(shown, path, "Member must have length less than or equal to \(count.upperBound)")
+        }
     }
 
     mutating func tagMap(_ v: [String: String]?, _ path: String, required: Bool = false, count: ClosedRange<Int>) {
@@ -110,13 +133,25 @@ struct Validator {
             return
         }
         let shown = "{" + v.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", ") + "}"
-        if v.count < count.lowerBound { fail(shown, path, "Member must have length greater than or equal to \(count.lowerBound)") }
-        if v.count > count.upperBound { fail(shown, path, "Member must have length less than or equal to \(count.upperBound)") }
+        if v.count < count.lowerBound {
+            fail(shown, path, "Member must have length greater than or equal to \(count.lowerBound)")
+        }
+        if v.count > count.upperBound {
+            fail(shown, path, "Member must have length less than or equal to \(count.upperBound)")
+        }
         if !v.keys.allSatisfy({ (1...128).contains($0.utf16.count) }) {
-            fail(shown, path, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]")
+            fail(
+                shown, path,
+                "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must "
+                    + "have length greater than or equal to 1]"
+            )
         }
         if !v.values.allSatisfy({ $0.utf16.count <= 256 }) {
-            fail(shown, path, "Map value must satisfy constraint: [Member must have length less than or equal to 256, Member must have length greater than or equal to 0]")
+            fail(
+                shown, path,
+                "Map value must satisfy constraint: [Member must have length less than or equal to 256, Member must "
+                    + "have length greater than or equal to 0]"
+            )
         }
     }
 
@@ -128,9 +163,11 @@ struct Validator {
     static func matches(_ s: String, _ pattern: String) -> Bool {
         switch pattern {
         case streamNamePattern:
-            return !s.isEmpty && s.utf8.allSatisfy { c in
-                (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 45
-            }
+            return !s.isEmpty
+                && s.utf8.allSatisfy { c in
+                    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 || c == 46
+                        || c == 45
+                }
         case hashKeyPattern: return decimalMatches(s, maxDigits: 39)
         case sequenceNumberPattern: return decimalMatches(s, maxDigits: 129)
         case streamARNPattern: return ARNPatterns.isStreamARN(s)

@@ -57,7 +57,8 @@ struct Ktop: AsyncParsableCommand {
 
     /// Levenshtein distance, for the "did you mean" hint.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         var row = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var previous = row[0]
@@ -74,13 +75,21 @@ struct Ktop: AsyncParsableCommand {
 
 /// Options shared by every mode that runs the embedded engine.
 struct EngineOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Quota profile: 'aws' enforces every Kinesis quota; 'off' lifts throughput quotas (benchmarks, bulk loads).", valueName: "aws|off"))
+    @Option(
+        help: ArgumentHelp(
+            "Quota profile: 'aws' enforces every Kinesis quota; "
+                + "'off' lifts throughput quotas (benchmarks, bulk loads).",
+            valueName: "aws|off"))
     var limits: String = "aws"
 
-    @Option(name: .customLong("memory-budget"), help: ArgumentHelp(
-        "Memory for retained records before the oldest are trimmed early (and the events say so): e.g. 512MiB, 4GiB, 25%. "
-            + "Default: a quarter of this machine's memory (\(EngineOptions.describe(SystemMemory.defaultBudget))).",
-        valueName: "size"))
+    @Option(
+        name: .customLong("memory-budget"),
+        help: ArgumentHelp(
+            "Memory for retained records before the oldest are trimmed early (and the events say so): e.g. 512MiB, "
+                + "4GiB, 25%. "
+                + "Default: a quarter of this machine's memory "
+                + "(\(EngineOptions.describe(SystemMemory.defaultBudget))).",
+            valueName: "size"))
     var memoryBudget: String?
 
     @OptionGroup(title: "Durable streams") var storageOptions: StorageOptions
@@ -91,7 +100,10 @@ struct EngineOptions: ParsableArguments {
 
     func kinesisLimits() throws -> KinesisLimits {
         guard let l = KinesisLimits.named(limits) else {
-            throw ValidationError("Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput quotas).")
+            throw ValidationError(
+                "Unknown --limits '\(limits)'. Use --limits aws (every Kinesis quota) or --limits off (no throughput "
+                    + "quotas)."
+            )
         }
         return l
     }
@@ -110,7 +122,10 @@ struct EngineOptions: ParsableArguments {
         }
         if let memoryBudget {
             guard let bytes = SystemMemory.parseSize(memoryBudget), bytes >= 1 << 20 else {
-                throw ValidationError("--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget 512MiB, 4GiB or 25%.")
+                throw ValidationError(
+                    "--memory-budget '\(memoryBudget)' is not a size of at least 1MiB; write e.g. --memory-budget "
+                        + "512MiB, 4GiB or 25%."
+                )
             }
             config.retainedBytesBudget = bytes
         }
@@ -124,9 +139,12 @@ struct EngineOptions: ParsableArguments {
 
 /// `--price NAME=USD`: the cost estimate's prices (KINESIS.md §8 figures are unconfirmed).
 struct PriceOptions: ParsableArguments {
-    @Option(name: .customLong("price"), help: ArgumentHelp(
-        "Override a price of the cost estimate (USD), repeatable: " + PriceTable.overridable.map(\.name).joined(separator: ", ") + ".",
-        valueName: "name=usd"))
+    @Option(
+        name: .customLong("price"),
+        help: ArgumentHelp(
+            "Override a price of the cost estimate (USD), repeatable: "
+                + PriceTable.overridable.map(\.name).joined(separator: ", ") + ".",
+            valueName: "name=usd"))
     var overrides: [String] = []
 
     func metricsConfiguration() throws -> MetricsConfiguration {
@@ -144,7 +162,10 @@ enum Speed: ExpressibleByArgument, Equatable {
     case max
 
     init?(argument: String) {
-        if argument == "max" { self = .max; return }
+        if argument == "max" {
+            self = .max
+            return
+        }
         guard let v = Double(argument), v > 0, v <= 10_000 else { return nil }
         self = .factor(v)
     }
@@ -154,27 +175,47 @@ enum Speed: ExpressibleByArgument, Equatable {
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a scenario on the embedded engine (the default command), or its load against a remote endpoint with --endpoint.")
+        abstract:
+            "Run a scenario on the embedded engine (the default command), or its load against a remote endpoint with "
+                + "--endpoint."
+    )
 
-    @Option(help: ArgumentHelp("A built-in scenario (see 'ktop scenarios') or a scenario file (JSON; 'ktop scenarios --show NAME' prints one to start from).", valueName: "name|file"))
+    @Option(
+        help: ArgumentHelp(
+            "A built-in scenario (see 'ktop scenarios') or a scenario file (JSON; 'ktop scenarios --show NAME' "
+                + "prints one to start from).",
+            valueName: "name|file"))
     var scenario: String = Scenario.demo.name
 
-    @Option(help: "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max (default: the scenario's seed, else random).")
+    @Option(
+        help: ArgumentHelp(
+            "Seed for keys, sizes and jitter: the same seed repeats a run exactly with --speed max (default: the "
+                + "scenario's seed, else random)."))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Simulated seconds per real second, or 'max' to step a manual clock as fast as possible (the output says so).", valueName: "x|max"))
+    @Option(
+        help: ArgumentHelp(
+            "Simulated seconds per real second, or 'max' to step a manual clock as fast as possible (the output says "
+                + "so).",
+            valueName: "x|max"))
     var speed: Speed = .factor(1)
 
     @Flag(help: "No terminal UI: one snapshot a second on stdout.")
     var headless = false
 
-    @Option(help: ArgumentHelp("Stop after this many simulated seconds (default: the scenario's length; the demo runs until interrupted).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop after this many simulated seconds (default: the scenario's length; the demo runs until interrupted).",
+            valueName: "seconds"))
     var duration: Double?
 
     @Option(help: ArgumentHelp("Snapshot format: 'json' (JSON Lines) or 'text'.", valueName: "json|text"))
     var format: String = "json"
 
-    @Option(help: ArgumentHelp("Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.", valueName: "[host:]port"))
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the Kinesis API on this address, so your own SDK apps write to the engine on screen.",
+            valueName: "[host:]port"))
     var listen: ListenAddress?
 
     @OptionGroup(title: "Connection limits of the --listen server") var connectionOptions: ConnectionOptions
@@ -183,19 +224,34 @@ struct Run: ParsableCommand {
 
     @OptionGroup var priceOptions: PriceOptions
 
-    @Option(help: ArgumentHelp(
-        "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, another ktop) instead of the embedded engine. Needs --headless: each second shows what the load generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if missing and never deletes it (on AWS it is billed). Credentials come as for 'ktop attach' (AWS_* variables, else the AWS_PROFILE or default profile, credential_process included; with none, placeholder keys, which local emulators accept); --limits and --speed do not apply.",
-        valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Run the scenario's producers and consumers against this Kinesis endpoint (AWS, LocalStack, moto, "
+                + "another ktop) instead of the embedded engine. Needs --headless: each second shows what the load "
+                    + "generator sees (records acked, throttled, dropped; consumer records and lag), not per-shard "
+                        + "metrics, heat or advice, which need the embedded engine. Creates the scenario's stream if "
+                            + "missing and never deletes it (on AWS it is billed). Credentials come as for 'ktop "
+                                + "attach' (AWS_* variables, else the AWS_PROFILE or default profile, "
+                                    + "credential_process included; with none, placeholder keys, which local "
+                                        + "emulators accept); --limits and --speed do not apply.",
+            valueName: "url"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1).", valueName: "region"))
+    @Option(
+        help: ArgumentHelp(
+            "Region for --endpoint's SigV4 signature (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, "
+                + "else us-east-1).",
+            valueName: "region"))
     var region: String?
 
     /// A built-in by name, else a scenario file.
     func resolveScenario() throws -> Scenario {
         if let builtIn = Scenario.named(scenario) { return builtIn }
         guard FileManager.default.fileExists(atPath: scenario) else {
-            throw ValidationError("Unknown scenario '\(scenario)': neither a built-in nor a file. Run 'ktop scenarios' to list them, e.g. --scenario \(Scenario.demo.name).")
+            throw ValidationError(
+                "Unknown scenario '\(scenario)': neither a built-in nor a file. Run 'ktop scenarios' to list them, "
+                    + "e.g. --scenario \(Scenario.demo.name)."
+            )
         }
         do { return try ScenarioFile.load(path: scenario) } catch { throw ValidationError("\(error)") }
     }
@@ -203,11 +259,19 @@ struct Run: ParsableCommand {
     func validate() throws {
         _ = try resolveScenario()
         if let endpoint {
-            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-                throw ValidationError("--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or https://kinesis.us-east-1.amazonaws.com.")
+            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+                ["http", "https"].contains(scheme), url.host != nil
+            else {
+                throw ValidationError(
+                    "--endpoint must be an http(s) URL, e.g. --endpoint http://127.0.0.1:4567 or "
+                        + "https://kinesis.us-east-1.amazonaws.com."
+                )
             }
             guard headless else {
-                throw ValidationError("--endpoint runs with --headless only: the dashboard needs the embedded engine's per-shard samples. Add --headless.")
+                throw ValidationError(
+                    "--endpoint runs with --headless only: the dashboard needs the embedded engine's per-shard "
+                        + "samples. Add --headless."
+                )
             }
             guard speed == .factor(1) else {
                 throw ValidationError("--speed does not apply to --endpoint: a remote endpoint runs in real time.")
@@ -216,10 +280,13 @@ struct Run: ParsableCommand {
         guard ["json", "text"].contains(format) else {
             throw ValidationError("Unknown --format '\(format)'. Use --format json or --format text.")
         }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.") }
+        if let duration, !(duration > 0) {
+            throw ValidationError("--duration must be a positive number of seconds, e.g. --duration 10.")
+        }
         if connectionOptions.given && listen == nil {
-            throw ValidationError("The connection limits (--header-timeout, --max-connections, ...) bound the "
-                                  + "--listen server: add --listen [HOST:]PORT.")
+            throw ValidationError(
+                "The connection limits (--header-timeout, --max-connections, ...) bound the "
+                    + "--listen server: add --listen [HOST:]PORT.")
         }
         _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
@@ -234,14 +301,20 @@ struct Run: ParsableCommand {
             // The same credential chain as attach; with none anywhere, placeholder keys (local emulators take any).
             let chain = AWSCredentialChain(environment: ProcessInfo.processInfo.environment)
             let resolved: AWSResolvedCredentials?
-            do { resolved = try chain.resolve(region: region) } catch where error.kind == .notFound { resolved = nil } catch {
+            do { resolved = try chain.resolve(region: region) } catch  where error.kind == .notFound {
+                resolved = nil
+            } catch {
                 fail("\(error)")
             }
             let region = resolved?.region ?? "us-east-1"
-            let credentials = resolved?.provider ?? AWSCredentialsProvider(AWSCredentials(accessKeyId: "ktop", secretAccessKey: "ktop"))
+            let credentials =
+                resolved?.provider
+                ?? AWSCredentialsProvider(AWSCredentials(accessKeyId: "ktop", secretAccessKey: "ktop"))
             let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
-            RemoteRunner(scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
-                         endpoint: url, region: region, credentials: credentials).run()
+            RemoteRunner(
+                scenario: scenario, seed: seed, duration: length, format: format == "text" ? .text : .json,
+                endpoint: url, region: region, credentials: credentials
+            ).run()
             return
         }
         let config = try engineOptions.engineConfiguration(faultSeed: seed)
@@ -252,18 +325,22 @@ struct Run: ParsableCommand {
         let metrics = try priceOptions.metricsConfiguration()
         // A scenario's story gets one extra second: its stream takes a moment to become ACTIVE.
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
-        let speed = self.speed, address = listen
+        let speed = self.speed
+        let address = listen
         guard headless else {
             // The live dashboard; without a terminal it says to use --headless and exits nonzero.
-            let status = DashboardRunner(makeSource: {
-                EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address)
-            }, metrics: metrics, faultsOn: config.faults != nil).run()
+            let status = DashboardRunner(
+                makeSource: {
+                    EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address)
+                }, metrics: metrics, faultsOn: config.faults != nil
+            ).run()
             if status != 0 { throw ExitCode(status) }
             return
         }
         HeadlessRunner(format: format == "text" ? .text : .json, metrics: metrics).run(
-            EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
-                           duration: length, checkExpectations: format == "text"))
+            EmbeddedSource(
+                scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
+                duration: length, checkExpectations: format == "text"))
     }
 }
 

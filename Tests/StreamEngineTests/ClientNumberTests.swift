@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Numbers a client sends at their extremes: each becomes a Kinesis answer,
@@ -63,8 +64,12 @@ import Testing
         _ = try h.put()
         let date = Date(timeIntervalSince1970: seconds)
         if Instant(date) > h.now {
-            let e = expectError(.invalidArgument) { () throws(KinesisError) in try h.iterator("s", .atTimestamp, timestamp: date) }
-            #expect(e?.message.hasPrefix("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.") == true)
+            let e = expectError(.invalidArgument) { () throws(KinesisError) in
+                try h.iterator("s", .atTimestamp, timestamp: date)
+            }
+            #expect(
+                e?.message.hasPrefix(
+                    "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.") == true)
         } else {
             // Before the trim horizon: the iterator starts at the oldest record.
             let it = try h.iterator("s", .atTimestamp, timestamp: date)
@@ -76,7 +81,8 @@ import Testing
     func listShardsTimestampFiltersAtAnyTime(type: ShardFilterType, seconds: Double) throws {
         let h = Harness()
         try h.stream(shards: 2)
-        let shards = try h.listAllShards("s", filter: ShardFilter(type: type, timestamp: Date(timeIntervalSince1970: seconds)))
+        let shards = try h.listAllShards(
+            "s", filter: ShardFilter(type: type, timestamp: Date(timeIntervalSince1970: seconds)))
         // Both shards are open: open shards match every timestamp filter.
         #expect(shards.map(\.shardId) == ["shardId-000000000000", "shardId-000000000001"])
     }
@@ -85,7 +91,8 @@ import Testing
     func subscribeToShardAtAnyTimestamp(seconds: Double) throws {
         let h = Harness()
         let arn = try h.stream()
-        let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer.consumerARN
+        let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer
+            .consumerARN
         let start = StartingPosition(type: .atTimestamp, timestamp: Date(timeIntervalSince1970: seconds))
         let input = SubscribeToShardInput(consumerARN: c, shardId: "shardId-000000000000", startingPosition: start)
         if seconds > 0 {
@@ -101,7 +108,9 @@ import Testing
         let e = expectError(.limitExceeded) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "s", shardCount: count))
         }
-        #expect(e?.message.contains("Number of additional shards that would have resulted from this request: \(count).") == true)
+        #expect(
+            e?.message.contains("Number of additional shards that would have resulted from this request: \(count).")
+                == true)
     }
 
     @Test(arguments: [Int.max, Int.max - 1, Int.max / 2 + 1, Int.max / 2, 9])
@@ -109,9 +118,11 @@ import Testing
         let h = Harness()
         try h.stream(shards: 4)
         let e = expectError(.invalidArgument) { () throws(KinesisError) in
-            try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: target, scalingType: .uniformScaling))
+            try h.k.updateShardCount(
+                UpdateShardCountInput(streamName: "s", targetShardCount: target, scalingType: .uniformScaling))
         }
-        #expect(e?.message.hasPrefix("UpdateShardCount cannot scale up over double your current open shard count.") == true)
+        #expect(
+            e?.message.hasPrefix("UpdateShardCount cannot scale up over double your current open shard count.") == true)
     }
 
     @Test(arguments: [(4, 1, false), (4, 2, true), (5, 2, false), (5, 3, true), (1, 1, true)])
@@ -130,11 +141,15 @@ import Testing
 /// The hand-written ARN matchers agree with a regex engine on every string
 /// drawn, and stay linear on the crafted values that made the regex slow.
 @Suite struct ARNPatternTests {
-    static let templates = ["arn:aws:kinesis:us-east-1:123456789012:stream/s",
-                            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c-1:1764000000",
-                            "arn:aws-cn:kinesis:x:123456789012:thing"]
-    static let pieces = ["arn", ":aws", ":kinesis:", ":", "123456789012", "1", "stream/", "/consumer/", "s", "/", " ",
-                         "\n", "\u{2028}", "é", ":0"]
+    static let templates = [
+        "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+        "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c-1:1764000000",
+        "arn:aws-cn:kinesis:x:123456789012:thing",
+    ]
+    static let pieces = [
+        "arn", ":aws", ":kinesis:", ":", "123456789012", "1", "stream/", "/consumer/", "s", "/", " ",
+        "\n", "\u{2028}", "é", ":0",
+    ]
 
     /// Valid ARNs of each kind with a few random edits (insert a piece, cut a run,
     /// duplicate a run), so that both answers of every pattern are drawn often.
@@ -148,7 +163,9 @@ import Testing
             for _ in 0..<Int(rng.next() % 4) {
                 let at = Int(rng.next() % UInt64(u.count + 1))
                 switch rng.next() % 3 {
-                case 0: u.insert(contentsOf: Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))].unicodeScalars, at: at)
+                case 0:
+                    u.insert(
+                        contentsOf: Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))].unicodeScalars, at: at)
                 case 1: u.removeSubrange(at..<min(u.count, at + Int(rng.next() % 6)))
                 default: u.insert(contentsOf: u[at..<min(u.count, at + Int(rng.next() % 20))], at: at)
                 }
@@ -177,10 +194,12 @@ import Testing
 
     @Test func craftedLongValuesAreAnswered() {
         // Each took 0.1–0.2 s through Swift's Regex; here they are one pass each.
-        let crafted = ["arn:aws" + String(repeating: ":kinesis:", count: 227),
-                       "arn:aws:kinesis:" + String(repeating: ":123456789012", count: 150),
-                       "arn:aws" + String(repeating: ":kinesis:123456789012:stream/x/consumer/", count: 50),
-                       "arn:aws" + String(repeating: ":kinesis:", count: 100_000)]
+        let crafted = [
+            "arn:aws" + String(repeating: ":kinesis:", count: 227),
+            "arn:aws:kinesis:" + String(repeating: ":123456789012", count: 150),
+            "arn:aws" + String(repeating: ":kinesis:123456789012:stream/x/consumer/", count: 50),
+            "arn:aws" + String(repeating: ":kinesis:", count: 100_000),
+        ]
         for s in crafted {
             #expect(!ARNPatterns.isConsumerARN(s))
             _ = ARNPatterns.isStreamARN(s)

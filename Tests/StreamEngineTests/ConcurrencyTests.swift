@@ -2,19 +2,28 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 @testable import StreamEngine
 
 /// Many threads writing (and resharding) at once: nothing acked is lost or
 /// duplicated, sequence numbers stay unique and ordered, counters add up.
 @Suite struct ConcurrencyTests {
-    struct Ack: Hashable { var seq: String; var shard: String; var size: Int; var data: Data }
+    struct Ack: Hashable {
+        var seq: String
+        var shard: String
+        var size: Int
+        var data: Data
+    }
 
     /// Each of `threads` workers puts `perThread` records in PutRecords batches of 500.
     static func write(_ h: Harness, threads: Int, perThread: Int, also extra: (@Sendable () -> Void)? = nil) -> [Ack] {
         let acks = LockedValue<[Ack]>([])
         let failures = LockedValue<[String]>([])
         DispatchQueue.concurrentPerform(iterations: threads + (extra == nil ? 0 : 1)) { t in
-            if t == threads { extra?(); return }
+            if t == threads {
+                extra?()
+                return
+            }
             var mine: [Ack] = []
             mine.reserveCapacity(perThread)
             for batchStart in stride(from: 0, to: perThread, by: 500) {
@@ -23,10 +32,14 @@ import Testing
                 }
                 do {
                     let out = try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s"))
-                    if out.failedRecordCount != 0 { failures.withLock { $0.append("\(out.failedRecordCount ?? -1) failed") } }
+                    if out.failedRecordCount != 0 {
+                        failures.withLock { $0.append("\(out.failedRecordCount ?? -1) failed") }
+                    }
                     for (e, r) in zip(entries, out.records) {
                         guard let seq = r.sequenceNumber, let shard = r.shardId else { continue }
-                        mine.append(Ack(seq: seq, shard: shard, size: e.data!.count + e.partitionKey!.utf8.count, data: e.data!))
+                        mine.append(
+                            Ack(seq: seq, shard: shard, size: e.data!.count + e.partitionKey!.utf8.count, data: e.data!)
+                        )
                     }
                 } catch {
                     failures.withLock { $0.append("\(error)") }
@@ -63,7 +76,11 @@ import Testing
             #expect(shard.counters.incomingBytes == Int64(mine.reduce(0) { $0 + $1.size }), "\(shard.shardId)")
             #expect(shard.counters.writeThrottledRecords == 0)
         }
-        #expect(h.engine.retainedPayloadBytes == acks.reduce(0) { $0 + resident($1.data.count, key: String(repeating: "k", count: $1.size - $1.data.count)) })
+        #expect(
+            h.engine.retainedPayloadBytes
+                == acks.reduce(0) {
+                    $0 + resident($1.data.count, key: String(repeating: "k", count: $1.size - $1.data.count))
+                })
     }
 
     @Test func eightThreadsPutTenThousandRecordsEach() throws {
@@ -81,15 +98,21 @@ import Testing
             // Meanwhile: split the widest open shard or merge the first pair, over and over.
             for i in 0..<30 {
                 do {
-                    let open = try k.listShards(ListShardsInput(streamName: "s", shardFilter: ShardFilter(type: .atLatest)))
-                        .shards.sorted { $0.start < $1.start }
+                    let open = try k.listShards(
+                        ListShardsInput(streamName: "s", shardFilter: ShardFilter(type: .atLatest))
+                    )
+                    .shards.sorted { $0.start < $1.start }
                     if i % 3 == 2, open.count > 1 {
-                        _ = try k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: open[0].shardId,
-                                                               adjacentShardToMerge: open[1].shardId))
+                        _ = try k.mergeShards(
+                            MergeShardsInput(
+                                streamName: "s", shardToMerge: open[0].shardId,
+                                adjacentShardToMerge: open[1].shardId))
                     } else {
                         let w = open.max { $0.end - $0.start < $1.end - $1.start }!
-                        _ = try k.splitShard(SplitShardInput(streamName: "s", shardToSplit: w.shardId,
-                                                             newStartingHashKey: String(w.start + (w.end - w.start) / 2)))
+                        _ = try k.splitShard(
+                            SplitShardInput(
+                                streamName: "s", shardToSplit: w.shardId,
+                                newStartingHashKey: String(w.start + (w.end - w.start) / 2)))
                     }
                 } catch {
                     Issue.record("reshard \(i) failed: \(error)")
@@ -107,9 +130,12 @@ import Testing
         // exactly 1,000 of 2,000 simultaneous records are accepted, the rest throttled.
         let h = Harness()
         try h.stream()
-        let accepted = Atomic<Int>(0), throttled = Atomic<Int>(0)
+        let accepted = Atomic<Int>(0)
+        let throttled = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 8) { t in
-            let entries = (0..<250).map { i in PutRecordsRequestEntry(data: Data([UInt8(t), UInt8(i)]), partitionKey: "k") }
+            let entries = (0..<250).map { i in
+                PutRecordsRequestEntry(data: Data([UInt8(t), UInt8(i)]), partitionKey: "k")
+            }
             guard let out = try? h.k.putRecords(PutRecordsInput(records: entries, streamName: "s")) else { return }
             accepted.add(out.records.filter { $0.sequenceNumber != nil }.count, ordering: .relaxed)
             throttled.add(out.failedRecordCount ?? 0, ordering: .relaxed)

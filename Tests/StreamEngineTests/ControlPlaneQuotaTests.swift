@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Control-plane TPS and the account/stream quotas of KINESIS.md §3.
@@ -18,7 +19,8 @@ import Testing
             try h.stream("t", shards: 1)
             switch name {
             case "DecreaseStreamRetentionPeriod":
-                _ = try h.k.increaseStreamRetentionPeriod(StreamRetentionInput(streamName: "s", retentionPeriodHours: 100))
+                _ = try h.k.increaseStreamRetentionPeriod(
+                    StreamRetentionInput(streamName: "s", retentionPeriodHours: 100))
             case "MergeShards":
                 _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
                 h.advance(.seconds(1))
@@ -26,19 +28,23 @@ import Testing
                 h.advance(.seconds(1))
                 _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 8))
             case "DeleteStream":
-                for i in 0..<8 { try h.stream("d\(i)"); h.advance(.seconds(1)) }
+                for i in 0..<8 {
+                    try h.stream("d\(i)")
+                    h.advance(.seconds(1))
+                }
             case "DescribeStreamConsumer":
                 _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("s"), consumerName: "c"))
                 _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("t"), consumerName: "c"))
             case "DeregisterStreamConsumer":
                 for i in 0..<8 {
-                    _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("s"), consumerName: "c\(i)"))
+                    _ = try h.k.registerStreamConsumer(
+                        RegisterStreamConsumerInput(streamARN: arn("s"), consumerName: "c\(i)"))
                     h.advance(.seconds(1))
                 }
                 _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("t"), consumerName: "c0"))
             default: break
             }
-            h.advance(.seconds(2)) // every bucket full again
+            h.advance(.seconds(2))  // every bucket full again
         }
 
         func arn(_ s: String) -> String { "arn:aws:kinesis:us-east-1:\(account):stream/\(s)" }
@@ -51,30 +57,45 @@ import Testing
             case "ListStreams": _ = try k.listStreams(ListStreamsInput())
             case "DescribeLimits": _ = try k.describeLimits()
             case "ListTagsForStream": _ = try k.listTagsForStream(ListTagsForStreamInput(streamName: stream))
-            case "AddTagsToStream": _ = try k.addTagsToStream(AddTagsToStreamInput(streamName: stream, tags: ["k\(i)": "v"]))
-            case "RemoveTagsFromStream": _ = try k.removeTagsFromStream(RemoveTagsFromStreamInput(streamName: stream, tagKeys: ["k\(i)"]))
+            case "AddTagsToStream":
+                _ = try k.addTagsToStream(AddTagsToStreamInput(streamName: stream, tags: ["k\(i)": "v"]))
+            case "RemoveTagsFromStream":
+                _ = try k.removeTagsFromStream(RemoveTagsFromStreamInput(streamName: stream, tagKeys: ["k\(i)"]))
             case "EnableEnhancedMonitoring":
-                _ = try k.enableEnhancedMonitoring(EnhancedMonitoringInput(streamName: stream, shardLevelMetrics: [.incomingBytes]))
+                _ = try k.enableEnhancedMonitoring(
+                    EnhancedMonitoringInput(streamName: stream, shardLevelMetrics: [.incomingBytes]))
             case "DisableEnhancedMonitoring":
-                _ = try k.disableEnhancedMonitoring(EnhancedMonitoringInput(streamName: stream, shardLevelMetrics: [.incomingBytes]))
+                _ = try k.disableEnhancedMonitoring(
+                    EnhancedMonitoringInput(streamName: stream, shardLevelMetrics: [.incomingBytes]))
             case "IncreaseStreamRetentionPeriod":
-                _ = try k.increaseStreamRetentionPeriod(StreamRetentionInput(streamName: stream, retentionPeriodHours: 30 + i))
+                _ = try k.increaseStreamRetentionPeriod(
+                    StreamRetentionInput(streamName: stream, retentionPeriodHours: 30 + i))
             case "DecreaseStreamRetentionPeriod":
-                _ = try k.decreaseStreamRetentionPeriod(StreamRetentionInput(streamName: stream, retentionPeriodHours: 90 - i))
+                _ = try k.decreaseStreamRetentionPeriod(
+                    StreamRetentionInput(streamName: stream, retentionPeriodHours: 90 - i))
             case "CreateStream": _ = try k.createStream(CreateStreamInput(streamName: "new\(i)", shardCount: 1))
             case "DeleteStream": _ = try k.deleteStream(DeleteStreamInput(streamName: "d\(i)"))
             case "SplitShard":
                 // Always split the top open shard at the middle of its range.
-                let top = try k.listShards(ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest)))
-                    .shards.max { $0.start < $1.start }!
-                _ = try k.splitShard(SplitShardInput(streamName: stream, shardToSplit: top.shardId,
-                                                     newStartingHashKey: String(top.start + (top.end - top.start) / 2)))
+                let top = try k.listShards(
+                    ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))
+                )
+                .shards.max { $0.start < $1.start }!
+                _ = try k.splitShard(
+                    SplitShardInput(
+                        streamName: stream, shardToSplit: top.shardId,
+                        newStartingHashKey: String(top.start + (top.end - top.start) / 2)))
             case "MergeShards":
-                let open = try k.listShards(ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest)))
-                    .shards.sorted { $0.start < $1.start }
-                _ = try k.mergeShards(MergeShardsInput(streamName: stream, shardToMerge: open[0].shardId, adjacentShardToMerge: open[1].shardId))
+                let open = try k.listShards(
+                    ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest))
+                )
+                .shards.sorted { $0.start < $1.start }
+                _ = try k.mergeShards(
+                    MergeShardsInput(
+                        streamName: stream, shardToMerge: open[0].shardId, adjacentShardToMerge: open[1].shardId))
             case "RegisterStreamConsumer":
-                _ = try k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn(stream), consumerName: "c\(i)"))
+                _ = try k.registerStreamConsumer(
+                    RegisterStreamConsumerInput(streamARN: arn(stream), consumerName: "c\(i)"))
             case "DescribeStreamConsumer":
                 _ = try k.describeStreamConsumer(StreamConsumerInput(streamARN: arn(stream), consumerName: "c"))
             case "DeregisterStreamConsumer":
@@ -92,14 +113,17 @@ import Testing
     }
 
     static let ops: [Op] = [
-        Op(name: "DescribeStream", tps: 10), Op(name: "DescribeStreamSummary", tps: 20), Op(name: "ListStreams", tps: 5),
+        Op(name: "DescribeStream", tps: 10), Op(name: "DescribeStreamSummary", tps: 20),
+        Op(name: "ListStreams", tps: 5),
         Op(name: "DescribeLimits", tps: 1), Op(name: "ListTagsForStream", tps: 5), Op(name: "AddTagsToStream", tps: 5),
         Op(name: "RemoveTagsFromStream", tps: 5), Op(name: "EnableEnhancedMonitoring", tps: 5),
         Op(name: "DisableEnhancedMonitoring", tps: 5), Op(name: "IncreaseStreamRetentionPeriod", tps: 5),
-        Op(name: "DecreaseStreamRetentionPeriod", tps: 5), Op(name: "CreateStream", tps: 5), Op(name: "DeleteStream", tps: 5),
+        Op(name: "DecreaseStreamRetentionPeriod", tps: 5), Op(name: "CreateStream", tps: 5),
+        Op(name: "DeleteStream", tps: 5),
         Op(name: "SplitShard", tps: 5), Op(name: "MergeShards", tps: 5), Op(name: "RegisterStreamConsumer", tps: 5),
         Op(name: "DescribeAccountSettings", tps: 5), Op(name: "UpdateAccountSettings", tps: 5),
-        Op(name: "DescribeStreamConsumer", tps: 20, perStream: true), Op(name: "DeregisterStreamConsumer", tps: 5, perStream: true),
+        Op(name: "DescribeStreamConsumer", tps: 20, perStream: true),
+        Op(name: "DeregisterStreamConsumer", tps: 5, perStream: true),
         Op(name: "ListStreamConsumers", tps: 5, perStream: true), Op(name: "ListShards", tps: 1_000, perStream: true),
     ]
 
@@ -108,7 +132,8 @@ import Testing
         let h = Harness()
         try op.setUp(h)
         for i in 0..<op.tps { try op.call(h, i) }
-        let message = op.perStream
+        let message =
+            op.perStream
             ? "Rate exceeded for \(op.name) on stream s under account 123456789012."
             : "Rate exceeded for \(op.name) under account 123456789012."
         expectError(.limitExceeded, message) { () throws(KinesisError) in try op.call(h, op.tps) }
@@ -130,7 +155,9 @@ import Testing
         let e = expectError(.limitExceeded) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "c5", shardCount: 1))
         }
-        #expect(e?.message == "This request would exceed the limit of 5 streams in CREATING state for account 123456789012.")
+        #expect(
+            e?.message == "This request would exceed the limit of 5 streams in CREATING state for account 123456789012."
+        )
         // Once the first five are ACTIVE (nothing has looked at them since), a sixth may be created.
         h.advance(.milliseconds(200))
         _ = try h.k.createStream(CreateStreamInput(streamName: "c5", shardCount: 1))
@@ -146,25 +173,34 @@ import Testing
         }
         for i in 0..<5 { try register("c\(i)") }
         h.advance(.milliseconds(400))
-        expectError(.limitExceeded, "Stream s already has 5 consumers in CREATING state.") { () throws(KinesisError) in try register("c5") }
-        h.advance(.milliseconds(100)) // the first five are ACTIVE now
+        expectError(.limitExceeded, "Stream s already has 5 consumers in CREATING state.") { () throws(KinesisError) in
+            try register("c5")
+        }
+        h.advance(.milliseconds(100))  // the first five are ACTIVE now
         for i in 5..<20 {
             try register("c\(i)")
             h.advance(.milliseconds(500))
         }
-        expectError(.limitExceeded, "Stream s already has the maximum of 20 registered consumers.") { () throws(KinesisError) in try register("c20") }
+        expectError(.limitExceeded, "Stream s already has the maximum of 20 registered consumers.") {
+            () throws(KinesisError) in try register("c20")
+        }
         _ = try h.k.deregisterStreamConsumer(StreamConsumerInput(streamARN: arn, consumerName: "c0"))
         // Still counted while DELETING.
         expectError(.limitExceeded) { () throws(KinesisError) in try register("c20") }
         h.advance(.milliseconds(500))
         try register("c20")
-        #expect(try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.consumerCount == 20)
+        #expect(
+            try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.consumerCount == 20)
     }
 
     @Test func updateShardCountBounds() throws {
         let h = Harness()
         try h.stream(shards: 4)
-        expectError(.invalidArgument, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 4 Target shard count: 9") { () throws(KinesisError) in
+        expectError(
+            .invalidArgument,
+            "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 4 "
+                + "Target shard count: 9"
+        ) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 9))
         }
         let up = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 8))
@@ -173,7 +209,11 @@ import Testing
         #expect(up.streamName == "s")
         #expect(up.streamARN == "arn:aws:kinesis:us-east-1:123456789012:stream/s")
         h.advance(.seconds(1))
-        expectError(.invalidArgument, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 8 Target shard count: 3") { () throws(KinesisError) in
+        expectError(
+            .invalidArgument,
+            "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: "
+                + "8 Target shard count: 3"
+        ) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 3))
         }
         _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 4))
@@ -181,8 +221,12 @@ import Testing
         #expect(try h.listAllShards(filter: ShardFilter(type: .atLatest)).count == 4)
         // Odd counts round the way the bounds say: 3 → 1 is below half, 3 → 2 is fine, 3 → 6 fine, 3 → 7 not.
         try h.stream("o", shards: 3)
-        expectError(.invalidArgument) { () throws(KinesisError) in try h.k.updateShardCount(UpdateShardCountInput(streamName: "o", targetShardCount: 1)) }
-        expectError(.invalidArgument) { () throws(KinesisError) in try h.k.updateShardCount(UpdateShardCountInput(streamName: "o", targetShardCount: 7)) }
+        expectError(.invalidArgument) { () throws(KinesisError) in
+            try h.k.updateShardCount(UpdateShardCountInput(streamName: "o", targetShardCount: 1))
+        }
+        expectError(.invalidArgument) { () throws(KinesisError) in
+            try h.k.updateShardCount(UpdateShardCountInput(streamName: "o", targetShardCount: 7))
+        }
         _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "o", targetShardCount: 2))
     }
 
@@ -200,7 +244,9 @@ import Testing
             _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: i % 2 == 0 ? 2 : 1))
             h.advance(.hours(1))
         }
-        let message = "Stream s under account 123456789012 has exceeded the limit of 10 UpdateShardCount operations in a rolling 24-hour period."
+        let message =
+            "Stream s under account 123456789012 has exceeded the limit of 10 UpdateShardCount operations in a "
+                + "rolling 24-hour period."
         expectError(.limitExceeded, message) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
         }
@@ -208,7 +254,7 @@ import Testing
         expectError(.limitExceeded, message) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
         }
-        h.advance(.milliseconds(1)) // the first one has left the window
+        h.advance(.milliseconds(1))  // the first one has left the window
         _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
         expectError(.limitExceeded, message) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 1))
@@ -219,27 +265,42 @@ import Testing
         let h = Harness()
         try h.stream()
         func inc(_ hours: Int) throws(KinesisError) {
-            _ = try h.k.increaseStreamRetentionPeriod(StreamRetentionInput(streamName: "s", retentionPeriodHours: hours))
+            _ = try h.k.increaseStreamRetentionPeriod(
+                StreamRetentionInput(streamName: "s", retentionPeriodHours: hours))
             h.advance(.seconds(1))
         }
         func dec(_ hours: Int) throws(KinesisError) {
-            _ = try h.k.decreaseStreamRetentionPeriod(StreamRetentionInput(streamName: "s", retentionPeriodHours: hours))
+            _ = try h.k.decreaseStreamRetentionPeriod(
+                StreamRetentionInput(streamName: "s", retentionPeriodHours: hours))
             h.advance(.seconds(1))
         }
-        let tooShort = "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short."
+        let tooShort =
+            "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short."
         expectError(.invalidArgument, tooShort) { () throws(KinesisError) in try inc(23) }
         expectError(.invalidArgument, tooShort) { () throws(KinesisError) in try dec(23) }
-        let tooLong = "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long."
+        let tooLong =
+            "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long."
         expectError(.invalidArgument, tooLong) { () throws(KinesisError) in try inc(8761) }
-        try inc(24) // equal to the current period is allowed
+        try inc(24)  // equal to the current period is allowed
         try inc(8760)
-        #expect(try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.retentionPeriodHours == 8760)
+        #expect(
+            try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.retentionPeriodHours
+                == 8760)
         try dec(48)
-        expectError(.invalidArgument, "Requested retention period (30 hours) for stream s can not be shorter than existing retention period (48 hours). Use DecreaseRetentionPeriod API.") { () throws(KinesisError) in try inc(30) }
-        expectError(.invalidArgument, "Requested retention period (100 hours) for stream s can not be longer than existing retention period (48 hours). Use IncreaseRetentionPeriod API.") { () throws(KinesisError) in try dec(100) }
+        expectError(
+            .invalidArgument,
+            "Requested retention period (30 hours) for stream s can not be shorter than existing retention period "
+                + "(48 hours). Use DecreaseRetentionPeriod API."
+        ) { () throws(KinesisError) in try inc(30) }
+        expectError(
+            .invalidArgument,
+            "Requested retention period (100 hours) for stream s can not be longer than existing retention period "
+                + "(48 hours). Use IncreaseRetentionPeriod API."
+        ) { () throws(KinesisError) in try dec(100) }
         try dec(48)
         try dec(24)
-        #expect(try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.retentionPeriodHours == 24)
+        #expect(
+            try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.retentionPeriodHours == 24)
     }
 
     @Test func atMostFiftyTagsPerStream() throws {
@@ -248,7 +309,9 @@ import Testing
         let fifty = Dictionary(uniqueKeysWithValues: (0..<50).map { ("key\($0)", "v\($0)") })
         _ = try h.k.addTagsToStream(AddTagsToStreamInput(streamName: "s", tags: fifty))
         h.advance(.seconds(1))
-        let message = "Failed to add tags to stream s under account 123456789012 because a given stream cannot have more than 50 tags associated with it."
+        let message =
+            "Failed to add tags to stream s under account 123456789012 because a given stream cannot have more than "
+                + "50 tags associated with it."
         expectError(.invalidArgument, message) { () throws(KinesisError) in
             try h.k.addTagsToStream(AddTagsToStreamInput(streamName: "s", tags: ["one-more": "x"]))
         }
@@ -256,7 +319,9 @@ import Testing
         _ = try h.k.addTagsToStream(AddTagsToStreamInput(streamName: "s", tags: ["key0": "new"]))
         // TagResource on the stream obeys the same limit.
         expectError(.invalidArgument, message) { () throws(KinesisError) in
-            try h.k.tagResource(TagResourceInput(tags: ["one-more": "x"], resourceARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s"))
+            try h.k.tagResource(
+                TagResourceInput(
+                    tags: ["one-more": "x"], resourceARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s"))
         }
         let tags = try h.k.listTagsForStream(ListTagsForStreamInput(streamName: "s")).tags
         #expect(tags.count == 50)
@@ -266,7 +331,11 @@ import Testing
         // CreateStream with more than 50 tags is refused the same way and creates nothing.
         h.advance(.seconds(1))
         let fiftyOne = fifty.merging(["key50": "v"]) { a, _ in a }
-        expectError(.invalidArgument, "Failed to add tags to stream t under account 123456789012 because a given stream cannot have more than 50 tags associated with it.") { () throws(KinesisError) in
+        expectError(
+            .invalidArgument,
+            "Failed to add tags to stream t under account 123456789012 because a given stream cannot have more than "
+                + "50 tags associated with it."
+        ) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "t", shardCount: 1, tags: fiftyOne))
         }
         #expect(h.k.streamNames == ["s"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Shard iterator positions and lifetime, shard end, retention (KINESIS.md §2.3, §3).
@@ -22,8 +23,9 @@ import Testing
     }
 
     func read(_ type: ShardIteratorType, sequence: String? = nil, at: Instant? = nil) throws(KinesisError) -> [String] {
-        h.advance(.milliseconds(200)) // stay inside GetShardIterator's and GetRecords' 5/s
-        return try h.get(h.iterator(shard: "shardId-000000000000", type, sequence: sequence, timestamp: at?.date)).records.map(\.sequenceNumber)
+        h.advance(.milliseconds(200))  // stay inside GetShardIterator's and GetRecords' 5/s
+        return try h.get(h.iterator(shard: "shardId-000000000000", type, sequence: sequence, timestamp: at?.date))
+            .records.map(\.sequenceNumber)
     }
 
     @Test func positions() throws {
@@ -64,7 +66,7 @@ import Testing
         #expect(r.encryptionType == EncryptionType.none)
         // Next unread record arrived at t0+1 s; the clock is at t0+3 s.
         #expect(out.millisBehindLatest == 2_000)
-        h.advance(.milliseconds(1)) // the read's bytes are repaid (2 MiB/s) before the next call
+        h.advance(.milliseconds(1))  // the read's bytes are repaid (2 MiB/s) before the next call
         let rest = try h.get(out.nextShardIterator!)
         #expect(rest.records.count == 2)
         #expect(rest.millisBehindLatest == 0)
@@ -76,7 +78,7 @@ import Testing
         h.advance(.seconds(150))
         let b = try h.get(it)
         #expect(a.records == b.records)
-        h.advance(.seconds(150)) // exactly 300 000 ms after issue
+        h.advance(.seconds(150))  // exactly 300 000 ms after issue
         #expect(try h.get(it).records == a.records)
         // NextShardIterator is a fresh five minutes from when it was returned.
         let next = try #require(b.nextShardIterator)
@@ -88,7 +90,8 @@ import Testing
     }
 
     @Test func closedShardEndsWithChildShards() throws {
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try h.k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         h.advance(.seconds(1))
         let first = try h.get(h.iterator(), limit: 2)
         #expect(first.records.map(\.sequenceNumber) == Array(seqs[0..<2]))
@@ -101,8 +104,11 @@ import Testing
         let children = try #require(last.childShards)
         #expect(children.map(\.shardId) == ["shardId-000000000001", "shardId-000000000002"])
         #expect(children.map(\.parentShards) == [["shardId-000000000000"], ["shardId-000000000000"]])
-        #expect(children.map(\.hashKeyRange) == [HashKeyRange(startingHashKey: "0", endingHashKey: "999"),
-                                                 HashKeyRange(startingHashKey: "1000", endingHashKey: maxHash)])
+        #expect(
+            children.map(\.hashKeyRange) == [
+                HashKeyRange(startingHashKey: "0", endingHashKey: "999"),
+                HashKeyRange(startingHashKey: "1000", endingHashKey: maxHash),
+            ])
         // LATEST on a closed shard sits at its end.
         h.advance(.seconds(1))
         let end = try h.get(h.iterator(shard: "shardId-000000000000", .latest))
@@ -110,12 +116,18 @@ import Testing
         #expect(end.nextShardIterator == nil)
         #expect(end.childShards?.count == 2)
         // A merge child lists both parents.
-        _ = try h.k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: "shardId-000000000001", adjacentShardToMerge: "shardId-000000000002"))
+        _ = try h.k.mergeShards(
+            MergeShardsInput(
+                streamName: "s", shardToMerge: "shardId-000000000001", adjacentShardToMerge: "shardId-000000000002"))
         h.advance(.seconds(1))
         let tail = try h.get(h.iterator(shard: "shardId-000000000002", .trimHorizon))
-        #expect(tail.childShards == [ChildShard(shardId: "shardId-000000000003",
-                                                parentShards: ["shardId-000000000001", "shardId-000000000002"],
-                                                hashKeyRange: HashKeyRange(startingHashKey: "0", endingHashKey: maxHash))])
+        #expect(
+            tail.childShards == [
+                ChildShard(
+                    shardId: "shardId-000000000003",
+                    parentShards: ["shardId-000000000001", "shardId-000000000002"],
+                    hashKeyRange: HashKeyRange(startingHashKey: "0", endingHashKey: maxHash))
+            ])
     }
 
     @Test func iteratorOfADeletedAndRecreatedStreamIsRefused() throws {
@@ -124,7 +136,9 @@ import Testing
         h.advance(.seconds(1))
         try h.stream()
         _ = try h.put()
-        expectError(.resourceNotFound, "Shard shardId-000000000000 in stream s under account 123456789012 does not exist") { () throws(KinesisError) in
+        expectError(
+            .resourceNotFound, "Shard shardId-000000000000 in stream s under account 123456789012 does not exist"
+        ) { () throws(KinesisError) in
             try h.get(it)
         }
     }
@@ -138,7 +152,7 @@ import Testing
         let r0 = try h.put(data: bytes(99)).sequenceNumber
         h.advance(.hours(1))
         let r1 = try h.put(data: bytes(99)).sequenceNumber
-        h.clock.advance(to: t0 + .hours(24)) // exactly 24 h: still retained
+        h.clock.advance(to: t0 + .hours(24))  // exactly 24 h: still retained
         #expect(try h.get(h.iterator()).records.map(\.sequenceNumber) == [r0, r1])
         #expect(h.engine.retainedPayloadBytes == 2 * resident(99))
         h.advance(.milliseconds(1))
@@ -151,9 +165,13 @@ import Testing
         #expect(c.expiredBytes == 101)
         // Positions before the trim horizon start at it.
         h.advance(.milliseconds(200))
-        #expect(try h.get(h.iterator(shard: "shardId-000000000000", .atSequenceNumber, sequence: r0)).records.map(\.sequenceNumber) == [r1])
+        #expect(
+            try h.get(h.iterator(shard: "shardId-000000000000", .atSequenceNumber, sequence: r0)).records.map(
+                \.sequenceNumber) == [r1])
         h.advance(.milliseconds(200))
-        #expect(try h.get(h.iterator(shard: "shardId-000000000000", .atTimestamp, timestamp: t0.date)).records.map(\.sequenceNumber) == [r1])
+        #expect(
+            try h.get(h.iterator(shard: "shardId-000000000000", .atTimestamp, timestamp: t0.date)).records.map(
+                \.sequenceNumber) == [r1])
         // Trimming happens on read even without a tick.
         h.advance(.hours(1))
         #expect(try h.get(h.iterator()).records.isEmpty)
@@ -179,7 +197,8 @@ import Testing
         let h = Harness()
         try h.stream()
         _ = try h.put()
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try h.k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         let closedAt = h.now
         h.advance(.seconds(1))
         #expect(try h.describeAllShards().count == 3)
@@ -188,7 +207,9 @@ import Testing
         h.advance(.milliseconds(1))
         #expect(try h.describeAllShards().map(\.shardId) == ["shardId-000000000001", "shardId-000000000002"])
         #expect(try h.listAllShards().map(\.shardId) == ["shardId-000000000001", "shardId-000000000002"])
-        expectError(.resourceNotFound, "Shard shardId-000000000000 in stream s under account 123456789012 does not exist") { () throws(KinesisError) in
+        expectError(
+            .resourceNotFound, "Shard shardId-000000000000 in stream s under account 123456789012 does not exist"
+        ) { () throws(KinesisError) in
             try h.iterator()
         }
     }
@@ -198,9 +219,12 @@ import Testing
         try h.stream()
         let t0 = h.now
         h.advance(.seconds(10))
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try h.k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         h.advance(.seconds(10))
-        _ = try h.k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: "shardId-000000000001", adjacentShardToMerge: "shardId-000000000002"))
+        _ = try h.k.mergeShards(
+            MergeShardsInput(
+                streamName: "s", shardToMerge: "shardId-000000000001", adjacentShardToMerge: "shardId-000000000002"))
         h.advance(.seconds(10))
         func ids(_ type: ShardFilterType, shard: String? = nil, at: Instant? = nil) throws(KinesisError) -> [String] {
             try h.listAllShards(filter: ShardFilter(type: type, shardId: shard, timestamp: at?.date)).map(\.shardId)
@@ -215,10 +239,13 @@ import Testing
         #expect(try ids(.atTimestamp, at: t0 + .seconds(25)) == ["shardId-000000000003"])
         #expect(try ids(.fromTimestamp, at: t0 + .seconds(15)) == Array(all.dropFirst()))
         #expect(try ids(.fromTimestamp, at: t0 + .seconds(25)) == ["shardId-000000000003"])
-        #expect(try ids(.afterShardId, shard: "shardId-000000000001") == ["shardId-000000000002", "shardId-000000000003"])
+        #expect(
+            try ids(.afterShardId, shard: "shardId-000000000001") == ["shardId-000000000002", "shardId-000000000003"])
         expectError(.invalidArgument) { () throws(KinesisError) in try ids(.afterShardId) }
         expectError(.invalidArgument) { () throws(KinesisError) in try ids(.atTimestamp) }
-        #expect(try h.k.listShards(ListShardsInput(streamName: "s", exclusiveStartShardId: "shardId-000000000002")).shards.map(\.shardId)
+        #expect(
+            try h.k.listShards(ListShardsInput(streamName: "s", exclusiveStartShardId: "shardId-000000000002")).shards
+                .map(\.shardId)
                 == ["shardId-000000000003"])
         // A day later the trim horizon has moved past the first split.
         h.clock.advance(to: t0 + .hours(24) + .seconds(15))

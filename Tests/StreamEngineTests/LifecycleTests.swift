@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Status transitions with their delays, on-demand mode, accounts and regions,
@@ -11,10 +12,13 @@ import Testing
         let h = Harness(delays: StatusDelays())
         _ = try h.k.createStream(CreateStreamInput(streamName: "s", shardCount: 2))
         #expect(try h.status() == .creating)
-        #expect(try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.openShardCount == 0)
+        #expect(
+            try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.openShardCount == 0)
         h.advance(.milliseconds(499))
         #expect(try h.status() == .creating)
-        expectError(.resourceNotFound, "Stream s under account 123456789012 not found.") { () throws(KinesisError) in try h.put() }
+        expectError(.resourceNotFound, "Stream s under account 123456789012 not found.") { () throws(KinesisError) in
+            try h.put()
+        }
         h.advance(.milliseconds(1))
         #expect(try h.status() == .active)
         let d = try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription
@@ -27,7 +31,8 @@ import Testing
         #expect(d.hasMoreShards == false)
 
         // Split: UPDATING for 500 ms; writes still go to the parent meanwhile.
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try h.k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         #expect(try h.status() == .updating)
         #expect(try h.put(hash: "0").shardId == "shardId-000000000000")
         h.advance(.milliseconds(499))
@@ -41,7 +46,8 @@ import Testing
         #expect(try h.status() == .updating)
         h.advance(.milliseconds(500))
         #expect(try h.status() == .active)
-        _ = try h.k.startStreamEncryption(StreamEncryptionInput(streamName: "s", encryptionType: .kms, keyId: "alias/aws/kinesis"))
+        _ = try h.k.startStreamEncryption(
+            StreamEncryptionInput(streamName: "s", encryptionType: .kms, keyId: "alias/aws/kinesis"))
         #expect(try h.status() == .updating)
         #expect(try h.put().encryptionType == EncryptionType.none)
         h.advance(.milliseconds(500))
@@ -55,17 +61,22 @@ import Testing
         _ = try h.k.deleteStream(DeleteStreamInput(streamName: "s"))
         #expect(try h.status() == .deleting)
         h.advance(.milliseconds(499))
-        #expect(try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamStatus == .deleting)
+        #expect(
+            try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamStatus == .deleting)
         #expect(try h.k.listStreams(ListStreamsInput()).streamNames == ["s"])
         h.advance(.milliseconds(1))
-        expectError(.resourceNotFound, "Stream s under account 123456789012 not found.") { () throws(KinesisError) in try h.status() }
+        expectError(.resourceNotFound, "Stream s under account 123456789012 not found.") { () throws(KinesisError) in
+            try h.status()
+        }
         #expect(try h.k.listStreams(ListStreamsInput()).streamNames == [])
         h.engine.tick()
         #expect(h.engine.sample().streams.isEmpty)
         #expect(h.engine.retainedPayloadBytes == 0)
         let k = kinds(h)
         #expect(k.first == .streamCreating)
-        #expect(k.contains(.streamActive) && k.contains(.shardSplit) && k.contains(.shardCountUpdated) && k.contains(.encryptionChanged))
+        #expect(
+            k.contains(.streamActive) && k.contains(.shardSplit) && k.contains(.shardCountUpdated)
+                && k.contains(.encryptionChanged))
         #expect(Array(k.suffix(2)) == [.streamDeleting, .streamDeleted])
         // The name can be used again.
         _ = try h.k.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
@@ -82,36 +93,50 @@ import Testing
         _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2))
         h.advance(.milliseconds(9_999))
         #expect(try h.status() == .updating)
-        expectError(.resourceInUse, "Stream s under account 123456789012 not ACTIVE, instead in state UPDATING") { () throws(KinesisError) in
+        expectError(.resourceInUse, "Stream s under account 123456789012 not ACTIVE, instead in state UPDATING") {
+            () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 1))
         }
         h.advance(.milliseconds(1))
         #expect(try h.status() == .active)
         let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer
         h.advance(.milliseconds(1_999))
-        #expect(try h.k.describeStreamConsumer(StreamConsumerInput(consumerARN: c.consumerARN)).consumerDescription.consumerStatus == .creating)
+        #expect(
+            try h.k.describeStreamConsumer(StreamConsumerInput(consumerARN: c.consumerARN)).consumerDescription
+                .consumerStatus == .creating)
         h.advance(.milliseconds(1))
-        #expect(try h.k.describeStreamConsumer(StreamConsumerInput(consumerARN: c.consumerARN)).consumerDescription.consumerStatus == .active)
+        #expect(
+            try h.k.describeStreamConsumer(StreamConsumerInput(consumerARN: c.consumerARN)).consumerDescription
+                .consumerStatus == .active)
     }
 
     // MARK: on-demand
 
     @Test func onDemandStartsWithFourShardsAndRefusesManualResharding() throws {
         let h = Harness()
-        _ = try h.k.createStream(CreateStreamInput(streamName: "s", streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
+        _ = try h.k.createStream(
+            CreateStreamInput(streamName: "s", streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
         let d = try h.k.describeStream(DescribeStreamInput(streamName: "s")).streamDescription
         #expect(d.streamModeDetails?.streamMode == .onDemand)
-        #expect(d.shards.map(\.hashKeyRange) == HashKey.uniformRanges(count: 4).map {
-            HashKeyRange(startingHashKey: String($0.lowerBound), endingHashKey: String($0.upperBound))
-        })
+        #expect(
+            d.shards.map(\.hashKeyRange)
+                == HashKey.uniformRanges(count: 4).map {
+                    HashKeyRange(startingHashKey: String($0.lowerBound), endingHashKey: String($0.upperBound))
+                })
         expectError(.validation, "ShardCount is not expected when StreamMode=ON_DEMAND") { () throws(KinesisError) in
-            try h.k.createStream(CreateStreamInput(streamName: "t", shardCount: 2, streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
+            try h.k.createStream(
+                CreateStreamInput(
+                    streamName: "t", shardCount: 2, streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
         }
         expectError(.validation) { () throws(KinesisError) in
-            try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+            try h.k.splitShard(
+                SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         }
         expectError(.validation) { () throws(KinesisError) in
-            try h.k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: "shardId-000000000000", adjacentShardToMerge: "shardId-000000000001"))
+            try h.k.mergeShards(
+                MergeShardsInput(
+                    streamName: "s", shardToMerge: "shardId-000000000000", adjacentShardToMerge: "shardId-000000000001")
+            )
         }
         expectError(.validation) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 8))
@@ -125,12 +150,14 @@ import Testing
         let h = Harness()
         let arn = try h.stream(shards: 3)
         func switchTo(_ mode: StreamMode) throws(KinesisError) {
-            _ = try h.k.updateStreamMode(UpdateStreamModeInput(streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: mode)))
+            _ = try h.k.updateStreamMode(
+                UpdateStreamModeInput(streamARN: arn, streamModeDetails: StreamModeDetails(streamMode: mode)))
             h.advance(.seconds(1))
         }
         expectError(.invalidArgument) { () throws(KinesisError) in try switchTo(.provisioned) }
         try switchTo(.onDemand)
-        #expect(try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.openShardCount == 3)
+        #expect(
+            try h.k.describeStreamSummary(StreamInput(streamName: "s")).streamDescriptionSummary.openShardCount == 3)
         expectError(.validation) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 4))
         }
@@ -143,12 +170,18 @@ import Testing
 
     @Test func listStreamsPages() throws {
         let h = Harness()
-        for name in ["d", "b", "a", "e", "c"] { try h.stream(name); h.advance(.milliseconds(200)) }
+        for name in ["d", "b", "a", "e", "c"] {
+            try h.stream(name)
+            h.advance(.milliseconds(200))
+        }
         let first = try h.k.listStreams(ListStreamsInput(limit: 2))
         #expect(first.streamNames == ["a", "b"])
         #expect(first.hasMoreStreams)
-        #expect(first.streamSummaries.map(\.streamARN) == ["arn:aws:kinesis:us-east-1:123456789012:stream/a",
-                                                             "arn:aws:kinesis:us-east-1:123456789012:stream/b"])
+        #expect(
+            first.streamSummaries.map(\.streamARN) == [
+                "arn:aws:kinesis:us-east-1:123456789012:stream/a",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/b",
+            ])
         let token = try #require(first.nextToken)
         let second = try h.k.listStreams(ListStreamsInput(limit: 2, nextToken: token))
         #expect(second.streamNames == ["c", "d"])
@@ -167,14 +200,24 @@ import Testing
         #expect(h.engine.service() === h.k)
         #expect(h.engine.service(account: "111111111111") === a)
         for svc in [a, b, eu, h.k] {
-            for i in 0..<5 { _ = try svc.createStream(CreateStreamInput(streamName: i == 0 ? "s" : "s\(i)", shardCount: 1)) }
+            for i in 0..<5 {
+                _ = try svc.createStream(CreateStreamInput(streamName: i == 0 ? "s" : "s\(i)", shardCount: 1))
+            }
         }
         _ = try a.putRecord(PutRecordInput(streamName: "s", data: Data("a".utf8), partitionKey: "k"))
-        #expect(try b.getRecords(GetRecordsInput(shardIterator: b.getShardIterator(GetShardIteratorInput(
-            streamName: "s", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)).shardIterator)).records.isEmpty)
-        #expect(try a.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamARN
+        #expect(
+            try b.getRecords(
+                GetRecordsInput(
+                    shardIterator: b.getShardIterator(
+                        GetShardIteratorInput(
+                            streamName: "s", shardId: "shardId-000000000000", shardIteratorType: .trimHorizon)
+                    ).shardIterator)
+            ).records.isEmpty)
+        #expect(
+            try a.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamARN
                 == "arn:aws:kinesis:us-east-1:111111111111:stream/s")
-        #expect(try eu.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamARN
+        #expect(
+            try eu.describeStream(DescribeStreamInput(streamName: "s")).streamDescription.streamARN
                 == "arn:aws:kinesis:eu-west-1:123456789012:stream/s")
         expectError(.resourceNotFound, "Stream x under account 222222222222 not found.") { () throws(KinesisError) in
             try b.describeStream(DescribeStreamInput(streamName: "x"))
@@ -218,7 +261,8 @@ import Testing
         #expect(sample.shards.reduce(0) { $0 + $1.retainedRecords } == 10)
         #expect(evicted.first?.shards == ["shardId-000000000000"])
         // What is left is the newest ten: the oldest record (in shard 0) is gone.
-        let left = try h.drain(h.iterator(shard: "shardId-000000000000")).records.map(\.sequenceNumber)
+        let left =
+            try h.drain(h.iterator(shard: "shardId-000000000000")).records.map(\.sequenceNumber)
             + h.drain(h.iterator(shard: "shardId-000000000001")).records.map(\.sequenceNumber)
         #expect(Set(left) == Set(seqs.dropFirst(1)))
         #expect(h.engine.sample().retainedBytes == 10 * Self.unit)
@@ -231,9 +275,11 @@ import Testing
         var old: [String] = []
         for _ in 0..<8 { old.append(try h.put(data: bytes(999), key: "k", hash: maxHash).sequenceNumber) }
         h.advance(.seconds(10))
-        let burst = try h.k.putRecords(PutRecordsInput(records: (0..<6).map { _ in
-            PutRecordsRequestEntry(data: bytes(999), explicitHashKey: "0", partitionKey: "k")
-        }, streamName: "s"))
+        let burst = try h.k.putRecords(
+            PutRecordsInput(
+                records: (0..<6).map { _ in
+                    PutRecordsRequestEntry(data: bytes(999), explicitHashKey: "0", partitionKey: "k")
+                }, streamName: "s"))
         #expect(burst.failedRecordCount == 0)
         // 14 units > budget + 1/8: trimmed at once, oldest first: four of the old records.
         #expect(h.engine.retainedPayloadBytes == 10 * Self.unit)
@@ -247,7 +293,7 @@ import Testing
     @Test func aDeletedStreamsBytesLeaveTheBudgetEvenIfItsNameIsReused() throws {
         let h = Harness()
         try h.stream()
-        _ = try h.put(data: bytes(98)) // 100 bytes with the key
+        _ = try h.put(data: bytes(98))  // 100 bytes with the key
         _ = try h.k.deleteStream(DeleteStreamInput(streamName: "s"))
         h.advance(.seconds(1))
         // Re-created before any tick removed the old one.
@@ -262,9 +308,11 @@ import Testing
         let h = Harness(limits: .off) { $0.retainedBytesBudget = 1 }
         try h.stream(shards: 3)
         for i in 0..<50 {
-            _ = try h.k.putRecords(PutRecordsInput(records: (0..<20).map { j in
-                PutRecordsRequestEntry(data: bytes(100 + j), partitionKey: "k\(i)-\(j)")
-            }, streamName: "s"))
+            _ = try h.k.putRecords(
+                PutRecordsInput(
+                    records: (0..<20).map { j in
+                        PutRecordsRequestEntry(data: bytes(100 + j), partitionKey: "k\(i)-\(j)")
+                    }, streamName: "s"))
             if i % 7 == 0 { h.engine.tick() }
             if i % 11 == 0 { _ = try h.get(h.iterator(shard: ShardID.string(i % 3))) }
         }
@@ -272,7 +320,9 @@ import Testing
         #expect(h.engine.retainedPayloadBytes <= 1)
         let sample = try #require(h.engine.sample().streams.first)
         #expect(sample.shards.reduce(0) { $0 + $1.counters.incomingRecords } == 1_000)
-        #expect(sample.shards.reduce(0) { $0 + $1.counters.evictedRecords } + Int64(sample.shards.reduce(0) { $0 + $1.retainedRecords }) == 1_000)
+        #expect(
+            sample.shards.reduce(0) { $0 + $1.counters.evictedRecords }
+                + Int64(sample.shards.reduce(0) { $0 + $1.retainedRecords }) == 1_000)
         // Reads from any position still work.
         _ = try h.get(h.iterator(shard: "shardId-000000000000", .trimHorizon))
         _ = try h.get(h.iterator(shard: "shardId-000000000001", .latest))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Per-shard read quotas of KINESIS.md §3: GetRecords 5 calls/s and 2 MiB/s
@@ -34,7 +35,7 @@ import Testing
         h.advance(.milliseconds(1))
         _ = try h.get(it)
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
-        h.advance(.seconds(10)) // banks at most five
+        h.advance(.seconds(10))  // banks at most five
         for _ in 0..<5 { _ = try h.get(it) }
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
         let shard0 = try #require(h.engine.sample().streams.first?.shards.first?.counters)
@@ -52,7 +53,9 @@ import Testing
         #expect(first.records.count == mib)
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
         h.advance(.milliseconds(blockedMillis - 1))
-        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(first.nextShardIterator!) }
+        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in
+            try h.get(first.nextShardIterator!)
+        }
         h.advance(.milliseconds(1))
         let next = try h.get(first.nextShardIterator!, limit: 1)
         #expect(next.records.map(\.sequenceNumber) == [seqs[mib]])
@@ -73,7 +76,9 @@ import Testing
         #expect(out.records.reduce(0) { $0 + $1.data.count + $1.partitionKey.utf8.count } == 10 * MiB)
         #expect(out.records.map(\.sequenceNumber) == Array(seqs.prefix(10)))
         h.advance(.milliseconds(4_999))
-        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(out.nextShardIterator!) }
+        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in
+            try h.get(out.nextShardIterator!)
+        }
         h.advance(.milliseconds(1))
         #expect(try h.get(out.nextShardIterator!).records.map(\.sequenceNumber) == [seqs[10]])
     }
@@ -110,7 +115,9 @@ import Testing
             try h.iterator(shard: "shardId-000000000001")
         }
         h.advance(.milliseconds(199))
-        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.iterator(shard: "shardId-000000000000", .latest) }
+        expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in
+            try h.iterator(shard: "shardId-000000000000", .latest)
+        }
         h.advance(.milliseconds(1))
         _ = try h.iterator(shard: "shardId-000000000000", .latest)
         let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Seeded random walks of SplitShard, MergeShards, UpdateShardCount, puts and
@@ -8,7 +9,11 @@ import Testing
 /// exactly once through the lineage, sequence numbers increase per shard, and
 /// every record sits in a shard whose range holds its hash key.
 @Suite struct ReshardingPropertyTests {
-    struct Acked { var shardId: String; var hash: UInt128; var data: Data }
+    struct Acked {
+        var shardId: String
+        var hash: UInt128
+        var data: Data
+    }
 
     /// A model of the topology the engine should show: open ranges now, and
     /// the ranges a pending change will leave once it is due.
@@ -16,7 +21,10 @@ import Testing
         var open: [ClosedRange<UInt128>]
         var pending: (due: Instant, open: [ClosedRange<UInt128>])?
         mutating func settle(_ now: Instant) {
-            if let p = pending, now >= p.due { open = p.open; pending = nil }
+            if let p = pending, now >= p.due {
+                open = p.open
+                pending = nil
+            }
         }
         var updating: Bool { pending != nil }
     }
@@ -43,7 +51,7 @@ import Testing
             let open = try h.listAllShards(filter: ShardFilter(type: .atLatest)).sorted { $0.start < $1.start }
             let roll = rng.next() % 100
             switch roll {
-            case 0..<35: // puts: PutRecord or a PutRecords batch, keys or explicit hash keys
+            case 0..<35:  // puts: PutRecord or a PutRecords batch, keys or explicit hash keys
                 let n = rng.next() % 3 == 0 ? 1 : Int(rng.next() % 20) + 1
                 var entries: [PutRecordsRequestEntry] = []
                 var hashes: [UInt128] = []
@@ -54,22 +62,26 @@ import Testing
                         let key = "pk-\(rng.next() % 500)"
                         entries.append(PutRecordsRequestEntry(data: data, partitionKey: key))
                         hashes.append(HashKey.of(partitionKey: key))
-                    case 1: // right at a boundary of an open shard
+                    case 1:  // right at a boundary of an open shard
                         let s = open[Int(rng.next() % UInt64(open.count))]
                         let hash = rng.next() % 2 == 0 ? s.start : s.end
-                        entries.append(PutRecordsRequestEntry(data: data, explicitHashKey: String(hash), partitionKey: "b"))
+                        entries.append(
+                            PutRecordsRequestEntry(data: data, explicitHashKey: String(hash), partitionKey: "b"))
                         hashes.append(hash)
                     default:
                         let hash = rng.uint128()
-                        entries.append(PutRecordsRequestEntry(data: data, explicitHashKey: String(hash), partitionKey: "r"))
+                        entries.append(
+                            PutRecordsRequestEntry(data: data, explicitHashKey: String(hash), partitionKey: "r"))
                         hashes.append(hash)
                     }
                 }
                 let results: [(String, String)]
                 if n == 1 {
                     let e = entries[0]
-                    let out = try h.k.putRecord(PutRecordInput(streamName: "s", data: e.data, partitionKey: e.partitionKey,
-                                                               explicitHashKey: e.explicitHashKey))
+                    let out = try h.k.putRecord(
+                        PutRecordInput(
+                            streamName: "s", data: e.data, partitionKey: e.partitionKey,
+                            explicitHashKey: e.explicitHashKey))
                     results = [(out.shardId, out.sequenceNumber)]
                 } else {
                     let out = try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s"))
@@ -80,8 +92,9 @@ import Testing
                     counts.puts += 1
                     // Routed to the open shard whose range holds the hash key.
                     let target = open.first { $0.shardId == shardId }
-                    #expect(target.map { $0.start <= hashes[i] && hashes[i] <= $0.end } == true,
-                            "\(context): hash \(hashes[i]) went to \(shardId)")
+                    #expect(
+                        target.map { $0.start <= hashes[i] && hashes[i] <= $0.end } == true,
+                        "\(context): hash \(hashes[i]) went to \(shardId)")
                     let parsed = try #require(SequenceNumber(seq), "\(context)")
                     #expect(seq.count == 56)
                     #expect(parsed.shardId == shardId)
@@ -94,8 +107,9 @@ import Testing
                     acked[seq] = Acked(shardId: shardId, hash: hashes[i], data: entries[i].data!)
                 }
 
-            case 35..<52: // split a random open shard at a random valid key
-                guard let shard = open.filter({ $0.end - $0.start >= 3 }).randomElement(using: &rng), open.count < Self.maxOpen
+            case 35..<52:  // split a random open shard at a random valid key
+                guard let shard = open.filter({ $0.end - $0.start >= 3 }).randomElement(using: &rng),
+                    open.count < Self.maxOpen
                 else { continue }
                 let key = rng.uint128(in: (shard.start + 2)...(shard.end - 1))
                 if model.updating {
@@ -104,7 +118,12 @@ import Testing
                 } else if rng.next() % 8 == 0 {
                     // The two keys just outside the valid range are refused with Kinesis's message.
                     let bad = rng.next() % 2 == 0 ? shard.start + 1 : shard.end
-                    expectError(.invalidArgument, "NewStartingHashKey \(bad) used in SplitShard() on shard \(shard.shardId) in stream s under account \(account) is not both greater than one plus the shard's StartingHashKey \(shard.start) and less than the shard's EndingHashKey \(shard.end).") { () throws(KinesisError) in
+                    expectError(
+                        .invalidArgument,
+                        "NewStartingHashKey \(bad) used in SplitShard() on shard \(shard.shardId) in stream s under "
+                            + "account \(account) is not both greater than one plus the shard's "
+                                + "StartingHashKey \(shard.start) and less than the shard's EndingHashKey \(shard.end)."
+                    ) { () throws(KinesisError) in
                         try split(h, shard.shardId, bad)
                     }
                     counts.rejected += 1
@@ -116,7 +135,7 @@ import Testing
                     counts.splits += 1
                 }
 
-            case 52..<68: // merge a random adjacent pair
+            case 52..<68:  // merge a random adjacent pair
                 guard open.count >= 2 else { continue }
                 let i = Int(rng.next() % UInt64(open.count - 1))
                 let (a, b) = (open[i], open[i + 1])
@@ -126,7 +145,11 @@ import Testing
                 } else if rng.next() % 6 == 0 {
                     // Inverted order, or a pair that is not adjacent.
                     let (x, y) = open.count >= 3 && rng.next() % 2 == 0 ? (open[0], open[2]) : (b, a)
-                    expectError(.invalidArgument, "Shards \(x.shardId) and \(y.shardId) in stream s under account \(account) are not an adjacent pair of shards eligible for merging") { () throws(KinesisError) in
+                    expectError(
+                        .invalidArgument,
+                        "Shards \(x.shardId) and \(y.shardId) in stream s under account \(account) are not an "
+                            + "adjacent pair of shards eligible for merging"
+                    ) { () throws(KinesisError) in
                         try merge(h, x.shardId, y.shardId)
                     }
                     counts.rejected += 1
@@ -138,7 +161,7 @@ import Testing
                     counts.merges += 1
                 }
 
-            case 68..<76: // UpdateShardCount within the ×2 / ÷2 bounds
+            case 68..<76:  // UpdateShardCount within the ×2 / ÷2 bounds
                 let n = open.count
                 let target = Int(rng.next() % UInt64(min(2 * n, Self.maxOpen) - (n + 1) / 2 + 1)) + (n + 1) / 2
                 scaleTimes.removeAll { h.now - $0 >= .hours(24) }
@@ -157,7 +180,7 @@ import Testing
                     counts.scales += 1
                 }
 
-            default: // the clock moves on: mostly sub-second, sometimes seconds, rarely hours
+            default:  // the clock moves on: mostly sub-second, sometimes seconds, rarely hours
                 switch rng.next() % 20 {
                 case 0: h.advance(.seconds(Int64(rng.next() % 3 + 1) * 3_600))
                 case 1..<6: h.advance(.milliseconds(Int64(rng.next() % 10_000)))
@@ -171,8 +194,9 @@ import Testing
         }
         try checkRecords(h, roots: initial, acked: acked, "seed \(seed) end")
         // The walk really exercised the engine.
-        #expect(counts.puts > 100 && counts.splits > 5 && counts.merges > 5 && counts.scales > 2 && counts.rejected > 5,
-                "\(counts)")
+        #expect(
+            counts.puts > 100 && counts.splits > 5 && counts.merges > 5 && counts.scales > 2 && counts.rejected > 5,
+            "\(counts)")
     }
 
     /// What UNIFORM_SCALING should leave: CreateStream's layout for `target`, except
@@ -180,9 +204,12 @@ import Testing
     static func uniformScaling(_ open: [ClosedRange<UInt128>], to target: Int) -> [ClosedRange<UInt128>] {
         let existing = open.dropFirst().map(\.lowerBound)
         let tolerance = UInt128(open.count + target)
-        let starts = [0] + HashKey.uniformRanges(count: target).dropFirst().map { r in
-            existing.first { ($0 >= r.lowerBound ? $0 - r.lowerBound : r.lowerBound - $0) <= tolerance } ?? r.lowerBound
-        }
+        let starts =
+            [0]
+            + HashKey.uniformRanges(count: target).dropFirst().map { r in
+                existing.first { ($0 >= r.lowerBound ? $0 - r.lowerBound : r.lowerBound - $0) <= tolerance }
+                    ?? r.lowerBound
+            }
         return starts.indices.map { i in starts[i]...(i + 1 < starts.count ? starts[i + 1] - 1 : UInt128.max) }
     }
 
@@ -194,9 +221,12 @@ import Testing
         _ = try h.k.mergeShards(MergeShardsInput(streamName: "s", shardToMerge: a, adjacentShardToMerge: b))
     }
 
-    func expectNotActive(_ h: Harness, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(KinesisError) -> Void) {
-        expectError(.resourceInUse, "Stream s under account \(account) not ACTIVE, instead in state UPDATING",
-                    sourceLocation: sourceLocation, body)
+    func expectNotActive(
+        _ h: Harness, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(KinesisError) -> Void
+    ) {
+        expectError(
+            .resourceInUse, "Stream s under account \(account) not ACTIVE, instead in state UPDATING",
+            sourceLocation: sourceLocation, body)
     }
 
     /// The open shards of ListShards(AT_LATEST) and of DescribeStream agree with
@@ -222,7 +252,9 @@ import Testing
         for s in described {
             guard let pid = s.parentShardId, let p = byId[pid] else { continue }
             if let aid = s.adjacentParentShardId, let a = byId[aid] {
-                #expect(s.start == p.start && s.end == a.end && p.end + 1 == a.start, "\(context): merge child \(s.shardId)")
+                #expect(
+                    s.start == p.start && s.end == a.end && p.end + 1 == a.start, "\(context): merge child \(s.shardId)"
+                )
             } else {
                 #expect(p.start <= s.start && s.end <= p.end, "\(context): split child \(s.shardId)")
             }
@@ -241,7 +273,9 @@ import Testing
         for (shardId, records) in read {
             let shard = try #require(all.first { $0.shardId == shardId })
             for (a, b) in zip(records, records.dropFirst()) {
-                #expect(SequenceNumber(a.sequenceNumber)! < SequenceNumber(b.sequenceNumber)!, "\(context): \(shardId) out of order")
+                #expect(
+                    SequenceNumber(a.sequenceNumber)! < SequenceNumber(b.sequenceNumber)!,
+                    "\(context): \(shardId) out of order")
                 #expect(a.sequenceNumber < b.sequenceNumber, "\(context)")
             }
             for r in records {
@@ -252,7 +286,8 @@ import Testing
                 }
                 #expect(ack.shardId == shardId, "\(context)")
                 #expect(ack.data == r.data, "\(context)")
-                #expect(shard.start <= ack.hash && ack.hash <= shard.end, "\(context): record outside its shard's range")
+                #expect(
+                    shard.start <= ack.hash && ack.hash <= shard.end, "\(context): record outside its shard's range")
             }
         }
         #expect(seen.count == acked.count, "\(context): read \(seen.count) of \(acked.count) acked records")

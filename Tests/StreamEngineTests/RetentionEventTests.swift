@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 @Suite struct RetentionEventTests {
@@ -42,9 +43,13 @@ import Testing
     /// MinimumThroughputBillingCommitmentInput).
     @Test func earlyDisableRunsUntilTheEarliestAllowedEnd() throws {
         let h = Harness()
-        func update(_ s: MinimumThroughputBillingCommitmentStatus) throws(KinesisError) -> MinimumThroughputBillingCommitmentOutput? {
-            try h.k.updateAccountSettings(UpdateAccountSettingsInput(minimumThroughputBillingCommitment: .init(status: s)))
-                .minimumThroughputBillingCommitment
+        func update(
+            _ s: MinimumThroughputBillingCommitmentStatus
+        ) throws(KinesisError) -> MinimumThroughputBillingCommitmentOutput? {
+            try h.k.updateAccountSettings(
+                UpdateAccountSettingsInput(minimumThroughputBillingCommitment: .init(status: s))
+            )
+            .minimumThroughputBillingCommitment
         }
         #expect(try h.k.describeAccountSettings().minimumThroughputBillingCommitment?.status == .disabled)
         #expect(try update(.enabled)?.status == .enabled)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 @Suite struct SmokeTests {
@@ -12,11 +13,13 @@ import Testing
         let put = try k.putRecord(PutRecordInput(streamName: "s", data: Data("hello".utf8), partitionKey: "a"))
         #expect(put.shardId == "shardId-000000000000")
         #expect(put.sequenceNumber.count == 56)
-        let it = try k.getShardIterator(GetShardIteratorInput(streamName: "s", shardId: put.shardId, shardIteratorType: .trimHorizon))
+        let it = try k.getShardIterator(
+            GetShardIteratorInput(streamName: "s", shardId: put.shardId, shardIteratorType: .trimHorizon))
         let got = try k.getRecords(GetRecordsInput(shardIterator: it.shardIterator))
         #expect(got.records.map(\.data) == [Data("hello".utf8)])
         #expect(got.records.first?.sequenceNumber == put.sequenceNumber)
-        _ = try k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         clock.advance(by: .seconds(1))
         let d = try k.describeStream(DescribeStreamInput(streamName: "s"))
         #expect(d.streamDescription.shards.count == 4)
@@ -34,9 +37,11 @@ import Testing
 @Suite struct SequenceNumberFormatTests {
     /// Real sequence numbers from AWS documentation (KINESIS.md §5) survive a
     /// parse → format round trip and decode to the shard index in bits 4–35.
-    @Test(arguments: [("49546986683135544286507457936321625675700192471156785154", 0),
-                      ("49546986683135544286507457935754639466300920667981217794", 0),
-                      ("49590338271490256608559692538361571095921575989136588898", 6)])
+    @Test(arguments: [
+        ("49546986683135544286507457936321625675700192471156785154", 0),
+        ("49546986683135544286507457935754639466300920667981217794", 0),
+        ("49590338271490256608559692538361571095921575989136588898", 6),
+    ])
     func awsExamplesRoundTrip(_ text: String, shard: UInt32) throws {
         let seq = try #require(SequenceNumber(text))
         #expect(seq.description == text)
@@ -47,7 +52,9 @@ import Testing
         let lo = SequenceNumber(shardCreateSeconds: 0, shardIndex: 0, seqIndex: 0, recordSeconds: 0)
         // The largest valid fields: shard indices stop at 2^31 − 1 and the counter's top
         // bit is 0 (AWS refuses numbers with either top bit set; see ErrorMessageTests).
-        let hi = SequenceNumber(shardCreateSeconds: 0xF_FFFF_FFFF, shardIndex: UInt32(Int32.max), seqIndex: .max, recordSeconds: 0xF_FFFF_FFFF)
+        let hi = SequenceNumber(
+            shardCreateSeconds: 0xF_FFFF_FFFF, shardIndex: UInt32(Int32.max), seqIndex: .max,
+            recordSeconds: 0xF_FFFF_FFFF)
         #expect(lo.description.count == 56 && hi.description.count == 56)
         #expect(SequenceNumber(lo.description) == lo && SequenceNumber(hi.description) == hi)
         #expect(lo < hi && lo.description < hi.description)
@@ -59,14 +66,17 @@ import Testing
     @Test func incrementalFormattingMatchesFullConversion() {
         var text = SequenceNumberText()
         var rng = SystemRandomNumberGenerator()
-        let starts: [UInt64] = [0, 1, 9, 0xFFFF_FFFF_FFFF - 2, 0x00FF_FFFF_FFFF_FFFF - 2, UInt64(Int64.max) - 6, 999_999_999_999_999_990]
+        let starts: [UInt64] = [
+            0, 1, 9, 0xFFFF_FFFF_FFFF - 2, 0x00FF_FFFF_FFFF_FFFF - 2, UInt64(Int64.max) - 6, 999_999_999_999_999_990,
+        ]
         for start in starts + (0..<20).map({ _ in UInt64.random(in: 0...UInt64(Int64.max) - 10, using: &rng) }) {
             let create = UInt64.random(in: 0...0xF_FFFF_FFFF, using: &rng)
             let shard = UInt32.random(in: 0...UInt32(Int32.max), using: &rng)
             var seconds = UInt64.random(in: 0...0xF_FFFF_FFFE, using: &rng)
             for i in 0..<6 {
                 if i == 4 { seconds += 1 }
-                let s = SequenceNumber(shardCreateSeconds: create, shardIndex: shard, seqIndex: start + UInt64(i), recordSeconds: seconds)
+                let s = SequenceNumber(
+                    shardCreateSeconds: create, shardIndex: shard, seqIndex: start + UInt64(i), recordSeconds: seconds)
                 #expect(text.string(s) == Self.reference(s))
             }
         }
@@ -81,7 +91,8 @@ import Testing
             var r: UInt64 = 0
             for i in words.indices {
                 let (q, rr) = UInt64(10).dividingFullWidth((high: r, low: words[i]))
-                words[i] = q; r = rr
+                words[i] = q
+                r = rr
             }
             digits.append(Character(String(r)))
         }

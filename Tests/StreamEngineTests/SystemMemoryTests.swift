@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamEngine
 
 /// `--memory-budget` sizes and the machine-derived default.
@@ -11,7 +12,9 @@ import Testing
         #expect(SystemMemory.parseSize(text) == bytes)
     }
 
-    @Test(arguments: ["", "MiB", "12x", "-1MiB", "1e400", "nan", "inf", "0%", "101%", "-5%", "9999999999TiB", "1e30", "GiB4"])
+    @Test(arguments: [
+        "", "MiB", "12x", "-1MiB", "1e400", "nan", "inf", "0%", "101%", "-5%", "9999999999TiB", "1e30", "GiB4",
+    ])
     func nonsenseIsRefused(text: String) {
         #expect(SystemMemory.parseSize(text) == nil)
     }

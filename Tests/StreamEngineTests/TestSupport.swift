@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// The default account of `EngineConfiguration`, as Kinesis quotes it in messages.
@@ -14,8 +15,10 @@ struct Harness {
     let engine: KinesisEngine
     let k: KinesisService
 
-    init(limits: KinesisLimits = .aws, delays: StatusDelays = .immediate, start: Instant? = nil,
-         configure: (inout EngineConfiguration) -> Void = { _ in }) {
+    init(
+        limits: KinesisLimits = .aws, delays: StatusDelays = .immediate, start: Instant? = nil,
+        configure: (inout EngineConfiguration) -> Void = { _ in }
+    ) {
         var config = EngineConfiguration()
         config.limits = limits
         config.delays = delays
@@ -46,14 +49,21 @@ struct Harness {
         return "arn:aws:kinesis:us-east-1:\(account):stream/\(name)"
     }
 
-    func put(_ stream: String = "s", data: Data = Data("x".utf8), key: String = "pk", hash: String? = nil) throws(KinesisError) -> PutRecordOutput {
+    func put(
+        _ stream: String = "s", data: Data = Data("x".utf8), key: String = "pk", hash: String? = nil
+    ) throws(KinesisError) -> PutRecordOutput {
         try k.putRecord(PutRecordInput(streamName: stream, data: data, partitionKey: key, explicitHashKey: hash))
     }
 
-    func iterator(_ stream: String = "s", shard: String = "shardId-000000000000", _ type: ShardIteratorType = .trimHorizon,
-                  sequence: String? = nil, timestamp: Date? = nil) throws(KinesisError) -> String {
-        try k.getShardIterator(GetShardIteratorInput(streamName: stream, shardId: shard, shardIteratorType: type,
-                                                     startingSequenceNumber: sequence, timestamp: timestamp)).shardIterator
+    func iterator(
+        _ stream: String = "s", shard: String = "shardId-000000000000", _ type: ShardIteratorType = .trimHorizon,
+        sequence: String? = nil, timestamp: Date? = nil
+    ) throws(KinesisError) -> String {
+        try k.getShardIterator(
+            GetShardIteratorInput(
+                streamName: stream, shardId: shard, shardIteratorType: type,
+                startingSequenceNumber: sequence, timestamp: timestamp)
+        ).shardIterator
     }
 
     func get(_ iterator: String, limit: Int? = nil) throws(KinesisError) -> GetRecordsOutput {
@@ -69,7 +79,8 @@ struct Harness {
         var shards: [Shard] = []
         var after: String?
         while true {
-            let d = try k.describeStream(DescribeStreamInput(streamName: stream, exclusiveStartShardId: after)).streamDescription
+            let d = try k.describeStream(DescribeStreamInput(streamName: stream, exclusiveStartShardId: after))
+                .streamDescription
             shards += d.shards
             guard d.hasMoreShards, let last = d.shards.last else { return shards }
             after = last.shardId
@@ -95,7 +106,7 @@ struct Harness {
         var it: String? = iterator
         while let current = it {
             let out: GetRecordsOutput
-            do { out = try get(current) } catch where error.type == .provisionedThroughputExceeded {
+            do { out = try get(current) } catch  where error.type == .provisionedThroughputExceeded {
                 clock.advance(by: .milliseconds(200))
                 continue
             }
@@ -128,13 +139,16 @@ struct Harness {
 
 /// Runs `body`, expecting a KinesisError of `type` (and `message`, when given).
 @discardableResult
-func expectError<T>(_ type: KinesisErrorType, _ message: String? = nil,
-                    sourceLocation: SourceLocation = #_sourceLocation,
-                    _ body: () throws(KinesisError) -> T) -> KinesisError? {
+func expectError<T>(
+    _ type: KinesisErrorType, _ message: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws(KinesisError) -> T
+) -> KinesisError? {
     do {
         _ = try body()
-        Issue.record("expected \(type.rawValue)\(message.map { ": " + $0 } ?? "") but the call succeeded",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "expected \(type.rawValue)\(message.map { ": " + $0 } ?? "") but the call succeeded",
+            sourceLocation: sourceLocation)
         return nil
     } catch {
         #expect(error.type == type, "\(error)", sourceLocation: sourceLocation)
@@ -144,8 +158,10 @@ func expectError<T>(_ type: KinesisErrorType, _ message: String? = nil,
 }
 
 /// Expects a Coral-style ValidationException listing exactly `errors`.
-func expectValidation<T>(_ errors: [String], sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: () throws(KinesisError) -> T) {
+func expectValidation<T>(
+    _ errors: [String], sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws(KinesisError) -> T
+) {
     let n = errors.count
     let message = "\(n) validation error\(n > 1 ? "s" : "") detected: " + errors.joined(separator: "; ")
     expectError(.validation, message, sourceLocation: sourceLocation, body)
@@ -183,7 +199,8 @@ extension Shard {
 }
 
 /// Checks that `shards` tile 0…2^128−1 exactly: sorted, no gap, no overlap.
-func expectCoversHashSpace(_ shards: [Shard], _ context: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+func expectCoversHashSpace(_ shards: [Shard], _ context: String = "", sourceLocation: SourceLocation = #_sourceLocation)
+{
     let sorted = shards.sorted { $0.start < $1.start }
     guard let first = sorted.first, let last = sorted.last else {
         Issue.record("no open shards \(context)", sourceLocation: sourceLocation)
@@ -192,8 +209,9 @@ func expectCoversHashSpace(_ shards: [Shard], _ context: String = "", sourceLoca
     #expect(first.start == 0, "\(context)", sourceLocation: sourceLocation)
     #expect(last.end == UInt128.max, "\(context)", sourceLocation: sourceLocation)
     for (a, b) in zip(sorted, sorted.dropFirst()) where a.end == UInt128.max || a.end + 1 != b.start {
-        Issue.record("gap or overlap between \(a.shardId) [..\(a.end)] and \(b.shardId) [\(b.start)..] \(context)",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "gap or overlap between \(a.shardId) [..\(a.end)] and \(b.shardId) [\(b.start)..] \(context)",
+            sourceLocation: sourceLocation)
     }
     for s in sorted where s.start > s.end {
         Issue.record("\(s.shardId) has an empty range \(context)", sourceLocation: sourceLocation)

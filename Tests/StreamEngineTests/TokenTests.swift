@@ -1,13 +1,15 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Shard iterators and pagination tokens carry an HMAC-SHA256 under the
 /// engine's secret key: any edit, or a token from another engine, is refused.
 @Suite struct TokenTests {
     static let key = (0..<32).map { UInt8($0) }
-    static let iterator = ShardIteratorToken(issuedAtMillis: 1_764_000_000_000, incarnation: 7, shardIndex: 3, position: 42,
-                                             account: "123456789012", region: "us-east-1", stream: "s")
+    static let iterator = ShardIteratorToken(
+        issuedAtMillis: 1_764_000_000_000, incarnation: 7, shardIndex: 3, position: 42,
+        account: "123456789012", region: "us-east-1", stream: "s")
 
     @Test func roundTrip() {
         #expect(ShardIteratorToken.decode(Self.iterator.encode(key: Self.key), key: Self.key) == Self.iterator)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Hash ranges, MD5 routing and sequence numbers (KINESIS.md §4–§5).
@@ -8,13 +9,23 @@ import Testing
     @Test(arguments: [
         (1, [("0", maxHash)]),
         (2, [("0", "170141183460469231731687303715884105727"), ("170141183460469231731687303715884105728", maxHash)]),
-        (3, [("0", "113427455640312821154458202477256070484"),
-             ("113427455640312821154458202477256070485", "226854911280625642308916404954512140969"),
-             ("226854911280625642308916404954512140970", maxHash)]),
-        (4, [("0", "85070591730234615865843651857942052863"),
-             ("85070591730234615865843651857942052864", "170141183460469231731687303715884105727"),
-             ("170141183460469231731687303715884105728", "255211775190703847597530955573826158591"),
-             ("255211775190703847597530955573826158592", maxHash)]),
+        (
+            3,
+            [
+                ("0", "113427455640312821154458202477256070484"),
+                ("113427455640312821154458202477256070485", "226854911280625642308916404954512140969"),
+                ("226854911280625642308916404954512140970", maxHash),
+            ]
+        ),
+        (
+            4,
+            [
+                ("0", "85070591730234615865843651857942052863"),
+                ("85070591730234615865843651857942052864", "170141183460469231731687303715884105727"),
+                ("170141183460469231731687303715884105728", "255211775190703847597530955573826158591"),
+                ("255211775190703847597530955573826158592", maxHash),
+            ]
+        ),
     ])
     func createStreamHashRanges(n: Int, ranges: [(String, String)]) throws {
         let h = Harness()
@@ -38,7 +49,7 @@ import Testing
         ("a", "16955237001963240173058271559858726497"),
         ("123", "42767516990368493138776584305024125808"),
         ("partitionKey-0", "283893945402358862714065952676399797471"),
-        ("", "281949768489412648962353822266799178366"), // MD5 of nothing: d41d8cd9…
+        ("", "281949768489412648962353822266799178366"),  // MD5 of nothing: d41d8cd9…
     ])
     func md5Routing(key: String, hash: String) throws {
         #expect(String(HashKey.of(partitionKey: key)) == hash)
@@ -56,12 +67,20 @@ import Testing
     @Test func md5OfMultiBlockAndUnicodeKeys() {
         // Known digests (RFC 1321 test suite and a UTF-8 key), read big-endian.
         #expect(String(HashKey.of(partitionKey: "abc"), radix: 16) == "900150983cd24fb0d6963f7d28e17f72")
-        #expect(String(HashKey.of(partitionKey: "12345678901234567890123456789012345678901234567890123456789012345678901234567890"), radix: 16)
+        #expect(
+            String(
+                HashKey.of(
+                    partitionKey: "12345678901234567890123456789012345678901234567890123456789012345678901234567890"),
+                radix: 16)
                 == "57edf4a22be3c955ac49da2e2107b67a")
         #expect(String(HashKey.of(partitionKey: "é"), radix: 16) == "66ddcd97cfdeabb2f6fb8a999b4bc76f")
         // 55 and 56 bytes straddle the padding boundary.
-        #expect(String(HashKey.of(partitionKey: String(repeating: "a", count: 55)), radix: 16) == "ef1772b6dff9a122358552954ad0df65")
-        #expect(String(HashKey.of(partitionKey: String(repeating: "a", count: 56)), radix: 16) == "3b0c8ac703f828b04c6c197006d17218")
+        #expect(
+            String(HashKey.of(partitionKey: String(repeating: "a", count: 55)), radix: 16)
+                == "ef1772b6dff9a122358552954ad0df65")
+        #expect(
+            String(HashKey.of(partitionKey: String(repeating: "a", count: 56)), radix: 16)
+                == "3b0c8ac703f828b04c6c197006d17218")
     }
 
     @Test func sequenceNumberFormat() throws {
@@ -69,7 +88,9 @@ import Testing
         try h.stream(shards: 4)
         let created = UInt64(h.now.secondsSinceEpoch)
         h.advance(.seconds(3))
-        let puts = try (0..<3).map { _ throws(KinesisError) in try h.put(hash: "255211775190703847597530955573826158592") }
+        let puts = try (0..<3).map { _ throws(KinesisError) in
+            try h.put(hash: "255211775190703847597530955573826158592")
+        }
         for (i, p) in puts.enumerated() {
             #expect(p.shardId == "shardId-000000000003")
             #expect(p.sequenceNumber.count == 56)
@@ -101,7 +122,8 @@ import Testing
     }
 
     @Test func sequenceNumberRoundTripAndRejects() {
-        let s = SequenceNumber(shardCreateSeconds: 1_421_279_230, shardIndex: 0, seqIndex: 469, recordSeconds: 1_421_279_386)
+        let s = SequenceNumber(
+            shardCreateSeconds: 1_421_279_230, shardIndex: 0, seqIndex: 469, recordSeconds: 1_421_279_386)
         // The AWS example of KINESIS.md §5 decodes to exactly these fields.
         #expect(s.description == "49546986683135544286507457936321625675700192471156785154")
         #expect(SequenceNumber("49546986683135544286507457936321625675700192471156785154") == s)
@@ -115,7 +137,8 @@ import Testing
         try h.stream()
         let last = try h.put().sequenceNumber
         h.advance(.seconds(2))
-        _ = try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
+        _ = try h.k.splitShard(
+            SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "1000"))
         let shards = try h.describeAllShards()
         let parent = shards[0]
         let end = try #require(parent.sequenceNumberRange.endingSequenceNumber)

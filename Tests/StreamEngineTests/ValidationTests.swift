@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Coral-style ValidationExceptions (KINESIS.md §1.5): type, exact message,
@@ -15,7 +16,10 @@ import Testing
     static let name129 = String(repeating: "a", count: 129)
 
     @Test func streamNameLongerThan128() {
-        expectValidation(["Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than "
+                + "or equal to 128"
+        ]) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: Self.name129, shardCount: 1))
         }
         // 128 is fine.
@@ -24,21 +28,32 @@ import Testing
     }
 
     @Test func createStreamNullEmptyAndRange() {
-        expectValidation(["Value null at 'streamName' failed to satisfy constraint: Member must not be null"]) { () throws(KinesisError) in
+        expectValidation(["Value null at 'streamName' failed to satisfy constraint: Member must not be null"]) {
+            () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(shardCount: 1))
         }
         expectValidation([
             "Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1",
-            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                + "[a-zA-Z0-9_.-]+",
             "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ]) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "", shardCount: 0))
         }
-        expectValidation(["Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression "
+                + "pattern: [a-zA-Z0-9_.-]+"
+        ]) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "a b", shardCount: 1))
         }
-        expectValidation(["Value 'SIDEWAYS' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]"]) { () throws(KinesisError) in
-            try h.k.createStream(CreateStreamInput(streamName: "x", streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: "SIDEWAYS"))))
+        expectValidation([
+            "Value 'SIDEWAYS' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy "
+                + "enum value set: [PROVISIONED, ON_DEMAND]"
+        ]) { () throws(KinesisError) in
+            try h.k.createStream(
+                CreateStreamInput(
+                    streamName: "x", streamModeDetails: StreamModeDetails(streamMode: StreamMode(rawValue: "SIDEWAYS")))
+            )
         }
     }
 
@@ -49,7 +64,8 @@ import Testing
         ]) { () throws(KinesisError) in
             try h.k.putRecord(PutRecordInput(streamName: "s"))
         }
-        expectValidation(["Value null at 'partitionKey' failed to satisfy constraint: Member must not be null"]) { () throws(KinesisError) in
+        expectValidation(["Value null at 'partitionKey' failed to satisfy constraint: Member must not be null"]) {
+            () throws(KinesisError) in
             try h.k.putRecord(PutRecordInput(streamName: "s", data: Data()))
         }
     }
@@ -57,13 +73,19 @@ import Testing
     @Test func putRecordEmptyMembers() {
         // kinesalite's AWS-run test, in AWS's member order.
         expectValidation([
-            "Value '' at 'sequenceNumberForOrdering' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
-            "Value '' at 'partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1",
-            "Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
-            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            "Value '' at 'sequenceNumberForOrdering' failed to satisfy constraint: Member must satisfy regular "
+                + "expression pattern: 0|([1-9]\\d{0,128})",
+            "Value '' at 'partitionKey' failed to satisfy constraint: Member must have length greater than or equal "
+                + "to 1",
+            "Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression "
+                + "pattern: 0|([1-9]\\d{0,38})",
+            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                + "[a-zA-Z0-9_.-]+",
             "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ]) { () throws(KinesisError) in
-            try h.k.putRecord(PutRecordInput(streamName: "", data: Data(), partitionKey: "", explicitHashKey: "", sequenceNumberForOrdering: ""))
+            try h.k.putRecord(
+                PutRecordInput(
+                    streamName: "", data: Data(), partitionKey: "", explicitHashKey: "", sequenceNumberForOrdering: ""))
         }
     }
 
@@ -71,12 +93,17 @@ import Testing
         let key = String(repeating: "a", count: 257)
         let data = bytes(10 * MiB + 1)
         expectValidation([
-            "Value '\(key)' at 'partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256",
-            "Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
-            "Value 'java.nio.HeapByteBuffer[pos=0 lim=10485761 cap=10485761]' at 'data' failed to satisfy constraint: Member must have length less than or equal to 10485760",
-            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128",
+            "Value '\(key)' at 'partitionKey' failed to satisfy constraint: Member must have length less than or "
+                + "equal to 256",
+            "Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression "
+                + "pattern: 0|([1-9]\\d{0,38})",
+            "Value 'java.nio.HeapByteBuffer[pos=0 lim=10485761 cap=10485761]' at 'data' failed to satisfy "
+                + "constraint: Member must have length less than or equal to 10485760",
+            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than "
+                + "or equal to 128",
         ]) { () throws(KinesisError) in
-            try h.k.putRecord(PutRecordInput(streamName: Self.name129, data: data, partitionKey: key, explicitHashKey: ""))
+            try h.k.putRecord(
+                PutRecordInput(streamName: Self.name129, data: data, partitionKey: key, explicitHashKey: ""))
         }
         // A partition key of 256 characters is fine; length counts characters, not bytes.
         _ = try? h.put(key: String(repeating: "é", count: 256))
@@ -84,19 +111,31 @@ import Testing
     }
 
     @Test func putRecordsCountsAndMemberPaths() {
-        expectValidation(["Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        ]) { () throws(KinesisError) in
             try h.k.putRecords(PutRecordsInput(records: [], streamName: "s"))
         }
-        expectValidation(["Value null at 'records' failed to satisfy constraint: Member must not be null"]) { () throws(KinesisError) in
+        expectValidation(["Value null at 'records' failed to satisfy constraint: Member must not be null"]) {
+            () throws(KinesisError) in
             try h.k.putRecords(PutRecordsInput(streamName: "s"))
         }
         let e = expectError(.validation) { () throws(KinesisError) in
-            try h.k.putRecords(PutRecordsInput(records: Array(repeating: PutRecordsRequestEntry(data: Data(), partitionKey: "k"), count: 501), streamName: "s"))
+            try h.k.putRecords(
+                PutRecordsInput(
+                    records: Array(repeating: PutRecordsRequestEntry(data: Data(), partitionKey: "k"), count: 501),
+                    streamName: "s"))
         }
         #expect(e?.message.hasPrefix("1 validation error detected: Value '[") == true)
-        #expect(e?.message.hasSuffix("]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500") == true)
+        #expect(
+            e?.message.hasSuffix(
+                "]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500")
+                == true)
         // 500 is fine.
-        let ok = try? h.k.putRecords(PutRecordsInput(records: Array(repeating: PutRecordsRequestEntry(data: Data(), partitionKey: "k"), count: 500), streamName: "s"))
+        let ok = try? h.k.putRecords(
+            PutRecordsInput(
+                records: Array(repeating: PutRecordsRequestEntry(data: Data(), partitionKey: "k"), count: 500),
+                streamName: "s"))
         #expect(ok?.failedRecordCount == 0)
         // Entries are addressed with 1-based indices; several errors are counted and joined.
         let records = [
@@ -107,7 +146,8 @@ import Testing
         expectValidation([
             "Value null at 'records.2.member.partitionKey' failed to satisfy constraint: Member must not be null",
             "Value null at 'records.3.member.data' failed to satisfy constraint: Member must not be null",
-            "Value '01' at 'records.3.member.explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
+            "Value '01' at 'records.3.member.explicitHashKey' failed to satisfy constraint: Member must satisfy "
+                + "regular expression pattern: 0|([1-9]\\d{0,38})",
         ]) { () throws(KinesisError) in
             try h.k.putRecords(PutRecordsInput(records: records, streamName: "s"))
         }
@@ -115,10 +155,14 @@ import Testing
 
     @Test func getRecordsLimitRange() throws {
         let it = try h.iterator()
-        expectValidation(["Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"
+        ]) { () throws(KinesisError) in
             try h.get(it, limit: 10_001)
         }
-        expectValidation(["Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ]) { () throws(KinesisError) in
             try h.get(it, limit: 0)
         }
         expectValidation([
@@ -132,7 +176,10 @@ import Testing
 
     @Test func getShardIteratorEnumNullAndEmpty() {
         let enumSet = "[AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"
-        expectValidation(["Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: \(enumSet)"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value "
+                + "set: \(enumSet)"
+        ]) { () throws(KinesisError) in
             try h.iterator(shard: "shardId-000000000000", ShardIteratorType(rawValue: "OLDEST"))
         }
         expectValidation([
@@ -142,28 +189,38 @@ import Testing
             try h.k.getShardIterator(GetShardIteratorInput(streamName: "s"))
         }
         expectValidation([
-            "Value '' at 'shardId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            "Value '' at 'shardId' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                + "[a-zA-Z0-9_.-]+",
             "Value '' at 'shardId' failed to satisfy constraint: Member must have length greater than or equal to 1",
-            "Value '' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: \(enumSet)",
-            "Value '' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
-            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            "Value '' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value "
+                + "set: \(enumSet)",
+            "Value '' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular "
+                + "expression pattern: 0|([1-9]\\d{0,128})",
+            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                + "[a-zA-Z0-9_.-]+",
             "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ]) { () throws(KinesisError) in
-            try h.k.getShardIterator(GetShardIteratorInput(streamName: "", shardId: "", shardIteratorType: ShardIteratorType(rawValue: ""),
-                                                           startingSequenceNumber: ""))
+            try h.k.getShardIterator(
+                GetShardIteratorInput(
+                    streamName: "", shardId: "", shardIteratorType: ShardIteratorType(rawValue: ""),
+                    startingSequenceNumber: ""))
         }
         expectValidation([
-            "Value '\(Self.name129)' at 'shardId' failed to satisfy constraint: Member must have length less than or equal to 128",
-            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128",
+            "Value '\(Self.name129)' at 'shardId' failed to satisfy constraint: Member must have length less than or "
+                + "equal to 128",
+            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than "
+                + "or equal to 128",
         ]) { () throws(KinesisError) in
-            try h.k.getShardIterator(GetShardIteratorInput(streamName: Self.name129, shardId: Self.name129, shardIteratorType: .latest))
+            try h.k.getShardIterator(
+                GetShardIteratorInput(streamName: Self.name129, shardId: Self.name129, shardIteratorType: .latest))
         }
     }
 
     @Test func splitAndMergeMemberOrder() {
         expectValidation([
             "Value null at 'newStartingHashKey' failed to satisfy constraint: Member must not be null",
-            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                + "[a-zA-Z0-9_.-]+",
             "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
             "Value null at 'shardToSplit' failed to satisfy constraint: Member must not be null",
         ]) { () throws(KinesisError) in
@@ -172,35 +229,60 @@ import Testing
         expectValidation([
             "Value null at 'shardToMerge' failed to satisfy constraint: Member must not be null",
             "Value null at 'adjacentShardToMerge' failed to satisfy constraint: Member must not be null",
-            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128",
+            "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than "
+                + "or equal to 128",
         ]) { () throws(KinesisError) in
             try h.k.mergeShards(MergeShardsInput(streamName: Self.name129))
         }
-        expectValidation(["Value '-1' at 'newStartingHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})"]) { () throws(KinesisError) in
-            try h.k.splitShard(SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "-1"))
+        expectValidation([
+            "Value '-1' at 'newStartingHashKey' failed to satisfy constraint: Member must satisfy regular expression "
+                + "pattern: 0|([1-9]\\d{0,38})"
+        ]) { () throws(KinesisError) in
+            try h.k.splitShard(
+                SplitShardInput(streamName: "s", shardToSplit: "shardId-000000000000", newStartingHashKey: "-1"))
         }
     }
 
     @Test func otherRanges() {
-        expectValidation(["Value '0' at 'targetShardCount' failed to satisfy constraint: Member must have value greater than or equal to 1"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '0' at 'targetShardCount' failed to satisfy constraint: Member must have value greater than or "
+                + "equal to 1"
+        ]) { () throws(KinesisError) in
             try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 0))
         }
-        expectValidation(["Value 'UNEVEN' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: [UNIFORM_SCALING]"]) { () throws(KinesisError) in
-            try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 2, scalingType: ScalingType(rawValue: "UNEVEN")))
+        expectValidation([
+            "Value 'UNEVEN' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: "
+                + "[UNIFORM_SCALING]"
+        ]) { () throws(KinesisError) in
+            try h.k.updateShardCount(
+                UpdateShardCountInput(
+                    streamName: "s", targetShardCount: 2, scalingType: ScalingType(rawValue: "UNEVEN")))
         }
-        expectValidation(["Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"
+        ]) { () throws(KinesisError) in
             try h.k.describeStream(DescribeStreamInput(streamName: "s", limit: 10_001))
         }
-        expectValidation(["Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        ]) { () throws(KinesisError) in
             try h.k.listShards(ListShardsInput(streamName: "s", maxResults: 0))
         }
-        expectValidation(["Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50"]) { () throws(KinesisError) in
+        expectValidation([
+            "Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50"
+        ]) { () throws(KinesisError) in
             try h.k.listTagsForStream(ListTagsForStreamInput(streamName: "s", limit: 51))
         }
-        expectValidation(["Value '1023' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value greater than or equal to 1024"]) { () throws(KinesisError) in
-            try h.k.updateMaxRecordSize(UpdateMaxRecordSizeInput(streamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s", maxRecordSizeInKiB: 1_023))
+        expectValidation([
+            "Value '1023' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value greater than "
+                + "or equal to 1024"
+        ]) { () throws(KinesisError) in
+            try h.k.updateMaxRecordSize(
+                UpdateMaxRecordSizeInput(
+                    streamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/s", maxRecordSizeInKiB: 1_023))
         }
-        expectValidation(["Value null at 'streamARN' failed to satisfy constraint: Member must not be null"]) { () throws(KinesisError) in
+        expectValidation(["Value null at 'streamARN' failed to satisfy constraint: Member must not be null"]) {
+            () throws(KinesisError) in
             try h.k.listStreamConsumers(ListStreamConsumersInput())
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamEngine
 
 /// Per-shard write quotas of KINESIS.md §3: 1 MiB/s including partition keys,
@@ -37,7 +38,8 @@ import Testing
 
     /// Records accepted out of `n` one-byte records sent now in PutRecords calls of up to 500.
     func accepted(_ h: Harness, _ n: Int) throws(KinesisError) -> Int {
-        var left = n, ok = 0
+        var left = n
+        var ok = 0
         while left > 0 {
             let batch = (0..<min(left, 500)).map { i in
                 PutRecordsRequestEntry(data: Data(), partitionKey: "k\(i % 10)")
@@ -61,7 +63,7 @@ import Testing
 
     @Test func aFreshShardsFirstSecondAcceptsExactlyOneThousandRecords() throws {
         let h = Harness()
-        try h.stream() // immediate: the shard is created at the harness's start instant
+        try h.stream()  // immediate: the shard is created at the harness's start instant
         #expect(try accepted(h, 1_000) == 1_000)
         expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
         // One nanosecond before the first records leave the trailing second: still full.
@@ -81,7 +83,7 @@ import Testing
         try h.stream()
         _ = try h.put(data: bytes(MiB - 1), key: "k")
         expectThrottled(h)
-        h.advance(.milliseconds(500)) // the old bucket gave 524,288 bytes back here
+        h.advance(.milliseconds(500))  // the old bucket gave 524,288 bytes back here
         expectThrottled(h)
         h.advance(.nanoseconds(499_999_999))
         expectThrottled(h)
@@ -124,7 +126,10 @@ import Testing
     @Test func aBurstAfterIdlingIsOneSecondsWorthNotTwo() throws {
         let h = Harness()
         try h.stream()
-        for _ in 0..<3 { #expect(try accepted(h, 300) == 300); h.advance(.seconds(1)) }
+        for _ in 0..<3 {
+            #expect(try accepted(h, 300) == 300)
+            h.advance(.seconds(1))
+        }
         h.advance(.seconds(60))
         #expect(try accepted(h, 1_000) == 1_000)
         // Half a second later the old bucket had refilled 500 records; nothing fits now.
@@ -160,7 +165,9 @@ import Testing
         }
         expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put() }
         h.advance(.seconds(1))
-        for _ in 0..<2 { #expect(try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s")).failedRecordCount == 0) }
+        for _ in 0..<2 {
+            #expect(try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s")).failedRecordCount == 0)
+        }
         let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
         #expect(c.incomingRecords == 2_000)
         #expect(c.writeThrottledRecords == 1)
@@ -171,12 +178,17 @@ import Testing
     @Test func putRecordsReportsThrottledRecordsPerEntryWhileOtherShardsSucceed() throws {
         let h = Harness()
         try h.stream(shards: 2)
-        let low = "0", high = maxHash
-        let fill = (0..<500).map { _ in PutRecordsRequestEntry(data: Data("x".utf8), explicitHashKey: low, partitionKey: "k") }
+        let low = "0"
+        let high = maxHash
+        let fill = (0..<500).map { _ in
+            PutRecordsRequestEntry(data: Data("x".utf8), explicitHashKey: low, partitionKey: "k")
+        }
         #expect(try h.k.putRecords(PutRecordsInput(records: fill, streamName: "s")).failedRecordCount == 0)
         #expect(try h.k.putRecords(PutRecordsInput(records: fill, streamName: "s")).failedRecordCount == 0)
         // Shard 0 is out of records for this second; shard 1 is untouched.
-        let mixed = [low, high, low, high, high].map { PutRecordsRequestEntry(data: Data("y".utf8), explicitHashKey: $0, partitionKey: "k") }
+        let mixed = [low, high, low, high, high].map {
+            PutRecordsRequestEntry(data: Data("y".utf8), explicitHashKey: $0, partitionKey: "k")
+        }
         let out = try h.k.putRecords(PutRecordsInput(records: mixed, streamName: "s"))
         #expect(out.failedRecordCount == 2)
         #expect(out.records.count == 5)
@@ -218,13 +230,19 @@ import Testing
         _ = try h.k.updateMaxRecordSize(UpdateMaxRecordSizeInput(streamARN: arn, maxRecordSizeInKiB: 2_048))
         // A 2 MiB record is let through from a full bucket, leaving it 1 MiB in debt.
         _ = try h.put(data: bytes(2 * MiB - 1), key: "k")
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
-        h.advance(.seconds(1)) // debt repaid, nothing banked yet
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: Data(), key: "k") }
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in
+            try h.put(data: Data(), key: "k")
+        }
+        h.advance(.seconds(1))  // debt repaid, nothing banked yet
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in
+            try h.put(data: Data(), key: "k")
+        }
         h.advance(.milliseconds(1))
         _ = try h.put(data: Data(), key: "k")
         // A second large record needs a full bucket again.
-        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in try h.put(data: bytes(2 * MiB - 1), key: "k") }
+        expectError(.provisionedThroughputExceeded, Self.throttled) { () throws(KinesisError) in
+            try h.put(data: bytes(2 * MiB - 1), key: "k")
+        }
         h.advance(.seconds(1))
         _ = try h.put(data: bytes(2 * MiB - 1), key: "k")
     }
@@ -233,21 +251,29 @@ import Testing
         let h = Harness(limits: .off)
         try h.stream()
         let batch = (0..<500).map { _ in PutRecordsRequestEntry(data: bytes(1_000), partitionKey: "k") }
-        for _ in 0..<4 { #expect(try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s")).failedRecordCount == 0) }
+        for _ in 0..<4 {
+            #expect(try h.k.putRecords(PutRecordsInput(records: batch, streamName: "s")).failedRecordCount == 0)
+        }
         for _ in 0..<3 { _ = try h.put(data: bytes(MiB - 1), key: "k") }
         let c = try #require(h.engine.sample().streams.first?.shards.first?.counters)
         #expect(c.incomingRecords == 2_003)
         #expect(c.writeThrottledRecords == 0)
-        for _ in 0..<20 { _ = try h.get(h.iterator()) } // 20 GetShardIterator and 20 GetRecords in one instant
+        for _ in 0..<20 { _ = try h.get(h.iterator()) }  // 20 GetShardIterator and 20 GetRecords in one instant
         for _ in 0..<50 { _ = try h.k.describeStream(DescribeStreamInput(streamName: "s")) }
         #expect(h.engine.sample().limitsProfile == "off")
         // Shape limits stay: 500 records per call, 1 MiB per record.
         let tooMany = (0..<501).map { _ in PutRecordsRequestEntry(data: Data(), partitionKey: "k") }
-        let e = expectError(.validation) { () throws(KinesisError) in try h.k.putRecords(PutRecordsInput(records: tooMany, streamName: "s")) }
-        #expect(e?.message.hasSuffix("at 'records' failed to satisfy constraint: Member must have length less than or equal to 500") == true)
+        let e = expectError(.validation) { () throws(KinesisError) in
+            try h.k.putRecords(PutRecordsInput(records: tooMany, streamName: "s"))
+        }
+        #expect(
+            e?.message.hasSuffix(
+                "at 'records' failed to satisfy constraint: Member must have length less than or equal to 500") == true)
         expectError(.validation) { () throws(KinesisError) in try h.put(data: bytes(MiB), key: "k") }
         expectError(.validation) { () throws(KinesisError) in
-            try h.k.putRecords(PutRecordsInput(records: [PutRecordsRequestEntry(data: bytes(MiB), partitionKey: "k")], streamName: "s"))
+            try h.k.putRecords(
+                PutRecordsInput(records: [PutRecordsRequestEntry(data: bytes(MiB), partitionKey: "k")], streamName: "s")
+            )
         }
         expectError(.validation) { () throws(KinesisError) in try h.get(h.iterator(), limit: 10_001) }
     }

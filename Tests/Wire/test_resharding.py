@@ -57,7 +57,9 @@ def test_split_shard(kinesis, kinesis_noretry, make_stream):
     p = shards[parent]
     assert not is_open(p), "the split parent must be CLOSED (EndingSequenceNumber set)"
     kwire.assert_v2_sequence(p["SequenceNumberRange"]["EndingSequenceNumber"], parent)
-    assert int(p["SequenceNumberRange"]["EndingSequenceNumber"]) > int(p["SequenceNumberRange"]["StartingSequenceNumber"])
+    assert int(p["SequenceNumberRange"]["EndingSequenceNumber"]) > int(
+        p["SequenceNumberRange"]["StartingSequenceNumber"]
+    )
     assert kwire.shard_range(p) == (0, MAX_HASH)
 
     lo, hi = shards[shard_id(1)], shards[shard_id(2)]
@@ -70,8 +72,12 @@ def test_split_shard(kinesis, kinesis_noretry, make_stream):
         kwire.assert_v2_sequence(child["SequenceNumberRange"]["StartingSequenceNumber"], child["ShardId"])
 
     # new writes are routed to the open children only
-    assert kinesis.put_record(StreamName=name, Data=b"lo", PartitionKey="k", ExplicitHashKey="0")["ShardId"] == shard_id(1)
-    assert kinesis.put_record(StreamName=name, Data=b"hi", PartitionKey="k", ExplicitHashKey=str(mid))["ShardId"] == shard_id(2)
+    assert kinesis.put_record(StreamName=name, Data=b"lo", PartitionKey="k", ExplicitHashKey="0")[
+        "ShardId"
+    ] == shard_id(1)
+    assert kinesis.put_record(StreamName=name, Data=b"hi", PartitionKey="k", ExplicitHashKey=str(mid))[
+        "ShardId"
+    ] == shard_id(2)
     assert kinesis.put_record(StreamName=name, Data=b"md5", PartitionKey="a")["ShardId"] == shard_id(1)
 
 
@@ -125,7 +131,9 @@ def test_merge_adjacent_shards(kinesis, kinesis_noretry, make_stream):
     assert not is_open(shards[shard_id(0)]) and not is_open(shards[shard_id(1)])
     assert is_open(shards[shard_id(2)])
     assert_open_shards_cover_hash_space(shards.values())
-    assert kinesis.put_record(StreamName=name, Data=b"m", PartitionKey="k", ExplicitHashKey="0")["ShardId"] == shard_id(3)
+    assert kinesis.put_record(StreamName=name, Data=b"m", PartitionKey="k", ExplicitHashKey="0")["ShardId"] == shard_id(
+        3
+    )
 
 
 def test_merge_non_adjacent_shards(kinesis, make_stream):
@@ -143,7 +151,9 @@ def test_merge_while_updating_is_refused(kinesis, kinesis_noretry, make_stream):
     name = make_stream(shards=4)
     kinesis.merge_shards(StreamName=name, ShardToMerge=shard_id(0), AdjacentShardToMerge=shard_id(1))
     expect_error(
-        lambda: kinesis_noretry.merge_shards(StreamName=name, ShardToMerge=shard_id(2), AdjacentShardToMerge=shard_id(3)),
+        lambda: kinesis_noretry.merge_shards(
+            StreamName=name, ShardToMerge=shard_id(2), AdjacentShardToMerge=shard_id(3)
+        ),
         "ResourceInUseException",
         f"Stream {name} under account {ACCOUNT} not ACTIVE, instead in state UPDATING",
     )
@@ -213,7 +223,9 @@ def test_list_shards_filters(kinesis, make_stream):
     assert all(is_open(s) for s in latest)
     horizon = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "FROM_TRIM_HORIZON"})["Shards"]
     assert [s["ShardId"] for s in horizon] == every
-    after = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AFTER_SHARD_ID", "ShardId": shard_id(0)})["Shards"]
+    after = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AFTER_SHARD_ID", "ShardId": shard_id(0)})[
+        "Shards"
+    ]
     assert [s["ShardId"] for s in after] == [shard_id(1), shard_id(2)]
     excl = kinesis.list_shards(StreamName=name, ExclusiveStartShardId=shard_id(1))["Shards"]
     assert [s["ShardId"] for s in excl] == [shard_id(2)]

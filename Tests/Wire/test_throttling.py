@@ -96,7 +96,9 @@ def test_record_count_limit_with_tiny_records(kinesis_noretry, make_stream):
     hot = kwire.shard_id(0)
     batch = [{"Data": b"t", "PartitionKey": "k"} for _ in range(500)]
     responses, elapsed = burst(kinesis_noretry, name, batch, max_calls=5)
-    assert responses[-1]["FailedRecordCount"] > 0, f"{len(responses) * 500} tiny records in {elapsed:.2f}s not throttled"
+    assert responses[-1]["FailedRecordCount"] > 0, (
+        f"{len(responses) * 500} tiny records in {elapsed:.2f}s not throttled"
+    )
     accepted, _ = check_failures(responses, name, hot)
     assert accepted <= 1000 * (1 + elapsed) + 1, (accepted, elapsed)
 
