@@ -136,7 +136,8 @@ def test_latency_delays_the_reply_without_blocking_other_calls(serve):
         t.join(timeout=10)
     total = time.monotonic() - started
     assert len(durations) == 8 and min(durations) >= 0.4, durations
-    assert fast < 0.3, fast
+    # Not queued behind the sleeping calls: done before the quickest of them (each also builds its client).
+    assert fast < min(durations), (fast, durations)
     # 8 x 400 ms would be 3.2 s if serialized; boto3 builds its 8 clients slowly on a loaded machine.
     assert total < 3.0, total
     assert injected(s.endpoint) == {("latency", "ListStreams"): 8}

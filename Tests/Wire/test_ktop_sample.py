@@ -44,9 +44,9 @@ def sample_of(endpoint: str, stream: str) -> dict:
 
 def test_throttled_writes_show_as_exact_counts(endpoint, kinesis_noretry, make_stream):
     name = make_stream(shards=2)
-    # Every record to shard 0: 1 KiB of data and a 3-byte key, 500 to a call, six calls at once
-    # (3 MiB against the shard's 1 MiB/s, 3,000 records against its 1,000/s).
-    batch = [{"Data": b"r" * 1024, "PartitionKey": "hot", "ExplicitHashKey": "0"} for _ in range(500)]
+    # Every record to shard 0: 3 KiB of data and a 3-byte key, 500 to a call, six calls: each call alone
+    # (1.5 MiB) is over the shard's 1 MiB/s, so throttling does not hang on how fast a loaded machine sends.
+    batch = [{"Data": b"r" * 3072, "PartitionKey": "hot", "ExplicitHashKey": "0"} for _ in range(500)]
     acked = failed = 0
     for _ in range(6):
         r = kinesis_noretry.put_records(StreamName=name, Records=batch)
@@ -58,7 +58,7 @@ def test_throttled_writes_show_as_exact_counts(endpoint, kinesis_noretry, make_s
                 assert entry["ShardId"] == kwire.shard_id(0)
                 acked += 1
         assert r.get("FailedRecordCount", 0) == sum("ErrorCode" in e for e in r["Records"])
-    assert failed > 0, "3 MiB to one shard at once was never throttled"
+    assert failed > 0, "9 MiB to one shard in calls of 1.5 MiB was never throttled"
     assert acked + failed == 3000
 
     stream = sample_of(endpoint, name)
@@ -66,9 +66,9 @@ def test_throttled_writes_show_as_exact_counts(endpoint, kinesis_noretry, make_s
     hot, cold = shards[kwire.shard_id(0)], shards[kwire.shard_id(1)]
     c = hot["counters"]
     assert c["incomingRecords"] == acked
-    assert c["incomingBytes"] == acked * (1024 + 3)
+    assert c["incomingBytes"] == acked * (3072 + 3)
     assert c["writeThrottledRecords"] == failed
-    assert c["writeThrottledBytes"] == failed * (1024 + 3)
+    assert c["writeThrottledBytes"] == failed * (3072 + 3)
     assert c["writeThrottledByBytes"] + c["writeThrottledByRecords"] == failed
     assert hot["retainedRecords"] == acked
     assert cold["counters"]["incomingRecords"] == 0 and cold["counters"]["writeThrottledRecords"] == 0
@@ -77,7 +77,7 @@ def test_throttled_writes_show_as_exact_counts(endpoint, kinesis_noretry, make_s
     assert totals["putRecordsTotalRecords"] == 3000
     assert totals["putRecordsSuccessfulRecords"] == acked
     assert totals["putRecordsThrottledRecords"] == failed
-    assert totals["putRecordsBytes"] == acked * (1024 + 3)
+    assert totals["putRecordsBytes"] == acked * (3072 + 3)
     # The hash-key histogram counts every accepted record in its first bucket (hash key 0).
     histogram = hot["hashKeyHistogram"]
     assert histogram["records"][0] == acked and sum(histogram["records"]) == acked

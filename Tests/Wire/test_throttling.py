@@ -58,11 +58,12 @@ def check_failures(responses, name, hot):
 def test_put_records_over_shard_limit_is_throttled_per_record(kinesis_noretry, make_stream):
     name = make_stream(shards=2)
     hot, cold, cold_start = hot_and_cold(2, "hot")
-    batch = [{"Data": b"r" * 1024, "PartitionKey": "hot"} for _ in range(500)]
-    responses, elapsed = burst(kinesis_noretry, name, batch, max_calls=6)
+    # Small records, so that a loaded machine still sends more than 1,000 a second (the records limit binds).
+    batch = [{"Data": b"r" * 16, "PartitionKey": "hot"} for _ in range(500)]
+    responses, elapsed = burst(kinesis_noretry, name, batch, max_calls=12)
     assert responses[0]["FailedRecordCount"] == 0, "the first 500 records (0.5 MiB) fit in one second"
     assert responses[-1]["FailedRecordCount"] > 0, (
-        f"{len(responses) * 500} records of 1 KiB to one shard in {elapsed:.2f}s were never throttled"
+        f"{len(responses) * 500} records of 16 B to one shard in {elapsed:.2f}s were never throttled"
     )
     accepted, failed = check_failures(responses, name, hot)
     # neither limit may be exceeded: at most 1,000 records (1 MiB) per second, plus refill
