@@ -23,7 +23,8 @@ def run_remote(endpoint: str, *args: str, env: dict[str, str] | None = None) -> 
 def test_demo_load_against_a_remote_ktop_reports_what_producers_and_consumers_see():
     server = kwire.ServerProcess([])
     try:
-        done = run_remote(server.endpoint, "--duration", "4", "--seed", "5")
+        # 8 s: a loaded machine's debug build printed a single line in a 4-second run.
+        done = run_remote(server.endpoint, "--duration", "8", "--seed", "5")
         assert done.returncode == 0, done.stderr
         lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         # A debug build's HTTP load generator falls behind real time (2-3 lines over 12-22 s for a

@@ -547,7 +547,7 @@ def test_benign_concurrent_5_mib_put_records_all_succeed(default_server):
 def test_bodies_past_a_small_budget_are_refused_503_and_sdk_retries_succeed():
     server = kwire.ServerProcess(["--limits", "off", "--max-buffered-body-mib", "16"])
     try:
-        raw = kwire.make_client(server.endpoint, retries={"total_max_attempts": 1}, max_pool_connections=8,
+        raw = kwire.make_client(server.endpoint, retries={"total_max_attempts": 1}, max_pool_connections=12,
                                 read_timeout=60)
         retrying = kwire.make_client(server.endpoint, retries={"total_max_attempts": 20, "mode": "standard"},
                                      max_pool_connections=8, read_timeout=60)
@@ -556,7 +556,8 @@ def test_bodies_past_a_small_budget_are_refused_503_and_sdk_retries_succeed():
         kwire.wait_stream_status(raw, name)
         batch = put_records_body(name, 500, 10_000)
 
-        # Six 6.7 MB bodies at once cannot all fit 16 MiB: some are refused with the retryable 503.
+        # Twelve 6.7 MB bodies at once cannot all fit 16 MiB: some are refused with the retryable 503. (Six were
+        # not enough on a loaded machine: its clients serialised them one by one and never had three in flight.)
         def put_once(_):
             try:
                 raw.put_records(StreamName=name, Records=batch)
@@ -566,8 +567,8 @@ def test_bodies_past_a_small_budget_are_refused_503_and_sdk_retries_succeed():
                 assert (code, status) == ("ServiceUnavailableException", 503), (code, status)
                 return "503"
 
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
-            outcomes = list(pool.map(put_once, range(6)))
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            outcomes = list(pool.map(put_once, range(12)))
         assert "503" in outcomes and "ok" in outcomes, outcomes
 
         # With the SDK's retries every request gets through.
