@@ -17,6 +17,26 @@ import Testing
         #expect(PageToken.decode(page.encode(key: Self.key), key: Self.key) == page)
     }
 
+    /// kinesalite's `assertShardIterator` (run against live Kinesis): at least 152 bytes, then whole 16-byte
+    /// blocks, beginning 00…01; the longest names still fit the 512-character limit on the wire.
+    @Test(arguments: [0, 1, 3, 4, 5, 19, 20, 21, 36, 128])
+    func iteratorsHaveAWSsShape(streamNameLength: Int) throws {
+        var token = Self.iterator
+        token.stream = String(repeating: "s", count: streamNameLength)
+        token.region = "ap-southeast-2"
+        let text = token.encode(key: Self.key)
+        let bytes = try #require(Data(base64Encoded: text))
+        #expect(bytes.count >= 152)
+        #expect((bytes.count - 152) % 16 == 0)
+        // Header 8, four integers 32, three length bytes, account 12, region 14, the name, MAC 32: the padding
+        // is the least that reaches the shape.
+        let unpadded = 8 + 32 + 3 + 12 + 14 + streamNameLength + 32
+        #expect(bytes.count == (unpadded <= 152 ? 152 : 152 + (unpadded - 152 + 15) / 16 * 16))
+        #expect(Array(bytes.prefix(8)) == [0, 0, 0, 0, 0, 0, 0, 1])
+        #expect(text.count <= 512)
+        #expect(ShardIteratorToken.decode(text, key: Self.key) == token)
+    }
+
     @Test func everySingleBitFlipIsRefused() throws {
         let bytes = [UInt8](try #require(Data(base64Encoded: Self.iterator.encode(key: Self.key))))
         for i in bytes.indices {

@@ -114,6 +114,26 @@ def test_get_shard_iterator_type_and_sequence_number_combinations(c, stream, kin
                  f"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {said}.")
 
 
+@pytest.mark.parametrize("kind", ["TRIM_HORIZON", "LATEST"])
+def test_get_shard_iterator_has_the_shape_of_aws_iterators(c, stream, kind):
+    """getShardIterator.js: should return ShardIterator with TRIM_HORIZON / LATEST (helpers.assertShardIterator:
+    base64 of 152 bytes plus whole 16-byte blocks, beginning 00...01), and GetRecords takes it back"""
+    import base64
+
+    for name in (stream, stream + "-" + "x" * (128 - len(stream) - 1)):
+        if name != stream:
+            c.create_stream(StreamName=name, ShardCount=1)
+        it = c.get_shard_iterator(StreamName=name, ShardId="shardId-0", ShardIteratorType=kind)["ShardIterator"]
+        raw = base64.b64decode(it, validate=True)
+        assert base64.b64encode(raw).decode() == it
+        assert len(raw) >= 152 and (len(raw) - 152) % 16 == 0, len(raw)
+        assert raw[:8] == bytes([0, 0, 0, 0, 0, 0, 0, 1])
+        assert len(it) <= 512
+        assert c.get_records(ShardIterator=it)["Records"] == [] or kind == "TRIM_HORIZON"
+        if name != stream:
+            c.delete_stream(StreamName=name)
+
+
 def test_get_shard_iterator_at_timestamp_without_timestamp(c, stream):
     """getShardIterator.js: should return InvalidArgumentException if AT_TIMESTAMP and no Timestamp"""
     expect_error(lambda: c.get_shard_iterator(StreamName=stream, ShardId="shardId-0", ShardIteratorType="AT_TIMESTAMP"),
