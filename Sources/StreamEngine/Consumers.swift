@@ -189,7 +189,7 @@ extension KinesisService {
         let key = SubscriptionKey(consumerName: c.name, shardIndex: iterator.shardIndex)
         let rateLimit = limits.efoBytesPerSecondPerConsumerShard
         let takeover = Duration.seconds(limits.subscribeTakeoverSeconds)
-        let callRate = Int64(limits.subscribeToShardPerConsumerShardPerSecond)
+        let callRate = limits.subscribeToShardPerConsumerShardPerSecond
         let generation = try s.subscriptions.withLock {
             (slots: inout [SubscriptionKey: SubscriptionSlot]) throws(KinesisError) -> UInt64 in
             func fresh(generation: UInt64) -> SubscriptionSlot {
@@ -197,7 +197,7 @@ extension KinesisService {
                     generation: generation, startedAt: Instant(nanosecondsSinceEpoch: 0),
                     consumerCreatedAt: c.createdAt,
                     pipe: TokenBucket(capacity: Int64(rateLimit), ratePerSecond: Int64(rateLimit), now: now),
-                    calls: TokenBucket(capacity: callRate, ratePerSecond: callRate, now: now))
+                    calls: CallQuota(perSecond: callRate))
             }
             var slot = slots[key] ?? fresh(generation: 0)
             // A re-registered consumer of the same name is a new consumer.
@@ -205,7 +205,7 @@ extension KinesisService {
             // One call per second per consumer and shard, whatever its outcome; a call
             // refused for the rate does not count (KINESIS.md §1.7: SubscribeToShard.RateExceeded
             // counts both refusals).
-            if limits.enforcesThroughput, !slot.calls.tryTake(1, now) {
+            if limits.enforcesThroughput, !slot.calls.tryTake(now) {
                 slot.counters.rejectedSubscriptions += 1
                 slots[key] = slot
                 throw .subscribeRate(c.arn, ShardID.string(key.shardIndex))

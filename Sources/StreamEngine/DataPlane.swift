@@ -523,7 +523,7 @@ extension KinesisService {
             let cutoff = now.millisecondsSinceEpoch - Int64(m.retentionHours) * 3_600_000
             return try shard.log.withLock { (log: inout ShardLog) throws(KinesisError) -> (Int, Int64) in
                 if charge { log.counters.getShardIteratorCalls += 1 }
-                if charge, limits.enforcesThroughput, !log.iteratorCalls.tryTake(1, now) {
+                if charge, limits.enforcesThroughput, !log.iteratorCalls.tryTake(now) {
                     log.counters.getShardIteratorThrottled += 1
                     throw .getShardIteratorRate(shard.shardId, s.name, account)
                 }
@@ -600,7 +600,7 @@ extension KinesisService {
                     log: inout ShardLog
                 ) throws(KinesisError) -> (records: [Record], next: Int64, atEnd: Bool, behind: Int64) in
                 if enforce {
-                    guard log.readBytes.isSolvent(now), log.readCalls.tryTake(1, now) else {
+                    guard log.readBytes.isSolvent(now), log.readCalls.tryTake(now) else {
                         log.counters.readThrottledCalls += 1
                         throw .shardRate(shard.shardId, s.name, account)
                     }

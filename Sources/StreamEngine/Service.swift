@@ -13,7 +13,7 @@ public final class KinesisService: Sendable {
     public let region: String
     unowned let engine: KinesisEngine
     let registry = ReadWriteLock<[String: StreamState]>([:])
-    private let controlPlane = LockedValue<[String: TokenBucket]>([:])
+    private let controlPlane = LockedValue<[String: CallQuota]>([:])
     let policies = LockedValue<[String: String]>([:])
     let accountSettings = LockedValue<MinimumThroughputBillingCommitmentOutput?>(nil)
 
@@ -77,8 +77,8 @@ public final class KinesisService: Sendable {
         let (tps, perStream) = (quota.perSecond, quota.perStream)
         let key = perStream ? op.rawValue + "/" + (stream ?? "") : op.rawValue
         let ok = controlPlane.withLock { buckets in
-            var b = buckets[key] ?? TokenBucket(capacity: Int64(tps), ratePerSecond: Int64(tps), now: now)
-            let ok = b.tryTake(1, now)
+            var b = buckets[key] ?? CallQuota(perSecond: tps)
+            let ok = b.tryTake(now)
             buckets[key] = b
             return ok
         }

@@ -133,8 +133,8 @@ struct ShardLog: Sendable {
 
     var write: ShardWriteQuota
     var readBytes: TokenBucket
-    var readCalls: TokenBucket
-    var iteratorCalls: TokenBucket
+    var readCalls: CallQuota
+    var iteratorCalls: CallQuota
 
     init(limits: KinesisLimits, now: Instant, range: ClosedRange<UInt128> = 0...UInt128.max) {
         hashKeys = HashKeyHistogram(range: range)
@@ -146,12 +146,8 @@ struct ShardLog: Sendable {
         // 5 s and 2 MiB for 1 s, as the GetRecords documentation describes.
         readBytes = TokenBucket(
             capacity: 0, ratePerSecond: Int64(limits.shardReadBytesPerSecond), now: now, startFull: false)
-        readCalls = TokenBucket(
-            capacity: Int64(limits.shardReadCallsPerSecond), ratePerSecond: Int64(limits.shardReadCallsPerSecond),
-            now: now)
-        iteratorCalls = TokenBucket(
-            capacity: Int64(limits.getShardIteratorPerShardPerSecond),
-            ratePerSecond: Int64(limits.getShardIteratorPerShardPerSecond), now: now)
+        readCalls = CallQuota(perSecond: limits.shardReadCallsPerSecond)
+        iteratorCalls = CallQuota(perSecond: limits.getShardIteratorPerShardPerSecond)
     }
 
     /// Index of the first retained record that arrived at or after `millis`

@@ -183,7 +183,7 @@ struct SubscriptionSlot: Sendable {
     var consumerCreatedAt: Instant
     var pipe: TokenBucket
     /// SubscribeToShard calls admitted: one per second per consumer and shard.
-    var calls: TokenBucket
+    var calls: CallQuota
     var counters = ConsumerShardCounters()
 }
 

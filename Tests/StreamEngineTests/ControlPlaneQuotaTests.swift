@@ -13,7 +13,7 @@ import Testing
         var perStream = false
         var testDescription: String { "\(name) \(tps)/s" }
 
-        /// Prepares what `tps + 2` calls need.
+        /// Prepares what `2 × tps + 2` calls need.
         func setUp(_ h: Harness) throws(KinesisError) {
             try h.stream("s", shards: 1)
             try h.stream("t", shards: 1)
@@ -27,8 +27,10 @@ import Testing
                 _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 4))
                 h.advance(.seconds(1))
                 _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 8))
+                h.advance(.seconds(1))
+                _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "s", targetShardCount: 16))
             case "DeleteStream":
-                for i in 0..<8 {
+                for i in 0..<12 {
                     try h.stream("d\(i)")
                     h.advance(.seconds(1))
                 }
@@ -36,7 +38,7 @@ import Testing
                 _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("s"), consumerName: "c"))
                 _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn("t"), consumerName: "c"))
             case "DeregisterStreamConsumer":
-                for i in 0..<8 {
+                for i in 0..<12 {
                     _ = try h.k.registerStreamConsumer(
                         RegisterStreamConsumerInput(streamARN: arn("s"), consumerName: "c\(i)"))
                     h.advance(.seconds(1))
@@ -141,17 +143,43 @@ import Testing
             // Another stream has its own budget.
             try op.call(h, 0, stream: "t")
         }
-        // One call's worth comes back after 1/TPS seconds, not before.
-        h.advance(.nanoseconds(1_000_000_000 / Int64(op.tps) - 1))
+        // The quota is per trailing second (CallQuota): no call comes back until the burst is a second old, however
+        // long a token bucket would have needed to refill one call's worth.
+        if op.tps > 1 {
+            h.advance(.nanoseconds(1_000_000_000 / Int64(op.tps)))
+            expectError(.limitExceeded, message) { () throws(KinesisError) in try op.call(h, op.tps) }
+        }
+        h.advance(.nanoseconds(1_000_000_000 - (op.tps > 1 ? 1_000_000_000 / Int64(op.tps) : 0) - 1))
         expectError(.limitExceeded, message) { () throws(KinesisError) in try op.call(h, op.tps) }
         h.advance(.nanoseconds(1))
-        try op.call(h, op.tps)
+        for i in 0..<op.tps { try op.call(h, op.tps + i) }
+        expectError(.limitExceeded, message) { () throws(KinesisError) in try op.call(h, 2 * op.tps) }
+    }
+
+    /// A fresh account's first second is like every other: a token bucket that starts full would take twice the
+    /// TPS within it (a full bucket at 0, then a second's refill).
+    @Test func theFirstSecondTakesNoMoreThanTheTPS() throws {
+        let h = Harness()
+        var admitted = 0
+        for _ in 0..<40 {
+            if (try? h.k.listStreams(ListStreamsInput())) != nil { admitted += 1 }
+            h.advance(.milliseconds(25))  // 40 calls over 0 ... 975 ms: one second
+        }
+        #expect(admitted == 5)
+        // And a steady 5 calls a second is accepted second after second.
+        h.advance(.milliseconds(25))
+        for i in 0..<50 {
+            #expect((try? h.k.listStreams(ListStreamsInput())) != nil, "call \(i)")
+            h.advance(.milliseconds(200))
+        }
     }
 
     @Test func atMostFiveStreamsCreatingAtOnce() throws {
-        let h = Harness(delays: StatusDelays())
+        var delays = StatusDelays()
+        delays.create = .milliseconds(1_500)  // CREATING outlasts CreateStream's 5 calls per second
+        let h = Harness(delays: delays)
         for i in 0..<5 { _ = try h.k.createStream(CreateStreamInput(streamName: "c\(i)", shardCount: 1)) }
-        h.advance(.milliseconds(300))
+        h.advance(.milliseconds(1_300))
         let e = expectError(.limitExceeded) { () throws(KinesisError) in
             try h.k.createStream(CreateStreamInput(streamName: "c5", shardCount: 1))
         }
@@ -166,13 +194,15 @@ import Testing
     }
 
     @Test func consumersAtMostTwentyAndFiveCreating() throws {
-        let h = Harness(delays: StatusDelays())
+        var delays = StatusDelays()
+        delays.consumerCreate = .milliseconds(1_500)  // CREATING outlasts RegisterStreamConsumer's 5 calls per second
+        let h = Harness(delays: delays)
         let arn = try h.stream()
         func register(_ name: String) throws(KinesisError) {
             _ = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: name))
         }
         for i in 0..<5 { try register("c\(i)") }
-        h.advance(.milliseconds(400))
+        h.advance(.milliseconds(1_400))
         expectError(.limitExceeded, "Stream s already has 5 consumers in CREATING state.") { () throws(KinesisError) in
             try register("c5")
         }

@@ -30,16 +30,17 @@ import Testing
         // The other shard has its own five.
         let other = try h.iterator(shard: "shardId-000000000001")
         for _ in 0..<5 { _ = try h.get(other) }
-        h.advance(.milliseconds(199))
+        // Five in every trailing second (CallQuota): nothing comes back until the first five are a second old.
+        h.advance(.milliseconds(999))
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
         h.advance(.milliseconds(1))
-        _ = try h.get(it)
+        for _ in 0..<5 { _ = try h.get(it) }
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
-        h.advance(.seconds(10))  // banks at most five
+        h.advance(.seconds(10))  // idling banks nothing: still five
         for _ in 0..<5 { _ = try h.get(it) }
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in try h.get(it) }
         let shard0 = try #require(h.engine.sample().streams.first?.shards.first?.counters)
-        #expect(shard0.getRecordsCalls == 11)
+        #expect(shard0.getRecordsCalls == 15)
         #expect(shard0.readThrottledCalls == 4)
     }
 
@@ -114,7 +115,7 @@ import Testing
         expectError(.provisionedThroughputExceeded, Self.throttled(1)) { () throws(KinesisError) in
             try h.iterator(shard: "shardId-000000000001")
         }
-        h.advance(.milliseconds(199))
+        h.advance(.milliseconds(999))
         expectError(.provisionedThroughputExceeded, Self.throttled()) { () throws(KinesisError) in
             try h.iterator(shard: "shardId-000000000000", .latest)
         }
