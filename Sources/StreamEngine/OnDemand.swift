@@ -29,6 +29,24 @@ struct WritePeak: Sendable, Equatable {
         while let first = days.first, first.day <= day - Int64(window) { days.removeFirst() }
     }
 
+    /// The per-day maxima, oldest first: what `stream.json` keeps so that a restarted ktop
+    /// remembers the capacity an on-demand stream has earned.
+    var dailyPeaks: [DayPeak] {
+        days.map { DayPeak(day: $0.day, bytesPerSecond: $0.rate.bytes, recordsPerSecond: $0.rate.records) }
+    }
+
+    init() {}
+
+    /// Restores the maxima `dailyPeaks` gave, dropping any that is not a finite, non-negative rate or is out of
+    /// day order (a hand-edited file must not give a stream infinite capacity).
+    init(dailyPeaks: [DayPeak]) {
+        for p in dailyPeaks where p.bytesPerSecond.isFinite && p.recordsPerSecond.isFinite
+            && p.bytesPerSecond >= 0 && p.recordsPerSecond >= 0 && (days.last.map { $0.day < p.day } ?? true)
+        {
+            days.append((p.day, WriteRate(bytes: p.bytesPerSecond, records: p.recordsPerSecond)))
+        }
+    }
+
     func peak(at now: Instant, days window: Int) -> WriteRate {
         let day = now.secondsSinceEpoch.floorDiv(86_400)
         var peak = WriteRate()
@@ -40,10 +58,18 @@ struct WritePeak: Sendable, Equatable {
     }
 }
 
+/// One UTC day's highest per-second write rate, as `stream.json` keeps it.
+struct DayPeak: Codable, Sendable, Equatable {
+    /// Days since the epoch (UTC).
+    var day: Int64
+    var bytesPerSecond: Double
+    var recordsPerSecond: Double
+}
+
 /// An on-demand stream's capacity bookkeeping (``OnDemandPolicy`` says the rules): what each
 /// shard had been sent at the last sample, the 30-day peak, the shards found hot, and when the
-/// planned capacity lands. Not kept on disk: after a restart it starts again from the shards
-/// the stream has, which it never goes below.
+/// planned capacity lands. Only the peak is kept on disk (`stream.json`): after a restart the
+/// rest starts again from the shards the stream has, which it never goes below.
 struct OnDemandScaling: Sendable, Equatable {
     var sampledAt: Instant?
     /// Cumulative writes sent to each shard (accepted + throttled) at `sampledAt`, by shard index.
@@ -67,11 +93,17 @@ extension KinesisService {
         var scheduled = false
         s.meta.write { m in
             guard m.mode == .onDemand else {
-                if m.onDemand != OnDemandScaling() { m.onDemand = OnDemandScaling() }
+                if m.onDemand != OnDemandScaling() {
+                    m.onDemand = OnDemandScaling()
+                    s.persist(&m)
+                }
                 return
             }
             guard let measured = measureWrites(&m, now) else { return }
+            let before = m.onDemand.peak
             m.onDemand.peak.record(measured.stream, at: now, days: policy.peakDays)
+            // A new daily maximum is capacity the stream keeps for 30 days, restarts included.
+            if m.onDemand.peak != before { s.persist(&m) }
             let maxShards = KinesisLimits.onDemandMaximumShards(region: region)
             for (shard, rate) in measured.shards where m.open.count < maxShards {
                 guard rate.bytes > Double(policy.splitThresholdBytesPerSecond)

@@ -70,6 +70,55 @@ import Testing
         #expect(missing.isEmpty, "\(missing.count) of \(acked.count) acked records not read back as acked")
     }
 
+    /// On-demand capacity is earned: twice the 30-day peak. A restart must not take it back, so the per-day peaks
+    /// are in `stream.json`, and a file without them (written before they were kept) still opens.
+    @Test func anOnDemandStreamKeepsItsWritePeakAcrossARestart() throws {
+        defer { dir.cleanup() }
+        var c = configuration()
+        c.limits = .aws
+        var (h, _) = try open(c)
+        _ = try h.k.createStream(
+            CreateStreamInput(streamName: "s", streamModeDetails: StreamModeDetails(streamMode: .onDemand)))
+        h.advance(.seconds(1))
+        h.engine.tick()
+        // 300 KiB to each of the four shards within one second: a peak of 1.2 MiB/s.
+        for shard in try h.listAllShards() {
+            let entries = (0..<3).map { j in
+                PutRecordsRequestEntry(
+                    data: bytes(100 * 1024 - 2), explicitHashKey: String(shard.start + UInt128(j)),
+                    partitionKey: "k\(j)")
+            }
+            #expect(try h.k.putRecords(PutRecordsInput(records: entries, streamName: "s")).failedRecordCount == 0)
+        }
+        h.advance(.seconds(1))
+        h.engine.tick()
+        func peak(_ h: Harness) throws -> WriteRate {
+            let now = h.clock.now()
+            return try h.k.resolve(name: "s", arn: nil, now: now).meta.read {
+                $0.onDemand.peak.peak(at: now, days: 30)
+            }
+        }
+        let before = try peak(h)
+        #expect(before.records == 12)
+        #expect(before.bytes == Double(4 * 300 * 1024))
+        h.engine.close()
+
+        (h, _) = try open(c)
+        #expect(try peak(h) == before)
+        h.engine.close()
+
+        // A stream.json of before the peaks were kept: the stream opens with no peak (capacity from its shards).
+        let file = URL(fileURLWithPath: dir.path)
+            .appendingPathComponent("services/\(account)/us-east-1/streams/s/stream.json")
+        var json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        #expect(json["onDemandPeaks"] != nil)
+        json["onDemandPeaks"] = nil
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        (h, _) = try open(c)
+        #expect(try peak(h) == WriteRate())
+        h.engine.close()
+    }
+
     @Test func aRestartKeepsStreamsShardsLineageSettingsAndEveryAckedRecord() throws {
         defer { dir.cleanup() }
         var (h, _) = try open()

@@ -265,4 +265,21 @@ import Testing
         bad.target = 0
         #expect(bad.change(shardCount: 4) == nil)
     }
+
+    /// Peaks read back from a hand-edited `stream.json` cannot give a stream infinite or negative capacity.
+    @Test func restoredPeaksKeepOnlyFiniteRatesInDayOrder() {
+        let now = Instant(nanosecondsSinceEpoch: 100 * 86_400 * 1_000_000_000)
+        let peak = WritePeak(dailyPeaks: [
+            DayPeak(day: 95, bytesPerSecond: 1_000, recordsPerSecond: 10),
+            DayPeak(day: 96, bytesPerSecond: .infinity, recordsPerSecond: 10),
+            DayPeak(day: 97, bytesPerSecond: 5, recordsPerSecond: -1),
+            DayPeak(day: 98, bytesPerSecond: .nan, recordsPerSecond: 1),
+            DayPeak(day: 90, bytesPerSecond: 9_000, recordsPerSecond: 90),  // out of order
+            DayPeak(day: 99, bytesPerSecond: 2_000, recordsPerSecond: 5),
+        ])
+        #expect(peak.dailyPeaks.map(\.day) == [95, 99])
+        #expect(peak.peak(at: now, days: 30) == WriteRate(bytes: 2_000, records: 10))
+        // Days older than the window do not count.
+        #expect(peak.peak(at: now, days: 3) == WriteRate(bytes: 2_000, records: 5))
+    }
 }

@@ -170,6 +170,7 @@ extension KinesisService {
         meta.encryption = record.encryption
         meta.keyId = record.keyId
         meta.shardLevelMetrics = record.shardLevelMetrics
+        meta.onDemand.peak = WritePeak(dailyPeaks: record.onDemandPeaks ?? [])
         for consumer in record.consumers {
             meta.consumers[consumer.name] = ConsumerState(
                 name: consumer.name, arn: consumer.arn, createdAt: consumer.createdAt,

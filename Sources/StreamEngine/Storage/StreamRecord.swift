@@ -5,8 +5,9 @@ import Foundation
 /// the metadata changes, under the stream's write lock, so a put never lands in a shard the
 /// file does not know. Times are ``Instant``s (integer nanoseconds since the epoch).
 ///
-/// Not kept: rate-limit buckets and on-demand scaling's running averages (they restart, as
-/// after a failover), and the subscription slots of enhanced fan-out consumers.
+/// Not kept: rate-limit windows and on-demand scaling's running averages (they restart, as
+/// after a failover), and the subscription slots of enhanced fan-out consumers. On-demand's
+/// 30-day write peak is kept: it is the capacity the stream has earned.
 struct StreamRecord: Codable, Sendable, Equatable {
     var format = 1
     var name: String
@@ -28,6 +29,8 @@ struct StreamRecord: Codable, Sendable, Equatable {
     var updateShardCountTimes: [Instant]
     var modeSwitchTimes: [Instant]
     var encryptionTimes: [Instant]
+    /// On-demand's per-day write peaks (absent in files written before they were kept).
+    var onDemandPeaks: [DayPeak]?
     var shards: [ShardRecord]
 
     struct ShardRecord: Codable, Sendable, Equatable {
@@ -88,6 +91,8 @@ extension StreamRecord {
         updateShardCountTimes = m.updateShardCountHistory.times
         modeSwitchTimes = m.modeSwitchHistory.times
         encryptionTimes = m.encryptionHistory.times
+        let peaks = m.onDemand.peak.dailyPeaks
+        onDemandPeaks = peaks.isEmpty ? nil : peaks
         shards = m.shards.map { shard in
             ShardRecord(
                 index: shard.index, startingHashKey: String(shard.range.lowerBound),
