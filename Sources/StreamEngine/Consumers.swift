@@ -138,7 +138,7 @@ extension KinesisService {
         try rate(.listStreamConsumers, stream: s.name, now: now)
         var after = ""
         if let text = input.nextToken {
-            guard let t = PageToken.decode(text, key: engine.tokenKey), t.kind == "ListStreamConsumers",
+            guard let t = PageToken.decode(text, key: engine.tokenKey), t.kind == .listStreamConsumers,
                 t.stream == s.name
             else {
                 throw .invalidNextToken()
@@ -155,7 +155,7 @@ extension KinesisService {
         let token =
             all.count > limit
             ? PageToken(
-                kind: "ListStreamConsumers", issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
+                kind: .listStreamConsumers, issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
                 incarnation: s.incarnation, after: page.last!.name
             ).encode(key: engine.tokenKey)
             : nil

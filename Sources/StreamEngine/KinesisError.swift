@@ -81,8 +81,12 @@ extension KinesisError {
     static func invalidARN(_ arn: String) -> KinesisError {
         .init(.invalidArgument, "Invalid ARN: \(arn)")
     }
-    static func onDemandOnlyProvisioned(_ op: String, _ stream: String) -> KinesisError {
-        .init(.validation, "\(op) is not supported for stream \(stream) because its capacity mode is ON_DEMAND.")
+    /// An operation of the other capacity mode: resharding on an on-demand stream, warm throughput on a
+    /// provisioned one.
+    static func notInCapacityMode(_ op: KinesisOperation, _ stream: String, _ mode: StreamMode) -> KinesisError {
+        .init(
+            .validation,
+            "\(op.rawValue) is not supported for stream \(stream) because its capacity mode is \(mode.rawValue).")
     }
     static func shardCountForOnDemand() -> KinesisError {
         .init(.validation, "ShardCount is not expected when StreamMode=ON_DEMAND")

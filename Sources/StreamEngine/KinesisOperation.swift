@@ -5,7 +5,7 @@
 /// (``KinesisLimits/controlPlaneTPS``), the wire server's dispatch, `--faults` and the
 /// latency metrics all key on it, so a misspelt name is a compile error rather than a
 /// quota that silently never applies.
-public enum KinesisOperation: String, CaseIterable, Sendable {
+public enum KinesisOperation: String, CaseIterable, Codable, Sendable {
     case addTagsToStream = "AddTagsToStream"
     case createStream = "CreateStream"
     case decreaseStreamRetentionPeriod = "DecreaseStreamRetentionPeriod"

@@ -18,7 +18,7 @@ extension KinesisService {
         try rate(.splitShard, now: now)
         let key = input.newStartingHashKey!
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
-            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("SplitShard", s.name) }
+            if m.mode == .onDemand { throw .notInCapacityMode(.splitShard, s.name, .onDemand) }
             try requireActive(s, m)
             let shard = try openShard(input.shardToSplit!, in: s, m)
             guard let k = HashKey.parse(key), k > shard.range.lowerBound + 1, k < shard.range.upperBound else {
@@ -55,7 +55,7 @@ extension KinesisService {
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.mergeShards, now: now)
         let (a, b) = try s.update { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
-            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("MergeShards", s.name) }
+            if m.mode == .onDemand { throw .notInCapacityMode(.mergeShards, s.name, .onDemand) }
             try requireActive(s, m)
             let a = try openShard(input.shardToMerge!, in: s, m)
             let b = try openShard(input.adjacentShardToMerge!, in: s, m)
@@ -86,7 +86,7 @@ extension KinesisService {
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.updateShardCount, now: now)
         let current = try s.update { (m: inout StreamMeta) throws(KinesisError) -> Int in
-            if m.mode == .onDemand { throw .onDemandOnlyProvisioned("UpdateShardCount", s.name) }
+            if m.mode == .onDemand { throw .notInCapacityMode(.updateShardCount, s.name, .onDemand) }
             try requireActive(s, m)
             let current = m.open.count
             let allowed = KinesisLimits.updateShardCountTargets(current: current)
@@ -186,7 +186,7 @@ extension KinesisService {
             if input.streamName != nil || input.exclusiveStartShardId != nil || input.streamCreationTimestamp != nil {
                 throw .nextTokenWithStreamName()
             }
-            guard let t = PageToken.decode(tokenText, key: engine.tokenKey), t.kind == "ListShards", let name = t.stream
+            guard let t = PageToken.decode(tokenText, key: engine.tokenKey), t.kind == .listShards, let name = t.stream
             else {
                 throw .invalidNextToken()
             }
@@ -244,7 +244,7 @@ extension KinesisService {
             var token: String?
             if candidates.count > limit, let last = page.last {
                 token = PageToken(
-                    kind: "ListShards", issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
+                    kind: .listShards, issuedAtMillis: now.millisecondsSinceEpoch, stream: s.name,
                     incarnation: s.incarnation, after: String(last.index), filterType: filter?.type?.rawValue,
                     filterShardId: filter?.shardId,
                     filterTimestampMillis: filter?.timestamp.map { Instant($0).millisecondsSinceEpoch }

@@ -282,7 +282,7 @@ public final class KinesisService: Sendable {
         try rate(.listStreams, now: now)
         var after = input.exclusiveStartStreamName ?? ""
         if let token = input.nextToken {
-            guard let t = PageToken.decode(token, key: engine.tokenKey), t.kind == "ListStreams" else {
+            guard let t = PageToken.decode(token, key: engine.tokenKey), t.kind == .listStreams else {
                 throw .invalidNextToken()
             }
             if now.millisecondsSinceEpoch - t.issuedAtMillis > limits.nextTokenLifetimeMilliseconds {
@@ -297,7 +297,7 @@ public final class KinesisService: Sendable {
         let more = streams.count > limit
         let token =
             more
-            ? PageToken(kind: "ListStreams", issuedAtMillis: now.millisecondsSinceEpoch, after: page.last!.name).encode(
+            ? PageToken(kind: .listStreams, issuedAtMillis: now.millisecondsSinceEpoch, after: page.last!.name).encode(
                 key: engine.tokenKey) : nil
         return ListStreamsOutput(
             streamNames: page.map(\.name), hasMoreStreams: more, nextToken: token,

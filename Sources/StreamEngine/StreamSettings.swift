@@ -362,7 +362,7 @@ extension KinesisService {
         let target = input.warmThroughputMiBps!
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             guard m.mode == .onDemand else {
-                throw .onDemandOnlyProvisioned("UpdateStreamWarmThroughput (on-demand only)", s.name)
+                throw .notInCapacityMode(.updateStreamWarmThroughput, s.name, m.mode)
             }
             try requireActive(s, m)
             m.warmThroughputMiBps = target

@@ -63,7 +63,8 @@ struct ShardIteratorToken: Equatable {
 /// payload with its issue time and an HMAC-SHA256, base64-encoded. Kinesis
 /// expires ListShards/ListStreamConsumers tokens after 300 s.
 struct PageToken: Codable, Equatable {
-    var kind: String
+    /// The listing the token continues: a token of another listing is refused.
+    var kind: KinesisOperation
     var issuedAtMillis: Int64
     var stream: String?
     var incarnation: UInt64?

@@ -21,6 +21,26 @@ import Testing
         #expect(type.httpStatus == (type == .internalFailure ? 500 : 400))
     }
 
+    /// Resharding belongs to provisioned streams and warm throughput to on-demand ones; the message names the
+    /// operation and the mode the stream is in (warm throughput on a provisioned stream once said ON_DEMAND).
+    @Test func anOperationOfTheOtherCapacityModeNamesTheModeTheStreamIsIn() throws {
+        let enabled = MinimumThroughputBillingCommitmentInput(status: .enabled)
+        _ = try h.k.updateAccountSettings(UpdateAccountSettingsInput(minimumThroughputBillingCommitment: enabled))
+        let mode = "because its capacity mode is"
+        expectError(.validation, "UpdateStreamWarmThroughput is not supported for stream s \(mode) PROVISIONED.") {
+            () throws(KinesisError) in
+            _ = try h.k.updateStreamWarmThroughput(
+                UpdateStreamWarmThroughputInput(streamName: "s", warmThroughputMiBps: 10))
+        }
+        let onDemand = StreamModeDetails(streamMode: .onDemand)
+        _ = try h.k.createStream(CreateStreamInput(streamName: "od", streamModeDetails: onDemand))
+        h.advance(.seconds(1))
+        expectError(.validation, "UpdateShardCount is not supported for stream od \(mode) ON_DEMAND.") {
+            () throws(KinesisError) in
+            _ = try h.k.updateShardCount(UpdateShardCountInput(streamName: "od", targetShardCount: 8))
+        }
+    }
+
     @Test func subscribeToAMissingShardOrWhileCreating() throws {
         let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
         let c = try h.k.registerStreamConsumer(RegisterStreamConsumerInput(streamARN: arn, consumerName: "c")).consumer

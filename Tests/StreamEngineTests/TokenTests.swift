@@ -13,7 +13,7 @@ import Testing
 
     @Test func roundTrip() {
         #expect(ShardIteratorToken.decode(Self.iterator.encode(key: Self.key), key: Self.key) == Self.iterator)
-        let page = PageToken(kind: "ListShards", issuedAtMillis: 5, stream: "s", incarnation: 1, after: "3")
+        let page = PageToken(kind: .listShards, issuedAtMillis: 5, stream: "s", incarnation: 1, after: "3")
         #expect(PageToken.decode(page.encode(key: Self.key), key: Self.key) == page)
     }
 
@@ -52,7 +52,7 @@ import Testing
         let other = Self.key.map { $0 ^ 1 }
         let text = Self.iterator.encode(key: Self.key)
         #expect(ShardIteratorToken.decode(text, key: other) == nil)
-        let page = PageToken(kind: "ListShards", issuedAtMillis: 5, after: "3").encode(key: Self.key)
+        let page = PageToken(kind: .listShards, issuedAtMillis: 5, after: "3").encode(key: Self.key)
         #expect(PageToken.decode(page, key: other) == nil)
         let raw = [UInt8](Data(base64Encoded: text)!)
         for cut in [1, 16, 31, 32, raw.count - 1] {
