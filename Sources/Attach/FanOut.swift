@@ -49,7 +49,7 @@ extension StreamWatcher {
         for id in Array(shards.keys) { shards[id]!.subscription = nil }
         guard var f = fanOut, f.owned, let arn = f.arn else { return }
         do {
-            _ = try call("DeregisterStreamConsumer") { () throws(KinesisError) in
+            _ = try call(.deregisterStreamConsumer) { () throws(KinesisError) in
                 try client.deregisterStreamConsumer(StreamConsumerInput(consumerARN: arn))
             }
             note(now, .info, "Deregistered enhanced fan-out consumer \(f.name)")
@@ -97,7 +97,7 @@ extension StreamWatcher {
         do {
             let before = f.status
             if let arn = f.arn {
-                let d = try call("DescribeStreamConsumer") { () throws(KinesisError) in
+                let d = try call(.describeStreamConsumer) { () throws(KinesisError) in
                     try client.describeStreamConsumer(StreamConsumerInput(consumerARN: arn))
                 }.consumerDescription
                 f.status = d.consumerStatus
@@ -105,7 +105,7 @@ extension StreamWatcher {
                 let name = f.name
                 do {
                     let input = RegisterStreamConsumerInput(streamARN: streamARN, consumerName: name)
-                    let c = try call("RegisterStreamConsumer") { () throws(KinesisError) in
+                    let c = try call(.registerStreamConsumer) { () throws(KinesisError) in
                         try client.registerStreamConsumer(input)
                     }.consumer
                     (f.arn, f.status) = (c.consumerARN, c.consumerStatus)
@@ -114,7 +114,7 @@ extension StreamWatcher {
                 } catch where error.type == .resourceInUse {
                     // Registered under ktop's name already (an earlier run of this process id): use it.
                     let input = StreamConsumerInput(streamARN: streamARN, consumerName: name)
-                    let d = try call("DescribeStreamConsumer") { () throws(KinesisError) in
+                    let d = try call(.describeStreamConsumer) { () throws(KinesisError) in
                         try client.describeStreamConsumer(input)
                     }.consumerDescription
                     (f.arn, f.status) = (d.consumerARN, d.consumerStatus)
@@ -169,7 +169,7 @@ extension StreamWatcher {
         }
         do {
             let input = SubscribeToShardInput(consumerARN: consumerARN, shardId: id, startingPosition: position)
-            s.subscription = try call("SubscribeToShard") { () throws(KinesisError) in try client.subscribe(input) }
+            s.subscription = try call(.subscribeToShard) { () throws(KinesisError) in try client.subscribe(input) }
             if position.type == .atTimestamp { s.skipsBeforeAttach = true }
             s.fanOut.subscriptions += 1
             s.throttleStreak = 0

@@ -62,8 +62,8 @@ public final class StreamWatcher {
     public private(set) var state: WatchState = .connecting
     /// The end of the last second the counters include (see `sample(now:)`).
     public private(set) var settledUntil: Instant?
-    /// Calls made, by operation name (DescribeStreamSummary, ListShards, …), cumulative.
-    public private(set) var calls: [String: Int64] = [:]
+    /// Calls made, by operation (DescribeStreamSummary, ListShards, …), cumulative.
+    public private(set) var calls: [KinesisOperation: Int64] = [:]
     /// When the last control-plane refresh succeeded.
     public private(set) var lastRefresh: Instant?
     /// The stream's description as of the last refresh.
@@ -215,7 +215,7 @@ public final class StreamWatcher {
         }
     }
 
-    func call<T>(_ operation: String, _ body: () throws(KinesisError) -> T) throws(KinesisError) -> T {
+    func call<T>(_ operation: KinesisOperation, _ body: () throws(KinesisError) -> T) throws(KinesisError) -> T {
         calls[operation, default: 0] += 1
         return try body()
     }
@@ -225,7 +225,7 @@ public final class StreamWatcher {
         soon = false
         let stream = options.stream
         do {
-            let described = try call("DescribeStreamSummary") { () throws(KinesisError) in
+            let described = try call(.describeStreamSummary) { () throws(KinesisError) in
                 try client.describeStreamSummary(StreamInput(streamName: stream))
             }.streamDescriptionSummary
             // A CREATING stream has no shards to list yet (AWS answers ListShards with ResourceInUse).
@@ -246,7 +246,7 @@ public final class StreamWatcher {
         var pages = 0
         repeat {
             let input = token.map { ListShardsInput(nextToken: $0) } ?? ListShardsInput(streamName: options.stream)
-            let page = try call("ListShards") { () throws(KinesisError) in try client.listShards(input) }
+            let page = try call(.listShards) { () throws(KinesisError) in try client.listShards(input) }
             listed += page.shards
             token = page.nextToken
             pages += 1
@@ -265,7 +265,7 @@ public final class StreamWatcher {
             let input = token.map { ListStreamConsumersInput(streamARN: arn, nextToken: $0) }
                 ?? ListStreamConsumersInput(streamARN: arn)
             do {
-                let page = try call("ListStreamConsumers") { () throws(KinesisError) in
+                let page = try call(.listStreamConsumers) { () throws(KinesisError) in
                     try client.listStreamConsumers(input)
                 }
                 found += page.consumers
@@ -487,7 +487,7 @@ public final class StreamWatcher {
         do {
             if s.iterator == nil { s.iterator = try iterator(for: &s, now) }
             let input = GetRecordsInput(shardIterator: s.iterator, limit: options.getRecordsLimit)
-            let out = try call("GetRecords") { () throws(KinesisError) in try client.getRecords(input) }
+            let out = try call(.getRecords) { () throws(KinesisError) in try client.getRecords(input) }
             absorb(out, into: &s, now)
         } catch {
             handleReadError(error, &s, now)
@@ -508,7 +508,7 @@ public final class StreamWatcher {
             input.timestamp = attachedAt.date
         }
         do {
-            let it = try call("GetShardIterator") { () throws(KinesisError) in try client.getShardIterator(input) }
+            let it = try call(.getShardIterator) { () throws(KinesisError) in try client.getShardIterator(input) }
             if input.shardIteratorType == .atTimestamp { s.skipsBeforeAttach = true }
             return it.shardIterator
         } catch where error.type == .invalidArgument && input.shardIteratorType == .atTimestamp {
@@ -516,7 +516,7 @@ public final class StreamWatcher {
             s.refusedTimestamp = true
             input.shardIteratorType = .latest
             input.timestamp = nil
-            return try call("GetShardIterator") { () throws(KinesisError) in
+            return try call(.getShardIterator) { () throws(KinesisError) in
                 try client.getShardIterator(input)
             }.shardIterator
         }
