@@ -25,11 +25,10 @@ extension KinesisService {
         v.string(
             input.consumerName, "consumerName", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.tagMap(input.tags, "tags", count: 1...200)
-        try v.check()
+        let name = try v.check(input.consumerName)
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
         try rate(.registerStreamConsumer, now: now)
-        let name = input.consumerName!
         if let tags = input.tags { try checkTags(tags, stream: s.name, verb: "add tags to") }
         let consumer = try s.update { (m: inout StreamMeta) throws(KinesisError) -> ConsumerState in
             guard m.status == .active || m.status == .updating else {
@@ -174,13 +173,12 @@ extension KinesisService {
         v.string(
             input.startingPosition?.sequenceNumber, "startingPosition.sequenceNumber",
             pattern: Validator.sequenceNumberPattern)
-        try v.check()
+        let start = try v.check(input.startingPosition)
         let now = clock.now()
         let (s, c) = try resolveConsumer(StreamConsumerInput(consumerARN: input.consumerARN), now: now)
         guard effectiveStatus(c, now) == .active else {
             throw .consumerNotActive(c.arn, effectiveStatus(c, now) ?? .deleting)
         }
-        let start = input.startingPosition!
         // The starting position follows GetShardIterator's rules and errors.
         let iterator = try getShardIterator(
             GetShardIteratorInput(

@@ -55,17 +55,17 @@ extension KinesisService {
         v.blob(input.data, "data", required: true, maxLength: limits.maxRecordSizeKiBRange.upperBound * 1024)
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
-        try v.check()
+        let (data, partitionKey) = try v.check(input.data, input.partitionKey)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         if let ordering = input.sequenceNumberForOrdering, SequenceNumber(ordering) == nil {
             throw .invalidSequenceNumberForOrdering(ordering, s.name, account)
         }
         let entry = PutRecordsRequestEntry(
-            data: input.data, explicitHashKey: input.explicitHashKey, partitionKey: input.partitionKey)
+            data: data, explicitHashKey: input.explicitHashKey, partitionKey: partitionKey)
         var result: Result<Accepted, KinesisError>?
         let encryption = try put([entry], into: s, now: now) { _, r in result = r }
-        let size = input.data!.count + input.partitionKey!.utf8.count
+        let size = data.count + partitionKey.utf8.count
         s.counters.withLock { c in
             if case .success = result! {
                 c.putRecordSuccess += 1
@@ -105,8 +105,7 @@ extension KinesisService {
         }
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
-        try v.check()
-        let records = input.records!
+        let records = try v.check(input.records)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         // 5 MiB per request, or 10 MiB on a stream that accepts large records
@@ -473,8 +472,7 @@ extension KinesisService {
         v.string(input.startingSequenceNumber, "startingSequenceNumber", pattern: Validator.sequenceNumberPattern)
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
-        try v.check()
-        let type = input.shardIteratorType!
+        let (requested, type) = try v.check(input.shardId, input.shardIteratorType)
         let hasSequence = input.startingSequenceNumber != nil
         switch type {
         case .atSequenceNumber, .afterSequenceNumber:
@@ -487,7 +485,6 @@ extension KinesisService {
             if input.timestamp == nil { throw .missingTimestamp() }
         }
         let now = clock.now()
-        let requested = input.shardId!
         // Kinesis looks the shard up, so a missing stream reads as a missing shard.
         func missing(_ stream: String) -> KinesisError {
             guard let index = ShardID.index(requested) else { return .shardIdUnknown(requested, stream, account) }
@@ -534,15 +531,16 @@ extension KinesisService {
                 case .trimHorizon: return (index, shard.oldestReadablePosition(log))
                 case .latest: return (index, end)
                 case .atSequenceNumber:
-                    let seq = sequence!
+                    guard let seq = sequence else { throw .iteratorTypeMismatch(type, hasSequence: false) }
                     return (
                         index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(max(seq.seqIndex, 1) - 1), end)
                     )
                 case .afterSequenceNumber:
-                    let seq = sequence!
+                    guard let seq = sequence else { throw .iteratorTypeMismatch(type, hasSequence: false) }
                     return (index, seq.seqIndex == SequenceNumber.endIndex ? end : min(Int64(seq.seqIndex), end))
                 default:
-                    let t = Instant(input.timestamp!).millisecondsSinceEpoch
+                    guard let timestamp = input.timestamp else { throw .missingTimestamp() }
+                    let t = Instant(timestamp).millisecondsSinceEpoch
                     if t > now.millisecondsSinceEpoch { throw .futureTimestamp(t, now.millisecondsSinceEpoch) }
                     if let store = shard.store, t < log.records.first?.arrivalMillis ?? .max {
                         // Older than the memory window: the disk knows where it starts.
@@ -572,9 +570,9 @@ extension KinesisService {
         v.int(input.limit, "limit", range: 1...limits.getRecordsMaxRecords)
         v.string(input.shardIterator, "shardIterator", required: true, length: 1...512)
         v.streamARN(input.streamARN)
-        try v.check()
+        let shardIterator = try v.check(input.shardIterator)
         let now = clock.now()
-        guard let token = ShardIteratorToken.decode(input.shardIterator!, key: engine.tokenKey),
+        guard let token = ShardIteratorToken.decode(shardIterator, key: engine.tokenKey),
             token.account == account, token.region == region
         else { throw .invalidShardIterator() }
         if now.millisecondsSinceEpoch - token.issuedAtMillis > limits.shardIteratorLifetimeMilliseconds {

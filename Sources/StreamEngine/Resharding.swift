@@ -11,16 +11,15 @@ extension KinesisService {
         v.string(
             input.shardToSplit, "shardToSplit", required: true, length: 1...128, pattern: Validator.streamNamePattern)
         v.streamARN(input.streamARN)
-        try v.check()
-        try requireShardIndex(input.shardToSplit!, streamName: input.streamName, arn: input.streamARN)
+        let (shardToSplit, key) = try v.check(input.shardToSplit, input.newStartingHashKey)
+        try requireShardIndex(shardToSplit, streamName: input.streamName, arn: input.streamARN)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.splitShard, now: now)
-        let key = input.newStartingHashKey!
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             if m.mode == .onDemand { throw .notInCapacityMode(.splitShard, s.name, .onDemand) }
             try requireActive(s, m)
-            let shard = try openShard(input.shardToSplit!, in: s, m)
+            let shard = try openShard(shardToSplit, in: s, m)
             guard let k = HashKey.parse(key), k > shard.range.lowerBound + 1, k < shard.range.upperBound else {
                 throw .invalidSplitKey(
                     key, shard: shard.shardId, s.name, account,
@@ -33,8 +32,8 @@ extension KinesisService {
                 in: &m)
         }
         event(
-            s, .streamUpdating, now, shards: [ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)],
-            "SplitShard \(ShardID.string(ShardID.index(input.shardToSplit!) ?? 0)) at \(key)")
+            s, .streamUpdating, now, shards: [ShardID.string(ShardID.index(shardToSplit) ?? 0)],
+            "SplitShard \(ShardID.string(ShardID.index(shardToSplit) ?? 0)) at \(key)")
         return EmptyOutput()
     }
 
@@ -47,8 +46,8 @@ extension KinesisService {
             pattern: Validator.streamNamePattern)
         v.streamName(input.streamName)
         v.streamARN(input.streamARN)
-        try v.check()
-        for id in [input.shardToMerge!, input.adjacentShardToMerge!] {
+        let (shardToMerge, adjacentShardToMerge) = try v.check(input.shardToMerge, input.adjacentShardToMerge)
+        for id in [shardToMerge, adjacentShardToMerge] {
             try requireShardIndex(id, streamName: input.streamName, arn: input.streamARN)
         }
         let now = clock.now()
@@ -57,8 +56,8 @@ extension KinesisService {
         let (a, b) = try s.update { (m: inout StreamMeta) throws(KinesisError) -> (String, String) in
             if m.mode == .onDemand { throw .notInCapacityMode(.mergeShards, s.name, .onDemand) }
             try requireActive(s, m)
-            let a = try openShard(input.shardToMerge!, in: s, m)
-            let b = try openShard(input.adjacentShardToMerge!, in: s, m)
+            let a = try openShard(shardToMerge, in: s, m)
+            let b = try openShard(adjacentShardToMerge, in: s, m)
             // ShardToMerge must hold the lower range (kinesalite's AWS-run test).
             guard a.range.upperBound != UInt128.max, a.range.upperBound + 1 == b.range.lowerBound else {
                 throw .notAdjacent(a.shardId, b.shardId, s.name, account)
@@ -80,8 +79,7 @@ extension KinesisService {
         v.int(input.targetShardCount, "targetShardCount", required: true, range: 1...Int.max)
         v.enumValue(input.scalingType, "scalingType", required: true)
         v.streamARN(input.streamARN)
-        try v.check()
-        let target = input.targetShardCount!
+        let target = try v.check(input.targetShardCount)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.updateShardCount, now: now)

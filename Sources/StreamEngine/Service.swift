@@ -106,18 +106,21 @@ public final class KinesisService: Sendable {
         v.tagMap(input.tags, "tags", count: 1...200)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
         v.int(input.maxRecordSizeInKiB, "maxRecordSizeInKiB", range: limits.maxRecordSizeKiBRange)
-        try v.check()
-        let name = input.streamName!
+        let name = try v.check(input.streamName)
         let mode = input.streamModeDetails?.streamMode ?? .provisioned
-        if mode == .onDemand, input.shardCount != nil { throw .shardCountForOnDemand() }
-        if mode == .provisioned, input.shardCount == nil { throw .shardCountRequired() }
+        let shardCount: Int
+        switch (mode, input.shardCount) {
+        case (.onDemand, nil): shardCount = limits.onDemandInitialShards
+        case (.onDemand, _): throw .shardCountForOnDemand()
+        case (_, let count?): shardCount = count
+        case (_, nil): throw .shardCountRequired()
+        }
         if let tags = input.tags {
             try checkTags(tags, stream: name, verb: "add tags to")
             if tags.count > limits.maxTagsPerStream { throw .tooManyTags(name, account, limits.maxTagsPerStream) }
         }
         let now = clock.now()
         try rate(.createStream, now: now)
-        let shardCount = mode == .onDemand ? limits.onDemandInitialShards : input.shardCount!
 
         // Quotas are counted before taking the registry's write lock: stream
         // locks are never taken inside it (resharding holds a stream lock and

@@ -36,11 +36,11 @@ extension KinesisService {
         v.streamName(input.streamName)
         v.tagMap(input.tags, "tags", required: true, count: 1...200)
         v.streamARN(input.streamARN)
-        try v.check()
+        let tags = try v.check(input.tags)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.addTagsToStream, now: now)
-        try addTags(input.tags!, to: s)
+        try addTags(tags, to: s)
         return EmptyOutput()
     }
 
@@ -58,14 +58,14 @@ extension KinesisService {
         v.streamName(input.streamName)
         v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
         v.streamARN(input.streamARN)
-        try v.check()
+        let tagKeys = try v.check(input.tagKeys)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.removeTagsFromStream, now: now)
         // The keys to remove are held to the characters of tags to add (kinesalite's AWS-run test).
-        let keys = Dictionary(input.tagKeys!.map { ($0, "") }, uniquingKeysWith: { a, _ in a })
+        let keys = Dictionary(tagKeys.map { ($0, "") }, uniquingKeysWith: { a, _ in a })
         try checkTags(keys, stream: s.name, verb: "remove tags from")
-        s.update { m in for k in input.tagKeys! { m.tags[k] = nil } }
+        s.update { m in for k in tagKeys { m.tags[k] = nil } }
         return EmptyOutput()
     }
 
@@ -81,7 +81,7 @@ extension KinesisService {
         try rate(.listTagsForStream, now: now)
         let limit = input.limit ?? 50
         let tags = s.meta.read { m in m.tags.sorted { $0.key < $1.key } }
-            .filter { input.exclusiveStartTagKey == nil || $0.key > input.exclusiveStartTagKey! }
+            .filter { key in input.exclusiveStartTagKey.map { key.key > $0 } ?? true }
         return ListTagsForStreamOutput(
             tags: tags.prefix(limit).map { Tag(key: $0.key, value: $0.value) },
             hasMoreTags: tags.count > limit)
@@ -121,13 +121,13 @@ extension KinesisService {
         v.tagMap(input.tags, "tags", required: true, count: 1...200)
         v.string(
             input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
-        try v.check()
+        let tags = try v.check(input.tags)
         let now = clock.now()
         switch try resource(input.resourceARN, now: now) {
-        case .stream(let s): try addTags(input.tags!, to: s)
+        case .stream(let s): try addTags(tags, to: s)
         case .consumer(let s, let name):
-            try checkTags(input.tags!, stream: s.name, verb: "add tags to")
-            s.update { m in m.consumers[name]?.tags.merge(input.tags!) { $1 } }
+            try checkTags(tags, stream: s.name, verb: "add tags to")
+            s.update { m in m.consumers[name]?.tags.merge(tags) { $1 } }
         }
         return EmptyOutput()
     }
@@ -137,11 +137,11 @@ extension KinesisService {
         v.list(input.tagKeys, "tagKeys", required: true, count: 1...50, memberDescription: "key")
         v.string(
             input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
-        try v.check()
+        let tagKeys = try v.check(input.tagKeys)
         let now = clock.now()
         switch try resource(input.resourceARN, now: now) {
-        case .stream(let s): s.update { m in for k in input.tagKeys! { m.tags[k] = nil } }
-        case .consumer(let s, let name): s.update { m in for k in input.tagKeys! { m.consumers[name]?.tags[k] = nil } }
+        case .stream(let s): s.update { m in for k in tagKeys { m.tags[k] = nil } }
+        case .consumer(let s, let name): s.update { m in for k in tagKeys { m.consumers[name]?.tags[k] = nil } }
         }
         return EmptyOutput()
     }
@@ -176,8 +176,7 @@ extension KinesisService {
         v.streamName(input.streamName)
         v.int(input.retentionPeriodHours, "retentionPeriodHours", required: true)
         v.streamARN(input.streamARN)
-        try v.check()
-        let hours = input.retentionPeriodHours!
+        let hours = try v.check(input.retentionPeriodHours)
         if hours < limits.retentionHoursRange.lowerBound { throw .retentionTooShort(hours) }
         if hours > limits.retentionHoursRange.upperBound { throw .retentionTooLong(hours) }
         let now = clock.now()
@@ -223,12 +222,12 @@ extension KinesisService {
             v.enumValue(metric, "shardLevelMetrics.\(i + 1).member")
         }
         v.streamARN(input.streamARN)
-        try v.check()
+        let metrics = try v.check(input.shardLevelMetrics)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(enable ? .enableEnhancedMonitoring : .disableEnhancedMonitoring, now: now)
         let all = MetricsName.allCases.filter { $0 != .all }
-        let requested = input.shardLevelMetrics!.contains(.all) ? all : input.shardLevelMetrics!
+        let requested = metrics.contains(.all) ? all : metrics
         let (before, after) = try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
             let before = m.shardLevelMetrics
@@ -258,11 +257,11 @@ extension KinesisService {
         v.enumValue(input.encryptionType, "encryptionType", required: true)
         v.string(input.keyId, "keyId", required: true, length: 1...2048)
         v.streamARN(input.streamARN)
-        try v.check()
-        if input.encryptionType != .kms {
+        let encryptionType = try v.check(input.encryptionType)
+        if encryptionType != .kms {
             throw KinesisError(
                 .invalidArgument,
-                "Encryption type \(input.encryptionType!.rawValue) is not supported. Only KMS is allowed.")
+                "Encryption type \(encryptionType.rawValue) is not supported. Only KMS is allowed.")
         }
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
@@ -294,8 +293,7 @@ extension KinesisService {
         v.required(input.streamModeDetails, "streamModeDetails")
         if let d = input.streamModeDetails { v.enumValue(d.streamMode, "streamModeDetails.streamMode", required: true) }
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", range: 0...Int.max)
-        try v.check()
-        let target = input.streamModeDetails!.streamMode!
+        let target = try v.check(input.streamModeDetails?.streamMode)
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
         if target == .onDemand {
@@ -331,12 +329,12 @@ extension KinesisService {
         var v = Validator()
         v.streamARN(input.streamARN)
         v.int(input.maxRecordSizeInKiB, "maxRecordSizeInKiB", required: true, range: limits.maxRecordSizeKiBRange)
-        try v.check()
+        let maxRecordSize = try v.check(input.maxRecordSizeInKiB)
         let now = clock.now()
         let s = try resolve(name: nil, arn: input.streamARN, now: now)
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             try requireActive(s, m)
-            m.maxRecordSizeKiB = input.maxRecordSizeInKiB!
+            m.maxRecordSizeKiB = maxRecordSize
         }
         return EmptyOutput()
     }
@@ -348,7 +346,7 @@ extension KinesisService {
         v.streamARN(input.streamARN)
         v.streamName(input.streamName)
         v.int(input.warmThroughputMiBps, "warmThroughputMiBps", required: true, range: 0...10_240)
-        try v.check()
+        let target = try v.check(input.warmThroughputMiBps)
         let now = clock.now()
         let s = try resolve(name: input.streamName, arn: input.streamARN, now: now)
         try rate(.updateStreamWarmThroughput, now: now)
@@ -359,7 +357,6 @@ extension KinesisService {
                     + "ENABLED."
             )
         }
-        let target = input.warmThroughputMiBps!
         try s.update { (m: inout StreamMeta) throws(KinesisError) in
             guard m.mode == .onDemand else {
                 throw .notInCapacityMode(.updateStreamWarmThroughput, s.name, m.mode)
@@ -379,15 +376,15 @@ extension KinesisService {
         v.string(
             input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
         v.string(input.policy, "policy", required: true)
-        try v.check()
+        let (arn, policy) = try v.check(input.resourceARN, input.policy)
         let now = clock.now()
-        _ = try resource(input.resourceARN, now: now)
-        guard let data = input.policy!.data(using: .utf8),
+        _ = try resource(arn, now: now)
+        guard let data = policy.data(using: .utf8),
             (try? JSONSerialization.jsonObject(with: data)) is [String: Any]
         else {
             throw KinesisError(.invalidArgument, "Policy is not a valid JSON document.")
         }
-        policies.withLock { $0[input.resourceARN!] = input.policy! }
+        policies.withLock { $0[arn] = policy }
         persistServiceSettings()
         return EmptyOutput()
     }
@@ -396,21 +393,21 @@ extension KinesisService {
         var v = Validator()
         v.string(
             input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
-        try v.check()
-        _ = try resource(input.resourceARN, now: clock.now())
+        let arn = try v.check(input.resourceARN)
+        _ = try resource(arn, now: clock.now())
         // AWS answers `{}` for a resource without a policy.
-        return GetResourcePolicyOutput(policy: policies.withLock { $0[input.resourceARN!] } ?? "{}")
+        return GetResourcePolicyOutput(policy: policies.withLock { $0[arn] } ?? "{}")
     }
 
     public func deleteResourcePolicy(_ input: ResourceARNInput) throws(KinesisError) -> EmptyOutput {
         var v = Validator()
         v.string(
             input.resourceARN, "resourceARN", required: true, length: 1...2048, pattern: Validator.resourceARNPattern)
-        try v.check()
-        _ = try resource(input.resourceARN, now: clock.now())
-        let removed = policies.withLock { $0.removeValue(forKey: input.resourceARN!) }
+        let arn = try v.check(input.resourceARN)
+        _ = try resource(arn, now: clock.now())
+        let removed = policies.withLock { $0.removeValue(forKey: arn) }
         if removed == nil {
-            throw KinesisError(.resourceNotFound, "No resource policy found for resource \(input.resourceARN!).")
+            throw KinesisError(.resourceNotFound, "No resource policy found for resource \(arn).")
         }
         persistServiceSettings()
         return EmptyOutput()
@@ -450,10 +447,9 @@ extension KinesisService {
         } else if input.minimumThroughputBillingCommitment != nil {
             v.required(input.minimumThroughputBillingCommitment?.status, "minimumThroughputBillingCommitment.status")
         }
-        try v.check()
+        let status = try v.check(input.minimumThroughputBillingCommitment?.status)
         let now = clock.now()
         try rate(.updateAccountSettings, now: now)
-        let status = input.minimumThroughputBillingCommitment!.status!
         let result = accountSettings.withLock {
             (current: inout MinimumThroughputBillingCommitmentOutput?) -> MinimumThroughputBillingCommitmentOutput in
             Self.settleCommitment(&current, now)

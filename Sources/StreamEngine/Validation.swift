@@ -32,6 +32,23 @@ struct Validator {
             .validation, "\(n) validation error\(n > 1 ? "s" : "") detected: " + errors.joined(separator: "; "))
     }
 
+    /// Throws the collected errors, if any; otherwise returns the required members as values.
+    ///
+    /// Each member passed here must have been checked as required above, so a nil one is a missing
+    /// check in ktop, not bad input: it is an InternalFailure rather than a force unwrap that would
+    /// trap and stop the server for every client.
+    func check<each T>(_ required: repeat (each T)?) throws(KinesisError) -> (repeat each T) {
+        try check()
+        return (repeat try Self.vouched(each required))
+    }
+
+    private static func vouched<T>(_ value: T?) throws(KinesisError) -> T {
+        guard let value else {
+            throw KinesisError(.internalFailure, "A required member was not validated (a ktop bug).")
+        }
+        return value
+    }
+
     // MARK: member checks (each returns the value when present, for chaining)
 
     mutating func required<T>(_ v: T?, _ path: String) {

@@ -15,6 +15,25 @@ import Testing
 
     static let name129 = String(repeating: "a", count: 129)
 
+    /// `check(...)` hands back the required members as values: the collected ValidationException first, and a
+    /// member that no check declared required is an InternalFailure, never a trap that stops the server.
+    @Test func checkReturnsTheRequiredMembersOrAnErrorNeverATrap() throws {
+        var v = Validator()
+        let name: String? = "s"
+        let count: Int? = 3
+        let (n, c) = try v.check(name, count)
+        #expect(n == "s" && c == 3)
+        let missing: String? = nil
+        let e = expectError(.internalFailure) { () throws(KinesisError) in _ = try v.check(name, missing) }
+        #expect(e?.message.contains("not validated") == true)
+        v.required(missing, "streamName")
+        expectError(
+            .validation,
+            "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: "
+                + "Member must not be null"
+        ) { () throws(KinesisError) in _ = try v.check(missing) }
+    }
+
     @Test func streamNameLongerThan128() {
         expectValidation([
             "Value '\(Self.name129)' at 'streamName' failed to satisfy constraint: Member must have length less than "
