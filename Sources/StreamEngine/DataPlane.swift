@@ -503,6 +503,12 @@ extension KinesisService {
             var sequence: SequenceNumber?
             if let text = input.startingSequenceNumber {
                 guard let seq = SequenceNumber(text) else {
+                    // A small number reads as Kinesis's oldest (version 0) format, whose low 16 bits name a
+                    // shard: AWS answered "It encodes shardId-…" for `5` on another shard (kinesalite's
+                    // live-AWS getShardIterator.js).
+                    if let small = UInt128(text), small < (1 << 124), Int(small & 0xFFFF) != shard.index {
+                        throw .sequenceFromOtherShard(encoded: ShardID.string(Int(small & 0xFFFF)), used: shard.shardId)
+                    }
                     throw KinesisError(
                         .invalidArgument,
                         "StartingSequenceNumber \(text) used in GetShardIterator on shard \(shard.shardId) in "

@@ -92,4 +92,26 @@ import Testing
         _ = try h.k.deleteStream(DeleteStreamInput(streamName: "t"))
         #expect(try h.k.describeStream(DescribeStreamInput(streamName: "t")).streamDescription.shards.count == 2)
     }
+
+    /// getShardIterator.js "should return InvalidArgumentException if shard mismatches simple sequence": a small
+    /// number is read as the oldest sequence number format, whose low 16 bits name a shard.
+    @Test(arguments: [
+        ("5", 5), ("65541", 5), ("1", 1), ("65536", nil), ("0", nil),
+        ("21267647932558653966460912964485513216", nil),  // 2^124: no longer small
+    ])
+    func aSmallStartingSequenceNumberEncodesAShard(text: String, encodes: Int?) throws {
+        let h = Harness()
+        try h.stream(shards: 2)
+        let input = GetShardIteratorInput(
+            streamName: "s", shardId: "shardId-000000000000", shardIteratorType: .atSequenceNumber,
+            startingSequenceNumber: text)
+        let e = expectError(.invalidArgument) { () throws(KinesisError) in _ = try h.k.getShardIterator(input) }
+        if let encodes {
+            #expect(e?.message == "Invalid StartingSequenceNumber. It encodes \(ShardID.string(encodes)), while it "
+                + "was used in a call to a shard with shardId-000000000000")
+        } else {
+            #expect(e?.message == "StartingSequenceNumber \(text) used in GetShardIterator on shard "
+                + "shardId-000000000000 in stream s under account \(account) is invalid.")
+        }
+    }
 }
