@@ -118,6 +118,29 @@ def test_a_fresh_shard_takes_exactly_the_limit_in_its_first_second(kinesis_noret
     assert (accepted, failed) == (1000, 500)
 
 
+def test_a_fresh_shard_serves_five_get_records_in_its_first_second(kinesis, kinesis_noretry, make_stream):
+    """GetRecords' 5 calls per second hold in a shard's first second too: calls spread over most of a second
+    get exactly five answers (a bucket that starts full and refills would have answered about nine)."""
+    name = make_stream(shards=1)
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=kwire.shard_id(0), ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
+    ok, calls = 0, 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.8 and calls < 200:
+        calls += 1
+        try:
+            kinesis_noretry.get_records(ShardIterator=it)
+            ok += 1
+        except ClientError as e:
+            assert kwire.error_of(e)[0] == "ProvisionedThroughputExceededException"
+    elapsed = time.monotonic() - t0
+    # Every call reached the server within [t0, t0 + elapsed): one trailing second holds them all.
+    if elapsed >= 1 or calls < 10:
+        pytest.skip(f"{calls} calls took {elapsed:.2f} s: too slow a machine to keep them within one second")
+    assert ok == 5, (ok, calls, elapsed)
+
+
 def test_byte_limit_with_few_large_records(kinesis_noretry, make_stream):
     """1 MiB/s applies even when far fewer than 1,000 records are written."""
     name = make_stream(shards=1)
