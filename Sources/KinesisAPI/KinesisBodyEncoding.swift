@@ -13,6 +13,12 @@ public enum KinesisBodyEncoding: Sendable, Hashable {
     case json
     case cbor
 
+    /// Data items (object members, array elements and scalars) one request body may hold, in
+    /// either encoding. The largest real input, PutRecords with 500 records, holds about 3,500;
+    /// a million keeps a hostile 16 MiB body of one-byte items (16 million tree nodes, hundreds
+    /// of megabytes) from being built at all.
+    static let maximumItems = 1 << 20
+
     /// The encoding of a request with this `Content-Type` header (case and parameters
     /// aside); nil for a content type Kinesis does not route (answered in XML).
     init?(contentType header: String?) {

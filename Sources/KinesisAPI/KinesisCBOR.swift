@@ -103,18 +103,13 @@ public enum KinesisCBOR {
 
     // MARK: reading requests
 
-    /// Data items one request may hold. The largest real input, PutRecords with 500
-    /// records, holds about 3,500; a million keeps a hostile 16 MiB body of one-byte items
-    /// (16 million tree nodes, hundreds of megabytes) from being built at all.
-    static let maximumItems = 1 << 20
-
     /// Phase one, before authentication: is the body one well-formed CBOR item that a
     /// Kinesis document can hold? Anything else is a bare SerializationException, as
     /// malformed JSON is.
     static func parse(_ body: UnsafeRawBufferPointer) throws(KinesisError) -> JSONValue {
         guard !body.isEmpty else { return .object([:]) }
         do {
-            return try CBORReader.read(body, into: KinesisDocumentBuilder(), maximumItems: maximumItems)
+            return try CBORReader.read(body, into: KinesisDocumentBuilder(), maximumItems: KinesisBodyEncoding.maximumItems)
         } catch {
             throw KinesisError(.serialization, "")
         }

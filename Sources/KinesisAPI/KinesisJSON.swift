@@ -57,7 +57,7 @@ public enum KinesisJSON {
     static func parse(_ body: [UInt8]) throws(KinesisError) -> JSONValue {
         guard !body.isEmpty else { return .object([:]) }
         do {
-            return try JSONParser.parse(body)
+            return try JSONParser.parse(body, maximumItems: KinesisBodyEncoding.maximumItems)
         } catch {
             throw KinesisError(.serialization, "")
         }
@@ -66,7 +66,7 @@ public enum KinesisJSON {
     static func parse(_ body: UnsafeRawBufferPointer) throws(KinesisError) -> JSONValue {
         guard !body.isEmpty else { return .object([:]) }
         do {
-            return try JSONParser.parse(body)
+            return try JSONParser.parse(body, maximumItems: KinesisBodyEncoding.maximumItems)
         } catch {
             throw KinesisError(.serialization, "")
         }

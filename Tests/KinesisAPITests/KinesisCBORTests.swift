@@ -211,7 +211,7 @@ struct KinesisCBORTests {
     /// A million items at most: a body of one-byte items would otherwise become a tree many
     /// times its size. The top-level map, the key and the list count as three.
     @Test func itemCountIsBounded() throws {
-        let limit = KinesisCBOR.maximumItems
+        let limit = KinesisBodyEncoding.maximumItems
         func body(elements: Int, definite: Bool) -> [UInt8] {
             var w = CBORWriter()
             w.beginIndefiniteMap()

@@ -30,6 +30,29 @@ struct KinesisJSONTests {
         )
     }
 
+    /// A million values at most, as in CBOR: `[0,0,…]` is two bytes an item on the wire and a tree node of tens
+    /// of bytes in memory, so a 16 MiB body once built a tree of hundreds of megabytes. The object and the
+    /// array count as two.
+    @Test func itemCountIsBounded() throws {
+        let limit = KinesisBodyEncoding.maximumItems
+        func body(elements: Int) -> [UInt8] {
+            var b = Array(#"{"Whatever":["#.utf8)
+            b.reserveCapacity(2 * elements + 16)
+            for i in 0..<elements { b += i == 0 ? [UInt8(ascii: "0")] : [UInt8(ascii: ","), UInt8(ascii: "0")] }
+            b += Array("]}".utf8)
+            return b
+        }
+        guard case .object(let fields) = try KinesisJSON.parse(body(elements: limit - 2)),
+            case .array(let elements)? = fields["Whatever"]
+        else {
+            Issue.record("not an object holding an array")
+            return
+        }
+        #expect(elements.count == limit - 2)
+        #expect(throws: KinesisError(.serialization, "")) { try KinesisJSON.parse(body(elements: limit - 1)) }
+        #expect(throws: KinesisError(.serialization, "")) { try KinesisJSON.parse(body(elements: 8 * limit)) }
+    }
+
     @Test func timestampsAcceptIntegersAndFractions() throws {
         let whole = try KinesisJSON.decode(
             GetShardIteratorInput.self,

@@ -24,18 +24,29 @@ struct JSONSyntaxError: Error, Equatable {
 }
 
 /// A strict RFC 8259 parser over raw bytes (no copies of the body), with a
-/// nesting limit so a hostile body cannot exhaust the stack.
+/// nesting limit so a hostile body cannot exhaust the stack, and an item limit so it
+/// cannot make the tree hundreds of times larger than itself (`[0,0,0,…]`: two bytes
+/// an item in, a tree node of tens of bytes out).
 struct JSONParser {
     static let maximumDepth = 128
 
     private let bytes: UnsafeRawBufferPointer
+    private let maximumItems: Int
     private var index = 0
     private var depth = 0
+    private var items = 0
 
-    private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    private init(bytes: UnsafeRawBufferPointer, maximumItems: Int) {
+        self.bytes = bytes
+        self.maximumItems = maximumItems
+    }
 
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    /// - Parameter maximumItems: how many values (members, elements and scalars, the document
+    ///   itself included) the body may hold; more is a syntax error before the tree grows.
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, maximumItems: Int = .max
+    ) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maximumItems: maximumItems)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -43,8 +54,10 @@ struct JSONParser {
         return value
     }
 
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-        let result = bytes.withUnsafeBytes { raw in Result { () throws(JSONSyntaxError) in try parse(raw) } }
+    static func parse(_ bytes: [UInt8], maximumItems: Int = .max) throws(JSONSyntaxError) -> JSONValue {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(JSONSyntaxError) in try parse(raw, maximumItems: maximumItems) }
+        }
         return try result.get()
     }
 
@@ -63,6 +76,8 @@ struct JSONParser {
 
     private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
         guard let byte = current else { throw error("unexpected end of input") }
+        items += 1
+        guard items <= maximumItems else { throw error("more than \(maximumItems) items") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
