@@ -109,7 +109,8 @@ public enum KinesisCBOR {
     static func parse(_ body: UnsafeRawBufferPointer) throws(KinesisError) -> JSONValue {
         guard !body.isEmpty else { return .object([:]) }
         do {
-            return try CBORReader.read(body, into: KinesisDocumentBuilder(), maximumItems: KinesisBodyEncoding.maximumItems)
+            return try CBORReader.read(
+                body, into: KinesisDocumentBuilder(), maximumItems: KinesisBodyEncoding.maximumItems)
         } catch {
             throw KinesisError(.serialization, "")
         }
