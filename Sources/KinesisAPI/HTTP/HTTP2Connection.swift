@@ -1,0 +1,184 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// The HTTP/2 settings ktop serves with: bounded for hostile clients, roomy for SDKs.
+enum HTTP2Limits {
+    /// Streams a client may have open at once. 100 is what NIO, Netty and most servers
+    /// send; the Java SDK opens another connection past it.
+    static let maxConcurrentStreams = 100
+    /// Largest decoded header list (HPACK's 16 KiB default); SigV4 headers take about 1 KiB.
+    static let maxHeaderListSize = 16 << 10
+    /// Per-stream receive window: 1 MiB lets a 5 MiB PutRecords arrive in a few round trips
+    /// (the 64 KiB default needs eighty). A stream's body is read as it comes, within the
+    /// server's request-body budget, so the window is not memory held per stream.
+    static let streamWindow = 1 << 20
+    /// Connection receive window: enough for a few streams' windows at once.
+    static let connectionWindow = 4 << 20
+
+    static var connection: NIOHTTP2Handler.ConnectionConfiguration {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderListSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+        ]
+        configuration.targetWindowSize = connectionWindow
+        return configuration
+    }
+
+    static var stream: NIOHTTP2Handler.StreamConfiguration {
+        var configuration = NIOHTTP2Handler.StreamConfiguration()
+        configuration.targetWindowSize = streamWindow
+        return configuration
+    }
+}
+
+extension KinesisServer {
+    /// An HTTP/2 connection (h2c after the preface, or h2 chosen by ALPN): NIO's HTTP/2
+    /// handler and stream multiplexer, and on each stream NIO's HTTP/2-to-HTTP/1 codec in
+    /// front of the same ``KinesisHTTPHandler`` an HTTP/1.1 connection has, so every
+    /// operation, the body limits and budget, and SubscribeToShard's event stream behave
+    /// alike on both. Called on the connection's event loop, after the handlers in front.
+    static func configureHTTP2(
+        _ pipeline: ChannelPipeline.SynchronousOperations, handler: @escaping @Sendable () -> KinesisHTTPHandler,
+        bodyTimeout: TimeAmount
+    ) throws {
+        let tracker = HTTP2StreamTracker()
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: HTTP2Limits.connection,
+            streamConfiguration: HTTP2Limits.stream, streamDelegate: tracker
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let sync = stream.pipeline.syncOperations
+                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout))
+                try sync.addHandler(handler())
+            }
+        }
+        try pipeline.addHandler(tracker)
+    }
+}
+
+/// Counts an HTTP/2 connection's open streams for its ``ConnectionDeadlineHandler``
+/// (``HTTP2ConnectionTurn``) and carries the server's shutdown (``KinesisServerQuiesce``)
+/// to each stream, closing the connection once the last one ends.
+///
+/// @unchecked Sendable: NIO calls the stream delegate on the connection's event loop, the
+/// only place its state is touched (NIOHTTP2StreamDelegate must be Sendable).
+final class HTTP2StreamTracker: ChannelInboundHandler, NIOHTTP2StreamDelegate, @unchecked Sendable {
+    typealias InboundIn = Never
+
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: any Channel] = [:]
+    private var quiescing = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        context.triggerUserOutboundEvent(HTTP2ConnectionTurn.started, promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+        streams[id] = channel
+        announce()
+        if quiescing { channel.pipeline.fireUserInboundEventTriggered(KinesisServerQuiesce()) }
+    }
+
+    func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
+        streams[id] = nil
+        announce()
+        if quiescing && streams.isEmpty { context?.close(promise: nil) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is KinesisServerQuiesce else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        if streams.isEmpty {
+            context.close(promise: nil)
+            return
+        }
+        for stream in streams.values { stream.pipeline.fireUserInboundEventTriggered(KinesisServerQuiesce()) }
+    }
+
+    /// A connection error (NIO's HTTP/2 handler has sent GOAWAY with its code): the
+    /// connection is unusable, so it closes, as an HTTP/1.1 connection does on a parse error.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func announce() {
+        context?.triggerUserOutboundEvent(HTTP2ConnectionTurn.openStreams(streams.count), promise: nil)
+    }
+}
+
+/// The body timeout of one HTTP/2 stream, which the connection's deadlines cannot see:
+/// a request whose body does not end within the body timeout of its head is answered
+/// `408 Request Timeout` and its stream closed, as on HTTP/1.1. It takes the
+/// ``HTTPTurn``s ``KinesisHTTPHandler`` announces (on HTTP/1.1 they go to the connection's
+/// ``ConnectionDeadlineHandler``) and hands none on.
+final class HTTP2StreamDeadlineHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let bodyTimeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    /// The 408 is the stream's last word: the rest of its request is dropped.
+    private var expired = false
+
+    init(bodyTimeout: TimeAmount) { self.bodyTimeout = bodyTimeout }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !expired { context.fireChannelRead(data) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { cancel() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancel()
+        context.fireChannelInactive()
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let turn = event as? HTTPTurn else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch turn {
+        case .requestHead:
+            cancel()
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: bodyTimeout) { [self] in
+                timer = nil
+                expire(context: context)
+            }
+        case .requestEnd, .responseEnd:
+            cancel()
+        }
+        promise?.succeed(())
+    }
+
+    private func expire(context: ChannelHandlerContext) {
+        expired = true
+        var headers = HTTPHeaders()
+        headers.add(name: "x-amzn-RequestId", value: UUIDString.random())
+        headers.add(name: "x-amz-id-2", value: KinesisRequestProcessor.extendedRequestId())
+        headers.add(name: "content-length", value: "0")
+        let head = HTTPResponseHead(version: .http2, status: .requestTimeout, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func cancel() {
+        timer?.cancel()
+        timer = nil
+    }
+}
