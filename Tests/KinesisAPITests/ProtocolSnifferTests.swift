@@ -1,4 +1,4 @@
-@testable import KinesisAPI
+@_spi(Fuzzing) @testable import KinesisAPI
 import NIOCore
 import NIOEmbedded
 import StreamEngine
@@ -89,6 +89,27 @@ import Testing
             #expect(response.status == 200)
             #expect(response.body.contains("StreamNames"))
         }
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// An HTTP/2 client that sends the preface and nothing more is closed after the header
+    /// timeout, without the HTTP/1.1 408 bytes an HTTP/1.1 connection would get.
+    @Test func http2StallAfterThePrefaceIsClosedWithoutA408() throws {
+        let (_, engine) = testEngine()
+        var configuration = KinesisServer.Configuration()
+        configuration.connectionLimits = .init(headerTimeout: .seconds(2), idleTimeout: .seconds(5), maxConnections: 9)
+        let harness = KinesisFuzzHarness(engine: engine, configuration: configuration)
+        let channel = EmbeddedChannel()
+        try harness.configureConnection(channel)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4567)).wait()
+        try channel.writeInbound(ByteBuffer(bytes: Array(Self.preface.utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        // PINGs do not count as requests: the connection still closes on time.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        try channel.writeInbound(ByteBuffer(bytes: [0, 0, 8, 6, 0, 0, 0, 0, 0] + [UInt8](repeating: 1, count: 8)))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1_100))
+        #expect(!channel.isActive)
+        #expect(!(try WireHarnessOutput.read(channel)).contains("HTTP/1.1"))
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 }

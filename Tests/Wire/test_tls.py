@@ -174,3 +174,57 @@ def test_given_certificate_serves(tmp_path):
             assert json.loads(r.content)["StreamNames"] == []
     finally:
         server.stop()
+
+
+def test_listen_server_takes_the_tls_flags(tmp_path):
+    """`ktop --listen` shares serve's TLS flags: h2 by ALPN on its https port, h2c on a plain one."""
+    port = kwire.free_port()
+    proc = subprocess.Popen(
+        [kwire.find_ktop_binary(), "--headless", "--duration", "30", "--listen", f"127.0.0.1:{port}",
+         "--tls-self-signed"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 20
+        while not kwire.port_open(port):
+            assert proc.poll() is None and time.monotonic() < deadline, "ktop --listen did not start"
+            time.sleep(0.1)
+        cert = os.path.join(str(tmp_path), "ktop-tls", "ktop-localhost.crt")
+        context = ssl.create_default_context(cafile=cert)
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        conn = H2Connection(port, tls=context)
+        try:
+            status, body = conn.call("ListStreams")
+            assert status == 200 and "StreamNames" in body
+        finally:
+            conn.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    r = subprocess.run([kwire.find_ktop_binary(), "--headless", "--duration", "1", "--tls-self-signed"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "--listen" in r.stderr.strip().splitlines()[0], r.stderr
+
+
+def test_listen_plain_port_speaks_h2c():
+    port = kwire.free_port()
+    proc = subprocess.Popen(
+        [kwire.find_ktop_binary(), "--headless", "--duration", "30", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not kwire.port_open(port):
+            assert proc.poll() is None and time.monotonic() < deadline, "ktop --listen did not start"
+            time.sleep(0.1)
+        conn = H2Connection(port)
+        try:
+            assert conn.call("ListStreams")[0] == 200
+        finally:
+            conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
