@@ -16,6 +16,8 @@ import time
 from urllib.parse import urlsplit
 
 import cbor2
+import h2.config
+import h2.connection
 import httpx
 import pytest
 from botocore.eventstream import EventStreamBuffer
@@ -340,3 +342,28 @@ def test_http2_body_that_stops_gets_408_on_its_stream(quick_server):
         assert status == 200
     finally:
         conn.close()
+
+
+def test_stream_whose_reader_grants_no_window_is_reset_after_the_idle_timeout(quick_server):
+    """A client that never opens its receive window pins no reply: the stream is reset."""
+    import h2.settings
+
+    conn = H2Connection.__new__(H2Connection)
+    conn.authority = f"127.0.0.1:{quick_server.port}"
+    conn.timeout = 10
+    conn.sock = socket.create_connection(("127.0.0.1", quick_server.port), timeout=10)
+    conn.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.conn.local_settings = h2.settings.Settings(
+        client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    conn.conn.initiate_connection()
+    conn.replies, conn.goaway, conn.closed = {}, False, False
+    conn.flush()
+    try:
+        sid = conn.start(T + "ListStreams", b"{}")
+        start = time.monotonic()
+        reply = conn.wait([sid])[0]
+        took = time.monotonic() - start
+        assert reply.reset and not reply.body, reply
+        assert 1.5 <= took <= 5, took
+    finally:
+        conn.sock.close()

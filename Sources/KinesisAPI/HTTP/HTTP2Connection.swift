@@ -42,7 +42,7 @@ extension KinesisServer {
     /// alike on both. Called on the connection's event loop, after the handlers in front.
     static func configureHTTP2(
         _ pipeline: ChannelPipeline.SynchronousOperations, handler: @escaping @Sendable () -> KinesisHTTPHandler,
-        bodyTimeout: TimeAmount
+        bodyTimeout: TimeAmount, idleTimeout: TimeAmount
     ) throws {
         let tracker = HTTP2StreamTracker()
         _ = try pipeline.configureHTTP2Pipeline(
@@ -52,7 +52,7 @@ extension KinesisServer {
             stream.eventLoop.makeCompletedFuture {
                 let sync = stream.pipeline.syncOperations
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout))
+                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout, idleTimeout: idleTimeout))
                 try sync.addHandler(handler())
             }
         }
@@ -116,9 +116,11 @@ final class HTTP2StreamTracker: ChannelInboundHandler, NIOHTTP2StreamDelegate, @
     }
 }
 
-/// The body timeout of one HTTP/2 stream, which the connection's deadlines cannot see:
-/// a request whose body does not end within the body timeout of its head is answered
-/// `408 Request Timeout` and its stream closed, as on HTTP/1.1. It takes the
+/// The deadlines of one HTTP/2 stream, which the connection's cannot see: a request whose
+/// body does not end within the body timeout of its head is answered `408 Request Timeout`
+/// and its stream closed, as on HTTP/1.1; a response the client takes none of (it grants
+/// the stream no flow-control window) for the idle timeout is reset, so a stalled reader
+/// cannot pin a large reply in memory while its connection's other streams go on. It takes the
 /// ``HTTPTurn``s ``KinesisHTTPHandler`` announces (on HTTP/1.1 they go to the connection's
 /// ``ConnectionDeadlineHandler``) and hands none on.
 final class HTTP2StreamDeadlineHandler: ChannelDuplexHandler {
@@ -128,20 +130,59 @@ final class HTTP2StreamDeadlineHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let bodyTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private var timer: Scheduled<Void>?
     /// The 408 is the stream's last word: the rest of its request is dropped.
     private var expired = false
+    /// Response writes not yet taken by the connection (held by flow control), and when one last was.
+    private var pendingWrites = 0
+    private var lastWriteProgress = NIODeadline.uptimeNanoseconds(0)
+    private var stallCheck: Scheduled<Void>?
 
-    init(bodyTimeout: TimeAmount) { self.bodyTimeout = bodyTimeout }
+    init(bodyTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if pendingWrites == 0 { lastWriteProgress = context.eventLoop.now }
+        pendingWrites += 1
+        let promise = promise ?? context.eventLoop.makePromise()
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            pendingWrites -= 1
+            lastWriteProgress = context.eventLoop.now
+        }
+        if stallCheck == nil { scheduleStallCheck(context: context, at: lastWriteProgress + idleTimeout) }
+        context.write(data, promise: promise)
+    }
+
+    private func scheduleStallCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            stallCheck = nil
+            guard pendingWrites > 0 else { return }
+            let due = lastWriteProgress + idleTimeout
+            if due <= context.eventLoop.now {
+                context.close(promise: nil)
+            } else {
+                scheduleStallCheck(context: context, at: due)
+            }
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if !expired { context.fireChannelRead(data) }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { cancel() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancel()
+        stallCheck?.cancel()
+        stallCheck = nil
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancel()
+        stallCheck?.cancel()
+        stallCheck = nil
         context.fireChannelInactive()
     }
 

@@ -239,7 +239,7 @@ public final class KinesisServer: Sendable {
     /// HTTP/1.1. With `tls`: the sniffer first (a client that does not start a TLS handshake
     /// is answered 400 and closed), then TLS, deadlines on the decrypted bytes, and ALPN's
     /// choice of `h2` or HTTP/1.1. HTTP/1.1 is NIO's codec, pipelining and protocol-error
-    /// handlers, then Kinesis's; HTTP/2 is ``configureHTTP2(_:handler:bodyTimeout:)``.
+    /// handlers, then Kinesis's; HTTP/2 is ``configureHTTP2(_:handler:bodyTimeout:idleTimeout:)``.
     /// Shared with ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
     static func configureConnection(
         _ pipeline: ChannelPipeline.SynchronousOperations,
@@ -254,7 +254,7 @@ public final class KinesisServer: Sendable {
         }
         let http = { (sync: ChannelPipeline.SynchronousOperations, http2: Bool) throws in
             if http2 {
-                try configureHTTP2(sync, handler: handler, bodyTimeout: timeouts.body)
+                try configureHTTP2(sync, handler: handler, bodyTimeout: timeouts.body, idleTimeout: timeouts.idle)
             } else {
                 try sync.configureHTTPServerPipeline(withErrorHandling: true)
                 try sync.addHandler(handler())
