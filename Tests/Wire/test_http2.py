@@ -262,6 +262,18 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
     return data, time.monotonic() - start
 
 
+def raw_frames(data: bytes):
+    """(type, flags, stream id, payload) of each whole HTTP/2 frame in `data`."""
+    at = 0
+    while at + 9 <= len(data):
+        length = int.from_bytes(data[at:at + 3], "big")
+        if at + 9 + length > len(data):
+            return
+        yield (data[at + 3], data[at + 4], int.from_bytes(data[at + 5:at + 9], "big") & 0x7FFFFFFF,
+               data[at + 9:at + 9 + length])
+        at += 9 + length
+
+
 def goaway_code(data: bytes) -> int | None:
     """The error code of the first GOAWAY frame (type 7) in raw HTTP/2 frames, if any."""
     at = 0
@@ -367,3 +379,56 @@ def test_stream_whose_reader_grants_no_window_is_reset_after_the_idle_timeout(qu
         assert 1.5 <= took <= 5, took
     finally:
         conn.sock.close()
+
+
+def test_shutdown_ends_an_http2_subscription_and_exits():
+    """SIGTERM quiesces HTTP/2 connections too: the event stream ends cleanly and ktop exits."""
+    import boto3
+    import signal
+
+    server = kwire.ServerProcess([])
+    try:
+        kinesis = boto3.client("kinesis", endpoint_url=server.endpoint, region_name=kwire.REGION,
+                               aws_access_key_id=kwire.ACCESS_KEY, aws_secret_access_key=kwire.SECRET_KEY)
+        name = kwire.unique_name("h2quiesce")
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        arn = kwire.wait_stream_status(kinesis, name)["StreamARN"]
+        consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="q")["Consumer"]["ConsumerARN"]
+        kwire.wait_consumer_status(kinesis, consumer, "ACTIVE")
+        kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k")
+        conn = H2Connection(server.port, timeout=15)
+        sid, reply, _, _ = subscribe_records(conn, consumer, want=1)
+        server.proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        # The h2 library treats a GOAWAY as the connection's end, though open streams go on
+        # (RFC 9113 §6.8): read the frames that follow raw, from where h2 stopped.
+        data, _ = read_until_closed(conn.sock, 8)
+        data = bytes(conn.conn.incoming_buffer._data) + data
+        frames = list(raw_frames(data))
+        assert (7, 0, 0) in [(t, sid_, int.from_bytes(p[4:8], "big")) for t, _, sid_, p in frames if t == 7], frames
+        ends = [t for t, flags, s, _ in frames if s == sid and t in (0, 1) and flags & 1]
+        assert ends, f"stream {sid} did not end: {frames}"
+        assert not [t for t, _, s, _ in frames if s == sid and t == 3], "stream was reset"
+        assert server.proc.wait(timeout=10) == 0
+        assert time.monotonic() - start < 8
+        conn.sock.close()
+    finally:
+        server.stop()
+
+
+def test_a_stream_error_resets_that_stream_only(h2):
+    """A body shorter than its content-length is a stream error (RFC 9113 §8.1.1): that stream is
+    reset, the connection and its other streams go on."""
+    from h2wire import Reply
+
+    h2.conn.config.validate_outbound_headers = False
+    sid = h2.conn.get_next_available_stream_id()
+    h2.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":authority", h2.authority),
+                               (":path", "/"), ("content-type", "application/x-amz-json-1.1"),
+                               ("x-amz-target", T + "ListStreams"), ("content-length", "10")])
+    h2.conn.send_data(sid, b"{}", end_stream=True)
+    h2.flush()
+    h2.replies[sid] = Reply()
+    assert h2.wait([sid])[0].reset
+    status, body = h2.call("DescribeStreamSummary", {"StreamName": "nope"})
+    assert status == 400 and body["__type"] == "ResourceNotFoundException"

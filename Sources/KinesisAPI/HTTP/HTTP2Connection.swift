@@ -45,6 +45,7 @@ extension KinesisServer {
         bodyTimeout: TimeAmount, idleTimeout: TimeAmount
     ) throws {
         let tracker = HTTP2StreamTracker()
+        let failed = { @Sendable in tracker.streamFailed() }
         _ = try pipeline.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: HTTP2Limits.connection,
             streamConfiguration: HTTP2Limits.stream, streamDelegate: tracker
@@ -52,7 +53,7 @@ extension KinesisServer {
             stream.eventLoop.makeCompletedFuture {
                 let sync = stream.pipeline.syncOperations
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout, idleTimeout: idleTimeout))
+                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, failed: failed))
                 try sync.addHandler(handler())
             }
         }
@@ -68,10 +69,15 @@ extension KinesisServer {
 /// only place its state is touched (NIOHTTP2StreamDelegate must be Sendable).
 final class HTTP2StreamTracker: ChannelInboundHandler, NIOHTTP2StreamDelegate, @unchecked Sendable {
     typealias InboundIn = Never
+    typealias OutboundOut = HTTP2Frame
 
     private var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: any Channel] = [:]
     private var quiescing = false
+    private var closing = false
+    /// A stream just reported an error of its own (``streamFailed()``): NIO reports it on the
+    /// connection next, and only that stream is reset.
+    private var streamErrorPending = false
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -89,8 +95,11 @@ final class HTTP2StreamTracker: ChannelInboundHandler, NIOHTTP2StreamDelegate, @
     func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
         streams[id] = nil
         announce()
-        if quiescing && streams.isEmpty { context?.close(promise: nil) }
+        if quiescing && streams.isEmpty { closeGracefully() }
     }
+
+    /// Called by a stream's ``HTTP2StreamDeadlineHandler`` when NIO reports an error on it.
+    func streamFailed() { streamErrorPending = true }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is KinesisServerQuiesce else {
@@ -98,16 +107,37 @@ final class HTTP2StreamTracker: ChannelInboundHandler, NIOHTTP2StreamDelegate, @
             return
         }
         quiescing = true
+        // GOAWAY without an error: the client opens no new streams and retries elsewhere.
+        let goAway = HTTP2Frame(
+            streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+        context.writeAndFlush(wrapOutboundOut(goAway), promise: nil)
         if streams.isEmpty {
-            context.close(promise: nil)
+            closeGracefully()
             return
         }
         for stream in streams.values { stream.pipeline.fireUserInboundEventTriggered(KinesisServerQuiesce()) }
     }
 
+    /// Closes once what the streams wrote has reached the socket: a plain close would drop
+    /// the last stream's end, still waiting in NIO's HTTP/2 handler for the flush.
+    private func closeGracefully() {
+        guard let context, !closing else { return }
+        closing = true
+        let channel = context.channel
+        let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 0), ack: false))
+        context.writeAndFlush(wrapOutboundOut(ping)).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     /// A connection error (NIO's HTTP/2 handler has sent GOAWAY with its code): the
     /// connection is unusable, so it closes, as an HTTP/1.1 connection does on a parse error.
+    /// A stream's own error (reported on its stream first) resets that stream only.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if streamErrorPending {
+            streamErrorPending = false
+            return
+        }
         context.close(promise: nil)
     }
 
@@ -139,9 +169,18 @@ final class HTTP2StreamDeadlineHandler: ChannelDuplexHandler {
     private var lastWriteProgress = NIODeadline.uptimeNanoseconds(0)
     private var stallCheck: Scheduled<Void>?
 
-    init(bodyTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    private let failed: () -> Void
+
+    /// - Parameter failed: told when NIO reports an error on this stream (``HTTP2StreamTracker/streamFailed()``).
+    init(bodyTimeout: TimeAmount, idleTimeout: TimeAmount, failed: @escaping () -> Void = {}) {
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
+        self.failed = failed
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failed()
+        context.fireErrorCaught(error)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
