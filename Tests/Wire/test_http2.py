@@ -432,3 +432,24 @@ def test_a_stream_error_resets_that_stream_only(h2):
     assert h2.wait([sid])[0].reset
     status, body = h2.call("DescribeStreamSummary", {"StreamName": "nope"})
     assert status == 400 and body["__type"] == "ResourceNotFoundException"
+
+
+def test_limits_are_advertised_and_an_oversized_header_list_is_refused(endpoint, h2):
+    h2.call("ListShards", {"StreamName": "nope"})  # the server's SETTINGS have arrived by its reply
+    settings = h2.conn.remote_settings
+    assert settings.max_concurrent_streams == 100
+    assert settings.max_header_list_size == 16384
+    assert settings.initial_window_size == 1 << 20
+    # 32 KiB of headers, twice the advertised list size: refused (stream reset or GOAWAY), no crash.
+    sid = h2.start(T + "ListStreams", b"{}", extra={"x-padding": "p" * 32768})
+    try:
+        reply = h2.wait([sid])[0]
+        assert reply.reset or reply.status in (400, 431), reply
+    except ConnectionError:
+        pass
+    conn = H2Connection(port_of(endpoint))
+    try:
+        status, body = conn.call("DescribeStreamSummary", {"StreamName": "nope"})
+        assert status == 400 and body["__type"] == "ResourceNotFoundException"
+    finally:
+        conn.close()
