@@ -453,3 +453,21 @@ def test_limits_are_advertised_and_an_oversized_header_list_is_refused(endpoint,
         assert status == 400 and body["__type"] == "ResourceNotFoundException"
     finally:
         conn.close()
+
+
+def test_a_large_putrecords_body_crosses_the_flow_control_windows(h2):
+    """4.9 MiB of JSON on one stream: more than the 1 MiB stream window and the 4 MiB connection window."""
+    name = make_stream(h2, shards=4)
+    data = base64.b64encode(b"x" * 7_500).decode()
+    body = json.dumps({"StreamName": name, "Records": [
+        {"Data": data, "PartitionKey": f"k{i}"} for i in range(500)]}).encode()
+    assert len(body) > 4_900_000
+    start = time.monotonic()
+    reply = h2.wait([h2.start(T + "PutRecords", body)])[0]
+    assert reply.status == 200, reply.body[:300]
+    result = json.loads(reply.body)
+    assert len(result["Records"]) == 500
+    # Some may be throttled (1 MiB/s per shard), but every record has an answer.
+    assert all("SequenceNumber" in r or r.get("ErrorCode") == "ProvisionedThroughputExceededException"
+               for r in result["Records"])
+    assert time.monotonic() - start < 10
