@@ -5,6 +5,7 @@ negotiated by ALPN when given an SSL context."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import h2.config
 import h2.connection
 import h2.events
-
+import h2.exceptions
 import kwire
 
 JSON11 = "application/x-amz-json-1.1"
@@ -134,11 +135,10 @@ class H2Connection:
         return reply.status, json.loads(reply.body or b"{}")
 
     def close(self) -> None:
-        try:
+        # Best effort: the server may have closed already (GOAWAY received, socket gone).
+        with contextlib.suppress(h2.exceptions.ProtocolError, OSError):
             self.conn.close_connection()
             self.flush()
-        except Exception:
-            pass
         self.sock.close()
 
 

@@ -19,11 +19,10 @@ import cbor2
 import h2.config
 import h2.connection
 import httpx
+import kwire
 import pytest
 from botocore.eventstream import EventStreamBuffer
-
-import kwire
-from h2wire import T, H2Connection
+from h2wire import H2Connection, T
 
 CBOR11 = "application/x-amz-cbor-1.1"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -122,7 +121,9 @@ def test_fifty_concurrent_streams_on_one_connection(h2):
     assert len(set(seqs)) == 50
     status, it = h2.call("GetShardIterator", {"StreamName": name, "ShardId": kwire.shard_id(0),
                                               "ShardIteratorType": "TRIM_HORIZON"})
+    assert status == 200, it
     status, got = h2.call("GetRecords", {"ShardIterator": it["ShardIterator"]})
+    assert status == 200, got
     by_seq = {r["SequenceNumber"]: base64.b64decode(r["Data"]) for r in got["Records"]}
     # Each stream's answer is its own record's: sequence number i carries payload i.
     assert [by_seq[s] for s in seqs] == payloads
@@ -383,8 +384,9 @@ def test_stream_whose_reader_grants_no_window_is_reset_after_the_idle_timeout(qu
 
 def test_shutdown_ends_an_http2_subscription_and_exits():
     """SIGTERM quiesces HTTP/2 connections too: the event stream ends cleanly and ktop exits."""
-    import boto3
     import signal
+
+    import boto3
 
     server = kwire.ServerProcess([])
     try:
@@ -397,7 +399,7 @@ def test_shutdown_ends_an_http2_subscription_and_exits():
         kwire.wait_consumer_status(kinesis, consumer, "ACTIVE")
         kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k")
         conn = H2Connection(server.port, timeout=15)
-        sid, reply, _, _ = subscribe_records(conn, consumer, want=1)
+        sid, _, _, _ = subscribe_records(conn, consumer, want=1)
         server.proc.send_signal(signal.SIGTERM)
         start = time.monotonic()
         # The h2 library treats a GOAWAY as the connection's end, though open streams go on

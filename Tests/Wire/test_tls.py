@@ -12,13 +12,12 @@ import ssl
 import subprocess
 import time
 
+import boto3
 import httpx
+import kwire
 import pytest
 from botocore.config import Config
-
-import boto3
-import kwire
-from h2wire import T, H2Connection, signed_for
+from h2wire import H2Connection, T, signed_for
 
 CERT_LINE = re.compile(r"TLS certificate for localhost and 127\.0\.0\.1 \(self-signed, [^)]*\): (\S+)")
 
@@ -133,7 +132,7 @@ def test_silent_client_on_the_tls_port_is_closed(tls_server):
 
 def run_ktop(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([kwire.find_ktop_binary(), "serve", "--port", "0", *args], capture_output=True,
-                          text=True, timeout=20, stdin=subprocess.DEVNULL)
+                          text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
 
 
 def test_missing_certificate_file_is_one_line_and_nonzero(tmp_path):
@@ -206,7 +205,7 @@ def test_listen_server_takes_the_tls_flags(tmp_path):
             proc.kill()
             proc.wait(timeout=10)
     r = subprocess.run([kwire.find_ktop_binary(), "--headless", "--duration", "1", "--tls-self-signed"],
-                       capture_output=True, text=True, timeout=20)
+                       capture_output=True, text=True, timeout=20, check=False)
     assert r.returncode != 0 and "--listen" in r.stderr.strip().splitlines()[0], r.stderr
 
 
