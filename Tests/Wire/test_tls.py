@@ -78,7 +78,8 @@ def test_h2_by_alpn_over_tls(tls_server):
 
 def test_http11_only_alpn_client_gets_http11(tls_server):
     host = f"127.0.0.1:{tls_server.port}"
-    with httpx.Client(http1=True, http2=False, verify=ssl.create_default_context(cafile=tls_server.cert), timeout=10) as client:
+    verify = ssl.create_default_context(cafile=tls_server.cert)
+    with httpx.Client(http1=True, http2=False, verify=verify, timeout=10) as client:
         r = client.post(tls_server.https + "/", content=b"{}",
                         headers=signed_for(host, T + "ListStreams", b"{}", "application/x-amz-json-1.1"))
         assert r.http_version == "HTTP/1.1" and r.status_code == 200

@@ -53,7 +53,8 @@ extension KinesisServer {
             stream.eventLoop.makeCompletedFuture {
                 let sync = stream.pipeline.syncOperations
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, failed: failed))
+                try sync.addHandler(
+                    HTTP2StreamDeadlineHandler(bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, failed: failed))
                 try sync.addHandler(handler())
             }
         }
