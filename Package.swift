@@ -26,6 +26,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Latency percentiles (PutRecord.Latency …) in Metrics.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // HTTP/2 on `ktop serve` (h2c, and h2 by ALPN): the Java SDK v2 and the KCL read SubscribeToShard
+        // over HTTP/2. With swift-nio-ssl below, the first debug build grew by 7 min 41 s wall, 5 min 38 s
+        // CPU (measured on this 2-core machine under other builds' load; the project's own first build
+        // took 5 min 40 s wall, 3 min 58 s CPU the same way). Most of it is swift-nio-ssl's BoringSSL.
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // TLS on `ktop serve` and `--listen` (--tls-cert/--tls-key, --tls-self-signed), ALPN offering h2 and
+        // http/1.1: AWS SDKs speak HTTP/2 over https only. Brings its own BoringSSL (cost: see above).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -44,6 +52,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // `ktop attach`: a remote stream's control plane and a polite GetRecords reader, as EngineSample parts.

@@ -220,6 +220,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup(title: "Connection limits of the --listen server") var connectionOptions: ConnectionOptions
 
+    @OptionGroup(title: "TLS of the --listen server") var tlsOptions: TLSOptions
+
     @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var priceOptions: PriceOptions
@@ -288,6 +290,10 @@ struct Run: ParsableCommand {
                 "The connection limits (--header-timeout, --max-connections, ...) bound the "
                     + "--listen server: add --listen [HOST:]PORT.")
         }
+        if tlsOptions.given && listen == nil {
+            throw ValidationError("--tls-cert, --tls-key and --tls-self-signed secure the --listen server: "
+                                  + "add --listen [HOST:]PORT.")
+        }
         _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
     }
@@ -296,6 +302,16 @@ struct Run: ParsableCommand {
         let scenario = try resolveScenario()
         var listen = self.listen
         listen?.connectionLimits = try connectionOptions.connectionLimits()
+        if listen != nil {
+            do {
+                let loaded = try tlsOptions.load()
+                listen?.tls = loaded?.tls
+                for note in loaded?.notes ?? [] { FileHandle.standardError.write(Data("ktop: \(note)\n".utf8)) }
+            } catch {
+                FileHandle.standardError.write(Data("ktop: \(error.description)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         let seed = self.seed ?? scenario.seed ?? UInt64.random(in: 1...999_999)
         if let endpoint, let url = URL(string: endpoint) {
             // The same credential chain as attach; with none anywhere, placeholder keys (local emulators take any).

@@ -6,12 +6,14 @@ import Metrics
 import StreamEngine
 
 /// `--listen [HOST:]PORT`: where the Kinesis API server of a dashboard or
-/// headless run listens (host defaults to 127.0.0.1), and the bounds of its
-/// connections (the connection flags, set after parsing).
+/// headless run listens (host defaults to 127.0.0.1), the bounds of its
+/// connections and its TLS (the connection and TLS flags, set after parsing).
 struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible {
     var host: String
     var port: Int
     var connectionLimits = KinesisServer.ConnectionLimits()
+    /// The TLS flags' certificate (set after parsing); nil: plain HTTP/1.1 and h2c.
+    var tls: KinesisServer.TLS?
 
     init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
@@ -65,6 +67,7 @@ final class APIListener: Sendable {
         var configuration = KinesisServer.Configuration(
             host: address.host, port: address.port,
             connectionLimits: address.connectionLimits)
+        configuration.tls = address.tls
         configuration.metricsText = { [weak listener] in
             listener.map { l in PrometheusText.render(l.metrics.withLock { $0 }) } ?? ""
         }
@@ -84,7 +87,7 @@ final class APIListener: Sendable {
         done.wait()
         switch result.withLock({ $0 })! {
         case .success(let port):
-            listener.url = "http://\(address.host):\(port)"
+            listener.url = "\(address.tls == nil ? "http" : "https")://\(address.host):\(port)"
             listener.ticker.withLock {
                 $0 = Task.detached { [weak listener] in
                     while !Task.isCancelled {

@@ -16,6 +16,10 @@ struct Serve: AsyncParsableCommand {
             enforcing Kinesis's quotas unless --limits off. Any credentials are accepted unless
             --verify-sigv4 is given. Ctrl-C (or SIGTERM) stops it gracefully.
 
+            HTTP/1.1 and HTTP/2 with prior knowledge (h2c) share the port. With --tls-cert/--tls-key or \
+            --tls-self-signed the port speaks TLS (https://) only, offering HTTP/2 and HTTP/1.1 by ALPN, \
+            as the Java SDK v2 and the KCL expect for SubscribeToShard.
+
             Connections are bounded so that no client can starve or pin the server. A request head \
             must arrive within 10 s and its body within 60 s of the head, else 408 Request Timeout; a \
             kept-alive connection idle for 120 s, or whose client stops reading, is closed (a \
@@ -55,6 +59,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "Connection limits") var connectionOptions: ConnectionOptions
 
+    @OptionGroup(title: "TLS (HTTPS)") var tlsOptions: TLSOptions
+
     func validate() throws {
         guard (0...65_535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.")
@@ -69,6 +75,11 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let config = try engineOptions.engineConfiguration(faultSeed: seed ?? UInt64.random(in: 1...999_999))
+        let tls: (tls: KinesisServer.TLS, notes: [String])?
+        do { tls = try tlsOptions.load() } catch {
+            Self.say(error.description)
+            throw ExitCode(1)
+        }
         let accepted = try credentials.map(Self.loadCredentials)
         let engine: KinesisEngine
         do {
@@ -92,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         var serverConfig = KinesisServer.Configuration(
             host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
+        serverConfig.tls = tls?.tls
         serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
         serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
         // A scrape in the first second, before the ticker's first sample, must not get an empty body.
@@ -105,7 +117,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let notes = (verifySigV4 ? ", SigV4 verified" : "") + (config.faults == nil ? "" : ", FAULTS ON")
-        Self.say("Kinesis API on http://\(host):\(bound) (limits \(config.limits.profile)\(notes)); Ctrl-C stops")
+        for note in tls?.notes ?? [] { Self.say(note) }
+        let url = tls == nil ? "http://\(host):\(bound) (HTTP/1.1, h2c)" : "https://\(host):\(bound) (HTTP/2, HTTP/1.1)"
+        Self.say("Kinesis API on \(url) (limits \(config.limits.profile)\(notes)); Ctrl-C stops")
         FileHandle.standardError.write(Data("ktop serve: \(serverConfig.connectionLimits.summary)\n".utf8))
 
         // Time-driven rules (retention, transitions, on-demand scaling) and the

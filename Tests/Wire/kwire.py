@@ -299,7 +299,8 @@ def find_ktop_binary() -> str:
 class ServerProcess:
     """A `ktop serve` subprocess on a free loopback port."""
 
-    def __init__(self, extra_args: list[str], startup_timeout: float = 30.0, preexec_fn=None):
+    def __init__(self, extra_args: list[str], startup_timeout: float = 30.0, preexec_fn=None,
+                 env: dict[str, str] | None = None):
         self.binary = find_ktop_binary()
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -308,7 +309,7 @@ class ServerProcess:
         args = [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), *extra_args]
         self.args = args
         self.proc = subprocess.Popen(args, stdout=self._stdout, stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                     preexec_fn=preexec_fn)
+                                     preexec_fn=preexec_fn, env=env)
         deadline = time.monotonic() + startup_timeout
         while not port_open(self.port):
             if self.proc.poll() is not None:

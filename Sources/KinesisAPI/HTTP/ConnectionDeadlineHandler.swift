@@ -11,6 +11,18 @@ enum HTTPTurn: Sendable {
     case responseEnd
 }
 
+/// What an HTTP/2 connection tells its ``ConnectionDeadlineHandler`` (an outbound user
+/// event, as ``HTTPTurn`` is for HTTP/1.1): the connection's deadlines follow its streams,
+/// not its bytes, since HTTP/2 clients send PINGs and SETTINGS between requests.
+enum HTTP2ConnectionTurn: Sendable {
+    /// The preface arrived: a first stream is due within the header timeout; a deadline
+    /// missed from now on closes the connection (a 408 is HTTP/1.1 bytes).
+    case started
+    /// Streams in progress: with some, it is the server's turn (no read deadline); with
+    /// none, the connection is idle and the idle timeout runs.
+    case openStreams(Int)
+}
+
 /// The read and write deadlines of one client connection, first in its pipeline so
 /// that it sees raw bytes: a request head must arrive within the header timeout, a
 /// body within the body timeout of its head, a kept-alive connection must not sit
@@ -22,6 +34,12 @@ enum HTTPTurn: Sendable {
 /// closed, as load balancers close idle connections. The 408 is written here as raw
 /// bytes: it must also go out when the HTTP decoder holds only part of a head, where
 /// NIO's pipelining handler would refuse a response.
+///
+/// On an HTTP/2 connection (``HTTP2ConnectionTurn``) the turns follow its streams: the
+/// first stream is due within the header timeout of the preface, a connection with no
+/// open stream is closed after the idle timeout, whatever PINGs it sends, and a missed
+/// deadline closes it without a 408. Each stream's body timeout is its own
+/// (``HTTP2StreamDeadlineHandler``).
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -51,6 +69,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var expired = false
+    /// The connection speaks HTTP/2: raw bytes are frames, not requests.
+    private var http2 = false
 
     init(timeouts: ConnectionTimeouts) { self.timeouts = timeouts }
 
@@ -77,7 +97,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !expired else { return }  // a 408 is on its way: the rest of the request is moot
-        switch turn {
+        switch http2 ? nil : turn {
         case .client(let since, let fresh, nil):
             turn = .client(since: since, fresh: fresh, firstByte: context.eventLoop.now)
             rearm()
@@ -105,11 +125,25 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        let now = context.eventLoop.now
+        if let streams = event as? HTTP2ConnectionTurn {
+            switch streams {
+            case .started:
+                http2 = true
+                turn = .client(since: now, fresh: true, firstByte: now)
+            case .openStreams(0):
+                turn = .client(since: now, fresh: false, firstByte: nil)
+            case .openStreams:
+                turn = .server(nextRequestStarted: false)
+            }
+            rearm()
+            promise?.succeed(())
+            return
+        }
         guard let announced = event as? HTTPTurn else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        let now = context.eventLoop.now
         switch (announced, turn) {
         case (.requestHead, _):
             turn = .body(since: now)
@@ -185,7 +219,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         }
         expired = true
         switch next.expiry {
-        case .idle, .stalled:
+        case _ where http2, .idle, .stalled:
             context.close(promise: nil)
         case .header, .body:
             let channel = context.channel

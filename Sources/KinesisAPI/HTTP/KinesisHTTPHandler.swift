@@ -23,7 +23,7 @@ struct SubscriptionPolling: Sendable {
     var whenIdle: TimeAmount = .seconds(1)
 }
 
-/// One HTTP/1.1 connection of the Kinesis server: aggregates each request up to
+/// One HTTP/1.1 connection, or one HTTP/2 stream, of the Kinesis server: aggregates each request up to
 /// a size limit and within the server's request-body budget, hands it to the
 /// ``KinesisRequestProcessor``, writes the reply, and for SubscribeToShard pumps
 /// event-stream frames until the subscription ends or the client goes away.
@@ -244,7 +244,8 @@ final class KinesisHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, response: KinesisResponse) {
-        let keepAlive = head.isKeepAlive && !quiescing && !closeAfterResponse
+        // An HTTP/2 stream carries one request; its connection stays (NIO's isKeepAlive knows HTTP/1 only).
+        let keepAlive = (head.isKeepAlive || head.version.major >= 2) && !quiescing && !closeAfterResponse
         var headers = response.headers
         switch response.body {
         case .bytes(let bytes):

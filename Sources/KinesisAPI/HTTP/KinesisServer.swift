@@ -1,10 +1,12 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import StreamEngine
 import Synchronization
 
-/// The Kinesis Data Streams endpoint: an HTTP/1.1 server speaking the
+/// The Kinesis Data Streams endpoint: an HTTP/1.1 and HTTP/2 server (TLS optional) speaking the
 /// `awsJson1_1` protocol (`POST /` routed by `X-Amz-Target:
 /// Kinesis_20131202.<Operation>`) in front of a ``StreamEngine/KinesisEngine``,
 /// so boto3, the AWS CLI and other SDKs can use ktop as their endpoint.
@@ -57,6 +59,9 @@ public final class KinesisServer: Sendable {
         public var metricsText: (@Sendable () -> String)?
         /// Timeouts, the connection cap and the request-body memory budget.
         public var connectionLimits: ConnectionLimits
+        /// The certificate and key when the port speaks TLS (HTTPS) only; nil: plain HTTP,
+        /// where HTTP/1.1 and HTTP/2 with prior knowledge (h2c) share the port.
+        public var tls: TLS?
         /// Where the server reports a limit being hit (at most once a minute each):
         /// out of file descriptors, the connection cap, the body budget. nil: silent.
         public var notices: (@Sendable (String) -> Void)?
@@ -162,6 +167,7 @@ public final class KinesisServer: Sendable {
         let budgetNotice = RateLimitedNotice(sink: configuration.notices)
         let capNotice = RateLimitedNotice(sink: configuration.notices)
         let acceptNotice = RateLimitedNotice(sink: configuration.notices)
+        let tls = configuration.tls
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -187,7 +193,7 @@ public final class KinesisServer: Sendable {
                     try Self.configureConnection(
                         channel.pipeline.syncOperations, processor: processor,
                         maxBodyBytes: maxBody, polling: polling, timeouts: timeouts,
-                        bodyBudget: budget, budgetNotice: budgetNotice)
+                        bodyBudget: budget, budgetNotice: budgetNotice, tls: tls)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -228,22 +234,70 @@ public final class KinesisServer: Sendable {
             whenIdle: TimeAmount(configuration.subscriptionPollWhenIdle))
     }
 
-    /// The handlers of one admitted connection: deadlines, NIO's HTTP/1.1 codec,
-    /// pipelining and protocol-error handlers, then Kinesis's. Shared with
-    /// ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
+    /// The handlers of one admitted connection. On a plain port: deadlines, then a
+    /// ``ProtocolSniffer`` that tells HTTP/2's preface (h2c with prior knowledge) from
+    /// HTTP/1.1. With `tls`: the sniffer first (a client that does not start a TLS handshake
+    /// is answered 400 and closed), then TLS, deadlines on the decrypted bytes, and ALPN's
+    /// choice of `h2` or HTTP/1.1. HTTP/1.1 is NIO's codec, pipelining and protocol-error
+    /// handlers, then Kinesis's; HTTP/2 is ``configureHTTP2(_:handler:bodyTimeout:idleTimeout:)``.
+    /// Shared with ``KinesisFuzzHarness`` so the fuzzer drives exactly this pipeline.
     static func configureConnection(
         _ pipeline: ChannelPipeline.SynchronousOperations,
         processor: KinesisRequestProcessor, maxBodyBytes: Int,
         polling: SubscriptionPolling, timeouts: ConnectionTimeouts,
-        bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice
+        bodyBudget: RequestBodyBudget, budgetNotice: RateLimitedNotice, tls: TLS? = nil
     ) throws {
-        try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
-        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-        try pipeline.addHandler(
+        let handler = { @Sendable in
             KinesisHTTPHandler(
                 processor: processor, maxBodyBytes: maxBodyBytes, polling: polling,
-                bodyBudget: bodyBudget, budgetNotice: budgetNotice))
+                bodyBudget: bodyBudget, budgetNotice: budgetNotice)
+        }
+        let http = { (sync: ChannelPipeline.SynchronousOperations, http2: Bool) throws in
+            if http2 {
+                try configureHTTP2(sync, handler: handler, bodyTimeout: timeouts.body, idleTimeout: timeouts.idle)
+            } else {
+                try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                try sync.addHandler(handler())
+            }
+        }
+        guard let tls else {
+            try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
+            try pipeline.addHandler(
+                ProtocolSniffer { told, context in
+                    try http(context.pipeline.syncOperations, told == .http2)
+                    return true
+                })
+            return
+        }
+        try pipeline.addHandler(
+            ProtocolSniffer { told, context in
+                guard told == .tls else {
+                    let channel = context.channel
+                    let reply = channel.allocator.buffer(string: Self.plainOnTLSPort)
+                    context.writeAndFlush(NIOAny(reply)).assumeIsolated().whenComplete { _ in
+                        channel.close(promise: nil)
+                    }
+                    return false
+                }
+                let sync = context.pipeline.syncOperations
+                try sync.addHandler(NIOSSLServerHandler(context: tls.context), position: .after(context.handler))
+                try sync.addHandler(
+                    ApplicationProtocolNegotiationHandler { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try http(channel.pipeline.syncOperations, result == .negotiated("h2"))
+                        }
+                    })
+                return true
+            })
+        try pipeline.addHandler(ConnectionDeadlineHandler(timeouts: timeouts))
     }
+
+    /// The answer to a plain-HTTP (or h2c) client on a TLS port: says why, then closes.
+    static let plainOnTLSPort = {
+        let text = "This port speaks TLS: use an https:// endpoint URL.\n"
+        return "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\n"
+            + "Connection: close\r\n\r\n" + text
+    }()
 
     /// The bound port while running.
     public var port: Int? {
