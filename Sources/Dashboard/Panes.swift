@@ -31,28 +31,31 @@ public enum HashBar {
         grid.titleRow(
             r, "Hash key space 0 \(g.unicode ? "…" : "..") 2^128-1",
             right: "\(String(g.keyMarker)) top key  \(String(g.splitMarker)) advised split", ctx)
-        let open = model.data.shards.filter(\.open).sorted { $0.startingHashKey < $1.startingHashKey }
+        // Positions of the open shards by hash key: rows are large to copy, and a wide stream has 10,000.
+        let all = model.data.shards
+        let open = all.indices.filter { all[$0].open }.sorted { all[$0].startingHashKey < all[$1].startingHashKey }
         let selected = model.selectedShard?.shardId
         let y = r.y + 1
         var shardAt: [Int] = Array(repeating: -1, count: r.width)
         var i = 0
         for col in 0..<r.width {
             let k = key(atColumn: col, width: r.width)
-            while i < open.count - 1 && open[i].endingHashKey < k { i += 1 }
+            while i < open.count - 1 && all[open[i]].endingHashKey < k { i += 1 }
             shardAt[col] = open.isEmpty ? -1 : i
         }
         // Shards lying wholly inside one column own none: the column shows the hottest of them and its owner.
         var hottest: [Heat4?] = Array(repeating: nil, count: r.width)
         var selectedColumn: Int?
         var selectedIndex: Int?
-        for (s, shard) in open.enumerated() {
-            let c = column(of: shard.startingHashKey, width: r.width)
-            if shard.shardId == selected {
+        for (s, position) in open.enumerated() {
+            let c = column(of: all[position].startingHashKey, width: r.width)
+            if all[position].shardId == selected {
                 selectedColumn = c
                 selectedIndex = s
             }
-            guard shardAt[c] != s, c == column(of: shard.endingHashKey, width: r.width) else { continue }
-            hottest[c] = max(hottest[c] ?? shard.heat, shard.heat)
+            guard shardAt[c] != s, c == column(of: all[position].endingHashKey, width: r.width) else { continue }
+            let heat = all[position].heat
+            hottest[c] = max(hottest[c] ?? heat, heat)
         }
         // Run lengths: how many columns each column's owner holds.
         var run = Array(repeating: 0, count: r.width)
@@ -71,7 +74,7 @@ public enum HashBar {
                 grid.set(r.x + col, y, " ", ctx.style(.dim))
                 continue
             }
-            let shard = open[s]
+            let shard = all[open[s]]
             let heat = max(shard.heat, hottest[col] ?? shard.heat)
             let style =
                 shard.shardId == selected || col == selectedInside ? ctx.style(.selected) : ctx.style(.heat(heat))
@@ -86,7 +89,7 @@ public enum HashBar {
         while start < r.width {
             let end = start + run[start] - 1
             if shardAt[start] >= 0 {
-                let shard = open[shardAt[start]]
+                let shard = all[open[shardAt[start]]]
                 let label = Format.shortShardId(shard.shardId)
                 let width = end - start + 1
                 if width >= label.count + 2 {
@@ -108,13 +111,13 @@ public enum HashBar {
         }
         guard r.height >= 3 else { return }
         let my = r.y + 2
-        for shard in open {
-            for k in shard.topKeys.prefix(3) where k.share >= 0.05 {
+        for position in open {
+            for k in all[position].topKeys.prefix(3) where k.share >= 0.05 {
                 grid.set(r.x + column(of: k.hashKey, width: r.width), my, g.keyMarker, ctx.style(.keyMark))
             }
         }
-        for shard in open {
-            if let k = shard.advisedSplitKey {
+        for position in open {
+            if let k = all[position].advisedSplitKey {
                 grid.set(r.x + column(of: k, width: r.width), my, g.splitMarker, ctx.style(.advice))
             }
         }

@@ -358,27 +358,28 @@ public struct DashboardModel: Hashable, Sendable {
                     || r.topKeys.contains { $0.key.lowercased().contains(f) }
             }
         }
-        func metric(_ r: ShardRow) -> Double {
-            switch view.sortKey {
-            case .hashKey: 0
-            case .incoming: r.incomingBytes
-            case .utilization: r.utilization
-            case .throttled: r.writeThrottled + r.readThrottled
-            case .iteratorAge: r.iteratorAgeMilliseconds
-            }
+        // The sort keys, read once per row (a row is large to copy into a comparison).
+        let keys = shards.map { r in
+            let metric: Double =
+                switch view.sortKey {
+                case .hashKey: 0
+                case .incoming: r.incomingBytes
+                case .utilization: r.utilization
+                case .throttled: r.writeThrottled + r.readThrottled
+                case .iteratorAge: r.iteratorAgeMilliseconds
+                }
+            return (open: r.open, start: r.startingHashKey, metric: metric)
         }
         rows.sort { i, j in
-            let a = shards[i]
-            let b = shards[j]
+            let a = keys[i]
+            let b = keys[j]
             if view.sortKey == .hashKey {
                 if a.open != b.open { return a.open }
-                let less = (a.startingHashKey, a.shardId) < (b.startingHashKey, b.shardId)
+                let less = a.start != b.start ? a.start < b.start : shards[i].shardId < shards[j].shardId
                 return view.sortDescending ? !less : less
             }
-            let ma = metric(a)
-            let mb = metric(b)
-            if ma != mb { return view.sortDescending ? ma > mb : ma < mb }
-            return a.startingHashKey < b.startingHashKey
+            if a.metric != b.metric { return view.sortDescending ? a.metric > b.metric : a.metric < b.metric }
+            return a.start < b.start
         }
         return rows.map { shards[$0] }
     }

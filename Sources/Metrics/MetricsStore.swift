@@ -79,7 +79,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (58,868 B ≈ 57 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (58,388 B ≈ 57 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -179,8 +179,8 @@ public struct MetricsStore: Sendable {
     /// the fixed state (hash-bucket loads, last sample with its two 16-key
     /// sketches and histogram, previous counters). At the defaults (300 s,
     /// 180 min): 12,000 B of seconds + 21,960 B of minutes + 6,000 B of extras
-    /// + 300 B of heat + 18,608 B fixed = 58,868 B (≈ 57 KiB) per shard;
-    /// 10,000 shards ≈ 590 MB once every ring is full (rings grow as points
+    /// + 300 B of heat + 18,128 B fixed = 58,388 B (≈ 57 KiB) per shard;
+    /// 10,000 shards ≈ 584 MB once every ring is full (rings grow as points
     /// arrive, so a young store holds less). Before issue 16 shards kept the
     /// stream's 900 s and 1,440 min: 248,112 B.
     public static func bytesPerShard(secondsCapacity: Int = 300, minutesCapacity: Int = 180) -> Int {
@@ -413,15 +413,16 @@ public struct MetricsStore: Sendable {
             row.add(.readProvisionedThroughputExceeded, sum.readThrottled)
             row.raise(.getRecordsIteratorAgeMilliseconds, sum.iteratorAge)
         }
-        for shard in stream.shards {
-            let k = prefix + shard.shardId
+        // By position: a shard sample is large to copy out of the array.
+        for j in stream.shards.indices {
+            let k = prefix + stream.shards[j].shardId
             let found = shards.index(forKey: k)
             let index: Dictionary<String, ShardSeries>.Index
             if let found {
                 index = found
             } else {
                 shards[k] = ShardSeries(
-                    shardId: shard.shardId, secondsCapacity: configuration.shardSecondsCapacity,
+                    shardId: stream.shards[j].shardId, secondsCapacity: configuration.shardSecondsCapacity,
                     minutesCapacity: configuration.shardMinutesCapacity)
                 index = shards.index(forKey: k)!
             }
@@ -430,13 +431,13 @@ public struct MetricsStore: Sendable {
             // created concurrently with the previous sample can carry a creation time
             // just before that sample's and still be missing from it.
             if shards.values[index].previous == nil, let previousTime = interval.previousTime,
-                found == nil || shard.createdAt >= previousTime
+                found == nil || stream.shards[j].createdAt >= previousTime
             {
                 shards.values[index].previous = ShardCounters()
             }
             guard
                 let d = shards.values[index].ingest(
-                    shard, at: time, elapsedSeconds: interval.elapsed, limits: limits)
+                    stream.shards[j], at: time, elapsedSeconds: interval.elapsed, limits: limits)
             else { continue }
             sum.incomingBytes += d.incomingBytes
             sum.incomingRecords += d.incomingRecords
@@ -455,15 +456,16 @@ public struct MetricsStore: Sendable {
             let bytes = d.getRecordsBytes
             budgets.append(
                 ReadBudget(
-                    shardId: shard.shardId, open: shard.isOpen,
+                    shardId: stream.shards[j].shardId, open: stream.shards[j].isOpen,
                     pollingBytesPerSecond: bytes / dt, pollingBytesBudget: bytesBudget,
                     pollingCallsPerSecond: (calls + throttled) / dt, pollingCallsBudget: callsBudget,
                     throttledCallsPerSecond: throttled / dt,
                     pollingUtilization: max(bytes / dt / bytesBudget, calls / dt / callsBudget),
                     iteratorAgeMilliseconds: d.iteratorAgeMilliseconds,
                     pollingConsumers: polling.isEmpty
-                        ? [] : (polling[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer },
-                    fanOut: pipes.isEmpty ? [] : (pipes[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer }))
+                        ? [] : (polling[stream.shards[j].shardId] ?? []).sorted { $0.consumer < $1.consumer },
+                    fanOut: pipes.isEmpty
+                        ? [] : (pipes[stream.shards[j].shardId] ?? []).sorted { $0.consumer < $1.consumer }))
         }
         return budgets
     }

@@ -127,7 +127,9 @@ public struct ShardSeries: Sendable {
     /// The newest point, kept from the tick (`latest`).
     private var newest: ShardSecond?
     var previous: ShardCounters?
-    public private(set) var last: ShardSample?
+    /// The previous sample's hash key histogram (what the next one is differenced against); the series
+    /// keeps no more of the sample: the store's `lastSample` has it, and a copy here cost every tick.
+    private var lastHistogram: HashKeyHistogram?
     /// Recent records and bytes per hash key bucket, decayed with a
     /// `loadHalfLifeSeconds` half-life (empty until two samples have been seen).
     public private(set) var recentRecordsByBucket: [Double] = []
@@ -234,10 +236,10 @@ public struct ShardSeries: Sendable {
     {
         writeBytesLimit = limits.shardWriteBytesPerSecond
         writeRecordsLimit = limits.shardWriteRecordsPerSecond
-        let before = last
+        let before = lastHistogram
         defer {
             previous = shard.counters
-            last = shard
+            lastHistogram = shard.hashKeyHistogram
         }
         guard let p = previous, elapsedSeconds > 0 else { return nil }
         let delta = ShardDelta(shard.counters, since: p)
@@ -258,7 +260,7 @@ public struct ShardSeries: Sendable {
         let point = shardSecond(metrics.secondCount - 1)
         heats.append(CollectionOfOne(UInt8(Heat.allCases.firstIndex(of: point.heat)!)))
         newest = point
-        foldHistogram(new: shard.hashKeyHistogram, old: before?.hashKeyHistogram, elapsedSeconds: elapsedSeconds)
+        foldHistogram(new: shard.hashKeyHistogram, old: before, elapsedSeconds: elapsedSeconds)
         return delta
     }
 
