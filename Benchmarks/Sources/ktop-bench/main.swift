@@ -10,6 +10,7 @@ import Foundation
 //                                                                       writes nothing
 //   ... ktop-bench --only put4|put1000|get|frame|http|process|memory|durable   one benchmark (profiling, checks)
 //   ... ktop-bench --only scale1000|scale10000   the dashboard's tick, view model, frame and memory at that width
+//   ... ktop-bench --only wideprocess   the whole ktop process on a 1,000-shard scenario file (tmux)
 
 let args = CommandLine.arguments
 let smoke = args.contains("--smoke")
@@ -31,6 +32,11 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
         ]
         if let bin { rs.append(durableRSSBenchmark(ktop: bin, seconds: 60)) }
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
+        exit(0)
+    }
+    if args[i + 1] == "wideprocess" {
+        let r = wideProcessBenchmark(ktop: buildKtop()!)
+        print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note)
         exit(0)
     }
     if ["http", "process", "memory"].contains(args[i + 1]) {
@@ -87,6 +93,8 @@ for n in smoke ? [1_000] : [1_000, 10_000] {
 if !smoke {
     if let ktopBinary {
         rows += processBenchmarks(ktop: ktopBinary, long: long)
+        log("whole process at 1,000 shards…")
+        rows.append(wideProcessBenchmark(ktop: ktopBinary))
         log("memory budget: RSS of ktop serve --memory-budget 256MiB…")
         rows += memoryBenchmarks(ktop: ktopBinary, seconds: 20)
         log("--data-dir: RSS under constant load…")
