@@ -15,13 +15,17 @@ extension Heat4 {
 extension DashboardData {
     /// The dashboard's view of one stream from the metrics store: the newest
     /// second of every shard and consumer, `historySeconds` of history per
-    /// shard, and Metrics' advice. O(shards × historySeconds).
+    /// shard, and Metrics' advice. O(shards + shown shards × historySeconds):
+    /// with `historyFor` only those shards get their history (the chart and
+    /// heat map show a screenful; `DashboardModel.shardIdsShown`), nil gives
+    /// every shard its history.
     public static func build(
         store: MetricsStore, streamName: String, scenario: String, clockKind: String,
-        limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240,
+        limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240, historyFor: Set<String>? = nil,
         source: String? = nil, connection: String? = nil, readOnly: Bool = false
     ) -> DashboardData {
         var d = DashboardData()
+        d.historyShardIds = historyFor
         d.readOnly = readOnly
         d.attachedTo = source
         d.connection = connection
@@ -53,8 +57,8 @@ extension DashboardData {
         }
         d.mode = stream.mode.rawValue
         d.status = stream.status.rawValue
-        d.openShards = stream.openShardCount
-        d.closedShards = stream.shards.count - stream.openShardCount
+        d.openShards = MetricsStore.openShardCount(stream)
+        d.closedShards = stream.shards.count - d.openShards
         d.hourlyCostUSD = store.cost(stream).hourly
         d.streamARN = stream.arn
         d.throttlesKnown = stream.provenance.figures["throttles"] != nil
@@ -72,8 +76,11 @@ extension DashboardData {
                 endingHashKey: shard.endingHashKey)
             row.parentShardId = shard.parentShardId
             row.adjacentParentShardId = shard.adjacentParentShardId
-            let history = store.history(stream, shard.shardId, seconds: historySeconds)
-            if let s = history.last {
+            let wantsHistory = historyFor?.contains(shard.shardId) ?? true
+            let read = store.readShard(stream, shard.shardId) { series in
+                (latest: series.latest, history: wantsHistory ? series.incomingHistory(last: historySeconds) : nil)
+            }
+            if let s = read?.latest {
                 row.incomingBytes = s.incomingBytes
                 row.incomingRecords = s.incomingRecords
                 row.utilization = s.utilization
@@ -84,8 +91,10 @@ extension DashboardData {
                 row.outgoingBytes = s.outgoingBytes
                 row.iteratorAgeMilliseconds = s.iteratorAgeMilliseconds
             }
-            row.incomingHistory = history.map(\.incomingBytes)
-            row.heatHistory = history.map { Heat4($0.heat) }
+            if let history = read?.history {
+                row.incomingHistory = history.bytesPerSecond
+                row.heatHistory = history.heat.map(Heat4.init)
+            }
             if let sketch = shard.topKeys, sketch.total > 0 {
                 row.topKeys = sketch.top.prefix(5).map {
                     TopKey(

@@ -15,40 +15,81 @@ public enum HashBar {
         return min(Int(key / step), width - 1)
     }
 
+    /// A boundary is drawn only between two shards that each hold at least this
+    /// many columns; narrower shards share columns (the hottest shows).
+    static let boundaryMinimumRun = 3
+
+    /// The bar row. Each column shows the shard holding its first hash key
+    /// (its "owner"), or, where shards narrower than a column hide inside it
+    /// (hundreds or thousands of shards in 200 columns), the hottest of them:
+    /// a hot shard is never hidden by its cold neighbours. Boundaries and
+    /// labels only where both sides are wide enough to read; the selected
+    /// shard is drawn in the selected style and labelled even when narrow.
     static func draw(_ model: DashboardModel, _ r: Rect, _ ctx: RenderContext, _ grid: inout CellGrid) {
         guard r.height >= 2, r.width > 0 else { return }
         let g = ctx.glyphs
         grid.titleRow(
             r, "Hash key space 0 \(g.unicode ? "…" : "..") 2^128-1",
             right: "\(String(g.keyMarker)) top key  \(String(g.splitMarker)) advised split", ctx)
-        let open = model.data.shards.filter(\.open).sorted { $0.startingHashKey < $1.startingHashKey }
+        // Positions of the open shards by hash key: rows are large to copy, and a wide stream has 10,000.
+        let all = model.data.shards
+        let open = all.indices.filter { all[$0].open }.sorted { all[$0].startingHashKey < all[$1].startingHashKey }
         let selected = model.selectedShard?.shardId
         let y = r.y + 1
         var shardAt: [Int] = Array(repeating: -1, count: r.width)
         var i = 0
         for col in 0..<r.width {
             let k = key(atColumn: col, width: r.width)
-            while i < open.count - 1 && open[i].endingHashKey < k { i += 1 }
+            while i < open.count - 1 && all[open[i]].endingHashKey < k { i += 1 }
             shardAt[col] = open.isEmpty ? -1 : i
         }
+        // Shards lying wholly inside one column own none: the column shows the hottest of them and its owner.
+        var hottest: [Heat4?] = Array(repeating: nil, count: r.width)
+        var selectedColumn: Int?
+        var selectedIndex: Int?
+        for (s, position) in open.enumerated() {
+            let c = column(of: all[position].startingHashKey, width: r.width)
+            if all[position].shardId == selected {
+                selectedColumn = c
+                selectedIndex = s
+            }
+            guard shardAt[c] != s, c == column(of: all[position].endingHashKey, width: r.width) else { continue }
+            let heat = all[position].heat
+            hottest[c] = max(hottest[c] ?? heat, heat)
+        }
+        // Run lengths: how many columns each column's owner holds.
+        var run = Array(repeating: 0, count: r.width)
+        var start = 0
+        while start < r.width {
+            var end = start
+            while end + 1 < r.width && shardAt[end + 1] == shardAt[start] { end += 1 }
+            for c in start...end { run[c] = end - start + 1 }
+            start = end + 1
+        }
+        // The column a selected shard without columns of its own hides in.
+        let selectedInside = selectedIndex.flatMap { shardAt.contains($0) ? nil : selectedColumn }
         for col in 0..<r.width {
             let s = shardAt[col]
             guard s >= 0 else {
                 grid.set(r.x + col, y, " ", ctx.style(.dim))
                 continue
             }
-            let shard = open[s]
-            let style = shard.shardId == selected ? ctx.style(.selected) : ctx.style(.heat(shard.heat))
-            let boundary = col > 0 && shardAt[col - 1] != s
-            grid.set(r.x + col, y, boundary ? g.boundary : g.heat(shard.heat == .cold ? .cold : shard.heat), style)
+            let shard = all[open[s]]
+            let heat = max(shard.heat, hottest[col] ?? shard.heat)
+            let style =
+                shard.shardId == selected || col == selectedInside ? ctx.style(.selected) : ctx.style(.heat(heat))
+            let boundary =
+                col > 0 && shardAt[col - 1] != s && run[col] >= Self.boundaryMinimumRun
+                && run[col - 1] >= Self.boundaryMinimumRun
+            grid.set(r.x + col, y, boundary ? g.boundary : g.heat(heat), style)
         }
         // Labels in segments wide enough.
-        var start = 0
+        start = 0
+        var selectedLabelled = false
         while start < r.width {
-            var end = start
-            while end + 1 < r.width && shardAt[end + 1] == shardAt[start] { end += 1 }
+            let end = start + run[start] - 1
             if shardAt[start] >= 0 {
-                let shard = open[shardAt[start]]
+                let shard = all[open[shardAt[start]]]
                 let label = Format.shortShardId(shard.shardId)
                 let width = end - start + 1
                 if width >= label.count + 2 {
@@ -57,19 +98,26 @@ public enum HashBar {
                         ? ctx.style(.selected)
                         : Style(fg: ctx.style(.heat(shard.heat)).fg, attributes: [.bold, .reverse])
                     grid.put(label, x: r.x + start + (width - label.count) / 2, y: y, style: style)
+                    if shard.shardId == selected { selectedLabelled = true }
                 }
             }
             start = end + 1
         }
+        // A selected shard too narrow for its own label: label it beside its column (right, else left).
+        if !selectedLabelled, let selected, let c = selectedColumn {
+            let label = Format.shortShardId(selected)
+            let x = c + 1 + label.count <= r.width ? c + 1 : max(0, c - label.count)
+            grid.put(label, x: r.x + x, y: y, style: ctx.style(.selected), maxWidth: r.width - x)
+        }
         guard r.height >= 3 else { return }
         let my = r.y + 2
-        for shard in open {
-            for k in shard.topKeys.prefix(3) where k.share >= 0.05 {
+        for position in open {
+            for k in all[position].topKeys.prefix(3) where k.share >= 0.05 {
                 grid.set(r.x + column(of: k.hashKey, width: r.width), my, g.keyMarker, ctx.style(.keyMark))
             }
         }
-        for shard in open {
-            if let k = shard.advisedSplitKey {
+        for position in open {
+            if let k = all[position].advisedSplitKey {
                 grid.set(r.x + column(of: k, width: r.width), my, g.splitMarker, ctx.style(.advice))
             }
         }

@@ -30,8 +30,19 @@ public enum Role: Hashable, Sendable {
 
 /// The four heat levels of a shard (as Metrics' `Heat`, repeated here so the
 /// view model stays a plain value type).
-public enum Heat4: String, Hashable, Sendable, CaseIterable {
+public enum Heat4: String, Hashable, Sendable, CaseIterable, Comparable {
     case cold, warm, hot, throttled
+
+    /// Hotter is greater: where many shards share a cell, the greatest shows.
+    public static func < (a: Heat4, b: Heat4) -> Bool { a.rank < b.rank }
+    private var rank: Int {
+        switch self {
+        case .cold: 0
+        case .warm: 1
+        case .hot: 2
+        case .throttled: 3
+        }
+    }
 }
 
 /// Role → style at one colour depth.

@@ -169,6 +169,8 @@ public struct DashboardData: Hashable, Sendable {
     /// Attached with --read-only: no action reaches the stream.
     public var readOnly = false
     public var streamARN = ""
+    /// The shards built with their history (`DashboardData.build(historyFor:)`); nil: every shard.
+    public var historyShardIds: Set<String>?
     public init() {}
 
     public var openRows: [ShardRow] { shards.filter(\.open) }
@@ -297,15 +299,36 @@ public struct ViewState: Hashable, Sendable {
 /// The whole view model: engine data, view state and the events log. The
 /// renderer draws it; `DashboardModel.handle(_:)` maps keys to a new model
 /// and commands. A value type: copying is cheap and tests build it by hand.
+///
+/// The shards the table lists (`visibleShards`) are filtered and sorted once
+/// when the data or the view's filter, sort or closed-shard setting changes,
+/// not on every read: a frame reads them several times, and a wide stream
+/// has 10,000 of them.
 public struct DashboardModel: Hashable, Sendable {
-    public var data: DashboardData
-    public var view: ViewState
+    public var data: DashboardData { didSet { refreshVisibleShards() } }
+    public var view: ViewState {
+        didSet {
+            if view.showClosed != oldValue.showClosed || view.filter != oldValue.filter
+                || view.sortKey != oldValue.sortKey || view.sortDescending != oldValue.sortDescending
+            {
+                refreshVisibleShards()
+            } else if view.selectedShardId != oldValue.selectedShardId {
+                refreshSelection()
+            }
+        }
+    }
     /// Newest last, bounded by `maxEvents`.
     public private(set) var events: [EventLine] = []
     public static let maxEvents = 500
+    /// Shards the table lists, filtered and sorted as the view asks.
+    public private(set) var visibleShards: [ShardRow] = []
+    /// Where the selected shard is in `visibleShards` (nil: not listed).
+    public private(set) var selectedIndex: Int?
+
     public init(data: DashboardData = DashboardData(), view: ViewState = ViewState()) {
         self.data = data
         self.view = view
+        refreshVisibleShards()
     }
 
     public mutating func log(_ line: EventLine) {
@@ -313,42 +336,87 @@ public struct DashboardModel: Hashable, Sendable {
         if events.count > Self.maxEvents { events.removeFirst(events.count - Self.maxEvents) }
     }
 
-    /// Shards the table lists, filtered and sorted as the view asks.
-    public var visibleShards: [ShardRow] {
-        var rows = data.shards.filter { view.showClosed || $0.open }
+    private mutating func refreshVisibleShards() {
+        visibleShards = Self.listed(data.shards, view)
+        refreshSelection()
+    }
+
+    private mutating func refreshSelection() {
+        selectedIndex = view.selectedShardId.flatMap { id in visibleShards.firstIndex { $0.shardId == id } }
+    }
+
+    /// `shards` filtered and sorted as `view` asks. Sorts positions rather than
+    /// rows (a row carries its history), with the same comparisons, so the order is
+    /// the one sorting the rows gives.
+    static func listed(_ shards: [ShardRow], _ view: ViewState) -> [ShardRow] {
+        var rows = shards.indices.filter { view.showClosed || shards[$0].open }
         let f = view.filter.lowercased()
         if !f.isEmpty {
-            rows = rows.filter { r in
-                r.shardId.lowercased().contains(f) || r.heat.rawValue == f
+            rows = rows.filter { i in
+                let r = shards[i]
+                return r.shardId.lowercased().contains(f) || r.heat.rawValue == f
                     || r.topKeys.contains { $0.key.lowercased().contains(f) }
             }
         }
-        func metric(_ r: ShardRow) -> Double {
-            switch view.sortKey {
-            case .hashKey: 0
-            case .incoming: r.incomingBytes
-            case .utilization: r.utilization
-            case .throttled: r.writeThrottled + r.readThrottled
-            case .iteratorAge: r.iteratorAgeMilliseconds
-            }
+        // The sort keys, read once per row (a row is large to copy into a comparison).
+        let keys = shards.map { r in
+            let metric: Double =
+                switch view.sortKey {
+                case .hashKey: 0
+                case .incoming: r.incomingBytes
+                case .utilization: r.utilization
+                case .throttled: r.writeThrottled + r.readThrottled
+                case .iteratorAge: r.iteratorAgeMilliseconds
+                }
+            return (open: r.open, start: r.startingHashKey, metric: metric)
         }
-        rows.sort { a, b in
+        rows.sort { i, j in
+            let a = keys[i]
+            let b = keys[j]
             if view.sortKey == .hashKey {
                 if a.open != b.open { return a.open }
-                let less = (a.startingHashKey, a.shardId) < (b.startingHashKey, b.shardId)
+                let less = a.start != b.start ? a.start < b.start : shards[i].shardId < shards[j].shardId
                 return view.sortDescending ? !less : less
             }
-            let ma = metric(a)
-            let mb = metric(b)
-            if ma != mb { return view.sortDescending ? ma > mb : ma < mb }
-            return a.startingHashKey < b.startingHashKey
+            if a.metric != b.metric { return view.sortDescending ? a.metric > b.metric : a.metric < b.metric }
+            return a.start < b.start
         }
-        return rows
+        return rows.map { shards[$0] }
     }
 
     /// The selected shard, or the first visible one.
     public var selectedShard: ShardRow? {
-        let rows = visibleShards
-        return rows.first { $0.shardId == view.selectedShardId } ?? rows.first
+        selectedIndex.map { visibleShards[$0] } ?? visibleShards.first
+    }
+
+    /// The shards whose history the screen shows now or within a page of
+    /// scrolling (the table's window and the selected shard's, a page either
+    /// side), for `DashboardData.build(historyFor:)`; nil when the stream is
+    /// small enough to build every shard's history.
+    public var shardIdsShown: Set<String>? {
+        let page = max(layout.tableBodyRows, layout.heat.height, 1)
+        guard visibleShards.count > 6 * page else { return nil }
+        var ids = Set<String>()
+        for centre in [view.scroll, selectedIndex ?? 0] {
+            for i in max(0, centre - page)..<min(visibleShards.count, centre + 2 * page) {
+                ids.insert(visibleShards[i].shardId)
+            }
+        }
+        return ids
+    }
+
+    /// Whether a shard on screen (the table's rows, the heat map's, the
+    /// selected one) was built without its history: scrolled past what the
+    /// last build covered, so the data should be rebuilt.
+    public var needsHistory: Bool {
+        guard let built = data.historyShardIds else { return false }
+        let page = max(layout.tableBodyRows, layout.heat.height, 1)
+        let first = min(view.scroll, max(0, visibleShards.count - page))
+        let selected = selectedIndex ?? 0
+        let windows = [first..<min(visibleShards.count, first + page), max(0, selected - page + 1)..<selected + 1]
+        for w in windows where w.upperBound <= visibleShards.count {
+            for i in w where !built.contains(visibleShards[i].shardId) { return true }
+        }
+        return false
     }
 }

@@ -24,10 +24,18 @@ public enum Advisor {
 
     public static func advise(stream: StreamSample, store: MetricsStore, limits: KinesisLimits) -> [Advice] {
         var out: [Advice] = []
-        let open = stream.shards.filter(\.isOpen).sorted { $0.startingHashKey < $1.startingHashKey }
+        // Positions of the open shards in hash key order: a shard sample is large to copy, and a wide
+        // stream has 10,000 of them.
+        let open = stream.shards.indices.filter { stream.shards[$0].isOpen }
+            .sorted { stream.shards[$0].startingHashKey < stream.shards[$1].startingHashKey }
         guard stream.status == .active || stream.status == .updating else { return [] }
-        for shard in open {
-            guard let s = store.latest(stream, shard.shardId), s.heat >= .hot else { continue }
+        // Each open shard's newest second and last minute's mean utilisation, read once from its rings.
+        let reads = open.map { i in
+            store.readShard(stream, stream.shards[i].shardId) { ($0.latest, $0.meanUtilization(lastSeconds: 60)) }
+        }
+        for (j, i) in open.enumerated() {
+            guard let s = reads[j]?.0, s.heat >= .hot else { continue }
+            let shard = stream.shards[i]
             if let sketch = shard.topKeys, let top = sketch.top.first, sketch.total > 0,
                 Double(top.records - top.error) / Double(sketch.total) >= dominantKeyShare
             {
@@ -56,26 +64,24 @@ public enum Advisor {
             }
         }
         if stream.mode == .provisioned {
-            for (a, b) in zip(open, open.dropFirst()) {
-                let ha = store.history(stream, a.shardId, seconds: 60)
-                let hb = store.history(stream, b.shardId, seconds: 60)
-                guard ha.count >= 60, hb.count >= 60 else { continue }
-                let ua = ha.map(\.utilization).reduce(0, +) / 60
-                let ub = hb.map(\.utilization).reduce(0, +) / 60
+            for j in 0..<max(0, open.count - 1) {
+                guard let ua = reads[j]?.1, let ub = reads[j + 1]?.1 else { continue }
+                let a = stream.shards[open[j]].shardId
+                let b = stream.shards[open[j + 1]].shardId
                 if ua < coldUtilization && ub < coldUtilization
-                    && !out.contains(where: { $0.action == .merge && $0.adjacentShardId == a.shardId })
+                    && !out.contains(where: { $0.action == .merge && $0.adjacentShardId == a })
                 {
                     out.append(
                         Advice(
-                            action: .merge, shardId: a.shardId, adjacentShardId: b.shardId,
+                            action: .merge, shardId: a, adjacentShardId: b,
                             reason:
-                                "\(a.shardId) and \(b.shardId) are adjacent and both under "
+                                "\(a) and \(b) are adjacent and both under "
                                     + "\(Int(coldUtilization * 100))% for a minute; merge them to save a shard-hour "
                                         + "each hour."
                         ))
                 }
             }
-            let latest = open.compactMap { store.latest(stream, $0.shardId) }
+            let latest = reads.compactMap { $0?.0 }
             if latest.count == open.count, !open.isEmpty {
                 let bytes = latest.map(\.incomingBytes).reduce(0, +)
                 let records = latest.map(\.incomingRecords).reduce(0, +)

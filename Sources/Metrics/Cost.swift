@@ -121,7 +121,7 @@ extension MetricsStore {
         let series = streams[stream.arn]
         let rates = series?.billingRates ?? (putPayloadUnits: 0, billedKiB: 0, getRecordsBytes: 0, fanOutBytes: 0)
         let incoming = series?.averageIncoming(lastSeconds: StreamSeries.billingWindowSeconds) ?? (bytes: 0, records: 0)
-        let shards = Double(stream.openShardCount)
+        let shards = Double(MetricsStore.openShardCount(stream))
         let efo = Double(stream.consumers.filter { $0.status == .active }.count)
         let gb = { (bytesPerSecond: Double) in bytesPerSecond * 3600 / p.bytesPerGB }
         var provisioned = [

@@ -62,6 +62,13 @@ public struct MetricsConfiguration: Sendable {
     public var secondsCapacity = 900
     /// One-minute rollups kept per series (default 24 hours).
     public var minutesCapacity = 1_440
+    /// Per-second points kept per shard (default 5 minutes: the dashboard
+    /// shows 4, split and merge advice read 1). Shards are the many series
+    /// (10,000 in a wide stream), so they keep less than the stream's.
+    public var shardSecondsCapacity = 300
+    /// One-minute rollups kept per shard (default 3 hours; nothing on screen
+    /// or in `/metrics` reads a shard's minutes, the stream keeps 24 hours).
+    public var shardMinutesCapacity = 180
     /// Prices for the cost estimate (KINESIS.md §8, unconfirmed; overridable).
     public var prices = PriceTable()
     public init() {}
@@ -72,7 +79,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (248,112 B ≈ 242 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (58,388 B ≈ 57 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -97,9 +104,12 @@ public struct MetricsStore: Sendable {
     public private(set) var consumerTotals: [String: ConsumerTotals] = [:]
     private var limits: KinesisLimits
 
+    /// Keeps `capacitySeconds` per-second points per stream and consumer, and
+    /// at most that many per shard (`MetricsConfiguration.shardSecondsCapacity`).
     public init(capacitySeconds: Int = 900, limits: KinesisLimits = .aws) {
         var c = MetricsConfiguration()
         c.secondsCapacity = capacitySeconds
+        c.shardSecondsCapacity = min(c.shardSecondsCapacity, capacitySeconds)
         self.init(configuration: c, limits: limits)
     }
 
@@ -165,16 +175,17 @@ public struct MetricsStore: Sendable {
     /// Worst-case bytes of time-series storage per shard for the given
     /// capacities: the shard-metric rings (7 UInt32 a second plus time and
     /// interval; 7 × (Double sum + UInt32 min + UInt32 max) a minute plus
-    /// start and count), the 5 UInt32 extras a second, and the fixed state
-    /// (hash-bucket loads, last sample with its two 16-key sketches and
-    /// histogram, previous counters). At 900 s / 1440 min: 36,000 B of
-    /// seconds + 175,680 B of minutes + 18,000 B of extras + 18,432 B fixed
-    /// = 248,112 B (≈ 242 KiB) per shard; 10,000 shards ≈ 2.5 GB once every
-    /// ring is full (rings grow as points arrive, so a young store holds far
-    /// less; lower the capacities for very wide streams).
-    public static func bytesPerShard(secondsCapacity: Int = 900, minutesCapacity: Int = 1_440) -> Int {
+    /// start and count), the 5 UInt32 extras and the heat byte a second, and
+    /// the fixed state (hash-bucket loads, last sample with its two 16-key
+    /// sketches and histogram, previous counters). At the defaults (300 s,
+    /// 180 min): 12,000 B of seconds + 21,960 B of minutes + 6,000 B of extras
+    /// + 300 B of heat + 18,128 B fixed = 58,388 B (≈ 57 KiB) per shard;
+    /// 10,000 shards ≈ 584 MB once every ring is full (rings grow as points
+    /// arrive, so a young store holds less). Before issue 16 shards kept the
+    /// stream's 900 s and 1,440 min: 248,112 B.
+    public static func bytesPerShard(secondsCapacity: Int = 300, minutesCapacity: Int = 180) -> Int {
         MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: secondsCapacity, minutesCapacity: minutesCapacity)
-            + secondsCapacity * ShardSeries.extrasWidth * MemoryLayout<UInt32>.stride
+            + secondsCapacity * (ShardSeries.extrasWidth * MemoryLayout<UInt32>.stride + 1)
             + fixedBytesPerShard
     }
 
@@ -191,227 +202,328 @@ public struct MetricsStore: Sendable {
 
     /// Folds in a new sample (and the polling consumers' and producers'
     /// counters, and the latencies callers measured since the last sample).
+    /// Each concern has its own step below; every per-second figure of a shard
+    /// comes from its `ShardDelta`.
     public mutating func ingest(
         _ sample: EngineSample, consumers reports: [ConsumerReport] = [], producers: [ProducerReport] = [],
         latencies: [LatencyRecorder.Key: Histogram<UInt64>] = [:]
     ) {
-        let previousTime = lastSample?.time
-        let elapsed = previousTime.map { Double((sample.time - $0).nanoseconds) / 1e9 } ?? 0
-        let intervalMillis = Int64((elapsed * 1000).rounded())
-        let timeMillis = sample.time.millisecondsSinceEpoch
-        var seen = Set<String>()
+        let interval = Interval(previous: lastSample?.time, now: sample.time)
+        var seenShards = 0
         var seenStreams = Set<String>()
         var seenConsumers = Set<String>()
         var budgets: [String: [ReadBudget]] = [:]
         var consumerShardsNow: [String: ConsumerShardCounters] = [:]
-        let dt = elapsed > 0 ? elapsed : 1
-
         for stream in sample.streams {
             seenStreams.insert(stream.arn)
-            var streamRow = [Double](repeating: 0, count: StreamMetric.allCases.count)
-            var billingRow = [Double](repeating: 0, count: 4)
-            func add(_ m: StreamMetric, _ v: Double) { streamRow[m.column] += v }
-            var budgetsOfStream: [ReadBudget] = []
-            var pipesByShard: [String: [FanOutPipe]] = [:]
-
-            // Enhanced fan-out consumers: per (consumer, shard) deltas.
-            for c in stream.consumers {
-                let id = stream.arn + "#efo#" + c.name
-                seenConsumers.insert(id)
-                var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
-                var behind: Int64 = 0
-                var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: c.name, type: "efo")
-                for (shardId, now) in c.shards {
-                    let k = id + "#" + shardId
-                    consumerShardsNow[k] = now
-                    var before = previousConsumerShards[k] ?? ConsumerShardCounters()
-                    if now.bytes < before.bytes || now.events < before.events { before = ConsumerShardCounters() }
-                    totals.add(
-                        bytes: now.bytes - before.bytes, records: now.records - before.records,
-                        success: now.events - before.events,
-                        throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
-                    let bytes = Double(now.bytes - before.bytes)
-                    let records = Double(now.records - before.records)
-                    let events = Double(now.events - before.events)
-                    let rejected = Double(now.rejectedSubscriptions - before.rejectedSubscriptions)
-                    let subscribed = Double(now.subscriptions - before.subscriptions)
-                    row[ConsumerMetric.bytes.column] += bytes
-                    row[ConsumerMetric.records.column] += records
-                    row[ConsumerMetric.success.column] += events
-                    row[ConsumerMetric.throttled.column] += rejected
-                    behind = max(behind, now.millisBehindLatest)
-                    add(.subscribeToShardSuccess, subscribed)
-                    add(.subscribeToShardRateExceeded, rejected)
-                    add(.subscribeToShardEventBytes, bytes)
-                    add(.subscribeToShardEventRecords, records)
-                    add(.subscribeToShardEventSuccess, events)
-                    streamRow[StreamMetric.subscribeToShardEventMillisBehindLatest.column] =
-                        max(
-                            streamRow[StreamMetric.subscribeToShardEventMillisBehindLatest.column],
-                            Double(now.millisBehindLatest))
-                    let budget = Double(limits.efoBytesPerSecondPerConsumerShard)
-                    pipesByShard[shardId, default: []].append(
-                        FanOutPipe(
-                            consumer: c.name, bytesPerSecond: bytes / dt, recordsPerSecond: records / dt,
-                            budgetBytesPerSecond: budget,
-                            utilization: bytes / dt / budget, millisBehindLatest: now.millisBehindLatest,
-                            rejectedSubscriptionsPerSecond: rejected / dt))
-                }
-                row[ConsumerMetric.millisBehindLatest.column] = Double(behind)
-                totals.millisBehindLatest = behind
-                consumerTotals[id] = totals
-                if previousTime != nil {
-                    var series =
-                        self.consumers[id]
-                        ?? ConsumerSeries(
-                            stream: stream.name, name: c.name, type: "efo",
-                            secondsCapacity: configuration.secondsCapacity,
-                            minutesCapacity: configuration.minutesCapacity)
-                    series.append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: row)
-                    self.consumers[id] = series
-                }
-            }
-
-            // Polling consumers' own reports, per shard when they keep them.
-            var pollingByShard: [String: [PollingShare]] = [:]
-            for r in reports where r.stream == stream.name {
-                let id = stream.arn + "#polling#" + r.name
-                seenConsumers.insert(id)
-                let before = previousPollingReports[id]
-                var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: r.name, type: "polling")
-                // A reader whose counts went down started afresh: all it reports now is new.
-                let base = before.flatMap { b in
-                    b.bytes <= r.bytes && b.records <= r.records && b.calls <= r.calls ? b : nil
-                }
-                totals.add(
-                    bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
-                    success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
-                totals.millisBehindLatest = r.millisBehindLatest
-                consumerTotals[id] = totals
-                for (shardId, now) in r.shards {
-                    let b =
-                        before?.shards[shardId]
-                        ?? ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
-                    pollingByShard[shardId, default: []].append(
-                        PollingShare(
-                            consumer: r.name, bytesPerSecond: Double(now.bytes - b.bytes) / dt,
-                            callsPerSecond: Double(now.calls - b.calls) / dt,
-                            throttledPerSecond: Double(now.throttled - b.throttled) / dt,
-                            shareOfBytesBudget: Double(now.bytes - b.bytes) / dt
-                                / Double(limits.shardReadBytesPerSecond),
-                            millisBehindLatest: now.millisBehindLatest))
-                }
-                if let before, previousTime != nil {
-                    var series =
-                        self.consumers[id]
-                        ?? ConsumerSeries(
-                            stream: stream.name, name: r.name, type: "polling",
-                            secondsCapacity: configuration.secondsCapacity,
-                            minutesCapacity: configuration.minutesCapacity)
-                    var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
-                    row[ConsumerMetric.bytes.column] = Double(r.bytes - before.bytes)
-                    row[ConsumerMetric.records.column] = Double(r.records - before.records)
-                    row[ConsumerMetric.success.column] = Double(r.calls - before.calls)
-                    row[ConsumerMetric.throttled.column] = Double(r.throttled - before.throttled)
-                    row[ConsumerMetric.millisBehindLatest.column] = Double(r.millisBehindLatest)
-                    series.append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: row)
-                    self.consumers[id] = series
-                }
-                previousPollingReports[id] = r
-            }
-
-            // Shards.
-            for shard in stream.shards {
-                let k = Self.key(stream, shard.shardId)
-                seen.insert(k)
-                let known = shards[k] != nil
-                var series =
-                    shards[k]
-                    ?? ShardSeries(
-                        shardId: shard.shardId, secondsCapacity: configuration.secondsCapacity,
-                        minutesCapacity: configuration.minutesCapacity)
-                // A shard that first appears after the store's first sample started from
-                // zero within the interval. Its creation time alone cannot tell: a stream
-                // created concurrently with the previous sample can carry a creation time
-                // just before that sample's and still be missing from it.
-                if series.previous == nil, let previousTime, !known || shard.createdAt >= previousTime {
-                    series.previous = ShardCounters()
-                }
-                let before = series.previous
-                series.ingest(shard, at: sample.time, elapsedSeconds: elapsed, limits: limits)
-                shards[k] = series
-                guard let p = before, elapsed > 0 else { continue }
-                let c = shard.counters
-                func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
-                add(.incomingBytes, d(c.incomingBytes, p.incomingBytes))
-                add(.incomingRecords, d(c.incomingRecords, p.incomingRecords))
-                add(.getRecordsBytes, d(c.outgoingBytes, p.outgoingBytes))
-                add(.getRecordsRecords, d(c.outgoingRecords, p.outgoingRecords))
-                add(.getRecordsSuccess, d(c.getRecordsCalls, p.getRecordsCalls))
-                add(.writeProvisionedThroughputExceeded, d(c.writeThrottledRecords, p.writeThrottledRecords))
-                add(.readProvisionedThroughputExceeded, d(c.readThrottledCalls, p.readThrottledCalls))
-                streamRow[StreamMetric.getRecordsIteratorAgeMilliseconds.column] =
-                    max(
-                        streamRow[StreamMetric.getRecordsIteratorAgeMilliseconds.column],
-                        Double(c.iteratorAgeMilliseconds))
-                billingRow[0] += d(c.putPayloadUnits, p.putPayloadUnits)
-                billingRow[1] += d(c.billedKiB, p.billedKiB)
-                billingRow[2] += d(c.outgoingBytes, p.outgoingBytes)
-                billingRow[3] += d(c.fanOutBytes, p.fanOutBytes)
-                let calls = d(c.getRecordsCalls, p.getRecordsCalls)
-                let throttled = d(c.readThrottledCalls, p.readThrottledCalls)
-                let bytes = d(c.outgoingBytes, p.outgoingBytes)
-                let bytesBudget = Double(limits.shardReadBytesPerSecond)
-                let callsBudget = Double(limits.shardReadCallsPerSecond)
-                budgetsOfStream.append(
-                    ReadBudget(
-                        shardId: shard.shardId, open: shard.isOpen,
-                        pollingBytesPerSecond: bytes / dt, pollingBytesBudget: bytesBudget,
-                        pollingCallsPerSecond: (calls + throttled) / dt, pollingCallsBudget: callsBudget,
-                        throttledCallsPerSecond: throttled / dt,
-                        pollingUtilization: max(bytes / dt / bytesBudget, calls / dt / callsBudget),
-                        iteratorAgeMilliseconds: c.iteratorAgeMilliseconds,
-                        pollingConsumers: (pollingByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer },
-                        fanOut: (pipesByShard[shard.shardId] ?? []).sorted { $0.consumer < $1.consumer }))
-            }
-
-            // Per-call counters of the stream.
-            var series =
-                streams[stream.arn]
-                ?? StreamSeries(
-                    arn: stream.arn, name: stream.name,
-                    secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
-            if let p = series.previousCounters, elapsed > 0 {
-                let c = stream.counters
-                func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
-                add(.putRecordBytes, d(c.putRecordBytes, p.putRecordBytes))
-                add(.putRecordSuccess, d(c.putRecordSuccess, p.putRecordSuccess))
-                add(.putRecordsBytes, d(c.putRecordsBytes, p.putRecordsBytes))
-                add(.putRecordsSuccess, d(c.putRecordsSuccess, p.putRecordsSuccess))
-                add(.putRecordsRecords, d(c.putRecordsSuccessfulRecords, p.putRecordsSuccessfulRecords))
-                add(.putRecordsTotalRecords, d(c.putRecordsTotalRecords, p.putRecordsTotalRecords))
-                add(.putRecordsSuccessfulRecords, d(c.putRecordsSuccessfulRecords, p.putRecordsSuccessfulRecords))
-                add(.putRecordsFailedRecords, d(c.putRecordsFailedRecords, p.putRecordsFailedRecords))
-                add(.putRecordsThrottledRecords, d(c.putRecordsThrottledRecords, p.putRecordsThrottledRecords))
-                var lat: [LatencyOperation: Histogram<UInt64>] = [:]
-                for (key, h) in latencies where key.stream == stream.name { lat[key.operation] = h }
-                series.append(
-                    timeMillis: timeMillis, intervalMillis: intervalMillis, values: streamRow,
-                    billingRow: billingRow, latencies: lat)
-            }
-            series.previousCounters = stream.counters
-            streams[stream.arn] = series
-            budgets[stream.arn] = budgetsOfStream
+            var row = StreamRow()
+            let pipes = ingestFanOut(
+                stream, interval, into: &row, seen: &seenConsumers, counters: &consumerShardsNow)
+            let polling = ingestPolling(stream, reports, interval, seen: &seenConsumers)
+            budgets[stream.arn] = ingestShards(
+                stream, at: sample.time, interval, into: &row, pipes: pipes, polling: polling)
+            seenShards += stream.shards.count
+            ingestStreamCounters(stream, interval, row, latencies: latencies)
         }
-        shards = shards.filter { seen.contains($0.key) }
+        dropVanished(sample, shardCount: seenShards, streams: seenStreams, consumers: seenConsumers)
+        previousConsumerShards = consumerShardsNow
+        readBudgets = budgets
+        foldConsumerRates(sample, reports, interval)
+        foldProducerRates(producers, interval)
+        lastSample = sample
+    }
+
+    /// The time between the previous sample and this one, as every per-second derivation needs it.
+    struct Interval {
+        /// Time of the previous sample (nil: this is the first).
+        let previousTime: Instant?
+        /// Seconds since the previous sample (0 for the first).
+        let elapsed: Double
+        let millis: Int64
+        /// Time of this sample, milliseconds since the epoch.
+        let timeMillis: Int64
+        /// What rates divide by: the elapsed seconds, or 1 when none elapsed.
+        let dt: Double
+
+        init(previous: Instant?, now: Instant) {
+            previousTime = previous
+            elapsed = previous.map { Double((now - $0).nanoseconds) / 1e9 } ?? 0
+            millis = Int64((elapsed * 1000).rounded())
+            timeMillis = now.millisecondsSinceEpoch
+            dt = elapsed > 0 ? elapsed : 1
+        }
+    }
+
+    /// One stream's point being summed over its shards and consumers: the
+    /// stream-level metrics (in `StreamMetric` column order) and the bill.
+    struct StreamRow {
+        var values = [Double](repeating: 0, count: StreamMetric.allCases.count)
+        /// PUT payload units, billed KiB, GetRecords bytes, fan-out bytes.
+        var billing = [Double](repeating: 0, count: 4)
+        mutating func add(_ m: StreamMetric, _ v: Double) { values[m.column] += v }
+        /// For levels: the largest over the stream's shards or consumers.
+        mutating func raise(_ m: StreamMetric, _ v: Double) { values[m.column] = max(values[m.column], v) }
+    }
+
+    /// Enhanced fan-out consumers: per (consumer, shard) deltas into the
+    /// consumer's series, its totals and the stream's SubscribeToShard
+    /// metrics; returns each shard's pipes for its read budget.
+    private mutating func ingestFanOut(
+        _ stream: StreamSample, _ interval: Interval, into streamRow: inout StreamRow, seen: inout Set<String>,
+        counters: inout [String: ConsumerShardCounters]
+    ) -> [String: [FanOutPipe]] {
+        var pipesByShard: [String: [FanOutPipe]] = [:]
+        let dt = interval.dt
+        for c in stream.consumers {
+            let id = stream.arn + "#efo#" + c.name
+            seen.insert(id)
+            var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
+            var behind: Int64 = 0
+            var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: c.name, type: "efo")
+            for (shardId, now) in c.shards {
+                let k = id + "#" + shardId
+                counters[k] = now
+                var before = previousConsumerShards[k] ?? ConsumerShardCounters()
+                if now.bytes < before.bytes || now.events < before.events { before = ConsumerShardCounters() }
+                totals.add(
+                    bytes: now.bytes - before.bytes, records: now.records - before.records,
+                    success: now.events - before.events,
+                    throttled: now.rejectedSubscriptions - before.rejectedSubscriptions)
+                let bytes = Double(now.bytes - before.bytes)
+                let records = Double(now.records - before.records)
+                let events = Double(now.events - before.events)
+                let rejected = Double(now.rejectedSubscriptions - before.rejectedSubscriptions)
+                let subscribed = Double(now.subscriptions - before.subscriptions)
+                row[ConsumerMetric.bytes.column] += bytes
+                row[ConsumerMetric.records.column] += records
+                row[ConsumerMetric.success.column] += events
+                row[ConsumerMetric.throttled.column] += rejected
+                behind = max(behind, now.millisBehindLatest)
+                streamRow.add(.subscribeToShardSuccess, subscribed)
+                streamRow.add(.subscribeToShardRateExceeded, rejected)
+                streamRow.add(.subscribeToShardEventBytes, bytes)
+                streamRow.add(.subscribeToShardEventRecords, records)
+                streamRow.add(.subscribeToShardEventSuccess, events)
+                streamRow.raise(.subscribeToShardEventMillisBehindLatest, Double(now.millisBehindLatest))
+                let budget = Double(limits.efoBytesPerSecondPerConsumerShard)
+                pipesByShard[shardId, default: []].append(
+                    FanOutPipe(
+                        consumer: c.name, bytesPerSecond: bytes / dt, recordsPerSecond: records / dt,
+                        budgetBytesPerSecond: budget,
+                        utilization: bytes / dt / budget, millisBehindLatest: now.millisBehindLatest,
+                        rejectedSubscriptionsPerSecond: rejected / dt))
+            }
+            row[ConsumerMetric.millisBehindLatest.column] = Double(behind)
+            totals.millisBehindLatest = behind
+            consumerTotals[id] = totals
+            if interval.previousTime != nil {
+                var series =
+                    self.consumers[id]
+                    ?? ConsumerSeries(
+                        stream: stream.name, name: c.name, type: "efo",
+                        secondsCapacity: configuration.secondsCapacity,
+                        minutesCapacity: configuration.minutesCapacity)
+                series.append(timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row)
+                self.consumers[id] = series
+            }
+        }
+        return pipesByShard
+    }
+
+    /// Polling consumers' own reports: their series and totals; returns each
+    /// shard's shares (when the readers count per shard) for its read budget.
+    private mutating func ingestPolling(
+        _ stream: StreamSample, _ reports: [ConsumerReport], _ interval: Interval, seen: inout Set<String>
+    ) -> [String: [PollingShare]] {
+        var pollingByShard: [String: [PollingShare]] = [:]
+        let dt = interval.dt
+        for r in reports where r.stream == stream.name {
+            let id = stream.arn + "#polling#" + r.name
+            seen.insert(id)
+            let before = previousPollingReports[id]
+            var totals = consumerTotals[id] ?? ConsumerTotals(stream: stream.name, name: r.name, type: "polling")
+            // A reader whose counts went down started afresh: all it reports now is new.
+            let base = before.flatMap { b in
+                b.bytes <= r.bytes && b.records <= r.records && b.calls <= r.calls ? b : nil
+            }
+            totals.add(
+                bytes: r.bytes - (base?.bytes ?? 0), records: r.records - (base?.records ?? 0),
+                success: r.calls - (base?.calls ?? 0), throttled: r.throttled - (base?.throttled ?? 0))
+            totals.millisBehindLatest = r.millisBehindLatest
+            consumerTotals[id] = totals
+            for (shardId, now) in r.shards {
+                let b =
+                    before?.shards[shardId]
+                    ?? ShardReadReport(bytes: 0, records: 0, calls: 0, throttled: 0, millisBehindLatest: 0)
+                pollingByShard[shardId, default: []].append(
+                    PollingShare(
+                        consumer: r.name, bytesPerSecond: Double(now.bytes - b.bytes) / dt,
+                        callsPerSecond: Double(now.calls - b.calls) / dt,
+                        throttledPerSecond: Double(now.throttled - b.throttled) / dt,
+                        shareOfBytesBudget: Double(now.bytes - b.bytes) / dt
+                            / Double(limits.shardReadBytesPerSecond),
+                        millisBehindLatest: now.millisBehindLatest))
+            }
+            if let before, interval.previousTime != nil {
+                var series =
+                    self.consumers[id]
+                    ?? ConsumerSeries(
+                        stream: stream.name, name: r.name, type: "polling",
+                        secondsCapacity: configuration.secondsCapacity,
+                        minutesCapacity: configuration.minutesCapacity)
+                var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
+                row[ConsumerMetric.bytes.column] = Double(r.bytes - before.bytes)
+                row[ConsumerMetric.records.column] = Double(r.records - before.records)
+                row[ConsumerMetric.success.column] = Double(r.calls - before.calls)
+                row[ConsumerMetric.throttled.column] = Double(r.throttled - before.throttled)
+                row[ConsumerMetric.millisBehindLatest.column] = Double(r.millisBehindLatest)
+                series.append(timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row)
+                self.consumers[id] = series
+            }
+            previousPollingReports[id] = r
+        }
+        return pollingByShard
+    }
+
+    /// Every shard of a stream: its own series (mutated in place: a copy out of
+    /// the dictionary would copy its rings), its part of the stream's sums and
+    /// bill, and its read budget.
+    private mutating func ingestShards(
+        _ stream: StreamSample, at time: Instant, _ interval: Interval, into row: inout StreamRow,
+        pipes: [String: [FanOutPipe]], polling: [String: [PollingShare]]
+    ) -> [ReadBudget] {
+        var budgets: [ReadBudget] = []
+        budgets.reserveCapacity(stream.shards.count)
+        let bytesBudget = Double(limits.shardReadBytesPerSecond)
+        let callsBudget = Double(limits.shardReadCallsPerSecond)
+        let dt = interval.dt
+        let prefix = stream.arn + "/"
+        // The stream's sums, added to its row once after the loop.
+        var sum = (
+            incomingBytes: 0.0, incomingRecords: 0.0, getRecordsBytes: 0.0, getRecordsRecords: 0.0,
+            getRecordsSuccess: 0.0, writeThrottled: 0.0, readThrottled: 0.0, iteratorAge: 0.0
+        )
+        defer {
+            row.add(.incomingBytes, sum.incomingBytes)
+            row.add(.incomingRecords, sum.incomingRecords)
+            row.add(.getRecordsBytes, sum.getRecordsBytes)
+            row.add(.getRecordsRecords, sum.getRecordsRecords)
+            row.add(.getRecordsSuccess, sum.getRecordsSuccess)
+            row.add(.writeProvisionedThroughputExceeded, sum.writeThrottled)
+            row.add(.readProvisionedThroughputExceeded, sum.readThrottled)
+            row.raise(.getRecordsIteratorAgeMilliseconds, sum.iteratorAge)
+        }
+        // By position: a shard sample is large to copy out of the array.
+        for j in stream.shards.indices {
+            let k = prefix + stream.shards[j].shardId
+            let found = shards.index(forKey: k)
+            let index: Dictionary<String, ShardSeries>.Index
+            if let found {
+                index = found
+            } else {
+                shards[k] = ShardSeries(
+                    shardId: stream.shards[j].shardId, secondsCapacity: configuration.shardSecondsCapacity,
+                    minutesCapacity: configuration.shardMinutesCapacity)
+                index = shards.index(forKey: k)!
+            }
+            // A shard that first appears after the store's first sample started from
+            // zero within the interval. Its creation time alone cannot tell: a stream
+            // created concurrently with the previous sample can carry a creation time
+            // just before that sample's and still be missing from it.
+            if shards.values[index].previous == nil, let previousTime = interval.previousTime,
+                found == nil || stream.shards[j].createdAt >= previousTime
+            {
+                shards.values[index].previous = ShardCounters()
+            }
+            guard
+                let d = shards.values[index].ingest(
+                    stream.shards[j], at: time, elapsedSeconds: interval.elapsed, limits: limits)
+            else { continue }
+            sum.incomingBytes += d.incomingBytes
+            sum.incomingRecords += d.incomingRecords
+            sum.getRecordsBytes += d.getRecordsBytes
+            sum.getRecordsRecords += d.getRecordsRecords
+            sum.getRecordsSuccess += d.getRecordsSuccess
+            sum.writeThrottled += d.writeProvisionedThroughputExceeded
+            sum.readThrottled += d.readProvisionedThroughputExceeded
+            sum.iteratorAge = max(sum.iteratorAge, Double(d.iteratorAgeMilliseconds))
+            row.billing[0] += d.putPayloadUnits
+            row.billing[1] += d.billedKiB
+            row.billing[2] += d.getRecordsBytes
+            row.billing[3] += d.fanOutBytes
+            let calls = d.getRecordsSuccess
+            let throttled = d.readProvisionedThroughputExceeded
+            let bytes = d.getRecordsBytes
+            budgets.append(
+                ReadBudget(
+                    shardId: stream.shards[j].shardId, open: stream.shards[j].isOpen,
+                    pollingBytesPerSecond: bytes / dt, pollingBytesBudget: bytesBudget,
+                    pollingCallsPerSecond: (calls + throttled) / dt, pollingCallsBudget: callsBudget,
+                    throttledCallsPerSecond: throttled / dt,
+                    pollingUtilization: max(bytes / dt / bytesBudget, calls / dt / callsBudget),
+                    iteratorAgeMilliseconds: d.iteratorAgeMilliseconds,
+                    pollingConsumers: polling.isEmpty
+                        ? [] : (polling[stream.shards[j].shardId] ?? []).sorted { $0.consumer < $1.consumer },
+                    fanOut: pipes.isEmpty
+                        ? [] : (pipes[stream.shards[j].shardId] ?? []).sorted { $0.consumer < $1.consumer }))
+        }
+        return budgets
+    }
+
+    /// The stream's per-call counters (PutRecord, PutRecords), with what its
+    /// shards and consumers summed, into the stream's series.
+    private mutating func ingestStreamCounters(
+        _ stream: StreamSample, _ interval: Interval, _ summed: StreamRow,
+        latencies: [LatencyRecorder.Key: Histogram<UInt64>]
+    ) {
+        var row = summed
+        var series =
+            streams.removeValue(forKey: stream.arn)
+            ?? StreamSeries(
+                arn: stream.arn, name: stream.name,
+                secondsCapacity: configuration.secondsCapacity, minutesCapacity: configuration.minutesCapacity)
+        if let p = series.previousCounters, interval.elapsed > 0 {
+            let c = stream.counters
+            func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
+            row.add(.putRecordBytes, d(c.putRecordBytes, p.putRecordBytes))
+            row.add(.putRecordSuccess, d(c.putRecordSuccess, p.putRecordSuccess))
+            row.add(.putRecordsBytes, d(c.putRecordsBytes, p.putRecordsBytes))
+            row.add(.putRecordsSuccess, d(c.putRecordsSuccess, p.putRecordsSuccess))
+            row.add(.putRecordsRecords, d(c.putRecordsSuccessfulRecords, p.putRecordsSuccessfulRecords))
+            row.add(.putRecordsTotalRecords, d(c.putRecordsTotalRecords, p.putRecordsTotalRecords))
+            row.add(.putRecordsSuccessfulRecords, d(c.putRecordsSuccessfulRecords, p.putRecordsSuccessfulRecords))
+            row.add(.putRecordsFailedRecords, d(c.putRecordsFailedRecords, p.putRecordsFailedRecords))
+            row.add(.putRecordsThrottledRecords, d(c.putRecordsThrottledRecords, p.putRecordsThrottledRecords))
+            var lat: [LatencyOperation: Histogram<UInt64>] = [:]
+            for (key, h) in latencies where key.stream == stream.name { lat[key.operation] = h }
+            series.append(
+                timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row.values,
+                billingRow: row.billing, latencies: lat)
+        }
+        series.previousCounters = stream.counters
+        streams[stream.arn] = series
+    }
+
+    /// Drops the series of shards, streams and consumers the sample no longer has.
+    private mutating func dropVanished(
+        _ sample: EngineSample, shardCount: Int, streams seenStreams: Set<String>, consumers seenConsumers: Set<String>
+    ) {
+        // Every shard of the sample has a series by now, so equal counts mean none vanished.
+        if shards.count != shardCount {
+            var seen = Set<String>()
+            for stream in sample.streams { for shard in stream.shards { seen.insert(Self.key(stream, shard.shardId)) } }
+            shards = shards.filter { seen.contains($0.key) }
+        }
         streams = streams.filter { seenStreams.contains($0.key) }
         self.consumers = self.consumers.filter { seenConsumers.contains($0.key) }
         consumerTotals = consumerTotals.filter { seenConsumers.contains($0.key) }
         previousPollingReports = previousPollingReports.filter { seenConsumers.contains($0.key) }
-        previousConsumerShards = consumerShardsNow
-        readBudgets = budgets
+    }
 
-        // Consumer rates (the original, still-public view).
+    /// Consumer rates (the original, still-public view): each consumer's
+    /// cumulative counters against the previous sample's.
+    private mutating func foldConsumerRates(_ sample: EngineSample, _ reports: [ConsumerReport], _ interval: Interval) {
+        let dt = interval.dt
         var rates: [String: ConsumerRate] = [:]
         var current: [String: (bytes: Int64, records: Int64, throttled: Int64)] = [:]
         func fold(
@@ -447,13 +559,18 @@ public struct MetricsStore: Sendable {
         for r in reports {
             guard let stream = sample.streams.first(where: { $0.name == r.stream }) else { continue }
             // Polling consumers share each shard's 2 MiB/s with every other polling reader.
-            let budget = Double(limits.shardReadBytesPerSecond * max(stream.openShardCount, 1))
+            let budget = Double(limits.shardReadBytesPerSecond * max(Self.openShardCount(stream), 1))
             fold(
                 stream.arn + "#polling#" + r.name, stream: r.stream, name: r.name, type: "polling", budget: budget,
                 bytes: r.bytes, records: r.records, throttled: r.throttled, behind: r.millisBehindLatest)
         }
         previousConsumers = current
         consumerRates = rates
+    }
+
+    /// Simulated producers' rates against their previous counters.
+    private mutating func foldProducerRates(_ producers: [ProducerReport], _ interval: Interval) {
+        let dt = interval.dt
         producerRates = producers.map { p in
             let before = previousProducers[p.stream + "/" + p.name]
             return ProducerRate(
@@ -463,17 +580,31 @@ public struct MetricsStore: Sendable {
                 droppedTotal: p.dropped)
         }
         previousProducers = Dictionary(producers.map { ($0.stream + "/" + $0.name, $0) }, uniquingKeysWith: { $1 })
-        lastSample = sample
+    }
+
+    /// Reads one shard's series where it lies, without copying it out of the
+    /// store (a copy retains each of its rings): what is read per shard per
+    /// refresh of a 10,000-shard stream. Nil for an unknown shard.
+    public func readShard<R>(_ stream: StreamSample, _ shardId: String, _ body: (ShardSeries) -> R) -> R? {
+        guard let i = shards.index(forKey: Self.key(stream, shardId)) else { return nil }
+        return body(shards.values[i])
+    }
+
+    /// Open shards of a stream (`StreamSample.openShardCount` copies every shard to count them).
+    public static func openShardCount(_ stream: StreamSample) -> Int {
+        var n = 0
+        for i in stream.shards.indices where stream.shards[i].closedAt == nil { n += 1 }
+        return n
     }
 
     /// The newest point of a shard, if two samples have been seen.
     public func latest(_ stream: StreamSample, _ shardId: String) -> ShardSecond? {
-        shards[Self.key(stream, shardId)]?.latest
+        readShard(stream, shardId) { $0.latest } ?? nil
     }
 
     /// The newest `n` points of a shard, oldest first.
     public func history(_ stream: StreamSample, _ shardId: String, seconds n: Int) -> [ShardSecond] {
-        shards[Self.key(stream, shardId)]?.history(last: n) ?? []
+        readShard(stream, shardId) { $0.history(last: n) } ?? []
     }
 
     /// The series of one shard.

@@ -60,6 +60,13 @@ public struct RowRing<Scalar: Sendable>: Sendable {
         return storage[r * width..<(r + 1) * width]
     }
 
+    /// Column `column` of row `i`, oldest first, without slicing.
+    @inline(__always)
+    public func element(_ i: Int, _ column: Int) -> Scalar {
+        let r = count < capacity ? i : (head + i) % capacity
+        return storage[r * width + column]
+    }
+
     /// Elements held (for memory accounting).
     public var storedElements: Int { storage.count }
 }
@@ -153,10 +160,9 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     /// in column order: counts for `.count` metrics, levels for gauges.
     public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: [Double]) {
         precondition(row.count == Self.width)
-        let stored = row.map { Scalar(seriesValue: $0) }
         times.append(CollectionOfOne(timeMillis))
         intervals.append(CollectionOfOne(UInt32(clamping: max(0, intervalMillis))))
-        values.append(stored)
+        values.append(row.lazy.map { Scalar(seriesValue: $0) })
         // Roll up by the minute the interval ends in (the second it is labelled with).
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
         if minute != openMinute {
@@ -164,22 +170,30 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
             openMinute = minute
         }
         let rate = intervalMillis > 0 ? 1000 / Double(intervalMillis) : 1
-        for (i, m) in M.allCases.enumerated() {
-            let v = stored[i].seriesValue
-            let perSecond = m.kind == .count ? v * rate : v
-            if openCount == 0 {
-                if openSums.isEmpty {
-                    openSums = Array(repeating: 0, count: Self.width)
-                    openMins = openSums
-                    openMaxs = openSums
+        if openSums.isEmpty {
+            openSums = Array(repeating: 0, count: Self.width)
+            openMins = openSums
+            openMaxs = openSums
+        }
+        let first = openCount == 0
+        // Every shard, every tick: through buffer pointers, without a uniqueness check per metric.
+        openSums.withUnsafeMutableBufferPointer { sums in
+            openMins.withUnsafeMutableBufferPointer { mins in
+                openMaxs.withUnsafeMutableBufferPointer { maxs in
+                    for (i, m) in M.allCases.enumerated() {
+                        let v = Scalar(seriesValue: row[i]).seriesValue
+                        let perSecond = m.kind == .count ? v * rate : v
+                        if first {
+                            sums[i] = v
+                            mins[i] = perSecond
+                            maxs[i] = perSecond
+                        } else {
+                            sums[i] += v
+                            mins[i] = min(mins[i], perSecond)
+                            maxs[i] = max(maxs[i], perSecond)
+                        }
+                    }
                 }
-                openSums[i] = v
-                openMins[i] = perSecond
-                openMaxs[i] = perSecond
-            } else {
-                openSums[i] += v
-                openMins[i] = min(openMins[i], perSecond)
-                openMaxs[i] = max(openMaxs[i], perSecond)
             }
         }
         openCount += 1
@@ -208,6 +222,22 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     }
 
     public var lastSecond: SecondPoint<M>? { secondCount > 0 ? second(secondCount - 1) : nil }
+
+    /// End of second `i`'s interval (oldest first), milliseconds since the epoch; no point is built.
+    public func timeMillis(ofSecond i: Int) -> Int64 { times.element(i, 0) }
+
+    /// Length of second `i`'s interval in milliseconds.
+    public func intervalMillis(ofSecond i: Int) -> Int64 { Int64(intervals.element(i, 0)) }
+
+    /// `second(i)[m]` without building the point.
+    public func value(_ m: M, ofSecond i: Int) -> Double { values.element(i, m.column).seriesValue }
+
+    /// `second(i).rate(m)` without building the point: per second for counts, the level for gauges.
+    public func rate(_ m: M, ofSecond i: Int) -> Double {
+        let v = value(m, ofSecond: i)
+        let interval = intervalMillis(ofSecond: i)
+        return m.kind == .gauge || interval <= 0 ? v : v * 1000 / Double(interval)
+    }
 
     /// The newest `n` seconds, oldest first.
     public func seconds(last n: Int) -> [SecondPoint<M>] {

@@ -51,19 +51,70 @@ public struct Utilization: Sendable, Equatable {
     /// "bytes" or "records".
     public var bindingLimit: String
     public init(bytesPerSecond: Double, recordsPerSecond: Double, limits: KinesisLimits) {
-        let byBytes = bytesPerSecond / Double(limits.shardWriteBytesPerSecond)
-        let byRecords = recordsPerSecond / Double(limits.shardWriteRecordsPerSecond)
+        self.init(
+            bytesPerSecond: bytesPerSecond, recordsPerSecond: recordsPerSecond,
+            bytesLimit: limits.shardWriteBytesPerSecond, recordsLimit: limits.shardWriteRecordsPerSecond)
+    }
+
+    /// The same from the two write quotas alone (no `KinesisLimits` to copy per point).
+    public init(bytesPerSecond: Double, recordsPerSecond: Double, bytesLimit: Int, recordsLimit: Int) {
+        let byBytes = bytesPerSecond / Double(bytesLimit)
+        let byRecords = recordsPerSecond / Double(recordsLimit)
         value = max(byBytes, byRecords)
         bindingLimit = byRecords > byBytes ? "records" : "bytes"
     }
 }
 
+/// What one shard did over one interval: the differences of its cumulative
+/// counters between two samples, as CloudWatch counts them. The one place a
+/// shard's per-second figures come from: its own series, the stream's sums,
+/// the bill and the read budget all read this.
+public struct ShardDelta: Sendable, Equatable {
+    public var incomingBytes: Double
+    public var incomingRecords: Double
+    /// GetRecords alone (CloudWatch's stream-level GetRecords.Bytes/Records).
+    public var getRecordsBytes: Double
+    public var getRecordsRecords: Double
+    public var getRecordsSuccess: Double
+    public var fanOutBytes: Double
+    public var fanOutRecords: Double
+    public var writeProvisionedThroughputExceeded: Double
+    public var readProvisionedThroughputExceeded: Double
+    public var putPayloadUnits: Double
+    public var billedKiB: Double
+    /// A level, not a difference: the age at the newer sample.
+    public var iteratorAgeMilliseconds: Int64
+
+    public init(_ c: ShardCounters, since p: ShardCounters) {
+        func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
+        incomingBytes = d(c.incomingBytes, p.incomingBytes)
+        incomingRecords = d(c.incomingRecords, p.incomingRecords)
+        getRecordsBytes = d(c.outgoingBytes, p.outgoingBytes)
+        getRecordsRecords = d(c.outgoingRecords, p.outgoingRecords)
+        getRecordsSuccess = d(c.getRecordsCalls, p.getRecordsCalls)
+        fanOutBytes = d(c.fanOutBytes, p.fanOutBytes)
+        fanOutRecords = d(c.fanOutRecords, p.fanOutRecords)
+        writeProvisionedThroughputExceeded = d(c.writeThrottledRecords, p.writeThrottledRecords)
+        readProvisionedThroughputExceeded = d(c.readThrottledCalls, p.readThrottledCalls)
+        putPayloadUnits = d(c.putPayloadUnits, p.putPayloadUnits)
+        billedKiB = d(c.billedKiB, p.billedKiB)
+        iteratorAgeMilliseconds = c.iteratorAgeMilliseconds
+    }
+
+    /// CloudWatch's shard-level OutgoingBytes/OutgoingRecords: GetRecords plus enhanced fan-out.
+    public var outgoingBytes: Double { getRecordsBytes + fanOutBytes }
+    public var outgoingRecords: Double { getRecordsRecords + fanOutRecords }
+}
+
 /// The history of one shard: CloudWatch's shard-level metrics one point a
-/// second (default 15 minutes) rolled up to minutes (default 24 hours), a few
-/// GetRecords/fan-out extras per second, and the recent load per hash key
-/// bucket that split advice reads.
+/// second (default 5 minutes) rolled up to minutes (default 3 hours), a few
+/// GetRecords/fan-out extras and the heat per second, and the recent load per
+/// hash key bucket that split advice reads.
 ///
 /// Memory per shard is fixed by the capacities; see `MetricsStore.bytesPerShard`.
+/// What the dashboard reads every refresh (the newest second, the heat and
+/// IncomingBytes history, a minute's mean utilisation) is read straight from
+/// the rings or kept from the tick, without building a `ShardSecond` per point.
 public struct ShardSeries: Sendable {
     public let shardId: String
     /// CloudWatch's shard-level metrics: counts per interval, gauge levels.
@@ -71,8 +122,14 @@ public struct ShardSeries: Sendable {
     /// Per second: GetRecords bytes, GetRecords records, GetRecords calls
     /// that succeeded, fan-out bytes, fan-out records.
     private var extras: RowRing<UInt32>
+    /// Heat of each second (a `Heat`'s index), classified once at the tick.
+    private var heats: RowRing<UInt8>
+    /// The newest point, kept from the tick (`latest`).
+    private var newest: ShardSecond?
     var previous: ShardCounters?
-    public private(set) var last: ShardSample?
+    /// The previous sample's hash key histogram (what the next one is differenced against); the series
+    /// keeps no more of the sample: the store's `lastSample` has it, and a copy here cost every tick.
+    private var lastHistogram: HashKeyHistogram?
     /// Recent records and bytes per hash key bucket, decayed with a
     /// `loadHalfLifeSeconds` half-life (empty until two samples have been seen).
     public private(set) var recentRecordsByBucket: [Double] = []
@@ -94,6 +151,7 @@ public struct ShardSeries: Sendable {
         self.shardId = shardId
         metrics = MetricSeries(secondsCapacity: secondsCapacity, minutesCapacity: minutesCapacity)
         extras = RowRing(width: Self.extrasWidth, capacity: secondsCapacity)
+        heats = RowRing(width: 1, capacity: secondsCapacity)
     }
 
     /// Every retained second, oldest first, as `ShardSecond`s. O(n): built on
@@ -105,7 +163,7 @@ public struct ShardSeries: Sendable {
     }
 
     /// The newest point.
-    public var latest: ShardSecond? { metrics.secondCount > 0 ? shardSecond(metrics.secondCount - 1) : nil }
+    public var latest: ShardSecond? { newest }
 
     /// The newest `n` points, oldest first.
     public func history(last n: Int) -> [ShardSecond] {
@@ -113,63 +171,97 @@ public struct ShardSeries: Sendable {
         return (metrics.secondCount - k..<metrics.secondCount).map(shardSecond)
     }
 
+    /// IncomingBytes per second and heat of the newest `n` seconds, oldest first: what the dashboard's
+    /// chart and heat map show, read from the rings (`history(last:)` builds whole points).
+    public func incomingHistory(last n: Int) -> (bytesPerSecond: [Double], heat: [Heat]) {
+        let count = metrics.secondCount
+        let k = max(0, min(n, count))
+        var bytes: [Double] = []
+        var heat: [Heat] = []
+        bytes.reserveCapacity(k)
+        heat.reserveCapacity(k)
+        for i in count - k..<count {
+            bytes.append(metrics.rate(.incomingBytes, ofSecond: i))
+            heat.append(Heat.allCases[Int(heats.element(i, 0))])
+        }
+        return (bytes, heat)
+    }
+
+    /// Mean write utilisation of the newest `n` seconds (nil with fewer than `n`):
+    /// `history(last: n)`'s utilisations summed oldest first, over `n`.
+    public func meanUtilization(lastSeconds n: Int) -> Double? {
+        let count = metrics.secondCount
+        guard n > 0, count >= n else { return nil }
+        var sum = 0.0
+        for i in count - n..<count { sum += utilization(ofSecond: i).value }
+        return sum / Double(n)
+    }
+
+    private func utilization(ofSecond i: Int) -> Utilization {
+        Utilization(
+            bytesPerSecond: metrics.rate(.incomingBytes, ofSecond: i),
+            recordsPerSecond: metrics.rate(.incomingRecords, ofSecond: i),
+            bytesLimit: writeBytesLimit, recordsLimit: writeRecordsLimit)
+    }
+
     func shardSecond(_ i: Int) -> ShardSecond {
-        let p = metrics.second(i)
-        let x = extras.row(i).map(Double.init)
-        let perSecond = p.intervalMillis > 0 ? 1000 / Double(p.intervalMillis) : 1
-        var s = ShardSecond(time: Instant(millisecondsSinceEpoch: p.timeMillis))
-        s.incomingBytes = p.rate(.incomingBytes)
-        s.incomingRecords = p.rate(.incomingRecords)
-        s.writeProvisionedThroughputExceeded = p.rate(.writeProvisionedThroughputExceeded)
-        s.outgoingBytes = p.rate(.outgoingBytes)
-        s.outgoingRecords = p.rate(.outgoingRecords)
-        s.readProvisionedThroughputExceeded = p.rate(.readProvisionedThroughputExceeded)
-        s.iteratorAgeMilliseconds = p.rate(.iteratorAgeMilliseconds)
-        s.getRecordsBytes = x[0] * perSecond
-        s.getRecordsRecords = x[1] * perSecond
-        s.getRecordsSuccess = x[2] * perSecond
-        s.fanOutBytes = x[3] * perSecond
-        s.fanOutRecords = x[4] * perSecond
-        var limits = KinesisLimits.aws
-        limits.shardWriteBytesPerSecond = writeBytesLimit
-        limits.shardWriteRecordsPerSecond = writeRecordsLimit
-        let u = Utilization(bytesPerSecond: s.incomingBytes, recordsPerSecond: s.incomingRecords, limits: limits)
+        let interval = metrics.intervalMillis(ofSecond: i)
+        let perSecond = interval > 0 ? 1000 / Double(interval) : 1
+        func x(_ c: Int) -> Double { Double(extras.element(i, c)) * perSecond }
+        var s = ShardSecond(time: Instant(millisecondsSinceEpoch: metrics.timeMillis(ofSecond: i)))
+        s.incomingBytes = metrics.rate(.incomingBytes, ofSecond: i)
+        s.incomingRecords = metrics.rate(.incomingRecords, ofSecond: i)
+        s.writeProvisionedThroughputExceeded = metrics.rate(.writeProvisionedThroughputExceeded, ofSecond: i)
+        s.outgoingBytes = metrics.rate(.outgoingBytes, ofSecond: i)
+        s.outgoingRecords = metrics.rate(.outgoingRecords, ofSecond: i)
+        s.readProvisionedThroughputExceeded = metrics.rate(.readProvisionedThroughputExceeded, ofSecond: i)
+        s.iteratorAgeMilliseconds = metrics.rate(.iteratorAgeMilliseconds, ofSecond: i)
+        s.getRecordsBytes = x(0)
+        s.getRecordsRecords = x(1)
+        s.getRecordsSuccess = x(2)
+        s.fanOutBytes = x(3)
+        s.fanOutRecords = x(4)
+        let u = utilization(ofSecond: i)
         s.utilization = u.value
         s.bindingLimit = u.bindingLimit
         s.heat = Heat.classify(utilization: s.utilization, throttled: s.writeProvisionedThroughputExceeded)
         return s
     }
 
-    /// Adds the point for the interval since the previous sample.
-    mutating func ingest(_ shard: ShardSample, at time: Instant, elapsedSeconds: Double, limits: KinesisLimits) {
+    /// Adds the point for the interval since the previous sample; returns the
+    /// interval's counter differences (nil for a shard's first sample).
+    @discardableResult
+    mutating func ingest(_ shard: ShardSample, at time: Instant, elapsedSeconds: Double, limits: KinesisLimits)
+        -> ShardDelta?
+    {
         writeBytesLimit = limits.shardWriteBytesPerSecond
         writeRecordsLimit = limits.shardWriteRecordsPerSecond
-        let before = last
+        let before = lastHistogram
         defer {
             previous = shard.counters
-            last = shard
+            lastHistogram = shard.hashKeyHistogram
         }
-        guard let p = previous, elapsedSeconds > 0 else { return }
-        let c = shard.counters
-        func d(_ a: Int64, _ b: Int64) -> Double { Double(a - b) }
-        var row = [Double](repeating: 0, count: ShardMetric.allCases.count)
-        row[ShardMetric.incomingBytes.column] = d(c.incomingBytes, p.incomingBytes)
-        row[ShardMetric.incomingRecords.column] = d(c.incomingRecords, p.incomingRecords)
-        row[ShardMetric.outgoingBytes.column] = d(c.outgoingBytes + c.fanOutBytes, p.outgoingBytes + p.fanOutBytes)
-        row[ShardMetric.outgoingRecords.column] = d(
-            c.outgoingRecords + c.fanOutRecords, p.outgoingRecords + p.fanOutRecords)
-        row[ShardMetric.iteratorAgeMilliseconds.column] = Double(c.iteratorAgeMilliseconds)
-        row[ShardMetric.writeProvisionedThroughputExceeded.column] = d(c.writeThrottledRecords, p.writeThrottledRecords)
-        row[ShardMetric.readProvisionedThroughputExceeded.column] = d(c.readThrottledCalls, p.readThrottledCalls)
+        guard let p = previous, elapsedSeconds > 0 else { return nil }
+        let delta = ShardDelta(shard.counters, since: p)
+        // In ShardMetric's column order.
+        let row = [
+            delta.incomingBytes, delta.incomingRecords, delta.outgoingBytes, delta.outgoingRecords,
+            Double(delta.iteratorAgeMilliseconds), delta.writeProvisionedThroughputExceeded,
+            delta.readProvisionedThroughputExceeded,
+        ]
         let interval = Int64((elapsedSeconds * 1000).rounded())
         metrics.append(timeMillis: time.millisecondsSinceEpoch, intervalMillis: interval, values: row)
-        extras.append(
-            [
-                d(c.outgoingBytes, p.outgoingBytes), d(c.outgoingRecords, p.outgoingRecords),
-                d(c.getRecordsCalls, p.getRecordsCalls), d(c.fanOutBytes, p.fanOutBytes),
-                d(c.fanOutRecords, p.fanOutRecords),
-            ].map { UInt32(seriesValue: $0) })
-        foldHistogram(new: shard.hashKeyHistogram, old: before?.hashKeyHistogram, elapsedSeconds: elapsedSeconds)
+        extras.append([
+            UInt32(seriesValue: delta.getRecordsBytes), UInt32(seriesValue: delta.getRecordsRecords),
+            UInt32(seriesValue: delta.getRecordsSuccess), UInt32(seriesValue: delta.fanOutBytes),
+            UInt32(seriesValue: delta.fanOutRecords),
+        ])
+        // Derived once here, read every refresh.
+        let point = shardSecond(metrics.secondCount - 1)
+        heats.append(CollectionOfOne(UInt8(Heat.allCases.firstIndex(of: point.heat)!)))
+        newest = point
+        foldHistogram(new: shard.hashKeyHistogram, old: before, elapsedSeconds: elapsedSeconds)
+        return delta
     }
 
     private mutating func foldHistogram(new: HashKeyHistogram?, old: HashKeyHistogram?, elapsedSeconds: Double) {
@@ -182,16 +274,35 @@ public struct ShardSeries: Sendable {
             lastSecondBytesByBucket = recentRecordsByBucket
         }
         let decay = exp2(-elapsedSeconds / Self.loadHalfLifeSeconds)
-        for i in 0..<n {
-            let r = Double(new.records[i] - old.records[i])
-            let b = Double(new.bytes[i] - old.bytes[i])
-            lastSecondRecordsByBucket[i] = r
-            lastSecondBytesByBucket[i] = b
-            recentRecordsByBucket[i] = recentRecordsByBucket[i] * decay + r
-            recentBytesByBucket[i] = recentBytesByBucket[i] * decay + b
+        // Every shard, every tick: through buffer pointers, without a bounds or uniqueness check per bucket.
+        new.records.withUnsafeBufferPointer { newRecords in
+            old.records.withUnsafeBufferPointer { oldRecords in
+                lastSecondRecordsByBucket.withUnsafeMutableBufferPointer { last in
+                    recentRecordsByBucket.withUnsafeMutableBufferPointer { recent in
+                        for i in 0..<n {
+                            let r = Double(newRecords[i] - oldRecords[i])
+                            last[i] = r
+                            recent[i] = recent[i] * decay + r
+                        }
+                    }
+                }
+            }
+        }
+        new.bytes.withUnsafeBufferPointer { newBytes in
+            old.bytes.withUnsafeBufferPointer { oldBytes in
+                lastSecondBytesByBucket.withUnsafeMutableBufferPointer { last in
+                    recentBytesByBucket.withUnsafeMutableBufferPointer { recent in
+                        for i in 0..<n {
+                            let b = Double(newBytes[i] - oldBytes[i])
+                            last[i] = b
+                            recent[i] = recent[i] * decay + b
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// Bytes of ring storage currently held (grows to the documented bound).
-    public var storedBytes: Int { metrics.storedBytes + extras.storedElements * 4 }
+    public var storedBytes: Int { metrics.storedBytes + extras.storedElements * 4 + heats.storedElements }
 }

@@ -59,8 +59,8 @@ struct DashboardRunner {
             var data = DashboardData.build(
                 store: store, streamName: header.stream, scenario: header.scenario ?? "",
                 clockKind: kind, limits: header.limits, scenarios: scenarios,
-                source: header.kind == "embedded" ? nil : header.endpoint, connection: connection,
-                readOnly: readOnly)
+                historyFor: model.shardIdsShown, source: header.kind == "embedded" ? nil : header.endpoint,
+                connection: connection, readOnly: readOnly)
             data.faultsOn = faultsShown
             model.update(data: data)
         }
@@ -118,6 +118,11 @@ struct DashboardRunner {
                 case .finished:
                     break
                 }
+            }
+            // Scrolled past the shards the last build gave a history (wide streams build only a screenful's).
+            if model.needsHistory && !model.view.paused {
+                refresh()
+                dirty = true
             }
             let now = Date()
             if now >= nextRefresh {

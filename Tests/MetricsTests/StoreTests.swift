@@ -46,11 +46,19 @@ import Testing
     @Test func memoryPerShardIsAConstantCheckedAtTenThousandShards() throws {
         // The documented figure, from the element sizes it is made of.
         #expect(MemoryLayout<UInt32>.stride == 4)
-        let rings = 900 * (8 + 4 + 7 * 4) + 1_440 * (8 + 2 + 7 * (8 + 2 * 4))
-        #expect(MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: 900, minutesCapacity: 1_440) == rings)
-        #expect(MetricsStore.bytesPerShard() == rings + 900 * 5 * 4 + MetricsStore.fixedBytesPerShard)
-        #expect(MetricsStore.bytesPerShard() < 256 * 1024)
-        #expect(MetricsStore.bytesPerShard() == 248_112)  // the figure documented on bytesPerShard (64-bit platforms)
+        // Shards keep 300 s and 180 min (issue 16: at most 64 KiB a shard; before, 900 s and 1,440 min).
+        let rings = 300 * (8 + 4 + 7 * 4) + 180 * (8 + 2 + 7 * (8 + 2 * 4))
+        #expect(MetricSeries<ShardMetric, UInt32>.ringBytes(secondsCapacity: 300, minutesCapacity: 180) == rings)
+        // Per second also 5 UInt32 extras and the heat byte.
+        #expect(MetricsStore.bytesPerShard() == rings + 300 * (5 * 4 + 1) + MetricsStore.fixedBytesPerShard)
+        #expect(MetricsStore.bytesPerShard() <= 64 * 1024)
+        #expect(MetricsStore.bytesPerShard() == 58_388)  // the figure documented on bytesPerShard (64-bit platforms)
+        // The old capacities: the old figure (18,432 B of it fixed) plus the heat byte a second; the fixed part
+        // now holds the heat ring's header and the newest point kept from the tick, and no copy of the last sample.
+        #expect(MetricsStore.fixedBytesPerShard == 18_128)
+        #expect(
+            MetricsStore.bytesPerShard(secondsCapacity: 900, minutesCapacity: 1_440)
+                == 248_112 - 18_432 + 900 + MetricsStore.fixedBytesPerShard)
         #expect(MetricsStore.bytesPerShard(secondsCapacity: 60, minutesCapacity: 60) < MetricsStore.bytesPerShard())
 
         // A ring never grows past its capacity, however long it runs.
@@ -81,7 +89,7 @@ import Testing
         #expect(store.streams.count == 1)
         let bound = MetricsStore.bytesPerShard()
         #expect(
-            store.shards.values.allSatisfy { $0.metrics.secondsCapacity == 900 && $0.metrics.minutesCapacity == 1_440 })
+            store.shards.values.allSatisfy { $0.metrics.secondsCapacity == 300 && $0.metrics.minutesCapacity == 180 })
         #expect(store.shards.values.allSatisfy { $0.storedBytes <= bound && $0.metrics.secondCount == 2 })
         #expect(store.shards.values.allSatisfy { $0.recentRecordsByBucket.count <= HashKeyHistogram.maxBuckets })
     }

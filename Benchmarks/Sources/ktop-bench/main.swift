@@ -9,6 +9,8 @@ import Foundation
 //   swift run -c release --package-path Benchmarks ktop-bench --smoke   a few seconds, in-process rows only,
 //                                                                       writes nothing
 //   ... ktop-bench --only put4|put1000|get|frame|http|process|memory|durable   one benchmark (profiling, checks)
+//   ... ktop-bench --only scale1000|scale10000   the dashboard's tick, view model, frame and memory at that width
+//   ... ktop-bench --only wideprocess   the whole ktop process on a 1,000-shard scenario file (tmux)
 
 let args = CommandLine.arguments
 let smoke = args.contains("--smoke")
@@ -32,6 +34,11 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
         exit(0)
     }
+    if args[i + 1] == "wideprocess" {
+        let r = wideProcessBenchmark(ktop: buildKtop()!)
+        print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note)
+        exit(0)
+    }
     if ["http", "process", "memory"].contains(args[i + 1]) {
         let bin = buildKtop()
         let rs =
@@ -40,6 +47,12 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
             : args[i + 1] == "memory"
                 ? memoryBenchmarks(ktop: bin!, seconds: 20) : processBenchmarks(ktop: bin!, long: long)
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }
+        exit(0)
+    }
+    if let n = ["scale1000": 1_000, "scale10000": 10_000][args[i + 1]] {
+        for r in scaleBenchmarks(shards: n, rounds: rounds, scale: scale) {
+            print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note)
+        }
         exit(0)
     }
     let row: Row
@@ -72,9 +85,16 @@ rows.append(durableWriteBenchmark(policy: .interval(milliseconds: 100), rounds: 
 rows.append(recoveryBenchmark(gigabytes: smoke ? 0.01 : 1, rounds: smoke ? 1 : 3))
 log("dashboard frame, 1,000 shards…")
 rows.append(frameBenchmark(rounds: rounds, scale: scale))
+// The smoke check (a debug build on CI) runs the 1,000-shard case only.
+for n in smoke ? [1_000] : [1_000, 10_000] {
+    log("dashboard at \(n.formatted()) shards: tick, view model, frame, memory…")
+    rows += scaleBenchmarks(shards: n, rounds: rounds, scale: scale)
+}
 if !smoke {
     if let ktopBinary {
         rows += processBenchmarks(ktop: ktopBinary, long: long)
+        log("whole process at 1,000 shards…")
+        rows.append(wideProcessBenchmark(ktop: ktopBinary))
         log("memory budget: RSS of ktop serve --memory-budget 256MiB…")
         rows += memoryBenchmarks(ktop: ktopBinary, seconds: 20)
         log("--data-dir: RSS under constant load…")
