@@ -274,28 +274,25 @@ public struct ShardSeries: Sendable {
             lastSecondBytesByBucket = recentRecordsByBucket
         }
         let decay = exp2(-elapsedSeconds / Self.loadHalfLifeSeconds)
-        // Every shard, every tick: through buffer pointers, without a bounds or uniqueness check per bucket.
-        new.records.withUnsafeBufferPointer { newRecords in
-            old.records.withUnsafeBufferPointer { oldRecords in
-                lastSecondRecordsByBucket.withUnsafeMutableBufferPointer { last in
-                    recentRecordsByBucket.withUnsafeMutableBufferPointer { recent in
+        Self.fold(new.records, old.records, decay, last: &lastSecondRecordsByBucket, recent: &recentRecordsByBucket)
+        Self.fold(new.bytes, old.bytes, decay, last: &lastSecondBytesByBucket, recent: &recentBytesByBucket)
+    }
+
+    /// `last[i] = new[i] − old[i]` and `recent[i] = recent[i] × decay + last[i]` for every bucket. Every shard,
+    /// every tick: through buffer pointers, without a bounds or uniqueness check per bucket. The counts are
+    /// cumulative and non-negative, so the difference cannot overflow. O(buckets).
+    private static func fold(
+        _ new: [Int64], _ old: [Int64], _ decay: Double, last: inout [Double], recent: inout [Double]
+    ) {
+        let n = min(new.count, old.count, last.count, recent.count)
+        new.withUnsafeBufferPointer { new in
+            old.withUnsafeBufferPointer { old in
+                last.withUnsafeMutableBufferPointer { last in
+                    recent.withUnsafeMutableBufferPointer { recent in
                         for i in 0..<n {
-                            let r = Double(newRecords[i] - oldRecords[i])
-                            last[i] = r
-                            recent[i] = recent[i] * decay + r
-                        }
-                    }
-                }
-            }
-        }
-        new.bytes.withUnsafeBufferPointer { newBytes in
-            old.bytes.withUnsafeBufferPointer { oldBytes in
-                lastSecondBytesByBucket.withUnsafeMutableBufferPointer { last in
-                    recentBytesByBucket.withUnsafeMutableBufferPointer { recent in
-                        for i in 0..<n {
-                            let b = Double(newBytes[i] - oldBytes[i])
-                            last[i] = b
-                            recent[i] = recent[i] * decay + b
+                            let d = Double(new[i] - old[i])
+                            last[i] = d
+                            recent[i] = recent[i] * decay + d
                         }
                     }
                 }

@@ -296,6 +296,17 @@ def find_ktop_binary() -> str:
     return binary
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process has not gone 10 s later: a test never waits on a hung server."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class ServerProcess:
     """A `ktop serve` subprocess on a free loopback port."""
 
@@ -341,13 +352,7 @@ class ServerProcess:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         for f in (self._stderr, self._stdout):
             try:
                 f.close()

@@ -678,9 +678,4 @@ def test_listen_server_takes_the_connection_flags():
         for h in held:
             h.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        kwire.stop_process(proc)

@@ -199,12 +199,7 @@ def test_listen_server_takes_the_tls_flags(tmp_path):
         finally:
             conn.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        kwire.stop_process(proc)
     r = subprocess.run([kwire.find_ktop_binary(), "--headless", "--duration", "1", "--tls-self-signed"],
                        capture_output=True, text=True, timeout=20, check=False)
     assert r.returncode != 0 and "--listen" in r.stderr.strip().splitlines()[0], r.stderr
@@ -226,5 +221,4 @@ def test_listen_plain_port_speaks_h2c():
         finally:
             conn.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        kwire.stop_process(proc)
