@@ -15,6 +15,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+import botocore.session
 import cbor2
 import h2.config
 import h2.connection
@@ -72,6 +73,28 @@ def test_h2c_operations_json(h2):
     assert status == 200, got
     assert [base64.b64decode(r["Data"]) for r in got["Records"]] == [b"one", b"two", b"three"]
     assert got["Records"][0]["SequenceNumber"] == put["SequenceNumber"]
+
+
+ALL_OPERATIONS = sorted(botocore.session.get_session().get_service_model("kinesis").operation_names)
+
+
+@pytest.mark.parametrize("op", ALL_OPERATIONS)
+def test_every_operation_answers_over_h2c_as_over_http11(op, h2, endpoint):
+    """`{}` to each of the 39 operations over h2c: the status, error type and message HTTP/1.1 gives (the three
+    that succeed on `{}` answer 200 with the same members)."""
+    assert len(ALL_OPERATIONS) == 39
+    for attempt in range(8):
+        status, body = h2.call(op, {})
+        if not (status == 400 and body.get("__type") == "LimitExceededException"):
+            break
+        time.sleep(0.25 * (attempt + 1))  # control-plane quotas are per second; not what this test is about
+    http11_status, _, raw = kwire.raw_post(endpoint, T + op, b"{}")
+    http11 = json.loads(raw) if raw else {}
+    assert status == http11_status, (op, body, http11)
+    if status == 200:
+        assert body.keys() == http11.keys(), op
+    else:
+        assert body == http11, op
 
 
 def test_h2c_error_is_the_kinesis_error(h2):

@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import boto3
+import botocore.session
 import httpx
 import kwire
 import pytest
@@ -74,6 +75,31 @@ def test_h2_by_alpn_over_tls(tls_server):
         r = client.post(tls_server.https + "/", content=b"{}",
                         headers=signed_for(host, T + "ListStreams", b"{}", "application/x-amz-json-1.1"))
         assert r.http_version == "HTTP/2" and r.status_code == 200, r.text
+
+
+ALL_OPERATIONS = sorted(botocore.session.get_session().get_service_model("kinesis").operation_names)
+
+
+@pytest.mark.parametrize("op", ALL_OPERATIONS)
+def test_every_operation_answers_over_tls_in_h2_and_http11_alike(op, tls_server):
+    """`{}` to each of the 39 operations over TLS: h2 (by ALPN) and HTTP/1.1 give the same status and error
+    (the three that succeed on `{}` answer 200 with the same members)."""
+    assert len(ALL_OPERATIONS) == 39
+    context = ssl.create_default_context(cafile=tls_server.cert)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    host = f"127.0.0.1:{tls_server.port}"
+    conn = H2Connection(tls_server.port, tls=context)
+    try:
+        status, body = conn.call(op, {})
+    finally:
+        conn.close()
+    with httpx.Client(http2=False, verify=ssl.create_default_context(cafile=tls_server.cert), timeout=10) as client:
+        r = client.post(tls_server.https + "/", content=b"{}",
+                        headers=signed_for(host, T + op, b"{}", "application/x-amz-json-1.1"))
+    assert r.http_version == "HTTP/1.1"
+    http11 = r.json() if r.content else {}
+    assert status == r.status_code, (op, body, http11)
+    assert body.keys() == http11.keys() if status == 200 else body == http11, op
 
 
 def test_http11_only_alpn_client_gets_http11(tls_server):
