@@ -59,7 +59,7 @@ class H2Connection:
               extra: dict[str, str] | None = None) -> int:
         """Sends one POST / on a new stream; returns its stream id."""
         if sign:
-            headers = signed_for(self.authority, target, body, content_type)
+            headers = kwire.signed_headers_for(host=self.authority, target=target, body=body, content_type=content_type)
         else:
             headers = {"content-type": content_type}
             if target:
@@ -140,21 +140,3 @@ class H2Connection:
             self.conn.close_connection()
             self.flush()
         self.sock.close()
-
-
-def signed_for(host: str, target: str | None, body: bytes, content_type: str) -> dict[str, str]:
-    """SigV4 headers for a request of any content type (the signature covers it)."""
-    import datetime as dt
-
-    amz_date = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"content-type": content_type, "host": host, "x-amz-date": amz_date}
-    if target is not None:
-        headers["x-amz-target"] = target
-    signed = sorted(headers)
-    sig = kwire.sigv4_signature(
-        secret=kwire.SECRET_KEY, amz_date=amz_date, region=kwire.REGION, service="kinesis", method="POST",
-        path="/", headers=headers, signed_headers=signed, body=body)
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={kwire.ACCESS_KEY}/{amz_date[:8]}/{kwire.REGION}/kinesis/aws4_request, "
-        f"SignedHeaders={';'.join(signed)}, Signature={sig}")
-    return headers

@@ -409,22 +409,21 @@ def sigv4_signature(
 def signed_headers_for(
     *,
     host: str,
-    target: str,
+    target: str | None,
     body: bytes,
+    content_type: str = "application/x-amz-json-1.1",
     access_key: str = ACCESS_KEY,
     secret: str = SECRET_KEY,
     when: _dt.datetime | None = None,
     region: str = REGION,
 ) -> dict[str, str]:
-    """Headers for a SigV4-signed Kinesis JSON request made at time `when` (UTC)."""
+    """Headers for a SigV4-signed Kinesis request made at time `when` (UTC). The signature covers the body and
+    the content type (JSON 1.1 by default, or CBOR); without a target there is no X-Amz-Target header."""
     when = when or _dt.datetime.now(_dt.timezone.utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
-    headers = {
-        "content-type": "application/x-amz-json-1.1",
-        "host": host,
-        "x-amz-date": amz_date,
-        "x-amz-target": target,
-    }
+    headers = {"content-type": content_type, "host": host, "x-amz-date": amz_date}
+    if target is not None:
+        headers["x-amz-target"] = target
     signed = sorted(headers)
     sig = sigv4_signature(
         secret=secret,

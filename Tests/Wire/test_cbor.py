@@ -72,24 +72,6 @@ def dumps(payload) -> bytes:
     return cbor2.dumps(java_value(payload), indefinite_containers=True)
 
 
-def signed_cbor_headers(host: str, target: str | None, body: bytes) -> dict[str, str]:
-    """SigV4 headers for a CBOR request: the signature covers the CBOR bytes and content type."""
-    amz_date = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"content-type": CBOR11, "host": host, "x-amz-date": amz_date}
-    if target is not None:
-        headers["x-amz-target"] = target
-    signed = sorted(headers)
-    sig = kwire.sigv4_signature(
-        secret=kwire.SECRET_KEY, amz_date=amz_date, region=kwire.REGION, service="kinesis", method="POST",
-        path="/", headers=headers, signed_headers=signed, body=body,
-    )
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={kwire.ACCESS_KEY}/{amz_date[:8]}/{kwire.REGION}/kinesis/aws4_request, "
-        f"SignedHeaders={';'.join(signed)}, Signature={sig}"
-    )
-    return headers
-
-
 @dataclass
 class Reply:
     status: int
@@ -112,7 +94,11 @@ def cbor_post(endpoint: str, op: str | None, payload=None, *, body: bytes | None
     target = T + op if op is not None else None
     host = urlsplit(endpoint).netloc
     for attempt in range(8):
-        h = signed_cbor_headers(host, target, body) if sign else {"content-type": CBOR11}
+        h = (
+            kwire.signed_headers_for(host=host, target=target, body=body, content_type=CBOR11)
+            if sign
+            else {"content-type": CBOR11}
+        )
         if not sign and target is not None:
             h["x-amz-target"] = target
         h.update(headers or {})
@@ -283,7 +269,14 @@ def read_event_stream(endpoint, body: bytes, want_records: int, timeout: float =
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     messages = []
     try:
-        conn.request("POST", "/", body=body, headers=signed_cbor_headers(u.netloc, T + "SubscribeToShard", body))
+        conn.request(
+            "POST",
+            "/",
+            body=body,
+            headers=kwire.signed_headers_for(
+                host=u.netloc, target=T + "SubscribeToShard", body=body, content_type=CBOR11
+            ),
+        )
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         assert resp.getheader("content-type") == "application/vnd.amazon.eventstream"
@@ -740,7 +733,7 @@ def test_signatures_cover_the_cbor_bytes(sigv4_server):
     body = dumps({"Limit": 5})
     assert cbor_post(endpoint, "ListStreams", body=body).status == 200
     host = urlsplit(endpoint).netloc
-    headers = signed_cbor_headers(host, T + "ListStreams", body)
+    headers = kwire.signed_headers_for(host=host, target=T + "ListStreams", body=body, content_type=CBOR11)
     tampered = body[:-2] + b"\x06" + body[-1:]  # Limit 5 -> 6 after signing
     status, h, data = kwire.raw_post(endpoint, T + "ListStreams", tampered, headers=headers, sign=False)
     assert status == 400 and h.get("content-type") == CBOR11

@@ -156,15 +156,13 @@ def test_httpx_prior_knowledge_and_http11_on_the_same_port(endpoint, kinesis):
     body = b"{}"
     host = urlsplit(endpoint).netloc
     with httpx.Client(http1=False, http2=True, timeout=10) as client:
-        from h2wire import signed_for
-
         r = client.post(endpoint + "/", content=body,
-                        headers=signed_for(host, T + "ListStreams", body, "application/x-amz-json-1.1"))
+                        headers=kwire.signed_headers_for(host=host, target=T + "ListStreams", body=body))
         assert r.http_version == "HTTP/2" and r.status_code == 200, r.text
         assert "StreamNames" in r.json()
     with httpx.Client(http1=True, http2=False, timeout=10) as client:
         r = client.post(endpoint + "/", content=body,
-                        headers=signed_for(host, T + "ListStreams", body, "application/x-amz-json-1.1"))
+                        headers=kwire.signed_headers_for(host=host, target=T + "ListStreams", body=body))
         assert r.http_version == "HTTP/1.1" and r.status_code == 200
     kinesis.list_streams()  # boto3, HTTP/1.1
 

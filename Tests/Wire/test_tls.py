@@ -18,7 +18,7 @@ import httpx
 import kwire
 import pytest
 from botocore.config import Config
-from h2wire import H2Connection, T, signed_for
+from h2wire import H2Connection, T
 
 CERT_LINE = re.compile(r"TLS certificate for localhost and 127\.0\.0\.1 \(self-signed, [^)]*\): (\S+)")
 
@@ -73,7 +73,7 @@ def test_h2_by_alpn_over_tls(tls_server):
     host = f"127.0.0.1:{tls_server.port}"
     with httpx.Client(http2=True, verify=ssl.create_default_context(cafile=tls_server.cert), timeout=10) as client:
         r = client.post(tls_server.https + "/", content=b"{}",
-                        headers=signed_for(host, T + "ListStreams", b"{}", "application/x-amz-json-1.1"))
+                        headers=kwire.signed_headers_for(host=host, target=T + "ListStreams", body=b"{}"))
         assert r.http_version == "HTTP/2" and r.status_code == 200, r.text
 
 
@@ -95,7 +95,7 @@ def test_every_operation_answers_over_tls_in_h2_and_http11_alike(op, tls_server)
         conn.close()
     with httpx.Client(http2=False, verify=ssl.create_default_context(cafile=tls_server.cert), timeout=10) as client:
         r = client.post(tls_server.https + "/", content=b"{}",
-                        headers=signed_for(host, T + op, b"{}", "application/x-amz-json-1.1"))
+                        headers=kwire.signed_headers_for(host=host, target=T + op, body=b"{}"))
     assert r.http_version == "HTTP/1.1"
     http11 = r.json() if r.content else {}
     assert status == r.status_code, (op, body, http11)
@@ -107,7 +107,7 @@ def test_http11_only_alpn_client_gets_http11(tls_server):
     verify = ssl.create_default_context(cafile=tls_server.cert)
     with httpx.Client(http1=True, http2=False, verify=verify, timeout=10) as client:
         r = client.post(tls_server.https + "/", content=b"{}",
-                        headers=signed_for(host, T + "ListStreams", b"{}", "application/x-amz-json-1.1"))
+                        headers=kwire.signed_headers_for(host=host, target=T + "ListStreams", body=b"{}"))
         assert r.http_version == "HTTP/1.1" and r.status_code == 200
 
 
@@ -195,7 +195,7 @@ def test_given_certificate_serves(tmp_path):
         with httpx.Client(http2=True, verify=ssl.create_default_context(cafile=str(tmp_path / "c.pem")),
                           timeout=10) as client:
             r = client.post(f"https://{host}/", content=b"{}",
-                            headers=signed_for(host, T + "ListStreams", b"{}", "application/x-amz-json-1.1"))
+                            headers=kwire.signed_headers_for(host=host, target=T + "ListStreams", body=b"{}"))
             assert r.status_code == 200 and r.http_version == "HTTP/2"
             assert json.loads(r.content)["StreamNames"] == []
     finally:
