@@ -506,8 +506,10 @@ extension KinesisService {
                     // A small number reads as Kinesis's oldest (version 0) format, whose low 16 bits name a
                     // shard: AWS answered "It encodes shardId-…" for `5` on another shard (kinesalite's
                     // live-AWS getShardIterator.js).
-                    if let small = UInt128(text), small < (1 << 124), Int(small & 0xFFFF) != shard.index {
-                        throw .sequenceFromOtherShard(encoded: ShardID.string(Int(small & 0xFFFF)), used: shard.shardId)
+                    if let small = UInt128(text), small < (1 << 124), case let encoded = Int(small & 0xFFFF),
+                        encoded != shard.index
+                    {
+                        throw .sequenceFromOtherShard(encoded: ShardID.string(encoded), used: shard.shardId)
                     }
                     throw KinesisError(
                         .invalidArgument,

@@ -1,6 +1,8 @@
-/// A token bucket on the injected clock: how every Kinesis throughput quota is
-/// enforced (per-shard writes and reads, GetShardIterator, enhanced fan-out
-/// pipes, control-plane TPS).
+/// A token bucket on the injected clock, for the byte quotas Kinesis serves first and
+/// charges afterwards: GetRecords' 2 MiB/s per shard (served into debt), each enhanced
+/// fan-out pipe's 2 MiB/s, and the large-record burst allowance of writes. Call-count
+/// quotas are ``CallQuota``s instead: a bucket that starts full doubles a fresh shard's
+/// first second.
 ///
 /// The level is kept in nano-tokens (tokens × 10⁹) so refill is exact integer
 /// arithmetic at any rate: no drift, and "exactly at the limit passes, one over
@@ -43,15 +45,6 @@ public struct TokenBucket: Sendable, Equatable {
     public mutating func available(_ now: Instant) -> Int64 {
         refill(now)
         return level >= 0 ? level / Self.scale : -((-level + Self.scale - 1) / Self.scale)
-    }
-
-    /// Takes `n` tokens if all are there; otherwise takes nothing.
-    public mutating func tryTake(_ n: Int64, _ now: Instant) -> Bool {
-        refill(now)
-        let cost = n * Self.scale
-        guard level >= cost else { return false }
-        level -= cost
-        return true
     }
 
     /// True while the bucket is not in debt.
