@@ -317,17 +317,23 @@ public struct MetricsStore: Sendable {
             totals.millisBehindLatest = behind
             consumerTotals[id] = totals
             if interval.previousTime != nil {
-                var series =
-                    self.consumers[id]
-                    ?? ConsumerSeries(
-                        stream: stream.name, name: c.name, type: "efo",
-                        secondsCapacity: configuration.secondsCapacity,
-                        minutesCapacity: configuration.minutesCapacity)
-                series.append(timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row)
-                self.consumers[id] = series
+                appendConsumerSecond(id, stream: stream.name, name: c.name, type: "efo", row, interval)
             }
         }
         return pipesByShard
+    }
+
+    /// Appends one second to a consumer's series, created on first sight. In place: a copy out of the
+    /// dictionary would copy its rings every tick.
+    private mutating func appendConsumerSecond(
+        _ id: String, stream: String, name: String, type: String, _ row: [Double], _ interval: Interval
+    ) {
+        consumers[
+            id,
+            default: ConsumerSeries(
+                stream: stream, name: name, type: type, secondsCapacity: configuration.secondsCapacity,
+                minutesCapacity: configuration.minutesCapacity)
+        ].append(timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row)
     }
 
     /// Polling consumers' own reports: their series and totals; returns each
@@ -365,20 +371,13 @@ public struct MetricsStore: Sendable {
                         millisBehindLatest: now.millisBehindLatest))
             }
             if let before, interval.previousTime != nil {
-                var series =
-                    self.consumers[id]
-                    ?? ConsumerSeries(
-                        stream: stream.name, name: r.name, type: "polling",
-                        secondsCapacity: configuration.secondsCapacity,
-                        minutesCapacity: configuration.minutesCapacity)
                 var row = [Double](repeating: 0, count: ConsumerMetric.allCases.count)
                 row[ConsumerMetric.bytes.column] = Double(r.bytes - before.bytes)
                 row[ConsumerMetric.records.column] = Double(r.records - before.records)
                 row[ConsumerMetric.success.column] = Double(r.calls - before.calls)
                 row[ConsumerMetric.throttled.column] = Double(r.throttled - before.throttled)
                 row[ConsumerMetric.millisBehindLatest.column] = Double(r.millisBehindLatest)
-                series.append(timeMillis: interval.timeMillis, intervalMillis: interval.millis, values: row)
-                self.consumers[id] = series
+                appendConsumerSecond(id, stream: stream.name, name: r.name, type: "polling", row, interval)
             }
             previousPollingReports[id] = r
         }
