@@ -11,7 +11,11 @@ extension DashboardModel {
     /// Step of `+` and `-` on the producers' rate.
     public static let rateStep = 1.25
 
-    public var layout: Layout { Layout(width: view.width, height: view.height, shardRows: visibleShards.count) }
+    public var layout: Layout {
+        Layout(
+            width: view.width, height: view.height, shardRows: visibleShards.count,
+            serviceRows: ServicesPane.wantedRows(data))
+    }
 
     /// Applies one key; returns the new model and what to ask of the engine.
     public func handle(_ key: Key) -> (DashboardModel, [DashboardCommand]) {

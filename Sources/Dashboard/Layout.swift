@@ -6,7 +6,8 @@
 ///  shard table
 ///  hash key space (3 rows)
 ///  IncomingBytes chart │ heat map
-///  fan-out             │ events
+///  fan-out             │ Firehose & SQL (only when there are some)
+///                      │ events
 ///  footer / prompt (1 row)
 /// ```
 public struct Layout: Hashable, Sendable {
@@ -22,10 +23,11 @@ public struct Layout: Hashable, Sendable {
     public var chart: Rect
     public var heat: Rect
     public var consumers: Rect
+    public var services: Rect
     public var events: Rect
     public var footer: Rect
 
-    public init(width: Int, height: Int, shardRows: Int) {
+    public init(width: Int, height: Int, shardRows: Int, serviceRows: Int = 0) {
         self.width = width; self.height = height
         tooSmall = width < Self.minWidth || height < Self.minHeight
         let all = Rect(x: 0, y: 0, width: width, height: height)
@@ -47,6 +49,9 @@ public struct Layout: Hashable, Sendable {
         (chart, heat) = upper.splitLeft(chartWidth)
         let consumerWidth = max(lower.width * 2 / 5, min(46, lower.width / 2))
         (consumers, events) = lower.splitLeft(consumerWidth)
+        // Firehose and SQL take the top of the events area, at most half of it (events keep 3 rows).
+        let servicesHeight = serviceRows > 0 ? min(serviceRows, max(0, events.height - 3), events.height / 2 + 1) : 0
+        (services, events) = events.splitTop(servicesHeight)
     }
 
     /// Rows of the table that hold shards (below the column titles).

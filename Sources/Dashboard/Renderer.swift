@@ -21,6 +21,7 @@ public enum Renderer {
         ChartPane.draw(model, layout.chart, ctx, &grid)
         HeatMapPane.draw(model, layout.heat, ctx, &grid)
         FanOutPane.draw(model, layout.consumers, ctx, &grid)
+        ServicesPane.draw(model, layout.services, ctx, &grid)
         EventsPane.draw(model, layout.events, ctx, &grid)
         FooterPane.draw(model, layout.footer, ctx, &grid)
         if case .menu(let menu) = model.view.overlay { MenuPane.draw(menu, ctx, &grid) }

@@ -171,6 +171,9 @@ public struct DashboardData: Hashable, Sendable {
     public var streamARN = ""
     /// The shards built with their history (`DashboardData.build(historyFor:)`); nil: every shard.
     public var historyShardIds: Set<String>?
+    /// Firehose delivery streams and SQL queries running beside the stream (the services pane).
+    public var deliveryStreams: [DeliveryStreamRow] = []
+    public var queries: [QueryRow] = []
     public init() {}
 
     public var openRows: [ShardRow] { shards.filter(\.open) }
