@@ -520,9 +520,95 @@ extension Scenario {
         ],
         duration: .seconds(45))
 
+    /// Firehose beside the stream: a delivery stream reads the stream (KinesisStreamAsSource), its
+    /// buffer fills and flushes by size, then, when the load drops, by time; then a consumer
+    /// replays the stream from its start, which Firehose cannot do.
+    public static let firehoseBuffering: Scenario = {
+        var s = Scenario(
+            name: "firehose-buffering",
+            summary: "A Firehose delivery stream buffers the stream into S3 objects: a flush by size, one by time, "
+                + "and a replay Firehose cannot do",
+            stream: StreamSetup(name: "clicks", shardCount: 2),
+            producers: [
+                ProducerConfig(
+                    name: "web", stream: "clicks", recordsPerSecond: 250, keys: .uniform(count: 5_000),
+                    size: .uniform(600...1_000))
+            ],
+            narration: [
+                "Firehose 'clicks-to-s3' reads 'clicks' as a polling consumer (1 GetRecords per shard per second, "
+                    + "within the shared 2 MiB/s) and buffers: SizeInMBs 1, IntervalInSeconds 20.",
+                "About 200 KB/s arrive, so the 1 MiB size hint fills first: an object every ~5 s.",
+            ],
+            phases: [
+                Phase(
+                    name: "quiet", at: .seconds(30), actions: [.setRate(producer: "web", recordsPerSecond: 10)],
+                    narration: [
+                        "The load drops to ~8 KB/s: 1 MiB would take two minutes, so the 20 s interval flushes now.",
+                        "Each object holds what arrived in its window: Firehose delivers at least once, in near real "
+                            + "time, never sooner than its buffer allows.",
+                    ]),
+                Phase(
+                    name: "replay", at: .seconds(70),
+                    actions: [
+                        .addPollingConsumer(name: "replay", start: .trimHorizon, pollInterval: .milliseconds(200))
+                    ],
+                    narration: [
+                        "'replay' reads the stream again from TRIM_HORIZON: the stream keeps every record for its "
+                            + "retention period.",
+                        "Firehose cannot replay: what it delivered left its buffer; S3 holds the only copy.",
+                    ]),
+            ],
+            expectations: [
+                Expectation("nothing is throttled", MetricQuery(.writeThrottled, from: 0), .equal, 0),
+                Expectation(
+                    "the replay re-reads everything the stream holds",
+                    MetricQuery(.consumerRecords, "replay", from: 0, to: 90), .atLeast, 0.98,
+                    relativeTo: MetricQuery(.producerAcked, from: 0, to: 90)),
+            ],
+            duration: .seconds(90))
+        s.deliveryStreams = [DeliveryStreamSetup(name: "clicks-to-s3", sizeInMBs: 1, intervalInSeconds: 20)]
+        return s
+    }()
+
+    /// Continuous SQL over a stream of JSON events: the top keys and each tenant's error rate
+    /// per 10-second tumbling window, closing live.
+    public static let sqlWindows: Scenario = {
+        var producer = ProducerConfig(
+            name: "api", stream: "requests", recordsPerSecond: 400, keys: .zipf(count: 500, s: 1.1),
+            size: .uniform(120...200))
+        producer.payload = .jsonEvents(errorRate: 0.02)
+        var s = Scenario(
+            name: "sql-windows",
+            summary: "SQL over a stream: top keys and error rate per tenant in 10 s tumbling windows",
+            stream: StreamSetup(name: "requests", shardCount: 2),
+            producers: [producer],
+            narration: [
+                "Each record is a JSON request event; schema discovery turns its fields into columns of "
+                    + "SOURCE_SQL_STREAM_001.",
+                "Two queries read the stream as polling consumers; each 10 s window's rows appear when it closes.",
+            ],
+            expectations: [
+                Expectation("nothing is throttled", MetricQuery(.writeThrottled, from: 0), .equal, 0)
+            ],
+            duration: .seconds(60))
+        s.queries = [
+            QuerySetup(
+                name: "top-users",
+                sql: "SELECT PARTITION_KEY, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE requests, DESCRIPTOR(ROWTIME), "
+                    + "INTERVAL '10' SECOND)) GROUP BY window_start, window_end, PARTITION_KEY "
+                    + "ORDER BY n DESC LIMIT 3"),
+            QuerySetup(
+                name: "tenant-errors",
+                sql: "SELECT tenant, ROUND(AVG(status >= 500) * 100, 1) AS error_pct, COUNT(*) AS n "
+                    + "FROM TABLE(TUMBLE(TABLE requests, DESCRIPTOR(ROWTIME), INTERVAL '10' SECOND)) "
+                    + "GROUP BY window_start, window_end, tenant ORDER BY error_pct DESC"),
+        ]
+        return s
+    }()
+
     public static let builtIns: [Scenario] = [
         .demo, .hotKey, .fixBySalting, .splitTheHotShard, .mergeColdShards, .fanOutStarvation, .onDemandBurst,
         .retentionReplay, .reshardingWithKCL,
-        .retriesUnderFaults,
+        .retriesUnderFaults, .firehoseBuffering, .sqlWindows,
     ]
 }

@@ -151,3 +151,42 @@ public enum KeyFinder {
         HashKey.uniformRanges(count: shardCount)[index]
     }
 }
+
+/// What a producer's records hold. Random bytes by default (Kinesis never looks inside);
+/// JSON events give SQL queries (`ktop sql`) and Firehose objects something to read.
+public enum PayloadKind: Sendable, Equatable {
+    case random
+    /// One JSON object per record, newline-terminated (Firehose adds no delimiter):
+    /// `{"user":KEY,"tenant":"tenant-N","status":200|500,"latencyMs":N}`, padded to the drawn size.
+    /// `tenant-3` fails five times as often as the rest, so a per-tenant error rate has a story.
+    case jsonEvents(errorRate: Double)
+
+    static let tenants = 6
+
+    static func jsonEvent(key: String, size: Int, errorRate: Double, _ rng: inout SeededRandom) -> [UInt8] {
+        // The tenant follows the key, so a key's events always belong to one tenant.
+        var h: UInt32 = 2_166_136_261
+        for b in key.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        let tenant = Int(h % UInt32(tenants))
+        let rate = min(1, max(0, errorRate.isFinite ? errorRate : 0) * (tenant == 3 ? 5 : 1))
+        let failed = Double(rng.next() >> 11) / Double(1 << 53) < rate
+        let latency = 5 + Int(rng.next() % (failed ? 2_000 : 200))
+        var quoted = ""
+        for c in key.unicodeScalars {
+            switch c {
+            case "\"", "\\": quoted += "\\" + String(c)
+            case _ where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: quoted.unicodeScalars.append(c)
+            }
+        }
+        var text =
+            "{\"user\":\"\(quoted)\",\"tenant\":\"tenant-\(tenant)\",\"status\":\(failed ? 500 : 200),"
+            + "\"latencyMs\":\(latency)"
+        let closing = "}\n"
+        let room = size - text.utf8.count - closing.utf8.count - 10
+        if room > 0 { text += ",\"pad\":\"" + String(repeating: "x", count: room) + "\"" }
+        return Array((text + closing).utf8)
+    }
+}

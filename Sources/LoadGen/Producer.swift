@@ -40,6 +40,8 @@ public struct ProducerConfig: Sendable, Equatable {
     public var linger: Duration
     /// Pack user records into KPL aggregates; nil sends one Kinesis record per user record.
     public var aggregation: AggregationConfig?
+    /// What the payload holds: random bytes, or JSON events a SQL query can read.
+    public var payload: PayloadKind = .random
 
     public init(
         name: String, stream: String, recordsPerSecond: Double, keys: KeyDistribution,
@@ -197,10 +199,17 @@ public final class Producer {
         while byBytes ? owed > 0 : owed >= 1 {
             let key = sampler.choose(&rng, now: now)
             let size = config.size.next(&rng)
-            var bytes = [UInt8](repeating: 0, count: size)
-            for i in stride(from: 0, to: size, by: 8) {
-                let v = rng.next()
-                for j in 0..<min(8, size - i) { bytes[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j))) }
+            let bytes: [UInt8]
+            switch config.payload {
+            case .random:
+                var random = [UInt8](repeating: 0, count: size)
+                for i in stride(from: 0, to: size, by: 8) {
+                    let v = rng.next()
+                    for j in 0..<min(8, size - i) { random[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j))) }
+                }
+                bytes = random
+            case .jsonEvents(let errorRate):
+                bytes = PayloadKind.jsonEvent(key: key.partitionKey, size: size, errorRate: errorRate, &rng)
             }
             owed -= byBytes ? Double(size) : 1
             stats.generated += 1

@@ -89,6 +89,37 @@ public struct ScenarioEngineSettings: Sendable, Equatable {
     }
 }
 
+/// A Firehose delivery stream a scenario starts, reading the scenario's stream (KinesisStreamAsSource)
+/// into the local S3 folder. Firehose's BufferingHints: whichever of the two fills first flushes.
+public struct DeliveryStreamSetup: Sendable, Equatable {
+    public var name: String
+    /// BufferingHints.SizeInMBs, 1…128.
+    public var sizeInMBs: Int
+    /// BufferingHints.IntervalInSeconds, 0…900.
+    public var intervalInSeconds: Int
+    /// UNCOMPRESSED, GZIP or ZIP.
+    public var compression: String
+    public init(name: String, sizeInMBs: Int = 5, intervalInSeconds: Int = 300, compression: String = "UNCOMPRESSED") {
+        self.name = name
+        self.sizeInMBs = sizeInMBs
+        self.intervalInSeconds = intervalInSeconds
+        self.compression = compression
+    }
+}
+
+/// A continuous SQL query a scenario runs over its stream (`ktop sql`): its windows close live.
+public struct QuerySetup: Sendable, Equatable {
+    public var name: String
+    public var sql: String
+    /// `tumbling:10s` or `sliding:60s/10s`, for a query without a window function (nil: its own).
+    public var window: String?
+    public init(name: String, sql: String, window: String? = nil) {
+        self.name = name
+        self.sql = sql
+        self.window = window
+    }
+}
+
 /// A story told with load: a stream, producers and consumers, timed phases
 /// that change them, the lines the dashboard narrates, and expectations that
 /// say what the story shows (checked by the tests on a manual clock).
@@ -123,6 +154,9 @@ public struct Scenario: Sendable, Equatable {
     public var engine = ScenarioEngineSettings()
     /// Seed used when none is given (nil: a random one).
     public var seed: UInt64?
+    /// Firehose delivery streams reading the stream, and SQL queries over it.
+    public var deliveryStreams: [DeliveryStreamSetup] = []
+    public var queries: [QuerySetup] = []
 
     public init(
         name: String, summary: String, stream: StreamSetup, producers: [ProducerConfig],

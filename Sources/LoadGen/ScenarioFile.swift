@@ -213,6 +213,9 @@ struct ProducerSpec: Codable {
     var size: SizeSpec?
     var batchSize: Int?, maxBatchBytes: Int?, lingerMillis: Double?, maxRetries: Int?, backoffMillis: Double?
     var aggregation: AggregationSpec?
+    /// "random" (default) or "json" (JSON events with `errorRate`, for SQL queries).
+    var payload: String?
+    var errorRate: Double?
 
     struct AggregationSpec: Codable {
         var maxBytes: Int?
@@ -232,6 +235,10 @@ struct ProducerSpec: Codable {
         maxRetries = p.maxRetries
         backoffMillis = millis(p.backoffBase)
         aggregation = p.aggregation.map { AggregationSpec(maxBytes: $0.maxBytes, maxRecords: $0.maxRecords) }
+        if case .jsonEvents(let rate) = p.payload {
+            payload = "json"
+            errorRate = rate
+        }
     }
 
     func model(_ c: ScenarioFile.Context, stream defaultStream: String) throws -> ProducerConfig {
@@ -241,7 +248,18 @@ struct ProducerSpec: Codable {
         if let b = batchSize, !(1...500).contains(b) {
             throw c.fail("producer '\(name)': batchSize must be 1…500 (PutRecords takes at most 500 records)")
         }
-        return ProducerConfig(
+        var kind = PayloadKind.random
+        switch payload ?? "random" {
+        case "random": break
+        case "json":
+            let rate = errorRate ?? 0.01
+            guard rate.isFinite, (0...1).contains(rate) else {
+                throw c.fail("producer '\(name)': errorRate must be between 0 and 1")
+            }
+            kind = .jsonEvents(errorRate: rate)
+        case let other: throw c.fail("producer '\(name)': unknown payload '\(other)' (random, json)")
+        }
+        var config = ProducerConfig(
             name: name, stream: stream ?? defaultStream, recordsPerSecond: recordsPerSecond ?? 0,
             keys: try keys.model(c),
             size: try size?.model(c) ?? .fixed(512), batchSize: batchSize ?? 500, maxRetries: maxRetries ?? 3,
@@ -251,6 +269,8 @@ struct ProducerSpec: Codable {
                 AggregationConfig(
                     maxBytes: $0.maxBytes ?? KPLAggregation.defaultMaxBytes, maxRecords: $0.maxRecords ?? 1_000)
             })
+        config.payload = kind
+        return config
     }
 }
 
@@ -548,6 +568,36 @@ struct ScenarioSpec: Codable {
     var kcl: [KCLSpec]?
     var phases: [PhaseSpec]?
     var expectations: [ExpectationSpec]?
+    var deliveryStreams: [DeliveryStreamSpec]?
+    var queries: [SQLQuerySpec]?
+
+    struct DeliveryStreamSpec: Codable {
+        var name: String
+        var sizeInMBs: Int?
+        var intervalInSeconds: Int?
+        var compression: String?
+        func model(_ c: ScenarioFile.Context) throws -> DeliveryStreamSetup {
+            let size = sizeInMBs ?? 5
+            let interval = intervalInSeconds ?? 300
+            guard (1...128).contains(size) else {
+                throw c.fail("delivery stream '\(name)': sizeInMBs must be 1 to 128 (Firehose's BufferingHints)")
+            }
+            guard (0...900).contains(interval) else {
+                throw c.fail(
+                    "delivery stream '\(name)': intervalInSeconds must be 0 to 900 (Firehose's BufferingHints)")
+            }
+            let format = compression ?? "UNCOMPRESSED"
+            guard ["UNCOMPRESSED", "GZIP", "ZIP"].contains(format) else {
+                throw c.fail("delivery stream '\(name)': compression must be UNCOMPRESSED, GZIP or ZIP")
+            }
+            return DeliveryStreamSetup(name: name, sizeInMBs: size, intervalInSeconds: interval, compression: format)
+        }
+    }
+    struct SQLQuerySpec: Codable {
+        var name: String
+        var sql: String
+        var window: String?
+    }
 
     init(_ s: Scenario) {
         name = s.name
@@ -568,6 +618,16 @@ struct ScenarioSpec: Codable {
         kcl = s.kclApplications.map(KCLSpec.init)
         phases = s.phases.map(PhaseSpec.init)
         expectations = s.expectations.map(ExpectationSpec.init)
+        deliveryStreams =
+            s.deliveryStreams.isEmpty
+            ? nil
+            : s.deliveryStreams.map {
+                DeliveryStreamSpec(
+                    name: $0.name, sizeInMBs: $0.sizeInMBs, intervalInSeconds: $0.intervalInSeconds,
+                    compression: $0.compression)
+            }
+        queries =
+            s.queries.isEmpty ? nil : s.queries.map { SQLQuerySpec(name: $0.name, sql: $0.sql, window: $0.window) }
     }
 
     func model(_ c: ScenarioFile.Context) throws -> Scenario {
@@ -584,7 +644,7 @@ struct ScenarioSpec: Codable {
         if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
             throw c.fail("the name '\(dup)' is used twice (producers and consumers need distinct names)")
         }
-        return Scenario(
+        var scenario = Scenario(
             name: name, summary: summary ?? "",
             stream: Scenario.StreamSetup(name: stream.name, shardCount: shards, mode: mode),
             producers: producers, pollingConsumers: pollingConsumers ?? [], fanOutConsumers: fanOutConsumers ?? [],
@@ -601,5 +661,8 @@ struct ScenarioSpec: Codable {
                 onDemandSustainSeconds: engine?.onDemandSustainSeconds,
                 onDemandSplitThresholdBytesPerSecond: engine?.onDemandSplitThresholdBytesPerSecond),
             seed: seed)
+        scenario.deliveryStreams = try (deliveryStreams ?? []).map { try $0.model(c) }
+        scenario.queries = (queries ?? []).map { QuerySetup(name: $0.name, sql: $0.sql, window: $0.window) }
+        return scenario
     }
 }

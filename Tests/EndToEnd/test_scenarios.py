@@ -12,7 +12,8 @@ import pytest
 import kwire  # noqa: E402
 
 BUILT_INS = ["demo", "hot-key", "fix-by-salting", "split-the-hot-shard", "merge-cold-shards",
-             "fan-out-starvation", "on-demand-burst", "retention-replay", "resharding-with-kcl", "retries-under-faults"]
+             "fan-out-starvation", "on-demand-burst", "retention-replay", "resharding-with-kcl", "retries-under-faults",
+             "firehose-buffering", "sql-windows"]
 
 
 def run(ktop_bin: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -37,7 +37,8 @@ import StreamEngine
         let names = Scenario.builtIns.map(\.name)
         #expect(Set(names).count == names.count)
         for n in ["demo", "hot-key", "fix-by-salting", "split-the-hot-shard", "merge-cold-shards", "fan-out-starvation",
-                  "on-demand-burst", "retention-replay", "resharding-with-kcl", "retries-under-faults"] {
+                  "on-demand-burst", "retention-replay", "resharding-with-kcl", "retries-under-faults",
+                  "firehose-buffering", "sql-windows"] {
             #expect(Scenario.named(n) != nil, "\(n)")
         }
     }
