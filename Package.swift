@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // `ktop sql` (Sources/Analytics): each window's records are rows of an in-memory SQLite table and the
         // user's SELECT is run by SQLite itself, through GRDB over the system libsqlite3 (libsqlite3-dev).
+        // Its first debug build here: 38 s wall, 59 s CPU (169 files), on this 2-core machine.
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
@@ -77,6 +78,7 @@ let package = Package(
             name: "ktop",
             dependencies: [
                 "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses", "Attach",
+                "Analytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -124,6 +124,41 @@ public struct ContinuousQuery: Equatable, Sendable {
         windowForm = chosen.1
         sqliteSelect = rewritten
         original = sql
+        groupByKeys = (try? Self.groupByNames(SQLTokenizer.tokens(rewritten))) ?? []
+    }
+
+    /// The plain column names of the outermost GROUP BY, window columns left out: `--into` partitions its
+    /// records by the first.
+    public let groupByKeys: [String]
+
+    /// Names listed by the last GROUP BY at the top level (a qualified `s.k` gives `k`); expressions are skipped.
+    static func groupByNames(_ tokens: [SQLToken]) -> [String] {
+        var depth = 0
+        var start: Int?
+        for (i, t) in tokens.enumerated() {
+            if t.isSymbol("(") { depth += 1 }
+            if t.isSymbol(")") { depth -= 1 }
+            if depth == 0, t.isWord("GROUP"), i + 1 < tokens.count, tokens[i + 1].isWord("BY") { start = i + 2 }
+        }
+        guard let start else { return [] }
+        var items: [[SQLToken]] = [[]]
+        depth = 0
+        let enders = ["HAVING", "ORDER", "LIMIT", "WINDOW", "UNION", "EXCEPT", "INTERSECT"]
+        for t in tokens[start...] {
+            if t.isSymbol("(") { depth += 1 }
+            if t.isSymbol(")") { depth -= 1; if depth < 0 { break } }
+            if depth == 0, enders.contains(where: { t.isWord($0) }) { break }
+            if depth == 0, t.isSymbol(",") { items.append([]); continue }
+            items[items.count - 1].append(t)
+        }
+        let window = Set(DiscoveredSchema.windowColumns.map { $0.lowercased() })
+        return items.compactMap { item -> String? in
+            let parts = item.filter { !$0.isSymbol(".") }
+            guard let last = parts.last, last.isName, parts.count == (item.count + 1) / 2, parts.allSatisfy(\.isName),
+                !window.contains(last.text.lowercased())
+            else { return nil }
+            return last.text
+        }
     }
 
     /// Reads the window forms out of the token list.

@@ -57,6 +57,9 @@ public final class PollingConsumer {
     /// GetRecords `Limit` (1…10,000).
     public let limit: Int?
     public private(set) var stats = ConsumerStats()
+    /// Called with each GetRecords response's records and the shard they came from (for readers that use the
+    /// data, such as `ktop sql`; the load generator only counts).
+    public var onRecords: ((_ shardId: String, _ records: [Record]) -> Void)?
     private var readers: [String: Reader] = [:]
     private var started = false
     private let client: any KinesisClient
@@ -147,6 +150,7 @@ public final class PollingConsumer {
                 stats.records += Int64(out.records.count)
                 stats.bytes += out.records.reduce(0) { $0 + Int64($1.data.count + $1.partitionKey.utf8.count) }
                 if let last = out.records.last { r.lastSequence = last.sequenceNumber }
+                if let onRecords, !out.records.isEmpty { onRecords(id, out.records) }
                 r.behind = Int64(out.millisBehindLatest ?? 0)
                 r.iterator = out.nextShardIterator
                 r.throttleStreak = 0
