@@ -8,39 +8,76 @@ import StreamEngine
 /// Not `Sendable`: owned by the one thread that steps it.
 public final class ContinuousSQLJob {
     public let runner: ContinuousSQL
-    public let consumer: PollingConsumer
-    private var received: [SourceRecord] = []
+    /// How the stream is read.
+    public enum Reader {
+        case polling(PollingConsumer)
+        /// An enhanced fan-out consumer of the job's own, deregistered by `close()`.
+        case fanOut(FanOutConsumer)
+    }
+    public let reader: Reader
+    private let client: any KinesisClient
+    private var received: [(shard: String, record: Record)] = []
+    private var closed = false
 
     /// One GetRecords call per shard a second, as the KCL polls: a fifth of the shard's shared read budget.
     public static let pollInterval: Duration = .seconds(1)
     /// Windows close this long after their end: a record read on the next poll is still on time.
     public static let defaultLateness: Duration = .seconds(2)
 
+    /// `fanOutConsumer`: read with an enhanced fan-out consumer of this name (registered now) instead of polling.
     public init(
         query: ContinuousQuery, stream: String, client: any KinesisClient, start: StartPosition = .latest,
         limits: ContinuousSQL.Limits = ContinuousSQL.Limits(), allowedLateness: Duration = defaultLateness,
-        pollInterval: Duration = pollInterval
+        pollInterval: Duration = pollInterval, fanOutConsumer: String? = nil
     ) throws {
         runner = try ContinuousSQL(query: query, stream: stream, limits: limits, allowedLateness: allowedLateness)
-        consumer = PollingConsumer(
-            name: "ktop-sql", stream: stream, client: client, pollInterval: pollInterval, start: start,
-            seed: SeededRandom.seed(from: "ktop-sql-" + stream))
-        consumer.onRecords = { [weak self] shard, records in
-            guard let self else { return }
-            for r in records {
-                let arrival = r.approximateArrivalTimestamp.map { Instant(secondsSinceEpoch: $0.timeIntervalSince1970) }
-                self.received.append(
-                    SourceRecord(
-                        arrival: arrival ?? Instant(nanosecondsSinceEpoch: 0), partitionKey: r.partitionKey,
-                        sequenceNumber: r.sequenceNumber, shardId: shard, data: r.data))
-            }
+        self.client = client
+        let collect: (String, [Record]) -> Void
+        if let fanOutConsumer {
+            let consumer = FanOutConsumer(name: fanOutConsumer, stream: stream, client: client)
+            consumer.startAtTrimHorizon = start == .trimHorizon
+            reader = .fanOut(consumer)
+        } else {
+            reader = .polling(
+                PollingConsumer(
+                    name: "ktop-sql", stream: stream, client: client, pollInterval: pollInterval, start: start,
+                    seed: SeededRandom.seed(from: "ktop-sql-" + stream)))
+        }
+        collect = { [weak self] shard, records in
+            self?.received += records.map { (shard, $0) }
+        }
+        switch reader {
+        case .polling(let c): c.onRecords = collect
+        case .fanOut(let c): c.onRecords = collect
+        }
+    }
+
+    /// The reader's counters (records, calls, throttles, lag, last error).
+    public var readerStats: ConsumerStats {
+        switch reader {
+        case .polling(let c): c.stats
+        case .fanOut(let c): c.stats
         }
     }
 
     /// Reads what is due and returns the windows that closed by `now`.
     public func step(now: Instant) -> [WindowResult] {
-        consumer.step(now: now)
-        let batch = received
+        switch reader {
+        case .polling(let c): c.step(now: now)
+        case .fanOut(let c):
+            // One event per shard a step: drain what the subscriptions hold (bounded, so a step stays short).
+            for _ in 0..<50 {
+                let before = received.count
+                c.step(now: now)
+                if received.count == before { break }
+            }
+        }
+        let batch = received.map { shard, r in
+            SourceRecord(
+                arrival: r.approximateArrivalTimestamp.map { Instant(secondsSinceEpoch: $0.timeIntervalSince1970) }
+                    ?? now,
+                partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, shardId: shard, data: r.data)
+        }
         received = []
         runner.add(batch)
         return runner.advance(now: now)
@@ -48,6 +85,23 @@ public final class ContinuousSQLJob {
 
     /// Ends the run: every open window closes, as Flink closes them at the end of a bounded input.
     public func finish() -> [WindowResult] { runner.finish() }
+
+    /// Deregisters the enhanced fan-out consumer this job registered (it counts against the stream's 20).
+    /// Returns an error line when that fails.
+    public func close() -> String? {
+        guard !closed else { return nil }
+        closed = true
+        guard case .fanOut(let c) = reader, let arn = c.consumerARN else { return nil }
+        do {
+            _ = try client.deregisterStreamConsumer(StreamConsumerInput(consumerARN: arn))
+            return nil
+        } catch where error.type == .resourceNotFound {
+            return nil
+        } catch {
+            return "could not deregister enhanced fan-out consumer \(c.name) (\(error.description)); "
+                + "remove it with DeregisterStreamConsumer, it counts against the stream's 20"
+        }
+    }
 }
 
 /// Writes result rows to a stream (`--into`): each row one record, its JSON line as the data, partitioned by

@@ -212,6 +212,10 @@ public final class FanOutConsumer {
     public let stream: String
     public private(set) var stats = ConsumerStats()
     public private(set) var consumerARN: String?
+    /// Called with each event's records and the shard they came from (see `PollingConsumer.onRecords`).
+    public var onRecords: ((_ shardId: String, _ records: [Record]) -> Void)?
+    /// Start the stream's first shards at TRIM_HORIZON rather than LATEST.
+    public var startAtTrimHorizon = false
     private var subs: [String: Sub] = [:]
     private var active = false
     private let client: any KinesisClient
@@ -227,9 +231,11 @@ public final class FanOutConsumer {
         if subs.isEmpty {
             guard
                 let shards = try? client.listShards(
-                    ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest)))
+                    ListShardsInput(
+                        streamName: stream,
+                        shardFilter: ShardFilter(type: startAtTrimHorizon ? .atTrimHorizon : .atLatest)))
             else { return }
-            for s in shards.shards { subs[s.shardId] = Sub(retryAt: now) }
+            for s in shards.shards { subs[s.shardId] = Sub(retryAt: now, fromStart: startAtTrimHorizon) }
         }
         for id in subs.keys.sorted() {
             guard var s = subs[id], !s.done else { continue }
@@ -251,6 +257,7 @@ public final class FanOutConsumer {
                 stats.calls += 1
                 stats.records += Int64(event.records.count)
                 stats.bytes += event.records.reduce(0) { $0 + Int64($1.data.count + $1.partitionKey.utf8.count) }
+                if let onRecords, !event.records.isEmpty { onRecords(id, event.records) }
                 s.behind = Int64(event.millisBehindLatest)
                 if let c = event.continuationSequenceNumber {
                     s.continuation = c

@@ -5,6 +5,7 @@ import Foundation
 import KinesisAPI
 import LoadGen
 import StreamEngine
+import Synchronization
 
 /// `ktop sql`: a continuous SQL query over a stream's windows, run by SQLite, read through the Kinesis API.
 struct SQL: ParsableCommand {
@@ -23,7 +24,7 @@ struct SQL: ParsableCommand {
             TABLE(HOP(TABLE s, DESCRIPTOR(ROWTIME), INTERVAL '5' SECOND, INTERVAL '60' SECOND)) (slide, size);
             legacy Kinesis SQL's GROUP BY STEP(ROWTIME BY INTERVAL '60' SECOND) or FLOOR(ROWTIME TO MINUTE);
             or a plain SELECT with --window. A window closes 2 s after its end; at the end of --duration every
-            open window closes.
+            open window closes, as on Ctrl-C.
 
             Without --endpoint, the local `ktop serve` at http://127.0.0.1:4567. Credentials and region as for
             `ktop attach`.
@@ -77,6 +78,14 @@ struct SQL: ParsableCommand {
 
     @Option(help: ArgumentHelp("Stop after this many seconds, closing the open windows.", valueName: "seconds"))
     var duration: Double?
+
+    @Flag(help: ArgumentHelp(
+        "Read with an enhanced fan-out consumer of ktop's own (SubscribeToShard; registered now, deregistered on "
+            + "exit; billed on AWS) instead of polling GetRecords."))
+    var efo = false
+
+    /// SIGINT or SIGTERM: the loop ends, the open windows close and the consumer is deregistered.
+    static let interrupted = Atomic<Int32>(0)
 
     func validate() throws {
         if let endpoint {
@@ -135,10 +144,18 @@ struct SQL: ParsableCommand {
         let job: ContinuousSQLJob
         do {
             job = try ContinuousSQLJob(
-                query: query, stream: stream, client: kinesis, start: from == "trim-horizon" ? .trimHorizon : .latest)
+                query: query, stream: stream, client: kinesis, start: from == "trim-horizon" ? .trimHorizon : .latest,
+                fanOutConsumer: efo ? Self.fanOutConsumerName() : nil)
         } catch {
             fail("cannot open the in-memory SQLite database: \(error)")
         }
+        /// Ends the run with one line on stderr, the consumer deregistered first.
+        func stop(_ message: String) -> Never {
+            if let problem = job.close() { FileHandle.standardError.write(Data("ktop: \(problem)\n".utf8)) }
+            fail(message)
+        }
+        signal(SIGINT) { sig in SQL.interrupted.store(sig, ordering: .sequentiallyConsistent) }
+        signal(SIGTERM) { sig in SQL.interrupted.store(sig, ordering: .sequentiallyConsistent) }
         let writer = into.map { ResultWriter(stream: $0, client: kinesis) }
         let clock = WallClock()
         let started = clock.now()
@@ -165,26 +182,42 @@ struct SQL: ParsableCommand {
             FileHandle.standardOutput.write(Data(out.utf8))
             writer?.write(results, partitionBy: query.groupByKeys)
         }
-        while true {
+        while SQL.interrupted.load(ordering: .sequentiallyConsistent) == 0 {
             let now = clock.now()
             if let end, now >= end { break }
             emit(job.step(now: now))
-            if let failure = job.runner.failure { fail(failure.message) }
+            if let failure = job.runner.failure { stop(failure.message) }
             Thread.sleep(forTimeInterval: 0.1)
         }
         // A last read, then every open window closes.
         emit(job.step(now: clock.now()))
         emit(job.finish())
-        if let failure = job.runner.failure { fail(failure.message) }
+        if let failure = job.runner.failure { stop(failure.message) }
+        if let problem = job.close() { FileHandle.standardError.write(Data("ktop: \(problem)\n".utf8)) }
         let s = job.runner.stats
         var summary = "ktop sql: \(s.records) records read, \(s.windowsClosed) windows closed, \(s.late) late, "
             + "\(s.nonJSON) not JSON, \(s.overCap) over the memory cap"
-        if let lastError = job.consumer.stats.lastError { summary += "; last read error: \(lastError)" }
+        let calls = job.readerStats.calls
+        switch job.reader {
+        case .polling: summary += "; \(calls) GetRecords calls"
+        case .fanOut: summary += "; \(calls) SubscribeToShard events"
+        }
+        if let lastError = job.readerStats.lastError { summary += "; last read error: \(lastError)" }
         if let writer {
             summary += "; \(writer.written) rows written to \(writer.stream)"
             if writer.failed > 0 { summary += ", \(writer.failed) refused (\(writer.lastError ?? "?"))" }
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
         if let writer, writer.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// `ktop-sql-<host>-<pid>`, within Kinesis's consumer-name rules (`[a-zA-Z0-9_.-]`, 1…128).
+    static func fanOutConsumerName() -> String {
+        let host = ProcessInfo.processInfo.hostName.unicodeScalars.map { scalar -> Character in
+            let c = Character(scalar)
+            return c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "." || c == "-") ? c : "-"
+        }
+        let tail = "-\(ProcessInfo.processInfo.processIdentifier)"
+        return "ktop-sql-" + String(String(host).prefix(128 - "ktop-sql-".count - tail.count)) + tail
     }
 }

@@ -52,12 +52,15 @@ import Testing
         }
     }
 
-    @Test func countsEveryRecordOnceAcrossASplitAndWritesTheResults() throws {
+    @Test(arguments: [false, true])
+    func countsEveryRecordOnceAcrossASplitAndWritesTheResults(efo: Bool) throws {
         let bench = try Bench()
         let query = try ContinuousQuery(
             "SELECT user, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ROWTIME), INTERVAL '5' SECOND)) "
                 + "GROUP BY window_start, window_end, user", stream: "orders")
-        let job = try ContinuousSQLJob(query: query, stream: "orders", client: bench.service, start: .trimHorizon)
+        let job = try ContinuousSQLJob(
+            query: query, stream: "orders", client: bench.service, start: .trimHorizon,
+            fanOutConsumer: efo ? "ktop-sql-test" : nil)
         let writer = ResultWriter(stream: "derived", client: bench.service)
         var results: [WindowResult] = []
         var expected: [String: Int64] = [:]
@@ -118,6 +121,12 @@ import Testing
         let decoded = try derived.map { try JSONSerialization.jsonObject(with: $0.data) as? [String: Any] }
         #expect(decoded.allSatisfy { $0?["window_start"] is String && $0?["n"] is Int })
         #expect(Set(derived.map(\.partitionKey)) == Set(expected.keys))
+        if case .fanOut = job.reader { #expect(job.readerStats.calls > 0) } else { #expect(!efo) }
+        #expect(job.close() == nil)
+        let arn = try bench.service.describeStreamSummary(StreamInput(streamName: "orders")).streamDescriptionSummary
+            .streamARN
+        let consumers = try bench.service.listStreamConsumers(ListStreamConsumersInput(streamARN: arn)).consumers
+        #expect(consumers.allSatisfy { $0.consumerStatus == .deleting }, "\(consumers)")
     }
 
     @Test func groupByKeysSkipWindowColumnsAndExpressions() throws {

@@ -88,6 +88,7 @@ def test_tumbling_counts_per_user_and_into_a_derived_stream(server):
         got[r["user"]] = (n + r["n"], total + r["total"])
     assert got == expected
     assert "60 records read" in done.stderr and "0 not JSON" in done.stderr, done.stderr
+    assert "GetRecords calls" in done.stderr, done.stderr
     assert "meta TEXT" in done.stderr and "amount INTEGER" in done.stderr, done.stderr
     derived = read_all(client, "derived")
     assert sorted((d["window_start"], d["user"], d["n"]) for d in derived) == sorted(
@@ -160,3 +161,45 @@ def test_missing_stream_and_no_headless(server):
     assert done.returncode == 1 and "absent" in done.stderr and "ResourceNotFound" in done.stderr, done.stderr
     done = ktop_sql(server.endpoint, "SELECT 1 FROM s", "--window", "tumbling:10s", "--stream", "absent", timeout=20)
     assert done.returncode == 1 and "--headless" in done.stderr, done.stderr
+
+
+def test_efo_reads_through_subscribe_to_shard_and_deregisters(server):
+    client = kwire.make_client(server.endpoint)
+    create(client, "orders")
+    expected = put_orders(client, count=30)
+    done = ktop_sql(server.endpoint, TUMBLE, "--stream", "orders", "--headless", "--efo", "--from", "trim-horizon",
+                    "--duration", "6")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    got: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        n, total = got.get(r["user"], (0, 0))
+        got[r["user"]] = (n + r["n"], total + r["total"])
+    assert got == expected, done.stderr
+    assert "SubscribeToShard events" in done.stderr and "GetRecords" not in done.stderr, done.stderr
+    arn = client.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
+    consumers = client.list_stream_consumers(StreamARN=arn)["Consumers"]
+    assert all(c["ConsumerStatus"] == "DELETING" for c in consumers), consumers
+
+
+def test_ctrl_c_closes_the_open_windows(server):
+    client = kwire.make_client(server.endpoint)
+    create(client, "orders", shards=1)
+    expected = put_orders(client, count=9)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": "ktop", "AWS_SECRET_ACCESS_KEY": "ktop", "AWS_REGION": kwire.REGION})
+    proc = subprocess.Popen([kwire.find_ktop_binary(), "sql", TUMBLE, "--stream", "orders", "--headless",
+                             "--from", "trim-horizon", "--endpoint", server.endpoint],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(2.5)  # two polls of the stream (real time: the reader is a separate process)
+        proc.send_signal(2)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert sum(r["n"] for r in rows) == sum(n for n, _ in expected.values()), (out, err)
+    assert "9 records read" in err, err
