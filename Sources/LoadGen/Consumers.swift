@@ -57,6 +57,9 @@ public final class PollingConsumer {
     /// GetRecords `Limit` (1…10,000).
     public let limit: Int?
     public private(set) var stats = ConsumerStats()
+    /// Called with each GetRecords response's records and the shard they came from (for readers that use the
+    /// data, such as `ktop sql`; the load generator only counts).
+    public var onRecords: ((_ shardId: String, _ records: [Record]) -> Void)?
     private var readers: [String: Reader] = [:]
     private var started = false
     private let client: any KinesisClient
@@ -147,6 +150,7 @@ public final class PollingConsumer {
                 stats.records += Int64(out.records.count)
                 stats.bytes += out.records.reduce(0) { $0 + Int64($1.data.count + $1.partitionKey.utf8.count) }
                 if let last = out.records.last { r.lastSequence = last.sequenceNumber }
+                if let onRecords, !out.records.isEmpty { onRecords(id, out.records) }
                 r.behind = Int64(out.millisBehindLatest ?? 0)
                 r.iterator = out.nextShardIterator
                 r.throttleStreak = 0
@@ -208,6 +212,10 @@ public final class FanOutConsumer {
     public let stream: String
     public private(set) var stats = ConsumerStats()
     public private(set) var consumerARN: String?
+    /// Called with each event's records and the shard they came from (see `PollingConsumer.onRecords`).
+    public var onRecords: ((_ shardId: String, _ records: [Record]) -> Void)?
+    /// Start the stream's first shards at TRIM_HORIZON rather than LATEST.
+    public var startAtTrimHorizon = false
     private var subs: [String: Sub] = [:]
     private var active = false
     private let client: any KinesisClient
@@ -223,9 +231,11 @@ public final class FanOutConsumer {
         if subs.isEmpty {
             guard
                 let shards = try? client.listShards(
-                    ListShardsInput(streamName: stream, shardFilter: ShardFilter(type: .atLatest)))
+                    ListShardsInput(
+                        streamName: stream,
+                        shardFilter: ShardFilter(type: startAtTrimHorizon ? .atTrimHorizon : .atLatest)))
             else { return }
-            for s in shards.shards { subs[s.shardId] = Sub(retryAt: now) }
+            for s in shards.shards { subs[s.shardId] = Sub(retryAt: now, fromStart: startAtTrimHorizon) }
         }
         for id in subs.keys.sorted() {
             guard var s = subs[id], !s.done else { continue }
@@ -247,6 +257,7 @@ public final class FanOutConsumer {
                 stats.calls += 1
                 stats.records += Int64(event.records.count)
                 stats.bytes += event.records.reduce(0) { $0 + Int64($1.data.count + $1.partitionKey.utf8.count) }
+                if let onRecords, !event.records.isEmpty { onRecords(id, event.records) }
                 s.behind = Int64(event.millisBehindLatest)
                 if let c = event.continuationSequenceNumber {
                     s.continuation = c

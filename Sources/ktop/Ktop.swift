@@ -32,7 +32,7 @@ struct Ktop: AsyncParsableCommand {
               ktop --headless --endpoint http://127.0.0.1:4567 --duration 10
                                                      the demo's load against another ktop (or AWS, LocalStack)
             """,
-        subcommands: [Run.self, Attach.self, Serve.self, Scenarios.self, KPLCommand.self],
+        subcommands: [Run.self, Attach.self, Serve.self, Scenarios.self, KPLCommand.self, SQL.self],
         defaultSubcommand: Run.self)
 
     /// Catches a mistyped command before the default subcommand swallows it:
