@@ -1,7 +1,7 @@
 /// One Firehose delivery stream as the dashboard shows it: its buffer filling against both
 /// BufferingHints (whichever fills first flushes), what it delivered, how fresh and what failed.
 /// Firehose keeps no replay: once an object lands the buffer is empty, which is the teaching point.
-public struct DeliveryStreamRow: Hashable, Sendable {
+public struct DeliveryStreamRow: Hashable, Sendable, Codable {
     public var name: String
     /// "DirectPut" or the Kinesis stream it reads.
     public var source: String
@@ -47,7 +47,7 @@ public struct DeliveryStreamRow: Hashable, Sendable {
 
 /// A continuous SQL query (`ktop sql`) as the dashboard shows it: its window, how many windows
 /// have closed, late records, and the newest closed window's result rows.
-public struct QueryRow: Hashable, Sendable {
+public struct QueryRow: Hashable, Sendable, Codable {
     public var name: String
     public var stream: String
     /// "tumbling 10s", "sliding 60s/10s".

@@ -49,6 +49,7 @@ struct DashboardRunner {
         var nextRefresh = Date()
         var dirty = true
         var faultsShown = faultsOn
+        var services: (deliveryStreams: [DeliveryStreamRow], queries: [QueryRow]) = ([], [])
         let scenarios = Scenario.builtIns.map(\.name)
 
         func refresh() {
@@ -62,6 +63,8 @@ struct DashboardRunner {
                 historyFor: model.shardIdsShown, source: header.kind == "embedded" ? nil : header.endpoint,
                 connection: connection, readOnly: readOnly)
             data.faultsOn = faultsShown
+            data.deliveryStreams = services.deliveryStreams
+            data.queries = services.queries
             model.update(data: data)
         }
 
@@ -90,6 +93,7 @@ struct DashboardRunner {
                     model.view.rateFactor = 1
                     model.view.keyStrategy = .scenario
                     model.view.selectedShardId = nil
+                    services = ([], [])
                     // An attached source says what it is and how it measures (the embedded engine logs its scenario).
                     if h.kind != "embedded" {
                         for line in [h.title] + h.notes { model.log(EventLine(time: "", kind: .narration, text: line)) }
@@ -99,6 +103,7 @@ struct DashboardRunner {
                     store.ingest(s.engine, consumers: s.consumers, producers: s.producers, latencies: s.latencies)
                     connection = s.connection
                     if let active = s.faultsActive { faultsShown = active }
+                    services = (s.deliveryStreams, s.queries)
                 case .log(let time, let kind, let text):
                     model.log(EventLine(time: time, kind: kind, text: text))
                     dirty = true

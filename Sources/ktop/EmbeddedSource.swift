@@ -38,6 +38,8 @@ final class EmbeddedSource: SampleSource {
         /// Samples start with a baseline at the run's time zero (the stream ACTIVE), so that every
         /// interval is one second and the first second's traffic shows as rates.
         var baselineTaken = false
+        /// The scenario's SQL queries, reading the stream through the engine's Kinesis API.
+        var queries: ScenarioQueries
         var scenario: Scenario { run.scenario }
         var engine: KinesisEngine { run.engine }
         var runner: LoadRunner { run.runner }
@@ -148,9 +150,11 @@ final class EmbeddedSource: SampleSource {
         events.append(
             .log(time: stamp, kind: .narration, text: "Scenario \(scenario.name) (seed \(seed)): \(scenario.summary)"))
         for note in scenario.engine.notes { events.append(.log(time: stamp, kind: .narration, text: "Note: " + note)) }
+        let queries = ScenarioQueries(scenario.queries, stream: scenario.stream.name, client: engine.service())
         let world = World(
             run: run, clock: clock, manual: manual, accelerated: accelerated, listener: listener,
-            latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now())
+            latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now(),
+            queries: queries)
         return world
     }
 
@@ -166,6 +170,13 @@ final class EmbeddedSource: SampleSource {
         for line in world.runner.takeNarration() {
             out.events.append(.narration(seconds: line.at.components.seconds, phase: line.phase, text: line.text))
         }
+        // The services read the stream once the scenario runs on it (the stream is ACTIVE).
+        if world.runner.startTime != nil, !world.queries.isEmpty {
+            world.queries.step(now: now)
+        }
+        for message in world.queries.takeMessages() {
+            out.events.append(.log(time: Self.time(now), kind: .engine, text: message))
+        }
         // A stream that never becomes ACTIVE still shows (as CREATING) after a few seconds.
         if !world.baselineTaken, world.runner.startTime != nil || now - world.created > .seconds(5) {
             world.baselineTaken = true
@@ -176,10 +187,11 @@ final class EmbeddedSource: SampleSource {
                     SourceSample(
                         engine: world.engine.sample(),
                         consumers: world.runner.pollingConsumers.map(\.report)
-                            + world.runner.kclApplications.map(\.report),
+                            + world.runner.kclApplications.map(\.report) + world.queries.consumerReports,
                         producers: world.runner.producers.map(\.report), latencies: world.latencies.drain(),
                         phase: world.runner.currentPhase, faults: world.engine.faults?.counts(),
-                        faultsActive: world.engine.faults.map { !$0.plan.rules.isEmpty } ?? false)))
+                        faultsActive: world.engine.faults.map { !$0.plan.rules.isEmpty } ?? false,
+                        queries: world.queries.rows)))
             emitted += 1
             for e in world.engine.events.events(after: world.lastEventId) {
                 out.events.append(.log(time: Self.time(e.time), kind: .engine, text: e.message))

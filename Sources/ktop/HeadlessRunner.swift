@@ -1,3 +1,4 @@
+import Dashboard
 import Foundation
 import LoadGen
 import Metrics
@@ -57,7 +58,8 @@ struct HeadlessRunner {
                 case .json:
                     let line = HeadlessLine(
                         header: h, phase: s.phase, connection: s.connection ?? connection, narration: narration,
-                        events: events, snapshot: snap, faults: s.faults)
+                        events: events, snapshot: snap, faults: s.faults, deliveryStreams: s.deliveryStreams,
+                        queries: s.queries)
                     if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
                     narration = []
                     events = []
@@ -104,10 +106,13 @@ struct HeadlessLine: Encodable {
     let snapshot: Snapshot
     /// Faults injected since the run started, when the engine injects any (`--faults`, a `setFaults` phase).
     var faults: [FaultCount]? = nil
+    /// Firehose delivery streams and SQL queries beside the stream; absent when there are none.
+    var deliveryStreams: [DeliveryStreamRow] = []
+    var queries: [QueryRow] = []
 
     enum CodingKeys: String, CodingKey {
         case time, clockSpeed, clock, limits, seed, scenario, phase, narration, notes, retainedBytes, streams
-        case source, connection, events, faults
+        case source, connection, events, faults, deliveryStreams, queries
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -134,5 +139,7 @@ struct HeadlessLine: Encodable {
             for f in faults { byKind[f.kind.rawValue, default: [:]][f.operation.rawValue] = f.count }
             try c.encode(byKind, forKey: .faults)
         }
+        if !deliveryStreams.isEmpty { try c.encode(deliveryStreams, forKey: .deliveryStreams) }
+        if !queries.isEmpty { try c.encode(queries, forKey: .queries) }
     }
 }

@@ -79,6 +79,9 @@ struct SourceSample: Sendable {
     var faults: [FaultCount]? = nil
     /// Whether faults are being injected now (embedded only: a scenario's setFaults switches them).
     var faultsActive: Bool? = nil
+    /// Firehose delivery streams and SQL queries running beside the stream (embedded scenarios).
+    var deliveryStreams: [DeliveryStreamRow] = []
+    var queries: [QueryRow] = []
 }
 
 /// Runs a source turn after turn until it finishes or `stop` says so:

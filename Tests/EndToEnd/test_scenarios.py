@@ -72,3 +72,34 @@ def test_bad_scenario_file_is_one_clear_line(ktop_bin, tmp_path):
     p = run(ktop_bin, "--scenario", str(path), "--headless", timeout=30)
     assert p.returncode != 0
     assert "unknown key distribution 'gauss'" in p.stderr
+
+
+def test_sql_windows_runs_its_queries_as_consumers_and_closes_windows(ktop_bin):
+    """The sql-windows story on the manual clock: both queries read the stream as polling consumers
+    (they appear among the stream's consumers), their 10 s windows close, and tenant-3, which fails
+    five times as often, tops the error rate in every closed window."""
+    p = run(ktop_bin, "--scenario", "sql-windows", "--headless", "--speed", "max", "--duration", "35", "--seed", "4")
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    last = lines[-1]
+    queries = {q["name"]: q for q in last["queries"]}
+    assert set(queries) == {"top-users", "tenant-errors"}
+    for q in queries.values():
+        assert q["window"] == "tumbling 10s"
+        assert q["windowsClosed"] >= 2, q
+        assert "error" not in q or q["error"] is None, q
+    errors = queries["tenant-errors"]
+    assert errors["columns"] == ["tenant", "error_pct", "n"]
+    assert errors["rows"][0][0] == "tenant-3", errors["rows"]
+    assert sorted(r[0] for r in errors["rows"]) == [f"tenant-{i}" for i in range(6)]
+    # The tenants partition the window: their counts add up to a full 10 s of ~400 rec/s.
+    total = sum(int(r[2]) for r in errors["rows"])
+    assert 3_000 <= total <= 5_000, total
+    top = queries["top-users"]["rows"]
+    assert len(top) == 3 and int(top[0][1]) >= int(top[1][1]) >= int(top[2][1])
+    consumers = {c["name"] for c in last["streams"][0]["consumers"]}
+    assert {"sql:top-users", "sql:tenant-errors"} <= consumers
+    # Queries appear only where a scenario runs some.
+    demo = run(ktop_bin, "--headless", "--speed", "max", "--duration", "3", "--seed", "4")
+    assert demo.returncode == 0, demo.stderr
+    assert all("queries" not in json.loads(l) for l in demo.stdout.splitlines() if l.strip())
