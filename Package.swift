@@ -61,11 +61,18 @@ let package = Package(
         // A remote stream as engine-shaped samples (`ktop attach`): control plane, reader, stream list.
         .target(name: "Attach", dependencies: ["StreamEngine", "LoadGen", "KinesisAPI", "Metrics"]),
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        // Firehose's GZIP and ZIP objects deflate with the system zlib (zlib1g-dev): no package to fetch or
+        // build (first-build cost: one small module; compress-nio/ZIPFoundation would each add a package).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Amazon Data Firehose (`Firehose_20150804.*` on ktop serve): delivery streams into a local S3 folder.
+        .target(name: "Firehose", dependencies: ["StreamEngine", "LoadGen", "CZlib"]),
+        .testTarget(name: "FirehoseTests", dependencies: ["Firehose", "StreamEngine", "LoadGen"]),
         .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
                 "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses", "Attach",
+                "Firehose",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
