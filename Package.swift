@@ -73,12 +73,19 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // Firehose's GZIP and ZIP objects deflate with the system zlib (zlib1g-dev): no package to fetch or
+        // build (first-build cost: one small module; compress-nio/ZIPFoundation would each add a package).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Amazon Data Firehose (`Firehose_20150804.*` on ktop serve): delivery streams into a local S3 folder.
+        .target(name: "Firehose", dependencies: ["StreamEngine", "LoadGen", "CZlib"]),
+        .testTarget(name: "FirehoseTests", dependencies: ["Firehose", "StreamEngine", "LoadGen"]),
         .target(name: "Dashboard", dependencies: ["StreamEngine", "Metrics"]),
         .executableTarget(
             name: "ktop",
             dependencies: [
                 "StreamEngine", "Metrics", "LoadGen", "KinesisAPI", "Dashboard", "CNcurses", "Attach",
                 "Analytics",
+                "Firehose",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -356,7 +356,7 @@ public struct SigV4Verifier: Sendable {
     @discardableResult
     public func verify(
         method: String, uri: String, headers: [(name: String, value: String)],
-        body: UnsafeRawBufferPointer, now: Date
+        body: UnsafeRawBufferPointer, now: Date, service: String = "kinesis"
     ) throws(KinesisError) -> SigV4CredentialScope {
         func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
 
@@ -394,7 +394,7 @@ public struct SigV4Verifier: Sendable {
                 "Credential must have exactly 5 slash-delimited elements, "
                     + "e.g. keyid/date/region/service/term, got '\(credential)'")
         }
-        if let message = Self.scopeProblems(scope, amzDate: amzDate) {
+        if let message = Self.scopeProblems(scope, amzDate: amzDate, service: service) {
             throw KinesisError(.invalidSignature, message)
         }
         guard let secret = secrets[scope.accessKeyId] else {
@@ -515,13 +515,14 @@ public struct SigV4Verifier: Sendable {
     ///   twitchscience/kinsumer#57; SageMaker's identical form, disneystreaming/smithy4s#1568).
     /// - terminator: "Credential should be scoped with a valid terminator: 'aws4_request', not 'x'. "
     ///   (dynalite's AWS capture; the only server text found).
-    static func scopeProblems(_ scope: SigV4CredentialScope, amzDate: String) -> String? {
+    /// `service` is the signing name of the service the target names (`firehose` for Firehose_20150804).
+    static func scopeProblems(_ scope: SigV4CredentialScope, amzDate: String, service: String = "kinesis") -> String? {
         var message = ""
         if !SigV4CredentialScope.isPlausibleRegion(scope.region) {
             message += "Credential should be scoped to a valid region. "
         }
-        if scope.service != "kinesis" {
-            message += "Credential should be scoped to correct service: 'kinesis'. "
+        if scope.service != service {
+            message += "Credential should be scoped to correct service: '\(service)'. "
         }
         if scope.terminator != "aws4_request" {
             message +=

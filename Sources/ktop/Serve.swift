@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Firehose
 import Foundation
 import KinesisAPI
 import Metrics
@@ -61,6 +62,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "TLS (HTTPS)") var tlsOptions: TLSOptions
 
+    @OptionGroup(title: "Firehose") var firehoseOptions: FirehoseOptions
+
     func validate() throws {
         guard (0...65_535).contains(port) else {
             throw ValidationError("--port must be between 0 and 65535, e.g. --port 4567.")
@@ -71,6 +74,7 @@ struct Serve: AsyncParsableCommand {
         }
         _ = try engineOptions.engineConfiguration()
         _ = try priceOptions.metricsConfiguration()
+        _ = try firehoseOptions.processorCommands()
     }
 
     func run() async throws {
@@ -104,7 +108,11 @@ struct Serve: AsyncParsableCommand {
             host: host, port: port, verifySigV4: verifySigV4 ? accepted : nil)
         serverConfig.connectionLimits = try connectionOptions.connectionLimits()
         serverConfig.tls = tls?.tls
-        serverConfig.metricsText = { PrometheusText.render(metrics.withLock { $0 }) }
+        let firehose = try firehoseOptions.service(engine: engine, clock: engine.clock)
+        serverConfig.jsonServices = [firehose.jsonService]
+        serverConfig.metricsText = {
+            PrometheusText.render(metrics.withLock { $0 }) + FirehosePrometheus.render(firehose.sample())
+        }
         serverConfig.notices = { FileHandle.standardError.write(Data("ktop serve: \($0)\n".utf8)) }
         // A scrape in the first second, before the ticker's first sample, must not get an empty body.
         metrics.withLock { $0.ingest(engine.sample()) }
@@ -129,6 +137,8 @@ struct Serve: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 engine.tick()
+                // Firehose's delivery loop: source reads, due buffers, objects written.
+                firehose.tick()
                 let sample = engine.sample()
                 metrics.withLock { $0.ingest(sample) }
                 // Storage trouble is for the operator's log too, not only the event feed.

@@ -55,6 +55,8 @@ struct KinesisRequestProcessor: Sendable {
     var ktopRoutes: KtopRoutes?
     /// Faults to inject into Kinesis calls (`--faults`), when asked for.
     var faults: FaultInjector?
+    /// Other AWS JSON 1.1 services on the same port, by target prefix (Firehose_20150804).
+    var jsonServices: [String: JSONService] = [:]
 
     func process(_ request: KinesisRequest) -> KinesisResponse {
         var headers = HTTPHeaders()
@@ -99,7 +101,7 @@ struct KinesisRequestProcessor: Sendable {
             } catch {
                 return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
-            guard target.operation != nil else {
+            guard target.operation != nil || jsonService(for: target, encoding) != nil else {
                 return Self.errorResponse(KinesisError(.unknownOperation, ""), encoding: encoding, headers: headers)
             }
         }
@@ -110,6 +112,9 @@ struct KinesisRequestProcessor: Sendable {
                 return Self.xmlError(refusal.type.rawValue, refusal.message, status: .forbidden, headers: headers)
             }
             return Self.errorResponse(refusal, encoding: encoding, headers: headers)
+        }
+        if let service = jsonService(for: target, encoding), let name = target.operationName {
+            return respondJSONService(service, operation: name, request, credentials, headers: headers)
         }
         guard let encoding, let operation = target.operation else { return Self.unroutable(target, headers: headers) }
         if let verifier {
@@ -163,6 +168,33 @@ struct KinesisRequestProcessor: Sendable {
         } catch {
             return Self.errorResponse(error, encoding: encoding, headers: headers)
         }
+    }
+
+    /// The other service a JSON request's target names (JSON 1.1 only: Firehose has no CBOR).
+    private func jsonService(for target: TargetHeader, _ encoding: KinesisBodyEncoding?) -> JSONService? {
+        guard encoding == .json, let name = target.service, target.operationName != nil else { return nil }
+        return jsonServices[name]
+    }
+
+    /// A request for another JSON service: the same credential checks (with its signing name), then its handler.
+    private func respondJSONService(
+        _ service: JSONService, operation: String, _ request: KinesisRequest, _ credentials: RequestCredentials,
+        headers: HTTPHeaders
+    ) -> KinesisResponse {
+        if let verifier {
+            do {
+                try credentials.verify(request, with: verifier, now: now(), service: service.signingName)
+            } catch {
+                return Self.errorResponse(error, encoding: .json, headers: headers)
+            }
+        }
+        let region = credentials.scope.map(\.region).flatMap(Self.plausibleRegion) ?? defaultRegion
+        let body = request.body.getBytes(at: request.body.readerIndex, length: request.body.readableBytes) ?? []
+        let reply = service.handle(operation, body, region)
+        var h = headers
+        h.add(name: "Content-Type", value: KinesisBodyEncoding.json.contentType)
+        return KinesisResponse(
+            status: HTTPResponseStatus(statusCode: reply.status), headers: h, body: .bytes(reply.body), encoding: .json)
     }
 
     /// An authenticated request without a JSON or CBOR content type: Coral cannot route it.
@@ -303,7 +335,9 @@ struct RequestCredentials {
             ?? query.value("X-Amz-Credential").flatMap(SigV4CredentialScope.init(credential:))
     }
 
-    func verify(_ request: KinesisRequest, with verifier: SigV4Verifier, now: Date) throws(KinesisError) {
+    func verify(
+        _ request: KinesisRequest, with verifier: SigV4Verifier, now: Date, service: String = "kinesis"
+    ) throws(KinesisError) {
         guard authorization != nil else {
             // SDKs never presign Kinesis calls; ktop checks header signatures only.
             throw KinesisError(
@@ -314,9 +348,26 @@ struct RequestCredentials {
         _ = try request.body.withUnsafeReadableBytes { raw in
             Result { () throws(KinesisError) in
                 try verifier.verify(
-                    method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now)
+                    method: request.method.rawValue, uri: request.uri, headers: pairs, body: raw, now: now,
+                    service: service)
             }
         }.get()
+    }
+}
+
+/// Another AWS JSON 1.1 service served beside Kinesis on the same port (Firehose): its target prefix,
+/// SigV4 signing name, and a handler from operation name, request body and region to status and body.
+public struct JSONService: Sendable {
+    public var targetPrefix: String
+    public var signingName: String
+    public typealias Handler = @Sendable (_ operation: String, _ body: [UInt8], _ region: String) -> (
+        status: Int, body: [UInt8]
+    )
+    public var handle: Handler
+    public init(targetPrefix: String, signingName: String, handle: @escaping Handler) {
+        self.targetPrefix = targetPrefix
+        self.signingName = signingName
+        self.handle = handle
     }
 }
 

@@ -65,6 +65,8 @@ public final class KinesisServer: Sendable {
         /// Where the server reports a limit being hit (at most once a minute each):
         /// out of file descriptors, the connection cap, the body budget. nil: silent.
         public var notices: (@Sendable (String) -> Void)?
+        /// Other AWS JSON 1.1 services on the same port (Firehose), routed by their target prefix.
+        public var jsonServices: [JSONService] = []
 
         public init(
             host: String = "127.0.0.1", port: Int = 4567, maxRequestBodyBytes: Int = 16 << 20,
@@ -220,6 +222,8 @@ public final class KinesisServer: Sendable {
             dispatcher: dispatcher, verifier: configuration.verifySigV4.map { SigV4Verifier(credentials: $0) },
             defaultRegion: defaultRegion)
         processor.metricsText = configuration.metricsText
+        processor.jsonServices = Dictionary(
+            configuration.jsonServices.map { ($0.targetPrefix, $0) }, uniquingKeysWith: { _, last in last })
         // ktop's JSON routes read the engine the Kinesis operations go to.
         processor.ktopRoutes = (dispatcher as? EngineDispatcher).map { KtopRoutes(engine: $0.engine) }
         // --faults: one injector for the engine (per-record failures) and the front door (the rest).
