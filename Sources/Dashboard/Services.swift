@@ -13,7 +13,6 @@ public struct DeliveryStreamRow: Hashable, Sendable, Codable {
     public var bufferAgeSeconds: Double
     /// IntervalInSeconds.
     public var intervalSeconds: Double
-    public var incomingRecordsPerSecond: Double
     public var objectsDelivered: Int
     public var bytesDelivered: Double
     /// DeliveryToS3.DataFreshness: age of the oldest record not yet delivered, seconds.
@@ -22,8 +21,8 @@ public struct DeliveryStreamRow: Hashable, Sendable, Codable {
     public var failedRecords: Int
     public init(
         name: String, source: String, status: String, bufferedBytes: Double, bufferSizeBytes: Double,
-        bufferAgeSeconds: Double, intervalSeconds: Double, incomingRecordsPerSecond: Double,
-        objectsDelivered: Int, bytesDelivered: Double, freshnessSeconds: Double, failedRecords: Int
+        bufferAgeSeconds: Double, intervalSeconds: Double, objectsDelivered: Int, bytesDelivered: Double,
+        freshnessSeconds: Double, failedRecords: Int
     ) {
         self.name = name
         self.source = source
@@ -32,7 +31,6 @@ public struct DeliveryStreamRow: Hashable, Sendable, Codable {
         self.bufferSizeBytes = bufferSizeBytes
         self.bufferAgeSeconds = bufferAgeSeconds
         self.intervalSeconds = intervalSeconds
-        self.incomingRecordsPerSecond = incomingRecordsPerSecond
         self.objectsDelivered = objectsDelivered
         self.bytesDelivered = bytesDelivered
         self.freshnessSeconds = freshnessSeconds

@@ -14,6 +14,8 @@ final class EmbeddedSource: SampleSource {
     private let speed: Speed
     private let configuration: EngineConfiguration
     private let listen: ListenAddress?
+    /// The folder standing in for S3, where a scenario's Firehose delivery streams write (`--s3-dir`).
+    private let s3Directory: URL
     /// Stop after this many one-second samples (nil: until stopped).
     private let samples: Int?
     private var emitted = 0
@@ -40,6 +42,8 @@ final class EmbeddedSource: SampleSource {
         var baselineTaken = false
         /// The scenario's SQL queries, reading the stream through the engine's Kinesis API.
         var queries: ScenarioQueries
+        /// The scenario's Firehose delivery streams, reading the stream into the local S3 folder.
+        var firehose: ScenarioFirehose
         var scenario: Scenario { run.scenario }
         var engine: KinesisEngine { run.engine }
         var runner: LoadRunner { run.runner }
@@ -48,19 +52,20 @@ final class EmbeddedSource: SampleSource {
 
     init(
         scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration,
-        listen: ListenAddress? = nil,
+        listen: ListenAddress? = nil, s3Directory: URL = URL(fileURLWithPath: "ktop-s3", isDirectory: true),
         duration: Double? = nil, checkExpectations: Bool = false
     ) {
         self.seed = seed
         self.speed = speed
         self.configuration = configuration
         self.listen = listen
+        self.s3Directory = s3Directory
         self.samples = duration.map { Int(Int64(saturating: max(1, $0.rounded(.up)))) }
         self.checkExpectations = checkExpectations
         var events: [SourceEvent] = []
         world = Self.makeWorld(
             scenario, seed: seed, speed: speed, configuration: configuration, listen: listen,
-            listener: nil, events: &events)
+            listener: nil, s3Directory: s3Directory, events: &events)
         pending = events
     }
 
@@ -74,7 +79,7 @@ final class EmbeddedSource: SampleSource {
 
     private static func makeWorld(
         _ scenario: Scenario, seed: UInt64, speed: Speed, configuration: EngineConfiguration,
-        listen: ListenAddress?, listener: APIListener?, events: inout [SourceEvent]
+        listen: ListenAddress?, listener: APIListener?, s3Directory: URL, events: inout [SourceEvent]
     ) -> World {
         var listener = listener
         let manual: ManualClock?
@@ -154,7 +159,10 @@ final class EmbeddedSource: SampleSource {
         let world = World(
             run: run, clock: clock, manual: manual, accelerated: accelerated, listener: listener,
             latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now(),
-            queries: queries)
+            queries: queries,
+            firehose: ScenarioFirehose(
+                scenario.deliveryStreams, stream: scenario.stream.name, engine: engine, clock: clock,
+                s3Directory: s3Directory))
         return world
     }
 
@@ -171,10 +179,11 @@ final class EmbeddedSource: SampleSource {
             out.events.append(.narration(seconds: line.at.components.seconds, phase: line.phase, text: line.text))
         }
         // The services read the stream once the scenario runs on it (the stream is ACTIVE).
-        if world.runner.startTime != nil, !world.queries.isEmpty {
-            world.queries.step(now: now)
+        if world.runner.startTime != nil {
+            if !world.queries.isEmpty { world.queries.step(now: now) }
+            if !world.firehose.isEmpty { world.firehose.step(now: now) }
         }
-        for message in world.queries.takeMessages() {
+        for message in world.queries.takeMessages() + world.firehose.takeMessages() {
             out.events.append(.log(time: Self.time(now), kind: .engine, text: message))
         }
         // A stream that never becomes ACTIVE still shows (as CREATING) after a few seconds.
@@ -187,11 +196,12 @@ final class EmbeddedSource: SampleSource {
                     SourceSample(
                         engine: world.engine.sample(),
                         consumers: world.runner.pollingConsumers.map(\.report)
-                            + world.runner.kclApplications.map(\.report) + world.queries.consumerReports,
+                            + world.runner.kclApplications.map(\.report) + world.queries.consumerReports
+                            + world.firehose.consumerReports,
                         producers: world.runner.producers.map(\.report), latencies: world.latencies.drain(),
                         phase: world.runner.currentPhase, faults: world.engine.faults?.counts(),
                         faultsActive: world.engine.faults.map { !$0.plan.rules.isEmpty } ?? false,
-                        queries: world.queries.rows)))
+                        deliveryStreams: world.firehose.rows, queries: world.queries.rows)))
             emitted += 1
             for e in world.engine.events.events(after: world.lastEventId) {
                 out.events.append(.log(time: Self.time(e.time), kind: .engine, text: e.message))
@@ -315,7 +325,7 @@ final class EmbeddedSource: SampleSource {
             world.engine.close() // releases the data directory for the new run
             world = Self.makeWorld(
                 s, seed: seed, speed: speed, configuration: configuration, listen: listen,
-                listener: world.listener, events: &events)
+                listener: world.listener, s3Directory: s3Directory, events: &events)
             return events
         case .quit:
             return []

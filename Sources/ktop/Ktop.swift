@@ -220,6 +220,13 @@ struct Run: ParsableCommand {
 
     @OptionGroup(title: "Connection limits of the --listen server") var connectionOptions: ConnectionOptions
 
+    @Option(
+        name: .customLong("s3-dir"),
+        help: ArgumentHelp(
+            "Folder standing in for S3, where a scenario's Firehose delivery streams write (bucket B is DIR/B/).",
+            valueName: "dir"))
+    var s3Dir: String = "ktop-s3"
+
     @OptionGroup(title: "TLS of the --listen server") var tlsOptions: TLSOptions
 
     @OptionGroup var engineOptions: EngineOptions
@@ -343,11 +350,14 @@ struct Run: ParsableCommand {
         let length = duration ?? scenario.duration.map { Double($0.nanoseconds) / 1e9 + 1 }
         let speed = self.speed
         let address = listen
+        let s3 = URL(fileURLWithPath: s3Dir, isDirectory: true)
         guard headless else {
             // The live dashboard; without a terminal it says to use --headless and exits nonzero.
             let status = DashboardRunner(
                 makeSource: {
-                    EmbeddedSource(scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address)
+                    EmbeddedSource(
+                        scenario: scenario, seed: seed, speed: speed, configuration: config, listen: address,
+                        s3Directory: s3)
                 }, metrics: metrics, faultsOn: config.faults != nil
             ).run()
             if status != 0 { throw ExitCode(status) }
@@ -356,7 +366,7 @@ struct Run: ParsableCommand {
         HeadlessRunner(format: format == "text" ? .text : .json, metrics: metrics).run(
             EmbeddedSource(
                 scenario: scenario, seed: seed, speed: speed, configuration: config, listen: listen,
-                duration: length, checkExpectations: format == "text"))
+                s3Directory: s3, duration: length, checkExpectations: format == "text"))
     }
 }
 

@@ -8,7 +8,7 @@ struct ServicesPaneTests {
     static func deliveryStream(buffered: Double = 2_500_000, age: Double = 20) -> DeliveryStreamRow {
         DeliveryStreamRow(
             name: "to-s3", source: "orders", status: "ACTIVE", bufferedBytes: buffered, bufferSizeBytes: 5_242_880,
-            bufferAgeSeconds: age, intervalSeconds: 60, incomingRecordsPerSecond: 100, objectsDelivered: 7,
+            bufferAgeSeconds: age, intervalSeconds: 60, objectsDelivered: 7,
             bytesDelivered: 9_000_000, freshnessSeconds: 20, failedRecords: 0)
     }
 

@@ -103,3 +103,37 @@ def test_sql_windows_runs_its_queries_as_consumers_and_closes_windows(ktop_bin):
     demo = run(ktop_bin, "--headless", "--speed", "max", "--duration", "3", "--seed", "4")
     assert demo.returncode == 0, demo.stderr
     assert all("queries" not in json.loads(l) for l in demo.stdout.splitlines() if l.strip())
+
+
+def test_firehose_buffering_flushes_by_size_then_by_time(ktop_bin, tmp_path):
+    """The firehose-buffering story on the manual clock: while ~200 KB/s arrive the 1 MiB size hint
+    fills first (objects of about 1 MiB, seconds apart); after the load drops at 30 s the 20 s interval
+    flushes smaller objects; the objects hold exactly the bytes Firehose says it delivered, and its reader
+    shows among the stream's consumers."""
+    s3 = tmp_path / "s3"
+    p = run(ktop_bin, "--scenario", "firehose-buffering", "--headless", "--speed", "max", "--duration", "75",
+            "--seed", "4", "--s3-dir", str(s3))
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    last = lines[-1]
+    [d] = last["deliveryStreams"]
+    assert d["name"] == "clicks-to-s3" and d["source"] == "clicks"
+    assert d["bufferSizeBytes"] == 1024 * 1024 and d["intervalSeconds"] == 20
+    objects = sorted((s3 / "ktop-scenarios" / "clicks-to-s3").rglob("clicks-to-s3-1-*"))
+    assert len(objects) == d["objectsDelivered"], objects
+    sizes = [o.stat().st_size for o in objects]
+    assert sum(sizes) == d["bytesDelivered"]
+    # Uncompressed, so stored bytes are the records' bytes. The buffer closes with the record that fills
+    # it, so a size flush is 1 MiB plus less than one record (records are at most 1,000 bytes here).
+    by_size = [s for s in sizes if s >= 1024 * 1024]
+    by_time = [s for s in sizes if s < 400 * 1024]
+    assert len(by_size) >= 4, sizes
+    assert all(s < 1024 * 1024 + 1_000 for s in by_size), sizes
+    assert len(by_time) >= 1, sizes
+    # Object names carry the delivery stream's name and version and sit under the default UTC hour prefix.
+    rel = objects[0].relative_to(s3 / "ktop-scenarios" / "clicks-to-s3").parts
+    assert len(rel) == 5 and len(rel[0]) == 4 and all(len(x) == 2 for x in rel[1:4]), rel
+    landed = [e for l in lines for e in l["events"] if e.startswith("Firehose clicks-to-s3: object")]
+    assert len(landed) == len(objects)
+    consumers = {c["name"] for c in last["streams"][0]["consumers"]}
+    assert "firehose:clicks-to-s3" in consumers and "replay" in consumers
