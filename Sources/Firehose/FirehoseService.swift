@@ -552,9 +552,9 @@ public final class FirehoseService: Sendable {
         let account = account
         return try state.withLock { (s) throws(FirehoseError) -> T in
             guard var st = s[region]?[name] else { throw FirehoseError.notFound(name, account: account) }
-            let result = try body(&st)
-            s[region]?[name] = st
-            return result
+            // Written back on a throw too: a throttled PutRecord still counts in ThrottledRecords.
+            defer { s[region]?[name] = st }
+            return try body(&st)
         }
     }
 
