@@ -74,13 +74,20 @@ public final class ContinuousSQLJob {
         }
         let batch = received.map { shard, r in
             SourceRecord(
-                arrival: r.approximateArrivalTimestamp.map { Instant(secondsSinceEpoch: $0.timeIntervalSince1970) }
-                    ?? now,
+                arrival: r.approximateArrivalTimestamp.map(Self.arrival) ?? now,
                 partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, shardId: shard, data: r.data)
         }
         received = []
         runner.add(batch)
         return runner.advance(now: now)
+    }
+
+    /// The arrival to the millisecond: the wire carries epoch seconds with a fraction, and 0.123 s read as
+    /// 0.12299… must not move a record into the window before. Saturates far outside any real time.
+    static func arrival(_ date: Date) -> Instant {
+        let ms = (date.timeIntervalSince1970 * 1_000).rounded()
+        guard ms.isFinite, abs(ms) < 9e15 else { return Instant(secondsSinceEpoch: date.timeIntervalSince1970) }
+        return Instant(millisecondsSinceEpoch: Int64(ms))
     }
 
     /// Ends the run: every open window closes, as Flink closes them at the end of a bounded input.

@@ -136,3 +136,14 @@ import Testing
         #expect(q.groupByKeys == ["tenant", "user"])
     }
 }
+
+@Suite struct ArrivalTests {
+    @Test func arrivalIsRoundedToTheMillisecondAndNeverTraps() {
+        let t = Date(timeIntervalSince1970: 1_764_000_009.999_999_9)
+        #expect(ContinuousSQLJob.arrival(t).millisecondsSinceEpoch == 1_764_000_010_000)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: 1_764_000_000.123)).millisecondsSinceEpoch
+            == 1_764_000_000_123)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: 1e300)) == .distantFuture)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: -1e300)) == .distantPast)
+    }
+}
