@@ -331,3 +331,31 @@ private struct Expected: Hashable {
         #expect(runner.schema?.columns.contains { $0.name == "it's" } == true)
     }
 }
+
+@Suite struct CommonTableExpressionTests {
+    func run(_ sql: String) throws -> (ContinuousSQL, [WindowResult]) {
+        let query = try ContinuousQuery(sql, stream: "s", flagWindow: try .tumbling(millis: 10_000))
+        let runner = try ContinuousSQL(query: query, stream: "s")
+        runner.add((0..<3).map { i in
+            SourceRecord(arrival: Instant(millisecondsSinceEpoch: 1_764_000_000_000 + Int64(i)), partitionKey: "k",
+                         sequenceNumber: "\(i)", shardId: "s", data: Data("{\"v\":\(i)}".utf8))
+        })
+        return (runner, runner.finish())
+    }
+
+    @Test func aQueryWithItsOwnWithClauseSeesTheWindow() throws {
+        let (runner, results) = try run("WITH big AS (SELECT * FROM s WHERE v > 0) SELECT COUNT(*), SUM(v) FROM big")
+        #expect(runner.failure == nil)
+        #expect(results.first?.rows == [[.integer(2), .integer(3)]])
+    }
+
+    @Test func aWithThatWritesIsRefusedAtStart() throws {
+        for sql in ["WITH x AS (SELECT 1) DELETE FROM ktop_rows", "WITH x AS (SELECT 1) INSERT INTO ktop_rows SELECT 1",
+                    "WITH x AS (SELECT 1) UPDATE ktop_rows SET ROWTIME = 0"]
+        {
+            let (runner, results) = try run(sql)
+            #expect(runner.failure != nil, "\(sql)")
+            #expect(results.isEmpty)
+        }
+    }
+}
