@@ -60,6 +60,15 @@ public final class ContinuousSQLJob {
         }
     }
 
+    /// What a pane or a report shows of the running query, as one value that can cross threads.
+    public var status: ContinuousSQLStatus {
+        ContinuousSQLStatus(
+            query: runner.query.original, window: runner.query.window, windowForm: runner.query.windowForm,
+            schema: runner.schema, stats: runner.stats, reader: readerStats,
+            readsByFanOut: { if case .fanOut = reader { true } else { false } }(),
+            failure: runner.failure?.message)
+    }
+
     /// Reads what is due and returns the windows that closed by `now`.
     public func step(now: Instant) -> [WindowResult] {
         switch reader {
@@ -109,6 +118,20 @@ public final class ContinuousSQLJob {
                 + "remove it with DeregisterStreamConsumer, it counts against the stream's 20"
         }
     }
+}
+
+/// A running query's state for display (the dashboard's query pane, a scenario's report): the query and its
+/// window, the discovered columns, the runner's and the reader's counters, and why it stopped if it did.
+public struct ContinuousSQLStatus: Sendable, Equatable {
+    public var query: String
+    public var window: WindowSpec
+    public var windowForm: String
+    /// Nil until schema discovery has run on the first records.
+    public var schema: DiscoveredSchema?
+    public var stats: ContinuousSQLStats
+    public var reader: ConsumerStats
+    public var readsByFanOut: Bool
+    public var failure: String?
 }
 
 /// Writes result rows to a stream (`--into`): each row one record, its JSON line as the data, partitioned by

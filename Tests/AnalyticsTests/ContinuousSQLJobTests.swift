@@ -122,6 +122,9 @@ import Testing
         #expect(decoded.allSatisfy { $0?["window_start"] is String && $0?["n"] is Int })
         #expect(Set(derived.map(\.partitionKey)) == Set(expected.keys))
         if case .fanOut = job.reader { #expect(job.readerStats.calls > 0) } else { #expect(!efo) }
+        let status = job.status
+        #expect(status.readsByFanOut == efo && status.stats.records == 150 && status.failure == nil)
+        #expect(status.schema?.columns.map(\.name) == ["i", "user"] && status.window.sizeMillis == 5_000)
         #expect(job.close() == nil)
         let arn = try bench.service.describeStreamSummary(StreamInput(streamName: "orders")).streamDescriptionSummary
             .streamARN
