@@ -60,6 +60,15 @@ public final class ContinuousSQLJob {
         }
     }
 
+    /// What a pane or a report shows of the running query, as one value that can cross threads.
+    public var status: ContinuousSQLStatus {
+        ContinuousSQLStatus(
+            query: runner.query.original, window: runner.query.window, windowForm: runner.query.windowForm,
+            schema: runner.schema, stats: runner.stats, reader: readerStats,
+            readsByFanOut: { if case .fanOut = reader { true } else { false } }(),
+            failure: runner.failure?.message)
+    }
+
     /// Reads what is due and returns the windows that closed by `now`.
     public func step(now: Instant) -> [WindowResult] {
         switch reader {
@@ -74,13 +83,20 @@ public final class ContinuousSQLJob {
         }
         let batch = received.map { shard, r in
             SourceRecord(
-                arrival: r.approximateArrivalTimestamp.map { Instant(secondsSinceEpoch: $0.timeIntervalSince1970) }
-                    ?? now,
+                arrival: r.approximateArrivalTimestamp.map(Self.arrival) ?? now,
                 partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, shardId: shard, data: r.data)
         }
         received = []
         runner.add(batch)
         return runner.advance(now: now)
+    }
+
+    /// The arrival to the millisecond: the wire carries epoch seconds with a fraction, and 0.123 s read as
+    /// 0.12299… must not move a record into the window before. Saturates far outside any real time.
+    static func arrival(_ date: Date) -> Instant {
+        let ms = (date.timeIntervalSince1970 * 1_000).rounded()
+        guard ms.isFinite, abs(ms) < 9e15 else { return Instant(secondsSinceEpoch: date.timeIntervalSince1970) }
+        return Instant(millisecondsSinceEpoch: Int64(ms))
     }
 
     /// Ends the run: every open window closes, as Flink closes them at the end of a bounded input.
@@ -102,6 +118,20 @@ public final class ContinuousSQLJob {
                 + "remove it with DeregisterStreamConsumer, it counts against the stream's 20"
         }
     }
+}
+
+/// A running query's state for display (the dashboard's query pane, a scenario's report): the query and its
+/// window, the discovered columns, the runner's and the reader's counters, and why it stopped if it did.
+public struct ContinuousSQLStatus: Sendable, Equatable {
+    public var query: String
+    public var window: WindowSpec
+    public var windowForm: String
+    /// Nil until schema discovery has run on the first records.
+    public var schema: DiscoveredSchema?
+    public var stats: ContinuousSQLStats
+    public var reader: ConsumerStats
+    public var readsByFanOut: Bool
+    public var failure: String?
 }
 
 /// Writes result rows to a stream (`--into`): each row one record, its JSON line as the data, partitioned by

@@ -31,7 +31,7 @@ public enum SQLValue: Sendable, Equatable, Hashable {
 /// The payload columns found by schema discovery, as Kinesis Data Analytics discovered an input schema from
 /// sample records: each top-level JSON field of the sampled objects becomes a column typed INTEGER, REAL or
 /// TEXT (booleans as INTEGER 0/1, nested objects and arrays as their JSON text). Later records fill the columns
-/// they have (a missing field is NULL) and their extra fields are ignored.
+/// they have (a missing field is NULL) and their extra fields are ignored; SQLite's JSON functions read them.
 public struct DiscoveredSchema: Sendable, Equatable {
     /// A column's declared type, which is SQLite's column affinity.
     public enum ColumnType: String, Sendable, Equatable {
@@ -54,7 +54,8 @@ public struct DiscoveredSchema: Sendable, Equatable {
     /// The payload's columns, by name.
     public var columns: [Column]
     /// Fields left out: their names clash with a metadata or window column, or another field's name in another
-    /// case (SQLite's names are case-insensitive), or there were more than `maximumColumns`.
+    /// case (SQLite's names are case-insensitive), contain a double quote, or there were more than
+    /// `maximumColumns`.
     public var skipped: [String]
     /// Sampled records whose payload was not a JSON object.
     public var nonJSONSamples: Int
@@ -80,7 +81,10 @@ public struct DiscoveredSchema: Sendable, Equatable {
         var columns: [Column] = []
         var skipped: [String] = []
         for name in types.keys.sorted() {
-            guard columns.count < maximumColumns, !name.isEmpty, taken.insert(name.lowercased()).inserted else {
+            // A name with a double quote cannot be written in SQLite's JSON path ($."name").
+            guard columns.count < maximumColumns, !name.isEmpty, !name.contains("\""),
+                taken.insert(name.lowercased()).inserted
+            else {
                 skipped.append(name)
                 continue
             }
@@ -98,15 +102,10 @@ public struct DiscoveredSchema: Sendable, Equatable {
         return .text
     }
 
-    /// The row values of `data` for the payload columns, in column order; nil when it is not a JSON object.
-    func values(_ data: Data) -> [SQLValue]? {
-        guard let fields = JSONPayload.object(data) else { return nil }
-        return columns.map { fields[$0.name]?.sqlValue ?? .null }
-    }
 }
 
 /// A JSON value, decoded strictly enough to tell integers, reals and booleans apart.
-enum JSONPayload: Codable, Equatable {
+enum JSONPayload: Decodable, Equatable {
     case null, bool(Bool), integer(Int64), real(Double), string(String), array([JSONPayload])
     case object([String: JSONPayload])
 
@@ -119,19 +118,6 @@ enum JSONPayload: Codable, Equatable {
         } else if let s = try? c.decode(String.self) { self = .string(s)
         } else if let a = try? c.decode([JSONPayload].self) { self = .array(a)
         } else { self = .object(try c.decode([String: JSONPayload].self)) }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .integer(let i): try c.encode(i)
-        case .real(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
     }
 
     /// The top-level fields of `data`, or nil when it is not a JSON object.
@@ -152,21 +138,4 @@ enum JSONPayload: Codable, Equatable {
         }
     }
 
-    var sqlValue: SQLValue {
-        switch self {
-        case .null: .null
-        case .bool(let b): .integer(b ? 1 : 0)
-        case .integer(let i): .integer(i)
-        case .real(let d): .real(d)
-        case .string(let s): .text(s)
-        case .array, .object:
-            .text((try? Self.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
-        }
-    }
-
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }()
 }

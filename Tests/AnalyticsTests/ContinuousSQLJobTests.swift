@@ -122,6 +122,9 @@ import Testing
         #expect(decoded.allSatisfy { $0?["window_start"] is String && $0?["n"] is Int })
         #expect(Set(derived.map(\.partitionKey)) == Set(expected.keys))
         if case .fanOut = job.reader { #expect(job.readerStats.calls > 0) } else { #expect(!efo) }
+        let status = job.status
+        #expect(status.readsByFanOut == efo && status.stats.records == 150 && status.failure == nil)
+        #expect(status.schema?.columns.map(\.name) == ["i", "user"] && status.window.sizeMillis == 5_000)
         #expect(job.close() == nil)
         let arn = try bench.service.describeStreamSummary(StreamInput(streamName: "orders")).streamDescriptionSummary
             .streamARN
@@ -134,5 +137,16 @@ import Testing
             "SELECT a FROM s GROUP BY window_start, s.tenant, lower(b), (SELECT 1 GROUP BY x), user HAVING 1",
             stream: "s", flagWindow: try .tumbling(millis: 10_000))
         #expect(q.groupByKeys == ["tenant", "user"])
+    }
+}
+
+@Suite struct ArrivalTests {
+    @Test func arrivalIsRoundedToTheMillisecondAndNeverTraps() {
+        let t = Date(timeIntervalSince1970: 1_764_000_009.999_999_9)
+        #expect(ContinuousSQLJob.arrival(t).millisecondsSinceEpoch == 1_764_000_010_000)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: 1_764_000_000.123)).millisecondsSinceEpoch
+            == 1_764_000_000_123)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: 1e300)) == .distantFuture)
+        #expect(ContinuousSQLJob.arrival(Date(timeIntervalSince1970: -1e300)) == .distantPast)
     }
 }

@@ -192,12 +192,9 @@ private struct Expected: Hashable {
                           "gone": .text])
         #expect(schema.skipped.sorted() == ["ROWTIME", "rowtime"])
         #expect(schema.nonJSONSamples == 1)
-        let values = schema.values(Data(#"{"meta":{"b":2,"a":1},"n":7,"extra":1}"#.utf8))!
-        let byName = Dictionary(uniqueKeysWithValues: zip(schema.columns.map(\.name), values))
-        #expect(byName["meta"] == .text(#"{"a":1,"b":2}"#))
-        #expect(byName["n"] == .integer(7))
-        #expect(byName["user"] == .null)
-        #expect(schema.values(Data("[1,2]".utf8)) == nil)
+        #expect(throws: SQLQueryError.self) { try DiscoveredSchema.discover(from: [Data("[1,2]".utf8)]) }
+        let quoted = try DiscoveredSchema.discover(from: [Data(#"{"a\"b":1,"c":2}"#.utf8)])
+        #expect(quoted.columns.map(\.name) == ["c"] && quoted.skipped == ["a\"b"])
     }
 
     @Test func noJSONAtAllIsAClearFailure() throws {
@@ -291,5 +288,74 @@ private struct Expected: Hashable {
         #expect(table.contains("(2 records)"))
         #expect(SQLTime.text(0) == "1970-01-01T00:00:00.000Z")
         #expect(SQLTime.text(-1) == "1969-12-31T23:59:59.999Z")
+    }
+}
+
+@Suite struct RowValueTests {
+    /// Later records: fields typed as SQLite's JSON functions read them, missing ones NULL, extra ones ignored.
+    @Test func rowsCarryThePayloadsFields() throws {
+        let query = try ContinuousQuery(
+            "SELECT user, n, x, ok, meta, tags, json_extract(meta, '$.a') AS a, typeof(n) AS tn, PARTITION_KEY, "
+                + "SHARD_ID, SEQUENCE_NUMBER, ROWTIME = APPROXIMATE_ARRIVAL_TIME AS same, window_time "
+                + "FROM s ORDER BY SEQUENCE_NUMBER",
+            stream: "s", flagWindow: try .tumbling(millis: 10_000))
+        var limits = ContinuousSQL.Limits()
+        limits.discoverySample = 2  // the third record's text "n" comes after discovery typed n INTEGER
+        let runner = try ContinuousSQL(query: query, stream: "s", limits: limits)
+        let t0: Int64 = 1_764_000_000_000
+        let payloads = [
+            #"{"user":"a","n":1,"x":1.5,"ok":true,"meta":{"b":2,"a":1},"tags":[1,"x"],"it's":1}"#,
+            #"{"n":7,"extra":1,"ok":false}"#,
+            #"  {"user":"c","n":"text now"}"#,
+            #"{"user":"#,
+        ]
+        runner.add(payloads.enumerated().map { i, p in
+            SourceRecord(arrival: Instant(millisecondsSinceEpoch: t0 + Int64(i)), partitionKey: "k\(i)",
+                         sequenceNumber: "\(i)", shardId: "shardId-000000000001", data: Data(p.utf8))
+        })
+        let result = try #require(runner.finish().first)
+        #expect(runner.failure == nil)
+        #expect(runner.stats.nonJSON == 1 && runner.stats.rows == 3)
+        #expect(result.columns.first == "user")
+        #expect(result.rows.count == 3)
+        #expect(Array(result.rows[0][0..<8]) == [
+            .text("a"), .integer(1), .real(1.5), .integer(1), .text(#"{"b":2,"a":1}"#), .text(#"[1,"x"]"#),
+            .integer(1), .text("integer"),
+        ])
+        #expect(Array(result.rows[0][8...]) == [
+            .text("k0"), .text("shardId-000000000001"), .text("0"), .integer(1),
+            .text(SQLTime.text(t0 - t0 % 10_000 + 9_999)),
+        ])
+        #expect(Array(result.rows[1][0..<4]) == [.null, .integer(7), .null, .integer(0)])
+        #expect(Array(result.rows[2][0..<2]) == [.text("c"), .text("text now")])
+        #expect(runner.schema?.columns.contains { $0.name == "it's" } == true)
+    }
+}
+
+@Suite struct CommonTableExpressionTests {
+    func run(_ sql: String) throws -> (ContinuousSQL, [WindowResult]) {
+        let query = try ContinuousQuery(sql, stream: "s", flagWindow: try .tumbling(millis: 10_000))
+        let runner = try ContinuousSQL(query: query, stream: "s")
+        runner.add((0..<3).map { i in
+            SourceRecord(arrival: Instant(millisecondsSinceEpoch: 1_764_000_000_000 + Int64(i)), partitionKey: "k",
+                         sequenceNumber: "\(i)", shardId: "s", data: Data("{\"v\":\(i)}".utf8))
+        })
+        return (runner, runner.finish())
+    }
+
+    @Test func aQueryWithItsOwnWithClauseSeesTheWindow() throws {
+        let (runner, results) = try run("WITH big AS (SELECT * FROM s WHERE v > 0) SELECT COUNT(*), SUM(v) FROM big")
+        #expect(runner.failure == nil)
+        #expect(results.first?.rows == [[.integer(2), .integer(3)]])
+    }
+
+    @Test func aWithThatWritesIsRefusedAtStart() throws {
+        for sql in ["WITH x AS (SELECT 1) DELETE FROM ktop_rows", "WITH x AS (SELECT 1) INSERT INTO ktop_rows SELECT 1",
+                    "WITH x AS (SELECT 1) UPDATE ktop_rows SET ROWTIME = 0"]
+        {
+            let (runner, results) = try run(sql)
+            #expect(runner.failure != nil, "\(sql)")
+            #expect(results.isEmpty)
+        }
     }
 }
