@@ -107,12 +107,15 @@ final class EmbeddedSource: SampleSource {
             // `ktop run` opened the data directory once before the screen started: this is rare.
             fail("\(error)")
         }
+        let firehose = ScenarioFirehose(
+            scenario.deliveryStreams, stream: scenario.stream.name, engine: engine, clock: clock,
+            s3Directory: s3Directory)
         let stamp = time(clock.now())
         if let listener {
-            listener.use(engine)
+            listener.use(engine, firehose: firehose.service)
         } else if let listen {
             do {
-                let l = try APIListener.start(at: listen, engine: engine)
+                let l = try APIListener.start(at: listen, engine: engine, firehose: firehose.service)
                 listener = l
                 events.append(
                     .log(
@@ -160,9 +163,7 @@ final class EmbeddedSource: SampleSource {
             run: run, clock: clock, manual: manual, accelerated: accelerated, listener: listener,
             latencies: latencies, baseRates: scenario.producers.map(\.recordsPerSecond), created: clock.now(),
             queries: queries,
-            firehose: ScenarioFirehose(
-                scenario.deliveryStreams, stream: scenario.stream.name, engine: engine, clock: clock,
-                s3Directory: s3Directory))
+            firehose: firehose)
         return world
     }
 
@@ -181,7 +182,7 @@ final class EmbeddedSource: SampleSource {
         // The services read the stream once the scenario runs on it (the stream is ACTIVE).
         if world.runner.startTime != nil {
             if !world.queries.isEmpty { world.queries.step(now: now) }
-            if !world.firehose.isEmpty { world.firehose.step(now: now) }
+            world.firehose.step(now: now)
         }
         for message in world.queries.takeMessages() + world.firehose.takeMessages() {
             out.events.append(.log(time: Self.time(now), kind: .engine, text: message))

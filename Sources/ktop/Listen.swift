@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Firehose
 import Foundation
 import KinesisAPI
 import Metrics
@@ -31,6 +32,8 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
 /// The Kinesis API beside a running scenario, so the user's own SDK apps
 /// write to (and appear on) the same engine the screen shows. When the engine
 /// is replaced (the dashboard's `n`), the listener serves the new one.
+/// Firehose (`Firehose_20150804.*`) is served on the same port, by the run's own Firehose service,
+/// so a delivery stream an SDK creates shows in the Firehose & SQL pane.
 ///
 /// `GET /metrics` is rendered from the listener's own `MetricsStore`, fed
 /// once a real second from the engine's counters (the screen's store belongs
@@ -38,6 +41,7 @@ struct ListenAddress: ExpressibleByArgument, Equatable, CustomStringConvertible 
 /// latencies; a new engine starts a new store.
 final class APIListener: Sendable {
     private let current: LockedValue<KinesisEngine>
+    private let firehose: LockedValue<FirehoseService>
     private let metrics: LockedValue<MetricsStore>
     private let ticker: LockedValue<Task<Void, Never>?> = LockedValue(nil)
     private let server: LockedValue<KinesisServer?> = LockedValue(nil)
@@ -47,8 +51,9 @@ final class APIListener: Sendable {
     }
     private let urlBox = LockedValue("")
 
-    private init(engine: KinesisEngine) {
+    private init(engine: KinesisEngine, firehose: FirehoseService) {
         current = LockedValue(engine)
+        self.firehose = LockedValue(firehose)
         metrics = LockedValue(Self.store(engine))
     }
 
@@ -62,15 +67,27 @@ final class APIListener: Sendable {
     }
 
     /// Binds and starts serving `engine`; throws a one-line error if it cannot bind.
-    static func start(at address: ListenAddress, engine: KinesisEngine) throws -> APIListener {
-        let listener = APIListener(engine: engine)
+    static func start(
+        at address: ListenAddress, engine: KinesisEngine, firehose: FirehoseService
+    ) throws -> APIListener {
+        let listener = APIListener(engine: engine, firehose: firehose)
         var configuration = KinesisServer.Configuration(
             host: address.host, port: address.port,
             connectionLimits: address.connectionLimits)
         configuration.tls = address.tls
         configuration.metricsText = { [weak listener] in
-            listener.map { l in PrometheusText.render(l.metrics.withLock { $0 }) } ?? ""
+            listener.map { l in
+                PrometheusText.render(l.metrics.withLock { $0 })
+                    + FirehosePrometheus.render(l.firehose.withLock { $0 }.sample())
+            } ?? ""
         }
+        configuration.jsonServices = [
+            JSONService(targetPrefix: FirehoseService.targetPrefix, signingName: FirehoseService.signingName) {
+                [weak listener] operation, body, region in
+                guard let service = listener?.firehose.withLock({ $0 }) else { return (503, []) }
+                return service.handle(operation: operation, body: body, region: region)
+            }
+        ]
         let server = KinesisServer(engineProvider: { listener.current.withLock { $0 } }, configuration: configuration)
         listener.server.withLock { $0 = server }
         let result = LockedValue<Result<Int, any Error>?>(nil)
@@ -104,9 +121,10 @@ final class APIListener: Sendable {
         }
     }
 
-    func use(_ engine: KinesisEngine) {
+    func use(_ engine: KinesisEngine, firehose: FirehoseService) {
         let fresh = Self.store(engine)
         current.withLock { $0 = engine }
+        self.firehose.withLock { $0 = firehose }
         metrics.withLock { $0 = fresh }
     }
 }

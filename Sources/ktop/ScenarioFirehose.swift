@@ -11,7 +11,7 @@ import StreamEngine
 /// Owned by the source's thread.
 final class ScenarioFirehose {
     private let setups: [DeliveryStreamSetup]
-    private let service: FirehoseService
+    let service: FirehoseService
     private let engine: KinesisEngine
     private let stream: String
     private let region: String
@@ -19,6 +19,7 @@ final class ScenarioFirehose {
     /// DescribeStreamSummary shares the account's control-plane TPS with the load generator: a refused
     /// call is tried again a second later.
     private var nextAttempt: Instant?
+    private var lastLook: Instant?
     private var messages: [String] = []
     /// Objects delivered so far per delivery stream, to say in the events pane when one lands.
     private var objects: [String: Int] = [:]
@@ -37,15 +38,17 @@ final class ScenarioFirehose {
             kinesis: { account, region in engine.service(account: account, region: region) })
     }
 
-    var isEmpty: Bool { setups.isEmpty }
-
-    /// Creates the delivery streams once the Kinesis stream is ACTIVE, then runs one turn of delivery.
+    /// Creates the scenario's delivery streams once the Kinesis stream is ACTIVE, then runs one turn of
+    /// delivery (for those and any an SDK created through `--listen`).
     func step(now: Instant) {
-        if !created, nextAttempt.map({ now >= $0 }) ?? true {
+        if !created, !setups.isEmpty, nextAttempt.map({ now >= $0 }) ?? true {
             created = createAll()
             nextAttempt = now + .seconds(1)
         }
         service.tick()
+        // One look a second is enough to say an object landed (the events pane is stamped by the second).
+        guard lastLook.map({ now - $0 >= .seconds(1) }) ?? true else { return }
+        lastLook = now
         for d in service.sample().deliveryStreams {
             let delivered = Int(clamping: d.counters.deliveryToS3ObjectCount)
             if delivered > objects[d.name, default: 0] {
@@ -105,7 +108,7 @@ final class ScenarioFirehose {
     /// Each delivery stream's reader as a polling consumer of the stream (the consumers pane shows it
     /// taking its share of each shard's read budget): bytes and records it took from the stream.
     var consumerReports: [ConsumerReport] {
-        service.sample().deliveryStreams.map { d in
+        service.sample().deliveryStreams.filter { $0.sourceStreamARN?.hasSuffix("/" + stream) == true }.map { d in
             ConsumerReport(
                 stream: stream, name: "firehose:" + d.name, bytes: d.counters.dataReadFromKinesisStreamBytes,
                 records: d.counters.dataReadFromKinesisStreamRecords, throttled: d.counters.throttledGetRecords,
