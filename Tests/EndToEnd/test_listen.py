@@ -66,3 +66,52 @@ def test_listen_on_a_taken_port_is_one_clear_error():
     finally:
         first.terminate()
         first.wait(timeout=10)
+
+
+def test_sdk_delivery_stream_on_the_listen_port_shows_and_delivers(tmp_path):
+    """Firehose on the --listen port is the run's own: a Direct PUT delivery stream created with boto3
+    appears in the headless snapshots' deliveryStreams, and its records land under --s3-dir."""
+    import boto3
+
+    binary = kwire.find_ktop_binary()
+    port = kwire.free_port()
+    s3 = tmp_path / "s3"
+    proc = subprocess.Popen(
+        [binary, "--headless", "--listen", f"127.0.0.1:{port}", "--duration", "40", "--s3-dir", str(s3)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.time() + 20
+        while not kwire.port_open(port):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.time() < deadline, "ktop --listen never opened its port"
+            time.sleep(0.05)
+        firehose = boto3.client(
+            "firehose", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+        firehose.create_delivery_stream(
+            DeliveryStreamName="sdk-fh", DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::123456789012:role/r", "BucketARN": "arn:aws:s3:::sdk-bucket",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1}})
+        records = [{"Data": f"event-{i}\n".encode()} for i in range(100)]
+        assert firehose.put_record_batch(DeliveryStreamName="sdk-fh", Records=records)["FailedPutCount"] == 0
+        seen = None
+        deadline = time.time() + 30
+        for line in proc.stdout:
+            snap = json.loads(line)
+            rows = {d["name"]: d for d in snap.get("deliveryStreams", [])}
+            if "sdk-fh" in rows and rows["sdk-fh"]["objectsDelivered"] >= 1:
+                seen = rows["sdk-fh"]
+                break
+            assert time.time() < deadline, f"sdk-fh never delivered; last: {rows}"
+        assert seen["source"] == "DirectPut" and seen["bufferSizeBytes"] == 1024 * 1024
+        landed = b"".join(p.read_bytes() for p in sorted((s3 / "sdk-bucket").rglob("sdk-fh-1-*")))
+        assert landed == b"".join(r["Data"] for r in records)
+        # The listen port's /metrics carries Firehose's counters too.
+        import urllib.request
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        assert 'delivery_stream="sdk-fh"' in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
