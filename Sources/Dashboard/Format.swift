@@ -43,6 +43,17 @@ public enum Format {
 
     public static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
 
+    /// At most `places` decimals, trailing zeros dropped: 52.2926 → "52.293", 2.5 → "2.5".
+    public static func decimal(_ v: Double, places: Int) -> String {
+        guard v.isFinite else { return "\(v)" }
+        var s = fixed(v, places)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s == "-0" ? "0" : s
+    }
+
     /// Speed factor "×1", "×2.5", "×60".
     public static func speed(_ s: Double) -> String {
         s == s.rounded() ? "x\(Int(s))" : "x" + fixed(s, 1)

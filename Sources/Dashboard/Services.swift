@@ -91,7 +91,9 @@ enum ServicesPane {
         let d = model.data
         grid.leftRule(r, ctx)
         let inner = Rect(x: r.x + 1, y: r.y, width: r.width - 1, height: r.height)
-        grid.titleRow(inner, "Firehose & SQL", right: "no replay: a delivered buffer is gone", ctx)
+        let title = d.deliveryStreams.isEmpty ? "SQL" : d.queries.isEmpty ? "Firehose" : "Firehose & SQL"
+        grid.titleRow(
+            inner, title, right: d.deliveryStreams.isEmpty ? "" : "no replay: a delivered buffer is gone", ctx)
         var y = inner.y + 1
         let width = inner.width - 2
         for f in d.deliveryStreams where y < inner.maxY {

@@ -212,7 +212,13 @@ struct Attach: ParsableCommand {
         _ = try priceOptions.metricsConfiguration()
     }
 
-    func run() throws {
+    func run() throws { try run(query: nil) }
+
+    /// A continuous query to run beside the dashboard (`ktop sql` without --headless), built on the source's
+    /// thread from the client the attach made.
+    typealias QueryFactory = @Sendable (_ client: KinesisHTTPClient) -> ScenarioQueries
+
+    func run(query: QueryFactory?) throws {
         // 1. Credentials and region, the way every AWS tool finds them.
         let chain = AWSCredentialChain(profile: profile, environment: ProcessInfo.processInfo.environment)
         let resolved: AWSResolvedCredentials
@@ -303,7 +309,9 @@ struct Attach: ParsableCommand {
         guard headless else {
             let readOnly = self.readOnly
             let status = DashboardRunner(
-                makeSource: { AttachSource(settings: settings, kinesis: kinesis, plan: plan) },
+                makeSource: {
+                    AttachSource(settings: settings, kinesis: kinesis, plan: plan, queries: query.map { $0(kinesis) })
+                },
                 metrics: metrics, readOnly: readOnly
             ).run()
             if status != 0 { throw ExitCode(status) }

@@ -69,9 +69,12 @@ final class AttachSource: SampleSource {
     private let deadline: Date?
     private var lastSettled: Instant?
     static let samplesBeforeAction = 3
+    /// `ktop sql`'s query over the attached stream, shown in the Firehose & SQL pane.
+    private let queries: ScenarioQueries?
 
-    init(settings: Settings, kinesis: KinesisHTTPClient, plan: AttachMeasurePlan) {
+    init(settings: Settings, kinesis: KinesisHTTPClient, plan: AttachMeasurePlan, queries: ScenarioQueries? = nil) {
         self.settings = settings
+        self.queries = queries
         self.kinesis = kinesis
         let measure = plan.make(kinesis)
         self.measure = measure
@@ -125,6 +128,12 @@ final class AttachSource: SampleSource {
         out.events = pending
         pending = []
         let now = Date()
+        if let queries {
+            queries.step(now: Instant(now))
+            for message in queries.takeMessages() {
+                out.events.append(.log(time: Self.stamp(now), kind: .engine, text: message))
+            }
+        }
         switch measure {
         case .ktop(let client):
             if now >= nextSample, now >= retryAt {
@@ -222,10 +231,13 @@ final class AttachSource: SampleSource {
     }
 
     private func emit(_ sample: EngineSample, consumers: [ConsumerReport]) -> [SourceEvent] {
+        let consumers = consumers + (queries?.consumerReports ?? [])
         store.ingest(sample, consumers: consumers)
         emitted += 1
         var events: [SourceEvent] = [
-            .sample(SourceSample(engine: sample, consumers: consumers, connection: connection))
+            .sample(
+                SourceSample(
+                    engine: sample, consumers: consumers, connection: connection, queries: queries?.rows ?? []))
         ]
         // The command line's action waits for three seconds of samples, so the run shows the stream before it.
         if let action, emitted >= Self.samplesBeforeAction, let ready = resolve(action, sample) {
@@ -349,10 +361,14 @@ final class AttachSource: SampleSource {
     }
 
     func close() -> [SourceEvent] {
-        guard case .api(let watcher, _) = measure else { return [] }
-        watcher.close(now: Instant(Date()))
-        return watcher.takeEvents().map {
-            .log(time: Self.stamp($0.time), kind: $0.kind == .info ? .engine : .error, text: $0.text)
+        let closed: [SourceEvent] = (queries?.close() ?? []).map {
+            .log(time: Self.stamp(Date()), kind: .error, text: $0)
         }
+        guard case .api(let watcher, _) = measure else { return closed }
+        watcher.close(now: Instant(Date()))
+        return closed
+            + watcher.takeEvents().map {
+                .log(time: Self.stamp($0.time), kind: $0.kind == .info ? .engine : .error, text: $0.text)
+            }
     }
 }

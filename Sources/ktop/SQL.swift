@@ -124,10 +124,8 @@ struct SQL: ParsableCommand {
     }
 
     func run() throws {
-        guard headless else {
-            fail("the live query pane is coming; run the query with --headless for now")
-        }
         let query = try continuousQuery()
+        guard headless else { return try runOnDashboard(query) }
         let chain = AWSCredentialChain(profile: profile, environment: ProcessInfo.processInfo.environment)
         let resolved: AWSResolvedCredentials
         do { resolved = try chain.resolve(region: region) } catch { fail("\(error)") }
@@ -209,6 +207,25 @@ struct SQL: ParsableCommand {
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
         if let writer, writer.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// The attach dashboard on the stream, with the query's windows in its Firehose & SQL pane and its
+    /// reader among the consumers; `--into` still writes each window's rows.
+    private func runOnDashboard(_ query: ContinuousQuery) throws {
+        var arguments = ["--stream", stream, "--endpoint", endpoint ?? "http://127.0.0.1:4567"]
+        if let region { arguments += ["--region", region] }
+        if let profile { arguments += ["--profile", profile] }
+        if let duration { arguments += ["--duration", "\(duration)"] }
+        let attach = try Attach.parse(arguments)
+        let stream = self.stream
+        let start: StartPosition = from == "trim-horizon" ? .trimHorizon : .latest
+        let consumer = efo ? Self.fanOutConsumerName() : nil
+        let into = self.into
+        try attach.run(query: { client in
+            ScenarioQueries(
+                name: "query", query: query, stream: stream, client: client, start: start, fanOutConsumer: consumer,
+                into: into)
+        })
     }
 
     /// `ktop-sql-<host>-<pid>`, within Kinesis's consumer-name rules (`[a-zA-Z0-9_.-]`, 1…128).

@@ -4,9 +4,9 @@ import LoadGen
 import Metrics
 import StreamEngine
 
-/// The continuous SQL queries a scenario runs over its stream on the embedded engine (`sql-windows`):
-/// each a `ContinuousSQLJob`, a polling consumer of the stream through the public Kinesis API, stepped on
-/// the scenario's clock like the load generator. Owned by the source's thread.
+/// Continuous SQL queries running beside the console: a scenario's over its stream on the embedded engine
+/// (`sql-windows`), or `ktop sql`'s over an attached stream. Each is a `ContinuousSQLJob`, a consumer of the
+/// stream through the public Kinesis API, stepped on the source's clock. Owned by the source's thread.
 final class ScenarioQueries {
     private final class Running {
         let setup: QuerySetup
@@ -16,6 +16,11 @@ final class ScenarioQueries {
         var error: String?
         /// The newest closed window that produced something (rows, or an error).
         var last: WindowResult?
+        /// Where each closed window goes besides the pane (`ktop sql --into`).
+        var writer: ResultWriter?
+        /// How the reader starts: a scenario's at LATEST by polling; `ktop sql`'s as its flags say.
+        var start: StartPosition = .latest
+        var fanOutConsumer: String?
         init(setup: QuerySetup, stream: String) {
             self.setup = setup
             self.stream = stream
@@ -41,7 +46,25 @@ final class ScenarioQueries {
         }
     }
 
+    /// `ktop sql`'s one query, read from `start` (by an enhanced fan-out consumer of that name if one is
+    /// given), its windows also written to `into`.
+    init(
+        name: String, query: ContinuousQuery, stream: String, client: any KinesisClient, start: StartPosition,
+        fanOutConsumer: String?, into: String?
+    ) {
+        self.client = client
+        let r = Running(setup: QuerySetup(name: name, sql: query.original), stream: stream)
+        r.query = query
+        r.start = start
+        r.fanOutConsumer = fanOutConsumer
+        r.writer = into.map { ResultWriter(stream: $0, client: client) }
+        running = [r]
+    }
+
     var isEmpty: Bool { running.isEmpty }
+
+    /// Deregisters the enhanced fan-out consumers the queries registered; lines for what could not be.
+    func close() -> [String] { running.compactMap { $0.job?.close() } }
 
     /// Starts each parsed query's reader at LATEST (once the stream is ACTIVE), then reads what is due and
     /// closes the windows that ended.
@@ -49,7 +72,9 @@ final class ScenarioQueries {
         for r in running where r.error == nil {
             if r.job == nil, let query = r.query {
                 do {
-                    r.job = try ContinuousSQLJob(query: query, stream: r.stream, client: client)
+                    r.job = try ContinuousSQLJob(
+                        query: query, stream: r.stream, client: client, start: r.start,
+                        fanOutConsumer: r.fanOutConsumer)
                 } catch {
                     r.error = "\(error)"
                     messages.append("SQL query \(r.setup.name) cannot start: \(error)")
@@ -57,9 +82,17 @@ final class ScenarioQueries {
                 }
             }
             guard let job = r.job else { continue }
-            for result in job.step(now: now) {
+            let results = job.step(now: now)
+            for result in results {
                 r.last = result
                 if let e = result.error { messages.append("SQL query \(r.setup.name): window error: \(e)") }
+            }
+            if let writer = r.writer, !results.isEmpty {
+                let failed = writer.failed
+                writer.write(results, partitionBy: r.query?.groupByKeys ?? [])
+                if writer.failed > failed {
+                    messages.append("SQL query \(r.setup.name): \(writer.stream) refused rows: \(writer.lastError ?? "?")")
+                }
             }
             if let failure = job.runner.failure {
                 r.error = failure.description
@@ -111,7 +144,8 @@ final class ScenarioQueries {
         switch v {
         case .null: "NULL"
         case .integer(let i): "\(i)"
-        case .real(let d): d == d.rounded() && abs(d) < 1e15 ? "\(Int64(d))" : "\(d)"
+        // Three decimals are enough on a screen; the JSON output keeps every digit.
+        case .real(let d): d == d.rounded() && abs(d) < 1e15 ? "\(Int64(d))" : Format.decimal(d, places: 3)
         case .text(let s): s
         case .blob(let b): "<\(b.count) bytes>"
         }

@@ -23,7 +23,8 @@ struct ServicesPaneTests {
     func absent() {
         let model = Fixtures.model(width: 120, height: 40)
         #expect(model.layout.services.height == 0)
-        #expect(!Renderer.render(model).text.contains("Firehose & SQL"))
+        let text = Renderer.render(model).text
+        #expect(!text.contains("Firehose") && !text.contains("SQL"))
     }
 
     @Test("a delivery stream and a query: the buffer, next flush, deliveries and the newest window's rows")
@@ -49,6 +50,18 @@ struct ServicesPaneTests {
         #expect(!text.contains("tenant-9"))
     }
 
+    @Test("a query alone: the pane is titled SQL and says nothing about Firehose")
+    func queryAlone() {
+        var model = Fixtures.model(width: 120, height: 40)
+        var data = model.data
+        data.queries = [Self.query()]
+        model.update(data: data)
+        let text = Renderer.render(model).text(of: model.layout.services)
+        #expect(text.contains("─ SQL ─") || text.contains("- SQL -"))
+        #expect(!text.contains("Firehose") && !text.contains("no replay"))
+        #expect(text.contains("tenant-7"))
+    }
+
     @Test("an empty buffer shows no flush countdown; extreme figures from a foreign source do not trap")
     func extremes() {
         var model = Fixtures.model(width: 80, height: 24)
@@ -66,5 +79,20 @@ struct ServicesPaneTests {
         #expect(grid.width == 80)
         // At 80x24 the events area is small: the pane takes at most half of it and events keep 3 rows.
         #expect(model.layout.events.height >= 3)
+    }
+}
+
+@Suite("Format.decimal")
+struct DecimalFormatTests {
+    @Test("three decimals at most, no trailing zeros, odd values as they are")
+    func decimals() {
+        #expect(Format.decimal(52.29260450160772, places: 3) == "52.293")
+        #expect(Format.decimal(2.5, places: 3) == "2.5")
+        #expect(Format.decimal(2.0001, places: 3) == "2")
+        #expect(Format.decimal(-0.0001, places: 3) == "0")
+        #expect(Format.decimal(-1.25, places: 1) == "-1.2" || Format.decimal(-1.25, places: 1) == "-1.3")
+        #expect(Format.decimal(.infinity, places: 3) == "inf")
+        #expect(Format.decimal(.nan, places: 3) == "nan")
+        #expect(Format.decimal(1e20, places: 3) == "100000000000000000000")
     }
 }

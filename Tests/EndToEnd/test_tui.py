@@ -278,3 +278,40 @@ def test_faults_banner_follows_the_scenarios_set_faults(terminal):
                       60)
     terminal.keys("q")
     terminal.wait_for("the shell again after q", lambda s: "KTOP_EXIT=0" in s, 15)
+
+
+def test_ktop_sql_without_headless_shows_its_windows_on_the_attach_dashboard(terminal):
+    """`ktop sql` on a terminal: the attach dashboard on the stream, the query's reader among the
+    consumers, and each closed window's rows in the SQL pane; q leaves cleanly."""
+    import json as _json
+
+    server = kwire.ServerProcess([])
+    try:
+        client = kwire.make_client(server.endpoint)
+        client.create_stream(StreamName="ev", ShardCount=1)
+        kwire.wait_stream_status(client, "ev")
+        terminal.wait_for("the shell prompt", lambda s: "e2e$" in s, 10)
+        query = "SELECT tenant, COUNT(*) AS n FROM ev GROUP BY tenant ORDER BY tenant"
+        terminal.type(f"AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s AWS_REGION={kwire.REGION} "
+                      f'{terminal.binary} sql "{query}" --window tumbling:2s --stream ev --endpoint {server.endpoint}'
+                      "; echo KTOP_EXIT=$?")
+        terminal.keys("Enter")
+        # The consumers pane cuts names to its width: "sql:quer" at 120 columns.
+        terminal.wait_for("the query's reader among the consumers and its pane",
+                          lambda s: "sql:quer" in s and "query on ev tumbling 2s" in s, 60)
+        deadline = time.monotonic() + 60
+        screen = ""
+        while "tenant-b" not in screen:
+            batch = [{"Data": _json.dumps({"tenant": t}).encode(), "PartitionKey": t}
+                     for t in ["tenant-a", "tenant-b", "tenant-b"]]
+            client.put_records(StreamName="ev", Records=batch)
+            screen = terminal.screen()
+            assert time.monotonic() < deadline, f"no window rows on the screen:\n{screen}"
+            time.sleep(0.3)
+        assert "query on ev tumbling 2s" in screen
+        row = next(line for line in screen.splitlines() if "tenant-b" in line)
+        assert re.search(r"tenant-b\s+\d+", row), row
+        terminal.keys("q")
+        terminal.wait_for("the shell again, exit status 0", lambda s: "KTOP_EXIT=0" in s, 20)
+    finally:
+        server.stop()
