@@ -91,7 +91,8 @@ final class ScenarioQueries {
                 let failed = writer.failed
                 writer.write(results, partitionBy: r.query?.groupByKeys ?? [])
                 if writer.failed > failed {
-                    messages.append("SQL query \(r.setup.name): \(writer.stream) refused rows: \(writer.lastError ?? "?")")
+                    messages.append(
+                        "SQL query \(r.setup.name): \(writer.stream) refused rows: \(writer.lastError ?? "?")")
                 }
             }
             if let failure = job.runner.failure {
