@@ -9,19 +9,26 @@ import time
 import kwire  # noqa: E402
 
 
-def test_sdk_stream_appears_in_the_headless_snapshots():
-    binary = kwire.find_ktop_binary()
+def start_listening(*args: str) -> tuple[int, subprocess.Popen]:
+    """A headless run with --listen on a free port, once the port accepts connections."""
     port = kwire.free_port()
     proc = subprocess.Popen(
-        [binary, "--headless", "--listen", f"127.0.0.1:{port}", "--duration", "30"],
+        [kwire.find_ktop_binary(), "--headless", "--listen", f"127.0.0.1:{port}", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    deadline = time.time() + 20
+    while not kwire.port_open(port):
+        assert proc.poll() is None, proc.stderr.read()
+        if time.time() >= deadline:
+            proc.kill()
+            raise AssertionError("ktop --listen never opened its port")
+        time.sleep(0.05)
+    return port, proc
+
+
+def test_sdk_stream_appears_in_the_headless_snapshots():
+    port, proc = start_listening("--duration", "30")
     try:
-        deadline = time.time() + 20
-        while not kwire.port_open(port):
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.time() < deadline, "ktop --listen never opened its port"
-            time.sleep(0.05)
         client = kwire.make_client(f"http://127.0.0.1:{port}")
         client.create_stream(StreamName="sdkapp", ShardCount=2)
         kwire.wait_stream_status(client, "sdkapp")
@@ -73,19 +80,9 @@ def test_sdk_delivery_stream_on_the_listen_port_shows_and_delivers(tmp_path):
     appears in the headless snapshots' deliveryStreams, and its records land under --s3-dir."""
     import boto3
 
-    binary = kwire.find_ktop_binary()
-    port = kwire.free_port()
     s3 = tmp_path / "s3"
-    proc = subprocess.Popen(
-        [binary, "--headless", "--listen", f"127.0.0.1:{port}", "--duration", "40", "--s3-dir", str(s3)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    port, proc = start_listening("--duration", "40", "--s3-dir", str(s3))
     try:
-        deadline = time.time() + 20
-        while not kwire.port_open(port):
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.time() < deadline, "ktop --listen never opened its port"
-            time.sleep(0.05)
         firehose = boto3.client(
             "firehose", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
