@@ -159,8 +159,13 @@ def test_missing_stream_and_no_headless(server):
     done = ktop_sql(server.endpoint, "SELECT 1 FROM s", "--window", "tumbling:10s", "--stream", "absent",
                     "--headless", timeout=20)
     assert done.returncode == 1 and "absent" in done.stderr and "ResourceNotFound" in done.stderr, done.stderr
+    # Without --headless it is the attach dashboard, which checks the stream before taking the terminal.
     done = ktop_sql(server.endpoint, "SELECT 1 FROM s", "--window", "tumbling:10s", "--stream", "absent", timeout=20)
-    assert done.returncode == 1 and "--headless" in done.stderr, done.stderr
+    assert done.returncode == 1 and "stream 'absent' is not at" in done.stderr, done.stderr
+    # An existing stream without a terminal: the dashboard says to use --headless.
+    create(kwire.make_client(server.endpoint), "present")
+    done = ktop_sql(server.endpoint, "SELECT 1 FROM s", "--window", "tumbling:10s", "--stream", "present", timeout=20)
+    assert done.returncode != 0 and "--headless" in done.stderr, done.stderr
 
 
 def test_efo_reads_through_subscribe_to_shard_and_deregisters(server):
