@@ -420,6 +420,18 @@ public final class FirehoseService: Sendable {
         }
     }
 
+    /// Closes every open buffer and delivers it now, whatever its hints: `ktop serve` calls it on
+    /// SIGINT/SIGTERM so records accepted before shutdown are not lost (Firehose itself keeps them
+    /// for up to 24 hours; ktop keeps no buffer across restarts).
+    public func flushAll() {
+        state.withLock { s in
+            for (region, streams) in s {
+                for name in streams.keys { s[region]?[name]?.seal() }
+            }
+        }
+        tick()
+    }
+
     /// Everything a flush needs, taken out of the lock so files are written without holding it.
     struct DeliveryJob {
         var region: String

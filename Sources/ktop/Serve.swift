@@ -154,6 +154,7 @@ struct Serve: AsyncParsableCommand {
         FileHandle.standardError.write(
             Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
         try await server.shutdown()
+        firehose.flushAll()
         engine.close()
     }
 
