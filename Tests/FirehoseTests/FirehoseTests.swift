@@ -451,6 +451,56 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
     }
 }
 
+@Suite struct KinesisSourceReshardingTests {
+    @Test func followsAReshardAndDeaggregatesKPLRecords() throws {
+        let clock = ManualClock(start: start)
+        let engine = KinesisEngine(clock: clock)
+        let kinesis = engine.service()
+        _ = try kinesis.createStream(CreateStreamInput(streamName: "src", shardCount: 1))
+        clock.advance(by: .seconds(60))
+        engine.tick()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fh-\(UUID().uuidString)")
+        let service = FirehoseService(
+            clock: clock, s3Directory: dir,
+            kinesis: { account, region in engine.service(account: account, region: region) })
+        var input = CreateDeliveryStreamInput(deliveryStreamName: "fromk")
+        input.deliveryStreamType = "KinesisStreamAsSource"
+        input.kinesisStreamSourceConfiguration = KinesisStreamSourceConfiguration(
+            kinesisStreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/src", roleARN: role)
+        var fields = S3DestinationFields(roleARN: role, bucketARN: "arn:aws:s3:::k")
+        fields.bufferingHints = BufferingHints(sizeInMBs: 1, intervalInSeconds: 0)
+        input.extendedS3DestinationConfiguration = fields
+        _ = try service.createDeliveryStream(input, region: region)
+        func step(_ n: Int) {
+            for _ in 0..<n {
+                clock.advance(by: .seconds(1))
+                engine.tick()
+                service.tick()
+            }
+        }
+        // One KPL aggregate of three user records, before the reshard.
+        let users = ["u1\n", "u2\n", "u3\n"].map { UserRecord(partitionKey: "p", data: Data($0.utf8)) }
+        _ = try kinesis.putRecord(
+            StreamEngine.PutRecordInput(
+                streamName: "src", data: KPLAggregation.encode(users), partitionKey: "p"))
+        step(2)
+        _ = try kinesis.updateShardCount(UpdateShardCountInput(streamName: "src", targetShardCount: 2))
+        step(60)
+        for i in 0..<10 {
+            _ = try kinesis.putRecord(
+                StreamEngine.PutRecordInput(
+                    streamName: "src", data: Data("after-\(i)\n".utf8), partitionKey: "k\(i)"))
+        }
+        step(5)
+        let files =
+            FileManager.default.enumerator(at: dir.appendingPathComponent("k"), includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { !$0.hasDirectoryPath } ?? []
+        let lines = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+            .split(separator: "\n").map(String.init).sorted()
+        #expect(lines == (["u1", "u2", "u3"] + (0..<10).map { "after-\($0)" }).sorted())
+    }
+}
+
 private func kinesisPut(_ data: String, key: String) -> StreamEngine.PutRecordInput {
     StreamEngine.PutRecordInput(streamName: "src", data: Data(data.utf8), partitionKey: key)
 }
