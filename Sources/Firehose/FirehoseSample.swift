@@ -29,6 +29,8 @@ public struct DeliveryStreamSample: Sendable, Equatable, Codable {
     public var lastFailure: String?
     /// KinesisMillisBehindLatest for KinesisStreamAsSource (0 otherwise).
     public var kinesisMillisBehindLatest: Int64
+    /// The source reader's last Kinesis error (e.g. a throttled GetRecords), for KinesisStreamAsSource.
+    public var sourceLastError: String?
     public var counters: FirehoseCounters
 
     init(_ st: DeliveryStreamState, region: String, now: Instant) {
@@ -52,6 +54,7 @@ public struct DeliveryStreamSample: Sendable, Equatable, Codable {
         lastDelivery = st.lastDelivery
         lastFailure = st.lastFailure
         kinesisMillisBehindLatest = st.reader?.millisBehindLatest ?? 0
+        sourceLastError = st.reader?.lastError
         counters = st.counters
     }
 }
