@@ -522,3 +522,34 @@ def test_sigterm_delivers_what_is_buffered(tmp_path):
         s.stop()
     (path,) = objects(tmp_path / "b-held")
     assert path.read_bytes() == b"kept across shutdown\n"
+
+
+OPERATIONS = ["CreateDeliveryStream", "DeleteDeliveryStream", "DescribeDeliveryStream", "ListDeliveryStreams",
+              "PutRecord", "PutRecordBatch", "UpdateDestination", "TagDeliveryStream", "UntagDeliveryStream",
+              "ListTagsForDeliveryStream", "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption"]
+
+ODD_VALUES = [None, True, -1, 0, 2**63, -2**63 - 1, 10**400, 1e308, -0.0, "", "x" * 70_000, "!{timestamp:",
+              [], [{}], {}, {"Data": "%%%not base64"}, {"SizeInMBs": 2**64, "IntervalInSeconds": -2**70}]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_odd_input_gets_an_error_never_a_crash(server, operation):
+    """Every member with every odd value: an answer of 200 or 400 with a JSON error type, and the server lives."""
+    members = ["DeliveryStreamName", "Record", "Records", "Limit", "ExtendedS3DestinationConfiguration",
+               "BufferingHints", "CurrentDeliveryStreamVersionId", "DestinationId", "Tags", "TagKeys",
+               "ExclusiveStartDeliveryStreamName", "DeliveryStreamType", "KinesisStreamSourceConfiguration"]
+    for member in members:
+        for value in ODD_VALUES:
+            body = json.dumps({"DeliveryStreamName": "odd", member: value}).encode()
+            status, _, reply = kwire.raw_post(server.endpoint, f"Firehose_20150804.{operation}", body)
+            assert status in (200, 400), (operation, member, value, status, reply[:200])
+            if status == 400:
+                assert json.loads(reply)["__type"].endswith("Exception"), reply[:200]
+    for raw in (b"", b"[]", b"null", b"{", b'{"DeliveryStreamName": "odd", "Record": {"Data": 5}}'):
+        status, _, reply = kwire.raw_post(server.endpoint, f"Firehose_20150804.{operation}", raw)
+        assert status in (200, 400), (operation, raw, status, reply[:200])
+    assert server.alive()
+    ext = s3_config("b-odd", BufferingHints={"SizeInMBs": 10**30, "IntervalInSeconds": 1})
+    status, _, reply = kwire.raw_post(server.endpoint, "Firehose_20150804.CreateDeliveryStream", json.dumps(
+        {"DeliveryStreamName": "odd2", "ExtendedS3DestinationConfiguration": ext}).encode())
+    assert status == 400 and server.alive()
