@@ -406,6 +406,11 @@ def test_kinesis_stream_as_source_delivers_what_a_producer_put(server, fh, s3dir
         kwire.expect_error(lambda: fh.put_record(DeliveryStreamName=name, Record={"Data": b"x"}),
                            "InvalidArgumentException",
                            "This operation is not permitted on KinesisStreamAsSource delivery stream type.")
+        kwire.expect_error(lambda: fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"x"}]),
+                           "InvalidArgumentException",
+                           "This operation is not permitted on KinesisStreamAsSource delivery stream type.")
+        kwire.expect_error(lambda: fh.start_delivery_stream_encryption(DeliveryStreamName=name),
+                           "InvalidArgumentException")
         sent = [f"k{i}\n".encode() for i in range(50)]
         kin.put_records(StreamName=stream, Records=[{"Data": d, "PartitionKey": str(i)} for i, d in enumerate(sent)])
         deadline = time.monotonic() + 15
