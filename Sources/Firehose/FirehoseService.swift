@@ -211,7 +211,7 @@ public final class FirehoseService: Sendable {
                     .invalidArgument, "Destination Id \(input.destinationId) not found for firehose \(st.name).")
             }
             // Records already buffered go out under the configuration they arrived with.
-            st.seal()
+            st.seal(.update)
             st.destination = updated
             st.version += 1
             st.lastUpdate = now
@@ -426,7 +426,7 @@ public final class FirehoseService: Sendable {
     public func flushAll() {
         state.withLock { s in
             for (region, streams) in s {
-                for name in streams.keys { s[region]?[name]?.seal() }
+                for name in streams.keys { s[region]?[name]?.seal(.shutdown) }
             }
         }
         tick()
@@ -765,5 +765,8 @@ extension FirehoseCounters {
         succeedProcessingBytes += o.succeedProcessingBytes
         droppedRecords += o.droppedRecords
         processingFailedRecords += o.processingFailedRecords
+        buffersFlushedBySize += o.buffersFlushedBySize
+        buffersFlushedByInterval += o.buffersFlushedByInterval
+        buffersFlushedOtherwise += o.buffersFlushedOtherwise
     }
 }

@@ -91,7 +91,9 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         let objects = f.objects()
         #expect(objects.count == 1)
         #expect(objects.values.first == a + b + Data([0x63]))
-        #expect(f.service.sample().deliveryStreams[0].bufferBytes == 0)
+        let sample = f.service.sample().deliveryStreams[0]
+        #expect(sample.bufferBytes == 0 && sample.lastFlushReason == .size)
+        #expect(sample.counters.buffersFlushedBySize == 1 && sample.counters.buffersFlushedByInterval == 0)
     }
 
     @Test func intervalFlushesWhenIntervalInSecondsHasPassed() throws {
@@ -113,6 +115,7 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         let after = f.service.sample().deliveryStreams[0]
         #expect(after.counters.deliveryToS3Records == 2 && after.counters.deliveryToS3ObjectCount == 1)
         #expect(after.secondsToNextFlush == nil && after.dataFreshnessSeconds == 0)
+        #expect(after.lastFlushReason == .interval && after.counters.buffersFlushedByInterval == 1)
     }
 
     @Test func intervalZeroFlushesEveryTick() throws {
