@@ -18,6 +18,8 @@ struct S3Destination: Sendable, Equatable {
     var s3BackupMode: String?
     /// The `--processor` name of the enabled Lambda processor, when there is one.
     var lambdaARN: String?
+    /// FileExtension: replaces the compression's extension on delivered objects when set (not on error objects).
+    var fileExtension: String?
 
     var sizeBytes: Int { sizeInMBs * 1024 * 1024 }
 
@@ -27,7 +29,8 @@ struct S3Destination: Sendable, Equatable {
             bufferingHints: BufferingHints(sizeInMBs: sizeInMBs, intervalInSeconds: intervalInSeconds),
             compressionFormat: compression.rawValue, encryptionConfiguration: ["NoEncryptionConfig": "NoEncryption"],
             processingConfiguration: extended ? (processing ?? ProcessingConfiguration(enabled: false)) : nil,
-            s3BackupMode: extended ? (s3BackupMode ?? "Disabled") : nil)
+            s3BackupMode: extended ? (s3BackupMode ?? "Disabled") : nil,
+            fileExtension: extended ? fileExtension : nil, customTimeZone: extended ? "UTC" : nil)
     }
 }
 

@@ -484,7 +484,7 @@ public final class FirehoseService: Sendable {
                 let prefix = try S3ObjectKeys.evaluate(
                     job.destination.errorOutputPrefix, arrival: oldest, errorOutputType: "processing-failed")
                 let lines = failed.map { $0.jsonLine(now: now) }
-                _ = try writeObject(records: lines, prefix: prefix, job: job, at: oldest)
+                _ = try writeObject(records: lines, prefix: prefix, job: job, at: oldest, isError: true)
                 outcome.counters.processingFailedRecords += Int64(failed.count)
             } catch {
                 outcome.failure = "\(error)"
@@ -495,13 +495,16 @@ public final class FirehoseService: Sendable {
 
     /// Writes one object atomically: a temporary file under `<s3Directory>/.ktop-tmp/`, then a rename,
     /// so a reader of the bucket never sees half an object. Returns the stored (compressed) size.
-    private func writeObject(records: [Data], prefix: String, job: DeliveryJob, at time: Instant) throws -> Int {
+    private func writeObject(
+        records: [Data], prefix: String, job: DeliveryJob, at time: Instant, isError: Bool = false
+    ) throws -> Int {
         var payload = Data()
         payload.reserveCapacity(records.reduce(0) { $0 + $1.count })
         for r in records { payload.append(r) }
         let uuid = UUID().uuidString.lowercased()
         let name = S3ObjectKeys.objectName(
-            deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: job.destination.compression)
+            deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: job.destination.compression,
+            fileExtension: isError ? nil : job.destination.fileExtension)
         let entryName = S3ObjectKeys.objectName(
             deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: .uncompressed)
         let body = Compressor.compress(payload, format: job.destination.compression, entryName: entryName)
@@ -718,11 +721,22 @@ public final class FirehoseService: Sendable {
             throw FirehoseError(.invalidArgument, "ProcessingConfiguration needs ExtendedS3DestinationConfiguration.")
         }
         let lambdaARN = try processing.flatMap { (p) throws(FirehoseError) in try processors.lambdaARN(p) }
+        let fileExtension = f.fileExtension ?? current?.fileExtension
+        try S3ObjectKeys.validate(fileExtension: fileExtension)
+        if let zone = f.customTimeZone, !zone.isEmpty, zone != "UTC" {
+            throw FirehoseError(
+                .invalidArgument, "CustomTimeZone \(zone) is not supported by ktop: keys are evaluated in UTC.")
+        }
+        let backup = f.s3BackupMode ?? current?.s3BackupMode
+        if backup == "Enabled" {
+            throw FirehoseError(
+                .invalidArgument, "S3BackupMode Enabled (source record backup) is not supported by ktop.")
+        }
         return S3Destination(
             extended: extended, roleARN: roleARN, bucketARN: bucketARN, bucket: bucket, prefix: prefix,
             errorOutputPrefix: errorOutputPrefix, sizeInMBs: size, intervalInSeconds: interval,
-            compression: compression, processing: processing, s3BackupMode: f.s3BackupMode ?? current?.s3BackupMode,
-            lambdaARN: lambdaARN)
+            compression: compression, processing: processing, s3BackupMode: backup,
+            lambdaARN: lambdaARN, fileExtension: fileExtension?.isEmpty == true ? nil : fileExtension)
     }
 
     static func bucketName(_ arn: String) throws(FirehoseError) -> String {

@@ -188,6 +188,35 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         }
     }
 
+    @Test func prefixesCannotLeaveTheBucketFolder() throws {
+        let f = Fixture()
+        for bad in ["../x/", "a/../../x/", ".."] {
+            #expect(throws: FirehoseError.self) { try f.create("p", size: 1, interval: 0) { $0.prefix = bad } }
+            #expect(throws: FirehoseError.self) {
+                try f.create("p", size: 1, interval: 0) { $0.errorOutputPrefix = bad }
+            }
+        }
+        try f.create("ok", size: 1, interval: 0) { $0.prefix = "a..b/...c/" }
+    }
+
+    @Test func fileExtensionReplacesTheCompressionsAndOtherTimeZonesAreRefused() throws {
+        let f = Fixture()
+        try f.create(size: 1, interval: 0) {
+            $0.compressionFormat = "GZIP"
+            $0.fileExtension = ".json.gz"
+        }
+        try f.put(Data("{}".utf8))
+        f.service.tick()
+        #expect(f.objects().keys.allSatisfy { $0.hasSuffix(".json.gz") })
+        for bad in ["json", ".JSON", ".a/b"] {
+            #expect(throws: FirehoseError.self) { try f.create("x", size: 1, interval: 0) { $0.fileExtension = bad } }
+        }
+        #expect(throws: FirehoseError.self) {
+            try f.create("y", size: 1, interval: 0) { $0.customTimeZone = "America/New_York" }
+        }
+        try f.create("z", size: 1, interval: 0) { $0.customTimeZone = "UTC" }
+    }
+
     @Test func randomStringIsElevenCharacters() {
         let s = S3ObjectKeys.randomString()
         #expect(s.count == 11 && s.allSatisfy { $0.isLowercase || $0.isNumber })
