@@ -385,7 +385,9 @@ public final class FirehoseService: Sendable {
     /// One turn of the delivery loop at the clock's now: KinesisStreamAsSource reads, buffers whose
     /// interval has passed close, and every closed buffer is processed and written to its bucket.
     /// Calls must not overlap (the serve loop and tests call it from one task).
-    public func tick() {
+    public func tick() { tick(closingEveryBuffer: false) }
+
+    private func tick(closingEveryBuffer: Bool) {
         let now = clock.now()
         var jobs: [DeliveryJob] = []
         state.withLock { s in
@@ -397,7 +399,7 @@ public final class FirehoseService: Sendable {
                                 BufferedRecord(recordId: nextRecordId(), data: r.data, arrival: r.arrival), now: now)
                         }
                     }
-                    st.sealIfDue(now: now)
+                    if closingEveryBuffer { st.seal(.shutdown) } else { st.sealIfDue(now: now) }
                     for batch in st.sealed {
                         jobs.append(
                             DeliveryJob(
@@ -423,14 +425,7 @@ public final class FirehoseService: Sendable {
     /// Closes every open buffer and delivers it now, whatever its hints: `ktop serve` calls it on
     /// SIGINT/SIGTERM so records accepted before shutdown are not lost (Firehose itself keeps them
     /// for up to 24 hours; ktop keeps no buffer across restarts).
-    public func flushAll() {
-        state.withLock { s in
-            for (region, streams) in s {
-                for name in streams.keys { s[region]?[name]?.seal(.shutdown) }
-            }
-        }
-        tick()
-    }
+    public func flushAll() { tick(closingEveryBuffer: true) }
 
     /// Everything a flush needs, taken out of the lock so files are written without holding it.
     struct DeliveryJob {

@@ -126,6 +126,18 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         #expect(f.objects().count == 1)
     }
 
+    @Test func flushAllDeliversOpenBuffersAtShutdown() throws {
+        let f = Fixture()
+        try f.create(size: 128, interval: 900)
+        try f.put(Data("pending".utf8))
+        f.service.tick()
+        #expect(f.objects().isEmpty)
+        f.service.flushAll()
+        #expect(Array(f.objects().values) == [Data("pending".utf8)])
+        let s = f.service.sample().deliveryStreams[0]
+        #expect(s.lastFlushReason == .shutdown && s.counters.buffersFlushedOtherwise == 1)
+    }
+
     @Test func hintsAreBothOrNoneAndInRange() throws {
         let f = Fixture()
         #expect(throws: FirehoseError.self) { try f.create("a", size: 1, interval: nil) }
