@@ -73,8 +73,10 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
-        // Firehose's GZIP and ZIP objects deflate with the system zlib (zlib1g-dev): no package to fetch or
-        // build (first-build cost: one small module; compress-nio/ZIPFoundation would each add a package).
+        // Firehose's GZIP and ZIP objects deflate with the system zlib (zlib1g-dev, installed by Tests/run): no
+        // package to fetch or build, where compress-nio (gzip) and ZIPFoundation (zip) would each add one; the ZIP
+        // container around zlib's deflate is ~40 lines. Measured: the Firehose module with it builds in 10 s
+        // wall (11 s CPU, debug) on this 2-core machine.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Amazon Data Firehose (`Firehose_20150804.*` on ktop serve): delivery streams into a local S3 folder.
         .target(name: "Firehose", dependencies: ["StreamEngine", "LoadGen", "CZlib"]),

@@ -18,6 +18,8 @@ struct S3Destination: Sendable, Equatable {
     var s3BackupMode: String?
     /// The `--processor` name of the enabled Lambda processor, when there is one.
     var lambdaARN: String?
+    /// FileExtension: replaces the compression's extension on delivered objects when set (not on error objects).
+    var fileExtension: String?
 
     var sizeBytes: Int { sizeInMBs * 1024 * 1024 }
 
@@ -27,8 +29,21 @@ struct S3Destination: Sendable, Equatable {
             bufferingHints: BufferingHints(sizeInMBs: sizeInMBs, intervalInSeconds: intervalInSeconds),
             compressionFormat: compression.rawValue, encryptionConfiguration: ["NoEncryptionConfig": "NoEncryption"],
             processingConfiguration: extended ? (processing ?? ProcessingConfiguration(enabled: false)) : nil,
-            s3BackupMode: extended ? (s3BackupMode ?? "Disabled") : nil)
+            s3BackupMode: extended ? (s3BackupMode ?? "Disabled") : nil,
+            fileExtension: extended ? fileExtension : nil, customTimeZone: extended ? "UTC" : nil)
     }
+}
+
+/// Why a buffer was closed for delivery.
+public enum FlushReason: String, Sendable, Codable {
+    /// The buffer reached BufferingHints.SizeInMBs (measured before compression).
+    case size
+    /// BufferingHints.IntervalInSeconds passed since the buffer's first record.
+    case interval
+    /// UpdateDestination: buffered records go out under the configuration they arrived with.
+    case update
+    /// `ktop serve` stopping (``FirehoseService/flushAll()``).
+    case shutdown
 }
 
 /// One record held by Firehose between PutRecord (or the Kinesis read) and delivery.
@@ -73,6 +88,11 @@ public struct FirehoseCounters: Sendable, Equatable, Codable {
     public var droppedRecords: Int64 = 0
     /// Records written under ErrorOutputPrefix (`processing-failed`).
     public var processingFailedRecords: Int64 = 0
+    /// Buffers closed because SizeInMBs filled, because IntervalInSeconds passed, or otherwise
+    /// (UpdateDestination, shutdown): the two hints' race, which a teaching pane shows.
+    public var buffersFlushedBySize: Int64 = 0
+    public var buffersFlushedByInterval: Int64 = 0
+    public var buffersFlushedOtherwise: Int64 = 0
     public init() {}
 }
 
@@ -102,17 +122,24 @@ struct DeliveryStreamState {
     var counters = FirehoseCounters()
     var lastDelivery: Instant?
     var lastFailure: String?
+    var lastFlushReason: FlushReason?
 
     mutating func append(_ r: BufferedRecord, now: Instant) {
         if buffer.isEmpty { bufferStart = now }
         buffer.append(r)
         bufferBytes += r.data.count
         // Size is measured before compression; the record that fills the buffer closes it.
-        if bufferBytes >= destination.sizeBytes { seal() }
+        if bufferBytes >= destination.sizeBytes { seal(.size) }
     }
 
-    mutating func seal() {
+    mutating func seal(_ reason: FlushReason) {
         guard !buffer.isEmpty else { return }
+        lastFlushReason = reason
+        switch reason {
+        case .size: counters.buffersFlushedBySize += 1
+        case .interval: counters.buffersFlushedByInterval += 1
+        case .update, .shutdown: counters.buffersFlushedOtherwise += 1
+        }
         sealed.append(buffer)
         buffer = []
         bufferBytes = 0
@@ -122,6 +149,6 @@ struct DeliveryStreamState {
     /// Seals the open buffer when IntervalInSeconds has passed since its first record.
     mutating func sealIfDue(now: Instant) {
         guard let start = bufferStart else { return }
-        if now - start >= .seconds(destination.intervalInSeconds) { seal() }
+        if now - start >= .seconds(destination.intervalInSeconds) { seal(.interval) }
     }
 }

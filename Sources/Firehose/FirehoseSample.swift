@@ -24,11 +24,15 @@ public struct DeliveryStreamSample: Sendable, Equatable, Codable {
     public var sealedBuffers: Int
     /// DeliveryToS3.DataFreshness: age in seconds of the oldest record not yet delivered (0 when none).
     public var dataFreshnessSeconds: Double
+    /// Why the last buffer was closed (size, interval, update, shutdown); nil before the first.
+    public var lastFlushReason: FlushReason?
     /// When the last object landed, and the last delivery failure's text.
     public var lastDelivery: Instant?
     public var lastFailure: String?
     /// KinesisMillisBehindLatest for KinesisStreamAsSource (0 otherwise).
     public var kinesisMillisBehindLatest: Int64
+    /// The source reader's last Kinesis error (e.g. a throttled GetRecords), for KinesisStreamAsSource.
+    public var sourceLastError: String?
     public var counters: FirehoseCounters
 
     init(_ st: DeliveryStreamState, region: String, now: Instant) {
@@ -50,8 +54,10 @@ public struct DeliveryStreamSample: Sendable, Equatable, Codable {
         let oldest = (st.sealed.flatMap { $0 } + st.buffer).map(\.arrival).min()
         dataFreshnessSeconds = oldest.map { max(0, (now - $0).secondsDouble) } ?? 0
         lastDelivery = st.lastDelivery
+        lastFlushReason = st.lastFlushReason
         lastFailure = st.lastFailure
         kinesisMillisBehindLatest = st.reader?.millisBehindLatest ?? 0
+        sourceLastError = st.reader?.lastError
         counters = st.counters
     }
 }
@@ -134,6 +140,12 @@ public enum FirehosePrometheus {
             "processing_failed_records_total", "counter",
             "Records written under ErrorOutputPrefix as processing-failed."
         ) { Double($0.counters.processingFailedRecords) }
+        family("buffers_flushed_by_size_total", "counter", "Buffers closed because SizeInMBs filled.") {
+            Double($0.counters.buffersFlushedBySize)
+        }
+        family("buffers_flushed_by_interval_total", "counter", "Buffers closed because IntervalInSeconds passed.") {
+            Double($0.counters.buffersFlushedByInterval)
+        }
         family("buffer_bytes", "gauge", "Bytes in the open buffer, before compression.") { Double($0.bufferBytes) }
         family("buffer_records", "gauge", "Records in the open buffer.") { Double($0.bufferRecords) }
         family("buffer_size_limit_bytes", "gauge", "BufferingHints.SizeInMBs in bytes.") {

@@ -211,7 +211,7 @@ public final class FirehoseService: Sendable {
                     .invalidArgument, "Destination Id \(input.destinationId) not found for firehose \(st.name).")
             }
             // Records already buffered go out under the configuration they arrived with.
-            st.seal()
+            st.seal(.update)
             st.destination = updated
             st.version += 1
             st.lastUpdate = now
@@ -385,7 +385,9 @@ public final class FirehoseService: Sendable {
     /// One turn of the delivery loop at the clock's now: KinesisStreamAsSource reads, buffers whose
     /// interval has passed close, and every closed buffer is processed and written to its bucket.
     /// Calls must not overlap (the serve loop and tests call it from one task).
-    public func tick() {
+    public func tick() { tick(closingEveryBuffer: false) }
+
+    private func tick(closingEveryBuffer: Bool) {
         let now = clock.now()
         var jobs: [DeliveryJob] = []
         state.withLock { s in
@@ -397,7 +399,7 @@ public final class FirehoseService: Sendable {
                                 BufferedRecord(recordId: nextRecordId(), data: r.data, arrival: r.arrival), now: now)
                         }
                     }
-                    st.sealIfDue(now: now)
+                    if closingEveryBuffer { st.seal(.shutdown) } else { st.sealIfDue(now: now) }
                     for batch in st.sealed {
                         jobs.append(
                             DeliveryJob(
@@ -419,6 +421,11 @@ public final class FirehoseService: Sendable {
             }
         }
     }
+
+    /// Closes every open buffer and delivers it now, whatever its hints: `ktop serve` calls it on
+    /// SIGINT/SIGTERM so records accepted before shutdown are not lost (Firehose itself keeps them
+    /// for up to 24 hours; ktop keeps no buffer across restarts).
+    public func flushAll() { tick(closingEveryBuffer: true) }
 
     /// Everything a flush needs, taken out of the lock so files are written without holding it.
     struct DeliveryJob {
@@ -472,7 +479,7 @@ public final class FirehoseService: Sendable {
                 let prefix = try S3ObjectKeys.evaluate(
                     job.destination.errorOutputPrefix, arrival: oldest, errorOutputType: "processing-failed")
                 let lines = failed.map { $0.jsonLine(now: now) }
-                _ = try writeObject(records: lines, prefix: prefix, job: job, at: oldest)
+                _ = try writeObject(records: lines, prefix: prefix, job: job, at: oldest, isError: true)
                 outcome.counters.processingFailedRecords += Int64(failed.count)
             } catch {
                 outcome.failure = "\(error)"
@@ -483,13 +490,16 @@ public final class FirehoseService: Sendable {
 
     /// Writes one object atomically: a temporary file under `<s3Directory>/.ktop-tmp/`, then a rename,
     /// so a reader of the bucket never sees half an object. Returns the stored (compressed) size.
-    private func writeObject(records: [Data], prefix: String, job: DeliveryJob, at time: Instant) throws -> Int {
+    private func writeObject(
+        records: [Data], prefix: String, job: DeliveryJob, at time: Instant, isError: Bool = false
+    ) throws -> Int {
         var payload = Data()
         payload.reserveCapacity(records.reduce(0) { $0 + $1.count })
         for r in records { payload.append(r) }
         let uuid = UUID().uuidString.lowercased()
         let name = S3ObjectKeys.objectName(
-            deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: job.destination.compression)
+            deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: job.destination.compression,
+            fileExtension: isError ? nil : job.destination.fileExtension)
         let entryName = S3ObjectKeys.objectName(
             deliveryStream: job.name, version: job.version, at: time, uuid: uuid, format: .uncompressed)
         let body = Compressor.compress(payload, format: job.destination.compression, entryName: entryName)
@@ -706,11 +716,22 @@ public final class FirehoseService: Sendable {
             throw FirehoseError(.invalidArgument, "ProcessingConfiguration needs ExtendedS3DestinationConfiguration.")
         }
         let lambdaARN = try processing.flatMap { (p) throws(FirehoseError) in try processors.lambdaARN(p) }
+        let fileExtension = f.fileExtension ?? current?.fileExtension
+        try S3ObjectKeys.validate(fileExtension: fileExtension)
+        if let zone = f.customTimeZone, !zone.isEmpty, zone != "UTC" {
+            throw FirehoseError(
+                .invalidArgument, "CustomTimeZone \(zone) is not supported by ktop: keys are evaluated in UTC.")
+        }
+        let backup = f.s3BackupMode ?? current?.s3BackupMode
+        if backup == "Enabled" {
+            throw FirehoseError(
+                .invalidArgument, "S3BackupMode Enabled (source record backup) is not supported by ktop.")
+        }
         return S3Destination(
             extended: extended, roleARN: roleARN, bucketARN: bucketARN, bucket: bucket, prefix: prefix,
             errorOutputPrefix: errorOutputPrefix, sizeInMBs: size, intervalInSeconds: interval,
-            compression: compression, processing: processing, s3BackupMode: f.s3BackupMode ?? current?.s3BackupMode,
-            lambdaARN: lambdaARN)
+            compression: compression, processing: processing, s3BackupMode: backup,
+            lambdaARN: lambdaARN, fileExtension: fileExtension?.isEmpty == true ? nil : fileExtension)
     }
 
     static func bucketName(_ arn: String) throws(FirehoseError) -> String {
@@ -753,5 +774,8 @@ extension FirehoseCounters {
         succeedProcessingBytes += o.succeedProcessingBytes
         droppedRecords += o.droppedRecords
         processingFailedRecords += o.processingFailedRecords
+        buffersFlushedBySize += o.buffersFlushedBySize
+        buffersFlushedByInterval += o.buffersFlushedByInterval
+        buffersFlushedOtherwise += o.buffersFlushedOtherwise
     }
 }

@@ -181,6 +181,8 @@ public struct S3DestinationDescription: Codable, Sendable, Equatable {
     public var encryptionConfiguration: [String: String]
     public var processingConfiguration: ProcessingConfiguration?
     public var s3BackupMode: String?
+    public var fileExtension: String?
+    public var customTimeZone: String?
 }
 
 public struct DestinationDescription: Codable, Sendable, Equatable {

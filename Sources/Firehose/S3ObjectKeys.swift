@@ -13,6 +13,12 @@ public enum S3ObjectKeys {
 
     /// Checks a Prefix or ErrorOutputPrefix once, at CreateDeliveryStream or UpdateDestination.
     static func validate(prefix: String?, errorOutputPrefix: String?) throws(FirehoseError) {
+        // Keys become paths under the bucket's folder: a `..` segment would write outside it.
+        for (field, value) in [("Prefix", prefix), ("ErrorOutputPrefix", errorOutputPrefix)]
+        where (value ?? "").split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+            throw FirehoseError(
+                .invalidArgument, "\(field) may not contain a '..' segment: ktop stores S3 objects as files.")
+        }
         let p = try expressions(in: prefix ?? "", field: "Prefix")
         _ = try expressions(in: errorOutputPrefix ?? "", field: "ErrorOutputPrefix")
         if p.contains(where: { $0.namespace == "firehose" && $0.value == "error-output-type" }) {
@@ -54,11 +60,23 @@ public enum S3ObjectKeys {
     }
 
     /// `name-version-yyyy-MM-dd-HH-mm-ss-<uuid>` plus the compression's extension.
+    /// `fileExtension` (ExtendedS3 `FileExtension`) replaces the compression's extension when set.
     public static func objectName(
-        deliveryStream: String, version: Int, at time: Instant, uuid: String, format: CompressionFormat
+        deliveryStream: String, version: Int, at time: Instant, uuid: String, format: CompressionFormat,
+        fileExtension: String? = nil
     ) -> String {
         let stamp = (try? Self.format(time, javaPattern: "yyyy-MM-dd-HH-mm-ss")) ?? ""
-        return "\(deliveryStream)-\(version)-\(stamp)-\(uuid)\(format.fileExtension)"
+        return "\(deliveryStream)-\(version)-\(stamp)-\(uuid)\(fileExtension ?? format.fileExtension)"
+    }
+
+    /// FileExtension's model pattern, `^$|\.[0-9a-z!\-_.*'()]+`, at most 128 characters.
+    static func validate(fileExtension: String?) throws(FirehoseError) {
+        guard let e = fileExtension, !e.isEmpty else { return }
+        let allowed = Set("0123456789abcdefghijklmnopqrstuvwxyz!-_.*'()")
+        guard e.count <= 128, e.hasPrefix("."), e.count > 1, e.dropFirst().allSatisfy({ allowed.contains($0) }) else {
+            throw FirehoseError.constraint(
+                "fileExtension", "satisfy regular expression pattern: ^$|\\.[0-9a-z!\\-_.*'()]+", value: e)
+        }
     }
 
     /// 11 random lower-case letters and digits, as `!{firehose:random-string}` gives.

@@ -137,8 +137,6 @@ struct Serve: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 engine.tick()
-                // Firehose's delivery loop: source reads, due buffers, objects written.
-                firehose.tick()
                 let sample = engine.sample()
                 metrics.withLock { $0.ingest(sample) }
                 // Storage trouble is for the operator's log too, not only the event feed.
@@ -149,11 +147,22 @@ struct Serve: AsyncParsableCommand {
                 seen = engine.events.lastId
             }
         }
+        // Firehose's delivery loop (source reads, due buffers, objects written) on its own task: a slow
+        // --processor must not hold back the engine's tick. Four turns a second keep IntervalInSeconds close.
+        let deliveries = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                firehose.tick()
+            }
+        }
         let signal = await Signals.wait(for: [SIGINT, SIGTERM])
         ticker.cancel()
+        deliveries.cancel()
+        _ = await deliveries.value
         FileHandle.standardError.write(
             Data("ktop serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\n".utf8))
         try await server.shutdown()
+        firehose.flushAll()
         engine.close()
     }
 

@@ -91,7 +91,9 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         let objects = f.objects()
         #expect(objects.count == 1)
         #expect(objects.values.first == a + b + Data([0x63]))
-        #expect(f.service.sample().deliveryStreams[0].bufferBytes == 0)
+        let sample = f.service.sample().deliveryStreams[0]
+        #expect(sample.bufferBytes == 0 && sample.lastFlushReason == .size)
+        #expect(sample.counters.buffersFlushedBySize == 1 && sample.counters.buffersFlushedByInterval == 0)
     }
 
     @Test func intervalFlushesWhenIntervalInSecondsHasPassed() throws {
@@ -113,6 +115,7 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         let after = f.service.sample().deliveryStreams[0]
         #expect(after.counters.deliveryToS3Records == 2 && after.counters.deliveryToS3ObjectCount == 1)
         #expect(after.secondsToNextFlush == nil && after.dataFreshnessSeconds == 0)
+        #expect(after.lastFlushReason == .interval && after.counters.buffersFlushedByInterval == 1)
     }
 
     @Test func intervalZeroFlushesEveryTick() throws {
@@ -121,6 +124,18 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         try f.put(Data("x".utf8))
         f.service.tick()
         #expect(f.objects().count == 1)
+    }
+
+    @Test func flushAllDeliversOpenBuffersAtShutdown() throws {
+        let f = Fixture()
+        try f.create(size: 128, interval: 900)
+        try f.put(Data("pending".utf8))
+        f.service.tick()
+        #expect(f.objects().isEmpty)
+        f.service.flushAll()
+        #expect(Array(f.objects().values) == [Data("pending".utf8)])
+        let s = f.service.sample().deliveryStreams[0]
+        #expect(s.lastFlushReason == .shutdown && s.counters.buffersFlushedOtherwise == 1)
     }
 
     @Test func hintsAreBothOrNoneAndInRange() throws {
@@ -183,6 +198,35 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         #expect(throws: FirehoseError.self) {
             try S3ObjectKeys.validate(prefix: "!{timestamp:yyyy", errorOutputPrefix: "e/")
         }
+    }
+
+    @Test func prefixesCannotLeaveTheBucketFolder() throws {
+        let f = Fixture()
+        for bad in ["../x/", "a/../../x/", ".."] {
+            #expect(throws: FirehoseError.self) { try f.create("p", size: 1, interval: 0) { $0.prefix = bad } }
+            #expect(throws: FirehoseError.self) {
+                try f.create("p", size: 1, interval: 0) { $0.errorOutputPrefix = bad }
+            }
+        }
+        try f.create("ok", size: 1, interval: 0) { $0.prefix = "a..b/...c/" }
+    }
+
+    @Test func fileExtensionReplacesTheCompressionsAndOtherTimeZonesAreRefused() throws {
+        let f = Fixture()
+        try f.create(size: 1, interval: 0) {
+            $0.compressionFormat = "GZIP"
+            $0.fileExtension = ".json.gz"
+        }
+        try f.put(Data("{}".utf8))
+        f.service.tick()
+        #expect(f.objects().keys.allSatisfy { $0.hasSuffix(".json.gz") })
+        for bad in ["json", ".JSON", ".a/b"] {
+            #expect(throws: FirehoseError.self) { try f.create("x", size: 1, interval: 0) { $0.fileExtension = bad } }
+        }
+        #expect(throws: FirehoseError.self) {
+            try f.create("y", size: 1, interval: 0) { $0.customTimeZone = "America/New_York" }
+        }
+        try f.create("z", size: 1, interval: 0) { $0.customTimeZone = "UTC" }
     }
 
     @Test func randomStringIsElevenCharacters() {
@@ -448,6 +492,56 @@ private func run(_ executable: String, _ args: [String], stdin: Data) throws -> 
         input.deliveryStreamName = "missing"
         input.kinesisStreamSourceConfiguration?.kinesisStreamARN = "arn:aws:kinesis:us-east-1:123456789012:stream/no"
         #expect(throws: FirehoseError.self) { try service.createDeliveryStream(input, region: region) }
+    }
+}
+
+@Suite struct KinesisSourceReshardingTests {
+    @Test func followsAReshardAndDeaggregatesKPLRecords() throws {
+        let clock = ManualClock(start: start)
+        let engine = KinesisEngine(clock: clock)
+        let kinesis = engine.service()
+        _ = try kinesis.createStream(CreateStreamInput(streamName: "src", shardCount: 1))
+        clock.advance(by: .seconds(60))
+        engine.tick()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fh-\(UUID().uuidString)")
+        let service = FirehoseService(
+            clock: clock, s3Directory: dir,
+            kinesis: { account, region in engine.service(account: account, region: region) })
+        var input = CreateDeliveryStreamInput(deliveryStreamName: "fromk")
+        input.deliveryStreamType = "KinesisStreamAsSource"
+        input.kinesisStreamSourceConfiguration = KinesisStreamSourceConfiguration(
+            kinesisStreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/src", roleARN: role)
+        var fields = S3DestinationFields(roleARN: role, bucketARN: "arn:aws:s3:::k")
+        fields.bufferingHints = BufferingHints(sizeInMBs: 1, intervalInSeconds: 0)
+        input.extendedS3DestinationConfiguration = fields
+        _ = try service.createDeliveryStream(input, region: region)
+        func step(_ n: Int) {
+            for _ in 0..<n {
+                clock.advance(by: .seconds(1))
+                engine.tick()
+                service.tick()
+            }
+        }
+        // One KPL aggregate of three user records, before the reshard.
+        let users = ["u1\n", "u2\n", "u3\n"].map { UserRecord(partitionKey: "p", data: Data($0.utf8)) }
+        _ = try kinesis.putRecord(
+            StreamEngine.PutRecordInput(
+                streamName: "src", data: KPLAggregation.encode(users), partitionKey: "p"))
+        step(2)
+        _ = try kinesis.updateShardCount(UpdateShardCountInput(streamName: "src", targetShardCount: 2))
+        step(60)
+        for i in 0..<10 {
+            _ = try kinesis.putRecord(
+                StreamEngine.PutRecordInput(
+                    streamName: "src", data: Data("after-\(i)\n".utf8), partitionKey: "k\(i)"))
+        }
+        step(5)
+        let files =
+            FileManager.default.enumerator(at: dir.appendingPathComponent("k"), includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { !$0.hasDirectoryPath } ?? []
+        let lines = files.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+            .split(separator: "\n").map(String.init).sorted()
+        #expect(lines == (["u1", "u2", "u3"] + (0..<10).map { "after-\($0)" }).sorted())
     }
 }
 

@@ -406,6 +406,11 @@ def test_kinesis_stream_as_source_delivers_what_a_producer_put(server, fh, s3dir
         kwire.expect_error(lambda: fh.put_record(DeliveryStreamName=name, Record={"Data": b"x"}),
                            "InvalidArgumentException",
                            "This operation is not permitted on KinesisStreamAsSource delivery stream type.")
+        kwire.expect_error(lambda: fh.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"x"}]),
+                           "InvalidArgumentException",
+                           "This operation is not permitted on KinesisStreamAsSource delivery stream type.")
+        kwire.expect_error(lambda: fh.start_delivery_stream_encryption(DeliveryStreamName=name),
+                           "InvalidArgumentException")
         sent = [f"k{i}\n".encode() for i in range(50)]
         kin.put_records(StreamName=stream, Records=[{"Data": d, "PartitionKey": str(i)} for i, d in enumerate(sent)])
         deadline = time.monotonic() + 15
@@ -437,3 +442,119 @@ def test_unknown_operation_and_metrics(server, fh):
         assert f"ktop_firehose_buffer_records{{{labels}}} 1" in text
     finally:
         fh.delete_delivery_stream(DeliveryStreamName=name)
+
+
+def test_more_errors(fh):
+    name = kwire.unique_name("fh")
+    for call in (lambda: fh.untag_delivery_stream(DeliveryStreamName=name, TagKeys=["a"]),
+                 lambda: fh.list_tags_for_delivery_stream(DeliveryStreamName=name),
+                 lambda: fh.stop_delivery_stream_encryption(DeliveryStreamName=name),
+                 lambda: fh.start_delivery_stream_encryption(DeliveryStreamName=name),
+                 lambda: fh.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId="1",
+                                               DestinationId="destinationId-000000000001",
+                                               ExtendedS3DestinationUpdate={"Prefix": "p/"})):
+        kwire.expect_error(call, "ResourceNotFoundException", f"Firehose {name} under account {ACCOUNT} not found.")
+    # A required member missing (sent raw: boto3 would refuse it client-side).
+    status, _, body = kwire.raw_post(kwire_endpoint(fh), "Firehose_20150804.PutRecord",
+                                     json.dumps({"DeliveryStreamName": name}).encode())
+    assert status == 400
+    assert json.loads(body) == {"__type": "ValidationException", "message": (
+        "1 validation error detected: Value null at 'record' failed to satisfy constraint: Member must not be null")}
+    # No destination, or a destination ktop does not deliver to.
+    kwire.expect_error(lambda: fh.create_delivery_stream(DeliveryStreamName=name), "InvalidArgumentException")
+    kwire.expect_error(lambda: fh.create_delivery_stream(
+        DeliveryStreamName=name, HttpEndpointDestinationConfiguration={
+            "EndpointConfiguration": {"Url": "https://example.invalid"},
+            "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::b"}}), "InvalidArgumentException")
+    kwire.expect_error(lambda: fh.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+        ExtendedS3DestinationConfiguration=s3_config("b")), "InvalidArgumentException")
+    kwire.expect_error(lambda: fh.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": kwire.stream_arn("nosuch-stream"), "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration=s3_config("b")), "InvalidArgumentException")
+
+
+def kwire_endpoint(client) -> str:
+    return client.meta.endpoint_url
+
+
+def test_fifty_delivery_streams_per_region(tmp_path):
+    s = kwire.ServerProcess(["--s3-dir", str(tmp_path)])
+    try:
+        fh = client_for(s.endpoint)
+        for i in range(50):
+            create(fh, f"s{i:02d}", "b")
+        _, message = kwire.expect_error(lambda: create(fh, "s50", "b"), "LimitExceededException")
+        assert message.startswith("You have already consumed your firehose quota of 50 hoses.")
+        # Another region has its own 50.
+        other = boto3.session.Session().client(
+            "firehose", endpoint_url=s.endpoint, region_name="eu-west-1", aws_access_key_id=kwire.ACCESS_KEY,
+            aws_secret_access_key=kwire.SECRET_KEY, config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        create(other, "s50", "b")
+        assert other.list_delivery_streams()["DeliveryStreamNames"] == ["s50"]
+    finally:
+        s.stop()
+
+
+def test_sigv4_is_verified_for_service_firehose(tmp_path):
+    creds = tmp_path / "creds"
+    creds.write_text(f"{kwire.ACCESS_KEY}:{kwire.SECRET_KEY}\n")
+    s = kwire.ServerProcess(["--verify-sigv4", "--credentials", str(creds), "--s3-dir", str(tmp_path / "s3")])
+    try:
+        fh = client_for(s.endpoint)
+        assert fh.list_delivery_streams()["DeliveryStreamNames"] == []
+        bad = boto3.session.Session().client(
+            "firehose", endpoint_url=s.endpoint, region_name=kwire.REGION, aws_access_key_id=kwire.ACCESS_KEY,
+            aws_secret_access_key="wrong", config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        kwire.expect_error(lambda: bad.list_delivery_streams(), "InvalidSignatureException")
+        # A request signed for service 'kinesis' is not good for Firehose.
+        status, _, body = kwire.raw_post(s.endpoint, "Firehose_20150804.ListDeliveryStreams", b"{}")
+        assert status == 400 and b"Credential should be scoped to correct service: 'firehose'." in body
+    finally:
+        s.stop()
+
+
+def test_sigterm_delivers_what_is_buffered(tmp_path):
+    s = kwire.ServerProcess(["--s3-dir", str(tmp_path)])
+    try:
+        fh = client_for(s.endpoint)
+        create(fh, "held", "b-held", BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900})
+        fh.put_record(DeliveryStreamName="held", Record={"Data": b"kept across shutdown\n"})
+        time.sleep(1.5)  # a tick or two: the buffer must still be open (900 s interval)
+        assert objects(tmp_path / "b-held") == []
+    finally:
+        s.stop()
+    (path,) = objects(tmp_path / "b-held")
+    assert path.read_bytes() == b"kept across shutdown\n"
+
+
+OPERATIONS = ["CreateDeliveryStream", "DeleteDeliveryStream", "DescribeDeliveryStream", "ListDeliveryStreams",
+              "PutRecord", "PutRecordBatch", "UpdateDestination", "TagDeliveryStream", "UntagDeliveryStream",
+              "ListTagsForDeliveryStream", "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption"]
+
+ODD_VALUES = [None, True, -1, 0, 2**63, -2**63 - 1, 10**400, 1e308, -0.0, "", "x" * 70_000, "!{timestamp:",
+              [], [{}], {}, {"Data": "%%%not base64"}, {"SizeInMBs": 2**64, "IntervalInSeconds": -2**70}]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_odd_input_gets_an_error_never_a_crash(server, operation):
+    """Every member with every odd value: an answer of 200 or 400 with a JSON error type, and the server lives."""
+    members = ["DeliveryStreamName", "Record", "Records", "Limit", "ExtendedS3DestinationConfiguration",
+               "BufferingHints", "CurrentDeliveryStreamVersionId", "DestinationId", "Tags", "TagKeys",
+               "ExclusiveStartDeliveryStreamName", "DeliveryStreamType", "KinesisStreamSourceConfiguration"]
+    for member in members:
+        for value in ODD_VALUES:
+            body = json.dumps({"DeliveryStreamName": "odd", member: value}).encode()
+            status, _, reply = kwire.raw_post(server.endpoint, f"Firehose_20150804.{operation}", body)
+            assert status in (200, 400), (operation, member, value, status, reply[:200])
+            if status == 400:
+                assert json.loads(reply)["__type"].endswith("Exception"), reply[:200]
+    for raw in (b"", b"[]", b"null", b"{", b'{"DeliveryStreamName": "odd", "Record": {"Data": 5}}'):
+        status, _, reply = kwire.raw_post(server.endpoint, f"Firehose_20150804.{operation}", raw)
+        assert status in (200, 400), (operation, raw, status, reply[:200])
+    assert server.alive()
+    ext = s3_config("b-odd", BufferingHints={"SizeInMBs": 10**30, "IntervalInSeconds": 1})
+    status, _, reply = kwire.raw_post(server.endpoint, "Firehose_20150804.CreateDeliveryStream", json.dumps(
+        {"DeliveryStreamName": "odd2", "ExtendedS3DestinationConfiguration": ext}).encode())
+    assert status == 400 and server.alive()
