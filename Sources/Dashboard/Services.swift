@@ -5,7 +5,6 @@ public struct DeliveryStreamRow: Hashable, Sendable, Codable {
     public var name: String
     /// "DirectPut" or the Kinesis stream it reads.
     public var source: String
-    public var status: String
     public var bufferedBytes: Double
     /// SizeInMBs in bytes.
     public var bufferSizeBytes: Double
@@ -19,14 +18,16 @@ public struct DeliveryStreamRow: Hashable, Sendable, Codable {
     public var freshnessSeconds: Double
     /// Records that went to the error prefix or failed to be written.
     public var failedRecords: Int
+    /// Buffers closed because SizeInMBs filled, and because IntervalInSeconds passed: the two hints racing.
+    public var flushesBySize = 0
+    public var flushesByInterval = 0
     public init(
-        name: String, source: String, status: String, bufferedBytes: Double, bufferSizeBytes: Double,
+        name: String, source: String, bufferedBytes: Double, bufferSizeBytes: Double,
         bufferAgeSeconds: Double, intervalSeconds: Double, objectsDelivered: Int, bytesDelivered: Double,
         freshnessSeconds: Double, failedRecords: Int
     ) {
         self.name = name
         self.source = source
-        self.status = status
         self.bufferedBytes = bufferedBytes
         self.bufferSizeBytes = bufferSizeBytes
         self.bufferAgeSeconds = bufferAgeSeconds
@@ -143,8 +144,9 @@ enum ServicesPane {
         guard y + 1 < maxY else { return 1 }
         let source = f.source == "DirectPut" ? "Direct PUT" : "from \(f.source)"
         let line =
-            "  \(source) \(f.status): \(f.objectsDelivered) objects, \(Format.bytes(f.bytesDelivered)) delivered,"
-            + " fresh \(whole(f.freshnessSeconds))s" + (failed ? ", \(f.failedRecords) failed" : "")
+            "  \(source): \(f.objectsDelivered) objects \(Format.bytes(f.bytesDelivered)), flushed by size"
+            + " \(f.flushesBySize)/time \(f.flushesByInterval), fresh \(whole(f.freshnessSeconds))s"
+            + (failed ? ", \(f.failedRecords) failed" : "")
         grid.put(line, x: x, y: y + 1, style: ctx.style(failed ? .warning : .dim), maxWidth: width)
         return 2
     }

@@ -53,8 +53,10 @@ final class ScenarioFirehose {
             let delivered = Int(clamping: d.counters.deliveryToS3ObjectCount)
             if delivered > objects[d.name, default: 0] {
                 let bytes = Format.bytes(Double(d.counters.deliveryToS3Bytes))
+                let why = d.lastFlushReason.map { " (its buffer closed by \($0.rawValue))" } ?? ""
                 messages.append(
-                    "Firehose \(d.name): object \(delivered) landed in s3://\(d.bucket) (\(bytes) delivered so far)")
+                    "Firehose \(d.name): object \(delivered) landed in s3://\(d.bucket)\(why); \(bytes) delivered "
+                        + "so far")
             }
             objects[d.name] = delivered
         }
@@ -120,13 +122,16 @@ final class ScenarioFirehose {
         service.sample().deliveryStreams.map { d in
             let age = d.secondsToNextFlush.map { max(0, Double(d.bufferIntervalSeconds) - $0) } ?? 0
             let source = d.sourceStreamARN.map { String($0.split(separator: "/").last ?? "") } ?? "DirectPut"
-            return DeliveryStreamRow(
-                name: d.name, source: source, status: "ACTIVE", bufferedBytes: Double(d.bufferBytes),
+            var row = DeliveryStreamRow(
+                name: d.name, source: source, bufferedBytes: Double(d.bufferBytes),
                 bufferSizeBytes: Double(d.bufferSizeLimitBytes), bufferAgeSeconds: age,
                 intervalSeconds: Double(d.bufferIntervalSeconds),
                 objectsDelivered: Int(clamping: d.counters.deliveryToS3ObjectCount),
                 bytesDelivered: Double(d.counters.deliveryToS3Bytes), freshnessSeconds: d.dataFreshnessSeconds,
                 failedRecords: Int(clamping: d.counters.processingFailedRecords))
+            row.flushesBySize = Int(clamping: d.counters.buffersFlushedBySize)
+            row.flushesByInterval = Int(clamping: d.counters.buffersFlushedByInterval)
+            return row
         }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 struct ServicesPaneTests {
     static func deliveryStream(buffered: Double = 2_500_000, age: Double = 20) -> DeliveryStreamRow {
         DeliveryStreamRow(
-            name: "to-s3", source: "orders", status: "ACTIVE", bufferedBytes: buffered, bufferSizeBytes: 5_242_880,
+            name: "to-s3", source: "orders", bufferedBytes: buffered, bufferSizeBytes: 5_242_880,
             bufferAgeSeconds: age, intervalSeconds: 60, objectsDelivered: 7,
             bytesDelivered: 9_000_000, freshnessSeconds: 20, failedRecords: 0)
     }
@@ -31,7 +31,10 @@ struct ServicesPaneTests {
     func shown() {
         var model = Fixtures.model(width: 120, height: 40)
         var data = model.data
-        data.deliveryStreams = [Self.deliveryStream()]
+        var row = Self.deliveryStream()
+        row.flushesBySize = 5
+        row.flushesByInterval = 2
+        data.deliveryStreams = [row]
         data.queries = [Self.query()]
         model.update(data: data)
         let layout = model.layout
@@ -43,6 +46,7 @@ struct ServicesPaneTests {
         // 60 s interval, 20 s old: the interval flushes in 40 s unless 5 MiB arrive first.
         #expect(text.contains("20/60s flush in 40s"))
         #expect(text.contains("7 objects"))
+        #expect(text.contains("flushed by size 5/time 2"))
         #expect(text.contains("from orders"))
         #expect(text.contains("12 windows, 3 late"))
         #expect(text.contains("tenant-7"))

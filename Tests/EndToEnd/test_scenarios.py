@@ -135,5 +135,9 @@ def test_firehose_buffering_flushes_by_size_then_by_time(ktop_bin, tmp_path):
     assert len(rel) == 5 and len(rel[0]) == 4 and all(len(x) == 2 for x in rel[1:4]), rel
     landed = [e for l in lines for e in l["events"] if e.startswith("Firehose clicks-to-s3: object")]
     assert len(landed) == len(objects)
+    # Each landing says which hint closed its buffer, and the counts agree with the objects' sizes.
+    assert sum("closed by size" in e for e in landed) == len(by_size), landed
+    assert sum("closed by interval" in e for e in landed) >= 1, landed
+    assert d["flushesBySize"] == len(by_size) and d["flushesByInterval"] >= 1, d
     consumers = {c["name"] for c in last["streams"][0]["consumers"]}
     assert "firehose:clicks-to-s3" in consumers and "replay" in consumers
