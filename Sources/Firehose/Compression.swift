@@ -44,33 +44,30 @@ public enum Compressor {
         var out = Data()
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        // Local file header: version 2.0, no flags, method 8 (deflate), DOS time 1980-01-01 00:00.
+        // The fields both headers share, from "version needed" to "extra field length": version 2.0, no flags,
+        // method 8 (deflate), DOS time 1980-01-01 00:00, the CRC, both sizes, the name's length, no extra field.
+        func entryFields() {
+            u16(20)
+            u16(0)
+            u16(8)
+            u16(0)
+            u16(0x21)
+            u32(crc)
+            u32(compressedSize)
+            u32(size)
+            u16(UInt16(clamping: name.count))
+            u16(0)
+        }
+        // Local file header.
         u32(0x0403_4b50)
-        u16(20)
-        u16(0)
-        u16(8)
-        u16(0)
-        u16(0x21)
-        u32(crc)
-        u32(compressedSize)
-        u32(size)
-        u16(UInt16(clamping: name.count))
-        u16(0)
+        entryFields()
         out.append(contentsOf: name)
         out.append(raw)
+        // Central directory header: "version made by" 2.0, then the same fields.
         let centralStart = UInt32(clamping: out.count)
         u32(0x0201_4b50)
         u16(20)
-        u16(20)
-        u16(0)
-        u16(8)
-        u16(0)
-        u16(0x21)
-        u32(crc)
-        u32(compressedSize)
-        u32(size)
-        u16(UInt16(clamping: name.count))
-        u16(0)
+        entryFields()
         u16(0)
         u16(0)
         u16(0)
