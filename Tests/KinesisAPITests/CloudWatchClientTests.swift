@@ -12,7 +12,8 @@ import Darwin
 #endif
 
 /// A loopback HTTP/1.1 server that answers each request with the next canned reply
-/// (`Connection: close`) and records what it was sent.
+/// (`Connection: close`) and records what it was sent. A request equal to the one before is taken
+/// for a libcurl resend and gets the same reply again, unless `replayRepeats` is off.
 private final class CannedHTTPServer: Sendable {
     struct Reply: Sendable {
         var status: Int
@@ -43,7 +44,7 @@ private final class CannedHTTPServer: Sendable {
     private let replayRepeats: Bool
     private let lastReply = LockedValue<Reply?>(nil)
 
-    init(_ replies: [Reply], replayRepeats: Bool = false) throws {
+    init(_ replies: [Reply], replayRepeats: Bool = true) throws {
         self.replies = LockedValue(replies)
         self.replayRepeats = replayRepeats
         #if canImport(Glibc)
@@ -65,6 +66,12 @@ private final class CannedHTTPServer: Sendable {
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { [self] in serve() }
+    }
+
+    /// The requests with libcurl's resends (a body equal to the one before) left out.
+    var distinctRequests: [Request] {
+        let all = requests.withLock { $0 }
+        return all.enumerated().filter { $0.offset == 0 || all[$0.offset - 1].body != $0.element.body }.map(\.element)
     }
 
     func stop() {
@@ -389,15 +396,13 @@ struct CloudWatchClientTests {
                                                                 ("2026-11-30T08:02:00Z", "2")])],
                                           nextToken: "page-2 token/+=", status: "PartialData")),
             .init(status: 200, body: page([(id: "m0", points: [("2026-11-30T08:01:00Z", "1")])])),
-        ], replayRepeats: true)  // the two pages' requests differ (NextToken): equal bodies are resends
+        ])
         defer { server.stop() }
         let metrics = try client(server).shardMetrics(
             stream: "demo", shardIds: ["shardId-000000000000"], metrics: ["IncomingRecords"],
             start: date("2026-11-30T08:00:00Z"), end: date("2026-11-30T08:05:00Z"))
         #expect(metrics["shardId-000000000000"]?["IncomingRecords"]?.map(\.value) == [1, 2, 3])
-        let all = server.requests.withLock { $0 }
-        let requests = all.enumerated().filter { $0.offset == 0 || all[$0.offset - 1].body != $0.element.body }
-            .map(\.element)
+        let requests = server.distinctRequests
         #expect(requests.count == 2)
         #expect(requests.first?.form["NextToken"] == nil)
         #expect(requests.last?.form["NextToken"] == "page-2 token/+=")
@@ -412,7 +417,7 @@ struct CloudWatchClientTests {
             try client(server).getMetricData([], start: Date(timeIntervalSince1970: 0),
                                              end: Date(timeIntervalSince1970: 60))
         }
-        #expect(server.requests.withLock { $0.count } == 2)
+        #expect(server.distinctRequests.count == 2)
     }
 
     @Test func batchesAtMost500QueriesPerCall() throws {
@@ -425,7 +430,7 @@ struct CloudWatchClientTests {
                                                       end: date("2026-11-30T08:05:00Z"))
         #expect(metrics.count == 72)
         #expect(metrics.values.allSatisfy { $0.count == 7 && $0.values.allSatisfy(\.isEmpty) })
-        let requests = server.requests.withLock { $0 }
+        let requests = server.distinctRequests
         #expect(requests.count == 2)
         #expect(requests[0].form["MetricDataQueries.member.500.Id"] == "m499")
         #expect(requests[0].form["MetricDataQueries.member.501.Id"] == nil)
@@ -444,7 +449,7 @@ struct CloudWatchClientTests {
                   + "<Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>",
                   headers: ["Content-Type": "text/xml"]),
             .init(status: 200, body: page([(id: "m0", points: [])], status: "Forbidden")),
-        ])
+        ], replayRepeats: false)  // the same call twice: equal bodies are meant to get the next reply
         defer { server.stop() }
         let cw = client(server)
         let start = date("2026-11-30T08:00:00Z"), end = date("2026-11-30T08:05:00Z")
