@@ -79,7 +79,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (58,388 B ≈ 57 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (59,428 B ≈ 58 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -179,8 +179,8 @@ public struct MetricsStore: Sendable {
     /// the fixed state (hash-bucket loads, last sample with its two 16-key
     /// sketches and histogram, previous counters). At the defaults (300 s,
     /// 180 min): 12,000 B of seconds + 21,960 B of minutes + 6,000 B of extras
-    /// + 300 B of heat + 18,128 B fixed = 58,388 B (≈ 57 KiB) per shard;
-    /// 10,000 shards ≈ 584 MB once every ring is full (rings grow as points
+    /// + 300 B of heat + 19,168 B fixed = 59,428 B (≈ 58 KiB) per shard;
+    /// 10,000 shards ≈ 594 MB once every ring is full (rings grow as points
     /// arrive, so a young store holds less). Before issue 16 shards kept the
     /// stream's 900 s and 1,440 min: 248,112 B.
     public static func bytesPerShard(secondsCapacity: Int = 300, minutesCapacity: Int = 180) -> Int {
@@ -190,11 +190,12 @@ public struct MetricsStore: Sendable {
     }
 
     /// The per-shard state that does not depend on the capacities: four
-    /// bucket arrays of Doubles, the last sample's histogram (two Int64
-    /// arrays) and sketches (2 × 16 entries + keys up to 256 bytes), counters.
+    /// bucket arrays of Doubles and the list of buckets the last second wrote,
+    /// the last sample's histogram (two Int64 arrays) and sketches (2 × 16
+    /// entries + keys up to 256 bytes), counters.
     public static var fixedBytesPerShard: Int {
         let buckets = HashKeyHistogram.maxBuckets
-        return 4 * buckets * 8 + 2 * buckets * 8
+        return 4 * buckets * 8 + buckets * MemoryLayout<Int>.stride + 2 * buckets * 8
             + 2 * 16 * (MemoryLayout<SpaceSaving.Entry>.stride + 256)
             + 2 * MemoryLayout<ShardCounters>.stride + MemoryLayout<ShardSample>.stride
             + MemoryLayout<ShardSeries>.stride

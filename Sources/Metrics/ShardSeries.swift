@@ -132,11 +132,20 @@ public struct ShardSeries: Sendable {
     private var lastHistogram: HashKeyHistogram?
     /// Recent records and bytes per hash key bucket, decayed with a
     /// `loadHalfLifeSeconds` half-life (empty until two samples have been seen).
-    public private(set) var recentRecordsByBucket: [Double] = []
-    public private(set) var recentBytesByBucket: [Double] = []
+    /// Built on each read from the scaled store below (O(buckets)).
+    public var recentRecordsByBucket: [Double] { recentRecordsScaled.map { $0 * recentScale } }
+    public var recentBytesByBucket: [Double] { recentBytesScaled.map { $0 * recentScale } }
     /// The last second's records and bytes per bucket.
     public private(set) var lastSecondRecordsByBucket: [Double] = []
     public private(set) var lastSecondBytesByBucket: [Double] = []
+    /// The decayed loads divided by `recentScale`. Decaying every bucket every tick was a quarter of a
+    /// tick at 10,000 shards, though a shard's second touches a few buckets: the decay multiplies the
+    /// one scale instead, and a record adds `count / recentScale` to its bucket alone.
+    private var recentRecordsScaled: [Double] = []
+    private var recentBytesScaled: [Double] = []
+    private var recentScale = 1.0
+    /// The buckets the last second wrote to (the ones to clear at the next fold).
+    private var lastSecondBuckets: [Int] = []
     private var writeBytesLimit = KinesisLimits.aws.shardWriteBytesPerSecond
     private var writeRecordsLimit = KinesisLimits.aws.shardWriteRecordsPerSecond
 
@@ -267,38 +276,54 @@ public struct ShardSeries: Sendable {
     private mutating func foldHistogram(new: HashKeyHistogram?, old: HashKeyHistogram?, elapsedSeconds: Double) {
         guard let new, let old, new.bucketCount == old.bucketCount else { return }
         let n = new.bucketCount
-        if recentRecordsByBucket.count != n {
-            recentRecordsByBucket = Array(repeating: 0, count: n)
-            recentBytesByBucket = recentRecordsByBucket
-            lastSecondRecordsByBucket = recentRecordsByBucket
-            lastSecondBytesByBucket = recentRecordsByBucket
+        if recentRecordsScaled.count != n {
+            recentRecordsScaled = Array(repeating: 0, count: n)
+            recentBytesScaled = recentRecordsScaled
+            lastSecondRecordsByBucket = recentRecordsScaled
+            lastSecondBytesByBucket = recentRecordsScaled
+            lastSecondBuckets = []
+            recentScale = 1
         }
-        let decay = exp2(-elapsedSeconds / Self.loadHalfLifeSeconds)
-        Self.fold(new.records, old.records, decay, last: &lastSecondRecordsByBucket, recent: &recentRecordsByBucket)
-        Self.fold(new.bytes, old.bytes, decay, last: &lastSecondBytesByBucket, recent: &recentBytesByBucket)
-    }
-
-    /// `last[i] = new[i] − old[i]` and `recent[i] = recent[i] × decay + last[i]` for every bucket. Every shard,
-    /// every tick: through buffer pointers, without a bounds or uniqueness check per bucket. The counts are
-    /// cumulative and non-negative, so the difference cannot overflow. O(buckets).
-    private static func fold(
-        _ new: [Int64], _ old: [Int64], _ decay: Double, last: inout [Double], recent: inout [Double]
-    ) {
-        let n = min(new.count, old.count, last.count, recent.count)
-        new.withUnsafeBufferPointer { new in
-            old.withUnsafeBufferPointer { old in
-                last.withUnsafeMutableBufferPointer { last in
-                    recent.withUnsafeMutableBufferPointer { recent in
-                        for i in 0..<n {
-                            let d = Double(new[i] - old[i])
-                            last[i] = d
-                            recent[i] = recent[i] * decay + d
+        recentScale *= exp2(-elapsedSeconds / Self.loadHalfLifeSeconds)
+        if recentScale < Self.renormalizeBelow {
+            // Every half-life halves the scale; after 600 of them (5 hours at a 30 s half-life), long
+            // before a double would run out of range, the stored loads are multiplied out and the scale is 1.
+            for i in 0..<n {
+                recentRecordsScaled[i] *= recentScale
+                recentBytesScaled[i] *= recentScale
+            }
+            recentScale = 1
+        }
+        for i in lastSecondBuckets {
+            lastSecondRecordsByBucket[i] = 0
+            lastSecondBytesByBucket[i] = 0
+        }
+        lastSecondBuckets.removeAll(keepingCapacity: true)
+        // Every shard, every tick: compare through buffer pointers (no bounds or uniqueness check per
+        // bucket); only the buckets that took records are written. The counts are cumulative and
+        // non-negative, so the differences cannot overflow. O(buckets) compares, O(changed) writes.
+        let inverse = 1 / recentScale
+        new.records.withUnsafeBufferPointer { newRecords in
+            old.records.withUnsafeBufferPointer { oldRecords in
+                new.bytes.withUnsafeBufferPointer { newBytes in
+                    old.bytes.withUnsafeBufferPointer { oldBytes in
+                        for i in 0..<n where newRecords[i] != oldRecords[i] || newBytes[i] != oldBytes[i] {
+                            let records = Double(newRecords[i] - oldRecords[i])
+                            let bytes = Double(newBytes[i] - oldBytes[i])
+                            lastSecondRecordsByBucket[i] = records
+                            lastSecondBytesByBucket[i] = bytes
+                            recentRecordsScaled[i] += records * inverse
+                            recentBytesScaled[i] += bytes * inverse
+                            lastSecondBuckets.append(i)
                         }
                     }
                 }
             }
         }
     }
+
+    /// The scale below which the stored loads are multiplied out (2^-600: far from a double's range).
+    static let renormalizeBelow = 0x1p-600
 
     /// Bytes of ring storage currently held (grows to the documented bound).
     public var storedBytes: Int { metrics.storedBytes + extras.storedElements * 4 + heats.storedElements }
