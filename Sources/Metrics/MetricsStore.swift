@@ -83,7 +83,15 @@ public struct MetricsConfiguration: Sendable {
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
-    public private(set) var shards: [String: ShardSeries] = [:]  // key: stream ARN + "/" + shard id
+    /// Every shard's series, by stream ARN + "/" + shard id. Built on each read (O(shards)): for tests and
+    /// inspection; the dashboard reads one shard with `readShard`.
+    public var shards: [String: ShardSeries] {
+        var all: [String: ShardSeries] = [:]
+        for (arn, table) in shardTables { for series in table.series { all[arn + "/" + series.shardId] = series } }
+        return all
+    }
+    /// The shard series, by stream ARN.
+    private var shardTables: [String: ShardTable] = [:]
     /// Stream-level series, by stream ARN.
     public private(set) var streams: [String: StreamSeries] = [:]
     /// Consumer series, by stream ARN + "#efo#" or "#polling#" + name.
@@ -134,7 +142,58 @@ public struct MetricsStore: Sendable {
         public var throttledPerSecond: Double
     }
 
-    static func key(_ stream: StreamSample, _ shardId: String) -> String { stream.arn + "/" + shardId }
+    /// One stream's shard series. A tick finds each shard's series by its position in the sample (the engine
+    /// lists shards in the same order every second), checked by its id: no key is built or hashed per shard
+    /// per tick, which at 10,000 shards was a tenth of a tick. A shard that moved is found by its id.
+    struct ShardTable: Sendable {
+        private(set) var series: [ShardSeries] = []
+        private var slotById: [String: Int] = [:]
+        /// The slot of the shard at each position of the last sample.
+        private var slotByPosition: [Int] = []
+
+        /// The slot of the shard at `position` of a sample, with a new series made by `make` if it is new,
+        /// and whether it was new. O(1) for a shard at the same position as last time; O(id) otherwise.
+        mutating func slot(for shardId: String, at position: Int, make: () -> ShardSeries) -> (Int, isNew: Bool) {
+            if position < slotByPosition.count {
+                let s = slotByPosition[position]
+                if series[s].shardId == shardId { return (s, false) }
+            }
+            let found = slotById[shardId]
+            let s = found ?? series.count
+            if found == nil {
+                series.append(make())
+                slotById[shardId] = s
+            }
+            if position < slotByPosition.count {
+                slotByPosition[position] = s
+            } else {
+                while slotByPosition.count < position { slotByPosition.append(s) }
+                slotByPosition.append(s)
+            }
+            return (s, found == nil)
+        }
+
+        func read<R>(_ shardId: String, _ body: (ShardSeries) -> R) -> R? {
+            guard let s = slotById[shardId] else { return nil }
+            return body(series[s])
+        }
+
+        subscript(slot: Int) -> ShardSeries {
+            get { series[slot] }
+            _modify { yield &series[slot] }
+        }
+
+        /// Keeps the series of the given shards only, in the sample's order.
+        mutating func keep(_ shards: [ShardSample]) {
+            var kept: [ShardSeries] = []
+            kept.reserveCapacity(shards.count)
+            for shard in shards { if let s = slotById[shard.shardId] { kept.append(series[s]) } }
+            series = kept
+            slotById = [:]
+            for (i, s) in series.enumerated() { slotById[s.shardId] = i }
+            slotByPosition = []
+        }
+    }
 
     /// One consumer's cumulative counts (see `consumerTotals`).
     public struct ConsumerTotals: Sendable, Equatable {
@@ -210,7 +269,6 @@ public struct MetricsStore: Sendable {
         latencies: [LatencyRecorder.Key: Histogram<UInt64>] = [:]
     ) {
         let interval = Interval(previous: lastSample?.time, now: sample.time)
-        var seenShards = 0
         var seenStreams = Set<String>()
         var seenConsumers = Set<String>()
         var budgets: [String: [ReadBudget]] = [:]
@@ -223,10 +281,9 @@ public struct MetricsStore: Sendable {
             let polling = ingestPolling(stream, reports, interval, seen: &seenConsumers)
             budgets[stream.arn] = ingestShards(
                 stream, at: sample.time, interval, into: &row, pipes: pipes, polling: polling)
-            seenShards += stream.shards.count
             ingestStreamCounters(stream, interval, row, latencies: latencies)
         }
-        dropVanished(sample, shardCount: seenShards, streams: seenStreams, consumers: seenConsumers)
+        dropVanished(sample, streams: seenStreams, consumers: seenConsumers)
         previousConsumerShards = consumerShardsNow
         readBudgets = budgets
         foldConsumerRates(sample, reports, interval)
@@ -397,7 +454,6 @@ public struct MetricsStore: Sendable {
         let bytesBudget = Double(limits.shardReadBytesPerSecond)
         let callsBudget = Double(limits.shardReadCallsPerSecond)
         let dt = interval.dt
-        let prefix = stream.arn + "/"
         // The stream's sums, added to its row once after the loop.
         var sum = (
             incomingBytes: 0.0, incomingRecords: 0.0, getRecordsBytes: 0.0, getRecordsRecords: 0.0,
@@ -413,30 +469,26 @@ public struct MetricsStore: Sendable {
             row.add(.readProvisionedThroughputExceeded, sum.readThrottled)
             row.raise(.getRecordsIteratorAgeMilliseconds, sum.iteratorAge)
         }
+        var table = shardTables.removeValue(forKey: stream.arn) ?? ShardTable()
+        defer { shardTables[stream.arn] = table }
         // By position: a shard sample is large to copy out of the array.
         for j in stream.shards.indices {
-            let k = prefix + stream.shards[j].shardId
-            let found = shards.index(forKey: k)
-            let index: Dictionary<String, ShardSeries>.Index
-            if let found {
-                index = found
-            } else {
-                shards[k] = ShardSeries(
+            let (slot, isNew) = table.slot(for: stream.shards[j].shardId, at: j) {
+                ShardSeries(
                     shardId: stream.shards[j].shardId, secondsCapacity: configuration.shardSecondsCapacity,
                     minutesCapacity: configuration.shardMinutesCapacity)
-                index = shards.index(forKey: k)!
             }
             // A shard that first appears after the store's first sample started from
             // zero within the interval. Its creation time alone cannot tell: a stream
             // created concurrently with the previous sample can carry a creation time
             // just before that sample's and still be missing from it.
-            if shards.values[index].previous == nil, let previousTime = interval.previousTime,
-                found == nil || stream.shards[j].createdAt >= previousTime
+            if table[slot].previous == nil, let previousTime = interval.previousTime,
+                isNew || stream.shards[j].createdAt >= previousTime
             {
-                shards.values[index].previous = ShardCounters()
+                table[slot].previous = ShardCounters()
             }
             guard
-                let d = shards.values[index].ingest(
+                let d = table[slot].ingest(
                     stream.shards[j], at: time, elapsedSeconds: interval.elapsed, limits: limits)
             else { continue }
             sum.incomingBytes += d.incomingBytes
@@ -506,13 +558,12 @@ public struct MetricsStore: Sendable {
 
     /// Drops the series of shards, streams and consumers the sample no longer has.
     private mutating func dropVanished(
-        _ sample: EngineSample, shardCount: Int, streams seenStreams: Set<String>, consumers seenConsumers: Set<String>
+        _ sample: EngineSample, streams seenStreams: Set<String>, consumers seenConsumers: Set<String>
     ) {
-        // Every shard of the sample has a series by now, so equal counts mean none vanished.
-        if shards.count != shardCount {
-            var seen = Set<String>()
-            for stream in sample.streams { for shard in stream.shards { seen.insert(Self.key(stream, shard.shardId)) } }
-            shards = shards.filter { seen.contains($0.key) }
+        // Every shard of the sample has a series by now, so equal counts mean none of a stream's vanished.
+        shardTables = shardTables.filter { seenStreams.contains($0.key) }
+        for stream in sample.streams where shardTables[stream.arn]?.series.count != stream.shards.count {
+            shardTables[stream.arn]?.keep(stream.shards)
         }
         streams = streams.filter { seenStreams.contains($0.key) }
         self.consumers = self.consumers.filter { seenConsumers.contains($0.key) }
@@ -586,8 +637,7 @@ public struct MetricsStore: Sendable {
     /// store (a copy retains each of its rings): what is read per shard per
     /// refresh of a 10,000-shard stream. Nil for an unknown shard.
     public func readShard<R>(_ stream: StreamSample, _ shardId: String, _ body: (ShardSeries) -> R) -> R? {
-        guard let i = shards.index(forKey: Self.key(stream, shardId)) else { return nil }
-        return body(shards.values[i])
+        shardTables[stream.arn]?.read(shardId, body)
     }
 
     /// Open shards of a stream (`StreamSample.openShardCount` copies every shard to count them).
@@ -609,7 +659,7 @@ public struct MetricsStore: Sendable {
 
     /// The series of one shard.
     public func shardSeries(_ stream: StreamSample, _ shardId: String) -> ShardSeries? {
-        shards[Self.key(stream, shardId)]
+        readShard(stream, shardId) { $0 }
     }
 
     /// The stream-level series of a stream.

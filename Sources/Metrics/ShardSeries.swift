@@ -307,14 +307,27 @@ public struct ShardSeries: Sendable {
             old.records.withUnsafeBufferPointer { oldRecords in
                 new.bytes.withUnsafeBufferPointer { newBytes in
                     old.bytes.withUnsafeBufferPointer { oldBytes in
-                        for i in 0..<n where newRecords[i] != oldRecords[i] || newBytes[i] != oldBytes[i] {
-                            let records = Double(newRecords[i] - oldRecords[i])
-                            let bytes = Double(newBytes[i] - oldBytes[i])
-                            lastSecondRecordsByBucket[i] = records
-                            lastSecondBytesByBucket[i] = bytes
-                            recentRecordsScaled[i] += records * inverse
-                            recentBytesScaled[i] += bytes * inverse
-                            lastSecondBuckets.append(i)
+                        // Eight buckets at a time, branch-free (it vectorises): a second touches few.
+                        var start = 0
+                        while start < n {
+                            let end = min(start + 8, n)
+                            var differs: Int64 = 0
+                            for i in start..<end {
+                                differs |= (newRecords[i] ^ oldRecords[i]) | (newBytes[i] ^ oldBytes[i])
+                            }
+                            if differs != 0 {
+                                for i in start..<end
+                                where newRecords[i] != oldRecords[i] || newBytes[i] != oldBytes[i] {
+                                    let records = Double(newRecords[i] - oldRecords[i])
+                                    let bytes = Double(newBytes[i] - oldBytes[i])
+                                    lastSecondRecordsByBucket[i] = records
+                                    lastSecondBytesByBucket[i] = bytes
+                                    recentRecordsScaled[i] += records * inverse
+                                    recentBytesScaled[i] += bytes * inverse
+                                    lastSecondBuckets.append(i)
+                                }
+                            }
+                            start = end
                         }
                     }
                 }

@@ -82,3 +82,64 @@ extension ShardSample {
             hashKeyHistogram: histogram)
     }
 }
+
+/// The store finds a shard's series by its position in the sample, checked by id: shards that move, appear
+/// or vanish between samples must still get their own series.
+@Suite struct ShardTableTests {
+    private func series(_ id: String) -> ShardSeries { ShardSeries(shardId: id, secondsCapacity: 4, minutesCapacity: 2) }
+
+    @Test func findsEachShardWhereverItIsListed() {
+        var table = MetricsStore.ShardTable()
+        var made: [String] = []
+        func slot(_ id: String, _ position: Int) -> (Int, Bool) {
+            table.slot(for: id, at: position) {
+                made.append(id)
+                return series(id)
+            }
+        }
+        let a = slot("a", 0), b = slot("b", 1), c = slot("c", 2)
+        #expect([a.1, b.1, c.1] == [true, true, true])
+        #expect(made == ["a", "b", "c"])
+        // Same order: same slots, nothing made.
+        #expect(slot("a", 0) == (a.0, false) && slot("b", 1) == (b.0, false) && slot("c", 2) == (c.0, false))
+        // Reordered, and a new shard in the middle.
+        #expect(slot("c", 0) == (c.0, false))
+        let d = slot("d", 1)
+        #expect(d.1 && made == ["a", "b", "c", "d"])
+        #expect(slot("a", 2) == (a.0, false) && slot("b", 3) == (b.0, false))
+        for (id, s) in [("a", a.0), ("b", b.0), ("c", c.0), ("d", d.0)] { #expect(table[s].shardId == id) }
+        // A position far past the last one (a sample that grew by many shards at once).
+        let e = slot("e", 9)
+        #expect(e.1 && table[e.0].shardId == "e")
+        #expect(table.read("e") { $0.shardId } == "e")
+        #expect(table.read("zzz") { $0.shardId } == nil)
+    }
+
+    @Test func keepDropsTheShardsASampleNoLongerHas() throws {
+        var config = EngineConfiguration()
+        config.delays = .immediate
+        let clock = ManualClock()
+        let engine = KinesisEngine(clock: clock, configuration: config)
+        let kinesis = engine.service()
+        _ = try kinesis.createStream(CreateStreamInput(streamName: "s", shardCount: 3))
+        var store = MetricsStore()
+        clock.advance(by: .seconds(1))
+        store.ingest(engine.sample())
+        #expect(store.shards.count == 3)
+        let stream = try #require(engine.sample().streams.first)
+        // The same shards listed in another order and one left out: the table follows the sample.
+        var trimmed = stream
+        trimmed.shards = [stream.shards[2], stream.shards[0]]
+        var table = MetricsStore.ShardTable()
+        for (j, shard) in stream.shards.enumerated() { _ = table.slot(for: shard.shardId, at: j) { series(shard.shardId) } }
+        table.keep(trimmed.shards)
+        #expect(table.series.map(\.shardId) == [stream.shards[2].shardId, stream.shards[0].shardId])
+        #expect(table.read(stream.shards[1].shardId) { $0 } == nil)
+        #expect(table.slot(for: stream.shards[0].shardId, at: 1) { series("new") } == (1, false))
+        // Through the store: a deleted stream's shards go with it.
+        _ = try kinesis.deleteStream(DeleteStreamInput(streamName: "s"))
+        clock.advance(by: .seconds(60))
+        store.ingest(engine.sample())
+        #expect(store.shards.isEmpty)
+    }
+}
