@@ -86,7 +86,9 @@ extension ShardSample {
 /// The store finds a shard's series by its position in the sample, checked by id: shards that move, appear
 /// or vanish between samples must still get their own series.
 @Suite struct ShardTableTests {
-    private func series(_ id: String) -> ShardSeries { ShardSeries(shardId: id, secondsCapacity: 4, minutesCapacity: 2) }
+    private func series(_ id: String) -> ShardSeries {
+        ShardSeries(shardId: id, secondsCapacity: 4, minutesCapacity: 2)
+    }
 
     @Test func findsEachShardWhereverItIsListed() {
         var table = MetricsStore.ShardTable()
@@ -131,7 +133,9 @@ extension ShardSample {
         var trimmed = stream
         trimmed.shards = [stream.shards[2], stream.shards[0]]
         var table = MetricsStore.ShardTable()
-        for (j, shard) in stream.shards.enumerated() { _ = table.slot(for: shard.shardId, at: j) { series(shard.shardId) } }
+        for (j, shard) in stream.shards.enumerated() {
+            _ = table.slot(for: shard.shardId, at: j) { series(shard.shardId) }
+        }
         table.keep(trimmed.shards)
         #expect(table.series.map(\.shardId) == [stream.shards[2].shardId, stream.shards[0].shardId])
         #expect(table.read(stream.shards[1].shardId) { $0 } == nil)
