@@ -472,11 +472,12 @@ public struct MetricsStore: Sendable {
         var table = shardTables.removeValue(forKey: stream.arn) ?? ShardTable()
         defer { shardTables[stream.arn] = table }
         // By position: a shard sample is large to copy out of the array.
+        let secondsCapacity = configuration.shardSecondsCapacity
+        let minutesCapacity = configuration.shardMinutesCapacity
         for j in stream.shards.indices {
-            let (slot, isNew) = table.slot(for: stream.shards[j].shardId, at: j) {
-                ShardSeries(
-                    shardId: stream.shards[j].shardId, secondsCapacity: configuration.shardSecondsCapacity,
-                    minutesCapacity: configuration.shardMinutesCapacity)
+            let shardId = stream.shards[j].shardId
+            let (slot, isNew) = table.slot(for: shardId, at: j) {
+                ShardSeries(shardId: shardId, secondsCapacity: secondsCapacity, minutesCapacity: minutesCapacity)
             }
             // A shard that first appears after the store's first sample started from
             // zero within the interval. Its creation time alone cannot tell: a stream
@@ -489,7 +490,8 @@ public struct MetricsStore: Sendable {
             }
             guard
                 let d = table[slot].ingest(
-                    stream.shards[j], at: time, elapsedSeconds: interval.elapsed, limits: limits)
+                    counters: stream.shards[j].counters, histogram: stream.shards[j].hashKeyHistogram, at: time,
+                    elapsedSeconds: interval.elapsed, limits: limits)
             else { continue }
             sum.incomingBytes += d.incomingBytes
             sum.incomingRecords += d.incomingRecords

@@ -243,15 +243,27 @@ public struct ShardSeries: Sendable {
     mutating func ingest(_ shard: ShardSample, at time: Instant, elapsedSeconds: Double, limits: KinesisLimits)
         -> ShardDelta?
     {
+        ingest(
+            counters: shard.counters, histogram: shard.hashKeyHistogram, at: time, elapsedSeconds: elapsedSeconds,
+            limits: limits)
+    }
+
+    /// The same from the two parts of a shard sample it reads (passing the whole sample copied it, retaining
+    /// each of its fields, for every shard every tick).
+    @discardableResult
+    mutating func ingest(
+        counters: ShardCounters, histogram: HashKeyHistogram?, at time: Instant, elapsedSeconds: Double,
+        limits: KinesisLimits
+    ) -> ShardDelta? {
         writeBytesLimit = limits.shardWriteBytesPerSecond
         writeRecordsLimit = limits.shardWriteRecordsPerSecond
         let before = lastHistogram
         defer {
-            previous = shard.counters
-            lastHistogram = shard.hashKeyHistogram
+            previous = counters
+            lastHistogram = histogram
         }
         guard let p = previous, elapsedSeconds > 0 else { return nil }
-        let delta = ShardDelta(shard.counters, since: p)
+        let delta = ShardDelta(counters, since: p)
         // In ShardMetric's column order.
         let row = [
             delta.incomingBytes, delta.incomingRecords, delta.outgoingBytes, delta.outgoingRecords,
@@ -269,7 +281,7 @@ public struct ShardSeries: Sendable {
         let point = shardSecond(metrics.secondCount - 1)
         heats.append(CollectionOfOne(UInt8(Heat.allCases.firstIndex(of: point.heat)!)))
         newest = point
-        foldHistogram(new: shard.hashKeyHistogram, old: before, elapsedSeconds: elapsedSeconds)
+        foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds)
         return delta
     }
 

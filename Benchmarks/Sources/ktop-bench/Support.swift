@@ -97,3 +97,21 @@ func rssBytes(pid: Int32) -> Int? {
 }
 
 func mib(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
+
+/// CPU seconds this thread spent in `body`: unlike wall time, it does not grow while other processes on this
+/// shared machine hold the cores (caches are still shared, so it is not free of their noise).
+func threadCPUSeconds(_ body: () -> Void) -> Double {
+    func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+    let start = now()
+    body()
+    return now() - start
+}
+
+/// The one-minute load average from /proc/loadavg ("?" where there is none): how busy the shared machine was.
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
