@@ -133,14 +133,18 @@ extension DashboardData {
         }
         var splitKeys: [String: UInt128] = [:]
         for a in advice where a.action == .split { if let id = a.shardId, let k = a.hashKey { splitKeys[id] = k } }
-        d.shards = stream.shards.map { shard in
+        // By index, reading fields in place: a shard sample holds its sketches and histogram, and
+        // copying each of 10,000 retains them all.
+        let shards = stream.shards
+        d.shards = shards.indices.map { i in
+            let shardId = shards[i].shardId
             var row = ShardRow(
-                shardId: shard.shardId, open: shard.isOpen, startingHashKey: shard.startingHashKey,
-                endingHashKey: shard.endingHashKey)
-            row.parentShardId = shard.parentShardId
-            row.adjacentParentShardId = shard.adjacentParentShardId
-            let wantsHistory = historyFor?.contains(shard.shardId) ?? true
-            let read = store.readShard(stream, shard.shardId) { series in
+                shardId: shardId, open: shards[i].isOpen, startingHashKey: shards[i].startingHashKey,
+                endingHashKey: shards[i].endingHashKey)
+            row.parentShardId = shards[i].parentShardId
+            row.adjacentParentShardId = shards[i].adjacentParentShardId
+            let wantsHistory = historyFor?.contains(shardId) ?? true
+            let read = store.readShard(stream, shardId) { series in
                 (latest: series.latest, history: wantsHistory ? series.incomingHistory(last: historySeconds) : nil)
             }
             if let s = read?.latest {
@@ -158,14 +162,14 @@ extension DashboardData {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }
-            if let sketch = shard.topKeys, sketch.total > 0 {
+            if let sketch = shards[i].topKeys, sketch.total > 0 {
                 row.topKeys = sketch.top.prefix(5).map {
                     TopKey(
                         key: $0.partitionKey, hashKey: $0.hashKey, records: $0.records,
                         share: Double($0.records) / Double(sketch.total))
                 }
             }
-            row.advisedSplitKey = splitKeys[shard.shardId]
+            row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
             return row
         }
     }
@@ -179,7 +183,8 @@ extension DashboardModel {
     /// advice and figures: nothing to log, and the listed order stands.
     public mutating func update(data new: DashboardData) {
         let sameTick = new.tick != nil && new.tick == data.tick && new.shards.count == data.shards.count
-        if !sameTick {
+        // Mostly the advice of the tick before, word for word: comparing is cheaper than hashing.
+        if !sameTick && new.advice != data.advice {
             // By action and shard, as pairs: a wide stream's minute of cold shards is 5,000 merges a tick.
             struct Seen: Hashable {
                 var action: String
