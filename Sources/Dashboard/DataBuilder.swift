@@ -19,10 +19,15 @@ extension DashboardData {
     /// with `historyFor` only those shards get their history (the chart and
     /// heat map show a screenful; `DashboardModel.shardIdsShown`), nil gives
     /// every shard its history.
+    ///
+    /// `previous` (the data shown now) built from the same metrics tick (`DataTick`: the store's
+    /// newest sample, the stream, the limits) lends its rows and advice: the figures and the advice
+    /// only change with a tick, so refreshes between ticks (a refresh faster than the tick, scrolling
+    /// past the built histories) read the store only for the histories newly shown and skip the advisor.
     public static func build(
         store: MetricsStore, streamName: String, scenario: String, clockKind: String,
         limits: KinesisLimits, scenarios: [String], historySeconds: Int = 240, historyFor: Set<String>? = nil,
-        source: String? = nil, connection: String? = nil, readOnly: Bool = false
+        source: String? = nil, connection: String? = nil, readOnly: Bool = false, previous: DashboardData? = nil
     ) -> DashboardData {
         var d = DashboardData()
         d.historyShardIds = historyFor
@@ -62,6 +67,65 @@ extension DashboardData {
         d.hourlyCostUSD = store.cost(stream).hourly
         d.streamARN = stream.arn
         d.throttlesKnown = stream.provenance.figures["throttles"] != nil
+        let tick = DataTick(
+            time: sample.time, streamARN: stream.arn, shardCount: stream.shards.count,
+            historySeconds: historySeconds, limits: limits)
+        d.tick = tick
+        if let previous, previous.tick == tick, previous.shards.count == stream.shards.count {
+            d.advice = previous.advice
+            d.shards = previous.shards
+            if historyFor != previous.historyShardIds {
+                rebuildHistories(
+                    &d.shards, of: stream, store: store, seconds: historySeconds, for: historyFor,
+                    had: previous.historyShardIds)
+            }
+        } else {
+            buildRows(
+                &d, stream: stream, store: store, limits: limits, historySeconds: historySeconds,
+                historyFor: historyFor)
+        }
+        d.consumers = store.consumerRates.values.filter { $0.stream == streamName }
+            .sorted { ($0.type, $0.name) < ($1.type, $1.name) }
+            .map {
+                ConsumerRow(
+                    name: $0.name, kind: $0.type == "efo" ? .efo : .polling, bytesPerSecond: $0.bytesPerSecond,
+                    budgetBytesPerSecond: $0.budgetBytesPerSecond, throttledPerSecond: $0.throttledPerSecond,
+                    millisBehindLatest: $0.millisBehindLatest)
+            }
+        d.producers = store.producerRates.filter { $0.stream == streamName }.map {
+            ProducerRow(
+                name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
+                ackedPerSecond: $0.ackedPerSecond, throttledPerSecond: $0.throttledPerSecond, dropped: $0.droppedTotal)
+        }
+        return d
+    }
+
+    /// Gives the rows of a tick's earlier build the histories `historyFor` asks for (and drops the
+    /// ones it no longer asks for, as a fresh build would): O(shards) set look-ups, and a history read
+    /// only for the shards whose want changed. `had` is what the earlier build covered.
+    private static func rebuildHistories(
+        _ rows: inout [ShardRow], of stream: StreamSample, store: MetricsStore, seconds: Int,
+        for historyFor: Set<String>?, had: Set<String>?
+    ) {
+        for i in rows.indices {
+            let id = stream.shards[i].shardId
+            let wants = historyFor?.contains(id) ?? true
+            guard wants != (had?.contains(id) ?? true) else { continue }
+            if wants, let history = store.readShard(stream, id, { $0.incomingHistory(last: seconds) }) {
+                rows[i].incomingHistory = history.bytesPerSecond
+                rows[i].heatHistory = history.heat.map(Heat4.init)
+            } else {
+                rows[i].incomingHistory = []
+                rows[i].heatHistory = []
+            }
+        }
+    }
+
+    /// Every shard's row and Metrics' advice: the part of a build that reads every shard (O(shards)).
+    private static func buildRows(
+        _ d: inout DashboardData, stream: StreamSample, store: MetricsStore, limits: KinesisLimits,
+        historySeconds: Int, historyFor: Set<String>?
+    ) {
         let advice = Advisor.advise(stream: stream, store: store, limits: limits)
         d.advice = advice.map {
             AdviceRow(
@@ -70,14 +134,18 @@ extension DashboardData {
         }
         var splitKeys: [String: UInt128] = [:]
         for a in advice where a.action == .split { if let id = a.shardId, let k = a.hashKey { splitKeys[id] = k } }
-        d.shards = stream.shards.map { shard in
+        // By index, reading fields in place: a shard sample holds its sketches and histogram, and
+        // copying each of 10,000 retains them all.
+        let shards = stream.shards
+        d.shards = shards.indices.map { i in
+            let shardId = shards[i].shardId
             var row = ShardRow(
-                shardId: shard.shardId, open: shard.isOpen, startingHashKey: shard.startingHashKey,
-                endingHashKey: shard.endingHashKey)
-            row.parentShardId = shard.parentShardId
-            row.adjacentParentShardId = shard.adjacentParentShardId
-            let wantsHistory = historyFor?.contains(shard.shardId) ?? true
-            let read = store.readShard(stream, shard.shardId) { series in
+                shardId: shardId, open: shards[i].isOpen, startingHashKey: shards[i].startingHashKey,
+                endingHashKey: shards[i].endingHashKey)
+            row.parentShardId = shards[i].parentShardId
+            row.adjacentParentShardId = shards[i].adjacentParentShardId
+            let wantsHistory = historyFor?.contains(shardId) ?? true
+            let read = store.readShard(stream, shardId) { series in
                 (latest: series.latest, history: wantsHistory ? series.incomingHistory(last: historySeconds) : nil)
             }
             if let s = read?.latest {
@@ -95,42 +163,40 @@ extension DashboardData {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }
-            if let sketch = shard.topKeys, sketch.total > 0 {
+            if let sketch = shards[i].topKeys, sketch.total > 0 {
                 row.topKeys = sketch.top.prefix(5).map {
                     TopKey(
                         key: $0.partitionKey, hashKey: $0.hashKey, records: $0.records,
                         share: Double($0.records) / Double(sketch.total))
                 }
             }
-            row.advisedSplitKey = splitKeys[shard.shardId]
+            row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
             return row
         }
-        d.consumers = store.consumerRates.values.filter { $0.stream == streamName }
-            .sorted { ($0.type, $0.name) < ($1.type, $1.name) }
-            .map {
-                ConsumerRow(
-                    name: $0.name, kind: $0.type == "efo" ? .efo : .polling, bytesPerSecond: $0.bytesPerSecond,
-                    budgetBytesPerSecond: $0.budgetBytesPerSecond, throttledPerSecond: $0.throttledPerSecond,
-                    millisBehindLatest: $0.millisBehindLatest)
-            }
-        d.producers = store.producerRates.filter { $0.stream == streamName }.map {
-            ProducerRow(
-                name: $0.name, keys: $0.keys, targetRecordsPerSecond: $0.targetRecordsPerSecond,
-                ackedPerSecond: $0.ackedPerSecond, throttledPerSecond: $0.throttledPerSecond, dropped: $0.droppedTotal)
-        }
-        return d
     }
 }
 
 extension DashboardModel {
     /// Shows new data (unless paused): logs advice that was not there before
     /// and keeps the selection on a shown shard.
+    ///
+    /// Data of the tick shown now (a refresh between ticks, `DataTick`) has its
+    /// advice and figures: nothing to log, and the listed order stands.
     public mutating func update(data new: DashboardData) {
-        let before = Set(data.advice.map { "\($0.action)/\($0.shardId ?? "")" })
-        for a in new.advice where !before.contains("\(a.action)/\(a.shardId ?? "")") {
-            log(EventLine(time: new.time, kind: .advice, text: "Advice (\(a.action)): \(a.reason)"))
+        let sameTick = new.tick != nil && new.tick == data.tick && new.shards.count == data.shards.count
+        // Mostly the advice of the tick before, word for word: comparing is cheaper than hashing.
+        if !sameTick && new.advice != data.advice {
+            // By action and shard, as pairs: a wide stream's minute of cold shards is 5,000 merges a tick.
+            struct Seen: Hashable {
+                var action: String
+                var shardId: String
+            }
+            let before = Set(data.advice.map { Seen(action: $0.action, shardId: $0.shardId ?? "") })
+            for a in new.advice where !before.contains(Seen(action: a.action, shardId: a.shardId ?? "")) {
+                log(EventLine(time: new.time, kind: .advice, text: "Advice (\(a.action)): \(a.reason)"))
+            }
         }
-        data = new
+        replaceData(new, keepingOrder: sameTick)
         if view.selectedShardId == nil || !visibleShards.contains(where: { $0.shardId == view.selectedShardId }) {
             // A shard that was split or merged away hands the selection to its first child.
             let old = view.selectedShardId

@@ -124,6 +124,34 @@ public struct AdviceRow: Hashable, Sendable {
     }
 }
 
+/// The metrics tick a `DashboardData` was built from: the store's newest sample
+/// (by its time), the stream, its shard count, the history length and the limits
+/// in force. Two builds of one tick read the same figures and get the same advice,
+/// so the second borrows the first's (`DashboardData.build(previous:)`).
+public struct DataTick: Hashable, Sendable {
+    public var time: Instant
+    public var streamARN: String
+    public var shardCount: Int
+    public var historySeconds: Int
+    public var limits: KinesisLimits
+
+    public init(time: Instant, streamARN: String, shardCount: Int, historySeconds: Int, limits: KinesisLimits) {
+        self.time = time
+        self.streamARN = streamARN
+        self.shardCount = shardCount
+        self.historySeconds = historySeconds
+        self.limits = limits
+    }
+
+    // KinesisLimits is only Equatable: equal ticks hash alike without it.
+    public func hash(into h: inout Hasher) {
+        h.combine(time)
+        h.combine(streamARN)
+        h.combine(shardCount)
+        h.combine(historySeconds)
+    }
+}
+
 /// Everything the dashboard shows about the engine at one refresh: a pure
 /// value built from Metrics (see `DashboardData.build`), so panes can be
 /// rendered and tested without an engine or a terminal.
@@ -171,6 +199,8 @@ public struct DashboardData: Hashable, Sendable {
     public var streamARN = ""
     /// The shards built with their history (`DashboardData.build(historyFor:)`); nil: every shard.
     public var historyShardIds: Set<String>?
+    /// The metrics tick the rows and advice were built from (nil: not built from a store).
+    public var tick: DataTick?
     /// Firehose delivery streams and SQL queries running beside the stream (the services pane).
     public var deliveryStreams: [DeliveryStreamRow] = []
     public var queries: [QueryRow] = []
@@ -308,7 +338,7 @@ public struct ViewState: Hashable, Sendable {
 /// not on every read: a frame reads them several times, and a wide stream
 /// has 10,000 of them.
 public struct DashboardModel: Hashable, Sendable {
-    public var data: DashboardData { didSet { refreshVisibleShards() } }
+    public var data: DashboardData { didSet { refreshVisibleShards(keepingOrder: keepOrderOnce) } }
     public var view: ViewState {
         didSet {
             if view.showClosed != oldValue.showClosed || view.filter != oldValue.filter
@@ -327,6 +357,10 @@ public struct DashboardModel: Hashable, Sendable {
     public private(set) var visibleShards: [ShardRow] = []
     /// Where the selected shard is in `visibleShards` (nil: not listed).
     public private(set) var selectedIndex: Int?
+    /// Positions in `data.shards` of `visibleShards`, in order.
+    private var listedPositions: [Int] = []
+    /// Set by `replaceData(_:keepingOrder:)` for the one assignment it makes.
+    private var keepOrderOnce = false
 
     public init(data: DashboardData = DashboardData(), view: ViewState = ViewState()) {
         self.data = data
@@ -339,8 +373,17 @@ public struct DashboardModel: Hashable, Sendable {
         if events.count > Self.maxEvents { events.removeFirst(events.count - Self.maxEvents) }
     }
 
-    private mutating func refreshVisibleShards() {
-        visibleShards = Self.listed(data.shards, view)
+    /// Shows `new`; with `keepingOrder` (data of the tick shown now: the same figures, so the same
+    /// filter and sort outcome) the listed order stands and only the rows are taken anew (their histories).
+    mutating func replaceData(_ new: DashboardData, keepingOrder: Bool) {
+        keepOrderOnce = keepingOrder && new.shards.count == data.shards.count
+        data = new
+        keepOrderOnce = false
+    }
+
+    private mutating func refreshVisibleShards(keepingOrder: Bool = false) {
+        if !keepingOrder { listedPositions = Self.listedPositions(data.shards, view) }
+        visibleShards = listedPositions.map { data.shards[$0] }
         refreshSelection()
     }
 
@@ -348,10 +391,10 @@ public struct DashboardModel: Hashable, Sendable {
         selectedIndex = view.selectedShardId.flatMap { id in visibleShards.firstIndex { $0.shardId == id } }
     }
 
-    /// `shards` filtered and sorted as `view` asks. Sorts positions rather than
+    /// Positions in `shards` of the rows listed, filtered and sorted as `view` asks. Sorts positions rather than
     /// rows (a row carries its history), with the same comparisons, so the order is
     /// the one sorting the rows gives.
-    static func listed(_ shards: [ShardRow], _ view: ViewState) -> [ShardRow] {
+    static func listedPositions(_ shards: [ShardRow], _ view: ViewState) -> [Int] {
         var rows = shards.indices.filter { view.showClosed || shards[$0].open }
         let f = view.filter.lowercased()
         if !f.isEmpty {
@@ -384,7 +427,7 @@ public struct DashboardModel: Hashable, Sendable {
             if a.metric != b.metric { return view.sortDescending ? a.metric > b.metric : a.metric < b.metric }
             return a.start < b.start
         }
-        return rows.map { shards[$0] }
+        return rows
     }
 
     /// The selected shard, or the first visible one.

@@ -61,7 +61,7 @@ struct DashboardRunner {
                 store: store, streamName: header.stream, scenario: header.scenario ?? "",
                 clockKind: kind, limits: header.limits, scenarios: scenarios,
                 historyFor: model.shardIdsShown, source: header.kind == "embedded" ? nil : header.endpoint,
-                connection: connection, readOnly: readOnly)
+                connection: connection, readOnly: readOnly, previous: model.data)
             data.faultsOn = faultsShown
             data.deliveryStreams = services.deliveryStreams
             data.queries = services.queries

@@ -110,6 +110,17 @@ import Testing
         #expect(uniform > mid - tolerance && uniform < mid + tolerance)
     }
 
+    @Test func coldNeighboursMergeInDisjointPairsInHashKeyOrder() throws {
+        var rig = Rig()
+        try rig.create("cold", shards: 9)
+        for _ in 0..<62 { rig.tick() }
+        let merges = Advisor.advise(stream: rig.stream("cold"), store: rig.store, limits: .aws)
+            .filter { $0.action == .merge }
+        // Each shard in at most one pair: 0+1, 2+3, 4+5, 6+7, and 8 left over.
+        let pairs = merges.map { "\($0.shardId!.suffix(1))+\($0.adjacentShardId!.suffix(1))" }
+        #expect(pairs == ["0+1", "2+3", "4+5", "6+7"])
+    }
+
     @Test func coldNeighboursMergeAndOverloadScales() throws {
         var rig = Rig()
         try rig.create("cold", shards: 4)
