@@ -238,18 +238,9 @@ public struct ShardSeries: Sendable {
     }
 
     /// Adds the point for the interval since the previous sample; returns the
-    /// interval's counter differences (nil for a shard's first sample).
-    @discardableResult
-    mutating func ingest(_ shard: ShardSample, at time: Instant, elapsedSeconds: Double, limits: KinesisLimits)
-        -> ShardDelta?
-    {
-        ingest(
-            counters: shard.counters, histogram: shard.hashKeyHistogram, at: time, elapsedSeconds: elapsedSeconds,
-            limits: limits)
-    }
-
-    /// The same from the two parts of a shard sample it reads (passing the whole sample copied it, retaining
-    /// each of its fields, for every shard every tick).
+    /// interval's counter differences (nil for a shard's first sample). Takes the
+    /// two parts of the shard's sample it reads: passing the whole sample copied
+    /// it, retaining every field, for every shard every tick.
     @discardableResult
     mutating func ingest(
         counters: ShardCounters, histogram: HashKeyHistogram?, at time: Instant, elapsedSeconds: Double,

@@ -19,7 +19,7 @@ import Testing
         var eagerBytes = eagerRecords
         var counters = ShardCounters()
         var time = Instant(millisecondsSinceEpoch: 1_000_000)
-        series.ingest(ShardSample.stub(counters, histogram), at: time, elapsedSeconds: 1, limits: .aws)
+        series.ingest(counters: counters, histogram: histogram, at: time, elapsedSeconds: 1, limits: .aws)
         for (second, counts) in seconds.enumerated() {
             let dt = gaps[second % gaps.count]
             var last = [Double](repeating: 0, count: n)
@@ -35,7 +35,7 @@ import Testing
                 eagerBytes[i] = eagerBytes[i] * decay + 100 * last[i]
             }
             time = Instant(millisecondsSinceEpoch: time.millisecondsSinceEpoch + Int64(dt * 1000))
-            series.ingest(ShardSample.stub(counters, histogram), at: time, elapsedSeconds: dt, limits: .aws)
+            series.ingest(counters: counters, histogram: histogram, at: time, elapsedSeconds: dt, limits: .aws)
             #expect(series.lastSecondRecordsByBucket == last)
             #expect(series.lastSecondBytesByBucket == last.map { $0 * 100 })
             let recent = series.recentRecordsByBucket
@@ -69,17 +69,6 @@ import Testing
         try check(seconds: [busy, busy, busy, [Int64](repeating: 0, count: n), busy, busy], gaps: [20_000])
         try check(seconds: Array(repeating: busy, count: 30), gaps: [1_000, 1])
         #expect(ShardSeries.renormalizeBelow == 0x1p-600)
-    }
-}
-
-extension ShardSample {
-    /// A shard sample carrying only counters and a histogram.
-    static func stub(_ counters: ShardCounters, _ histogram: HashKeyHistogram) -> ShardSample {
-        ShardSample(
-            shardId: "shardId-000000000000", index: 0, parentShardId: nil, adjacentParentShardId: nil,
-            startingHashKey: histogram.lowerBound, endingHashKey: histogram.upperBound,
-            createdAt: Instant(millisecondsSinceEpoch: 0), closedAt: nil, counters: counters,
-            hashKeyHistogram: histogram)
     }
 }
 
