@@ -75,7 +75,8 @@ public enum KinesisCBOR {
         if value is EmptyOutput { return [] }
         do {
             var writer = CBORWriter(capacity: 256)
-            write(try ShapeNode.make(value), into: &writer)
+            var numbers = SequenceNumberText()
+            write(try ShapeNode.make(value), into: &writer, numbers: &numbers)
             return writer.bytes
         } catch {
             throw KinesisError(.internalFailure, "Internal service failure.")
@@ -124,7 +125,7 @@ public enum KinesisCBOR {
 
     /// A shape as CBOR: maps and arrays indefinite (quirk 3), timestamps tag 1 + integer
     /// milliseconds (quirk 1), blobs byte strings (quirk 2), integers shortest (quirk 4).
-    static func write(_ node: ShapeNode, into writer: inout CBORWriter) {
+    static func write(_ node: ShapeNode, into writer: inout CBORWriter, numbers: inout SequenceNumberText) {
         switch node.kind {
         case .null: writer.writeNull()
         case .bool(let b): writer.writeBool(b)
@@ -135,16 +136,22 @@ public enum KinesisCBOR {
             writer.writeTag(1)
             writer.writeInteger(ShapeNode.epochMilliseconds(date))
         case .string(let s): writer.writeText(s)
+        case .sequenceNumber(let n):
+            if let issued = n.issued {
+                numbers.withDigits(issued) { writer.writeText(utf8: $0) }
+            } else {
+                writer.writeText(n.description)
+            }
         case .blob(let data): writer.writeBytes(data)
         case .array(let elements):
             writer.beginIndefiniteArray()
-            for e in elements { write(e, into: &writer) }
+            for e in elements { write(e, into: &writer, numbers: &numbers) }
             writer.writeBreak()
         case .object(let names, let values):
             writer.beginIndefiniteMap()
             for i in names.indices {
                 writer.writeText(names[i])
-                write(values[i], into: &writer)
+                write(values[i], into: &writer, numbers: &numbers)
             }
             writer.writeBreak()
         }

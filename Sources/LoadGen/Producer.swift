@@ -348,7 +348,7 @@ public final class Producer {
                     },
                     streamName: config.stream))
             for (p, r) in zip(chunk, out.records) {
-                if r.sequenceNumber != nil {
+                if r.lazySequenceNumber != nil {
                     acked(p, shardId: r.shardId, now: now)
                 } else {
                     handle(

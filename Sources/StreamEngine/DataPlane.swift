@@ -16,9 +16,10 @@ struct ReadBatch {
     /// Adds one retained record (from memory or disk) as the wire shapes it.
     mutating func append(
         _ shard: ShardState, position: Int64, arrivalMillis: Int64, data: Data, partitionKey: String,
-        encrypted: Bool, size: Int, text: inout SequenceNumberText
+        encrypted: Bool, size: Int
     ) {
-        let sequence = text.string(shard.sequenceNumber(position: position, arrivalMillis: arrivalMillis))
+        // Formatted only if someone reads it: the wire encoders write the digits in place.
+        let sequence = LazySequenceNumber(shard.sequenceNumber(position: position, arrivalMillis: arrivalMillis))
         records.append(
             Record(
                 sequenceNumber: sequence,
@@ -77,7 +78,7 @@ extension KinesisService {
         switch result! {
         case .success(let a):
             return PutRecordOutput(
-                shardId: a.shard.shardId, sequenceNumber: a.sequence.description, encryptionType: encryption)
+                shardId: a.shard.shardId, sequenceNumber: LazySequenceNumber(a.sequence), encryptionType: encryption)
         case .failure(let e):
             throw e
         }
@@ -117,14 +118,13 @@ extension KinesisService {
         if total > cap { throw .putRecordsTooLarge(size: total, limit: cap) }
         var out = [PutRecordsResultEntry](repeating: PutRecordsResultEntry(), count: records.count)
         var failed = 0
-        var text = SequenceNumberText()
         var injected = 0
         // --faults record-failure: drawn before the put, which stores none of the failed entries.
         let failing = engine.faults?.failedRecords(count: records.count)
         let encryption = try put(records, into: s, now: now, failing: failing) { i, r in
             switch r {
             case .success(let a):
-                out[i] = PutRecordsResultEntry(sequenceNumber: text.string(a.sequence), shardId: a.shard.shardId)
+                out[i] = PutRecordsResultEntry(sequenceNumber: LazySequenceNumber(a.sequence), shardId: a.shard.shardId)
             case .failure(let e) where e.type == .internalFailure:
                 // Per-entry codes drop the "Exception" suffix (KINESIS.md §2.3, PutRecords).
                 out[i] = PutRecordsResultEntry(errorCode: "InternalFailure", errorMessage: e.message)
@@ -424,7 +424,6 @@ extension KinesisService {
         cutoff: Int64, stream s: StreamState, now: Instant
     ) throws(KinesisError) -> ReadBatch {
         var batch = ReadBatch(next: max(start, shard.oldestReadablePosition(log)))
-        var text = SequenceNumberText()
         if let store = shard.store, batch.next < log.firstPosition {
             let found: (entries: [LogEntry], next: Int64)
             do throws(StorageError) {
@@ -438,7 +437,7 @@ extension KinesisService {
             for e in found.entries {
                 batch.append(
                     shard, position: e.position, arrivalMillis: e.arrivalMillis, data: e.data,
-                    partitionKey: e.partitionKey, encrypted: e.encrypted, size: e.size, text: &text)
+                    partitionKey: e.partitionKey, encrypted: e.encrypted, size: e.size)
             }
             batch.next = found.next
             if !found.entries.isEmpty || batch.next < log.firstPosition { return batch }
@@ -450,7 +449,7 @@ extension KinesisService {
             if !batch.records.isEmpty && batch.bytes + r.size > maxBytes { break }
             batch.append(
                 shard, position: position, arrivalMillis: r.arrivalMillis, data: r.data,
-                partitionKey: r.partitionKey, encrypted: r.encrypted, size: r.size, text: &text)
+                partitionKey: r.partitionKey, encrypted: r.encrypted, size: r.size)
             position += 1
         }
         batch.next = max(position, batch.next)

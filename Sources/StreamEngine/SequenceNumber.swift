@@ -92,12 +92,26 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
 /// constant — a short decimal add instead of nine 128-by-64-bit divisions.
 /// Any other number is converted in full. The output is the same as
 /// `SequenceNumber.description` for every input.
-struct SequenceNumberText {
+public struct SequenceNumberText {
     private var last: SequenceNumber?
     /// 57 ASCII digits, most significant first, zero padded (188 bits < 10^57).
     private var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    mutating func string(_ s: SequenceNumber) -> String {
+    public init() {}
+
+    public mutating func string(_ s: SequenceNumber) -> String {
+        withDigits(s) { text in
+            String(unsafeUninitializedCapacity: text.count) { out in
+                _ = out.initialize(from: text)
+                return text.count
+            }
+        }
+    }
+
+    /// Calls `body` with the number's ASCII digits (no leading zeros), allocating nothing:
+    /// what the wire encoders write straight into a response.
+    public mutating func withDigits<R>(_ s: SequenceNumber, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    {
         if let l = last, s.seqIndex == l.seqIndex &+ 1, l.recordSeconds == s.recordSeconds,
             l.shardIndex == s.shardIndex,
             l.shardCreateSeconds == s.shardCreateSeconds, l.byte1 == s.byte1
@@ -107,14 +121,10 @@ struct SequenceNumberText {
             fill(s)
         }
         last = s
-        return withUnsafeBytes(of: &digits) { raw in
+        return try withUnsafeBytes(of: &digits) { raw in
             var first = 0
             while first < 56 && raw[first] == 48 { first += 1 }
-            let n = 57 - first
-            return String(unsafeUninitializedCapacity: n) { out in
-                _ = out.initialize(from: UnsafeRawBufferPointer(rebasing: raw[first..<57]))
-                return n
-            }
+            return try body(UnsafeRawBufferPointer(rebasing: raw[first..<57]))
         }
     }
 

@@ -189,11 +189,52 @@ public struct Tag: Codable, Hashable, Sendable {
 
 /// A data record as GetRecords and SubscribeToShard return it.
 public struct Record: Codable, Hashable, Sendable {
-    public var sequenceNumber: String
+    /// The sequence number, formatted only when read (see ``LazySequenceNumber``).
+    public var lazySequenceNumber: LazySequenceNumber
     public var approximateArrivalTimestamp: Date?
     public var data: Data
     public var partitionKey: String
     public var encryptionType: EncryptionType?
+
+    /// The sequence number's text. Each read of an engine-issued number formats it anew:
+    /// read it once per record.
+    public var sequenceNumber: String {
+        get { lazySequenceNumber.description }
+        set { lazySequenceNumber = LazySequenceNumber(newValue) }
+    }
+
+    public init(
+        sequenceNumber: LazySequenceNumber, approximateArrivalTimestamp: Date?, data: Data, partitionKey: String,
+        encryptionType: EncryptionType?
+    ) {
+        self.lazySequenceNumber = sequenceNumber
+        self.approximateArrivalTimestamp = approximateArrivalTimestamp
+        self.data = data
+        self.partitionKey = partitionKey
+        self.encryptionType = encryptionType
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case sequenceNumber, approximateArrivalTimestamp, data, partitionKey, encryptionType
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lazySequenceNumber = try c.decode(LazySequenceNumber.self, forKey: .sequenceNumber)
+        approximateArrivalTimestamp = try c.decodeIfPresent(Date.self, forKey: .approximateArrivalTimestamp)
+        data = try c.decode(Data.self, forKey: .data)
+        partitionKey = try c.decode(String.self, forKey: .partitionKey)
+        encryptionType = try c.decodeIfPresent(EncryptionType.self, forKey: .encryptionType)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lazySequenceNumber, forKey: .sequenceNumber)
+        try c.encodeIfPresent(approximateArrivalTimestamp, forKey: .approximateArrivalTimestamp)
+        try c.encode(data, forKey: .data)
+        try c.encode(partitionKey, forKey: .partitionKey)
+        try c.encodeIfPresent(encryptionType, forKey: .encryptionType)
+    }
 }
 
 /// An enhanced fan-out consumer registered with a stream.
@@ -606,8 +647,39 @@ public struct PutRecordInput: Codable, Hashable, Sendable {
 
 public struct PutRecordOutput: Codable, Hashable, Sendable {
     public var shardId: String
-    public var sequenceNumber: String
+    /// The sequence number, formatted only when read (see ``LazySequenceNumber``).
+    public var lazySequenceNumber: LazySequenceNumber
     public var encryptionType: EncryptionType?
+
+    /// The sequence number's text (formatted on each read).
+    public var sequenceNumber: String {
+        get { lazySequenceNumber.description }
+        set { lazySequenceNumber = LazySequenceNumber(newValue) }
+    }
+
+    public init(shardId: String, sequenceNumber: LazySequenceNumber, encryptionType: EncryptionType?) {
+        self.shardId = shardId
+        self.lazySequenceNumber = sequenceNumber
+        self.encryptionType = encryptionType
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case shardId, sequenceNumber, encryptionType
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        shardId = try c.decode(String.self, forKey: .shardId)
+        lazySequenceNumber = try c.decode(LazySequenceNumber.self, forKey: .sequenceNumber)
+        encryptionType = try c.decodeIfPresent(EncryptionType.self, forKey: .encryptionType)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(shardId, forKey: .shardId)
+        try c.encode(lazySequenceNumber, forKey: .sequenceNumber)
+        try c.encodeIfPresent(encryptionType, forKey: .encryptionType)
+    }
 }
 
 public struct PutRecordsRequestEntry: Codable, Hashable, Sendable {
@@ -633,10 +705,47 @@ public struct PutRecordsInput: Codable, Hashable, Sendable {
 }
 
 public struct PutRecordsResultEntry: Codable, Hashable, Sendable {
-    public var sequenceNumber: String?
+    /// The sequence number of a stored record, formatted only when read (see ``LazySequenceNumber``).
+    public var lazySequenceNumber: LazySequenceNumber?
     public var shardId: String?
     public var errorCode: String?
     public var errorMessage: String?
+
+    /// The sequence number's text (formatted on each read); test `lazySequenceNumber` for nil instead.
+    public var sequenceNumber: String? {
+        get { lazySequenceNumber?.description }
+        set { lazySequenceNumber = newValue.map { LazySequenceNumber($0) } }
+    }
+
+    public init(
+        sequenceNumber: LazySequenceNumber? = nil, shardId: String? = nil, errorCode: String? = nil,
+        errorMessage: String? = nil
+    ) {
+        self.lazySequenceNumber = sequenceNumber
+        self.shardId = shardId
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case sequenceNumber, shardId, errorCode, errorMessage
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lazySequenceNumber = try c.decodeIfPresent(LazySequenceNumber.self, forKey: .sequenceNumber)
+        shardId = try c.decodeIfPresent(String.self, forKey: .shardId)
+        errorCode = try c.decodeIfPresent(String.self, forKey: .errorCode)
+        errorMessage = try c.decodeIfPresent(String.self, forKey: .errorMessage)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(lazySequenceNumber, forKey: .sequenceNumber)
+        try c.encodeIfPresent(shardId, forKey: .shardId)
+        try c.encodeIfPresent(errorCode, forKey: .errorCode)
+        try c.encodeIfPresent(errorMessage, forKey: .errorMessage)
+    }
 }
 
 public struct PutRecordsOutput: Codable, Hashable, Sendable {

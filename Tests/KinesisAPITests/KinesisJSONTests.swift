@@ -249,6 +249,34 @@ struct KinesisJSONTests {
         )
     }
 
+    /// The engine's numbers reach the encoders unformatted and are written in place from one
+    /// formatter per reply: the bytes must equal those of the same reply built from strings, in
+    /// both encodings, across consecutive numbers, jumps, a failed entry and a foreign text.
+    @Test func unformattedSequenceNumbersEncodeAsTheirText() throws {
+        func n(_ i: UInt64, shard: UInt32 = 1) -> SequenceNumber {
+            SequenceNumber(
+                shardCreateSeconds: 1_700_000_000, shardIndex: shard, seqIndex: i, recordSeconds: 1_700_000_009)
+        }
+        let numbers = [n(1), n(2), n(3), n(0xFFFF_FFFF_FFFF), n(0xFFFF_FFFF_FFFF + 1), n(4, shard: 2), n(5)]
+        var lazy = numbers.map { PutRecordsResultEntry(sequenceNumber: LazySequenceNumber($0), shardId: $0.shardId) }
+        lazy.insert(PutRecordsResultEntry(errorCode: "InternalFailure", errorMessage: "m"), at: 2)
+        lazy.append(PutRecordsResultEntry(sequenceNumber: "odd \"text\"", shardId: "x"))
+        var strings = lazy
+        for i in strings.indices where strings[i].lazySequenceNumber != nil {
+            strings[i].sequenceNumber = strings[i].sequenceNumber  // the same number as text
+        }
+        #expect(lazy[0].lazySequenceNumber?.issued != nil && strings[0].lazySequenceNumber?.issued == nil)
+        let a = PutRecordsOutput(failedRecordCount: 1, records: lazy, encryptionType: EncryptionType.none)
+        let b = PutRecordsOutput(failedRecordCount: 1, records: strings, encryptionType: EncryptionType.none)
+        let json = text(try KinesisJSON.encode(a))
+        #expect(json == text(try KinesisJSON.encode(b)))
+        #expect(json.contains(#""SequenceNumber":"\#(numbers[4])""#))
+        #expect(json.contains(#""SequenceNumber":"odd \"text\"""#))
+        #expect(try KinesisCBOR.encode(a) == KinesisCBOR.encode(b))
+        #expect(try KinesisJSON.decode(PutRecordsOutput.self, from: KinesisJSON.encode(a)) == a)
+        #expect(try KinesisCBOR.decode(PutRecordsOutput.self, from: KinesisCBOR.encode(a)) == a)
+    }
+
     @Test func streamDescriptionNestsAndKeepsAcronyms() throws {
         let summary = DescribeStreamSummaryOutput(
             streamDescriptionSummary: StreamDescriptionSummary(

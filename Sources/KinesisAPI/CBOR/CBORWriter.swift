@@ -49,6 +49,12 @@ struct CBORWriter {
         bytes.append(contentsOf: utf8)
     }
 
+    /// A text string already in UTF-8.
+    mutating func writeText(utf8: UnsafeRawBufferPointer) {
+        writeHead(.text, UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
     mutating func writeBool(_ value: Bool) { bytes.append(value ? 0xF5 : 0xF4) }
     mutating func writeNull() { bytes.append(0xF6) }
     mutating func writeTag(_ tag: UInt64) { writeHead(.tag, tag) }

@@ -21,7 +21,8 @@ struct JSONShapeEncoder {
         let node = try ShapeNode.make(value)
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        node.writeJSON(into: &out)
+        var numbers = SequenceNumberText()
+        node.writeJSON(into: &out, numbers: &numbers)
         return out
     }
 
@@ -51,6 +52,9 @@ final class ShapeNode {
         case double(Double)
         case timestamp(Date)
         case string(String)
+        /// Kept as the engine's number until written: a reply of 500 records formats
+        /// each from the last (``SequenceNumberText``) instead of allocating 500 strings.
+        case sequenceNumber(LazySequenceNumber)
         case blob(Data)
         case array([ShapeNode])
         case object(names: [String], values: [ShapeNode])
@@ -90,7 +94,8 @@ final class ShapeNode {
         kind = .object(names: names, values: values)
     }
 
-    func writeJSON(into out: inout [UInt8]) {
+    /// `numbers` carries the last sequence number written, so consecutive ones cost a short add.
+    func writeJSON(into out: inout [UInt8], numbers: inout SequenceNumberText) {
         switch kind {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -99,6 +104,15 @@ final class ShapeNode {
         case .double(let d): out.append(contentsOf: JSONNode.numberText(d).utf8)
         case .timestamp(let date): out.append(contentsOf: JSONShapeEncoder.timestampText(date).utf8)
         case .string(let s): JSONNode.writeString(s, into: &out)
+        case .sequenceNumber(let n):
+            if let issued = n.issued {
+                // Decimal digits only: nothing to escape.
+                out.append(UInt8(ascii: "\""))
+                numbers.withDigits(issued) { out.append(contentsOf: $0) }
+                out.append(UInt8(ascii: "\""))
+            } else {
+                JSONNode.writeString(n.description, into: &out)
+            }
         case .blob(let data):
             out.append(UInt8(ascii: "\""))
             Base64.encode(data, into: &out)
@@ -107,7 +121,7 @@ final class ShapeNode {
             out.append(UInt8(ascii: "["))
             for (i, e) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                e.writeJSON(into: &out)
+                e.writeJSON(into: &out, numbers: &numbers)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let names, let values):
@@ -116,7 +130,7 @@ final class ShapeNode {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONNode.writeString(names[i], into: &out)
                 out.append(UInt8(ascii: ":"))
-                values[i].writeJSON(into: &out)
+                values[i].writeJSON(into: &out, numbers: &numbers)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -191,6 +205,7 @@ private final class ShapeEncoding: Encoder {
         case let data as Data: return ShapeNode(.blob(data))
         case let date as Date: return ShapeNode(.timestamp(date))
         case let string as String: return ShapeNode(.string(string))
+        case let number as LazySequenceNumber: return ShapeNode(.sequenceNumber(number))
         default: break
         }
         let encoder = ShapeEncoding(codingPath: codingPath, isMap: value is JSONMapMarker)
