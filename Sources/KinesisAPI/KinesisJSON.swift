@@ -28,6 +28,7 @@ public enum KinesisJSON {
     /// answers its 17 output-less operations with zero bytes, not `{}` (§1.3).
     public static func encode<T: Encodable>(_ value: T) throws(KinesisError) -> [UInt8] {
         if value is EmptyOutput { return [] }
+        if let put = value as? PutRecordsOutput { return PutRecordsReplyJSON.encode(put) }
         do {
             return try JSONShapeEncoder.encode(value)
         } catch {

@@ -272,9 +272,37 @@ struct KinesisJSONTests {
         #expect(json == text(try KinesisJSON.encode(b)))
         #expect(json.contains(#""SequenceNumber":"\#(numbers[4])""#))
         #expect(json.contains(#""SequenceNumber":"odd \"text\"""#))
+        #expect(json == text(try JSONShapeEncoder.encode(a)))  // the reply's own writer against the generic one
         #expect(try KinesisCBOR.encode(a) == KinesisCBOR.encode(b))
         #expect(try KinesisJSON.decode(PutRecordsOutput.self, from: KinesisJSON.encode(a)) == a)
         #expect(try KinesisCBOR.decode(PutRecordsOutput.self, from: KinesisCBOR.encode(a)) == a)
+    }
+
+    /// PutRecords' reply has a writer of its own (the server's hottest path); it must write what the
+    /// generic shape encoder writes for every shape of reply.
+    @Test func putRecordsReplyWriterMatchesTheShapeEncoder() throws {
+        let issued = SequenceNumber(
+            shardCreateSeconds: 1, shardIndex: 0, seqIndex: 0xFFFF_FFFF_FFFF, recordSeconds: 0xF_FFFF_FFFF)
+        let entries: [PutRecordsResultEntry] = [
+            PutRecordsResultEntry(),
+            PutRecordsResultEntry(sequenceNumber: LazySequenceNumber(issued), shardId: "shardId-000000000000"),
+            PutRecordsResultEntry(sequenceNumber: LazySequenceNumber(issued)),
+            PutRecordsResultEntry(shardId: "s"),
+            PutRecordsResultEntry(
+                errorCode: "ProvisionedThroughputExceededException",
+                errorMessage: "Rate exceeded for shard shardId-000000000001 in stream \"s\" / é \u{1} \\ \n"),
+            PutRecordsResultEntry(sequenceNumber: "", shardId: "", errorCode: "", errorMessage: ""),
+        ]
+        for failed in [nil, 0, 1, Int.max, Int.min] as [Int?] {
+            for type in [nil, EncryptionType.none, EncryptionType.kms, EncryptionType(rawValue: "X\"Y")] {
+                for records in [[], entries, Array(entries.reversed()), [entries[1], entries[1]]] {
+                    let output = PutRecordsOutput(failedRecordCount: failed, records: records, encryptionType: type)
+                    let fast = try KinesisJSON.encode(output)
+                    #expect(fast == (try JSONShapeEncoder.encode(output)))
+                    #expect(try KinesisJSON.decode(PutRecordsOutput.self, from: fast) == output)
+                }
+            }
+        }
     }
 
     @Test func streamDescriptionNestsAndKeepsAcronyms() throws {

@@ -43,7 +43,7 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
         let bin = buildKtop()
         let rs =
             args[i + 1] == "http"
-            ? httpBenchmarks(ktop: bin, seconds: 3, rounds: 1)
+            ? httpBenchmarks(ktop: bin, seconds: smoke ? 3 : 5, rounds: smoke ? 1 : 3)
             : args[i + 1] == "memory"
                 ? memoryBenchmarks(ktop: bin!, seconds: 20) : processBenchmarks(ktop: bin!, long: long)
         for r in rs { print(r.name, "|", r.ktop, "|", r.baseline, "|", r.ratio, "|", r.met as Any, "|", r.note) }

@@ -104,15 +104,7 @@ final class ShapeNode {
         case .double(let d): out.append(contentsOf: JSONNode.numberText(d).utf8)
         case .timestamp(let date): out.append(contentsOf: JSONShapeEncoder.timestampText(date).utf8)
         case .string(let s): JSONNode.writeString(s, into: &out)
-        case .sequenceNumber(let n):
-            if let issued = n.issued {
-                // Decimal digits only: nothing to escape.
-                out.append(UInt8(ascii: "\""))
-                numbers.withDigits(issued) { out.append(contentsOf: $0) }
-                out.append(UInt8(ascii: "\""))
-            } else {
-                JSONNode.writeString(n.description, into: &out)
-            }
+        case .sequenceNumber(let n): JSONNode.writeSequenceNumber(n, numbers: &numbers, into: &out)
         case .blob(let data):
             out.append(UInt8(ascii: "\""))
             Base64.encode(data, into: &out)
@@ -140,6 +132,16 @@ final class ShapeNode {
 /// JSON text of scalars, shared by the shape encoder and the hand-written envelopes
 /// (error bodies, event-stream exceptions, 503 answers).
 enum JSONNode {
+    /// An engine-issued number's digits go in unescaped (decimal digits only) and unallocated; text as text.
+    static func writeSequenceNumber(
+        _ n: LazySequenceNumber, numbers: inout SequenceNumberText, into out: inout [UInt8]
+    ) {
+        guard let issued = n.issued else { return writeString(n.description, into: &out) }
+        out.append(UInt8(ascii: "\""))
+        numbers.withDigits(issued) { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "\""))
+    }
+
     static func writeString(_ s: String, into out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
