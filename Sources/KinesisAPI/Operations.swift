@@ -81,7 +81,15 @@ struct EngineDispatcher: OperationDispatcher {
         case .listTagsForStream: return try call(input, k.listTagsForStream)
         case .mergeShards: return try call(input, k.mergeShards)
         case .putRecord: return try call(input, k.putRecord)
-        case .putRecords: return try call(input, k.putRecords)
+        case .putRecords:
+            // The hot path reads a plain document directly; anything else gets the generic decoder's errors.
+            var request: PutRecordsInput
+            if let plain = PutRecordsRequestReader.read(document) {
+                request = plain
+            } else {
+                request = try input.decode(PutRecordsInput.self)
+            }
+            return .body(try input.encoding.encode(try k.putRecords(request)))
         case .putResourcePolicy: return try call(input, k.putResourcePolicy)
         case .registerStreamConsumer: return try call(input, k.registerStreamConsumer)
         case .removeTagsFromStream: return try call(input, k.removeTagsFromStream)

@@ -305,6 +305,44 @@ struct KinesisJSONTests {
         }
     }
 
+    /// PutRecords' input has a reader of its own for plain documents; where it takes a document it must
+    /// read what the generic decoder reads, and it must leave to that decoder every document it rejects.
+    @Test func putRecordsReaderAgreesWithTheShapeDecoder() throws {
+        let bodies = [
+            #"{"StreamName":"s","Records":[{"Data":"YWFh","PartitionKey":"k"}]}"#,
+            #"{"StreamARN":"arn","Records":[{"Data":"","PartitionKey":"","ExplicitHashKey":"5"},{}]}"#,
+            #"{"StreamName":null,"Records":[{"Data":null,"PartitionKey":null,"ExplicitHashKey":null,"X":[1]}]}"#,
+            #"{"Records":null,"Other":{"a":1}}"#, #"{}"#, #"{"Records":[]}"#,
+            #"{"StreamName":"s","Records":[{"Data":"YWF","PartitionKey":"k"}]}"#,  // bad base64
+            #"{"StreamName":"s","Records":[{"Data":"YWFh!","PartitionKey":"k"}]}"#,
+            #"{"StreamName":1,"Records":[]}"#, #"{"StreamARN":true}"#, #"{"StreamName":["s"]}"#,
+            #"{"Records":{}}"#, #"{"Records":"x"}"#, #"{"Records":[null]}"#, #"{"Records":[1]}"#,
+            #"{"Records":[[]]}"#, #"{"Records":[{"Data":1}]}"#, #"{"Records":[{"Data":{}}]}"#,
+            #"{"Records":[{"PartitionKey":2}]}"#, #"{"Records":[{"ExplicitHashKey":false}]}"#,
+            #"{"Records":[{"PartitionKey":"a\u0000\"é"}]}"#, #"[]"#, #"null"#, #""s""#,
+        ]
+        var taken = 0
+        for body in bodies {
+            let document = try #require(try? JSONParser.parse(Array(body.utf8)), "\(body)")
+            let generic = Result { () throws(KinesisError) in
+                try JSONShapeDecoder.decode(PutRecordsInput.self, from: document)
+            }
+            switch (PutRecordsRequestReader.read(document), generic) {
+            case (let fast?, .success(let slow)):
+                #expect(fast == slow, "\(body)")
+                taken += 1
+            case (nil, _): break  // the generic decoder answers, errors and all
+            case (_?, .failure(let e)): Issue.record("reader took \(body), which the decoder refuses: \(e)")
+            }
+        }
+        #expect(taken == 7)
+        // A CBOR document may carry the blob as a byte string.
+        let entry = JSONValue.object(["Data": .bytes([1, 2]), "PartitionKey": .string("k")])
+        #expect(
+            PutRecordsRequestReader.read(.object(["Records": .array([entry])]))?.records
+                == [PutRecordsRequestEntry(data: Data([1, 2]), partitionKey: "k")])
+    }
+
     @Test func streamDescriptionNestsAndKeepsAcronyms() throws {
         let summary = DescribeStreamSummaryOutput(
             streamDescriptionSummary: StreamDescriptionSummary(
