@@ -126,7 +126,9 @@ extension DashboardData {
         _ d: inout DashboardData, stream: StreamSample, store: MetricsStore, limits: KinesisLimits,
         historySeconds: Int, historyFor: Set<String>?
     ) {
-        let advice = Advisor.advise(stream: stream, store: store, limits: limits)
+        // Every shard's newest second and minute's mean, read once for the rows and the advisor.
+        let summaries = store.shardSummaries(stream)
+        let advice = Advisor.advise(stream: stream, store: store, limits: limits, summaries: summaries)
         d.advice = advice.map {
             AdviceRow(
                 action: $0.action.rawValue, shardId: $0.shardId, reason: $0.reason,
@@ -144,11 +146,7 @@ extension DashboardData {
                 endingHashKey: shards[i].endingHashKey)
             row.parentShardId = shards[i].parentShardId
             row.adjacentParentShardId = shards[i].adjacentParentShardId
-            let wantsHistory = historyFor?.contains(shardId) ?? true
-            let read = store.readShard(stream, shardId) { series in
-                (latest: series.latest, history: wantsHistory ? series.incomingHistory(last: historySeconds) : nil)
-            }
-            if let s = read?.latest {
+            if let s = summaries[i]?.latest {
                 row.incomingBytes = s.incomingBytes
                 row.incomingRecords = s.incomingRecords
                 row.utilization = s.utilization
@@ -159,7 +157,10 @@ extension DashboardData {
                 row.outgoingBytes = s.outgoingBytes
                 row.iteratorAgeMilliseconds = s.iteratorAgeMilliseconds
             }
-            if let history = read?.history {
+            // The series is read (copied out of the store) only for the shards that show a history.
+            if historyFor?.contains(shardId) ?? true,
+                let history = store.readShard(stream, shardId, { $0.incomingHistory(last: historySeconds) })
+            {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }

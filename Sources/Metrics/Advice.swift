@@ -22,17 +22,20 @@ public enum Advisor {
     /// Utilisation under which two adjacent shards may be merged.
     public static let coldUtilization = 0.1
 
-    public static func advise(stream: StreamSample, store: MetricsStore, limits: KinesisLimits) -> [Advice] {
+    /// `summaries`: `store.shardSummaries(stream)`, when the caller read them already (the dashboard's
+    /// rows read the same); nil reads them here.
+    public static func advise(
+        stream: StreamSample, store: MetricsStore, limits: KinesisLimits, summaries: [ShardSummary?]? = nil
+    ) -> [Advice] {
         var out: [Advice] = []
         // Positions of the open shards in hash key order: a shard sample is large to copy, and a wide
         // stream has 10,000 of them.
         let open = stream.shards.indices.filter { stream.shards[$0].isOpen }
             .sorted { stream.shards[$0].startingHashKey < stream.shards[$1].startingHashKey }
         guard stream.status == .active || stream.status == .updating else { return [] }
-        // Each open shard's newest second and last minute's mean utilisation, read once from its rings.
-        let reads = open.map { i in
-            store.readShard(stream, stream.shards[i].shardId) { ($0.latest, $0.meanUtilization(lastSeconds: 60)) }
-        }
+        // Each open shard's newest second and last minute's mean utilisation, kept at the tick.
+        let all = summaries.flatMap { $0.count == stream.shards.count ? $0 : nil } ?? store.shardSummaries(stream)
+        let reads = open.map { i in all[i].map { ($0.latest, $0.minuteMeanUtilization) } }
         for (j, i) in open.enumerated() {
             guard let s = reads[j]?.0, s.heat >= .hot else { continue }
             let shard = stream.shards[i]
