@@ -44,6 +44,19 @@ public enum Heat: String, Sendable, Comparable, CaseIterable {
     }
 }
 
+/// What a dashboard refresh reads of every shard: the newest second and the last minute's mean write
+/// utilisation (merge advice), without the shard's series (`MetricsStore.shardSummaries`).
+public struct ShardSummary: Sendable, Equatable {
+    /// The newest second (nil until two samples have been seen).
+    public var latest: ShardSecond?
+    /// `ShardSeries.minuteMeanUtilization`: nil with less than a minute of seconds.
+    public var minuteMeanUtilization: Double?
+    public init(latest: ShardSecond?, minuteMeanUtilization: Double?) {
+        self.latest = latest
+        self.minuteMeanUtilization = minuteMeanUtilization
+    }
+}
+
 /// Write utilisation of one shard: the larger of its two write quotas' use,
 /// and which one that is (KINESIS.md §3: 1 MiB/s **and** 1,000 records/s).
 public struct Utilization: Sendable, Equatable {
@@ -148,8 +161,19 @@ public struct ShardSeries: Sendable {
     private var lastSecondBuckets: [Int] = []
     private var writeBytesLimit = KinesisLimits.aws.shardWriteBytesPerSecond
     private var writeRecordsLimit = KinesisLimits.aws.shardWriteRecordsPerSecond
+    /// The utilisations of the seconds in the window (the newest `utilizationWindow`, or every retained
+    /// second while there are fewer), summed in fixed point at the tick: merge advice reads a minute's mean
+    /// of every shard every tick, and walking the minute was ≈ 2.4 k instructions a shard. Integers, so the
+    /// second that leaves the window takes back exactly what it added (a running sum of doubles drifts).
+    private var windowUtilizationUnits: UInt64 = 0
 
     public static let extrasWidth = 5
+    /// The seconds `minuteMeanUtilization` averages: the minute merge advice looks at.
+    public static let utilizationWindow = 60
+    /// Fixed-point units of one utilisation in `windowUtilizationUnits` (2^32: a second's rounding is under
+    /// 2^-33). A second counts at most 2^26 (67 million times its quota), so a minute of them fits a UInt64.
+    static let utilizationUnit = 0x1p32
+    static let maxUtilizationUnits = UInt64(1) << 58
     public static let loadHalfLifeSeconds = 30.0
 
     public init(shardId: String, capacity: Int) {
@@ -206,6 +230,38 @@ public struct ShardSeries: Sendable {
         return sum / Double(n)
     }
 
+    /// Mean write utilisation of the newest minute (`utilizationWindow` seconds; nil with fewer), in O(1)
+    /// from the sum kept at the tick. Within 2^-32 of `meanUtilization(lastSeconds: 60)`, which sums the
+    /// same seconds as doubles (each second is rounded to fixed point); exactly 0 for a minute without writes.
+    public var minuteMeanUtilization: Double? {
+        guard metrics.secondCount >= Self.utilizationWindow else { return nil }
+        return Double(windowUtilizationUnits) / Self.utilizationUnit / Double(Self.utilizationWindow)
+    }
+
+    /// What a refresh reads of the shard: its newest second and the minute's mean utilisation.
+    var summary: ShardSummary { ShardSummary(latest: newest, minuteMeanUtilization: minuteMeanUtilization) }
+
+    /// Second `i`'s utilisation in the window's fixed point: rounded, saturating, NaN (a zero quota) as 0.
+    private func utilizationUnits(ofSecond i: Int) -> UInt64 { Self.units(utilization(ofSecond: i).value) }
+
+    static func units(_ u: Double) -> UInt64 {
+        guard u > 0 else { return 0 }  // also NaN
+        let scaled = u * Self.utilizationUnit
+        return scaled >= Double(Self.maxUtilizationUnits) ? Self.maxUtilizationUnits : UInt64(scaled.rounded())
+    }
+
+    /// The window's sum walked from the ring: at a change of the write quotas, which every second's
+    /// utilisation is measured against.
+    private func walkedWindowUtilizationUnits() -> UInt64 {
+        let count = metrics.secondCount
+        var sum: UInt64 = 0
+        for i in max(0, count - windowLength)..<count { sum &+= utilizationUnits(ofSecond: i) }
+        return sum
+    }
+
+    /// Seconds the window holds once the ring has that many (a ring shorter than a minute: all of it).
+    private var windowLength: Int { min(Self.utilizationWindow, metrics.secondsCapacity) }
+
     private func utilization(ofSecond i: Int) -> Utilization {
         Utilization(
             bytesPerSecond: metrics.rate(.incomingBytes, ofSecond: i),
@@ -246,8 +302,13 @@ public struct ShardSeries: Sendable {
         counters: ShardCounters, histogram: HashKeyHistogram?, at time: Instant, elapsedSeconds: Double,
         limits: KinesisLimits
     ) -> ShardDelta? {
-        writeBytesLimit = limits.shardWriteBytesPerSecond
-        writeRecordsLimit = limits.shardWriteRecordsPerSecond
+        if writeBytesLimit != limits.shardWriteBytesPerSecond
+            || writeRecordsLimit != limits.shardWriteRecordsPerSecond
+        {
+            writeBytesLimit = limits.shardWriteBytesPerSecond
+            writeRecordsLimit = limits.shardWriteRecordsPerSecond
+            windowUtilizationUnits = walkedWindowUtilizationUnits()
+        }
         let before = lastHistogram
         defer {
             previous = counters
@@ -262,6 +323,11 @@ public struct ShardSeries: Sendable {
             delta.readProvisionedThroughputExceeded,
         ]
         let interval = Int64((elapsedSeconds * 1000).rounded())
+        // The second that leaves the window, read before the ring may overwrite it. Wrapping arithmetic: it
+        // takes back what it added (the same stored figures and quotas), so the sum cannot go below zero.
+        if metrics.secondCount >= windowLength {
+            windowUtilizationUnits &-= utilizationUnits(ofSecond: metrics.secondCount - windowLength)
+        }
         metrics.append(timeMillis: time.millisecondsSinceEpoch, intervalMillis: interval, values: row)
         extras.append([
             UInt32(seriesValue: delta.getRecordsBytes), UInt32(seriesValue: delta.getRecordsRecords),
@@ -270,6 +336,7 @@ public struct ShardSeries: Sendable {
         ])
         // Derived once here, read every refresh.
         let point = shardSecond(metrics.secondCount - 1)
+        windowUtilizationUnits &+= Self.units(point.utilization)  // utilizationUnits(ofSecond:) of the newest
         heats.append(CollectionOfOne(UInt8(Heat.allCases.firstIndex(of: point.heat)!)))
         newest = point
         foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds)
