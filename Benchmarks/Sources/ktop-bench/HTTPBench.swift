@@ -262,8 +262,8 @@ func httpBenchmarks(ktop: String?, seconds: Int, rounds: Int) -> [Row] {
                 ratio: ratio(k / m), target: cpuTarget, met: k <= 1.5e-6,
                 note:
                     "utime + stime of each server process (/proc/PID/stat) over its PutRecords rounds, divided by "
-                    + "the records wrk completed; the client (wrk) runs on the same two cores. Median of \(ktopCPU.count) "
-                    + "rounds; load average \(loadAverage()) at the end."))
+                    + "the records wrk completed; the client (wrk) runs on the same two cores. Median of "
+                    + "\(ktopCPU.count) rounds; load average \(loadAverage()) at the end."))
     }
     return rows
 }
