@@ -23,7 +23,7 @@ import StreamEngine
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
         let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1",
                                        credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret"),
-                                       timeout: .seconds(5))
+                                       timeout: .seconds(30))
         let rigBox = UncheckedBox(rig)
         let (records, truth, names, state) = try await offThread { () -> (Int64, Int64, [String], String) in
             let rig = rigBox.value
@@ -54,7 +54,7 @@ import StreamEngine
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
         let client = KinesisHTTPClient(endpoint: endpoint, region: "us-east-1",
                                        credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret"),
-                                       timeout: .seconds(5))
+                                       timeout: .seconds(30))
         let rigBox = UncheckedBox(rig)
         let (counted, truth, pipes, consumers) = try await offThread { () -> (Int64, Int64, Int64, [String]) in
             let rig = rigBox.value

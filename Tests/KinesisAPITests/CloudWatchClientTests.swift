@@ -74,15 +74,20 @@ private final class CannedHTTPServer: Sendable {
         return all.enumerated().filter { $0.offset == 0 || all[$0.offset - 1].body != $0.element.body }.map(\.element)
     }
 
+    /// Wakes the accepting thread, which closes the listener itself. Closing it here raced that thread:
+    /// another test's new listener could be given the same descriptor before the thread called accept
+    /// again, and the thread then answered that test's requests from this server's empty queue.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func serve() {
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                close(listener)
+                return
+            }
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             handle(connection)
@@ -145,7 +150,7 @@ private let credentials = AWSCredentialsProvider(AWSCredentials(accessKeyId: "AK
 
 private func client(_ server: CannedHTTPServer) -> CloudWatchClient {
     CloudWatchClient(endpoint: URL(string: "http://127.0.0.1:\(server.port)")!, region: "eu-west-1",
-                     credentialsProvider: credentials, timeout: .seconds(5))
+                     credentialsProvider: credentials, timeout: .seconds(30))
 }
 
 private func date(_ text: String) -> Date { AWSTimestamp.parse(text)! }

@@ -29,7 +29,7 @@ struct HTTPClientCredentialsTests {
             },
             now: { now.withLock { $0 } })
         let client = KinesisHTTPClient(endpoint: URL(string: "http://127.0.0.1:\(port)")!, region: "us-east-1",
-                                       credentialsProvider: provider, timeout: .seconds(5))
+                                       credentialsProvider: provider, timeout: .seconds(30))
         let first = try await Self.blocking { () -> KinesisErrorType? in
             do throws(KinesisError) {
                 _ = try client.listStreams(ListStreamsInput())
