@@ -35,6 +35,11 @@ def events(endpoint: str, stream: str) -> list[dict]:
         return json.loads(r.read())["events"]
 
 
+def metrics(endpoint: str) -> str:
+    with urllib.request.urlopen(endpoint + "/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
 def one_record_per_shard(client, name: str, shards: list[dict]) -> list[dict]:
     """RECORD bytes to each shard, as four records of four hash keys (a split can part them;
     one hash key alone above half a shard's limit is not split), one PutRecords per four shards."""
@@ -58,6 +63,14 @@ def test_a_burst_past_half_the_capacity_grows_the_stream(server):
     c.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
     shards = open_shards(c, name)
     assert len(shards) == 4
+    # The engine takes an on-demand stream's first sample (the baseline its rates are measured from) at
+    # the server's first once-a-second tick after creation; writes sent before it count as old. Wait for
+    # that tick: it has run once /metrics (refreshed right after it) lists the stream. Sent at once, the
+    # bursts raced the tick, and once PutRecords got faster (issue 16) they won every time.
+    deadline = time.monotonic() + 10
+    while f'stream="{name}"' not in metrics(server.endpoint):
+        assert time.monotonic() < deadline, "the server never ticked"
+        time.sleep(0.1)
 
     # 4 MiB/s is the new stream's capacity: the first ~4 MB go in; the same again within the second
     # is throttled, unless the server's once-a-second tick already split the shards in between
