@@ -41,7 +41,7 @@ public enum Advisor {
         // by position (copying them into a list of reads cost ≈ 1 k instructions a shard).
         let all = summaries.flatMap { $0.count == stream.shards.count ? $0 : nil } ?? store.shardSummaries(stream)
         for i in open {
-            guard let heat = all[i]?.latest?.heat, heat >= .hot, let s = all[i]?.latest else { continue }
+            guard let s = all[i]?.latest, s.heat >= .hot else { continue }
             let shard = stream.shards[i]
             if let sketch = shard.topKeys, let top = sketch.top.first, sketch.total > 0,
                 Double(top.records - top.error) / Double(sketch.total) >= dominantKeyShare

@@ -34,9 +34,7 @@ public struct LazySequenceNumber: Hashable, Sendable, CustomStringConvertible, E
     /// The wire text. Formats (and allocates) on every read of an issued number.
     public var description: String {
         switch storage {
-        case .issued(let n):
-            var text = SequenceNumberText()
-            return text.string(n)
+        case .issued(let n): return n.description
         case .text(let s): return s
         }
     }
