@@ -15,14 +15,22 @@ enum OperationResult {
     case subscription(any EventSubscription)
 }
 
+/// A request body as the HTTP layer read it: parsed into a document, or, for the server's
+/// hottest request, PutRecords in JSON, its input read straight from the bytes
+/// (``PutRecordsJSONReader``; any body it does not take arrives as a document).
+enum RequestBody {
+    case document(JSONValue)
+    case putRecords(PutRecordsInput)
+}
+
 /// Runs one decoded request. The seam between HTTP and the engine, so the
 /// HTTP layer can be tested with a stand-in.
 protocol OperationDispatcher: Sendable {
     /// - Parameters:
-    ///   - input: the request body, parsed in `encoding`.
+    ///   - input: the request body, read in `encoding`.
     ///   - encoding: how the body was written, and how the reply must be.
     func dispatch(
-        _ operation: KinesisOperation, region: String, input: JSONValue,
+        _ operation: KinesisOperation, region: String, input: RequestBody,
         encoding: KinesisBodyEncoding
     ) throws(KinesisError) -> OperationResult
 }
@@ -50,11 +58,20 @@ struct EngineDispatcher: OperationDispatcher {
     let account: String?
 
     func dispatch(
-        _ operation: KinesisOperation, region: String, input document: JSONValue,
+        _ operation: KinesisOperation, region: String, input body: RequestBody,
         encoding: KinesisBodyEncoding
     ) throws(KinesisError) -> OperationResult {
-        let input = OperationInput(document: document, encoding: encoding)
         let k = engine().service(account: account, region: region)
+        let document: JSONValue
+        switch body {
+        case .document(let parsed):
+            document = parsed
+        case .putRecords(let request):
+            // The processor reads only PutRecords' bodies this way.
+            guard operation == .putRecords else { throw KinesisError(.serialization, "") }
+            return .body(try encoding.encode(try k.putRecords(request)))
+        }
+        let input = OperationInput(document: document, encoding: encoding)
         switch operation {
         case .addTagsToStream: return try call(input, k.addTagsToStream)
         case .createStream: return try call(input, k.createStream)

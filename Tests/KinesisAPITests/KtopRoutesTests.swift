@@ -132,7 +132,7 @@ extension ServerHarness {
 
 /// A stand-in for a server ktop does not run: nothing reaches an engine.
 private struct NoEngine: OperationDispatcher {
-    func dispatch(_ operation: KinesisOperation, region: String, input: JSONValue,
+    func dispatch(_ operation: KinesisOperation, region: String, input: RequestBody,
                   encoding: KinesisBodyEncoding) throws(KinesisError) -> OperationResult {
         throw KinesisError(.internalFailure, "no engine")
     }

@@ -92,12 +92,15 @@ struct KinesisRequestProcessor: Sendable {
         let encoding = KinesisBodyEncoding(contentType: request.headers.first(name: "content-type"))
         let target = TargetHeader(request.headers.first(name: "x-amz-target"))
 
-        var document = JSONValue.object([:])
-        if let encoding {
+        var document = RequestBody.document(.object([:]))
+        if encoding == .json, target.operation == .putRecords,
+           let input = request.body.withUnsafeReadableBytes({ PutRecordsJSONReader.read($0) }) {
+            document = .putRecords(input)
+        } else if let encoding {
             do {
-                document = try request.body.withUnsafeReadableBytes { raw in
+                document = .document(try request.body.withUnsafeReadableBytes { raw in
                     Result { () throws(KinesisError) in try encoding.parse(raw) }
-                }.get()
+                }.get())
             } catch {
                 return Self.errorResponse(error, encoding: encoding, headers: headers)
             }
@@ -152,7 +155,7 @@ struct KinesisRequestProcessor: Sendable {
     }
 
     private func dispatch(
-        _ operation: KinesisOperation, region: String, _ document: JSONValue,
+        _ operation: KinesisOperation, region: String, _ document: RequestBody,
         encoding: KinesisBodyEncoding, headers: HTTPHeaders
     ) -> KinesisResponse {
         var h = headers
