@@ -22,10 +22,13 @@ where RawValue == String, AllCases == [Self] {
     var unit: MetricUnit { get }
     var kind: MetricKind { get }
     var help: String { get }
+    /// Position in `allCases`: the column of this metric in a series row.
+    var column: Int { get }
 }
 
 extension MetricName {
-    /// Position in `allCases`: the column of this metric in a series row.
+    /// A linear search: fine for the per-stream metrics; the per-shard ones, read for every shard every
+    /// tick and refresh, answer with a switch (CatalogTests checks both agree for every case).
     public var column: Int { Self.allCases.firstIndex(of: self)! }
 }
 
@@ -47,6 +50,17 @@ public enum ShardMetric: String, MetricName {
         }
     }
     public var kind: MetricKind { self == .iteratorAgeMilliseconds ? .gauge : .count }
+    public var column: Int {
+        switch self {
+        case .incomingBytes: 0
+        case .incomingRecords: 1
+        case .outgoingBytes: 2
+        case .outgoingRecords: 3
+        case .iteratorAgeMilliseconds: 4
+        case .writeProvisionedThroughputExceeded: 5
+        case .readProvisionedThroughputExceeded: 6
+        }
+    }
     public var help: String {
         switch self {
         case .incomingBytes: "Bytes (data + partition key) accepted by the shard"

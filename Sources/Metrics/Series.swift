@@ -159,10 +159,19 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     /// Appends the point for the interval ending at `timeMillis`. Values are
     /// in column order: counts for `.count` metrics, levels for gauges.
     public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: [Double]) {
+        row.withUnsafeBufferPointer { append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: $0) }
+    }
+
+    /// The same from a row the caller holds (on the stack, for the per-shard series every tick).
+    public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: UnsafeBufferPointer<Double>) {
         precondition(row.count == Self.width)
         times.append(CollectionOfOne(timeMillis))
         intervals.append(CollectionOfOne(UInt32(clamping: max(0, intervalMillis))))
-        values.append(row.lazy.map { Scalar(seriesValue: $0) })
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Self.width) { scalars in
+            for i in 0..<Self.width { scalars.initializeElement(at: i, to: Scalar(seriesValue: row[i])) }
+            defer { _ = scalars.deinitialize() }
+            values.append(UnsafeBufferPointer(scalars))
+        }
         // Roll up by the minute the interval ends in (the second it is labelled with).
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
         if minute != openMinute {

@@ -17,13 +17,24 @@ public struct ShardSecond: Sendable, Equatable {
     public var iteratorAgeMilliseconds: Double = 0
     /// max(bytes / byte limit, records / record limit) of the write quota.
     public var utilization: Double = 0
+    /// Which write limit binds. Stored as an enum: a `String` member made every copy of a second (the store
+    /// and the dashboard copy one per shard per tick) retain and release it.
+    public var writeLimit: WriteLimit = .bytes
     /// Which write limit binds: "bytes" or "records".
-    public var bindingLimit: String = "bytes"
+    public var bindingLimit: String {
+        get { writeLimit.rawValue }
+        set { writeLimit = WriteLimit(rawValue: newValue) ?? .bytes }
+    }
     public var heat: Heat = .cold
     // Added with the rollups: GetRecords alone, and successful GetRecords calls.
     public var getRecordsRecords: Double = 0
     public var getRecordsSuccess: Double = 0
     public var fanOutRecords: Double = 0
+}
+
+/// The two write quotas of a shard (KINESIS.md §3: 1 MiB/s **and** 1,000 records/s), as a second's binding one.
+public enum WriteLimit: String, Sendable, Equatable {
+    case bytes, records
 }
 
 /// How hard a shard is working against its write quota.
@@ -39,8 +50,16 @@ public enum Heat: String, Sendable, Comparable, CaseIterable {
         return .cold
     }
 
-    public static func < (a: Heat, b: Heat) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    public static func < (a: Heat, b: Heat) -> Bool { a.rank < b.rank }
+
+    /// Position in `allCases` (cold 0 … throttled 3): what `<` compares and the byte a series keeps.
+    var rank: Int {
+        switch self {
+        case .cold: 0
+        case .warm: 1
+        case .hot: 2
+        case .throttled: 3
+        }
     }
 }
 
@@ -61,8 +80,9 @@ public struct ShardSummary: Sendable, Equatable {
 /// and which one that is (KINESIS.md §3: 1 MiB/s **and** 1,000 records/s).
 public struct Utilization: Sendable, Equatable {
     public var value: Double
+    public var writeLimit: WriteLimit
     /// "bytes" or "records".
-    public var bindingLimit: String
+    public var bindingLimit: String { writeLimit.rawValue }
     public init(bytesPerSecond: Double, recordsPerSecond: Double, limits: KinesisLimits) {
         self.init(
             bytesPerSecond: bytesPerSecond, recordsPerSecond: recordsPerSecond,
@@ -74,7 +94,7 @@ public struct Utilization: Sendable, Equatable {
         let byBytes = bytesPerSecond / Double(bytesLimit)
         let byRecords = recordsPerSecond / Double(recordsLimit)
         value = max(byBytes, byRecords)
-        bindingLimit = byRecords > byBytes ? "records" : "bytes"
+        writeLimit = byRecords > byBytes ? .records : .bytes
     }
 }
 
@@ -288,7 +308,7 @@ public struct ShardSeries: Sendable {
         s.fanOutRecords = x(4)
         let u = utilization(ofSecond: i)
         s.utilization = u.value
-        s.bindingLimit = u.bindingLimit
+        s.writeLimit = u.writeLimit
         s.heat = Heat.classify(utilization: s.utilization, throttled: s.writeProvisionedThroughputExceeded)
         return s
     }
@@ -316,28 +336,37 @@ public struct ShardSeries: Sendable {
         }
         guard let p = previous, elapsedSeconds > 0 else { return nil }
         let delta = ShardDelta(counters, since: p)
-        // In ShardMetric's column order.
-        let row = [
-            delta.incomingBytes, delta.incomingRecords, delta.outgoingBytes, delta.outgoingRecords,
-            Double(delta.iteratorAgeMilliseconds), delta.writeProvisionedThroughputExceeded,
-            delta.readProvisionedThroughputExceeded,
-        ]
         let interval = Int64((elapsedSeconds * 1000).rounded())
         // The second that leaves the window, read before the ring may overwrite it. Wrapping arithmetic: it
         // takes back what it added (the same stored figures and quotas), so the sum cannot go below zero.
         if metrics.secondCount >= windowLength {
             windowUtilizationUnits &-= utilizationUnits(ofSecond: metrics.secondCount - windowLength)
         }
-        metrics.append(timeMillis: time.millisecondsSinceEpoch, intervalMillis: interval, values: row)
-        extras.append([
-            UInt32(seriesValue: delta.getRecordsBytes), UInt32(seriesValue: delta.getRecordsRecords),
-            UInt32(seriesValue: delta.getRecordsSuccess), UInt32(seriesValue: delta.fanOutBytes),
-            UInt32(seriesValue: delta.fanOutRecords),
-        ])
+        // Rows on the stack: two arrays a shard a tick were 2 of the tick's 4 heap blocks per shard.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: ShardMetric.allCases.count) { row in
+            // In ShardMetric's column order.
+            row[ShardMetric.incomingBytes.column] = delta.incomingBytes
+            row[ShardMetric.incomingRecords.column] = delta.incomingRecords
+            row[ShardMetric.outgoingBytes.column] = delta.outgoingBytes
+            row[ShardMetric.outgoingRecords.column] = delta.outgoingRecords
+            row[ShardMetric.iteratorAgeMilliseconds.column] = Double(delta.iteratorAgeMilliseconds)
+            row[ShardMetric.writeProvisionedThroughputExceeded.column] = delta.writeProvisionedThroughputExceeded
+            row[ShardMetric.readProvisionedThroughputExceeded.column] = delta.readProvisionedThroughputExceeded
+            metrics.append(
+                timeMillis: time.millisecondsSinceEpoch, intervalMillis: interval, values: UnsafeBufferPointer(row))
+        }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.extrasWidth) { row in
+            row[0] = UInt32(seriesValue: delta.getRecordsBytes)
+            row[1] = UInt32(seriesValue: delta.getRecordsRecords)
+            row[2] = UInt32(seriesValue: delta.getRecordsSuccess)
+            row[3] = UInt32(seriesValue: delta.fanOutBytes)
+            row[4] = UInt32(seriesValue: delta.fanOutRecords)
+            extras.append(UnsafeBufferPointer(row))
+        }
         // Derived once here, read every refresh.
         let point = shardSecond(metrics.secondCount - 1)
         windowUtilizationUnits &+= Self.units(point.utilization)  // utilizationUnits(ofSecond:) of the newest
-        heats.append(CollectionOfOne(UInt8(Heat.allCases.firstIndex(of: point.heat)!)))
+        heats.append(CollectionOfOne(UInt8(point.heat.rank)))
         newest = point
         foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds)
         return delta

@@ -52,11 +52,11 @@ import Testing
         // Per second also 5 UInt32 extras and the heat byte.
         #expect(MetricsStore.bytesPerShard() == rings + 300 * (5 * 4 + 1) + MetricsStore.fixedBytesPerShard)
         #expect(MetricsStore.bytesPerShard() <= 64 * 1024)
-        #expect(MetricsStore.bytesPerShard() == 59_428)  // the figure documented on bytesPerShard (64-bit platforms)
+        #expect(MetricsStore.bytesPerShard() == 59_412)  // the figure documented on bytesPerShard (64-bit platforms)
         // The old capacities: the old figure (18,432 B of it fixed) plus the heat byte a second; the fixed part
         // now holds the heat ring's header, the newest point kept from the tick and the list of the buckets the
         // last second wrote (128 Ints), and no copy of the last sample.
-        #expect(MetricsStore.fixedBytesPerShard == 19_168)
+        #expect(MetricsStore.fixedBytesPerShard == 19_152)
         #expect(
             MetricsStore.bytesPerShard(secondsCapacity: 900, minutesCapacity: 1_440)
                 == 248_112 - 18_432 + 900 + MetricsStore.fixedBytesPerShard)
@@ -195,5 +195,29 @@ import Testing
                 && share.callsPerSecond == 3)
         let c = try #require(rig.store.consumerSeries(stream).first { $0.name == "a" }?.metrics.lastSecond)
         #expect(c[.bytes] == 3_000 && c[.throttled] == 2 && c[.millisBehindLatest] == 40 && c[.success] == 3)
+    }
+}
+
+/// Series columns are read by `column`; the per-shard metrics answer with a switch, which must keep
+/// `allCases`' order (the series rows are laid out in it).
+@Suite struct MetricColumnTests {
+    @Test func everyColumnIsItsPositionInAllCases() {
+        for (i, m) in ShardMetric.allCases.enumerated() { #expect(m.column == i, "\(m)") }
+        for (i, m) in StreamMetric.allCases.enumerated() { #expect(m.column == i, "\(m)") }
+        for (i, m) in ConsumerMetric.allCases.enumerated() { #expect(m.column == i, "\(m)") }
+        for (i, h) in Heat.allCases.enumerated() { #expect(h.rank == i, "\(h)") }
+        #expect(Heat.cold < .warm && .warm < .hot && .hot < .throttled && !(Heat.hot < .hot))
+    }
+
+    @Test func theBindingLimitReadsAndWritesAsText() {
+        var s = ShardSecond(time: Instant(millisecondsSinceEpoch: 0))
+        #expect(s.bindingLimit == "bytes")
+        s.bindingLimit = "records"
+        #expect(s.writeLimit == .records && s.bindingLimit == "records")
+        let u = Utilization(bytesPerSecond: 10, recordsPerSecond: 900, bytesLimit: 1_048_576, recordsLimit: 1000)
+        #expect(u.writeLimit == .records && u.bindingLimit == "records")
+        // A tie binds on bytes, as before.
+        let tie = Utilization(bytesPerSecond: 1_048_576, recordsPerSecond: 1000, bytesLimit: 1_048_576, recordsLimit: 1000)
+        #expect(tie.bindingLimit == "bytes")
     }
 }
