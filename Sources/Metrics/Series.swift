@@ -41,6 +41,7 @@ public struct RowRing<Scalar: Sendable>: Sendable {
     public mutating func append<C: Collection>(_ row: C) where C.Element == Scalar {
         precondition(row.count == width)
         if count < capacity {
+            reserveForNextRow()
             storage.append(contentsOf: row)
             count += 1
             return
@@ -50,7 +51,48 @@ public struct RowRing<Scalar: Sendable>: Sendable {
             storage[i] = v
             i += 1
         }
-        head = (head + 1) % capacity
+        advanceHead()
+    }
+
+    /// A row from a buffer (the per-shard rows, every shard every tick): one copy, no collection to walk.
+    public mutating func append(_ row: UnsafeBufferPointer<Scalar>) {
+        precondition(row.count == width)
+        if count < capacity {
+            reserveForNextRow()
+            storage.append(contentsOf: row)
+            count += 1
+            return
+        }
+        let start = head * width
+        storage.withUnsafeMutableBufferPointer { s in
+            _ = UnsafeMutableBufferPointer(rebasing: s[start..<start + width]).update(fromContentsOf: row)
+        }
+        advanceHead()
+    }
+
+    /// The row of a width-1 ring (times, intervals, heat).
+    public mutating func append(_ value: Scalar) {
+        precondition(width == 1)
+        if count < capacity {
+            reserveForNextRow()
+            storage.append(value)
+            count += 1
+            return
+        }
+        storage[head] = value
+        advanceHead()
+    }
+
+    /// Grows the buffer in doublings from 8 rows, never past `capacity` rows: `Array`'s own doubling
+    /// reallocated at 1, 2, 4… elements (a young store's first ticks) and could end at up to twice the
+    /// bound that `MetricsStore.bytesPerShard` states.
+    private mutating func reserveForNextRow() {
+        guard storage.count + width > storage.capacity else { return }
+        storage.reserveCapacity(Swift.min(capacity, Swift.max(8, 2 * count)) * width)
+    }
+
+    private mutating func advanceHead() {
+        head = head + 1 == capacity ? 0 : head + 1
     }
 
     /// Row `i`, oldest first.
@@ -69,6 +111,9 @@ public struct RowRing<Scalar: Sendable>: Sendable {
 
     /// Elements held (for memory accounting).
     public var storedElements: Int { storage.count }
+
+    /// Elements the buffer has room for (what it costs in memory).
+    var reservedElements: Int { storage.capacity }
 }
 
 /// CloudWatch's statistics of one metric over one rolled-up period
@@ -165,8 +210,8 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     /// The same from a row the caller holds (on the stack, for the per-shard series every tick).
     public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: UnsafeBufferPointer<Double>) {
         precondition(row.count == Self.width)
-        times.append(CollectionOfOne(timeMillis))
-        intervals.append(CollectionOfOne(UInt32(clamping: max(0, intervalMillis))))
+        times.append(timeMillis)
+        intervals.append(UInt32(clamping: max(0, intervalMillis)))
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Self.width) { scalars in
             for i in 0..<Self.width { scalars.initializeElement(at: i, to: Scalar(seriesValue: row[i])) }
             defer { _ = scalars.deinitialize() }
@@ -210,8 +255,8 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
 
     private mutating func closeMinute() {
         guard openCount > 0 else { return }
-        minuteStarts.append(CollectionOfOne(openMinute))
-        minuteCounts.append(CollectionOfOne(UInt16(clamping: openCount)))
+        minuteStarts.append(openMinute)
+        minuteCounts.append(UInt16(clamping: openCount))
         minuteSums.append(openSums)
         var mm: [Scalar] = []
         mm.reserveCapacity(2 * Self.width)

@@ -366,7 +366,7 @@ public struct ShardSeries: Sendable {
         // Derived once here, read every refresh.
         let point = shardSecond(metrics.secondCount - 1)
         windowUtilizationUnits &+= Self.units(point.utilization)  // utilizationUnits(ofSecond:) of the newest
-        heats.append(CollectionOfOne(UInt8(point.heat.rank)))
+        heats.append(UInt8(point.heat.rank))
         newest = point
         foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds)
         return delta

@@ -221,3 +221,57 @@ import Testing
         #expect(tie.bindingLimit == "bytes")
     }
 }
+
+/// The ring's three ways in (any collection, a buffer, one value) keep the same rows, oldest first,
+/// while it grows and once it wraps, down to a capacity of one row.
+@Suite struct RowRingTests {
+    @Test(arguments: [1, 2, 5])
+    func everyAppendKeepsTheNewestRowsInOrder(capacity: Int) {
+        var byCollection = RowRing<UInt32>(width: 3, capacity: capacity)
+        var byBuffer = RowRing<UInt32>(width: 3, capacity: capacity)
+        var model: [[UInt32]] = []
+        for n in UInt32(0)..<UInt32(3 * capacity + 2) {
+            let row: [UInt32] = [n, n &* 7, .max - n]
+            byCollection.append(row)
+            row.withUnsafeBufferPointer { byBuffer.append($0) }
+            model.append(row)
+            let kept = Array(model.suffix(capacity))
+            #expect(byCollection.count == kept.count && byBuffer.count == kept.count)
+            for i in kept.indices {
+                #expect(Array(byCollection.row(i)) == kept[i])
+                #expect(Array(byBuffer.row(i)) == kept[i])
+                #expect(byBuffer.element(i, 2) == kept[i][2])
+            }
+        }
+        #expect(byBuffer.storedElements == 3 * capacity)
+    }
+
+    @Test(arguments: [1, 4])
+    func singleValuesMatchOneElementRows(capacity: Int) {
+        var byValue = RowRing<Int64>(width: 1, capacity: capacity)
+        var byCollection = RowRing<Int64>(width: 1, capacity: capacity)
+        for v in [Int64.min, -1, 0, 1, .max, 42, 7] {
+            byValue.append(v)
+            byCollection.append(CollectionOfOne(v))
+            #expect((0..<byValue.count).map { byValue.element($0, 0) }
+                == (0..<byCollection.count).map { byCollection.element($0, 0) })
+        }
+        #expect(byValue.count == capacity)
+        #expect(byValue.element(capacity - 1, 0) == 7)
+    }
+}
+
+extension RowRingTests {
+    /// The buffer never holds room for more than `capacity` rows (plus the allocator's rounding), so the
+    /// per-shard bound holds for the memory reserved, not only for the rows stored.
+    @Test(arguments: [(7, 300), (1, 300), (5, 1), (14, 180), (1, 9)])
+    func theBufferStopsAtTheBound(width: Int, capacity: Int) {
+        var ring = RowRing<UInt32>(width: width, capacity: capacity)
+        let row = [UInt32](repeating: 1, count: width)
+        for _ in 0..<capacity * 2 {
+            row.withUnsafeBufferPointer { ring.append($0) }
+            #expect(ring.reservedElements <= capacity * width + 8)
+        }
+        #expect(ring.reservedElements >= capacity * width)
+    }
+}
