@@ -243,18 +243,28 @@ extension KinesisEngine {
                 let slots = s.subscriptions.withLock { $0 }
                 streams.append(
                     s.meta.read { m in
-                        let shards = service.listedShards(m, now: now, retentionHours: m.retentionHours).map { shard in
+                        // One lock a shard, appending in place: `listedShards` then a map took each lock twice
+                        // and copied every sample out of the closure (issue 16: 10,000 shards a tick).
+                        var shards: [ShardSample] = []
+                        shards.reserveCapacity(m.shards.count)
+                        for shard in m.shards {
                             shard.log.withLock { log in
-                                ShardSample(
-                                    shardId: shard.shardId, index: shard.index,
-                                    parentShardId: shard.parentIndex.map(ShardID.string),
-                                    adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
-                                    startingHashKey: shard.range.lowerBound, endingHashKey: shard.range.upperBound,
-                                    createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
-                                    retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
-                                    topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
-                                    topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
-                                    hashKeyHistogram: log.hashKeys.detached())
+                                guard
+                                    KinesisService.isListed(
+                                        closedAt: log.closedAt, now: now, retentionHours: m.retentionHours)
+                                else { return }
+                                shards.append(
+                                    ShardSample(
+                                        shardId: shard.shardId, index: shard.index,
+                                        parentShardId: shard.parentIndex.map(ShardID.string),
+                                        adjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
+                                        startingHashKey: shard.range.lowerBound,
+                                        endingHashKey: shard.range.upperBound,
+                                        createdAt: shard.createdAt, closedAt: log.closedAt, counters: log.counters,
+                                        retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
+                                        topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
+                                        topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
+                                        hashKeyHistogram: log.hashKeys.detached()))
                             }
                         }
                         let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in

@@ -346,11 +346,15 @@ public final class KinesisService: Sendable {
     /// Shards DescribeStream/ListShards show: all but those closed longer ago
     /// than the retention period (EXPIRED shards are omitted).
     func listedShards(_ m: StreamMeta, now: Instant, retentionHours: Int) -> [ShardState] {
-        let cutoff = now - .seconds(Int64(retentionHours) * 3600)
-        return m.shards.filter { shard in
-            guard let closed = shard.log.withLock({ $0.closedAt }) else { return true }
-            return closed >= cutoff
+        m.shards.filter { shard in
+            Self.isListed(closedAt: shard.log.withLock({ $0.closedAt }), now: now, retentionHours: retentionHours)
         }
+    }
+
+    /// A shard is listed while open, and once closed until its records age out of the retention period.
+    static func isListed(closedAt: Instant?, now: Instant, retentionHours: Int) -> Bool {
+        guard let closedAt else { return true }
+        return closedAt >= now - .seconds(Int64(retentionHours) * 3600)
     }
 
     func childShards(of index: Int, _ m: StreamMeta) -> [ChildShard] {
