@@ -368,11 +368,16 @@ public struct ShardSeries: Sendable {
         windowUtilizationUnits &+= Self.units(point.utilization)  // utilizationUnits(ofSecond:) of the newest
         heats.append(UInt8(point.heat.rank))
         newest = point
-        foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds)
+        // The engine counts a record into the histogram and the counters under one lock: a shard that took
+        // nothing has no bucket to compare (most of a wide stream's shards, most seconds).
+        let wrote = delta.incomingRecords != 0 || delta.incomingBytes != 0
+        foldHistogram(new: histogram, old: before, elapsedSeconds: elapsedSeconds, compare: wrote)
         return delta
     }
 
-    private mutating func foldHistogram(new: HashKeyHistogram?, old: HashKeyHistogram?, elapsedSeconds: Double) {
+    private mutating func foldHistogram(
+        new: HashKeyHistogram?, old: HashKeyHistogram?, elapsedSeconds: Double, compare: Bool
+    ) {
         guard let new, let old, new.bucketCount == old.bucketCount else { return }
         let n = new.bucketCount
         if recentRecordsScaled.count != n {
@@ -398,6 +403,7 @@ public struct ShardSeries: Sendable {
             lastSecondBytesByBucket[i] = 0
         }
         lastSecondBuckets.removeAll(keepingCapacity: true)
+        guard compare else { return }
         // Every shard, every tick: compare through buffer pointers (no bounds or uniqueness check per
         // bucket); only the buckets that took records are written. The counts are cumulative and
         // non-negative, so the differences cannot overflow. O(buckets) compares, O(changed) writes.
