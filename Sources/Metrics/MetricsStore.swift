@@ -79,7 +79,7 @@ public struct MetricsConfiguration: Sendable {
 ///
 /// Memory is bounded: each series lives in fixed-capacity rings, and series
 /// of shards and consumers that disappear are dropped. Per shard the bound
-/// is `bytesPerShard(...)` (59,412 B ≈ 58 KiB at the defaults, see there).
+/// is `bytesPerShard(...)` (59,396 B ≈ 58 KiB at the defaults, see there).
 public struct MetricsStore: Sendable {
     public let capacitySeconds: Int
     public let configuration: MetricsConfiguration
@@ -254,7 +254,7 @@ public struct MetricsStore: Sendable {
     /// the fixed state (hash-bucket loads, last sample with its two 16-key
     /// sketches and histogram, previous counters). At the defaults (300 s,
     /// 180 min): 12,000 B of seconds + 21,960 B of minutes + 6,000 B of extras
-    /// + 300 B of heat + 19,152 B fixed = 59,412 B (≈ 58 KiB) per shard;
+    /// + 300 B of heat + 19,136 B fixed = 59,396 B (≈ 58 KiB) per shard;
     /// 10,000 shards ≈ 594 MB once every ring is full (rings grow as points
     /// arrive, so a young store holds less). Before issue 16 shards kept the
     /// stream's 900 s and 1,440 min: 248,112 B.

@@ -177,9 +177,8 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
     // The minute being filled.
     private var openMinute: Int64 = .min
     private var openCount = 0
-    private var openSums: [Double]
-    private var openMins: [Double]
-    private var openMaxs: [Double]
+    /// The open minute's sums, minimums and maximums (width each, in that order), in one buffer.
+    private var open: [Double] = []
 
     public init(secondsCapacity: Int = 900, minutesCapacity: Int = 1440) {
         let w = Self.width
@@ -190,9 +189,6 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         minuteCounts = RowRing(width: 1, capacity: minutesCapacity)
         minuteSums = RowRing(width: w, capacity: minutesCapacity)
         minuteMinMax = RowRing(width: 2 * w, capacity: minutesCapacity)
-        openSums = []
-        openMins = []
-        openMaxs = []
     }
 
     public var secondsCapacity: Int { times.capacity }
@@ -207,16 +203,13 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         row.withUnsafeBufferPointer { append(timeMillis: timeMillis, intervalMillis: intervalMillis, values: $0) }
     }
 
-    /// The same from a row the caller holds (on the stack, for the per-shard series every tick).
+    /// The same from a row the caller holds (on the stack, for the per-shard series every tick). One pass
+    /// over the row quantises it for the seconds ring and folds it into the open minute.
     public mutating func append(timeMillis: Int64, intervalMillis: Int64, values row: UnsafeBufferPointer<Double>) {
-        precondition(row.count == Self.width)
+        let width = Self.width
+        precondition(row.count == width)
         times.append(timeMillis)
         intervals.append(UInt32(clamping: max(0, intervalMillis)))
-        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Self.width) { scalars in
-            for i in 0..<Self.width { scalars.initializeElement(at: i, to: Scalar(seriesValue: row[i])) }
-            defer { _ = scalars.deinitialize() }
-            values.append(UnsafeBufferPointer(scalars))
-        }
         // Roll up by the minute the interval ends in (the second it is labelled with).
         let minute = (timeMillis - 1).floorDivided(by: 60_000) * 60_000
         if minute != openMinute {
@@ -224,31 +217,30 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
             openMinute = minute
         }
         let rate = intervalMillis > 0 ? 1000 / Double(intervalMillis) : 1
-        if openSums.isEmpty {
-            openSums = Array(repeating: 0, count: Self.width)
-            openMins = openSums
-            openMaxs = openSums
-        }
+        if open.isEmpty { open = Array(repeating: 0, count: 3 * width) }
         let first = openCount == 0
-        // Every shard, every tick: through buffer pointers, without a uniqueness check per metric.
-        openSums.withUnsafeMutableBufferPointer { sums in
-            openMins.withUnsafeMutableBufferPointer { mins in
-                openMaxs.withUnsafeMutableBufferPointer { maxs in
-                    for (i, m) in M.allCases.enumerated() {
-                        let v = Scalar(seriesValue: row[i]).seriesValue
-                        let perSecond = m.kind == .count ? v * rate : v
-                        if first {
-                            sums[i] = v
-                            mins[i] = perSecond
-                            maxs[i] = perSecond
-                        } else {
-                            sums[i] += v
-                            mins[i] = min(mins[i], perSecond)
-                            maxs[i] = max(maxs[i], perSecond)
-                        }
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: width) { scalars in
+            // Every shard, every tick: through buffer pointers, without a uniqueness check per metric.
+            open.withUnsafeMutableBufferPointer { acc in
+                for (i, m) in M.allCases.enumerated() {
+                    let scalar = Scalar(seriesValue: row[i])
+                    scalars.initializeElement(at: i, to: scalar)
+                    // The minute sums what the seconds ring keeps (quantised), so the two agree.
+                    let v = scalar.seriesValue
+                    let perSecond = m.kind == .count ? v * rate : v
+                    if first {
+                        acc[i] = v
+                        acc[width + i] = perSecond
+                        acc[2 * width + i] = perSecond
+                    } else {
+                        acc[i] += v
+                        acc[width + i] = min(acc[width + i], perSecond)
+                        acc[2 * width + i] = max(acc[2 * width + i], perSecond)
                     }
                 }
             }
+            defer { _ = scalars.deinitialize() }
+            values.append(UnsafeBufferPointer(scalars))
         }
         openCount += 1
     }
@@ -257,12 +249,13 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         guard openCount > 0 else { return }
         minuteStarts.append(openMinute)
         minuteCounts.append(UInt16(clamping: openCount))
-        minuteSums.append(openSums)
+        let width = Self.width
+        minuteSums.append(open[0..<width])
         var mm: [Scalar] = []
-        mm.reserveCapacity(2 * Self.width)
-        for i in 0..<Self.width {
-            mm.append(Scalar(seriesValue: openMins[i]))
-            mm.append(Scalar(seriesValue: openMaxs[i]))
+        mm.reserveCapacity(2 * width)
+        for i in 0..<width {
+            mm.append(Scalar(seriesValue: open[width + i]))
+            mm.append(Scalar(seriesValue: open[2 * width + i]))
         }
         minuteMinMax.append(mm)
         openCount = 0
@@ -322,7 +315,9 @@ public struct MetricSeries<M: MetricName, Scalar: SeriesScalar>: Sendable {
         return MinutePoint(
             startMillis: openMinute,
             statistics: (0..<Self.width).map {
-                Statistics(sum: openSums[$0], minimum: openMins[$0], maximum: openMaxs[$0], sampleCount: openCount)
+                Statistics(
+                    sum: open[$0], minimum: open[Self.width + $0], maximum: open[2 * Self.width + $0],
+                    sampleCount: openCount)
             })
     }
 
