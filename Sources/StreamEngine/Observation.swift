@@ -264,7 +264,7 @@ extension KinesisEngine {
                                         retainedRecords: log.records.count, retainedBytes: log.retainedBytes,
                                         topKeys: log.keys.lastComplete(at: now.secondsSinceEpoch),
                                         topKeysByBytes: log.keys.lastCompleteByBytes(at: now.secondsSinceEpoch),
-                                        hashKeyHistogram: log.hashKeys.detached()))
+                                        hashKeyHistogram: log.sampleHashKeys()))
                             }
                         }
                         let consumers = m.consumers.values.compactMap { c -> ConsumerSample? in

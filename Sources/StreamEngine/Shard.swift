@@ -130,6 +130,19 @@ struct ShardLog: Sendable {
     var keys = KeyWindow()
     /// Where accepted records land in the shard's hash key range (for split advice).
     var hashKeys: HashKeyHistogram
+    /// The last copy of `hashKeys` a sample took, and `counters.incomingRecords` then.
+    private var sampledHashKeys: (records: Int64, histogram: HashKeyHistogram)?
+
+    /// `hashKeys` as a sample hands it out: a copy detached from the one the put path writes (sharing it
+    /// would make the next put copy it under the lock). A record changes the histogram and
+    /// `counters.incomingRecords` together, so while the count stands the last copy is handed out again:
+    /// a quiet shard's samples share one copy (issue 16: the tick at 10,000 shards is bound by memory).
+    mutating func sampleHashKeys() -> HashKeyHistogram {
+        if let sampled = sampledHashKeys, sampled.records == counters.incomingRecords { return sampled.histogram }
+        let copy = hashKeys.detached()
+        sampledHashKeys = (counters.incomingRecords, copy)
+        return copy
+    }
 
     var write: ShardWriteQuota
     var readBytes: TokenBucket

@@ -139,7 +139,9 @@ import Testing
         let entries = (0..<random.below(5)).map { _ -> String in
             var members: [String] = []
             if random.below(5) != 0 { members.append(#""Data":""# + strings[random.below(9)] + "\"") }
-            if random.below(5) != 0 { members.append(#""PartitionKey":""# + strings[random.below(strings.count)] + "\"") }
+            if random.below(5) != 0 {
+                members.append(#""PartitionKey":""# + strings[random.below(strings.count)] + "\"")
+            }
             if random.below(4) == 0 { members.append(#""ExplicitHashKey":"# + value(&random, depth: 3)) }
             if random.below(8) == 0 { members.append("\"\(names[random.below(names.count)])\":null") }
             return "{" + members.joined(separator: ",") + "}"
@@ -164,7 +166,8 @@ import Testing
         let server = try ServerHarness()
         try server.call(.createStream, #"{"StreamName":"s","ShardCount":2}"#)
         let plain = #"{"StreamName":"s","Records":[{"Data":"AAE=","PartitionKey":"A"},{"Data":"","PartitionKey":"b"}]}"#
-        let escaped = #"{"StreamName":"s","Records":[{"Data":"AAE=","PartitionKey":"\u0041"},{"Data":"","PartitionKey":"b"}]}"#
+        let escaped =
+            #"{"StreamName":"s","Records":[{"Data":"AAE=","PartitionKey":"\u0041"},{"Data":"","PartitionKey":"b"}]}"#
         #expect(fast(plain) != nil)
         #expect(fast(escaped) == nil)
         let first = try server.call(.putRecords, plain)

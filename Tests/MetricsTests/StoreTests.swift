@@ -217,7 +217,8 @@ import Testing
         let u = Utilization(bytesPerSecond: 10, recordsPerSecond: 900, bytesLimit: 1_048_576, recordsLimit: 1000)
         #expect(u.writeLimit == .records && u.bindingLimit == "records")
         // A tie binds on bytes, as before.
-        let tie = Utilization(bytesPerSecond: 1_048_576, recordsPerSecond: 1000, bytesLimit: 1_048_576, recordsLimit: 1000)
+        let tie = Utilization(
+            bytesPerSecond: 1_048_576, recordsPerSecond: 1000, bytesLimit: 1_048_576, recordsLimit: 1000)
         #expect(tie.bindingLimit == "bytes")
     }
 }

@@ -99,3 +99,44 @@ import Testing
         return digits.isEmpty ? "0" : String(digits.reversed())
     }
 }
+
+/// A sample's hash key histogram: a copy the put path cannot change, shared by the samples of a shard that
+/// took no record in between, and new as soon as one arrives (KPL aggregates included).
+@Suite struct SampledHistogramTests {
+    private func histogram(_ engine: KinesisEngine, shard: Int = 0) throws -> HashKeyHistogram {
+        try #require(engine.sample().streams.first?.shards[shard].hashKeyHistogram)
+    }
+
+    private func address(_ h: HashKeyHistogram) -> UnsafeRawPointer? {
+        h.records.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    @Test func quietSamplesShareOneCopyAndARecordMakesANewOne() throws {
+        let clock = ManualClock()
+        let engine = KinesisEngine(clock: clock)
+        let k = engine.service()
+        _ = try k.createStream(CreateStreamInput(streamName: "s", shardCount: 1))
+        clock.advance(by: .seconds(1))
+        let empty = try histogram(engine)
+        #expect(empty.records.allSatisfy { $0 == 0 })
+        _ = try k.putRecord(PutRecordInput(streamName: "s", data: Data("x".utf8), partitionKey: "a"))
+        let one = try histogram(engine)
+        #expect(one.records.reduce(0, +) == 1 && one.bytes.reduce(0, +) == 2)
+        clock.advance(by: .seconds(1))
+        let again = try histogram(engine)
+        #expect(again == one)
+        #expect(address(again) == address(one))
+        // The next record: a new copy, and the one handed out before is unchanged.
+        _ = try k.putRecord(PutRecordInput(streamName: "s", data: Data("yy".utf8), partitionKey: "b"))
+        let two = try histogram(engine)
+        #expect(two.records.reduce(0, +) == 2 && two.bytes.reduce(0, +) == 5)
+        #expect(address(two) != address(one))
+        #expect(one.records.reduce(0, +) == 1)
+        // A refused record (the key too long) changes neither.
+        #expect(throws: KinesisError.self) {
+            try k.putRecord(
+                PutRecordInput(streamName: "s", data: Data(), partitionKey: String(repeating: "k", count: 257)))
+        }
+        #expect(try histogram(engine) == two)
+    }
+}
