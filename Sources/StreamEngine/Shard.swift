@@ -116,7 +116,7 @@ extension ShardCounters: Codable {
 /// counters. Guarded by the shard's own lock so writers to different shards
 /// never contend.
 struct ShardLog: Sendable {
-    var records = Deque<StoredRecord>()
+    var records = RecordLog()
     /// Position (0-based, since shard creation) of `records.first`.
     var firstPosition: Int64 = 0
     var nextPosition: Int64 { firstPosition + Int64(records.count) }
