@@ -164,13 +164,14 @@ extension DashboardData {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }
-            if let sketch = shards[i].topKeys, sketch.total > 0 {
-                let entries = sketch.entries
+            // Read in place: binding the sketch copied it, retaining its five arrays, for every shard.
+            let total = shards[i].topKeys?.total ?? 0
+            if total > 0, let entries = shards[i].topKeys?.entries {
                 row.topKeys = heaviest(5, of: entries).map {
                     let e = entries[$0]
                     return TopKey(
                         key: e.partitionKey, hashKey: e.hashKey, records: e.records,
-                        share: Double(e.records) / Double(sketch.total))
+                        share: Double(e.records) / Double(total))
                 }
             }
             row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
@@ -221,7 +222,7 @@ extension DashboardModel {
             }
         }
         replaceData(new, keepingOrder: sameTick)
-        if view.selectedShardId == nil || !visibleShards.contains(where: { $0.shardId == view.selectedShardId }) {
+        if view.selectedShardId == nil || selectedIndex == nil {
             // A shard that was split or merged away hands the selection to its first child.
             let old = view.selectedShardId
             let child = visibleShards.first {
