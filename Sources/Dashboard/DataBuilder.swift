@@ -16,10 +16,9 @@ extension DashboardData {
     /// The dashboard's view of one stream from the metrics store: the newest
     /// second of every shard and consumer, `historySeconds` of history per
     /// shard, and Metrics' advice. O(shards + shown shards × historySeconds):
-    /// with `historyFor` only those shards are built in full, with their history
-    /// and top keys (the table, chart and heat map show a screenful;
-    /// `DashboardModel.shardIdsShown`; the filter and the hash key space read the
-    /// others' top keys from `sketches`), nil builds every shard in full.
+    /// with `historyFor` only those shards get their history (the chart and
+    /// heat map show a screenful; `DashboardModel.shardIdsShown`), nil gives
+    /// every shard its history.
     ///
     /// `previous` (the data shown now) built from the same metrics tick (`DataTick`: the store's
     /// newest sample, the stream, the limits) lends its rows and advice: the figures and the advice
@@ -75,7 +74,6 @@ extension DashboardData {
         if let previous, previous.tick == tick, previous.shards.count == stream.shards.count {
             d.advice = previous.advice
             d.shards = previous.shards
-            d.sketches = previous.sketches
             if historyFor != previous.historyShardIds {
                 rebuildHistories(
                     &d.shards, of: stream, store: store, seconds: historySeconds, for: historyFor,
@@ -102,9 +100,9 @@ extension DashboardData {
         return d
     }
 
-    /// Gives the rows of a tick's earlier build the histories and top keys `historyFor` asks for (and
-    /// drops the ones it no longer asks for, as a fresh build would): O(shards) set look-ups, and a
-    /// history read only for the shards whose want changed. `had` is what the earlier build covered.
+    /// Gives the rows of a tick's earlier build the histories `historyFor` asks for (and drops the
+    /// ones it no longer asks for, as a fresh build would): O(shards) set look-ups, and a history read
+    /// only for the shards whose want changed. `had` is what the earlier build covered.
     private static func rebuildHistories(
         _ rows: inout [ShardRow], of stream: StreamSample, store: MetricsStore, seconds: Int,
         for historyFor: Set<String>?, had: Set<String>?
@@ -120,7 +118,6 @@ extension DashboardData {
                 rows[i].incomingHistory = []
                 rows[i].heatHistory = []
             }
-            rows[i].topKeys = wants ? topKeys(of: stream.shards[i]) : []
         }
     }
 
@@ -142,7 +139,6 @@ extension DashboardData {
         // By index, reading fields in place: a shard sample holds its sketches and histogram, and
         // copying each of 10,000 retains them all.
         let shards = stream.shards
-        d.sketches = ShardSketches(shards)
         d.shards = shards.indices.map { i in
             let shardId = shards[i].shardId
             var row = ShardRow(
@@ -161,14 +157,22 @@ extension DashboardData {
                 row.outgoingBytes = s.outgoingBytes
                 row.iteratorAgeMilliseconds = s.iteratorAgeMilliseconds
             }
-            // The series is read (copied out of the store), and the sketch walked, only for the shards
-            // shown: a sketch is five arrays, cold in memory at 10,000 shards.
-            if historyFor?.contains(shardId) ?? true {
-                if let history = store.readShard(stream, shardId, { $0.incomingHistory(last: historySeconds) }) {
-                    row.incomingHistory = history.bytesPerSecond
-                    row.heatHistory = history.heat.map(Heat4.init)
+            // The series is read (copied out of the store) only for the shards that show a history.
+            if historyFor?.contains(shardId) ?? true,
+                let history = store.readShard(stream, shardId, { $0.incomingHistory(last: historySeconds) })
+            {
+                row.incomingHistory = history.bytesPerSecond
+                row.heatHistory = history.heat.map(Heat4.init)
+            }
+            // Read in place: binding the sketch copied it, retaining its five arrays, for every shard.
+            let total = shards[i].topKeys?.total ?? 0
+            if total > 0, let entries = shards[i].topKeys?.entries {
+                row.topKeys = heaviest(5, of: entries).map {
+                    let e = entries[$0]
+                    return TopKey(
+                        key: e.partitionKey, hashKey: e.hashKey, records: e.records,
+                        share: Double(e.records) / Double(total))
                 }
-                row.topKeys = topKeys(of: shards[i])
             }
             row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
             return row
@@ -177,24 +181,6 @@ extension DashboardData {
 }
 
 extension DashboardData {
-    /// A shard's five heaviest keys of its last second, as its row shows them.
-    static func topKeys(of shard: ShardSample) -> [TopKey] {
-        // Read in place: binding the sketch copied it, retaining its five arrays.
-        let total = shard.topKeys?.total ?? 0
-        guard total > 0, let entries = shard.topKeys?.entries else { return [] }
-        return heaviest(5, of: entries).map {
-            let e = entries[$0]
-            return TopKey(
-                key: e.partitionKey, hashKey: e.hashKey, records: e.records, share: Double(e.records) / Double(total))
-        }
-    }
-
-    /// Row `i`'s top keys: the row's own, or, for a row not built in full, its shard's sketch's.
-    public func topKeys(ofRow i: Int) -> [TopKey] {
-        guard shards[i].topKeys.isEmpty, let sketches, i < sketches.count else { return shards[i].topKeys }
-        return sketches.topKeys(at: i)
-    }
-
     /// Positions in `entries` of `sketch.top.prefix(n)`, found without sorting or copying the entries: the
     /// `n` with the most records, heaviest first, ties in slot order as `top`'s stable sort leaves them.
     /// Every shard's row asks for five of sixteen (sorting them was ≈ 2 k instructions a shard).

@@ -111,16 +111,9 @@ public enum HashBar {
         }
         guard r.height >= 3 else { return }
         let my = r.y + 2
-        // A shard's keys hash inside its range, so a shard lying inside one column already marked can add
-        // no marker: its sketch is not read (a wide stream reads about a column's worth, not 10,000).
-        var marked = Array(repeating: false, count: r.width)
         for position in open {
-            let c = column(of: all[position].startingHashKey, width: r.width)
-            if marked[c] && c == column(of: all[position].endingHashKey, width: r.width) { continue }
-            for k in model.data.topKeys(ofRow: position).prefix(3) where k.share >= 0.05 {
-                let kc = column(of: k.hashKey, width: r.width)
-                grid.set(r.x + kc, my, g.keyMarker, ctx.style(.keyMark))
-                marked[kc] = true
+            for k in all[position].topKeys.prefix(3) where k.share >= 0.05 {
+                grid.set(r.x + column(of: k.hashKey, width: r.width), my, g.keyMarker, ctx.style(.keyMark))
             }
         }
         for position in open {

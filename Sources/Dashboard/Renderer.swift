@@ -249,11 +249,8 @@ enum ShardTablePane {
             return
         }
         let start = min(model.view.scroll, max(0, rows.count - body))
-        for (i, listed) in rows.dropFirst(start).prefix(body).enumerated() {
+        for (i, row) in rows.dropFirst(start).prefix(body).enumerated() {
             let y = r.y + 1 + i
-            var row = listed
-            // A row scrolled to before the rebuild that builds it in full (`needsHistory`) shows its top key.
-            if row.topKeys.isEmpty { row.topKeys = model.data.topKeys(ofRow: rows.positions[start + i]) }
             let isSelected = row.shardId == selected
             drawRow(row, cols, x: r.x, y: y, ctx, &grid)
             if !row.open { grid.restyle(Rect(x: r.x, y: y, width: r.width, height: 1)) { _ in ctx.style(.dim) } }

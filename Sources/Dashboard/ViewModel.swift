@@ -197,11 +197,8 @@ public struct DashboardData: Hashable, Sendable {
     /// Attached with --read-only: no action reaches the stream.
     public var readOnly = false
     public var streamARN = ""
-    /// The shards built in full, with their history and top keys (`DashboardData.build(historyFor:)`);
-    /// nil: every shard.
+    /// The shards built with their history (`DashboardData.build(historyFor:)`); nil: every shard.
     public var historyShardIds: Set<String>?
-    /// Every shard's key sketch, for the top keys of rows not built in full (nil: data built by hand).
-    public var sketches: ShardSketches?
     /// The metrics tick the rows and advice were built from (nil: not built from a store).
     public var tick: DataTick?
     /// Firehose delivery streams and SQL queries running beside the stream (the services pane).
@@ -258,24 +255,6 @@ public struct ListedShards: RandomAccessCollection, Hashable, Sendable {
         h.combine(count)
         for p in positions { h.combine(rows[p]) }
     }
-}
-
-/// The key sketches of the shards of the tick a `DashboardData` was built from, by row position. The filter
-/// and the hash key space read every shard's top keys, but a `TopKey` list built into each of 10,000 rows
-/// (a walk of five cold arrays and three allocations a shard) was most of the first refresh after a tick;
-/// rows built in full carry their own, and these give the others' on demand.
-public struct ShardSketches: Hashable, Sendable {
-    let shards: [ShardSample]
-
-    public init(_ shards: [ShardSample]) { self.shards = shards }
-
-    public var count: Int { shards.count }
-
-    /// The top keys of the shard at row `i`, as a row built in full has them.
-    public func topKeys(at i: Int) -> [TopKey] { DashboardData.topKeys(of: shards[i]) }
-
-    public static func == (a: ShardSketches, b: ShardSketches) -> Bool { a.shards == b.shards }
-    public func hash(into h: inout Hasher) { h.combine(shards.count) }
 }
 
 /// A line of the events pane.
@@ -438,7 +417,7 @@ public struct DashboardModel: Hashable, Sendable {
     }
 
     private mutating func refreshVisibleShards(keepingOrder: Bool = false) {
-        let positions = keepingOrder ? visibleShards.positions : Self.listedPositions(data, view)
+        let positions = keepingOrder ? visibleShards.positions : Self.listedPositions(data.shards, view)
         visibleShards = ListedShards(data.shards, positions)
         refreshSelection()
     }
@@ -450,15 +429,14 @@ public struct DashboardModel: Hashable, Sendable {
     /// Positions in `shards` of the rows listed, filtered and sorted as `view` asks. Sorts positions rather than
     /// rows (a row carries its history), with the same comparisons, so the order is
     /// the one sorting the rows gives.
-    static func listedPositions(_ data: DashboardData, _ view: ViewState) -> [Int] {
-        let shards = data.shards
+    static func listedPositions(_ shards: [ShardRow], _ view: ViewState) -> [Int] {
         var rows = shards.indices.filter { view.showClosed || shards[$0].open }
         let f = view.filter.lowercased()
         if !f.isEmpty {
             rows = rows.filter { i in
                 let r = shards[i]
                 return r.shardId.lowercased().contains(f) || r.heat.rawValue == f
-                    || data.topKeys(ofRow: i).contains { $0.key.lowercased().contains(f) }
+                    || r.topKeys.contains { $0.key.lowercased().contains(f) }
             }
         }
         // The sort keys, read once per row (a row is large to copy into a comparison).

@@ -176,37 +176,3 @@ struct ShownRowsTests {
         #expect(m.visibleShards.index(ofShard: nil) == nil)
     }
 }
-
-/// Rows not built in full leave their top keys to the data's sketches; read through `DashboardData.topKeys(ofRow:)`
-/// every row's are what a row built in full has.
-@Suite("Wide streams: top keys of rows not built in full")
-struct SketchedTopKeysTests {
-    @Test("every row's top keys, from its row or from the sketches, equal a full build's; none built outside the set")
-    func topKeysFromTheSketches() throws {
-        let rig = try ShownRowsTests.Rig(shards: 1_200)
-        for _ in 0..<2 { try rig.tick() }
-        try rig.tick(hot: 950)
-        let full = rig.build(nil)
-        let some: Set<String> = ["shardId-000000000000", "shardId-000000000600", "shardId-000000001199"]
-        let lazy = rig.build(some)
-        #expect(lazy.shards.count == full.shards.count && full.shards.count == 1_200)
-        #expect(full.shards.contains { !$0.topKeys.isEmpty })
-        for i in full.shards.indices {
-            #expect(lazy.topKeys(ofRow: i) == full.shards[i].topKeys)
-            #expect(full.topKeys(ofRow: i) == full.shards[i].topKeys)
-            if !some.contains(full.shards[i].shardId) { #expect(lazy.shards[i].topKeys.isEmpty) }
-        }
-        // Borrowed within the tick for another set: the rows newly built in full get theirs, the others drop them.
-        let other: Set<String> = ["shardId-000000000001", "shardId-000000000600"]
-        let borrowed = rig.build(other, previous: lazy)
-        #expect(borrowed == rig.build(other))
-        for i in full.shards.indices where other.contains(full.shards[i].shardId) {
-            #expect(borrowed.shards[i].topKeys == full.shards[i].topKeys)
-        }
-        // Data built by hand (no sketches) reads the rows.
-        var hand = full
-        hand.sketches = nil
-        hand.shards[3].topKeys = []
-        #expect(hand.topKeys(ofRow: 3).isEmpty && hand.topKeys(ofRow: 4) == full.shards[4].topKeys)
-    }
-}
