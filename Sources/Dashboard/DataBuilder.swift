@@ -136,10 +136,9 @@ extension DashboardData {
         }
         var splitKeys: [String: UInt128] = [:]
         for a in advice where a.action == .split { if let id = a.shardId, let k = a.hashKey { splitKeys[id] = k } }
-        // By index, reading fields in place: a shard sample holds its sketches and histogram, and
-        // copying each of 10,000 retains them all.
-        let shards = stream.shards
-        d.shards = shards.indices.map { i in
+        // By index through a buffer pointer, reading fields in place: a shard sample holds its sketches and
+        // histogram, and copying each of 10,000 retains them all (the array's subscript copied each sketch out).
+        d.shards = stream.shards.withUnsafeBufferPointer { shards in shards.indices.map { i in
             let shardId = shards[i].shardId
             var row = ShardRow(
                 shardId: shardId, open: shards[i].isOpen, startingHashKey: shards[i].startingHashKey,
@@ -164,7 +163,6 @@ extension DashboardData {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }
-            // Read in place: binding the sketch copied it, retaining its five arrays, for every shard.
             let total = shards[i].topKeys?.total ?? 0
             if total > 0, let entries = shards[i].topKeys?.entries {
                 row.topKeys = heaviest(5, of: entries).map {
@@ -176,7 +174,7 @@ extension DashboardData {
             }
             row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
             return row
-        }
+        } }
     }
 }
 
@@ -209,8 +207,14 @@ extension DashboardModel {
     /// advice and figures: nothing to log, and the listed order stands.
     public mutating func update(data new: DashboardData) {
         let sameTick = new.tick != nil && new.tick == data.tick && new.shards.count == data.shards.count
-        // Mostly the advice of the tick before, word for word: comparing is cheaper than hashing.
-        if !sameTick && new.advice != data.advice {
+        // Mostly the advice of the tick before: comparing is cheaper than hashing. What is logged turns on the
+        // action and shard alone, so the reasons (5,000 merges' sentences at 10,000 shards) are not compared.
+        let (a, b) = (new.advice, data.advice)
+        let samePairs = {
+            a.count == b.count
+                && a.indices.allSatisfy { a[$0].action == b[$0].action && a[$0].shardId == b[$0].shardId }
+        }
+        if !sameTick && !samePairs() {
             // By action and shard, as pairs: a wide stream's minute of cold shards is 5,000 merges a tick.
             struct Seen: Hashable {
                 var action: String

@@ -176,3 +176,36 @@ struct ShownRowsTests {
         #expect(m.visibleShards.index(ofShard: nil) == nil)
     }
 }
+
+/// What the model logs of new advice turns on its action and shard alone (`DashboardModel.update`).
+@Suite("Advice logged by action and shard")
+struct AdviceLoggingTests {
+    static func data(_ advice: [AdviceRow], second: Int) -> DashboardData {
+        var d = DashboardData()
+        d.time = "00:00:0\(second)"
+        d.advice = advice
+        return d
+    }
+
+    @Test("a reason reworded is not logged again; a new pair, a changed action or a shorter list is judged by pairs")
+    func loggedByPair() {
+        let merge = AdviceRow(action: "merge", shardId: "shardId-000000000001", reason: "cold for a minute")
+        let split = AdviceRow(action: "split", shardId: "shardId-000000000002", reason: "hot at 90%")
+        var m = DashboardModel()
+        m.update(data: Self.data([merge], second: 1))
+        #expect(m.events.map(\.text) == ["Advice (merge): cold for a minute"])
+        var reworded = merge
+        reworded.reason = "cold for two minutes"
+        m.update(data: Self.data([reworded], second: 2))
+        #expect(m.events.count == 1)
+        m.update(data: Self.data([reworded, split], second: 3))
+        #expect(m.events.map(\.text).last == "Advice (split): hot at 90%" && m.events.count == 2)
+        var other = split
+        other.action = "salt"
+        m.update(data: Self.data([reworded, other], second: 4))
+        #expect(m.events.map(\.text).last == "Advice (salt): hot at 90%" && m.events.count == 3)
+        m.update(data: Self.data([reworded], second: 5))
+        m.update(data: Self.data([], second: 6))
+        #expect(m.events.count == 3)
+    }
+}
