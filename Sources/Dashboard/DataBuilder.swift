@@ -136,9 +136,10 @@ extension DashboardData {
         }
         var splitKeys: [String: UInt128] = [:]
         for a in advice where a.action == .split { if let id = a.shardId, let k = a.hashKey { splitKeys[id] = k } }
-        // By index through a buffer pointer, reading fields in place: a shard sample holds its sketches and
-        // histogram, and copying each of 10,000 retains them all (the array's subscript copied each sketch out).
-        d.shards = stream.shards.withUnsafeBufferPointer { shards in shards.indices.map { i in
+        // By index, reading fields in place: a shard sample holds its sketches and histogram, and
+        // copying each of 10,000 retains them all.
+        let shards = stream.shards
+        d.shards = shards.indices.map { i in
             let shardId = shards[i].shardId
             var row = ShardRow(
                 shardId: shardId, open: shards[i].isOpen, startingHashKey: shards[i].startingHashKey,
@@ -163,18 +164,18 @@ extension DashboardData {
                 row.incomingHistory = history.bytesPerSecond
                 row.heatHistory = history.heat.map(Heat4.init)
             }
-            let total = shards[i].topKeys?.total ?? 0
-            if total > 0, let entries = shards[i].topKeys?.entries {
+            if let sketch = shards[i].topKeys, sketch.total > 0 {
+                let entries = sketch.entries
                 row.topKeys = heaviest(5, of: entries).map {
                     let e = entries[$0]
                     return TopKey(
                         key: e.partitionKey, hashKey: e.hashKey, records: e.records,
-                        share: Double(e.records) / Double(total))
+                        share: Double(e.records) / Double(sketch.total))
                 }
             }
             row.advisedSplitKey = splitKeys.isEmpty ? nil : splitKeys[shardId]
             return row
-        } }
+        }
     }
 }
 
