@@ -208,8 +208,14 @@ extension DashboardModel {
     /// advice and figures: nothing to log, and the listed order stands.
     public mutating func update(data new: DashboardData) {
         let sameTick = new.tick != nil && new.tick == data.tick && new.shards.count == data.shards.count
-        // Mostly the advice of the tick before, word for word: comparing is cheaper than hashing.
-        if !sameTick && new.advice != data.advice {
+        // Mostly the advice of the tick before: comparing is cheaper than hashing. What is logged turns on the
+        // action and shard alone, so the reasons (5,000 merges' sentences at 10,000 shards) are not compared.
+        let (a, b) = (new.advice, data.advice)
+        let samePairs = {
+            a.count == b.count
+                && a.indices.allSatisfy { a[$0].action == b[$0].action && a[$0].shardId == b[$0].shardId }
+        }
+        if !sameTick && !samePairs() {
             // By action and shard, as pairs: a wide stream's minute of cold shards is 5,000 merges a tick.
             struct Seen: Hashable {
                 var action: String
@@ -221,7 +227,7 @@ extension DashboardModel {
             }
         }
         replaceData(new, keepingOrder: sameTick)
-        if view.selectedShardId == nil || !visibleShards.contains(where: { $0.shardId == view.selectedShardId }) {
+        if view.selectedShardId == nil || selectedIndex == nil {
             // A shard that was split or merged away hands the selection to its first child.
             let old = view.selectedShardId
             let child = visibleShards.first {

@@ -309,7 +309,7 @@ extension DashboardModel {
     private mutating func moveSelection(by delta: Int) {
         let rows = visibleShards
         guard !rows.isEmpty else { return }
-        let current = rows.firstIndex { $0.shardId == view.selectedShardId } ?? 0
+        let current = selectedIndex ?? 0
         let next = min(max(0, current + delta), rows.count - 1)
         view.selectedShardId = rows[next].shardId
         ensureSelectionVisible()
@@ -319,7 +319,7 @@ extension DashboardModel {
     public mutating func ensureSelectionVisible() {
         let rows = visibleShards
         let body = max(1, layout.tableBodyRows)
-        let index = rows.firstIndex { $0.shardId == view.selectedShardId } ?? 0
+        let index = selectedIndex ?? 0
         if index < view.scroll { view.scroll = index }
         if index >= view.scroll + body { view.scroll = index - body + 1 }
         view.scroll = max(0, min(view.scroll, max(0, rows.count - body)))

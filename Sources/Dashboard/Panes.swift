@@ -244,7 +244,7 @@ enum HeatMapPane {
         let selected = model.selectedShard?.shardId
         // Aligned with the table's scroll, but always showing the selected shard.
         var start = min(model.view.scroll, max(0, rows.count - body))
-        if let i = rows.firstIndex(where: { $0.shardId == selected }), i >= start + body { start = i - body + 1 }
+        if let i = rows.index(ofShard: selected), i >= start + body { start = i - body + 1 }
         for (i, row) in rows.dropFirst(start).prefix(body).enumerated() {
             let y = inner.y + 1 + i
             grid.put(
