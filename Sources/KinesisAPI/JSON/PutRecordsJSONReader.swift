@@ -162,9 +162,22 @@ struct PutRecordsJSONReader {
             value = nil
             return true
         }
-        guard let run = plainString(), case .success(let data) = Base64.decode(run) else { return false }
+        guard let run = blobText(), case .success(let data) = Base64.decode(run) else { return false }
         value = data
         return true
+    }
+
+    /// A blob's text: the bytes up to the next quote, found with `memchr` (most of a body is blobs). No
+    /// check for escapes or control characters is needed: neither is base64, so decoding refuses a run
+    /// holding one, and a quote after a backslash ends the run there, at the backslash it keeps.
+    private mutating func blobText() -> UnsafeRawBufferPointer? {
+        guard take(UInt8(ascii: "\"")), let base = bytes.baseAddress, index < bytes.count,
+              let quote = memchr(base + index, Int32(UInt8(ascii: "\"")), bytes.count - index)
+        else { return nil }
+        let end = base.distance(to: UnsafeRawPointer(quote))
+        let run = UnsafeRawBufferPointer(rebasing: bytes[index..<end])
+        index = end + 1
+        return run
     }
 
     /// The bytes of a string without escapes or control characters (nil for any other value).
