@@ -143,33 +143,44 @@ enum JSONNode {
     }
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""):
-                out.append(UInt8(ascii: "\\"))
-                out.append(b)
-            case UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(b)
-            case 0x0A:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "n"))
-            case 0x0D:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "r"))
-            case 0x09:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
-            default: out.append(b)
+        var text = s
+        text.withUTF8 { utf8 in
+            // Most strings (shard ids, names, keys) need no escape: one copy, and no byte-by-byte append.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                out.append(contentsOf: utf8)
+            } else {
+                for b in utf8 { writeEscaped(b, into: &out) }
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func writeEscaped(_ b: UInt8, into out: inout [UInt8]) {
+        switch b {
+        case UInt8(ascii: "\""):
+            out.append(UInt8(ascii: "\\"))
+            out.append(b)
+        case UInt8(ascii: "\\"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(b)
+        case 0x0A:
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "n"))
+        case 0x0D:
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "r"))
+        case 0x09:
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "t"))
+        case 0..<0x20:
+            out.append(contentsOf: "\\u00".utf8)
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0xF)])
+        default: out.append(b)
+        }
     }
 
     /// A finite double: whole numbers without ".0"; no Kinesis shape has other floating members.

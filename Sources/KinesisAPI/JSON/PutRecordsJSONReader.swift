@@ -162,7 +162,7 @@ struct PutRecordsJSONReader {
             value = nil
             return true
         }
-        guard let run = blobText(), case .success(let data) = Base64.decode(run) else { return false }
+        guard let run = blobText(), let data = Base64.decodeIfValid(run) else { return false }
         value = data
         return true
     }
