@@ -462,9 +462,11 @@ struct ServerCBORTests {
     }
 }
 
-/// SplitMix64: a seeded generator, so a failure names the case that made it.
-private struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64: a seeded generator, so a failure names the case that made it (the mutation tests of this target).
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
+    /// A number in `0..<n`.
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

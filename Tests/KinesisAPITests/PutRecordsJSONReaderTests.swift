@@ -90,7 +90,7 @@ import Testing
     /// Bodies built from PutRecords' members and others, of every type, then mutated byte by byte:
     /// where the reader takes a body, the general path must take it with the same input.
     @Test func itNeverTakesWhatTheGeneralPathWouldReadOtherwise() throws {
-        var random = SplitMix(seed: 16)
+        var random = SplitMix64(state: 16)
         var taken = 0
         var takenMutated = 0
         for round in 0..<8_000 {
@@ -117,7 +117,7 @@ import Testing
         "", "s", "k-1", "ключ", "a b", "AAEC", "AAECAw==", "AA==", "3q2+7w==", "/w==", "12345", "a\\\"b", "\\u0041",
     ]
 
-    private static func value(_ random: inout SplitMix, depth: Int) -> String {
+    private static func value(_ random: inout SplitMix64, depth: Int) -> String {
         switch random.below(depth > 2 ? 4 : 7) {
         case 0: return "null"
         case 1: return random.below(2) == 0 ? "1" : "true"
@@ -128,7 +128,7 @@ import Testing
         }
     }
 
-    private static func object(_ random: inout SplitMix, depth: Int) -> String {
+    private static func object(_ random: inout SplitMix64, depth: Int) -> String {
         let members = (0..<random.below(4)).map { _ -> String in
             let name = names[random.below(random.below(4) == 0 ? names.count : 6)]
             return "\"\(name)\"" + (random.below(5) == 0 ? " : " : ":") + value(&random, depth: depth)
@@ -137,7 +137,7 @@ import Testing
     }
 
     /// A document shaped like PutRecords most of the time, anything from `object` otherwise.
-    private static func document(_ random: inout SplitMix) -> String {
+    private static func document(_ random: inout SplitMix64) -> String {
         guard random.below(4) != 0 else { return object(&random, depth: 0) }
         let entries = (0..<random.below(5)).map { _ -> String in
             var members: [String] = []
@@ -154,7 +154,7 @@ import Testing
 
     private static let mutationBytes = Array("{}[],:\" \\nult01/=\u{7}".utf8) + [0xFF, 0xC3]
 
-    private static func mutate(_ body: inout [UInt8], _ random: inout SplitMix) {
+    private static func mutate(_ body: inout [UInt8], _ random: inout SplitMix64) {
         guard !body.isEmpty else { return }
         let at = random.below(body.count)
         switch random.below(3) {
@@ -194,18 +194,4 @@ import Testing
         let over = #"{"StreamName":"s","Records":["# + Array(repeating: entry, count: 501).joined(separator: ",") + "]}"
         #expect(throws: (any Error).self) { try server.call(.putRecords, over) }
     }
-}
-
-/// SplitMix64: a seeded, repeatable source of test cases.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49EB_8F0E_E5E7
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
