@@ -11,47 +11,8 @@ import Testing
 @Suite("Wide streams: the rows shown equal full rows")
 struct ShownRowsTests {
     /// A stream of `shards` shards fed the same records every run (no randomness), a few keys hot.
-    final class Rig {
-        let clock = ManualClock()
-        let engine: KinesisEngine
-        var store = MetricsStore()
-        var second = 0
-        let shards: Int
-
-        init(shards: Int) throws {
-            self.shards = shards
-            var config = EngineConfiguration()
-            config.delays = .immediate
-            engine = KinesisEngine(clock: clock, configuration: config)
-            _ = try engine.service().createStream(CreateStreamInput(streamName: "wide", shardCount: shards))
-            store.ingest(engine.sample())
-        }
-
-        /// One second of keys spread unevenly (record sizes vary with the key), `hot` 1 KB records of one key,
-        /// then a metrics tick.
-        func tick(hot: Int = 0) throws {
-            second += 1
-            clock.advance(by: .seconds(1))
-            var records = (0..<1_500).map { i in
-                PutRecordsRequestEntry(
-                    data: Data(repeating: 1, count: 10 + (i * 37) % 300), partitionKey: "user-\(second)-\(i % 700)")
-            }
-            records += (0..<hot).map { _ in
-                PutRecordsRequestEntry(data: Data(repeating: 2, count: 1_000), partitionKey: "the-hot-key")
-            }
-            for batch in stride(from: 0, to: records.count, by: 500) {
-                let calls = Array(records[batch..<min(batch + 500, records.count)])
-                _ = try engine.service().putRecords(PutRecordsInput(records: calls, streamName: "wide"))
-            }
-            engine.tick()
-            store.ingest(engine.sample())
-        }
-
-        func build(_ historyFor: Set<String>?, previous: DashboardData? = nil) -> DashboardData {
-            DashboardData.build(
-                store: store, streamName: "wide", scenario: "t", clockKind: "manual", limits: .aws, scenarios: [],
-                historyFor: historyFor, previous: previous)
-        }
+    static func rig(shards: Int) throws -> WideStreamRig {
+        try WideStreamRig(shards: shards, recordsPerTick: 1_500, keysPerTick: 700, sizeSpread: 300)
     }
 
     static func view(_ sort: SortKey, descending: Bool, filter: String = "") -> ViewState {
@@ -85,7 +46,7 @@ struct ShownRowsTests {
 
     /// A refresh as `DashboardRunner` makes it: a build for the screenful shown, and another when the new
     /// order (a tick re-sorts) or a scroll moved the screen past the shards built in full.
-    static func refresh(_ model: inout DashboardModel, _ rig: Rig) {
+    static func refresh(_ model: inout DashboardModel, _ rig: WideStreamRig) {
         model.update(data: rig.build(model.shardIdsShown, previous: model.data))
         if model.needsHistory { model.update(data: rig.build(model.shardIdsShown, previous: model.data)) }
         #expect(!model.needsHistory)
@@ -93,7 +54,7 @@ struct ShownRowsTests {
 
     /// The model as the main loop keeps it: the first build shows everything, later ones a screenful,
     /// rebuilt when scrolling moves past it; against a model over full rows given the same keys.
-    static func compare(_ rig: Rig, _ view: ViewState, keys: [[Key]]) throws {
+    static func compare(_ rig: WideStreamRig, _ view: ViewState, keys: [[Key]]) throws {
         var shown = DashboardModel(view: view)
         shown.update(data: rig.build(nil))
         shown.update(data: rig.build(shown.shardIdsShown))
@@ -121,7 +82,7 @@ struct ShownRowsTests {
         "1,200 shards: every sort, both ways, scrolled to the middle and the end",
         arguments: SortKey.allCases.flatMap { [($0, false), ($0, true)] })
     func everySort(sort: (SortKey, Bool)) throws {
-        let rig = try Rig(shards: 1_200)
+        let rig = try Self.rig(shards: 1_200)
         for _ in 0..<2 { try rig.tick() }
         try rig.tick(hot: 950)
         try Self.compare(rig, Self.view(sort.0, descending: sort.1), keys: Self.scrolls)
@@ -131,7 +92,7 @@ struct ShownRowsTests {
         "1,200 shards: filtered by id, heat, top key, and by nothing that matches",
         arguments: ["shardId-0000000011", "cold", "hot", "user-3-1", "the-hot-key", "no such shard"])
     func filters(filter: String) throws {
-        let rig = try Rig(shards: 1_200)
+        let rig = try Self.rig(shards: 1_200)
         for _ in 0..<2 { try rig.tick() }
         try rig.tick(hot: 950)
         try Self.compare(rig, Self.view(.incoming, descending: true, filter: filter), keys: Self.scrolls)
@@ -144,7 +105,7 @@ struct ShownRowsTests {
 
     @Test("one shard, and a stream not there yet (no shards)")
     func boundaries() throws {
-        let one = try Rig(shards: 1)
+        let one = try Self.rig(shards: 1)
         for _ in 0..<3 { try one.tick() }
         try Self.compare(one, Self.view(.hashKey, descending: false), keys: Self.scrolls)
         try Self.compare(one, Self.view(.utilization, descending: true, filter: "user"), keys: Self.scrolls)

@@ -10,48 +10,9 @@ import Testing
 /// fresh build shows, and the next tick computes everything anew.
 @Suite("Wide streams: refreshes between ticks")
 struct TickReuseTests {
-    /// A 300-shard stream (wide enough that the model asks for a screenful of histories).
-    final class Rig {
-        let clock = ManualClock()
-        let engine: KinesisEngine
-        var store = MetricsStore()
-        var second = 0
-
-        init() throws {
-            var config = EngineConfiguration()
-            config.delays = .immediate
-            engine = KinesisEngine(clock: clock, configuration: config)
-            _ = try engine.service().createStream(CreateStreamInput(streamName: "wide", shardCount: 300))
-            store.ingest(engine.sample())
-        }
-
-        /// One second of uniform keys (uneven across shards, so sorting by IncomingBytes means
-        /// something), plus `hot` records of 1 KB under one key, then a metrics tick.
-        func tick(hot: Int = 0) throws {
-            second += 1
-            clock.advance(by: .seconds(1))
-            var records = (0..<900).map { i in
-                PutRecordsRequestEntry(
-                    data: Data(repeating: 1, count: 10 + (i * 37) % 200), partitionKey: "user-\(second)-\(i)")
-            }
-            records += (0..<hot).map { _ in
-                PutRecordsRequestEntry(data: Data(repeating: 2, count: 1_000), partitionKey: "the-hot-key")
-            }
-            for batch in stride(from: 0, to: records.count, by: 500) {
-                let calls = Array(records[batch..<min(batch + 500, records.count)])
-                _ = try engine.service().putRecords(PutRecordsInput(records: calls, streamName: "wide"))
-            }
-            engine.tick()
-            store.ingest(engine.sample())
-        }
-
-        func build(_ historyFor: Set<String>?, previous: DashboardData? = nil, limits: KinesisLimits = .aws)
-            -> DashboardData
-        {
-            DashboardData.build(
-                store: store, streamName: "wide", scenario: "t", clockKind: "manual", limits: limits, scenarios: [],
-                historyFor: historyFor, previous: previous)
-        }
+    /// A 300-shard stream (wide enough that the model asks for a screenful of histories), every key new each second.
+    static func rig() throws -> WideStreamRig {
+        try WideStreamRig(shards: 300, recordsPerTick: 900, keysPerTick: 900, sizeSpread: 200)
     }
 
     static func model(_ data: DashboardData, sortKey: SortKey = .hashKey, descending: Bool = false) -> DashboardModel {
@@ -69,7 +30,7 @@ struct TickReuseTests {
         "a refresh between ticks shows what a fresh build shows: rows, histories, order, selection, screen",
         arguments: [(SortKey.hashKey, false), (.incoming, true), (.utilization, false)])
     func borrowedEqualsFresh(sort: (SortKey, Bool)) throws {
-        let rig = try Rig()
+        let rig = try Self.rig()
         for _ in 0..<3 { try rig.tick() }
         try rig.tick(hot: 950)
         var model = Self.model(rig.build(nil), sortKey: sort.0, descending: sort.1)
@@ -101,7 +62,7 @@ struct TickReuseTests {
 
     @Test("the rows and advice of the tick's earlier build are borrowed, and only from the same tick")
     func borrowsOnlyFromTheSameTick() throws {
-        let rig = try Rig()
+        let rig = try Self.rig()
         for _ in 0..<3 { try rig.tick() }
         let first = rig.build(nil)
         let tick = try #require(first.tick)
@@ -128,7 +89,7 @@ struct TickReuseTests {
 
     @Test("advice borrowed within a tick is computed anew when the tick changes, and logged once")
     func adviceFollowsTheTick() throws {
-        let rig = try Rig()
+        let rig = try Self.rig()
         for _ in 0..<3 { try rig.tick() }
         var model = Self.model(rig.build(nil))
         let quiet = model.data.advice
