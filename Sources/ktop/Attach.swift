@@ -259,7 +259,9 @@ struct Attach: ParsableCommand {
             stream = Self.pick(names, endpoint: endpoint.absoluteString, region: region)
         }
         do {
-            _ = try kinesis.describeStreamSummary(StreamInput(streamName: stream))
+            _ = try ThrottleRetry.run { () throws(KinesisError) in
+                try kinesis.describeStreamSummary(StreamInput(streamName: stream))
+            }
         } catch {
             if error.type == .resourceNotFound {
                 fail("stream '\(stream)' is not at \(endpoint.absoluteString) (region \(region)): \(error.description)")

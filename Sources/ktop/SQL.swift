@@ -134,7 +134,9 @@ struct SQL: ParsableCommand {
         let kinesis = KinesisHTTPClient(endpoint: endpoint, region: region, credentialsProvider: resolved.provider)
         for name in [stream] + (into.map { [$0] } ?? []) {
             do {
-                _ = try kinesis.describeStreamSummary(StreamInput(streamName: name))
+                _ = try ThrottleRetry.run { () throws(KinesisError) in
+                    try kinesis.describeStreamSummary(StreamInput(streamName: name))
+                }
             } catch {
                 fail("stream '\(name)' at \(endpoint.absoluteString) (region \(region)): \(error.description)")
             }
