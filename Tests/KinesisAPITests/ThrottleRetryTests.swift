@@ -8,7 +8,9 @@ import Testing
     @Test func throttlesAreRetriedWithGrowingBackoffThenSucceed() throws {
         var calls = 0
         var waits: [Duration] = []
-        let value = try ThrottleRetry.run(sleep: { waits.append($0) }, jitter: { 1 }) { () throws(KinesisError) -> Int in
+        let value = try ThrottleRetry.run(
+            sleep: { waits.append($0) }, jitter: { 1 }
+        ) { () throws(KinesisError) -> Int in
             calls += 1
             if calls < 4 { throw KinesisError(.limitExceeded, "Rate exceeded for DescribeStreamSummary") }
             return 42
@@ -21,7 +23,9 @@ import Testing
         var calls = 0
         var waits = 0
         #expect(throws: KinesisError.self) {
-            try ThrottleRetry.run(attempts: 5, sleep: { _ in waits += 1 }, jitter: { 1.49 }) { () throws(KinesisError) in
+            try ThrottleRetry.run(
+                attempts: 5, sleep: { _ in waits += 1 }, jitter: { 1.49 }
+            ) { () throws(KinesisError) in
                 calls += 1
                 throw KinesisError(.limitExceeded, "Rate exceeded")
             }

@@ -174,10 +174,18 @@ def wait_stream_status(client, name: str, status: str = "ACTIVE", timeout: float
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-        last = summary["StreamStatus"]
-        if last == status:
-            return summary
+        try:
+            summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        except ClientError as e:
+            # A client without retries, throttled by the account's 20 calls a second: poll again, as boto3's
+            # waiters do.
+            if error_of(e)[0] != "LimitExceededException":
+                raise
+            summary = None
+        if summary is not None:
+            last = summary["StreamStatus"]
+            if last == status:
+                return summary
         if time.monotonic() > deadline:
             raise AssertionError(f"stream {name} still {last} after {timeout}s (wanted {status})")
         time.sleep(0.05)
